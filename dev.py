@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Set up a local environment and run the main job or the test suite.
+
+Usage::
+
+    python3 dev.py pilot [twin run options]   # virtual pilot run of the reference line
+    python3 dev.py test  [pytest options]     # the whole test suite
+
+Only the Python standard library is used here, so this works on a fresh machine with
+Python 3.11+ and access to the package registry. The environment lives in ``.venv`` and
+is reinstalled only when ``pyproject.toml`` changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".pilot-twin-installed"
+REFERENCE_LINE = ROOT / "lines" / "servo_actuator" / "line.toml"
+
+
+def _ensure_env() -> None:
+    """Create ``.venv`` and install the package with its test extras when needed."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Pilot Twin needs Python 3.11+, this is {sys.version.split()[0]}")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if PY.exists() and STAMP.exists() and STAMP.read_text() == digest:
+        return
+    if not PY.exists():
+        print("creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing pilot-twin and its dependencies ...", flush=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run(
+        [str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True, cwd=ROOT
+    )
+    STAMP.write_text(digest)
+
+
+def _pilot(args: list[str]) -> int:
+    cmd = [str(BIN / "twin"), "run", str(REFERENCE_LINE), "--out", str(ROOT / "runs"), *args]
+    return subprocess.call(cmd, cwd=ROOT)
+
+
+def _test(args: list[str]) -> int:
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    cmd = [str(PY), "-m", "pytest", "-n", "2", *args]
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    if code == 5:  # pytest: no tests collected -- that is a failure for us
+        print("no tests were collected", file=sys.stderr)
+        return 1
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"pilot", "test"}:
+        print(__doc__)
+        return 2
+    _ensure_env()
+    return _pilot(argv[1:]) if argv[0] == "pilot" else _test(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

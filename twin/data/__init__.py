@@ -1,0 +1,1 @@
+"""Data layer: quantities and units, distributions, and the line specification schema."""

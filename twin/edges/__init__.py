@@ -1,0 +1,1 @@
+"""Edges: the command line and other front ends. Nothing in the library imports this."""

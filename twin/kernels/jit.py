@@ -1,0 +1,21 @@
+"""The one decorator policy for compiled kernels.
+
+Every kernel in Pilot Twin is compiled with ``cache=True`` (compiled code is reused across
+processes) and ``nogil=True`` (threads can run kernels in parallel). Setting the environment
+variable ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain Python, which is how a test
+run measures coverage of kernel code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from numba import njit
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def kernel(func: F) -> F:
+    """Compile ``func`` as a Pilot Twin kernel (``njit(cache=True, nogil=True)``)."""
+    return njit(cache=True, nogil=True)(func)  # type: ignore[return-value]

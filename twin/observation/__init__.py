@@ -1,0 +1,1 @@
+"""Observation layer: the recorder of what happened, the ledger of flows, and KPIs."""

@@ -1,0 +1,1 @@
+"""Orchestration layer: single runs with provenance, run folders, experiments."""

@@ -1,0 +1,1 @@
+"""Simulation layer: the SimPy engine, equipment, buffers, failures, shifts and the builder."""
