@@ -1,0 +1,309 @@
+"""Validation of line specs with plain, located error messages.
+
+:func:`validate` checks a spec in two passes: the schema (types, units, ranges, unknown keys)
+and then the topology (routes to missing stations, stations no part can reach, no exit,
+products without a route, ...). Every problem is reported with the key path where it is, e.g.
+``stations.washing.routes[0].to: no station named 'dryer'``; nothing raises an internal error
+on malformed input.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from twin.data import spec as S
+from twin.data.distributions import DISTRIBUTION_NAMES
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a spec: where (a dotted key path) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(ValueError):
+    """A line spec is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[Problem], source: str = "line spec") -> None:
+        self.problems = problems
+        self.source = source
+        lines = [f"{len(problems)} problem(s) in {source}:"] + [f"  {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- schema errors
+
+_NAMESPACES = {"stations", "products", "operators", "product_cycle_time", "mix", "components"}
+
+
+def _vocabulary() -> set[str]:
+    words: set[str] = set()
+    for obj in vars(S).values():
+        if isinstance(obj, type) and issubclass(obj, BaseModel):
+            for name, field in obj.model_fields.items():
+                words.add(field.alias or name)
+    return words
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        prev = loc[i - 1] if i else None
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            continue
+        if i >= 2 and loc[i - 2] == "stations" and item in S.STATION_TYPES:
+            continue  # the discriminator tag pydantic adds for a station
+        if item in DISTRIBUTION_NAMES and prev not in _NAMESPACES:
+            continue  # the discriminator tag of a distribution
+        if item.startswith("function-"):
+            continue
+        parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
+    kind = err["type"]
+    msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, vocabulary, n=1)
+        return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        what = "station type" if ctx.get("discriminator") == "'type'" else "distribution"
+        return f"unknown {what} {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
+    if kind == "union_tag_not_found":
+        key = str(ctx.get("discriminator", "")).strip("'")
+        return f"needs a {key!r} key"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return msg.replace("Input should be", "must be")
+    if kind == "string_pattern_mismatch":
+        return (f"{err['input']!r} is not a valid name (start with a letter; letters, digits, "
+                "'_' and '-' only)")
+    return msg.replace("Input should be", "expected")
+
+
+def schema_problems(error: ValidationError) -> list[Problem]:
+    """Turn a pydantic error into located, plain problems."""
+    vocabulary = _vocabulary()
+    return [Problem(_path(tuple(e["loc"])), _message(e, vocabulary)) for e in error.errors()]
+
+
+# --------------------------------------------------------------------------- topology
+
+
+def _successors(name: str, st: Any) -> list[str]:
+    nxt = [r.to for r in st.routes]
+    if isinstance(st, S.Inspection) and st.rework_to:
+        nxt.append(st.rework_to)
+    return nxt
+
+
+def topology_problems(line: S.LineSpec) -> list[Problem]:
+    """Cross-reference and flow checks on a schema-valid spec."""
+    out: list[Problem] = []
+    stations, products = line.stations, line.products
+
+    def product_ref(path: str, name: str | None) -> None:
+        if name is not None and name not in products:
+            out.append(Problem(path, f"no product named {name!r}"))
+
+    for name, st in stations.items():
+        base = f"stations.{name}"
+        for i, r in enumerate(st.routes):
+            if r.to not in stations:
+                close = difflib.get_close_matches(r.to, list(stations), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                out.append(Problem(f"{base}.routes[{i}].to", f"no station named {r.to!r}{hint}"))
+            elif isinstance(stations[r.to], S.Source):
+                out.append(Problem(f"{base}.routes[{i}].to", f"{r.to!r} is a source"))
+            for p in r.products or []:
+                product_ref(f"{base}.routes[{i}].products", p)
+        if isinstance(st, S.Sink):
+            if st.routes:
+                out.append(Problem(f"{base}.routes", "a sink has no routes"))
+        elif not st.routes:
+            out.append(Problem(f"{base}.routes", "no route: parts could never leave"))
+        probs = [r.probability for r in st.routes]
+        if any(p is not None for p in probs):
+            if any(p is None for p in probs):
+                out.append(Problem(f"{base}.routes", "give a probability on every route or none"))
+            elif abs(sum(p for p in probs if p is not None) - 1.0) > 1e-9:
+                out.append(Problem(f"{base}.routes", f"probabilities sum to {sum(probs)}, not 1"))
+        if isinstance(st, S.Source):
+            product_ref(f"{base}.product", st.product)
+            for p in st.mix or {}:
+                product_ref(f"{base}.mix.{p}", p)
+            for i, rel in enumerate(st.schedule or []):
+                product_ref(f"{base}.schedule[{i}].product", rel.product)
+            if st.interarrival is None and st.schedule is None:
+                for i, r in enumerate(st.routes):
+                    dest = stations.get(r.to)
+                    if isinstance(dest, S.Equipment) and dest.buffer is None:
+                        out.append(Problem(
+                            f"{base}.routes[{i}].to",
+                            f"an infinite supply into {r.to!r} needs a finite buffer there",
+                        ))
+        if isinstance(st, S.Equipment):
+            for p in st.product_cycle_time:
+                product_ref(f"{base}.product_cycle_time.{p}", p)
+            if st.operator and st.operator.pool not in line.operators:
+                out.append(Problem(f"{base}.operator.pool",
+                                   f"no operator pool named {st.operator.pool!r}"))
+        if isinstance(st, S.Inspection) and st.rework_to is not None:
+            dest = stations.get(st.rework_to)
+            if dest is None:
+                out.append(Problem(f"{base}.rework_to", f"no station named {st.rework_to!r}"))
+            elif not isinstance(dest, S.Equipment):
+                out.append(Problem(f"{base}.rework_to", f"{st.rework_to!r} cannot rework"))
+        if isinstance(st, S.Assembly):
+            product_ref(f"{base}.base", st.base)
+            product_ref(f"{base}.output_product", st.output_product)
+            for p in st.components:
+                product_ref(f"{base}.components.{p}", p)
+    if out:
+        return out  # flow checks need sound references
+    return _flow_problems(line)
+
+
+def _flow_problems(line: S.LineSpec) -> list[Problem]:
+    stations = line.stations
+    out: list[Problem] = []
+    sources = [n for n, st in stations.items() if isinstance(st, S.Source)]
+    sinks = [n for n, st in stations.items() if isinstance(st, S.Sink)]
+    if not sources:
+        out.append(Problem("stations", "no source: nothing enters the line"))
+    if not sinks:
+        out.append(Problem("stations", "no sink: the line has no exit"))
+    # Which products can reach each station (routes filter by product, assembly transforms).
+    reach: dict[str, set[str]] = {n: set() for n in stations}
+    queue: deque[tuple[str, str]] = deque()
+    for n in sources:
+        for p in _source_products(stations[n]):
+            queue.append((n, p))
+    while queue:
+        n, p = queue.popleft()
+        if p in reach[n]:
+            continue
+        reach[n].add(p)
+        st = stations[n]
+        out_p = p
+        if isinstance(st, S.Assembly):
+            if p in st.components:
+                continue  # consumed here
+            if p == st.base and st.output_product:
+                out_p = st.output_product
+        for r in st.routes:
+            if r.products is None or out_p in r.products:
+                queue.append((r.to, out_p))
+        if isinstance(st, S.Inspection) and st.rework_to:
+            queue.append((st.rework_to, out_p))
+    for n, st in stations.items():
+        base = f"stations.{n}"
+        if not reach[n] and not isinstance(st, S.Source):
+            out.append(Problem(base, "no part can reach this station"))
+            continue
+        if isinstance(st, S.Sink):
+            continue
+        routed = set()
+        for r in st.routes:
+            routed |= set(line.products) if r.products is None else set(r.products)
+        leaving = set(reach[n])
+        if isinstance(st, S.Assembly):
+            leaving -= set(st.components)
+            if st.output_product and st.base in leaving:
+                leaving = (leaving - {st.base}) | {st.output_product}
+            missing = [p for p in [st.base, *st.components] if p not in reach[n]]
+            if missing:
+                out.append(Problem(base, f"product(s) {missing} never arrive to be assembled"))
+        for p in sorted(leaving - routed):
+            out.append(Problem(f"{base}.routes", f"no route for product {p!r}"))
+    # Every station must be able to reach a sink.
+    back: dict[str, set[str]] = {n: set() for n in stations}
+    for n, st in stations.items():
+        for m in _successors(n, st):
+            back[m].add(n)
+    can_exit = set(sinks)
+    frontier = list(sinks)
+    while frontier:
+        m = frontier.pop()
+        for n in back[m]:
+            if n not in can_exit:
+                can_exit.add(n)
+                frontier.append(n)
+    if sinks:
+        for n in stations:
+            if n not in can_exit and reach[n]:
+                out.append(Problem(f"stations.{n}", "no path from here to a sink (no exit)"))
+    return out
+
+
+def _source_products(st: S.Source) -> list[str]:
+    made = st.products_made()
+    made += [r.product for r in st.schedule or [] if r.product and r.product not in made]
+    return made
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def validate(data: Any) -> tuple[S.LineSpec | None, list[Problem]]:
+    """Validate raw spec data; returns the spec (or ``None``) and every problem found."""
+    if not isinstance(data, dict):
+        return None, [Problem("", f"a line spec is a table of keys, got {type(data).__name__}")]
+    try:
+        line = S.LineSpec.model_validate(data)
+    except ValidationError as exc:
+        return None, schema_problems(exc)
+    problems = topology_problems(line)
+    return (None if problems else line), problems
+
+
+def line_from_dict(data: Any, source: str = "line spec") -> S.LineSpec:
+    """Build a validated :class:`~twin.data.spec.LineSpec` from Python data.
+
+    Raises
+    ------
+    SpecError
+        With every problem found, each with its key path.
+    """
+    line, problems = validate(data)
+    if line is None:
+        raise SpecError(problems, source)
+    return line
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file; syntax errors become a :class:`SpecError` with line and column."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError([Problem("", f"file not found: {p}")], str(p)) from None
+    except IsADirectoryError:
+        raise SpecError([Problem("", f"{p} is a folder, not a line file")], str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError([Problem("", f"TOML syntax: {exc}")], str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise SpecError([Problem("", f"not UTF-8 text: {exc}")], str(p)) from None
+
+
+def load_line(path: str | Path) -> S.LineSpec:
+    """Read and validate a ``line.toml`` file (raises :class:`SpecError`)."""
+    return line_from_dict(read_toml(path), str(path))

@@ -1,0 +1,435 @@
+"""The line specification: one set of pydantic models for TOML files and Python alike.
+
+A line is data: products, stations (with their input buffers, routes, failures and power
+draw), operator pools, a shift calendar, energy factors and default run settings. Every
+quantity is parsed to SI when the spec is validated (durations in [s], powers in [W]).
+
+The schema is exported as JSON Schema by :func:`json_schema` (``twin schema``), so editors can
+check line files as they are written. Cross-references between stations (routes, rework loops,
+reachability) are checked by :mod:`twin.data.checks`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from twin.data.distributions import Distribution
+from twin.data.quantities import Duration, EmissionFactor, PositiveInt, Power, Probability
+
+NAME = r"^[A-Za-z][A-Za-z0-9_\-]*$"
+"""Names of stations, products and pools: a letter, then letters, digits, '_' or '-'."""
+
+Name = Annotated[str, Field(pattern=NAME, max_length=64)]
+
+
+class Model(BaseModel):
+    """Base of all spec models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- line parts
+
+
+class LineInfo(Model):
+    """What the line is."""
+
+    name: Name
+    description: str = ""
+    sector: str = ""
+
+
+class RunSettings(Model):
+    """Default run settings; the command line or the caller may override each."""
+
+    duration: Duration = Field(30 * 86400.0, gt=0.0)
+    warmup: Duration = Field(0.0, ge=0.0)
+    seed: int = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _warmup_shorter(self) -> RunSettings:
+        if self.warmup >= self.duration:
+            raise ValueError("warmup must be shorter than duration")
+        return self
+
+
+class GridFactor(Model):
+    """Grid electricity emission factor, with the year and source it belongs to."""
+
+    value: EmissionFactor = Field(gt=0.0)
+    year: int = Field(ge=1990, le=2100)
+    source: str = Field(min_length=1)
+
+
+class EnergySettings(Model):
+    """Conversion factors for electricity.
+
+    Defaults: China national grid average emission factor for 2023, 0.5306 kgCO2/kWh
+    (Ministry of Ecology and Environment with the National Bureau of Statistics); primary
+    energy 0.1229 kgce/kWh (calorific-value basis, GB/T 2589).
+    """
+
+    grid: GridFactor = GridFactor(
+        value="0.5306 kg/kWh",
+        year=2023,
+        source="MEE & NBS, China national grid average emission factor 2023",
+    )
+    kgce_per_kwh: float = Field(0.1229, gt=0.0)
+
+
+class Product(Model):
+    """A product (part type) made on the line."""
+
+    description: str = ""
+
+
+class OperatorPool(Model):
+    """A shared pool of operators (technicians) that stations may need."""
+
+    count: PositiveInt
+    description: str = ""
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(value: Any) -> Any:
+    """'06:30' -> seconds after midnight; '24:00' allowed as the end of a day."""
+    if isinstance(value, str):
+        if value.strip() == "24:00":
+            return 86400.0
+        m = _HHMM.match(value.strip())
+        if not m:
+            raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
+        return int(m.group(1)) * 3600.0 + int(m.group(2)) * 60.0
+    raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
+
+
+ClockTime = Annotated[float, BeforeValidator(_clock)]
+
+
+class Shift(Model):
+    """One shift in a day; ``end`` may be earlier than ``start`` (a night shift)."""
+
+    start: ClockTime
+    end: ClockTime
+    name: str = ""
+
+    @model_validator(mode="after")
+    def _nonempty(self) -> Shift:
+        if self.start == self.end:
+            raise ValueError("a shift must not start and end at the same time")
+        return self
+
+
+class Calendar(Model):
+    """The working calendar: shifts on working days, repeating weekly.
+
+    Time zero of a run is Monday 00:00. Time outside shifts is planned downtime (state
+    ``off``) for every station.
+    """
+
+    shifts: list[Shift] = Field(min_length=1)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = list(DAYS)
+
+    def working_windows(self) -> list[tuple[float, float]]:
+        """Working windows of one week, merged and sorted, in seconds from Monday 00:00."""
+        week = 7 * 86400.0
+        raw: list[tuple[float, float]] = []
+        for day in self.days:
+            d0 = DAYS.index(day) * 86400.0
+            for s in self.shifts:
+                end = s.end if s.end > s.start else s.end + 86400.0
+                a, b = d0 + s.start, d0 + end
+                if b <= week:
+                    raw.append((a, b))
+                else:  # a Sunday night shift wraps to Monday morning
+                    raw.extend([(a, week), (0.0, b - week)])
+        raw.sort()
+        merged: list[tuple[float, float]] = []
+        for a, b in raw:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+
+# --------------------------------------------------------------------------- station parts
+
+
+class Failure(Model):
+    """A failure mode: time to failure and time to repair.
+
+    ``basis = "operating"`` counts time to failure in producing time only (wear);
+    ``"calendar"`` counts it in elapsed time, whatever the station does.
+    """
+
+    name: str = "breakdown"
+    basis: Literal["operating", "calendar"] = "operating"
+    ttf: Distribution = Field(description="time to failure (between repairs)")
+    ttr: Distribution = Field(description="time to repair")
+
+
+class Maintenance(Model):
+    """Planned maintenance: every ``every`` of calendar time, for ``duration``."""
+
+    every: Duration = Field(gt=0.0)
+    duration: Distribution
+    first: Duration | None = Field(None, ge=0.0, description="time of the first stop")
+
+
+class PowerDraw(Model):
+    """Electric power drawn in each equipment state [W].
+
+    States left out draw: ``blocked`` and ``waiting`` as ``idle``; ``setup`` as ``producing``;
+    ``down``, ``maintenance`` and ``off`` nothing.
+    """
+
+    producing: Power = Field(0.0, ge=0.0)
+    idle: Power = Field(0.0, ge=0.0)
+    blocked: Power | None = Field(None, ge=0.0)
+    setup: Power | None = Field(None, ge=0.0)
+    waiting: Power | None = Field(None, ge=0.0)
+    down: Power = Field(0.0, ge=0.0)
+    maintenance: Power = Field(0.0, ge=0.0)
+    off: Power = Field(0.0, ge=0.0)
+
+    def by_state(self) -> dict[str, float]:
+        """Power [W] for every state name, with the defaults above filled in."""
+        return {
+            "producing": self.producing,
+            "idle": self.idle,
+            "blocked": self.idle if self.blocked is None else self.blocked,
+            "setup": self.producing if self.setup is None else self.setup,
+            "down": self.down,
+            "off": self.off,
+            "maintenance": self.maintenance,
+            "waiting": self.idle if self.waiting is None else self.waiting,
+        }
+
+
+class Route(Model):
+    """Where a part goes next: to a station, optionally only for some products, with a
+    probability among the station's probabilistic routes, after a transport delay."""
+
+    to: Name
+    products: list[Name] | None = None
+    probability: Probability | None = None
+    delay: Distribution | None = None
+
+
+class OperatorNeed(Model):
+    """A station's need for an operator from a pool, during setup, processing or both."""
+
+    pool: Name
+    during: Literal["setup", "processing", "both"] = "both"
+
+
+def _to_routes(data: Any) -> Any:
+    """Accept ``to = "next"`` as shorthand for ``routes = [{to = "next"}]``."""
+    if isinstance(data, dict) and "to" in data:
+        data = dict(data)
+        to = data.pop("to")
+        if "routes" in data:
+            raise ValueError("give either 'to' or 'routes', not both")
+        data["routes"] = [{"to": to}] if isinstance(to, str) else to
+    return data
+
+
+class StationBase(Model):
+    """What all station types share."""
+
+    description: str = ""
+    routes: list[Route] = []
+
+
+class Source(StationBase):
+    """Where parts enter the line.
+
+    With ``interarrival`` parts arrive as a renewal process; with ``schedule`` they are
+    released in lots at given times; with neither the supply is infinite (a new part is
+    always waiting to enter the first station).
+    """
+
+    type: Literal["source"]
+    product: Name | None = None
+    mix: dict[Name, float] | None = Field(None, description="product -> relative weight")
+    interarrival: Distribution | None = None
+    schedule: list[Release] | None = None
+    limit: PositiveInt | None = Field(None, description="stop after this many parts")
+
+    @model_validator(mode="after")
+    def _one_product_rule(self) -> Source:
+        if (self.product is None) == (self.mix is None):
+            raise ValueError("give exactly one of 'product' or 'mix'")
+        if self.mix is not None and (
+            not self.mix or min(self.mix.values()) < 0 or sum(self.mix.values()) <= 0
+        ):
+            raise ValueError("mix weights must be >= 0 with a positive sum")
+        if self.interarrival is not None and self.schedule is not None:
+            raise ValueError("give 'interarrival' or 'schedule', not both")
+        return self
+
+    def products_made(self) -> list[str]:
+        """Names of the products this source releases."""
+        return [self.product] if self.product else [p for p, w in (self.mix or {}).items() if w]
+
+
+class Release(Model):
+    """A lot released by a source at a time (optionally repeating)."""
+
+    at: Duration = Field(ge=0.0)
+    quantity: PositiveInt = 1
+    product: Name | None = None
+    every: Duration | None = Field(None, gt=0.0, description="repeat period")
+
+
+class Equipment(StationBase):
+    """A station with servers, cycle times, setups, failures, maintenance, operators, power."""
+
+    servers: PositiveInt = 1
+    buffer: PositiveInt | None = Field(
+        None, description="input buffer slots in front of the servers; none = unlimited"
+    )
+    cycle_time: Distribution
+    product_cycle_time: dict[Name, Distribution] = Field(
+        {}, description="cycle time of particular products, overriding cycle_time"
+    )
+    setup_time: Distribution | None = Field(None, description="setup on a product change")
+    failures: list[Failure] = []
+    maintenance: Maintenance | None = None
+    operator: OperatorNeed | None = None
+    power: PowerDraw = PowerDraw()
+
+    def planned_time_per_item(self, product: str) -> float:
+        """Planned run time per item (ISO 22400 PRI) for ``product`` [s]."""
+        dist = self.product_cycle_time.get(product, self.cycle_time)
+        return dist.mean()
+
+
+class Machine(Equipment):
+    """A processing station with one or more identical parallel servers."""
+
+    type: Literal["machine"]
+
+
+class Inspection(Equipment):
+    """A test station: parts pass, go back for rework, or are scrapped."""
+
+    type: Literal["inspection"]
+    scrap_probability: Probability = 0.0
+    rework_probability: Probability = 0.0
+    rework_to: Name | None = None
+    max_reworks: int = Field(3, ge=0, description="a part failing more often is scrapped")
+
+    @model_validator(mode="after")
+    def _rework(self) -> Inspection:
+        if self.scrap_probability + self.rework_probability > 1.0:
+            raise ValueError("scrap_probability + rework_probability must not exceed 1")
+        if self.rework_probability > 0 and self.rework_to is None:
+            raise ValueError("rework_probability > 0 needs rework_to")
+        return self
+
+
+class Batch(Equipment):
+    """A station that processes up to ``batch_size`` parts together (an oven, a test chamber).
+
+    It starts when ``batch_size`` parts are loaded, or, with ``max_wait``, when at least
+    ``min_batch`` parts have waited that long since the first was loaded. ``cycle_time`` is
+    per batch.
+    """
+
+    type: Literal["batch"]
+    batch_size: PositiveInt
+    min_batch: PositiveInt | None = None
+    max_wait: Duration | None = Field(None, ge=0.0)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Batch:
+        if self.min_batch is not None and self.min_batch > self.batch_size:
+            raise ValueError("min_batch must not exceed batch_size")
+        if self.servers != 1:
+            raise ValueError("a batch station has one server (model more as more stations)")
+        return self
+
+    def planned_time_per_item(self, product: str) -> float:
+        return super().planned_time_per_item(product) / self.batch_size
+
+
+class Assembly(Equipment):
+    """Joins one part of the base product with components (product -> quantity).
+
+    Each product waits in its own queue (of ``buffer`` slots) in front of the station; the
+    assembled part keeps the base part's identity and becomes ``output_product`` if given.
+    """
+
+    type: Literal["assembly"]
+    base: Name
+    components: dict[Name, PositiveInt] = Field(min_length=1)
+    output_product: Name | None = None
+
+
+class Sink(StationBase):
+    """Where good parts leave the line."""
+
+    type: Literal["sink"]
+
+
+Station = Annotated[
+    Annotated[Source, BeforeValidator(_to_routes)]
+    | Annotated[Machine, BeforeValidator(_to_routes)]
+    | Annotated[Inspection, BeforeValidator(_to_routes)]
+    | Annotated[Batch, BeforeValidator(_to_routes)]
+    | Annotated[Assembly, BeforeValidator(_to_routes)]
+    | Annotated[Sink, BeforeValidator(_to_routes)],
+    Field(discriminator="type"),
+]
+"""Any station, chosen by its ``type``."""
+
+STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "sink")
+
+
+def _named_list_to_dict(value: Any) -> Any:
+    """Accept a list of tables with a ``name`` key as well as a table of tables."""
+    if isinstance(value, list):
+        out: dict[str, Any] = {}
+        for i, item in enumerate(value):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise ValueError(f"item {i} needs a 'name'")
+            name = item["name"]
+            if name in out:
+                raise ValueError(f"duplicate name {name!r} (item {i})")
+            out[name] = {k: v for k, v in item.items() if k != "name"}
+        return out
+    return value
+
+
+class LineSpec(Model):
+    """A whole line: the root of a ``line.toml`` file."""
+
+    line: LineInfo
+    run: RunSettings = RunSettings()
+    energy: EnergySettings = EnergySettings()
+    calendar: Calendar | None = None
+    products: Annotated[dict[Name, Product], BeforeValidator(_named_list_to_dict)] = Field(
+        min_length=1
+    )
+    operators: Annotated[
+        dict[Name, OperatorPool], BeforeValidator(_named_list_to_dict)
+    ] = {}
+    stations: Annotated[dict[Name, Station], BeforeValidator(_named_list_to_dict)] = Field(
+        min_length=1
+    )
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a line file (for editors and ``twin schema``)."""
+    schema = LineSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Pilot Twin line specification"
+    return schema

@@ -1,0 +1,108 @@
+"""Quantities with units, parsed once into SI floats.
+
+Line specs write quantities the way engineers do (``"90 s"``, ``"2.5 h"``, ``"15 kW"``,
+``"85 degC"``). :func:`to_si` parses such a string with pint, checks its dimension and returns
+a plain float in SI base units, so nothing downstream ever parses a string again.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import pint
+
+#: Dimension names accepted by :func:`to_si`, mapped to the SI unit a value is returned in.
+DIMENSIONS: dict[str, str] = {
+    "time": "s",
+    "power": "W",
+    "energy": "J",
+    "mass": "kg",
+    "length": "m",
+    "volume": "m**3",
+    "temperature": "K",
+    "dimensionless": "dimensionless",
+    "rate": "1/s",
+    "mass_per_energy": "kg/J",
+}
+
+
+class UnitError(ValueError):
+    """A quantity could not be parsed or has the wrong dimension."""
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    """The one pint registry used by Pilot Twin (built lazily, no import-time work)."""
+    return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> pint.Quantity:
+    ureg = registry()
+    try:
+        return ureg.Quantity(text)
+    except Exception as exc:  # pint raises several unrelated exception types
+        raise UnitError(f"cannot read {text!r} as a quantity ({exc})") from None
+
+
+def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None) -> float:
+    """Convert ``value`` to a float in SI base units, checking its dimension.
+
+    Parameters
+    ----------
+    value
+        A string with a unit (``"2.5 h"``) or a bare number. A bare number is taken in
+        ``bare_unit`` if one is given; otherwise it is accepted only for dimensionless
+        quantities.
+    dimension
+        One of :data:`DIMENSIONS` (``"time"``, ``"power"``, ...).
+    bare_unit
+        Unit assumed for bare numbers (e.g. ``"s"``).
+
+    Returns
+    -------
+    float
+        The value in SI base units (s, W, J, kg, m, m3, K, ...).
+
+    Raises
+    ------
+    UnitError
+        If the value cannot be parsed or has another dimension.
+    """
+    if dimension not in DIMENSIONS:
+        raise UnitError(f"unknown dimension {dimension!r}")
+    if isinstance(value, bool):
+        raise UnitError(f"expected a {dimension}, got a boolean")
+    if isinstance(value, int | float):
+        if dimension == "dimensionless":
+            return float(value)
+        if bare_unit is None:
+            raise UnitError(f"expected a {dimension} with a unit (e.g. '90 s'), got {value!r}")
+        value = f"{value!r} {bare_unit}"
+    if not isinstance(value, str):
+        raise UnitError(f"expected a {dimension} as text with a unit, got {type(value).__name__}")
+    q = _parse(value.strip())
+    ureg = registry()
+    if not isinstance(q, pint.Quantity):  # a bare number written as text
+        q = ureg.Quantity(float(q), "dimensionless")
+    unit = DIMENSIONS[dimension]
+    if not q.is_compatible_with(unit):
+        got = "no unit" if q.dimensionless else f"units of {q.dimensionality}"
+        raise UnitError(f"expected a {dimension} (e.g. in {unit}), got {value!r} with {got}")
+    mag = float(q.to(unit).magnitude)
+    if not math.isfinite(mag):
+        raise UnitError(f"{value!r} is not a finite number")
+    return mag
+
+
+def format_duration(seconds: float) -> str:
+    """Human-readable duration for reports (``'2.50 h'``, ``'3.0 d'``, ``'45.0 s'``)."""
+    s = abs(seconds)
+    if s >= 2 * 86400:
+        return f"{seconds / 86400:.1f} d"
+    if s >= 2 * 3600:
+        return f"{seconds / 3600:.2f} h"
+    if s >= 120:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.1f} s"

@@ -1,0 +1,155 @@
+"""Event-sourced recording: state changes, part movements and stops, in column buffers.
+
+Nothing here samples periodically. Equipment appends a row when its state *changes*; parts
+append a row when they move. Columns are plain Python lists (the cheapest append there is)
+turned into NumPy arrays and pandas frames once, by :meth:`Recorder.tables`, at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+STATES = ("producing", "idle", "blocked", "setup", "down", "off", "maintenance", "waiting")
+"""Equipment state names, indexed by state code."""
+PRODUCING, IDLE, BLOCKED, SETUP, DOWN, OFF, MAINTENANCE, WAITING = range(len(STATES))
+
+EVENTS = ("created", "arrive", "start", "end", "scrap", "rework", "consumed", "exit")
+"""Part event kinds, indexed by event code."""
+CREATED, ARRIVE, START, END, SCRAP, REWORK, CONSUMED, EXIT = range(len(EVENTS))
+
+FATES = ("wip", "good", "scrap", "consumed")
+"""What finally happened to a part (``wip``: still in the line at the end)."""
+WIP, GOOD, SCRAPPED, ASSEMBLED = range(len(FATES))
+
+
+@dataclass
+class Recorder:
+    """Column buffers for one run. Codes index :attr:`stations`, :attr:`units` and so on."""
+
+    stations: list[str] = field(default_factory=list)
+    products: list[str] = field(default_factory=list)
+    units: list[tuple[int, int]] = field(default_factory=list)  # (station code, server index)
+    # state changes
+    s_time: list[float] = field(default_factory=list)
+    s_unit: list[int] = field(default_factory=list)
+    s_state: list[int] = field(default_factory=list)
+    # part events
+    e_time: list[float] = field(default_factory=list)
+    e_part: list[int] = field(default_factory=list)
+    e_station: list[int] = field(default_factory=list)
+    e_kind: list[int] = field(default_factory=list)
+    # finished parts
+    p_id: list[int] = field(default_factory=list)
+    p_product: list[int] = field(default_factory=list)
+    p_created: list[float] = field(default_factory=list)
+    p_done: list[float] = field(default_factory=list)
+    p_fate: list[int] = field(default_factory=list)
+    p_reworks: list[int] = field(default_factory=list)
+    # stops (failures and maintenance): start time, unit, kind, mode, duration [s]
+    stops: list[tuple[float, int, str, str, float]] = field(default_factory=list)
+
+    def add_station(self, name: str) -> int:
+        """Register a station; returns its code."""
+        self.stations.append(name)
+        return len(self.stations) - 1
+
+    def add_unit(self, station: int, server: int) -> int:
+        """Register one server of a station; returns its unit code."""
+        self.units.append((station, server))
+        return len(self.units) - 1
+
+    def product_code(self, name: str) -> int:
+        """Code of a product, registering it on first use."""
+        try:
+            return self.products.index(name)
+        except ValueError:
+            self.products.append(name)
+            return len(self.products) - 1
+
+    def state(self, t: float, unit: int, state: int) -> None:
+        """Record that ``unit`` entered ``state`` at time ``t`` [s]."""
+        self.s_time.append(t)
+        self.s_unit.append(unit)
+        self.s_state.append(state)
+
+    def event(self, t: float, part: int, station: int, kind: int) -> None:
+        """Record a part event at time ``t`` [s]."""
+        self.e_time.append(t)
+        self.e_part.append(part)
+        self.e_station.append(station)
+        self.e_kind.append(kind)
+
+    def part_done(self, part_id: int, product: int, created: float, done: float, fate: int,
+                  reworks: int) -> None:
+        """Record a part leaving the line (good, scrapped or consumed by an assembly)."""
+        self.p_id.append(part_id)
+        self.p_product.append(product)
+        self.p_created.append(created)
+        self.p_done.append(done)
+        self.p_fate.append(fate)
+        self.p_reworks.append(reworks)
+
+    def stop(self, t: float, unit: int, kind: str, mode: str, duration: float) -> None:
+        """Record the start of a stop (``kind`` failure or maintenance) lasting ``duration``."""
+        self.stops.append((t, unit, kind, mode, duration))
+
+    # ------------------------------------------------------------------ tables
+
+    def tables(self, end: float) -> dict[str, pd.DataFrame]:
+        """Build the run tables (pandas) once, at the end of a run at time ``end`` [s].
+
+        Returns ``states`` (intervals per unit), ``events``, ``parts`` and ``stops``.
+        """
+        station_cat = pd.CategoricalDtype(self.stations)
+        product_cat = pd.CategoricalDtype(self.products)
+        units = np.asarray(self.units, dtype=np.int64).reshape(-1, 2)
+
+        t = np.asarray(self.s_time, dtype=float)
+        u = np.asarray(self.s_unit, dtype=np.int64)
+        s = np.asarray(self.s_state, dtype=np.int8)
+        order = np.lexsort((np.arange(t.size), u))  # by unit, keeping time order
+        t, u, s = t[order], u[order], s[order]
+        nxt = np.empty_like(t)
+        if t.size:
+            nxt[:-1] = t[1:]
+            nxt[-1] = end
+            last = np.r_[u[1:] != u[:-1], True]
+            nxt[last] = end
+        states = pd.DataFrame({
+            "unit": u,
+            "station": pd.Categorical.from_codes(units[u, 0] if u.size else u, dtype=station_cat),
+            "server": units[u, 1] if u.size else u,
+            "state": pd.Categorical.from_codes(s, categories=list(STATES)),
+            "start": t,
+            "end": nxt,
+        })
+        states = states[states["end"] > states["start"]].reset_index(drop=True)
+
+        events = pd.DataFrame({
+            "time": np.asarray(self.e_time, dtype=float),
+            "part": np.asarray(self.e_part, dtype=np.int64),
+            "station": pd.Categorical.from_codes(
+                np.asarray(self.e_station, dtype=np.int64), dtype=station_cat),
+            "kind": pd.Categorical.from_codes(
+                np.asarray(self.e_kind, dtype=np.int8), categories=list(EVENTS)),
+        })
+        parts = pd.DataFrame({
+            "part": np.asarray(self.p_id, dtype=np.int64),
+            "product": pd.Categorical.from_codes(
+                np.asarray(self.p_product, dtype=np.int64), dtype=product_cat),
+            "created": np.asarray(self.p_created, dtype=float),
+            "done": np.asarray(self.p_done, dtype=float),
+            "fate": pd.Categorical.from_codes(
+                np.asarray(self.p_fate, dtype=np.int8), categories=list(FATES)),
+            "reworks": np.asarray(self.p_reworks, dtype=np.int64),
+        }).sort_values("part", kind="stable").reset_index(drop=True)
+        stops = pd.DataFrame(self.stops, columns=["start", "unit", "kind", "mode", "duration"])
+        stops["station"] = pd.Categorical.from_codes(
+            units[stops["unit"].to_numpy(dtype=np.int64), 0] if len(stops) else
+            np.zeros(0, dtype=np.int64), dtype=station_cat)
+        stops["server"] = (units[stops["unit"].to_numpy(dtype=np.int64), 1]
+                           if len(stops) else np.zeros(0, dtype=np.int64))
+        return {"states": states, "events": events, "parts": parts, "stops": stops}

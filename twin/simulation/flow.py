@@ -1,0 +1,239 @@
+"""How parts move: parts, the run context, routing, sources, sinks and transport.
+
+A *node* is anything a part can be sent to. ``node.accept(part)`` starts the hand-over and
+returns ``None`` if the part was taken at once, or the pending SimPy put event if the sender
+must wait (blocking after service); the sender then calls ``node.arrived(part)`` once the
+event has fired.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from twin.data import spec as S
+from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, Recorder
+from twin.simulation.streams import Streams, uniform_stream
+
+
+class Part:
+    """One part (work piece) moving through the line."""
+
+    __slots__ = ("id", "product", "created", "reworks")
+
+    def __init__(self, pid: int, product: int, created: float) -> None:
+        self.id = pid
+        self.product = product
+        self.created = created
+        self.reworks = 0
+
+
+class Context:
+    """What every node of one run shares: clock, recorder, random streams, pools, ids."""
+
+    def __init__(self, env: simpy.Environment, recorder: Recorder, streams: Streams,
+                 line: S.LineSpec) -> None:
+        self.env = env
+        self.rec = recorder
+        self.streams = streams
+        self.line = line
+        self.product_code = {p: recorder.product_code(p) for p in line.products}
+        self.pools = {name: simpy.Resource(env, capacity=p.count)
+                      for name, p in line.operators.items()}
+        self._ids = itertools.count()
+        self.in_transit = 0
+
+    def new_part(self, product: int, station: int) -> Part:
+        """Create a part at a source (recorded as ``created``)."""
+        part = Part(next(self._ids), product, self.env.now)
+        self.rec.event(part.created, part.id, station, CREATED)
+        return part
+
+    def transport(self, part: Part, dest: Node, delay: float) -> Generator[Any, Any, None]:
+        """Carry ``part`` to ``dest`` in ``delay`` [s]; wait there if ``dest`` is full."""
+        self.in_transit += 1
+        yield self.env.timeout(delay)
+        ev = dest.accept(part)
+        if ev is not None:
+            yield ev
+            dest.arrived(part)
+        self.in_transit -= 1
+
+
+class Router:
+    """Chooses the next node of a part from a station's routes.
+
+    Routes are filtered by product. Among the remaining routes, probabilities choose one at
+    random; without probabilities the part joins the least loaded destination (ties: the
+    route listed first).
+    """
+
+    def __init__(self, ctx: Context, owner: str, routes: list[S.Route],
+                 nodes: dict[str, Node]) -> None:
+        self._table: list[tuple[list[Node], list[float] | None,
+                                list[Callable[[], float] | None]]] = []
+        self._u = uniform_stream(ctx.streams.rng(owner, "route"))
+        for product, code in sorted(ctx.product_code.items(), key=lambda kv: kv[1]):
+            chosen = [r for r in routes if r.products is None or product in r.products]
+            dests = [nodes[r.to] for r in chosen]
+            cum: list[float] | None = None
+            if chosen and all(r.probability is not None for r in chosen):
+                total = sum(r.probability or 0.0 for r in chosen)
+                cum = list(itertools.accumulate((r.probability or 0.0) / total for r in chosen))
+            delays = [r.delay.sampler(ctx.streams.rng(owner, "transport", r.to))
+                      if r.delay is not None else None for r in chosen]
+            assert code == len(self._table)
+            self._table.append((dests, cum, delays))
+        ends = {(id(d[0][0]), d[2][0] is None) for d in self._table if len(d[0]) == 1}
+        single = all(len(d[0]) == 1 for d in self._table) and len(ends) == 1
+        #: The one destination of every product when there is no choice and no delay.
+        self.only: Node | None = (self._table[0][0][0]
+                                  if single and self._table[0][2][0] is None else None)
+
+    def pick(self, part: Part) -> tuple[Node, Callable[[], float] | None]:
+        """The destination node of ``part`` and its transport-delay sampler (or ``None``)."""
+        dests, cum, delays = self._table[part.product]
+        if len(dests) == 1:
+            return dests[0], delays[0]
+        if not dests:
+            raise RuntimeError(f"no route for product code {part.product}")
+        if cum is not None:
+            i = min(bisect.bisect_right(cum, self._u()), len(dests) - 1)
+        else:
+            loads = [d.load() for d in dests]
+            i = loads.index(min(loads))
+        return dests[i], delays[i]
+
+
+class Node:
+    """Base of every station at run time."""
+
+    def __init__(self, ctx: Context, name: str, spec: Any) -> None:
+        self.ctx = ctx
+        self.env = ctx.env
+        self.name = name
+        self.spec = spec
+        self.code = ctx.rec.add_station(name)
+        self.router: Router | None = None
+
+    def connect(self, nodes: dict[str, Node]) -> None:
+        """Resolve routes to nodes (called once every node exists)."""
+        self.router = Router(self.ctx, self.name, self.spec.routes, nodes)
+
+    def start(self) -> None:
+        """Start this node's SimPy processes."""
+
+    def accept(self, part: Part) -> simpy.Event | None:
+        """Begin taking ``part``; ``None`` if taken at once, else the event to wait for."""
+        raise NotImplementedError
+
+    def arrived(self, part: Part) -> None:
+        """Record that ``part`` has entered this node after a wait."""
+        self.ctx.rec.event(self.env.now, part.id, self.code, ARRIVE)
+
+    def load(self) -> int:
+        """Parts in this node now (for least-loaded routing and flow checks)."""
+        return 0
+
+    def push(self, part: Part) -> tuple[simpy.Event, Node] | None:
+        """Send ``part`` on along its route; returns ``(event, node)`` if it must wait."""
+        assert self.router is not None
+        dest = self.router.only
+        if dest is not None:
+            ev = dest.accept(part)
+            return None if ev is None else (ev, dest)
+        dest, delay = self.router.pick(part)
+        if delay is not None:
+            self.env.process(self.ctx.transport(part, dest, delay()))
+            return None
+        ev = dest.accept(part)
+        return None if ev is None else (ev, dest)
+
+
+class SourceNode(Node):
+    """Releases parts: infinite supply, a renewal arrival process, or a release schedule."""
+
+    spec: S.Source
+
+    def __init__(self, ctx: Context, name: str, spec: S.Source) -> None:
+        super().__init__(ctx, name, spec)
+        self.made = 0
+        mix = spec.mix or {spec.product: 1.0}
+        names = [p for p, w in mix.items() if w > 0]
+        total = sum(mix[p] for p in names)
+        self._codes = [ctx.product_code[p] for p in names]
+        self._cum = list(itertools.accumulate(mix[p] / total for p in names))
+        self._u = uniform_stream(ctx.streams.rng(name, "mix"))
+
+    def _product(self) -> int:
+        if len(self._codes) == 1:
+            return self._codes[0]
+        return self._codes[min(bisect.bisect_right(self._cum, self._u()), len(self._codes) - 1)]
+
+    def _full(self) -> bool:
+        return self.spec.limit is not None and self.made >= self.spec.limit
+
+    def _new(self, product: int | None = None) -> Part:
+        self.made += 1
+        return self.ctx.new_part(self._product() if product is None else product, self.code)
+
+    def start(self) -> None:
+        if self.spec.interarrival is not None:
+            self.env.process(self._arrivals())
+        elif self.spec.schedule is not None:
+            for i, rel in enumerate(self.spec.schedule):
+                self.env.process(self._releases(rel, i))
+        else:
+            self.env.process(self._infinite())
+
+    def _release(self, part: Part) -> None:
+        """Hand over without waiting: a part that cannot enter waits in line at the source."""
+        out = self.push(part)
+        if out is not None:
+            ev, dest = out
+            ev.callbacks.append(lambda _e, p=part, d=dest: d.arrived(p))
+
+    def _infinite(self) -> Generator[Any, Any, None]:
+        while not self._full():
+            part = self._new()
+            out = self.push(part)
+            if out is not None:
+                yield out[0]
+                out[1].arrived(part)
+
+    def _arrivals(self) -> Generator[Any, Any, None]:
+        assert self.spec.interarrival is not None
+        gap = self.spec.interarrival.sampler(self.ctx.streams.rng(self.name, "arrival"))
+        while not self._full():
+            yield self.env.timeout(gap())
+            self._release(self._new())
+
+    def _releases(self, rel: S.Release, index: int) -> Generator[Any, Any, None]:
+        product = None if rel.product is None else self.ctx.product_code[rel.product]
+        t = rel.at
+        while True:
+            yield self.env.timeout(max(0.0, t - self.env.now))
+            for _ in range(rel.quantity):
+                if self._full():
+                    return
+                self._release(self._new(product))
+            if rel.every is None:
+                return
+            t += rel.every
+
+
+class SinkNode(Node):
+    """Where good parts leave the line."""
+
+    def connect(self, nodes: dict[str, Node]) -> None:
+        """A sink has no routes."""
+
+    def accept(self, part: Part) -> None:
+        now = self.env.now
+        self.ctx.rec.event(now, part.id, self.code, EXIT)
+        self.ctx.rec.part_done(part.id, part.product, part.created, now, GOOD, part.reworks)
+        return None

@@ -1,0 +1,101 @@
+"""Build a runnable line model from a validated spec, and run it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import simpy
+
+from twin.data import spec as S
+from twin.observation.recorder import OFF, Recorder
+from twin.simulation.flow import Context, Node, SinkNode, SourceNode
+from twin.simulation.stations import AssemblyNode, BatchNode, InspectionNode, MachineNode
+from twin.simulation.streams import Streams
+from twin.simulation.units import Unit
+
+NODE_TYPES: dict[type, type[Node]] = {
+    S.Source: SourceNode,
+    S.Sink: SinkNode,
+    S.Machine: MachineNode,
+    S.Inspection: InspectionNode,
+    S.Batch: BatchNode,
+    S.Assembly: AssemblyNode,
+}
+"""Run-time class of each station type in the spec."""
+
+WEEK = 7 * 86400.0
+
+
+class LineModel:
+    """A line ready to run: SimPy environment, nodes and their processes.
+
+    Parameters
+    ----------
+    line
+        A validated spec.
+    seed
+        Seed of the run's random streams.
+    recorder
+        Where everything that happens is written.
+    """
+
+    def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder) -> None:
+        self.line = line
+        self.env = simpy.Environment()
+        self.recorder = recorder
+        self.ctx = Context(self.env, recorder, Streams(seed), line)
+        self.nodes: dict[str, Node] = {
+            name: NODE_TYPES[type(st)](self.ctx, name, st) for name, st in line.stations.items()
+        }
+        for node in self.nodes.values():
+            node.connect(self.nodes)
+        for node in self.nodes.values():
+            node.start()
+        if line.calendar is not None:
+            units = [u for n in self.nodes.values() for u in getattr(n, "units", [])]
+            windows = line.calendar.working_windows()
+            if windows != [(0.0, WEEK)]:
+                self.env.process(_shifts(self.env, windows, units))
+
+    def run(self, until: float) -> None:
+        """Advance the simulation to time ``until`` [s]."""
+        self.env.run(until=until)
+
+    def wip(self) -> dict[str, int]:
+        """Parts held by each station now, plus ``"(in transit)"`` (for flow checks)."""
+        out = {name: node.load() for name, node in self.nodes.items()}
+        out["(in transit)"] = self.ctx.in_transit
+        return out
+
+
+def _shifts(env: simpy.Environment, windows: list[tuple[float, float]],
+            units: list[Unit]) -> Generator[Any, Any, None]:
+    """Stop every unit outside the weekly working windows (state ``off``)."""
+    changes: list[tuple[float, bool]] = []  # (time in week, working from then on)
+    for a, b in windows:
+        changes.append((a, True))
+        changes.append((b, False))
+    # A window ending at the week's end that continues at the next week's start is one.
+    if windows[0][0] == 0.0 and windows[-1][1] == WEEK:
+        changes = changes[1:-1]
+    working_at_zero = windows[0][0] == 0.0
+    working = True
+    if not working_at_zero:
+        for u in units:
+            u.hold(OFF)
+        working = False
+    week = 0.0
+    while True:
+        for t, on in changes:
+            if week + t < env.now:
+                continue
+            yield env.timeout(week + t - env.now)
+            if on and not working:
+                for u in units:
+                    u.release(OFF)
+            elif not on and working:
+                for u in units:
+                    u.hold(OFF)
+            working = on
+        week += WEEK

@@ -1,0 +1,347 @@
+"""Equipment at run time: machines, inspection, batch stations and assembly.
+
+Each server of a station is a :class:`~twin.simulation.units.Unit` running one SimPy process
+that takes parts from the station's input buffer (a ``simpy.Store`` with the spec's capacity),
+works on them and pushes them on, blocking while the next buffer is full (blocking after
+service). Only discrete logic lives here; durations come from the spec's distributions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
+
+import simpy
+
+from twin.data import spec as S
+from twin.observation.recorder import (
+    ARRIVE,
+    BLOCKED,
+    CONSUMED,
+    DOWN,
+    END,
+    IDLE,
+    MAINTENANCE,
+    PRODUCING,
+    REWORK,
+    SCRAP,
+    SCRAPPED,
+    SETUP,
+    START,
+    WAITING,
+    ASSEMBLED,
+)
+from twin.simulation.flow import Context, Node, Part
+from twin.simulation.streams import uniform_stream
+from twin.simulation.units import OperatingFailure, Unit
+
+INF = float("inf")
+
+
+class EquipmentNode(Node):
+    """Common machinery of every station with servers."""
+
+    spec: S.Equipment
+
+    def __init__(self, ctx: Context, name: str, spec: S.Equipment) -> None:
+        super().__init__(ctx, name, spec)
+        streams, rec = ctx.streams, ctx.rec
+        self.queue = simpy.Store(self.env, capacity=spec.buffer or INF)
+        default = spec.cycle_time.sampler(streams.rng(name, "cycle"))
+        self.cycle: list[Callable[[], float]] = [default] * len(ctx.product_code)
+        for product, dist in spec.product_cycle_time.items():
+            self.cycle[ctx.product_code[product]] = dist.sampler(
+                streams.rng(name, "cycle", product))
+        self.setup = (spec.setup_time.sampler(streams.rng(name, "setup"))
+                      if spec.setup_time is not None else None)
+        self.pool = ctx.pools[spec.operator.pool] if spec.operator else None
+        self.operator_during = spec.operator.during if spec.operator else ""
+        self.holding = 0
+        self.units: list[Unit] = []
+        for i in range(spec.servers):
+            unit = Unit(self.env, rec.add_unit(self.code, i), rec.state, rec.stop)
+            for f in spec.failures:
+                if f.basis == "operating":
+                    key = (name, "failure", f.name, str(i))
+                    unit.wear.append(OperatingFailure(
+                        f.name, f.ttf.sampler(streams.rng(*key, "ttf")),
+                        f.ttr.sampler(streams.rng(*key, "ttr"))))
+            self.units.append(unit)
+        self.interruptible = bool(spec.failures or spec.maintenance or ctx.line.calendar)
+        self._event = rec.event
+
+    # --------------------------------------------------------------- hand-over
+
+    def accept(self, part: Part) -> simpy.Event | None:
+        ev = self.queue.put(part)
+        if ev.triggered:
+            self._event(self.env.now, part.id, self.code, ARRIVE)
+            return None
+        return ev
+
+    def load(self) -> int:
+        return len(self.queue.items) + self.holding
+
+    # --------------------------------------------------------------- processes
+
+    def start(self) -> None:
+        for i, unit in enumerate(self.units):
+            unit.set(IDLE)
+            unit.proc = self.env.process(self._serve(unit))
+            for f in self.spec.failures:
+                if f.basis == "calendar":
+                    key = (self.name, "failure", f.name, str(i))
+                    self.env.process(self._calendar_failures(
+                        unit, f.name, f.ttf.sampler(self.ctx.streams.rng(*key, "ttf")),
+                        f.ttr.sampler(self.ctx.streams.rng(*key, "ttr"))))
+            if self.spec.maintenance is not None:
+                self.env.process(self._maintenance(unit, self.spec.maintenance, i))
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        raise NotImplementedError
+
+    def _take(self, unit: Unit, store: simpy.Store) -> Generator[Any, Any, Part]:
+        """Take the next part from ``store``, idle (starved) while there is none."""
+        while unit.stopped:
+            yield unit.wait_up()
+        req = store.get()
+        if req.triggered:
+            part = req.value
+        else:
+            unit.set(IDLE)
+            part = yield req
+        self.holding += 1
+        return part
+
+    def _send(self, unit: Unit, part: Part) -> Generator[Any, Any, None]:
+        """Push ``part`` on, blocked while the next station's buffer is full."""
+        out = self.push(part)
+        if out is not None:
+            unit.set(BLOCKED)
+            yield out[0]
+            out[1].arrived(part)
+        self.holding -= 1
+
+    def _operate(self, unit: Unit, parts: Sequence[Part]) -> Generator[Any, Any, None]:
+        """Set up if the product changed, get an operator if needed, run one cycle."""
+        env, event, code = self.env, self._event, self.code
+        product = parts[0].product
+        pool, during = self.pool, self.operator_during
+        request = None
+        if self.setup is not None and 0 <= unit.last_product != product:
+            if pool is not None and during != "processing":
+                request = yield from self._operator(unit, pool)
+            yield from unit.work(self.setup(), SETUP)
+            if request is not None and during == "setup":
+                pool.release(request)  # type: ignore[union-attr]
+                request = None
+        unit.last_product = product
+        if pool is not None and during != "setup" and request is None:
+            request = yield from self._operator(unit, pool)
+        now = env.now
+        for p in parts:
+            event(now, p.id, code, START)
+        duration = self.cycle[product]()
+        if self.interruptible:
+            yield from unit.work(duration, PRODUCING)
+        else:
+            unit.set(PRODUCING)
+            yield env.timeout(duration)
+        if request is not None:
+            pool.release(request)  # type: ignore[union-attr]
+        now = env.now
+        for p in parts:
+            event(now, p.id, code, END)
+
+    @staticmethod
+    def _operator(unit: Unit, pool: simpy.Resource) -> Generator[Any, Any, Any]:
+        request = pool.request()
+        if not request.triggered:
+            unit.set(WAITING)
+            yield request
+        return request
+
+    def _calendar_failures(self, unit: Unit, mode: str, ttf: Callable[[], float],
+                           ttr: Callable[[], float]) -> Generator[Any, Any, None]:
+        """Failures counted in elapsed time, whatever the unit is doing."""
+        while True:
+            yield self.env.timeout(ttf())
+            repair = ttr()
+            unit.rec_stop(self.env.now, unit.code, "failure", mode, repair)
+            unit.hold(DOWN)
+            yield self.env.timeout(repair)
+            unit.release(DOWN)
+
+    def _maintenance(self, unit: Unit, plan: S.Maintenance,
+                     index: int) -> Generator[Any, Any, None]:
+        """Planned maintenance stops every ``plan.every`` of calendar time."""
+        duration = plan.duration.sampler(self.ctx.streams.rng(self.name, "maintenance",
+                                                              str(index)))
+        due = plan.every if plan.first is None else plan.first
+        while True:
+            yield self.env.timeout(max(0.0, due - self.env.now))
+            length = duration()
+            unit.rec_stop(self.env.now, unit.code, "maintenance", "planned", length)
+            unit.hold(MAINTENANCE)
+            yield self.env.timeout(length)
+            unit.release(MAINTENANCE)
+            due += plan.every
+
+
+class MachineNode(EquipmentNode):
+    """One or more identical parallel servers sharing one input buffer."""
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        if not (self.interruptible or self.setup or self.pool):
+            return (yield from self._serve_plain(unit))
+        while True:
+            part = yield from self._take(unit, self.queue)
+            yield from self._operate(unit, (part,))
+            yield from self._send(unit, part)
+
+    def _serve_plain(self, unit: Unit) -> Generator[Any, Any, None]:
+        """The same loop for a machine that never stops, sets up or waits for operators.
+
+        It is the hot path of large runs, so it binds everything it calls to locals.
+        """
+        env, get, cycle, code, rec = self.env, self.queue.get, self.cycle, self.code, self.ctx.rec
+        at, ap, ast, ak = (rec.e_time.append, rec.e_part.append, rec.e_station.append,
+                           rec.e_kind.append)
+        push, set_state, timeout = self.push, unit.set, env.timeout
+        while True:
+            req = get()
+            if req.triggered:
+                part = req.value
+            else:
+                set_state(IDLE)
+                part = yield req
+            self.holding += 1
+            at(env.now), ap(part.id), ast(code), ak(START)
+            set_state(PRODUCING)
+            yield timeout(cycle[part.product]())
+            at(env.now), ap(part.id), ast(code), ak(END)
+            out = push(part)
+            if out is not None:
+                set_state(BLOCKED)
+                yield out[0]
+                out[1].arrived(part)
+            self.holding -= 1
+
+
+class InspectionNode(EquipmentNode):
+    """Tests each part: pass on, send back for rework, or scrap."""
+
+    spec: S.Inspection
+
+    def connect(self, nodes: dict[str, Node]) -> None:
+        super().connect(nodes)
+        self.rework_node = nodes[self.spec.rework_to] if self.spec.rework_to else None
+        self._u = uniform_stream(self.ctx.streams.rng(self.name, "quality"))
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        spec, rec = self.spec, self.ctx.rec
+        p_scrap, p_fail = spec.scrap_probability, spec.scrap_probability + spec.rework_probability
+        while True:
+            part = yield from self._take(unit, self.queue)
+            yield from self._operate(unit, (part,))
+            u = self._u()
+            if u < p_scrap or (u < p_fail and part.reworks >= spec.max_reworks):
+                now = self.env.now
+                rec.event(now, part.id, self.code, SCRAP)
+                rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
+                self.holding -= 1
+            elif u < p_fail:
+                part.reworks += 1
+                rec.event(self.env.now, part.id, self.code, REWORK)
+                assert self.rework_node is not None
+                ev = self.rework_node.accept(part)
+                if ev is not None:
+                    unit.set(BLOCKED)
+                    yield ev
+                    self.rework_node.arrived(part)
+                self.holding -= 1
+            else:
+                yield from self._send(unit, part)
+
+
+class BatchNode(EquipmentNode):
+    """Loads up to ``batch_size`` parts and processes them together in one cycle."""
+
+    spec: S.Batch
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        spec, env, queue = self.spec, self.env, self.queue
+        size = spec.batch_size
+        min_batch = spec.min_batch or size
+        max_wait = spec.max_wait if spec.max_wait is not None else (
+            0.0 if spec.min_batch is not None else None)
+        while True:
+            batch = [(yield from self._take(unit, queue))]
+            unit.set(IDLE)  # loading
+            first = env.now
+            while len(batch) < size:
+                if queue.items:
+                    batch.append((yield from self._take(unit, queue)))
+                    continue
+                if max_wait is not None and len(batch) >= min_batch:
+                    left = first + max_wait - env.now
+                    if left <= 0:
+                        break
+                    req = queue.get()
+                    got = yield req | env.timeout(left)
+                    if req in got:
+                        self.holding += 1
+                        batch.append(req.value)
+                    else:
+                        req.cancel()
+                        break
+                else:
+                    batch.append((yield from self._take(unit, queue)))
+            yield from self._operate(unit, batch)
+            for part in batch:
+                yield from self._send(unit, part)
+
+
+class AssemblyNode(EquipmentNode):
+    """Joins a base part with components, each product waiting in its own queue."""
+
+    spec: S.Assembly
+
+    def __init__(self, ctx: Context, name: str, spec: S.Assembly) -> None:
+        super().__init__(ctx, name, spec)
+        cap = spec.buffer or INF
+        self.queues = {ctx.product_code[p]: simpy.Store(self.env, capacity=cap)
+                       for p in [spec.base, *spec.components]}
+        self.base = ctx.product_code[spec.base]
+        self.parts_needed = [(ctx.product_code[p], q) for p, q in spec.components.items()]
+        self.output = (ctx.product_code[spec.output_product]
+                       if spec.output_product is not None else None)
+
+    def accept(self, part: Part) -> simpy.Event | None:
+        ev = self.queues[part.product].put(part)
+        if ev.triggered:
+            self._event(self.env.now, part.id, self.code, ARRIVE)
+            return None
+        return ev
+
+    def load(self) -> int:
+        return sum(len(q.items) for q in self.queues.values()) + self.holding
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        rec = self.ctx.rec
+        while True:
+            base = yield from self._take(unit, self.queues[self.base])
+            components = []
+            for code, quantity in self.parts_needed:
+                for _ in range(quantity):
+                    components.append((yield from self._take(unit, self.queues[code])))
+            yield from self._operate(unit, (base,))
+            now = self.env.now
+            for c in components:
+                rec.event(now, c.id, self.code, CONSUMED)
+                rec.part_done(c.id, c.product, c.created, now, ASSEMBLED, c.reworks)
+            self.holding -= len(components)
+            if self.output is not None:
+                base.product = self.output
+            yield from self._send(unit, base)
+

@@ -1,0 +1,147 @@
+"""One server of a station (a *unit*): its state, stoppages and preemptible work.
+
+A unit's recorded state is its *activity* (producing, idle, blocked, setup, waiting) unless a
+stoppage overrides it: ``off`` (outside shifts) over ``maintenance`` over ``down`` (failure).
+Only changes of that effective state are recorded. A stoppage that begins while the unit is
+working interrupts the work, which resumes where it stopped once every stoppage is over
+(preemptive resume).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from twin.observation.recorder import DOWN, IDLE, MAINTENANCE, OFF
+
+STOP_STATES = (OFF, MAINTENANCE, DOWN)
+"""Stoppage states in order of precedence."""
+
+
+class OperatingFailure:
+    """A failure mode counted in producing time: time left to the next failure [s]."""
+
+    __slots__ = ("mode", "ttf", "ttr", "left")
+
+    def __init__(self, mode: str, ttf: Callable[[], float], ttr: Callable[[], float]) -> None:
+        self.mode = mode
+        self.ttf = ttf
+        self.ttr = ttr
+        self.left = ttf()
+
+
+class Unit:
+    """One server: records its state changes and performs preemptible work."""
+
+    __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
+                 "working", "wear", "last_product", "rec_stop")
+
+    def __init__(self, env: simpy.Environment, code: int,
+                 record: Callable[[float, int, int], None],
+                 rec_stop: Callable[[float, int, str, str, float], None]) -> None:
+        self.env = env
+        self.code = code
+        self.record = record
+        self.rec_stop = rec_stop
+        self.activity = IDLE
+        self.shown = -1
+        self.stops = {OFF: 0, MAINTENANCE: 0, DOWN: 0}
+        self.up: simpy.Event | None = None
+        self.proc: simpy.Process | None = None
+        self.working = False
+        self.wear: list[OperatingFailure] = []
+        self.last_product = -1
+
+    # ----------------------------------------------------------------- state
+
+    def _show(self) -> None:
+        stops = self.stops
+        state = (OFF if stops[OFF] else MAINTENANCE if stops[MAINTENANCE]
+                 else DOWN if stops[DOWN] else self.activity)
+        if state != self.shown:
+            self.shown = state
+            self.record(self.env.now, self.code, state)
+
+    def set(self, activity: int) -> None:
+        """Set the unit's activity (recorded if it changes the effective state)."""
+        self.activity = activity
+        if activity != self.shown:
+            self._show()
+
+    @property
+    def stopped(self) -> bool:
+        """True while any stoppage is in force."""
+        s = self.stops
+        return bool(s[OFF] or s[MAINTENANCE] or s[DOWN])
+
+    def hold(self, state: int) -> None:
+        """Begin a stoppage of kind ``state`` (OFF, MAINTENANCE or DOWN)."""
+        self.stops[state] += 1
+        self._show()
+        if self.working and self.proc is not None:
+            self.working = False
+            self.proc.interrupt(state)
+
+    def release(self, state: int) -> None:
+        """End one stoppage of kind ``state``; work resumes when none is left."""
+        self.stops[state] -= 1
+        self._show()
+        if not self.stopped and self.up is not None:
+            up, self.up = self.up, None
+            up.succeed()
+
+    def wait_up(self) -> simpy.Event:
+        """An event that fires when no stoppage is left (already fired if none)."""
+        if not self.stopped:
+            ev = self.env.event()
+            ev.succeed()
+            return ev
+        if self.up is None:
+            self.up = self.env.event()
+        return self.up
+
+    # ----------------------------------------------------------------- work
+
+    def work(self, duration: float, activity: int) -> Generator[Any, Any, None]:
+        """Spend ``duration`` [s] of *working* time in ``activity``.
+
+        Stoppages interrupt and extend it; operating-time failures (``wear``) strike when
+        their producing time runs out, and the unit is down for the repair time.
+        """
+        env = self.env
+        remaining = duration
+        while True:
+            while self.stopped:
+                yield self.wait_up()
+            self.set(activity)
+            step, due = remaining, None
+            for f in self.wear:
+                if f.left < step:
+                    step, due = f.left, f
+            t0 = env.now
+            self.working = True
+            try:
+                yield env.timeout(step)
+                done = step
+            except simpy.Interrupt:
+                done = env.now - t0
+                due = None
+            self.working = False
+            for f in self.wear:
+                f.left -= done
+            remaining -= done
+            if due is not None:
+                yield from self.repair(due)
+            if remaining <= 1e-9 * max(1.0, duration):
+                return
+
+    def repair(self, failure: OperatingFailure) -> Generator[Any, Any, None]:
+        """Be down for a repair of ``failure``, then draw its next time to failure."""
+        ttr = failure.ttr()
+        self.rec_stop(self.env.now, self.code, "failure", failure.mode, ttr)
+        self.hold(DOWN)
+        yield self.env.timeout(ttr)
+        self.release(DOWN)
+        failure.left = failure.ttf()
