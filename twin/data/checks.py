@@ -172,7 +172,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             elif not isinstance(dest, S.Equipment):
                 out.append(Problem(f"{base}.rework_to", f"{st.rework_to!r} cannot rework"))
         if isinstance(st, S.Assembly):
-            product_ref(f"{base}.base", st.base)
+            for i, b in enumerate(st.base):
+                product_ref(f"{base}.base[{i}]", b)
             product_ref(f"{base}.output_product", st.output_product)
             for p in st.components:
                 product_ref(f"{base}.components.{p}", p)
@@ -206,7 +207,7 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
         if isinstance(st, S.Assembly):
             if p in st.components:
                 continue  # consumed here
-            if p == st.base and st.output_product:
+            if p in st.base and st.output_product:
                 out_p = st.output_product
         for r in st.routes:
             if r.products is None or out_p in r.products:
@@ -226,9 +227,11 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
         leaving = set(reach[n])
         if isinstance(st, S.Assembly):
             leaving -= set(st.components)
-            if st.output_product and st.base in leaving:
-                leaving = (leaving - {st.base}) | {st.output_product}
-            missing = [p for p in [st.base, *st.components] if p not in reach[n]]
+            if st.output_product and leaving & set(st.base):
+                leaving = (leaving - set(st.base)) | {st.output_product}
+            missing = [p for p in st.components if p not in reach[n]]
+            if not reach[n] & set(st.base):
+                missing.insert(0, " or ".join(st.base))
             if missing:
                 out.append(Problem(base, f"product(s) {missing} never arrive to be assembled"))
         for p in sorted(leaving - routed):

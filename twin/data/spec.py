@@ -262,6 +262,8 @@ class Source(StationBase):
     interarrival: Distribution | None = None
     schedule: list[Release] | None = None
     limit: PositiveInt | None = Field(None, description="stop after this many parts")
+    lot_size: PositiveInt = Field(
+        1, description="parts released in a row of the product drawn from the mix (a campaign)")
 
     @model_validator(mode="after")
     def _one_product_rule(self) -> Source:
@@ -305,6 +307,8 @@ class Equipment(StationBase):
     maintenance: Maintenance | None = None
     operator: OperatorNeed | None = None
     power: PowerDraw = PowerDraw()
+    follows_calendar: bool = Field(
+        True, description="false: runs through off-shift time (e.g. an oven or test chamber)")
 
     def planned_time_per_item(self, product: str) -> float:
         """Planned run time per item (ISO 22400 PRI) for ``product`` [s]."""
@@ -369,9 +373,17 @@ class Assembly(Equipment):
     """
 
     type: Literal["assembly"]
-    base: Name
+    base: Annotated[list[Name], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = (
+        Field(min_length=1, description="base product(s); one queue shared by all of them"))
     components: dict[Name, PositiveInt] = Field(min_length=1)
     output_product: Name | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Assembly:
+        both = set(self.base) & set(self.components)
+        if both:
+            raise ValueError(f"{sorted(both)} cannot be both base and component")
+        return self
 
 
 class Sink(StationBase):

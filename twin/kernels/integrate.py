@@ -49,7 +49,8 @@ AUTO = 2
 
 # Layout of the ``stats`` array returned by :func:`solve`.
 N_ACCEPTED, N_REJECTED, N_RHS, N_JAC, H_LAST, T_PEAK, Y_PEAK, T_STIFF = 0, 1, 2, 3, 4, 5, 6, 7
-N_STATS = 8
+M_PEAK, T_M_PEAK = 8, 9
+N_STATS = 10
 
 _EPS = np.finfo(np.float64).eps
 _SAFE, _FAC_MIN, _FAC_MAX, _BETA = 0.9, 0.2, 10.0, 0.04
@@ -332,11 +333,14 @@ def solve(
     stats : ndarray, shape (N_STATS,)
         Accepted and rejected steps, rhs and Jacobian evaluations, last step size [s], time
         [s] and value of the tracked maximum, time the method switched to Rosenbrock [s] (NaN
-        if it did not).
+        if it did not), maximum of the model's monitor quantity over the accepted points
+        (:func:`twin.kernels.rhs.dispatch.monitor`) and its time [s].
     """
     n = y0.size
     stats = np.zeros(N_STATS)
     stats[T_STIFF] = np.nan
+    stats[M_PEAK] = np.nan
+    stats[T_M_PEAK] = np.nan
     stats[T_PEAK] = t0
     stats[Y_PEAK] = y0[i_peak] if 0 <= i_peak < n else np.nan
     y = y0.copy()
@@ -386,6 +390,8 @@ def solve(
     if not _all_finite(f):
         return NON_FINITE, -1, t0, y, empty_t, empty_y, stats
     dispatch.events(model, t, y, p, g_old)
+    stats[M_PEAK] = dispatch.monitor(model, t, y, p)
+    stats[T_M_PEAK] = t
     for i in range(MAX_EVENTS):
         if g_old[i] >= 0.0:
             return EVENT, i, t0, y, empty_t, empty_y, stats
@@ -516,6 +522,11 @@ def solve(
                 if y_max > stats[Y_PEAK]:
                     stats[Y_PEAK] = y_max
                     stats[T_PEAK] = t + th_max * h
+
+        m_val = dispatch.monitor(model, t_new, ynew, p)
+        if m_val > stats[M_PEAK]:
+            stats[M_PEAK] = m_val
+            stats[T_M_PEAK] = t_new
 
         stiff_now = False
         if not implicit:

@@ -168,11 +168,19 @@ class SourceNode(Node):
         self._codes = [ctx.product_code[p] for p in names]
         self._cum = list(itertools.accumulate(mix[p] / total for p in names))
         self._u = uniform_stream(ctx.streams.rng(name, "mix"))
+        self._lot_left = 0
+        self._lot_product = self._codes[0]
 
     def _product(self) -> int:
+        """The next product: drawn from the mix once per lot of ``lot_size`` parts."""
         if len(self._codes) == 1:
             return self._codes[0]
-        return self._codes[min(bisect.bisect_right(self._cum, self._u()), len(self._codes) - 1)]
+        if self._lot_left == 0:
+            i = min(bisect.bisect_right(self._cum, self._u()), len(self._codes) - 1)
+            self._lot_product = self._codes[i]
+            self._lot_left = self.spec.lot_size
+        self._lot_left -= 1
+        return self._lot_product
 
     def _full(self) -> bool:
         return self.spec.limit is not None and self.made >= self.spec.limit

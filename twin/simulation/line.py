@@ -10,7 +10,13 @@ import simpy
 from twin.data import spec as S
 from twin.observation.recorder import OFF, Recorder
 from twin.simulation.flow import Context, Node, SinkNode, SourceNode
-from twin.simulation.stations import AssemblyNode, BatchNode, InspectionNode, MachineNode
+from twin.simulation.stations import (
+    AssemblyNode,
+    BatchNode,
+    EquipmentNode,
+    InspectionNode,
+    MachineNode,
+)
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
 
@@ -53,7 +59,8 @@ class LineModel:
         for node in self.nodes.values():
             node.start()
         if line.calendar is not None:
-            units = [u for n in self.nodes.values() for u in getattr(n, "units", [])]
+            units = [u for n in self.nodes.values() if isinstance(n, EquipmentNode)
+                     and n.spec.follows_calendar for u in n.units]
             windows = line.calendar.working_windows()
             if windows != [(0.0, WEEK)]:
                 self.env.process(_shifts(self.env, windows, units))

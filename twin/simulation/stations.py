@@ -67,7 +67,8 @@ class EquipmentNode(Node):
                         f.name, f.ttf.sampler(streams.rng(*key, "ttf")),
                         f.ttr.sampler(streams.rng(*key, "ttr"))))
             self.units.append(unit)
-        self.interruptible = bool(spec.failures or spec.maintenance or ctx.line.calendar)
+        self.interruptible = bool(spec.failures or spec.maintenance
+                                  or (ctx.line.calendar and spec.follows_calendar))
         self._event = rec.event
 
     # --------------------------------------------------------------- hand-over
@@ -310,9 +311,10 @@ class AssemblyNode(EquipmentNode):
     def __init__(self, ctx: Context, name: str, spec: S.Assembly) -> None:
         super().__init__(ctx, name, spec)
         cap = spec.buffer or INF
-        self.queues = {ctx.product_code[p]: simpy.Store(self.env, capacity=cap)
-                       for p in [spec.base, *spec.components]}
-        self.base = ctx.product_code[spec.base]
+        self.base_queue = simpy.Store(self.env, capacity=cap)
+        self.queues = {ctx.product_code[p]: self.base_queue for p in spec.base}
+        self.queues.update({ctx.product_code[p]: simpy.Store(self.env, capacity=cap)
+                            for p in spec.components})
         self.parts_needed = [(ctx.product_code[p], q) for p, q in spec.components.items()]
         self.output = (ctx.product_code[spec.output_product]
                        if spec.output_product is not None else None)
@@ -325,12 +327,13 @@ class AssemblyNode(EquipmentNode):
         return ev
 
     def load(self) -> int:
-        return sum(len(q.items) for q in self.queues.values()) + self.holding
+        stores = {id(q): q for q in self.queues.values()}
+        return sum(len(q.items) for q in stores.values()) + self.holding
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         rec = self.ctx.rec
         while True:
-            base = yield from self._take(unit, self.queues[self.base])
+            base = yield from self._take(unit, self.base_queue)
             components = []
             for code, quantity in self.parts_needed:
                 for _ in range(quantity):

@@ -101,3 +101,12 @@ def events(t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) -> None:
     g[:] = EVENT_OFF
     if 0.0 < p[YIELD_TARGET] <= 1.0:
         g[0] = (p[C_INIT] - y[CONC]) / p[C_INIT] - p[YIELD_TARGET]
+
+
+@kernel
+def monitor(t: float, y: np.ndarray, p: np.ndarray) -> float:
+    """Jacket heat duty [W] needed to follow the cooling profile."""
+    T, dTdt = temperature(t, p)
+    b, gr = kinetics(y[CONC], T, p)
+    mass_rate = p[RHO_C] * p[K_V] * 3.0 * gr * y[MU2]
+    return p[DH_CRYST] * mass_rate * p[M_SOLVENT] - p[HEAT_CAP] * dTdt

@@ -59,3 +59,21 @@ def events(model: int, t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) ->
         testproblems.decay_events(t, y, p, g)
     else:
         testproblems.no_events(t, y, p, g)
+
+
+@kernel
+def monitor(model: int, t: float, y: np.ndarray, p: np.ndarray) -> float:
+    """A model-defined scalar whose maximum over the phase is tracked (NaN if none).
+
+    Reactor: MTSR [K]; fermentation: oxygen uptake [kg/s]; drying: evaporation rate [kg/s];
+    crystallisation: jacket duty [W].
+    """
+    if model == REACTOR:
+        return reactor.monitor(t, y, p)
+    if model == FERMENTATION:
+        return fermentation.monitor(t, y, p)
+    if model == DRYING:
+        return drying.monitor(t, y, p)
+    if model == CRYSTALLISATION:
+        return crystallisation.monitor(t, y, p)
+    return np.nan

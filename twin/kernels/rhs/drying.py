@@ -22,6 +22,9 @@ index          meaning
 ``X_TARGET``   solvent content ending the phase [kg/kg dry] (< 0 disables)
 ``T_MAX``      layer temperature limit ending the phase [K] (inf disables)
 ``T_REF``      enthalpy reference temperature [K]
+``AIR_FLOW``   drying-air mass flow through the heater [kg/s] (energy bookkeeping only)
+``CP_AIR``     specific heat capacity of the air [J/(kg K)]
+``T_AMB``      ambient temperature of the fresh air entering the heater [K]
 =============  ==========================================================================
 
 State vector ``y``: solvent mass ``M_SOLVENT`` [kg], layer temperature ``TEMP`` [K], cumulative
@@ -42,7 +45,8 @@ AREA, M_DRY, CP_DRY, CP_SOLV, H_CONV, K_MASS, T_AIR, RHO_V_AIR = 0, 1, 2, 3, 4, 
 M_SOLV, DH_VAP, T_BOIL, P_REF, X_CRIT, X_EQ, X_TARGET, T_MAX, T_REF = (
     8, 9, 10, 11, 12, 13, 14, 15, 16,
 )
-N_PARAMS = 17
+AIR_FLOW, CP_AIR, T_AMB = 17, 18, 19
+N_PARAMS = 20
 
 M_SOLVENT, TEMP, Q_CONV, Q_LAT, H_VAP = 0, 1, 2, 3, 4
 N_STATES = 5
@@ -100,3 +104,9 @@ def events(t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) -> None:
         g[0] = p[X_TARGET] - y[M_SOLVENT] / p[M_DRY]
     if p[T_MAX] < math.inf:
         g[1] = y[TEMP] - p[T_MAX]
+
+
+@kernel
+def monitor(t: float, y: np.ndarray, p: np.ndarray) -> float:
+    """Evaporation rate [kg/s] (solvent load on the exhaust or recovery unit)."""
+    return evaporation_flux(y[M_SOLVENT], y[TEMP], p) * p[AREA]

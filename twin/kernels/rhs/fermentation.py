@@ -101,3 +101,12 @@ def events(t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) -> None:
         g[1] = p[S_MIN] - y[M_SUB] / V
     if p[V_MAX] > 0.0:
         g[2] = V - p[V_MAX]
+
+
+@kernel
+def monitor(t: float, y: np.ndarray, p: np.ndarray) -> float:
+    """Oxygen uptake of the whole broth, OUR V [kg O2/s]."""
+    V = y[VOL]
+    x = y[M_X] / V
+    mu = growth_rate(y[M_SUB] / V, y[M_O2] / V, p)
+    return (mu / p[Y_XO] + p[M_O]) * x * V

@@ -130,3 +130,10 @@ def heat_potential(y: np.ndarray, p: np.ndarray) -> float:
     if scheme == PARALLEL:
         return y[N_A] * max(h1, h2)
     return y[N_A] * h1
+
+
+@kernel
+def monitor(t: float, y: np.ndarray, p: np.ndarray) -> float:
+    """MTSR [K]: temperature reached if cooling failed now and the accumulated reactants
+    present reacted adiabatically, T + heat_potential / (rho cp V)."""
+    return y[TEMP] + heat_potential(y, p) / (p[RHO_CP] * y[VOL])

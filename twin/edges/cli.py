@@ -1,0 +1,184 @@
+"""The ``twin`` command line.
+
+``twin run FILE`` runs a line and prints its KPIs; ``twin validate FILE`` checks a spec and
+lists every problem with its key path; ``twin schema`` prints the JSON Schema of line files;
+``twin lines`` lists the reference lines. Errors in user input end with exit code 1 and a
+plain message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from twin.data.checks import SpecError, read_toml, validate
+from twin.data.spec import json_schema
+from twin.data.units import UnitError, format_duration
+from twin.orchestration.run import RunFailed, RunResult, run
+
+LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
+
+KPI_LABELS = [
+    ("throughput_per_h", "throughput", "{:.2f} good units/h"),
+    ("good_units", "good units", "{:d}"),
+    ("scrap_units", "scrapped units", "{:d}"),
+    ("rework_events", "rework events", "{:d}"),
+    ("quality_ratio", "quality ratio (GQ/PQ)", "{:.3f}"),
+    ("first_pass_yield", "first pass yield", "{:.3f}"),
+    ("wip_mean", "WIP (time-weighted mean)", "{:.2f} units"),
+    ("lead_time_mean_h", "lead time mean", "{:.3f} h"),
+    ("lead_time_p50_h", "lead time p50", "{:.3f} h"),
+    ("lead_time_p95_h", "lead time p95", "{:.3f} h"),
+    ("bottleneck", "bottleneck", "{}"),
+    ("bottleneck_utilisation", "bottleneck utilisation", "{:.3f}"),
+    ("bottleneck_oee", "bottleneck OEE", "{:.3f}"),
+    ("electricity_kwh", "electricity", "{:.1f} kWh"),
+    ("co2e_kg", "CO2e (scope 2, grid)", "{:.1f} kg"),
+    ("kwh_per_good_unit", "electricity per good unit*", "{:.3f} kWh"),
+    ("co2e_kg_per_good_unit", "CO2e per good unit*", "{:.3f} kg"),
+    ("kgce_per_good_unit", "primary energy per good unit*", "{:.4f} kgce"),
+]
+
+STATION_COLUMNS = [
+    ("station", "station", "{}"), ("utilisation", "util", "{:.2f}"),
+    ("blocked_fraction", "blocked", "{:.2f}"), ("starved_fraction", "starved", "{:.2f}"),
+    ("down_fraction", "down", "{:.2f}"), ("availability", "avail", "{:.2f}"),
+    ("effectiveness", "effect", "{:.2f}"), ("quality_ratio", "quality", "{:.2f}"),
+    ("oee", "OEE", "{:.2f}"), ("PQ", "PQ", "{:d}"), ("SQ", "SQ", "{:d}"), ("RQ", "RQ", "{:d}"),
+    ("MTBF_h", "MTBF h", "{:.1f}"), ("MTTR_h", "MTTR h", "{:.2f}"),
+]
+
+
+def _fmt(fmt: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if "d}" in fmt:
+        value = int(value)
+    return fmt.format(value)
+
+
+def kpi_report(result: RunResult) -> str:
+    """The KPI table printed by ``twin run``."""
+    p, k = result.provenance, result.kpis
+    s = p["settings"]
+    out = [
+        f"line {p['line']}  seed {p['seed']}  observed {format_duration(s['duration_s'])} "
+        f"after {format_duration(s['warmup_s'])} warm-up  ({p['wall_time_s']:.1f} s wall)",
+        "",
+    ]
+    width = max(len(label) for _, label, _ in KPI_LABELS)
+    out += [f"  {label:<{width}}  {_fmt(fmt, k.get(key))}" for key, label, fmt in KPI_LABELS]
+    out.append("  * not ISO 22400 (energy and emission intensity)")
+    out.append("")
+    st = result.stations
+    rows = [[label for _, label, _ in STATION_COLUMNS]]
+    for rec in st.to_dict("records"):
+        rows.append([_fmt(fmt, rec[key]) for key, _, fmt in STATION_COLUMNS])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        out.append("  " + "  ".join(c.rjust(w) if i else c.ljust(w)
+                                    for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(out)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    try:
+        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
+    except RunFailed as exc:
+        folder = exc.result.save(args.out) if args.out else None
+        print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
+        if folder:
+            print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
+        return 1
+    folder = result.save(args.out)
+    if args.json:
+        summary = result.summary()
+        summary["folder"] = str(folder)
+        summary["provenance"].pop("parameters")
+        print(json.dumps(summary, indent=2))
+    else:
+        print(kpi_report(result))
+        print(f"\nrun folder: {folder}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    data = read_toml(args.file)
+    line, problems = validate(data)
+    if problems:
+        raise SpecError(problems, str(args.file))
+    assert line is not None
+    print(f"{args.file}: valid line '{line.line.name}' with {len(line.stations)} stations")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(json_schema(), indent=2)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_lines(args: argparse.Namespace) -> int:
+    root = Path(args.dir) if args.dir else LINES_DIR
+    found = sorted(root.glob("*/line.toml"))
+    if not found:
+        print(f"no reference lines under {root}")
+        return 1
+    width = max(len(f.parent.name) for f in found)
+    for f in found:
+        try:
+            info = read_toml(f).get("line", {})
+            desc = str(info.get("description", "")).strip().splitlines()[0:1]
+        except SpecError:
+            desc = ["(unreadable line file)"]
+        print(f"{f.parent.name:<{width}}  {desc[0] if desc else ''}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``twin``."""
+    p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a line and print its KPIs")
+    r.add_argument("file", help="line spec (line.toml)")
+    r.add_argument("--duration", help="observed period after warm-up, e.g. 30d")
+    r.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 1d")
+    r.add_argument("--seed", type=int, help="random seed (>= 0)")
+    r.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    r.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    r.set_defaults(func=_cmd_run)
+    v = sub.add_parser("validate", help="check a line spec and list its problems")
+    v.add_argument("file")
+    v.set_defaults(func=_cmd_validate)
+    s = sub.add_parser("schema", help="print the JSON Schema of line specs")
+    s.add_argument("-o", "--output", help="write to this file instead")
+    s.set_defaults(func=_cmd_schema)
+    ln = sub.add_parser("lines", help="list the reference lines")
+    ln.add_argument("--dir", help="folder of lines (default: the reference lines)")
+    ln.set_defaults(func=_cmd_lines)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``twin`` command."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (UnitError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""KPIs of a run, per station and for the line, from the recorded tables.
+
+Time elements and KPIs follow ISO 22400-2 where it defines them (names in capitals), computed
+over the observation window [t0, t1] (after warm-up), summed over a station's servers:
+
+- POT planned operation time = window length x servers; PDOT planned downtime = ``off`` +
+  ``maintenance``; PBT planned busy time = POT - PDOT;
+- APT actual production time = ``producing``; AUST actual unit setup time = ``setup``;
+  ADOT actual unit down time = ``down`` (failures); ADET actual unit delay time = ``blocked`` +
+  ``waiting`` (for an operator); idle (starved) time is not allocated to an order;
+- AUBT actual unit busy time = AOET = APT + AUST + ADET + ADOT; AUPT = APT + AUST;
+- availability = APT / PBT = allocation efficiency (AUBT / PBT) x utilisation efficiency
+  (APT / AUBT); effectiveness = sum(PRI x PQ) / APT with PRI the planned run time per item
+  (the mean cycle time of the spec); quality ratio = GQ / PQ; OEE = availability x
+  effectiveness x quality ratio; setup rate = AUST / AUPT; scrap ratio = SQ / PQ; rework
+  ratio = RQ / PQ; MTBF = APT / failures; MTTR = repair time / failures.
+
+Not ISO 22400 (labelled so in reports): energy, CO2e and primary energy per good unit.
+The bottleneck is the station with the largest active fraction (producing, setup or down:
+neither starved nor blocked) of its planned busy time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin.data import spec as S
+from twin.observation.ledger import clipped_durations
+from twin.observation.recorder import STATES
+
+HOUR = 3600.0
+
+
+def time_weighted_wip(created: np.ndarray, done: np.ndarray, t0: float, t1: float) -> float:
+    """Mean number of parts in the line over [t0, t1]; ``done`` is ``inf`` for parts still in."""
+    return float(clipped_durations(created, done, t0, t1).sum() / (t1 - t0))
+
+
+def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
+                 t1: float) -> pd.DataFrame:
+    """One row of time elements, counts and KPIs per equipment station."""
+    states, events, stops = tables["states"], tables["events"], tables["stops"]
+    secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
+    by_state = (pd.DataFrame({"station": states["station"].astype(str),
+                              "state": states["state"].astype(str), "s": secs})
+                .groupby(["station", "state"])["s"].sum().unstack(fill_value=0.0))
+    in_window = events[(events["time"] >= t0) & (events["time"] <= t1)]
+    counts = (pd.DataFrame({"station": in_window["station"].astype(str),
+                            "kind": in_window["kind"].astype(str)})
+              .value_counts().unstack(fill_value=0))
+    ends = in_window[in_window["kind"] == "end"]
+    stop_win = stops[(stops["start"] >= t0) & (stops["start"] <= t1)]
+    fails = stop_win[stop_win["kind"] == "failure"]
+    rows = []
+    product_of = _product_of_parts(tables)
+    for name, st in line.stations.items():
+        if not isinstance(st, S.Equipment):
+            continue
+        t = {s: float(by_state.at[name, s]) if (name in by_state.index and s in by_state.columns)
+             else 0.0 for s in STATES}
+        c = {k: int(counts.at[name, k]) if (name in counts.index and k in counts.columns)
+             else 0 for k in ("end", "scrap", "rework")}
+        pot = (t1 - t0) * st.servers
+        pdot = t["off"] + t["maintenance"]
+        pbt = pot - pdot
+        apt, aust, adot = t["producing"], t["setup"], t["down"]
+        adet = t["blocked"] + t["waiting"]
+        aubt = apt + aust + adet + adot
+        pq, sq, rq = c["end"], c["scrap"], c["rework"]
+        gq = pq - sq - rq
+        st_ends = ends[ends["station"] == name]["part"].to_numpy()
+        prods = product_of.reindex(st_ends).to_numpy()
+        planned = sum(st.planned_time_per_item(p) for p in prods if isinstance(p, str))
+        n_fail = int((fails["station"] == name).sum())
+        repair = float(fails.loc[fails["station"] == name, "duration"].sum())
+        availability = _ratio(apt, pbt)
+        effectiveness = _ratio(planned, apt)
+        quality = _ratio(gq, pq)
+        rows.append({
+            "station": name, "type": st.type, "servers": st.servers,
+            "POT_h": pot / HOUR, "PDOT_h": pdot / HOUR, "PBT_h": pbt / HOUR,
+            "APT_h": apt / HOUR, "AUST_h": aust / HOUR, "ADET_h": adet / HOUR,
+            "ADOT_h": adot / HOUR, "AUBT_h": aubt / HOUR, "idle_h": t["idle"] / HOUR,
+            "PQ": pq, "GQ": gq, "SQ": sq, "RQ": rq,
+            "utilisation": availability,
+            "blocked_fraction": _ratio(t["blocked"], pbt),
+            "starved_fraction": _ratio(t["idle"], pbt),
+            "down_fraction": _ratio(adot, pbt),
+            "setup_fraction": _ratio(aust, pbt),
+            "waiting_fraction": _ratio(t["waiting"], pbt),
+            "active_fraction": _ratio(apt + aust + adot, pbt),
+            "availability": availability,
+            "allocation_efficiency": _ratio(aubt, pbt),
+            "utilisation_efficiency": _ratio(apt, aubt),
+            "effectiveness": effectiveness,
+            "quality_ratio": quality,
+            "oee": availability * effectiveness * quality,
+            "throughput_rate_per_h": _ratio(pq, aubt / HOUR),
+            "setup_rate": _ratio(aust, apt + aust),
+            "scrap_ratio": _ratio(sq, pq),
+            "rework_ratio": _ratio(rq, pq),
+            "failures": n_fail,
+            "MTBF_h": _ratio(apt, n_fail) / HOUR if n_fail else np.nan,
+            "MTTR_h": _ratio(repair, n_fail) / HOUR if n_fail else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def _product_of_parts(tables: dict[str, pd.DataFrame]) -> pd.Series:
+    """Product name of each part id (the product it had when it was created)."""
+    parts = tables["parts"]
+    return pd.Series(parts["product"].astype(str).to_numpy(), index=parts["part"].to_numpy())
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else float("nan")
+
+
+def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.DataFrame,
+              energy: pd.DataFrame, t0: float, t1: float) -> dict[str, float | str | int]:
+    """Line-level KPIs over the window [t0, t1] [s]."""
+    parts = tables["parts"]
+    done = parts["done"].to_numpy()
+    fate = parts["fate"].astype(str).to_numpy()
+    in_win = (done >= t0) & (done <= t1)
+    good = in_win & (fate == "good")
+    scrap = in_win & (fate == "scrap")
+    gq, sq = int(good.sum()), int(scrap.sum())
+    pq = gq + sq
+    lead = (done - parts["created"].to_numpy())[good]
+    events = tables["events"]
+    rq = int(((events["kind"] == "rework") & (events["time"] >= t0)
+              & (events["time"] <= t1)).sum())
+    fpy = int((good & (parts["reworks"].to_numpy() == 0)).sum())
+    # Parts of the line (not consumed components) for WIP: created, finished (inf if still in).
+    created_ev = events[events["kind"] == "created"]
+    created = created_ev["time"].to_numpy()
+    finish = pd.Series(done, index=parts["part"].to_numpy()).reindex(
+        created_ev["part"].to_numpy()).fillna(np.inf).to_numpy()
+    hours = (t1 - t0) / HOUR
+    kwh = float(energy["kwh"].sum())
+    co2 = float(energy["kg_co2e"].sum())
+    kgce = float(energy["kgce"].sum())
+    bottleneck = ""
+    if len(stations):
+        active = stations["active_fraction"].fillna(-1.0).to_numpy()
+        bottleneck = str(stations["station"].iloc[int(np.argmax(active))])
+    row = stations[stations["station"] == bottleneck]
+    return {
+        "window_h": hours,
+        "good_units": gq,
+        "scrap_units": sq,
+        "rework_events": rq,
+        "throughput_per_h": gq / hours,
+        "wip_mean": time_weighted_wip(created, finish, t0, t1),
+        "lead_time_mean_h": float(lead.mean() / HOUR) if lead.size else float("nan"),
+        "lead_time_p50_h": float(np.percentile(lead, 50) / HOUR) if lead.size else float("nan"),
+        "lead_time_p95_h": float(np.percentile(lead, 95) / HOUR) if lead.size else float("nan"),
+        "quality_ratio": _ratio(gq, pq),
+        "scrap_ratio": _ratio(sq, pq),
+        "first_pass_yield": _ratio(fpy, pq),
+        "bottleneck": bottleneck,
+        "bottleneck_oee": float(row["oee"].iloc[0]) if len(row) else float("nan"),
+        "bottleneck_utilisation": float(row["utilisation"].iloc[0]) if len(row) else float("nan"),
+        "electricity_kwh": kwh,
+        "co2e_kg": co2,
+        "kgce": kgce,
+        "kwh_per_good_unit": _ratio(kwh, gq),
+        "co2e_kg_per_good_unit": _ratio(co2, gq),
+        "kgce_per_good_unit": _ratio(kgce, gq),
+    }

@@ -1,0 +1,51 @@
+"""The ledger of flows: electricity by equipment and state, with CO2e and primary energy.
+
+Energy is computed from the recorded state intervals and each station's power draw per state
+(E = P * t), over the observation window (after warm-up). Emissions use the line's grid factor
+(with its year and source) and primary energy the kgce factor of electricity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from twin.data import spec as S
+from twin.observation.recorder import STATES
+
+J_PER_KWH = 3.6e6
+
+
+def clipped_durations(start: np.ndarray, end: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Length [s] of each interval [start, end) inside the window [t0, t1]."""
+    return np.clip(np.minimum(end, t1) - np.maximum(start, t0), 0.0, None)
+
+
+def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
+    """Electricity use by station, server and state in the window [t0, t1] [s].
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``station, server, state, seconds, kwh, kg_co2e, kgce``; one row per
+        combination that occurred.
+    """
+    secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
+    frame = pd.DataFrame({
+        "station": states["station"].astype(str),
+        "server": states["server"].to_numpy(),
+        "state": states["state"].astype(str),
+        "seconds": secs,
+    })
+    frame = frame[frame["seconds"] > 0]
+    table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
+        "seconds"].sum()
+    power = {name: st.power.by_state() for name, st in line.stations.items()
+             if isinstance(st, S.Equipment)}
+    watts = np.array([power.get(n, {}).get(s, 0.0)
+                      for n, s in zip(table["station"], table["state"], strict=True)])
+    table["kwh"] = watts * table["seconds"].to_numpy() / J_PER_KWH
+    table["kg_co2e"] = table["kwh"] * line.energy.grid.value * J_PER_KWH
+    table["kgce"] = table["kwh"] * line.energy.kgce_per_kwh
+    table["state"] = pd.Categorical(table["state"], categories=list(STATES))
+    return table.reset_index(drop=True)

@@ -1,0 +1,212 @@
+"""One run of a line: settings, provenance, tables and KPIs.
+
+:func:`run` is the one call behind ``twin run`` and notebooks::
+
+    result = twin.run("lines/servo_actuator/line.toml", duration="30 d", seed=7)
+    result.kpis                 # line KPIs (dict)
+    result.tables["stations"]   # station KPIs (pandas)
+    result.save("runs/")        # run folder: run.json + Parquet tables
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.data import spec as S
+from twin.data.checks import line_from_dict, load_line
+from twin.data.units import to_si
+from twin.observation.kpis import line_kpis, station_kpis
+from twin.observation.ledger import electricity
+from twin.observation.recorder import Recorder
+from twin.simulation.line import LineModel
+
+PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
+            "pyarrow")
+
+
+class RunFailed(RuntimeError):
+    """A run raised an error; ``result`` holds its provenance with the traceback."""
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        super().__init__(result.provenance.get("error", "run failed"))
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced.
+
+    Attributes
+    ----------
+    line
+        The validated spec that ran.
+    provenance
+        Spec hash, resolved parameters, settings, seed, package versions, wall time, status.
+    tables
+        ``states``, ``events``, ``parts``, ``stops`` (what happened), ``energy`` (the
+        electricity ledger) and ``stations`` (station KPIs), as pandas frames.
+    kpis
+        Line KPIs (see :mod:`twin.observation.kpis`).
+    """
+
+    line: S.LineSpec
+    provenance: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    kpis: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        """Folder name: line name, settings hash and seed (same inputs, same id)."""
+        p = self.provenance
+        return f"{p['line']}_{p['run_hash'][:10]}_s{p['seed']}"
+
+    @property
+    def stations(self) -> pd.DataFrame:
+        """Station KPIs."""
+        return self.tables["stations"]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
+        return _jsonable({"run_id": self.run_id, "provenance": self.provenance,
+                          "kpis": self.kpis})
+
+    def save(self, root: str | Path) -> Path:
+        """Write the run folder under ``root``; returns its path.
+
+        The folder is written under a temporary name and renamed when complete, so an
+        interrupted save never leaves a folder that looks finished.
+        """
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        final = root / self.run_id
+        tmp = root / f".tmp-{self.run_id}-{time.time_ns()}"
+        tmp.mkdir()
+        for name, frame in self.tables.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "run.json").write_text(json.dumps(self.summary(), indent=2, allow_nan=False))
+        if final.exists():
+            old = root / f".old-{self.run_id}-{time.time_ns()}"
+            final.rename(old)
+            tmp.rename(final)
+            _remove_tree(old)
+        else:
+            tmp.rename(final)
+        return final
+
+
+def _remove_tree(path: Path) -> None:
+    for child in path.iterdir():
+        child.unlink()
+    path.rmdir()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "item"):  # numpy scalars
+        return _jsonable(obj.item())
+    return obj
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def resolve_line(line: S.LineSpec | str | Path | dict[str, Any]) -> tuple[S.LineSpec, str]:
+    """A validated spec from a spec, a TOML path or a dict; plus where it came from."""
+    if isinstance(line, S.LineSpec):
+        return line, "python"
+    if isinstance(line, dict):
+        return line_from_dict(line), "python"
+    return load_line(line), str(Path(line))
+
+
+def spec_hash(line: S.LineSpec) -> str:
+    """SHA-256 of the resolved spec (SI values), independent of how the file was written."""
+    blob = json.dumps(line.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
+        warmup: str | float | None = None, seed: int | None = None) -> RunResult:
+    """Simulate a line and compute its KPIs.
+
+    Parameters
+    ----------
+    line
+        A spec, a path to a ``line.toml``, or spec data as a dict.
+    duration
+        Observation period after the warm-up (e.g. ``"30 d"``; a number is in seconds);
+        default: the spec's ``run.duration``.
+    warmup
+        Warm-up period excluded from all statistics; default: the spec's ``run.warmup``.
+    seed
+        Seed of all random streams; default: the spec's ``run.seed``.
+
+    Raises
+    ------
+    twin.data.checks.SpecError
+        If the spec is invalid.
+    RunFailed
+        If the simulation raised; the error carries the provenance with the traceback.
+    """
+    spec, source = resolve_line(line)
+    dur = spec.run.duration if duration is None else to_si(duration, "time", bare_unit="s")
+    wu = spec.run.warmup if warmup is None else to_si(warmup, "time", bare_unit="s")
+    sd = spec.run.seed if seed is None else int(seed)
+    if dur <= 0 or wu < 0 or sd < 0:
+        raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
+    shash = spec_hash(spec)
+    settings = {"duration_s": dur, "warmup_s": wu, "seed": sd}
+    run_hash = hashlib.sha256(f"{shash}|{dur!r}|{wu!r}|{sd}".encode()).hexdigest()
+    provenance: dict[str, Any] = {
+        "line": spec.line.name,
+        "source": source,
+        "spec_hash": shash,
+        "run_hash": run_hash,
+        "seed": sd,
+        "settings": settings,
+        "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "parameters": spec.model_dump(mode="json", by_alias=True),
+    }
+    t_wall = time.perf_counter()
+    recorder = Recorder()
+    end = wu + dur
+    try:
+        model = LineModel(spec, sd, recorder)
+        model.run(until=end)
+        tables = recorder.tables(end)
+        energy = electricity(spec, tables["states"], wu, end)
+        stations = station_kpis(spec, tables, wu, end)
+        kpis = line_kpis(spec, tables, stations, energy, wu, end)
+    except Exception as exc:
+        provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
+                          error="".join(traceback.format_exception(exc)))
+        raise RunFailed(RunResult(spec, provenance)) from exc
+    tables.update(energy=energy, stations=stations)
+    provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
+                      end_wip=model.wip())
+    return RunResult(spec, provenance, tables, kpis)
