@@ -141,20 +141,24 @@ class Normal(DistributionBase):
     mu: Duration = Field(alias="mean")
     std: Duration = Field(gt=0.0)
     min: Duration = 0.0
-    max: Duration = math.inf
+    max: Duration | None = Field(None, description="upper bound; none = unbounded")
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @property
+    def _upper(self) -> float:
+        return math.inf if self.max is None else self.max
 
     @model_validator(mode="after")
     def _bounds(self) -> Normal:
-        if not self.max > self.min:
+        if not self._upper > self.min:
             raise ValueError("max must be greater than min")
-        a, b = (self.min - self.mu) / self.std, (self.max - self.mu) / self.std
+        a, b = (self.min - self.mu) / self.std, (self._upper - self.mu) / self.std
         if _cdf(b) - _cdf(a) < 1e-3:
             raise ValueError("the truncation bounds keep less than 0.1% of the distribution")
         return self
 
     def mean(self) -> float:
-        a, b = (self.min - self.mu) / self.std, (self.max - self.mu) / self.std
+        a, b = (self.min - self.mu) / self.std, (self._upper - self.mu) / self.std
         pb = 0.0 if math.isinf(b) else _phi(b)
         return self.mu + self.std * (_phi(a) - pb) / (_cdf(b) - _cdf(a))
 
@@ -162,7 +166,7 @@ class Normal(DistributionBase):
         out = np.empty(0)
         while out.size < n:
             x = rng.normal(self.mu, self.std, 2 * n)
-            out = np.concatenate([out, x[(x >= self.min) & (x <= self.max)]])
+            out = np.concatenate([out, x[(x >= self.min) & (x <= self._upper)]])
         return out[:n]
 
 
@@ -217,6 +221,7 @@ class Empirical(DistributionBase):
         if min(converted) < 0:
             raise ValueError("values must not be negative")
         object.__setattr__(self, "values", converted)
+        object.__setattr__(self, "unit", "s")  # values are now in seconds
         return self
 
     def mean(self) -> float:

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
-from twin.data.units import to_si
+from twin.data.units import DIMENSIONS, to_si
 
 
 def _quantity(dimension: str, example: str, *, bare_unit: str | None = None) -> Any:
     def parse(value: Any) -> float:
         return to_si(value, dimension, bare_unit=bare_unit)
 
+    unit = DIMENSIONS[dimension]
+
+    def dump(value: float) -> str:
+        # Written back with its SI unit, so a dumped spec validates to the same values.
+        return f"{value!r} {unit}"
+
     schema = {
         "anyOf": [{"type": "string"}, {"type": "number"}],
         "description": f"a {dimension} with its unit, e.g. {example!r}",
     }
-    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
+    return Annotated[float, BeforeValidator(parse), PlainSerializer(dump, return_type=str),
+                     WithJsonSchema(schema)]
 
 
 Duration = _quantity("time", "90 s")

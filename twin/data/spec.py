@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from twin.data.distributions import Distribution
 from twin.data.quantities import Duration, EmissionFactor, PositiveInt, Power, Probability
@@ -109,7 +117,12 @@ def _clock(value: Any) -> Any:
     raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
 
 
-ClockTime = Annotated[float, BeforeValidator(_clock)]
+def _hhmm(seconds: float) -> str:
+    return f"{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}"
+
+
+ClockTime = Annotated[float, BeforeValidator(_clock), PlainSerializer(_hhmm, return_type=str),
+                      WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$"})]
 
 
 class Shift(Model):
