@@ -189,7 +189,7 @@ def test_semi_batch_accumulation_and_mtsr() -> None:
     prof = res.profile
     assert res.totals["max_mtsr_K"] >= prof[:, r.P_MTSR].max() - 1e-9
     assert res.totals["moles_A_dosed"] == pytest.approx(1000.0, rel=1e-12)
-    assert prof[-1, r.P_VOL] == pytest.approx(0.75, rel=1e-12)
+    assert prof[-1, r.P_VOL] == pytest.approx(0.75, rel=1e-6)
     assert 0.0 <= res.totals["max_accumulation"] < 0.5
 
 
