@@ -154,7 +154,18 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             if st.interarrival is None and st.schedule is None:
                 for i, r in enumerate(st.routes):
                     dest = stations.get(r.to)
-                    if isinstance(dest, S.Equipment) and dest.buffer is None:
+                    if r.delay is not None:
+                        out.append(Problem(
+                            f"{base}.routes[{i}].delay",
+                            "an infinite supply hands parts over directly; put the transport "
+                            "delay on the next station's route",
+                        ))
+                    elif isinstance(dest, S.Sink):
+                        out.append(Problem(
+                            f"{base}.routes[{i}].to",
+                            f"an infinite supply straight into the sink {r.to!r} never ends",
+                        ))
+                    elif isinstance(dest, S.Equipment) and dest.buffer is None:
                         out.append(Problem(
                             f"{base}.routes[{i}].to",
                             f"an infinite supply into {r.to!r} needs a finite buffer there",

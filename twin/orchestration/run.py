@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.checks import line_from_dict, load_line
+from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.units import to_si
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
@@ -137,6 +137,9 @@ def _versions() -> dict[str, str]:
 def resolve_line(line: S.LineSpec | str | Path | dict[str, Any]) -> tuple[S.LineSpec, str]:
     """A validated spec from a spec, a TOML path or a dict; plus where it came from."""
     if isinstance(line, S.LineSpec):
+        problems = topology_problems(line)  # a spec built directly skipped these checks
+        if problems:
+            raise SpecError(problems, f"line {line.line.name!r}")
         return line, "python"
     if isinstance(line, dict):
         return line_from_dict(line), "python"
