@@ -276,19 +276,23 @@ def _source_products(st: S.Source) -> list[str]:
 # --------------------------------------------------------------------------- entry points
 
 
-def validate(data: Any) -> tuple[S.LineSpec | None, list[Problem]]:
-    """Validate raw spec data; returns the spec (or ``None``) and every problem found."""
+def validate(data: Any, base_dir: str | Path = ".") -> tuple[S.LineSpec | None, list[Problem]]:
+    """Validate raw spec data; returns the spec (or ``None``) and every problem found.
+
+    ``base_dir`` is where files named in the spec (empirical data) are looked up.
+    """
     if not isinstance(data, dict):
         return None, [Problem("", f"a line spec is a table of keys, got {type(data).__name__}")]
     try:
-        line = S.LineSpec.model_validate(data)
+        line = S.LineSpec.model_validate(data, context={"base_dir": str(base_dir)})
     except ValidationError as exc:
         return None, schema_problems(exc)
     problems = topology_problems(line)
     return (None if problems else line), problems
 
 
-def line_from_dict(data: Any, source: str = "line spec") -> S.LineSpec:
+def line_from_dict(data: Any, source: str = "line spec",
+                   base_dir: str | Path = ".") -> S.LineSpec:
     """Build a validated :class:`~twin.data.spec.LineSpec` from Python data.
 
     Raises
@@ -296,7 +300,7 @@ def line_from_dict(data: Any, source: str = "line spec") -> S.LineSpec:
     SpecError
         With every problem found, each with its key path.
     """
-    line, problems = validate(data)
+    line, problems = validate(data, base_dir)
     if line is None:
         raise SpecError(problems, source)
     return line
@@ -320,4 +324,4 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def load_line(path: str | Path) -> S.LineSpec:
     """Read and validate a ``line.toml`` file (raises :class:`SpecError`)."""
-    return line_from_dict(read_toml(path), str(path))
+    return line_from_dict(read_toml(path), str(path), Path(path).parent)

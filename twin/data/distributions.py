@@ -11,12 +11,21 @@ inside the event loop is a Python iterator step, not a NumPy call.
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from twin.data.quantities import Duration
 from twin.data.units import to_si
@@ -208,12 +217,30 @@ class Weibull(DistributionBase):
 class Empirical(DistributionBase):
     """Resampling (with replacement) of observed values, e.g. from a historian export.
 
-    ``values`` are numbers in ``unit`` or strings with their own unit.
+    ``values`` are numbers in ``unit`` or strings with their own unit. Instead of ``values``,
+    ``file`` names a CSV file (relative to the line file) and ``column`` the column to read
+    (default: the first); its values are read once, when the spec is loaded, and the file
+    name is kept in ``source``.
     """
 
     dist: Literal["empirical"]
     values: list[float | str] = Field(min_length=1)
     unit: str = "s"
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_file(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or "file" not in data:
+            return data
+        data = dict(data)
+        file, column = data.pop("file"), data.pop("column", None)
+        if "values" in data:
+            raise ValueError("give either 'values' or 'file', not both")
+        base = Path((info.context or {}).get("base_dir", "."))
+        data["values"] = read_column(base / str(file), column)
+        data["source"] = str(file)
+        return data
 
     @model_validator(mode="after")
     def _convert(self) -> Empirical:
@@ -229,6 +256,37 @@ class Empirical(DistributionBase):
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.choice(np.asarray(self.values, dtype=float), n)
+
+
+def read_column(path: Path, column: str | int | None) -> list[float]:
+    """Numbers of one column of a CSV file with a header row (``column``: name or index)."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(rows) < 2:
+        raise ValueError(f"{path} has no data rows")
+    header = [h.strip() for h in rows[0]]
+    if column is None:
+        index = 0
+    elif isinstance(column, int):
+        index = column
+    elif column in header:
+        index = header.index(column)
+    else:
+        raise ValueError(f"{path} has no column {column!r} (columns: {header})")
+    out = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not row or index >= len(row) or not row[index].strip():
+            continue
+        try:
+            out.append(float(row[index]))
+        except ValueError:
+            raise ValueError(f"{path}, line {n}: {row[index]!r} is not a number") from None
+    if not out:
+        raise ValueError(f"{path} has no numbers in column {header[index]!r}")
+    return out
 
 
 def _shorthand(value: Any) -> Any:

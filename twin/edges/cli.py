@@ -109,7 +109,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     data = read_toml(args.file)
-    line, problems = validate(data)
+    line, problems = validate(data, Path(args.file).parent)
     if problems:
         raise SpecError(problems, str(args.file))
     assert line is not None
