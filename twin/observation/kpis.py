@@ -146,7 +146,7 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
     if len(stations):
         active = stations["active_fraction"].fillna(-1.0).to_numpy()
         bottleneck = str(stations["station"].iloc[int(np.argmax(active))])
-    row = stations[stations["station"] == bottleneck]
+    row = stations[stations["station"] == bottleneck] if len(stations) else stations
     return {
         "window_h": hours,
         "good_units": gq,

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
+from twin.data.scenario import event_problems
 from twin.data.units import to_si
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
@@ -152,54 +154,76 @@ def spec_hash(line: S.LineSpec) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
-        warmup: str | float | None = None, seed: int | None = None) -> RunResult:
-    """Simulate a line and compute its KPIs.
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to execute: validated spec, settings, events and its identity.
 
-    Parameters
-    ----------
-    line
-        A spec, a path to a ``line.toml``, or spec data as a dict.
-    duration
-        Observation period after the warm-up (e.g. ``"30 d"``; a number is in seconds);
-        default: the spec's ``run.duration``.
-    warmup
-        Warm-up period excluded from all statistics; default: the spec's ``run.warmup``.
-    seed
-        Seed of all random streams; default: the spec's ``run.seed``.
-
-    Raises
-    ------
-    twin.data.checks.SpecError
-        If the spec is invalid.
-    RunFailed
-        If the simulation raised; the error carries the provenance with the traceback.
+    Preparing is cheap and happens where the run is planned (e.g. in a sweep's main
+    process), so that a bad spec fails before anything is launched and completed runs can be
+    recognised by :attr:`run_id` without running them again.
     """
+
+    line: S.LineSpec
+    source: str
+    duration: float
+    warmup: float
+    seed: int
+    events: tuple[Any, ...] = ()
+    spec_hash: str = ""
+    run_hash: str = ""
+
+    @property
+    def run_id(self) -> str:
+        """Folder name: line name, hash of spec + settings + events, and seed."""
+        return f"{self.line.line.name}_{self.run_hash[:10]}_s{self.seed}"
+
+
+def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
+            duration: str | float | None = None, warmup: str | float | None = None,
+            seed: int | None = None, events: Sequence[Any] = ()) -> PreparedRun:
+    """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
     dur = spec.run.duration if duration is None else to_si(duration, "time", bare_unit="s")
     wu = spec.run.warmup if warmup is None else to_si(warmup, "time", bare_unit="s")
     sd = spec.run.seed if seed is None else int(seed)
     if dur <= 0 or wu < 0 or sd < 0:
         raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
+    events = tuple(events)
+    problems = event_problems(spec, list(events))
+    if problems:
+        raise SpecError(problems, "timed events")
     shash = spec_hash(spec)
-    settings = {"duration_s": dur, "warmup_s": wu, "seed": sd}
-    run_hash = hashlib.sha256(f"{shash}|{dur!r}|{wu!r}|{sd}".encode()).hexdigest()
+    blob = json.dumps([e.model_dump(mode="json") for e in events], sort_keys=True)
+    run_hash = hashlib.sha256(f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}".encode()).hexdigest()
+    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash)
+
+
+def execute(prep: PreparedRun) -> RunResult:
+    """Simulate a prepared run and compute its KPIs.
+
+    Raises
+    ------
+    RunFailed
+        If the simulation raised; the error carries the provenance with the traceback.
+    """
+    spec, wu, sd = prep.line, prep.warmup, prep.seed
     provenance: dict[str, Any] = {
         "line": spec.line.name,
-        "source": source,
-        "spec_hash": shash,
-        "run_hash": run_hash,
+        "source": prep.source,
+        "spec_hash": prep.spec_hash,
+        "run_hash": prep.run_hash,
         "seed": sd,
-        "settings": settings,
+        "settings": {"duration_s": prep.duration, "warmup_s": wu, "seed": sd},
+        "events": [e.model_dump(mode="json") for e in prep.events],
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": _versions(),
         "parameters": spec.model_dump(mode="json", by_alias=True),
     }
     t_wall = time.perf_counter()
     recorder = Recorder()
-    end = wu + dur
+    end = wu + prep.duration
     try:
-        model = LineModel(spec, sd, recorder)
+        model = LineModel(spec, sd, recorder, prep.events)
         model.run(until=end)
         tables = recorder.tables(end)
         energy = electricity(spec, tables["states"], wu, end)
@@ -213,3 +237,32 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
     return RunResult(spec, provenance, tables, kpis)
+
+
+def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
+        warmup: str | float | None = None, seed: int | None = None,
+        events: Sequence[Any] = ()) -> RunResult:
+    """Simulate a line and compute its KPIs.
+
+    Parameters
+    ----------
+    line
+        A spec, a path to a ``line.toml``, or spec data as a dict.
+    duration
+        Observation period after the warm-up (e.g. ``"30 d"``; a number is in seconds);
+        default: the spec's ``run.duration``.
+    warmup
+        Warm-up period excluded from all statistics; default: the spec's ``run.warmup``.
+    seed
+        Seed of all random streams; default: the spec's ``run.seed``.
+    events
+        Timed events (:mod:`twin.data.scenario`) played into the run.
+
+    Raises
+    ------
+    twin.data.checks.SpecError
+        If the spec or the events are invalid.
+    RunFailed
+        If the simulation raised; the error carries the provenance with the traceback.
+    """
+    return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events))

@@ -170,6 +170,10 @@ class SourceNode(Node):
         self._u = uniform_stream(ctx.streams.rng(name, "mix"))
         self._lot_left = 0
         self._lot_product = self._codes[0]
+        self.holding = 0  # created parts whose hand-over downstream is still pending
+
+    def load(self) -> int:
+        return self.holding
 
     def _product(self) -> int:
         """The next product: drawn from the mix once per lot of ``lot_size`` parts."""
@@ -203,21 +207,29 @@ class SourceNode(Node):
         out = self.push(part)
         if out is not None:
             ev, dest = out
-            ev.callbacks.append(lambda _e, p=part, d=dest: d.arrived(p))
+            self.holding += 1
+            ev.callbacks.append(lambda _e, p=part, d=dest: self._handed_over(p, d))
+
+    def _handed_over(self, part: Part, dest: Node) -> None:
+        self.holding -= 1
+        dest.arrived(part)
 
     def _infinite(self) -> Generator[Any, Any, None]:
         while not self._full():
             part = self._new()
             out = self.push(part)
             if out is not None:
+                self.holding += 1
                 yield out[0]
+                self.holding -= 1
                 out[1].arrived(part)
 
     def _arrivals(self) -> Generator[Any, Any, None]:
         assert self.spec.interarrival is not None
-        gap = self.spec.interarrival.sampler(self.ctx.streams.rng(self.name, "arrival"))
+        #: The inter-arrival sampler (a scenario may change it during the run).
+        self.gap = self.spec.interarrival.sampler(self.ctx.streams.rng(self.name, "arrival"))
         while not self._full():
-            yield self.env.timeout(gap())
+            yield self.env.timeout(self.gap())
             self._release(self._new())
 
     def _releases(self, rel: S.Release, index: int) -> Generator[Any, Any, None]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import simpy
 
 from twin.data import spec as S
 from twin.observation.recorder import OFF, Recorder
+from twin.simulation import interventions
 from twin.simulation.flow import Context, Node, SinkNode, SourceNode
 from twin.simulation.stations import (
     AssemblyNode,
@@ -44,9 +45,12 @@ class LineModel:
         Seed of the run's random streams.
     recorder
         Where everything that happens is written.
+    events
+        Timed events of a scenario (:mod:`twin.data.scenario`), checked against the line.
     """
 
-    def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder) -> None:
+    def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
+                 events: Sequence[Any] = ()) -> None:
         self.line = line
         self.env = simpy.Environment()
         self.recorder = recorder
@@ -58,6 +62,7 @@ class LineModel:
             node.connect(self.nodes)
         for node in self.nodes.values():
             node.start()
+        interventions.start(self.ctx, self.nodes, list(events))
         if line.calendar is not None:
             units = [u for n in self.nodes.values() if isinstance(n, EquipmentNode)
                      and n.spec.follows_calendar for u in n.units]

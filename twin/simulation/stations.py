@@ -139,6 +139,8 @@ class EquipmentNode(Node):
         unit.last_product = product
         if pool is not None and during != "setup" and request is None:
             request = yield from self._operator(unit, pool)
+        while unit.stopped:  # a part taken while the unit was stopped starts after the stop
+            yield unit.wait_up()
         now = env.now
         for p in parts:
             event(now, p.id, code, START)

@@ -14,7 +14,7 @@ from typing import Any
 
 import simpy
 
-from twin.observation.recorder import DOWN, IDLE, MAINTENANCE, OFF
+from twin.observation.recorder import DOWN, IDLE, MAINTENANCE, OFF, PRODUCING
 
 STOP_STATES = (OFF, MAINTENANCE, DOWN)
 """Stoppage states in order of precedence."""
@@ -107,17 +107,19 @@ class Unit:
     def work(self, duration: float, activity: int) -> Generator[Any, Any, None]:
         """Spend ``duration`` [s] of *working* time in ``activity``.
 
-        Stoppages interrupt and extend it; operating-time failures (``wear``) strike when
-        their producing time runs out, and the unit is down for the repair time.
+        Stoppages interrupt and extend it; operating-time failures (``wear``) age only while
+        producing and strike when their producing time runs out (the unit is then down for
+        the repair time).
         """
         env = self.env
         remaining = duration
+        wear = self.wear if activity == PRODUCING else []  # wear ages in producing time only
         while True:
             while self.stopped:
                 yield self.wait_up()
             self.set(activity)
             step, due = remaining, None
-            for f in self.wear:
+            for f in wear:
                 if f.left < step:
                     step, due = f.left, f
             t0 = env.now
@@ -129,7 +131,7 @@ class Unit:
                 done = env.now - t0
                 due = None
             self.working = False
-            for f in self.wear:
+            for f in wear:
                 f.left -= done
             remaining -= done
             if due is not None:
