@@ -143,6 +143,87 @@ def _cmd_lines(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from twin.edges.figures import ranking_figure
+    from twin.edges.query import format_table
+    from twin.orchestration.sweep import SweepInterrupted, run_study
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if args.no_progress:
+            return
+        if bar is None:
+            bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
+                       disable=None)  # None: no bar when stderr is not a terminal
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        study = run_study(args.scenario, args.out, executor=args.executor, workers=args.workers,
+                          cluster=args.cluster, progress=progress)
+    except SweepInterrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 130
+    finally:
+        if bar is not None:
+            bar.close()
+    results = study.results()
+    failed = results[results["status"] != "completed"]
+    ranked = study.summary()
+    ranked.to_csv(study.root / "summary.csv", index=False)
+    figure = ranking_figure(ranked, study.meta["rank_by"], study.root / "figures")
+    kpi = study.meta["rank_by"]
+    shown = ranked[["rank", "configuration", "n", "mean", "half_width", "diff_to_best",
+                    "diff_low", "diff_high", "indistinguishable"]]
+    print(f"study {study.root}: {len(results)} runs, ranked by {kpi} "
+          f"({'higher' if study.meta['maximize'] else 'lower'} is better; 95% intervals)")
+    print(format_table(shown))
+    if len(failed):
+        print(f"{len(failed)} run(s) failed; their tracebacks are in their run.json files")
+    print(f"figure: {figure}")
+    return 1 if len(failed) else 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from twin.edges.query import RunStore, format_table
+
+    with RunStore(args.dir) as store:
+        table = store.runs()
+    cols = [c for c in ("run_id", "status", "seed", "started_utc", "throughput_per_h",
+                        "good_units", "bottleneck") if c in table.columns]
+    print(format_table(table[cols], max_rows=args.limit))
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from twin.edges.query import RunStore, format_table
+
+    with RunStore(args.dir) as store:
+        table = store.query(args.sql)
+    if args.csv:
+        print(table.to_csv(index=False), end="")
+    else:
+        print(format_table(table, max_rows=args.limit))
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from twin.edges.query import format_table
+    from twin.orchestration.compare import compare
+
+    kpis = [k.strip() for k in args.kpi.split(",")] if args.kpi else None
+    table = compare(args.a, args.b, kpis)
+    print(f"B = {table.attrs['b']} against A = {table.attrs['a']} "
+          f"(difference B - A, {table.attrs['confidence']:.0%} interval)")
+    print(format_table(table, max_rows=200))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``twin``."""
     p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
@@ -164,6 +245,30 @@ def parser() -> argparse.ArgumentParser:
     ln = sub.add_parser("lines", help="list the reference lines")
     ln.add_argument("--dir", help="folder of lines (default: the reference lines)")
     ln.set_defaults(func=_cmd_lines)
+    sw = sub.add_parser("sweep", help="run (or resume) a scenario's study")
+    sw.add_argument("scenario", help="scenario file (.toml) or script (.py)")
+    sw.add_argument("--executor", choices=["serial", "local", "dask"], default="local")
+    sw.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    sw.add_argument("--cluster", help="Dask scheduler address, e.g. tcp://HOST:8786")
+    sw.add_argument("--out", default="studies", help="folder of studies (default: studies)")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.set_defaults(func=_cmd_sweep)
+    rs = sub.add_parser("runs", help="list the runs stored under a folder")
+    rs.add_argument("dir", nargs="?", default=".", help="folder to search (default: .)")
+    rs.add_argument("--limit", type=int, default=50, help="rows to show")
+    rs.set_defaults(func=_cmd_runs)
+    q = sub.add_parser("query", help="SQL over stored runs (views: runs, events, states, "
+                       "parts, stops, energy, stations)")
+    q.add_argument("sql")
+    q.add_argument("--dir", default=".", help="folder to search (default: .)")
+    q.add_argument("--csv", action="store_true", help="print CSV")
+    q.add_argument("--limit", type=int, default=50, help="rows to show")
+    q.set_defaults(func=_cmd_query)
+    c = sub.add_parser("compare", help="compare two runs or studies KPI by KPI")
+    c.add_argument("a", help="run folder, study folder, or STUDY#POINT")
+    c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
+    c.add_argument("--kpi", help="comma-separated KPIs (default: all numeric)")
+    c.set_defaults(func=_cmd_compare)
     return p
 
 

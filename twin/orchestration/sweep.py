@@ -1,0 +1,234 @@
+"""Studies: a scenario's design points x replications, run anywhere, stored crash-safe.
+
+A study lives in one folder::
+
+    studies/<scenario>/study.json         # scenario, design points, planned runs (rewritten
+                                          # atomically whenever the plan grows)
+    studies/<scenario>/runs/<run_id>/     # one run folder per run (see RunResult.save)
+
+Running a study again skips every run whose folder is complete (``status: completed``), so an
+interrupted or crashed sweep resumes where it stopped; a run that failed is recorded with its
+traceback and retried on the next attempt, while the sweep goes on.
+
+Replication ``r`` of every design point uses seed ``seed + r``: configurations are compared
+under common random numbers (each station's streams depend only on the seed and its name).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.orchestration import statistics as stats
+from twin.orchestration.executors import Executor, map_unordered
+from twin.orchestration.run import PreparedRun, RunFailed, RunResult, execute, prepare
+from twin.orchestration.scenario import Scenario
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each completed run."""
+
+
+class SweepInterrupted(RuntimeError):
+    """The sweep was interrupted; every completed run is stored and the next call resumes."""
+
+    def __init__(self, done: int, total: int, root: Path) -> None:
+        self.done, self.total, self.root = done, total, root
+        super().__init__(f"interrupted after {done} of {total} runs; completed runs are kept "
+                         f"in {root} and the next run of the sweep resumes from there")
+
+
+def execute_keeping_failures(prep: PreparedRun) -> RunResult:
+    """Run one prepared run; a failed run comes back as its result (with the traceback)."""
+    try:
+        return execute(prep)
+    except RunFailed as exc:
+        return exc.result
+
+
+@dataclass
+class Task:
+    """One planned run of a study."""
+
+    point: int
+    replication: int
+    prepared: PreparedRun
+
+    @property
+    def run_id(self) -> str:
+        return self.prepared.run_id
+
+
+class Study:
+    """A study folder: its plan and the runs stored so far."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not (self.root / "study.json").is_file():
+            raise ValueError(f"{self.root} is not a study folder (no study.json)")
+        self.meta: dict[str, Any] = json.loads((self.root / "study.json").read_text())
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def results(self) -> pd.DataFrame:
+        """One row per planned run: point, replication, seed, run_id, status, factors, KPIs."""
+        rows = []
+        factors = self.meta["points"]
+        for t in self.meta["tasks"]:
+            row: dict[str, Any] = {"point": t["point"], "replication": t["replication"],
+                                   "seed": t["seed"], "run_id": t["run_id"], "status": "missing"}
+            row.update({f"factor:{k}": v for k, v in factors[t["point"]].items()})
+            path = self.runs_dir / t["run_id"] / "run.json"
+            if path.is_file():
+                summary = json.loads(path.read_text())
+                row["status"] = summary["provenance"]["status"]
+                row.update({k: v for k, v in summary.get("kpis", {}).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self, kpi: str | None = None, maximize: bool | None = None) -> pd.DataFrame:
+        """Configurations ranked by ``kpi`` with 95% intervals (paired differences to the best)."""
+        kpi = kpi or self.meta["rank_by"]
+        maximize = self.meta["maximize"] if maximize is None else maximize
+        table = self.results()
+        table = table[table["status"] == "completed"]
+        if kpi not in table.columns:
+            raise ValueError(f"no KPI {kpi!r} in the results of {self.root}")
+        ranked = stats.rank(table, kpi, maximize=maximize)
+        labels = {i: point_label(p) for i, p in enumerate(self.meta["points"])}
+        ranked.insert(1, "configuration", ranked["point"].map(labels))
+        return ranked
+
+
+def point_label(point: dict[str, Any]) -> str:
+    """Short label of a design point: ``assembly.servers=3, assemblers.count=3``."""
+    def short(path: str) -> str:
+        head, _, rest = path.partition(".")
+        return rest if head in ("stations", "operators", "products") and rest else path
+
+    return ", ".join(f"{short(k)}={v}" for k, v in point.items()) or "(base)"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(path)
+
+
+def _completed(folder: Path) -> bool:
+    path = folder / "run.json"
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text())["provenance"]["status"] == "completed"
+    except (ValueError, KeyError):
+        return False
+
+
+def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
+              executor: Executor = "local", workers: int | None = None,
+              cluster: str | None = None, progress: Progress | None = None) -> Study:
+    """Run (or resume) every run of a scenario's study; returns the :class:`Study`.
+
+    Raises
+    ------
+    twin.data.checks.SpecError
+        If the scenario, its line, a design point or an event is invalid (before any run).
+    SweepInterrupted
+        On Ctrl-C; completed runs are kept.
+    """
+    sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
+    root = Path(out) / sc.name
+    (root / "runs").mkdir(parents=True, exist_ok=True)
+    points = sc.points()
+    run = sc.spec.run
+    warmup = _auto_warmup(sc) if run.warmup == "auto" else None
+    lines = [sc.line_for(p, f"scenario {sc.name!r}, design point {i}")
+             for i, p in enumerate(points)]
+
+    def task(point: int, rep: int) -> Task:
+        wu = warmup if warmup is not None else (None if run.warmup is None else run.warmup)
+        prep = prepare(lines[point], duration=run.duration, warmup=wu, seed=run.seed + rep,
+                       events=sc.spec.events)
+        return Task(point, rep, prep)
+
+    n0 = run.min_replications if run.replications == "auto" else int(run.replications)
+    tasks = [task(p, r) for p in range(len(points)) for r in range(n0)]
+    state = {"done": 0}
+    while True:
+        _save_plan(root, sc, points, tasks, warmup)
+        todo = [t for t in tasks if not _completed(root / "runs" / t.run_id)]
+        state["done"] = len(tasks) - len(todo)
+        if progress:
+            progress(state["done"], len(tasks))
+        _execute(todo, root, executor, workers, cluster, progress, state, len(tasks))
+        if run.replications != "auto":
+            break
+        more = _more_replications(Study(root), run, len(points))
+        if not more:
+            break
+        tasks += [task(p, r) for p, reps in more.items() for r in reps]
+    return Study(root)
+
+
+def _execute(todo: list[Task], root: Path, executor: Executor, workers: int | None,
+             cluster: str | None, progress: Progress | None, state: dict[str, int],
+             total: int) -> None:
+    by_id = {t.run_id: t for t in todo}
+    results = map_unordered(execute_keeping_failures, [t.prepared for t in by_id.values()],
+                            executor=executor, workers=workers, cluster=cluster)
+    try:
+        for _prep, result in results:
+            result.save(root / "runs")
+            state["done"] += 1
+            if progress:
+                progress(state["done"], total)
+    except KeyboardInterrupt:
+        results.close()
+        raise SweepInterrupted(state["done"], total, root) from None
+
+
+def _save_plan(root: Path, sc: Scenario, points: list[dict[str, Any]], tasks: list[Task],
+               warmup: float | None) -> None:
+    _write_json(root / "study.json", {
+        "scenario": sc.spec.model_dump(mode="json", by_alias=True),
+        "line_file": str(sc.line_path()),
+        "rank_by": sc.spec.rank_by,
+        "maximize": sc.spec.maximize,
+        "auto_warmup_s": warmup,
+        "points": points,
+        "tasks": [{"point": t.point, "replication": t.replication, "seed": t.prepared.seed,
+                   "run_id": t.run_id} for t in tasks],
+    })
+
+
+def _more_replications(study: Study, run: Any, n_points: int) -> dict[int, list[int]]:
+    """Replications to add per point to reach the target relative half width."""
+    table = study.results()
+    table = table[table["status"] == "completed"]
+    more: dict[int, list[int]] = {}
+    for point in range(n_points):
+        values = table.loc[table["point"] == point, run.target_kpi].dropna().to_numpy()
+        have = int((study.results()["point"] == point).sum())
+        if len(values) < 2 or have >= run.max_replications:
+            continue
+        need = stats.replications_needed(values, run.target_half_width, relative=True)
+        need = min(max(need, have), run.max_replications)
+        if need > have:
+            more[point] = list(range(have, need))
+    return more
+
+
+def _auto_warmup(sc: Scenario) -> float:
+    """Warm-up from one pilot run of the base point without warm-up (MSER-5 on WIP)."""
+    pilot = sc.prepare(sc.points()[0], sc.spec.run.seed, warmup=0.0)
+    result = execute(pilot)
+    return float(math.ceil(stats.warmup_from_run(result)))
