@@ -38,6 +38,11 @@ PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydanti
             "pyarrow")
 
 
+def run_id(line: str, run_hash: str, seed: int) -> str:
+    """The folder name of a run: same inputs, same id (``servo_actuator_3f2a9c01de_s7``)."""
+    return f"{line}_{run_hash[:10]}_s{seed}"
+
+
 class RunFailed(RuntimeError):
     """A run raised an error; ``result`` holds its provenance with the traceback."""
 
@@ -72,7 +77,7 @@ class RunResult:
     def run_id(self) -> str:
         """Folder name: line name, settings hash and seed (same inputs, same id)."""
         p = self.provenance
-        return f"{p['line']}_{p['run_hash'][:10]}_s{p['seed']}"
+        return run_id(p["line"], p["run_hash"], p["seed"])
 
     @property
     def stations(self) -> pd.DataFrame:
@@ -175,7 +180,7 @@ class PreparedRun:
     @property
     def run_id(self) -> str:
         """Folder name: line name, hash of spec + settings + events, and seed."""
-        return f"{self.line.line.name}_{self.run_hash[:10]}_s{self.seed}"
+        return run_id(self.line.line.name, self.run_hash, self.seed)
 
 
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
