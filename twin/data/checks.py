@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from twin.data import spec as S
+from twin.data import distributions as D
 from twin.data.distributions import DISTRIBUTION_NAMES
 
 
@@ -50,10 +51,11 @@ _NAMESPACES = {"stations", "products", "operators", "product_cycle_time", "mix",
 
 def _vocabulary() -> set[str]:
     words: set[str] = set()
-    for obj in vars(S).values():
-        if isinstance(obj, type) and issubclass(obj, BaseModel):
-            for name, field in obj.model_fields.items():
-                words.add(field.alias or name)
+    for module in (S, D):
+        for obj in vars(module).values():
+            if isinstance(obj, type) and issubclass(obj, BaseModel):
+                for name, field in obj.model_fields.items():
+                    words.add(field.alias or name)
     return words
 
 
@@ -68,8 +70,10 @@ def _path(loc: tuple[Any, ...]) -> str:
             continue  # the discriminator tag pydantic adds for a station
         if item in DISTRIBUTION_NAMES and prev not in _NAMESPACES:
             continue  # the discriminator tag of a distribution
-        if item.startswith("function-"):
-            continue
+        if item == "value" and prev == "constant":
+            continue  # a constant is usually written as a bare quantity
+        if item.startswith("function-") or item == "[key]":
+            continue  # validator wrappers; '[key]' marks an error in a table's key
         parts.append(("." if parts else "") + str(item))
     return "".join(parts)
 

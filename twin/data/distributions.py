@@ -37,7 +37,8 @@ CHUNK = 1024
 class DistributionBase(BaseModel):
     """Common interface of all distributions (durations in seconds)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
 
     def mean(self) -> float:
         """Expected value [s]."""
@@ -79,7 +80,6 @@ class Exponential(DistributionBase):
 
     dist: Literal["exponential"]
     mean_: Duration = Field(alias="mean", gt=0.0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def mean(self) -> float:
         return self.mean_
@@ -151,7 +151,6 @@ class Normal(DistributionBase):
     std: Duration = Field(gt=0.0)
     min: Duration = 0.0
     max: Duration | None = Field(None, description="upper bound; none = unbounded")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @property
     def _upper(self) -> float:
@@ -185,7 +184,12 @@ class Lognormal(DistributionBase):
     dist: Literal["lognormal"]
     mu: Duration = Field(alias="mean", gt=0.0)
     std: Duration = Field(gt=0.0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _finite(self) -> Lognormal:
+        if not self.std <= 1e3 * self.mu:
+            raise ValueError("std must not exceed 1000 x mean (the distribution degenerates)")
+        return self
 
     def _log_params(self) -> tuple[float, float]:
         s2 = math.log1p((self.std / self.mu) ** 2)
@@ -206,6 +210,16 @@ class Weibull(DistributionBase):
     shape: float = Field(gt=0.0)
     scale: Duration = Field(gt=0.0)
     location: Duration = Field(0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _finite_mean(self) -> Weibull:
+        try:
+            mean = self.mean()
+        except OverflowError:
+            mean = math.inf
+        if not math.isfinite(mean):
+            raise ValueError("shape is too small: the mean is infinite")
+        return self
 
     def mean(self) -> float:
         return self.location + self.scale * math.gamma(1.0 + 1.0 / self.shape)
@@ -296,10 +310,14 @@ def _shorthand(value: Any) -> Any:
     return value
 
 
-Distribution = Annotated[
+_Tables = Annotated[
     Constant | Exponential | Uniform | Triangular | Normal | Lognormal | Weibull | Empirical,
     Field(discriminator="dist"),
-    BeforeValidator(_shorthand),
+]
+
+Distribution = Annotated[
+    _Tables,
+    BeforeValidator(_shorthand, json_schema_input_type=str | float | _Tables),
 ]
 """Any duration distribution, written as ``{dist = "...", ...}`` or a plain quantity."""
 

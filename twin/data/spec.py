@@ -36,7 +36,8 @@ Name = Annotated[str, Field(pattern=NAME, max_length=64)]
 class Model(BaseModel):
     """Base of all spec models: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- line parts
@@ -228,7 +229,12 @@ class PowerDraw(Model):
 
 class Route(Model):
     """Where a part goes next: to a station, optionally only for some products, with a
-    probability among the station's probabilistic routes, after a transport delay."""
+    probability among the station's probabilistic routes, after a transport delay.
+
+    Among several routes open to a part without probabilities, the part joins the
+    destination holding the fewest parts (ties: the route listed first); speeds are not
+    weighed, so list the faster destination first.
+    """
 
     to: Name
     products: list[Name] | None = None
@@ -243,22 +249,32 @@ class OperatorNeed(Model):
     during: Literal["setup", "processing", "both"] = "both"
 
 
-def _to_routes(data: Any) -> Any:
-    """Accept ``to = "next"`` as shorthand for ``routes = [{to = "next"}]``."""
-    if isinstance(data, dict) and "to" in data:
-        data = dict(data)
-        to = data.pop("to")
-        if "routes" in data:
-            raise ValueError("give either 'to' or 'routes', not both")
-        data["routes"] = [{"to": to}] if isinstance(to, str) else to
-    return data
-
-
 class StationBase(Model):
-    """What all station types share."""
+    """What all station types share.
+
+    ``to`` is shorthand for ``routes``: ``to = "next"`` or ``to = ["a", "b"]`` (plain routes
+    to each) or a list of route tables; it is folded into ``routes`` when validated.
+    """
 
     description: str = ""
     routes: list[Route] = []
+    to: Name | list[Name | Route] | None = Field(
+        None, exclude=True, description="shorthand for routes: a station name or a list")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_to(cls, data: Any) -> Any:
+        """Move ``to`` into ``routes`` before validation, so errors point at routes[i]."""
+        if isinstance(data, dict) and "to" in data:
+            data = dict(data)
+            to = data.pop("to")
+            if "routes" in data:
+                raise ValueError("give either 'to' or 'routes', not both")
+            names = [to] if isinstance(to, str) else to
+            if isinstance(names, list):
+                names = [{"to": r} if isinstance(r, str) else r for r in names]
+            data["routes"] = names
+        return data
 
 
 class Source(StationBase):
@@ -357,8 +373,9 @@ class Batch(Equipment):
     """A station that processes up to ``batch_size`` parts together (an oven, a test chamber).
 
     It starts when ``batch_size`` parts are loaded, or, with ``max_wait``, when at least
-    ``min_batch`` parts have waited that long since the first was loaded. ``cycle_time`` is
-    per batch.
+    ``min_batch`` parts (default 1) have waited that long since the first was loaded; with
+    ``min_batch`` alone, as soon as that many are loaded and no more are waiting.
+    ``cycle_time`` is per batch.
     """
 
     type: Literal["batch"]
@@ -406,12 +423,7 @@ class Sink(StationBase):
 
 
 Station = Annotated[
-    Annotated[Source, BeforeValidator(_to_routes)]
-    | Annotated[Machine, BeforeValidator(_to_routes)]
-    | Annotated[Inspection, BeforeValidator(_to_routes)]
-    | Annotated[Batch, BeforeValidator(_to_routes)]
-    | Annotated[Assembly, BeforeValidator(_to_routes)]
-    | Annotated[Sink, BeforeValidator(_to_routes)],
+    Source | Machine | Inspection | Batch | Assembly | Sink,
     Field(discriminator="type"),
 ]
 """Any station, chosen by its ``type``."""

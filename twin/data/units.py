@@ -8,6 +8,7 @@ a plain float in SI base units, so nothing downstream ever parses a string again
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 import pint
@@ -25,6 +26,10 @@ DIMENSIONS: dict[str, str] = {
     "rate": "1/s",
     "mass_per_energy": "kg/J",
 }
+
+
+_NUMERIC_POWER = re.compile(r"[\d.)]\s*(\*\*|\^)")
+"""A power whose base is a number (``10**10**10`` would take pint forever to evaluate)."""
 
 
 class UnitError(ValueError):
@@ -75,6 +80,8 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
     if isinstance(value, bool):
         raise UnitError(f"expected a {dimension}, got a boolean")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise UnitError(f"{value!r} is not a finite number")
         if dimension == "dimensionless":
             return float(value)
         if bare_unit is None:
@@ -82,6 +89,8 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
         value = f"{value!r} {bare_unit}"
     if not isinstance(value, str):
         raise UnitError(f"expected a {dimension} as text with a unit, got {type(value).__name__}")
+    if _NUMERIC_POWER.search(value):
+        raise UnitError(f"{value!r}: powers of numbers are not accepted; write e.g. 1e6")
     q = _parse(value.strip())
     ureg = registry()
     if not isinstance(q, pint.Quantity):  # a bare number written as text
@@ -90,7 +99,10 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
     if not q.is_compatible_with(unit):
         got = "no unit" if q.dimensionless else f"units of {q.dimensionality}"
         raise UnitError(f"expected a {dimension} (e.g. in {unit}), got {value!r} with {got}")
-    mag = float(q.to(unit).magnitude)
+    try:
+        mag = float(q.to(unit).magnitude)
+    except (OverflowError, ValueError, TypeError):
+        raise UnitError(f"{value!r} is not a finite number") from None
     if not math.isfinite(mag):
         raise UnitError(f"{value!r} is not a finite number")
     return mag

@@ -53,7 +53,6 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
     stop_win = stops[(stops["start"] >= t0) & (stops["start"] <= t1)]
     fails = stop_win[stop_win["kind"] == "failure"]
     rows = []
-    product_of = _product_of_parts(tables)
     for name, st in line.stations.items():
         if not isinstance(st, S.Equipment):
             continue
@@ -69,9 +68,8 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
         aubt = apt + aust + adet + adot
         pq, sq, rq = c["end"], c["scrap"], c["rework"]
         gq = pq - sq - rq
-        st_ends = ends[ends["station"] == name]["part"].to_numpy()
-        prods = product_of.reindex(st_ends).to_numpy()
-        planned = sum(st.planned_time_per_item(p) for p in prods if isinstance(p, str))
+        made = ends.loc[ends["station"] == name, "product"].astype(str).value_counts()
+        planned = sum(st.planned_time_per_item(p) * int(n) for p, n in made.items())
         n_fail = int((fails["station"] == name).sum())
         repair = float(fails.loc[fails["station"] == name, "duration"].sum())
         availability = _ratio(apt, pbt)
@@ -105,12 +103,6 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
             "MTTR_h": _ratio(repair, n_fail) / HOUR if n_fail else np.nan,
         })
     return pd.DataFrame(rows)
-
-
-def _product_of_parts(tables: dict[str, pd.DataFrame]) -> pd.Series:
-    """Product name of each part id (the product it had when it was created)."""
-    parts = tables["parts"]
-    return pd.Series(parts["product"].astype(str).to_numpy(), index=parts["part"].to_numpy())
 
 
 def _ratio(a: float, b: float) -> float:

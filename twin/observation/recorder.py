@@ -39,6 +39,7 @@ class Recorder:
     # part events
     e_time: list[float] = field(default_factory=list)
     e_part: list[int] = field(default_factory=list)
+    e_product: list[int] = field(default_factory=list)
     e_station: list[int] = field(default_factory=list)
     e_kind: list[int] = field(default_factory=list)
     # finished parts
@@ -75,10 +76,11 @@ class Recorder:
         self.s_unit.append(unit)
         self.s_state.append(state)
 
-    def event(self, t: float, part: int, station: int, kind: int) -> None:
-        """Record a part event at time ``t`` [s]."""
+    def event(self, t: float, part: int, product: int, station: int, kind: int) -> None:
+        """Record a part event at time ``t`` [s] (``product``: the part's product then)."""
         self.e_time.append(t)
         self.e_part.append(part)
+        self.e_product.append(product)
         self.e_station.append(station)
         self.e_kind.append(kind)
 
@@ -131,6 +133,8 @@ class Recorder:
         events = pd.DataFrame({
             "time": np.asarray(self.e_time, dtype=float),
             "part": np.asarray(self.e_part, dtype=np.int64),
+            "product": pd.Categorical.from_codes(
+                np.asarray(self.e_product, dtype=np.int64), dtype=product_cat),
             "station": pd.Categorical.from_codes(
                 np.asarray(self.e_station, dtype=np.int64), dtype=station_cat),
             "kind": pd.Categorical.from_codes(

@@ -50,7 +50,7 @@ class Context:
     def new_part(self, product: int, station: int) -> Part:
         """Create a part at a source (recorded as ``created``)."""
         part = Part(next(self._ids), product, self.env.now)
-        self.rec.event(part.created, part.id, station, CREATED)
+        self.rec.event(part.created, part.id, part.product, station, CREATED)
         return part
 
     def transport(self, part: Part, dest: Node, delay: float) -> Generator[Any, Any, None]:
@@ -133,7 +133,7 @@ class Node:
 
     def arrived(self, part: Part) -> None:
         """Record that ``part`` has entered this node after a wait."""
-        self.ctx.rec.event(self.env.now, part.id, self.code, ARRIVE)
+        self.ctx.rec.event(self.env.now, part.id, part.product, self.code, ARRIVE)
 
     def load(self) -> int:
         """Parts in this node now (for least-loaded routing and flow checks)."""
@@ -254,6 +254,6 @@ class SinkNode(Node):
 
     def accept(self, part: Part) -> None:
         now = self.env.now
-        self.ctx.rec.event(now, part.id, self.code, EXIT)
+        self.ctx.rec.event(now, part.id, part.product, self.code, EXIT)
         self.ctx.rec.part_done(part.id, part.product, part.created, now, GOOD, part.reworks)
         return None

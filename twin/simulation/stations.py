@@ -76,7 +76,7 @@ class EquipmentNode(Node):
     def accept(self, part: Part) -> simpy.Event | None:
         ev = self.queue.put(part)
         if ev.triggered:
-            self._event(self.env.now, part.id, self.code, ARRIVE)
+            self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
             return None
         return ev
 
@@ -143,7 +143,7 @@ class EquipmentNode(Node):
             yield unit.wait_up()
         now = env.now
         for p in parts:
-            event(now, p.id, code, START)
+            event(now, p.id, p.product, code, START)
         duration = self.cycle[product]()
         if self.interruptible:
             yield from unit.work(duration, PRODUCING)
@@ -154,7 +154,7 @@ class EquipmentNode(Node):
             pool.release(request)  # type: ignore[union-attr]
         now = env.now
         for p in parts:
-            event(now, p.id, code, END)
+            event(now, p.id, p.product, code, END)
 
     @staticmethod
     def _operator(unit: Unit, pool: simpy.Resource) -> Generator[Any, Any, Any]:
@@ -208,8 +208,8 @@ class MachineNode(EquipmentNode):
         It is the hot path of large runs, so it binds everything it calls to locals.
         """
         env, get, cycle, code, rec = self.env, self.queue.get, self.cycle, self.code, self.ctx.rec
-        at, ap, ast, ak = (rec.e_time.append, rec.e_part.append, rec.e_station.append,
-                           rec.e_kind.append)
+        at, ap, apr, ast, ak = (rec.e_time.append, rec.e_part.append, rec.e_product.append,
+                                rec.e_station.append, rec.e_kind.append)
         push, set_state, timeout = self.push, unit.set, env.timeout
         while True:
             req = get()
@@ -219,10 +219,10 @@ class MachineNode(EquipmentNode):
                 set_state(IDLE)
                 part = yield req
             self.holding += 1
-            at(env.now), ap(part.id), ast(code), ak(START)
+            at(env.now), ap(part.id), apr(part.product), ast(code), ak(START)
             set_state(PRODUCING)
             yield timeout(cycle[part.product]())
-            at(env.now), ap(part.id), ast(code), ak(END)
+            at(env.now), ap(part.id), apr(part.product), ast(code), ak(END)
             out = push(part)
             if out is not None:
                 set_state(BLOCKED)
@@ -250,12 +250,12 @@ class InspectionNode(EquipmentNode):
             u = self._u()
             if u < p_scrap or (u < p_fail and part.reworks >= spec.max_reworks):
                 now = self.env.now
-                rec.event(now, part.id, self.code, SCRAP)
+                rec.event(now, part.id, part.product, self.code, SCRAP)
                 rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
                 self.holding -= 1
             elif u < p_fail:
                 part.reworks += 1
-                rec.event(self.env.now, part.id, self.code, REWORK)
+                rec.event(self.env.now, part.id, part.product, self.code, REWORK)
                 assert self.rework_node is not None
                 ev = self.rework_node.accept(part)
                 if ev is not None:
@@ -275,7 +275,7 @@ class BatchNode(EquipmentNode):
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         spec, env, queue = self.spec, self.env, self.queue
         size = spec.batch_size
-        min_batch = spec.min_batch or size
+        min_batch = spec.min_batch or (1 if spec.max_wait is not None else size)
         max_wait = spec.max_wait if spec.max_wait is not None else (
             0.0 if spec.min_batch is not None else None)
         while True:
@@ -324,7 +324,7 @@ class AssemblyNode(EquipmentNode):
     def accept(self, part: Part) -> simpy.Event | None:
         ev = self.queues[part.product].put(part)
         if ev.triggered:
-            self._event(self.env.now, part.id, self.code, ARRIVE)
+            self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
             return None
         return ev
 
@@ -343,7 +343,7 @@ class AssemblyNode(EquipmentNode):
             yield from self._operate(unit, (base,))
             now = self.env.now
             for c in components:
-                rec.event(now, c.id, self.code, CONSUMED)
+                rec.event(now, c.id, c.product, self.code, CONSUMED)
                 rec.part_done(c.id, c.product, c.created, now, ASSEMBLED, c.reworks)
             self.holding -= len(components)
             if self.output is not None:
