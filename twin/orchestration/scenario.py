@@ -80,6 +80,7 @@ class Scenario:
             if obj is None:
                 raise SpecError([Problem("", "the script defines no 'scenario'")], str(p))
             if isinstance(obj, Scenario):
+                obj.check(str(p))
                 return obj
             if isinstance(obj, ScenarioSpec):
                 obj = obj.model_dump(by_alias=True)
@@ -132,7 +133,10 @@ class Scenario:
                 continue
             seen.add(key)
             self.line_for(point, f"{source}, design point {i}")
-        self.prepare(points[0], self.spec.run.seed, warmup=0.0)
+        try:
+            self.prepare(points[0], self.spec.run.seed, warmup=0.0)
+        except SpecError as exc:
+            raise SpecError(exc.problems, source) from None
 
     def prepare(self, overrides: dict[str, Any], seed: int,
                 warmup: float | None = None) -> PreparedRun:

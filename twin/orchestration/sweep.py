@@ -146,6 +146,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
         On Ctrl-C; completed runs are kept.
     """
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
+    sc.check(f"scenario {sc.name!r}")  # everything is validated before anything is written
     root = Path(out) / sc.name
     (root / "runs").mkdir(parents=True, exist_ok=True)
     points = sc.points()

@@ -18,6 +18,18 @@ from twin.simulation.stations import EquipmentNode
 from twin.simulation.units import Unit
 
 
+def stopped_stations(nodes: dict[str, Node], events: list[Any]) -> set[str]:
+    """Stations that an event may stop (their servers must be interruptible)."""
+    names: set[str] = set()
+    for ev in events:
+        if isinstance(ev, E.InjectedFailure):
+            names.add(ev.station)
+        elif isinstance(ev, E.Outage):
+            names |= set(ev.stations or [n for n, x in nodes.items()
+                                         if isinstance(x, EquipmentNode)])
+    return names
+
+
 def start(ctx: Context, nodes: dict[str, Node], events: list[Any]) -> None:
     """Start one SimPy process per timed event."""
     for index, ev in enumerate(events):

@@ -60,6 +60,10 @@ class LineModel:
         }
         for node in self.nodes.values():
             node.connect(self.nodes)
+        for name in interventions.stopped_stations(self.nodes, list(events)):
+            node = self.nodes[name]
+            if isinstance(node, EquipmentNode):
+                node.interruptible = True  # before start(): the serving loop is chosen there
         for node in self.nodes.values():
             node.start()
         interventions.start(self.ctx, self.nodes, list(events))
