@@ -21,7 +21,7 @@ def test_dump_and_reload_is_identity(path: Path) -> None:
 
 
 def test_dumped_quantities_carry_si_units() -> None:
-    line = load_line(LINES[0])
+    line = load_line(next(p for p in LINES if p.parent.name == "servo_actuator"))
     data = line.model_dump(mode="json", by_alias=True)
     cnc = data["stations"]["cnc"]
     assert cnc["cycle_time"]["mean"] == "540.0 s"  # "9 min"

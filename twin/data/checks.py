@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from twin.data import process as P
 from twin.data import spec as S
 from twin.data import distributions as D
 from twin.data.distributions import DISTRIBUTION_NAMES
@@ -186,6 +187,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
                 out.append(Problem(f"{base}.rework_to", f"no station named {st.rework_to!r}"))
             elif not isinstance(dest, S.Equipment):
                 out.append(Problem(f"{base}.rework_to", f"{st.rework_to!r} cannot rework"))
+        if isinstance(st, S.Process):
+            out += _process_problems(line, name, st)
         if isinstance(st, S.Assembly):
             for i, b in enumerate(st.base):
                 product_ref(f"{base}.base[{i}]", b)
@@ -195,6 +198,55 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
     if out:
         return out  # flow checks need sound references
     return _flow_problems(line)
+
+
+def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Problem]:
+    """Species and utilities referenced by a recipe exist; reactions conserve mass."""
+    out: list[Problem] = []
+    species, utilities = line.species, line.utilities
+    for i, ph in enumerate(st.recipe):
+        where = f"stations.{name}.recipe[{i}]"
+        refs: list[tuple[str, str | None]] = []
+        if isinstance(ph, P.Charge):
+            refs += [(f"materials.{k}", k) for k in ph.materials]
+        elif isinstance(ph, P.React):
+            refs += [("reactant", ph.reactant), ("product", ph.product),
+                     ("co_reactant", ph.co_reactant), ("by_product", ph.by_product)]
+        elif isinstance(ph, P.Crystallise):
+            refs += [("solute", ph.solute), ("crystal", ph.crystal), ("solvent", ph.solvent)]
+        elif isinstance(ph, P.Dry):
+            refs += [("solvent", ph.solvent)]
+        found = len(out)
+        for key, sp in refs:
+            if sp is not None and sp not in species:
+                out.append(Problem(f"{where}.{key}", f"no species named {sp!r}"))
+        util = getattr(ph, "utility", None)
+        if util is not None and util not in utilities:
+            out.append(Problem(f"{where}.utility", f"no utility named {util!r}"))
+        if isinstance(ph, P.React) and len(out) == found:
+            out += _stoichiometry_problems(where, ph, species)
+    return out
+
+
+def _stoichiometry_problems(where: str, ph: P.React,
+                            species: dict[str, P.Species]) -> list[Problem]:
+    """A -> B (+ co-reactant) and the second reaction must conserve mass."""
+    out = []
+    m_a = species[ph.reactant].molar_mass
+    m_co = species[ph.co_reactant].molar_mass * ph.ratio if ph.co_reactant else 0.0
+    m_b = species[ph.product].molar_mass
+    if abs(m_b - (m_a + m_co)) > 1e-6 * m_b:
+        out.append(Problem(f"{where}.product", (
+            f"the reaction does not conserve mass: M({ph.product}) = {m_b:g} kg/mol but "
+            f"M({ph.reactant}) + ratio x M(co-reactant) = {m_a + m_co:g} kg/mol")))
+    if ph.by_product is not None:
+        m_c = species[ph.by_product].molar_mass
+        source = m_b if ph.second == "series" else m_a + m_co
+        if abs(m_c - source) > 1e-6 * m_c:
+            out.append(Problem(f"{where}.by_product", (
+                f"the second reaction does not conserve mass: M({ph.by_product}) = "
+                f"{m_c:g} kg/mol, expected {source:g} kg/mol")))
+    return out
 
 
 def _flow_problems(line: S.LineSpec) -> list[Problem]:

@@ -34,6 +34,37 @@ Power = _quantity("power", "15 kW")
 EmissionFactor = _quantity("mass_per_energy", "0.5306 kg/kWh")
 """Mass emitted per energy; stored in [kg/J]."""
 
+Mass = _quantity("mass", "500 kg")
+"""A mass [kg]."""
+Volume = _quantity("volume", "2 m3")
+"""A volume [m3]."""
+Temperature = _quantity("temperature", "85 degC")
+"""An absolute temperature [K] (write degC or K)."""
+Area = _quantity("area", "12 m2")
+"""An area [m2]."""
+Speed = _quantity("speed", "0.02 m/s")
+"""A speed [m/s]."""
+Density = _quantity("density", "1100 kg/m3")
+"""A density [kg/m3]."""
+MassFlow = _quantity("mass_flow", "2 kg/s")
+"""A mass flow [kg/s]."""
+MolarMass = _quantity("molar_mass", "0.150 kg/mol")
+"""A molar mass [kg/mol]."""
+MolarEnergy = _quantity("molar_energy", "-120 kJ/mol")
+"""An energy per mole [J/mol] (reaction enthalpy, activation energy, heat of vaporisation)."""
+SpecificEnergy = _quantity("specific_energy", "150 kJ/kg")
+"""An energy per mass [J/kg]."""
+SpecificHeat = _quantity("specific_heat", "1.9 kJ/(kg*K)")
+"""A specific heat capacity [J/(kg K)]."""
+Conductance = _quantity("conductance", "4 kW/K")
+"""A heat-transfer conductance U A [W/K]."""
+HeatTransferCoefficient = _quantity("heat_transfer_coefficient", "300 W/(m2*K)")
+"""A heat-transfer coefficient [W/(m2 K)]."""
+EnergyDensity = _quantity("energy_density", "35.9 MJ/m3")
+"""An energy per volume [J/m3] (heating value of a gas)."""
+Rate = _quantity("rate", "1.2e10 1/s")
+"""A rate constant [1/s]."""
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 """A probability in [0, 1]."""
 PositiveInt = Annotated[int, Field(gt=0)]

@@ -15,9 +15,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
@@ -25,19 +23,17 @@ from pydantic import (
 )
 
 from twin.data.distributions import Distribution
-from twin.data.quantities import Duration, EmissionFactor, PositiveInt, Power, Probability
-
-NAME = r"^[A-Za-z][A-Za-z0-9_\-]*$"
-"""Names of stations, products and pools: a letter, then letters, digits, '_' or '-'."""
-
-Name = Annotated[str, Field(pattern=NAME, max_length=64)]
-
-
-class Model(BaseModel):
-    """Base of all spec models: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
-                              allow_inf_nan=False)
+from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
+from twin.data.process import Abatement, Phase, Species, Utility
+from twin.data.quantities import (
+    Duration,
+    EmissionFactor,
+    EnergyDensity,
+    PositiveInt,
+    Power,
+    Probability,
+    Volume,
+)
 
 
 # --------------------------------------------------------------------------- line parts
@@ -87,6 +83,11 @@ class EnergySettings(Model):
         source="MEE & NBS, China national grid average emission factor 2023",
     )
     kgce_per_kwh: float = Field(0.1229, gt=0.0)
+    natural_gas_co2_per_m3: float = Field(
+        2.16, gt=0.0, description="kg CO2 per m3 of natural gas burnt (GB/T 2589 basis)")
+    natural_gas_lhv: EnergyDensity = Field("35.9 MJ/m3", gt=0.0, validate_default=True)
+    natural_gas_kgce_per_m3: float = Field(
+        1.2143, gt=0.0, description="kgce per m3 (GB/T 2589 reference range 1.1-1.33)")
 
 
 class Product(Model):
@@ -416,6 +417,26 @@ class Assembly(Equipment):
         return self
 
 
+class Process(Equipment):
+    """A batch process unit (reactor, crystalliser, filter, dryer...) running a recipe.
+
+    Each batch (part) goes through every phase of ``recipe`` in order; ``volume`` is the
+    vessel's working volume [m3] (head space for vent losses); VOC from its phases pass
+    ``abatement`` if given. ``cycle_time`` is not used (durations come from the phases).
+    """
+
+    type: Literal["process"]
+    recipe: list[Phase] = Field(min_length=1)
+
+    def planned_time_per_item(self, product: str) -> float:
+        """Undefined for a process unit (its batch time comes from the kernels): NaN."""
+        return float("nan")
+    volume: Volume = Field(1.0, gt=0.0)
+    abatement: Abatement | None = None
+    cycle_time: Distribution = Field("0 s", validate_default=True,
+                                     description="not used: phases set durations")
+
+
 class Sink(StationBase):
     """Where good parts leave the line."""
 
@@ -423,12 +444,12 @@ class Sink(StationBase):
 
 
 Station = Annotated[
-    Source | Machine | Inspection | Batch | Assembly | Sink,
+    Source | Machine | Inspection | Batch | Assembly | Process | Sink,
     Field(discriminator="type"),
 ]
 """Any station, chosen by its ``type``."""
 
-STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "sink")
+STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "process", "sink")
 
 
 def _named_list_to_dict(value: Any) -> Any:
@@ -462,6 +483,8 @@ class LineSpec(Model):
     stations: Annotated[dict[Name, Station], BeforeValidator(_named_list_to_dict)] = Field(
         min_length=1
     )
+    species: dict[Name, Species] = Field({}, description="species of process lines")
+    utilities: dict[Name, Utility] = Field({}, description="shared utilities")
 
 
 def json_schema() -> dict[str, Any]:

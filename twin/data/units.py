@@ -25,6 +25,17 @@ DIMENSIONS: dict[str, str] = {
     "dimensionless": "dimensionless",
     "rate": "1/s",
     "mass_per_energy": "kg/J",
+    "area": "m**2",
+    "speed": "m/s",
+    "density": "kg/m**3",
+    "mass_flow": "kg/s",
+    "molar_mass": "kg/mol",
+    "molar_energy": "J/mol",
+    "specific_energy": "J/kg",
+    "specific_heat": "J/(kg*K)",
+    "conductance": "W/K",
+    "heat_transfer_coefficient": "W/(m**2*K)",
+    "energy_density": "J/m**3",
 }
 
 
@@ -42,11 +53,15 @@ def registry() -> pint.UnitRegistry:
     return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 
 
+_LENGTH_POWER = re.compile(r"\b(km|dm|cm|mm|m)([23])\b")
+"""Engineers write m2 and m3 (also cm3, mm2...) for areas and volumes."""
+
+
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> pint.Quantity:
     ureg = registry()
     try:
-        return ureg.Quantity(text)
+        return ureg.Quantity(_LENGTH_POWER.sub(r"\1**\2", text))
     except Exception as exc:  # pint raises several unrelated exception types
         raise UnitError(f"cannot read {text!r} as a quantity ({exc})") from None
 

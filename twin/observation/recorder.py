@@ -51,6 +51,13 @@ class Recorder:
     p_reworks: list[int] = field(default_factory=list)
     # stops (failures and maintenance): start time, unit, kind, mode, duration [s]
     stops: list[tuple[float, int, str, str, float]] = field(default_factory=list)
+    # process lines: material flows, phase records, kernel profiles, utility load changes
+    species: list[str] = field(default_factory=list)
+    flows: list[tuple[float, int, int, str, int, str, float]] = field(default_factory=list)
+    phases: list[dict[str, object]] = field(default_factory=list)
+    profiles: list[tuple[int, int, str, float, float, np.ndarray, tuple[str, ...]]] = field(
+        default_factory=list)
+    utility_load: list[tuple[float, str, float]] = field(default_factory=list)
 
     def add_station(self, name: str) -> int:
         """Register a station; returns its code."""
@@ -93,6 +100,25 @@ class Recorder:
         self.p_done.append(done)
         self.p_fate.append(fate)
         self.p_reworks.append(reworks)
+
+    def flow(self, t: float, part: int, station: int, phase: str, species: int, kind: str,
+             kg: float) -> None:
+        """Record a material flow of ``kg`` of a species (see :mod:`twin.observation.flows`)."""
+        self.flows.append((t, part, station, phase, species, kind, kg))
+
+    def phase(self, row: dict[str, object]) -> None:
+        """Record one executed recipe phase (start, end, utility, heat, summary values)."""
+        self.phases.append(row)
+
+    def profile(self, part: int, station: int, phase: str, start: float, stretch: float,
+                data: np.ndarray, columns: tuple[str, ...]) -> None:
+        """Keep a kernel profile; its time column is shifted by ``start`` and scaled by
+        ``stretch`` when the tables are built."""
+        self.profiles.append((part, station, phase, start, stretch, data, columns))
+
+    def load(self, t: float, utility: str, load: float) -> None:
+        """Record that ``utility`` now carries ``load`` [W]."""
+        self.utility_load.append((t, utility, load))
 
     def stop(self, t: float, unit: int, kind: str, mode: str, duration: float) -> None:
         """Record the start of a stop (``kind`` failure or maintenance) lasting ``duration``."""
@@ -156,4 +182,34 @@ class Recorder:
             np.zeros(0, dtype=np.int64), dtype=station_cat)
         stops["server"] = (units[stops["unit"].to_numpy(dtype=np.int64), 1]
                            if len(stops) else np.zeros(0, dtype=np.int64))
-        return {"states": states, "events": events, "parts": parts, "stops": stops}
+        out = {"states": states, "events": events, "parts": parts, "stops": stops}
+        if self.species:
+            out.update(self._process_tables(station_cat))
+        return out
+
+    def _process_tables(self, station_cat: pd.CategoricalDtype) -> dict[str, pd.DataFrame]:
+        species_cat = pd.CategoricalDtype(self.species)
+        flows = pd.DataFrame(self.flows, columns=["time", "part", "station", "phase", "species",
+                                                  "kind", "kg"])
+        flows["station"] = pd.Categorical.from_codes(flows["station"].to_numpy(np.int64),
+                                                     dtype=station_cat)
+        flows["species"] = pd.Categorical.from_codes(flows["species"].to_numpy(np.int64),
+                                                     dtype=species_cat)
+        phases = pd.DataFrame(self.phases)
+        if len(phases):
+            phases["station"] = pd.Categorical.from_codes(
+                phases["station"].to_numpy(np.int64), dtype=station_cat)
+        rows = []
+        for part, station, phase, start, stretch, data, columns in self.profiles:
+            frame = pd.DataFrame(np.asarray(data), columns=list(columns))
+            frame["time_s"] = start + frame["time_s"] * stretch
+            long = frame.melt(id_vars="time_s", var_name="variable", value_name="value")
+            long.insert(0, "phase", phase)
+            long.insert(0, "station", self.stations[station])
+            long.insert(0, "part", part)
+            rows.append(long)
+        profiles = (pd.concat(rows, ignore_index=True) if rows else
+                    pd.DataFrame(columns=["part", "station", "phase", "time_s", "variable",
+                                          "value"]))
+        load = pd.DataFrame(self.utility_load, columns=["time", "utility", "load_w"])
+        return {"flows": flows, "phases": phases, "profiles": profiles, "utility_load": load}

@@ -29,6 +29,13 @@ from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
 from twin.data.units import to_si
+from twin.observation.flows import (
+    check_closure,
+    load_integral,
+    material_balance,
+    utility_energy,
+    water_and_emissions,
+)
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.recorder import Recorder
@@ -234,6 +241,9 @@ def execute(prep: PreparedRun) -> RunResult:
         energy = electricity(spec, tables["states"], wu, end)
         stations = station_kpis(spec, tables, wu, end)
         kpis = line_kpis(spec, tables, stations, energy, wu, end)
+        if spec.species:
+            tables.update(process_ledger(spec, tables, model.inventory(), end))
+            kpis.update(process_kpis(spec, tables, kpis, wu))
     except Exception as exc:
         provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
                           error="".join(traceback.format_exception(exc)))
@@ -242,6 +252,48 @@ def execute(prep: PreparedRun) -> RunResult:
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
     return RunResult(spec, provenance, tables, kpis)
+
+
+def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
+                   inventory: dict[str, float], end: float) -> dict[str, pd.DataFrame]:
+    """Balance (checked: raises BalanceError if it does not close) and utility energy."""
+    balance = material_balance(tables["flows"], list(spec.species), inventory)
+    check_closure(balance)
+    utilities = utility_energy(spec, tables["phases"])
+    measured = load_integral(tables["utility_load"], end)
+    utilities["load_integral_kwh"] = [float(measured.get(u, 0.0)) / 3.6e6
+                                      for u in utilities["utility"]]
+    return {"balance": balance, "utilities": utilities}
+
+
+def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str, Any],
+                 t0: float) -> dict[str, Any]:
+    """Process KPIs over the observation window (flows and phases ending after ``t0``), like
+    the line KPIs they join; not ISO 22400 (energy, emission and water intensities)."""
+    flows = tables["flows"][tables["flows"]["time"] >= t0]
+    phases = tables["phases"]
+    phases = phases[phases["end"] >= t0] if len(phases) else phases
+    utilities = utility_energy(spec, phases)
+    product = float(flows.loc[flows["kind"] == "output", "kg"].sum())
+    elec = float(utilities["electricity_kwh"].sum()) + kpis["electricity_kwh"]
+    co2 = float(utilities[["kg_co2e_scope1", "kg_co2e_scope2"]].to_numpy().sum())
+    out: dict[str, Any] = {
+        "product_kg": product,
+        "utility_electricity_kwh": float(utilities["electricity_kwh"].sum()),
+        "natural_gas_m3": float(utilities["natural_gas_m3"].sum()),
+        "co2e_scope1_kg": float(utilities["kg_co2e_scope1"].sum()),
+        "co2e_scope2_utilities_kg": float(utilities["kg_co2e_scope2"].sum()),
+        **water_and_emissions(spec, flows, phases),
+    }
+    total_co2 = co2 + kpis["co2e_kg"]
+    out.update({
+        "kwh_electricity_per_kg": elec / product if product else float("nan"),
+        "co2e_kg_per_kg": total_co2 / product if product else float("nan"),
+        "e_factor": (out["waste_kg"] + out["wastewater_kg"] - out["water_kg"]) / product
+        if product else float("nan"),
+        "water_kg_per_kg": out["water_kg"] / product if product else float("nan"),
+    })
+    return out
 
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,

@@ -13,23 +13,27 @@ import itertools
 from collections.abc import Callable, Generator
 from typing import Any
 
+import numpy as np
 import simpy
 
 from twin.data import spec as S
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, Recorder
+from twin.simulation.phases import Materials
 from twin.simulation.streams import Streams, uniform_stream
 
 
 class Part:
     """One part (work piece) moving through the line."""
 
-    __slots__ = ("id", "product", "created", "reworks")
+    __slots__ = ("id", "product", "created", "reworks", "mass", "temperature")
 
     def __init__(self, pid: int, product: int, created: float) -> None:
         self.id = pid
         self.product = product
         self.created = created
         self.reworks = 0
+        self.mass: np.ndarray | None = None  # kg per species (batches of process lines)
+        self.temperature = 298.15  # [K]
 
 
 class Context:
@@ -46,11 +50,35 @@ class Context:
                       for name, p in line.operators.items()}
         self._ids = itertools.count()
         self.in_transit = 0
+        self.materials = Materials.from_spec(line.species) if line.species else None
+        recorder.species = list(line.species)
+        #: Parts in the line by id, kept only for process lines (their mass is inventory).
+        self.live: dict[int, Part] = {}
+        self.utilities = {
+            name: simpy.Container(env, capacity=u.capacity, init=u.capacity)
+            for name, u in line.utilities.items() if u.capacity is not None}
+        self._loads = dict.fromkeys(line.utilities, 0.0)
+
+    def utility_load(self, name: str, delta: float) -> None:
+        """Change the load of utility ``name`` by ``delta`` [W] (recorded)."""
+        self._loads[name] += delta
+        self.rec.load(self.env.now, name, max(self._loads[name], 0.0))
+
+    def leave(self, part: Part, kind: str, station: int) -> None:
+        """A part leaves the line at ``station`` (``output`` at a sink, ``waste`` if scrapped)."""
+        if self.materials is not None:
+            self.live.pop(part.id, None)
+            if part.mass is not None:
+                now = self.env.now
+                for i in np.flatnonzero(part.mass):
+                    self.rec.flow(now, part.id, station, "", int(i), kind, float(part.mass[i]))
 
     def new_part(self, product: int, station: int) -> Part:
         """Create a part at a source (recorded as ``created``)."""
         part = Part(next(self._ids), product, self.env.now)
         self.rec.event(part.created, part.id, part.product, station, CREATED)
+        if self.materials is not None:
+            self.live[part.id] = part
         return part
 
     def transport(self, part: Part, dest: Node, delay: float) -> Generator[Any, Any, None]:
@@ -256,4 +284,5 @@ class SinkNode(Node):
         now = self.env.now
         self.ctx.rec.event(now, part.id, part.product, self.code, EXIT)
         self.ctx.rec.part_done(part.id, part.product, part.created, now, GOOD, part.reworks)
+        self.ctx.leave(part, "output", self.code)
         return None

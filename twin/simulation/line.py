@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from twin.data import spec as S
@@ -17,6 +18,7 @@ from twin.simulation.stations import (
     EquipmentNode,
     InspectionNode,
     MachineNode,
+    ProcessNode,
 )
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
@@ -28,6 +30,7 @@ NODE_TYPES: dict[type, type[Node]] = {
     S.Inspection: InspectionNode,
     S.Batch: BatchNode,
     S.Assembly: AssemblyNode,
+    S.Process: ProcessNode,
 }
 """Run-time class of each station type in the spec."""
 
@@ -77,6 +80,15 @@ class LineModel:
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s]."""
         self.env.run(until=until)
+
+    def inventory(self) -> dict[str, float]:
+        """Mass of each species held in the line now [kg] (batches not yet out)."""
+        mat = self.ctx.materials
+        if mat is None:
+            return {}
+        total = sum((p.mass for p in self.ctx.live.values() if p.mass is not None),
+                    start=np.zeros(len(mat.names)))
+        return {name: float(kg) for name, kg in zip(mat.names, total, strict=True)}
 
     def wip(self) -> dict[str, int]:
         """Parts held by each station now, plus ``"(in transit)"`` (for flow checks)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
+import numpy as np
 import simpy
 
 from twin.data import spec as S
@@ -31,6 +32,7 @@ from twin.observation.recorder import (
     WAITING,
     ASSEMBLED,
 )
+from twin.simulation import phases
 from twin.simulation.flow import Context, Node, Part
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
@@ -252,6 +254,7 @@ class InspectionNode(EquipmentNode):
                 now = self.env.now
                 rec.event(now, part.id, part.product, self.code, SCRAP)
                 rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
+                self.ctx.leave(part, "waste", self.code)
                 self.holding -= 1
             elif u < p_fail:
                 part.reworks += 1
@@ -345,8 +348,95 @@ class AssemblyNode(EquipmentNode):
             for c in components:
                 rec.event(now, c.id, c.product, self.code, CONSUMED)
                 rec.part_done(c.id, c.product, c.created, now, ASSEMBLED, c.reworks)
+                if c.mass is not None:  # a consumed batch's material joins the base part
+                    base.mass = c.mass.copy() if base.mass is None else base.mass + c.mass
+                self.ctx.live.pop(c.id, None)
             self.holding -= len(components)
             if self.output is not None:
                 base.product = self.output
             yield from self._send(unit, base)
 
+
+
+class ProcessNode(EquipmentNode):
+    """A batch process unit: each batch it holds goes through the recipe's phases in order.
+
+    A phase's outcome (duration, flows, heat) is computed when it starts
+    (:func:`twin.simulation.phases.compute`); the unit then waits for utility capacity
+    (state ``waiting``), works for the duration (``setup`` for cleaning, else ``producing``;
+    stops extend it) and applies the material flows when the phase ends. A phase whose
+    average load exceeds its utility's capacity runs at the capacity, for longer.
+    """
+
+    spec: S.Process
+
+    def __init__(self, ctx: Context, name: str, spec: S.Process) -> None:
+        super().__init__(ctx, name, spec)
+        self.interruptible = True
+        self._samplers: dict[int, Callable[[], float]] = {}
+        for i, ph in enumerate(spec.recipe):
+            dist = getattr(ph, "duration", None) or getattr(ph, "time", None)
+            if dist is not None:
+                self._samplers[id(ph)] = dist.sampler(ctx.streams.rng(name, "phase", str(i)))
+
+    def _draw(self, phase: Any) -> float:
+        return self._samplers[id(phase)]()
+
+    def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
+        mat = self.ctx.materials
+        assert mat is not None
+        while True:
+            part = yield from self._take(unit, self.queue)
+            if part.mass is None:
+                part.mass = np.zeros(len(mat.names))
+            while unit.stopped:
+                yield unit.wait_up()
+            self._event(self.env.now, part.id, part.product, self.code, START)
+            for phase in self.spec.recipe:
+                out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
+                                     mat, self._draw)
+                yield from self._run_phase(unit, part, phase, out)
+            self._event(self.env.now, part.id, part.product, self.code, END)
+            yield from self._send(unit, part)
+
+    def _run_phase(self, unit: Unit, part: Part, phase: Any,
+                   out: phases.Outcome) -> Generator[Any, Any, None]:
+        env, ctx = self.env, self.ctx
+        duration, load = out.duration, 0.0
+        store = ctx.utilities.get(out.utility) if out.utility else None
+        if out.utility and duration > 0 and out.heat > 0:
+            load = out.heat / duration
+            if store is not None and load > store.capacity:
+                load = store.capacity
+                duration = out.heat / load  # the capacity limits the rate: slower, same heat
+        if store is not None and load > 0:
+            request = store.get(load)
+            if not request.triggered:
+                unit.set(WAITING)
+                yield request
+        if out.utility:
+            ctx.utility_load(out.utility, load)
+        start = env.now
+        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING)
+        if out.utility:
+            ctx.utility_load(out.utility, -load)
+        if store is not None and load > 0:
+            store.put(load)
+        now, label = env.now, phase.name or phase.phase
+        assert part.mass is not None
+        for species, kind, kg in out.flows:
+            ctx.rec.flow(now, part.id, self.code, label, species, kind, kg)
+            part.mass[species] += kg if kind in ("input", "transformation") else -kg
+        if out.temperature is not None:
+            part.temperature = out.temperature
+        ctx.rec.phase({
+            "part": part.id, "station": self.code, "phase": label, "kind": phase.phase,
+            "start": start, "end": now, "utility": out.utility or "", "heat_J": out.heat,
+            "load_W": load, "water_kg": out.water, "wastewater_kg": out.wastewater,
+            "cod_kg": out.cod, "temperature_K": part.temperature,
+            **{k: v for k, v in out.summary.items()},
+        })
+        if out.profile is not None:
+            ctx.rec.profile(part.id, self.code, label, start,
+                            duration / out.duration if out.duration else 1.0, out.profile,
+                            out.columns)

@@ -1,0 +1,238 @@
+"""Process-line parts of a spec: species, utilities, abatement and batch recipes.
+
+A process unit (station ``type = "process"``) runs an ISA-88 style recipe on each batch it
+holds: a list of phases (charge, heat, react, cool, crystallise, separate, dry, transfer,
+clean, hold), each with a duration from a kernel or from the spec, a utility demand and a
+material effect. A batch is a part that carries a composition (kg per species) and a
+temperature. All values are SI after validation.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from twin.data.distributions import Distribution
+from twin.data.quantities import (
+    Area,
+    Conductance,
+    Density,
+    HeatTransferCoefficient,
+    Mass,
+    MassFlow,
+    MolarEnergy,
+    MolarMass,
+    Power,
+    Rate,
+    SpecificEnergy,
+    SpecificHeat,
+    Speed,
+    Temperature,
+)
+from twin.data.model import Model, Name
+from twin.data.quantities import Probability
+
+CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water", "natural_gas",
+            "compressed_air", "nitrogen", "process_water")
+
+
+class Species(Model):
+    """A chemical species (or lumped material) with the properties the models need.
+
+    ``dh_vap`` and ``t_boil`` give the vapour pressure by Clausius-Clapeyron (for VOC from
+    charging and for drying); ``cod`` is the theoretical oxygen demand [kg O2 / kg] a loss of
+    it to water adds to the wastewater load.
+    """
+
+    molar_mass: MolarMass = Field(gt=0.0)
+    density: Density = Field(1000.0, gt=0.0)
+    cp: SpecificHeat = Field(2000.0, gt=0.0)
+    state: Literal["liquid", "solid", "dissolved"] = "liquid"
+    voc: bool = False
+    dh_vap: MolarEnergy | None = Field(None, gt=0.0)
+    t_boil: Temperature | None = Field(None, gt=0.0)
+    cod: float = Field(0.0, ge=0.0, description="theoretical oxygen demand [kg O2/kg]")
+
+    @model_validator(mode="after")
+    def _vapour(self) -> Species:
+        if self.voc and (self.dh_vap is None or self.t_boil is None):
+            raise ValueError("a VOC needs dh_vap and t_boil (for its vapour pressure)")
+        return self
+
+
+class Utility(Model):
+    """A utility shared by units, with a finite capacity (none: unlimited).
+
+    Thermal utilities convert to final energy: ``steam`` from an on-site natural-gas boiler
+    (``boiler_efficiency``), ``chilled_water`` from electric chillers (``cop``),
+    ``cooling_water`` through pumps and towers (``specific_power``: electricity per heat).
+    """
+
+    carrier: Literal["electricity", "steam", "chilled_water", "cooling_water"]
+    capacity: Power | None = Field(None, gt=0.0, description="maximum load [W]")
+    boiler_efficiency: float = Field(0.9, gt=0.0, le=1.0)
+    cop: float = Field(4.0, gt=0.0)
+    specific_power: float = Field(0.02, ge=0.0, description="kWh electricity per kWh heat")
+
+
+class Abatement(Model):
+    """Abatement of a VOC stream: a condenser or solvent recovery returns the captured part as
+    recovered solvent; a thermal oxidiser destroys it (scope 1 CO2 is not counted here)."""
+
+    kind: Literal["condenser", "solvent_recovery", "thermal_oxidiser"]
+    efficiency: Probability
+
+
+# ------------------------------------------------------------------------------ phases
+
+
+class PhaseBase(Model):
+    """What every phase shares: a name for records and an optional utility."""
+
+    name: str = ""
+
+
+class Charge(PhaseBase):
+    """Charge materials into the batch (inputs to the line) at ``temperature``.
+
+    Charging a vessel pushes out its head-space gas, saturated with the volatile species
+    present: ``P_sat V M / (R T)`` per VOC (Raoult's law), sent to ``vent`` abatement.
+    """
+
+    phase: Literal["charge"]
+    materials: dict[Name, Mass] = Field(min_length=1)
+    duration: Distribution
+    temperature: Temperature = 298.15
+
+
+class Thermal(PhaseBase):
+    """Heat or cool the batch to ``to`` with a jacket at ``jacket`` through ``ua``.
+
+    Without reaction the batch approaches the jacket exponentially:
+    ``t = m cp / UA ln((T0 - Tj) / (T - Tj))`` (closed form).
+    """
+
+    phase: Literal["heat", "cool"]
+    to: Temperature
+    jacket: Temperature
+    ua: Conductance = Field(gt=0.0)
+    utility: Name | None = None
+
+
+class React(PhaseBase):
+    """Jacketed (semi-)batch reaction A (+ co-reactant) -> B, with an optional second reaction
+    (series B -> C or parallel A -> C); integrated by the reactor kernel to
+    ``target_conversion`` (or ``max_time``, or the safety limit ``t_max``).
+
+    Stoichiometry is by moles of A converted; masses must balance:
+    ``M_B = M_A + ratio * M_co`` (checked).
+    """
+
+    phase: Literal["react"]
+    reactant: Name
+    product: Name
+    co_reactant: Name | None = None
+    ratio: float = Field(1.0, gt=0.0, description="mol co-reactant per mol A")
+    k0: Rate = Field(gt=0.0)
+    ea: MolarEnergy = Field(ge=0.0)
+    dh: MolarEnergy
+    second: Literal["series", "parallel"] | None = None
+    by_product: Name | None = None
+    k0_2: Rate = 0.0
+    ea_2: MolarEnergy = 0.0
+    dh_2: MolarEnergy = 0.0
+    ua: Conductance = Field(gt=0.0)
+    jacket: Temperature
+    target_conversion: float = Field(0.99, gt=0.0, lt=1.0)
+    max_time: Distribution | None = None
+    t_max: Temperature | None = Field(None, description="temperature that aborts the phase")
+    dose_fraction: float = Field(0.0, ge=0.0, lt=1.0,
+                                 description="share of A dosed during the phase")
+    dose_time: Distribution | None = None
+    utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _second(self) -> React:
+        if (self.second is None) != (self.by_product is None):
+            raise ValueError("a second reaction needs both 'second' and 'by_product'")
+        if self.dose_fraction > 0 and self.dose_time is None:
+            raise ValueError("dosing needs dose_time")
+        return self
+
+
+class Crystallise(PhaseBase):
+    """Cooling crystallisation of a dissolved species into its solid form (kernel: population
+    balance by moments) from the batch temperature to ``to`` over ``time``."""
+
+    phase: Literal["crystallise"]
+    solute: Name
+    crystal: Name
+    solvent: Name
+    to: Temperature
+    time: Distribution
+    solubility: tuple[float, float, float] = Field(
+        description="c* = A0 + A1 theta + A2 theta^2 [kg/kg solvent], theta in degC")
+    k_b: float = Field(gt=0.0)
+    b: float = Field(gt=0.0)
+    k_g: float = Field(gt=0.0)
+    g: float = Field(gt=0.0)
+    crystal_density: Density = 1300.0
+    dh_cryst: SpecificEnergy = 0.0
+    seed_mass: Mass = Field(0.0, ge=0.0, description="seed crystals per batch (sets mu3)")
+    seed_size: float = Field(100e-6, gt=0.0, description="seed size [m]")
+    utility: Name | None = None
+
+
+class Separate(PhaseBase):
+    """Filtration or centrifugation: solids stay with ``solids_recovery``; the cake keeps
+    ``cake_liquid`` kg of liquid per kg of solid; the rest (filtrate) goes to ``filtrate``:
+    ``recovered`` (solvent recovery), ``waste`` (solvent or solid waste, e.g. incineration)
+    or ``wastewater`` (to treatment: its COD counts)."""
+
+    phase: Literal["separate"]
+    duration: Distribution
+    solids_recovery: Probability = 0.99
+    cake_liquid: float = Field(0.3, ge=0.0)
+    filtrate: Literal["waste", "wastewater", "recovered"] = "waste"
+
+
+class Dry(PhaseBase):
+    """Convective drying of the volatile liquid in the batch (drying kernel) to
+    ``target_content`` kg per kg dry solid; vapour goes through ``abatement``."""
+
+    phase: Literal["dry"]
+    solvent: Name
+    area: Area = Field(gt=0.0)
+    h_conv: HeatTransferCoefficient = Field(gt=0.0)
+    k_mass: Speed = Field(gt=0.0)
+    air_temperature: Temperature
+    air_flow: MassFlow = Field(gt=0.0)
+    critical_content: float = Field(0.3, gt=0.0)
+    target_content: float = Field(0.005, gt=0.0)
+    max_time: Distribution | None = None
+    utility: Name | None = None
+
+
+class Clean(PhaseBase):
+    """Cleaning in place (CIP/SIP): water use and a wastewater COD load per batch."""
+
+    phase: Literal["clean"]
+    duration: Distribution
+    water: Mass = Field(0.0, ge=0.0)
+    cod: Mass = Field(0.0, ge=0.0, description="COD load of the cleaning water [kg O2]")
+    heat: SpecificEnergy = Field(0.0, ge=0.0,
+                                 description="heat per kg of water (hot CIP) [J/kg]")
+    utility: Name | None = None
+
+
+class Hold(PhaseBase):
+    """A timed step without material effect (transfer, sampling, waiting for release)."""
+
+    phase: Literal["transfer", "hold"]
+    duration: Distribution
+
+
+Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Clean | Hold,
+                  Field(discriminator="phase")]
+"""Any recipe phase, chosen by its ``phase`` key."""

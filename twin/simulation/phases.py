@@ -1,0 +1,285 @@
+"""What each recipe phase does to a batch: duration, material flows, heat, profile.
+
+:func:`compute` is called when a phase starts, with the batch's composition [kg per species]
+and temperature [K]; it returns an :class:`Outcome` that the process unit applies when the
+phase ends. Physics comes from the kernels (reactor, crystallisation, drying) or from closed
+forms (charging vent losses, jacket heating); nothing here touches the clock.
+
+Every material change is written as a flow so that the ledger can close the balance:
+``input`` (charged from outside), ``transformation`` (reaction or phase change, signed),
+``waste``, ``wastewater``, ``emission``, ``recovered``, ``destroyed`` (abated by oxidation),
+``output``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from twin.data import process as P
+from twin.data.spec import Process
+from twin.kernels import crystallisation as kc
+from twin.kernels import drying as kd
+from twin.kernels import reactor as kr
+from twin.kernels.thermo import R, jacket_time, vapour_pressure
+
+DEFAULT_MAX_REACTION_TIME = 48 * 3600.0
+"""Time limit of a reaction without ``max_time`` [s]."""
+
+
+class PhaseError(RuntimeError):
+    """A phase cannot run as specified (the message names the unit and phase)."""
+
+
+@dataclass
+class Outcome:
+    """The effect of one phase on one batch."""
+
+    duration: float
+    flows: list[tuple[int, str, float]] = field(default_factory=list)  # species, kind, kg
+    temperature: float | None = None
+    utility: str | None = None
+    heat: float = 0.0  # [J] drawn from the utility (heating or cooling duty)
+    water: float = 0.0  # [kg] process water used
+    cod: float = 0.0  # [kg O2] COD load sent to wastewater
+    wastewater: float = 0.0  # [kg]
+    profile: np.ndarray | None = None
+    columns: tuple[str, ...] = ()
+    summary: dict[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Materials:
+    """Species properties as arrays indexed by species code."""
+
+    names: tuple[str, ...]
+    molar_mass: np.ndarray
+    density: np.ndarray
+    cp: np.ndarray
+    solid: np.ndarray  # bool: state == "solid"
+    voc: np.ndarray  # bool
+    dh_vap: np.ndarray  # NaN where unknown
+    t_boil: np.ndarray
+
+    @classmethod
+    def from_spec(cls, species: dict[str, P.Species]) -> Materials:
+        sp = list(species.values())
+        return cls(
+            names=tuple(species),
+            molar_mass=np.array([s.molar_mass for s in sp]),
+            density=np.array([s.density for s in sp]),
+            cp=np.array([s.cp for s in sp]),
+            solid=np.array([s.state == "solid" for s in sp], dtype=bool),
+            voc=np.array([s.voc for s in sp], dtype=bool),
+            dh_vap=np.array([s.dh_vap if s.dh_vap else np.nan for s in sp]),
+            t_boil=np.array([s.t_boil if s.t_boil else np.nan for s in sp]),
+        )
+
+    def code(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def _abate(unit: Process, code: int, kg: float) -> list[tuple[int, str, float]]:
+    """Split a VOC stream into emission and recovered/destroyed by the unit's abatement."""
+    if kg <= 0.0:
+        return []
+    if unit.abatement is None:
+        return [(code, "emission", kg)]
+    kept = kg * unit.abatement.efficiency
+    kind = "destroyed" if unit.abatement.kind == "thermal_oxidiser" else "recovered"
+    return [(code, "emission", kg - kept), (code, kind, kept)]
+
+
+def compute(phase: P.Phase, unit: Process, name: str, mass: np.ndarray, temperature: float,
+            mat: Materials, draw: Callable[[P.Phase], float]) -> Outcome:
+    """The outcome of ``phase`` on a batch of ``mass`` [kg] at ``temperature`` [K].
+
+    ``draw(phase)`` samples the phase's spec duration [s] (a distribution).
+    """
+    label = phase.name or phase.phase
+    try:
+        handler = _HANDLERS[type(phase)]
+        return handler(phase, unit, name, mass, temperature, mat, draw)
+    except PhaseError as exc:
+        raise PhaseError(f"unit {name!r} phase {label!r}: {exc}") from None
+
+
+def _charge(ph: P.Charge, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+            draw: Callable[[P.Phase], float]) -> Outcome:
+    added = np.zeros_like(mass)
+    for sp, kg in ph.materials.items():
+        added[mat.code(sp)] += kg
+    new = mass + added
+    cap_old, cap_in = float(mass @ mat.cp), float(added @ mat.cp)
+    t_mix = (cap_old * t + cap_in * ph.temperature) / (cap_old + cap_in) if cap_old else \
+        ph.temperature
+    flows = [(i, "input", float(kg)) for i, kg in enumerate(added) if kg > 0]
+    # Head-space gas displaced by the charged volume, saturated (Raoult) with the VOCs present.
+    displaced = float((added / mat.density).sum())
+    liquid = ~mat.solid
+    moles = np.where(liquid, new / mat.molar_mass, 0.0)
+    total = moles.sum()
+    for i in np.flatnonzero(mat.voc & liquid & (new > 0)):
+        p_i = moles[i] / total * vapour_pressure(t_mix, mat.dh_vap[i], mat.t_boil[i])
+        kg = min(p_i * displaced * mat.molar_mass[i] / (R * t_mix), float(new[i]))
+        flows += _abate(unit, int(i), kg)
+    return Outcome(draw(ph), flows, temperature=t_mix,
+                   summary={"charged_kg": float(added.sum()), "displaced_m3": displaced})
+
+
+def _thermal(ph: P.Thermal, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+             draw: Callable[[P.Phase], float]) -> Outcome:
+    cap = float(mass @ mat.cp)
+    if cap <= 0:
+        raise PhaseError("the vessel is empty")
+    duration = jacket_time(cap, ph.ua, t, ph.to, ph.jacket)
+    if not math.isfinite(duration):
+        raise PhaseError(f"a jacket at {ph.jacket - 273.15:.1f} degC cannot bring the batch "
+                         f"from {t - 273.15:.1f} to {ph.to - 273.15:.1f} degC")
+    return Outcome(duration, temperature=ph.to, utility=ph.utility,
+                   heat=abs(cap * (ph.to - t)), summary={"from_K": t, "to_K": ph.to})
+
+
+def _react(ph: P.React, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+           draw: Callable[[P.Phase], float]) -> Outcome:
+    a, b = mat.code(ph.reactant), mat.code(ph.product)
+    c = mat.code(ph.by_product) if ph.by_product else None
+    n_a = mass[a] / mat.molar_mass[a]
+    if n_a <= 0:
+        raise PhaseError(f"no {ph.reactant} in the batch")
+    volume = float((mass / mat.density).sum())
+    cap = float(mass @ mat.cp)
+    dosed = ph.dose_fraction * n_a
+    dose_time = draw_dist(ph.dose_time) if ph.dose_time is not None and dosed else 0.0
+    rho_a = mat.density[a]
+    dose_volume = dosed * mat.molar_mass[a] / rho_a
+    p = kr.reactor_parameters(
+        k0=ph.k0, ea=ph.ea, dh=ph.dh, rho_cp=cap / volume, ua=ph.ua, t_jacket=ph.jacket,
+        n_a_total=n_a,
+        scheme={None: kr.SINGLE, "series": kr.SERIES, "parallel": kr.PARALLEL}[ph.second],
+        k0_2=ph.k0_2, ea_2=ph.ea_2, dh_2=ph.dh_2,
+        feed_rate=dose_volume / dose_time if dose_time else 0.0,
+        c_feed=rho_a / mat.molar_mass[a], t_feed=t, t_dose=dose_time,
+        x_target=ph.target_conversion, t_max=ph.t_max if ph.t_max else math.inf)
+    y0 = kr.reactor_state(n_a=n_a - dosed, temperature=t, volume=volume - dose_volume)
+    t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
+    res = kr.run_reactor_phase(p, y0, t_end=t_end, unit=name, phase=ph.name or "react")
+    n_end = res.end_state
+    d_a = (n_end[0] - n_a) * mat.molar_mass[a]
+    d_b = n_end[1] * mat.molar_mass[b]
+    flows = [(a, "transformation", float(d_a)), (b, "transformation", float(d_b))]
+    if c is not None:
+        flows.append((c, "transformation", float(n_end[2] * mat.molar_mass[c])))
+    if ph.co_reactant:
+        co = mat.code(ph.co_reactant)
+        used = ph.ratio * (n_a - n_end[0]) * mat.molar_mass[co]
+        if used > mass[co] * (1 + 1e-9):
+            raise PhaseError(f"co-reactant {ph.co_reactant} runs out ({used:.3g} kg needed, "
+                             f"{mass[co]:.3g} kg charged)")
+        flows.append((co, "transformation", -float(used)))
+    tot = res.totals
+    return Outcome(res.duration, flows, temperature=float(n_end[3]), utility=ph.utility,
+                   heat=abs(tot["heat_removed_jacket_J"]), profile=res.profile,
+                   columns=res.profile_columns,
+                   summary={"ended_by": res.ended_by, "conversion": tot["conversion"],
+                            "peak_temperature_K": tot["peak_temperature_K"],
+                            "max_mtsr_K": tot["max_mtsr_K"],
+                            "max_accumulation": tot["max_accumulation"],
+                            "heat_released_J": tot["heat_released_J"],
+                            "yield": tot["yield_B"], "selectivity": tot["selectivity_B"]})
+
+
+def _crystallise(ph: P.Crystallise, unit: Process, name: str, mass: np.ndarray, t: float,
+                 mat: Materials, draw: Callable[[P.Phase], float]) -> Outcome:
+    s, x, w = mat.code(ph.solute), mat.code(ph.crystal), mat.code(ph.solvent)
+    m_solvent, m_solute = float(mass[w]), float(mass[s])
+    if m_solvent <= 0:
+        raise PhaseError(f"no solvent {ph.solvent} in the batch")
+    k_v = math.pi / 6
+    n_seed = ph.seed_mass / (ph.crystal_density * k_v * ph.seed_size ** 3)
+    seeds = tuple(n_seed * ph.seed_size ** k / m_solvent for k in range(4))
+    duration = draw(ph)
+    p = kc.crystallisation_parameters(
+        t_start=t, t_end=ph.to, t_cool=duration, solubility=ph.solubility, k_b=ph.k_b, b=ph.b,
+        k_g=ph.k_g, g=ph.g, rho_c=ph.crystal_density, m_solvent=m_solvent,
+        heat_capacity=float(mass @ mat.cp), dh_cryst=ph.dh_cryst, k_v=k_v)
+    y0 = kc.crystallisation_state(concentration=m_solute / m_solvent, seed_moments=seeds)
+    res = kc.run_crystallisation_phase(p, y0, t_end=duration, unit=name,
+                                       phase=ph.name or "crystallise")
+    formed = min(res.totals["crystal_mass_formed_kg"], m_solute)
+    flows = [(s, "transformation", -formed), (x, "transformation", formed)]
+    if ph.seed_mass:
+        flows.append((x, "input", ph.seed_mass))
+    return Outcome(res.duration, flows, temperature=ph.to, utility=ph.utility,
+                   heat=abs(res.totals["heat_removed_J"]), profile=res.profile,
+                   columns=res.profile_columns,
+                   summary={"crystallised_kg": formed, "yield": res.totals["yield"],
+                            "sauter_mean_size_m": res.totals["sauter_mean_size_m"]})
+
+
+def _separate(ph: P.Separate, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+              draw: Callable[[P.Phase], float]) -> Outcome:
+    solids = np.where(mat.solid, mass, 0.0)
+    liquids = np.where(mat.solid, 0.0, mass)
+    kept_solids = solids * ph.solids_recovery
+    kept_liquid_total = min(ph.cake_liquid * float(kept_solids.sum()), float(liquids.sum()))
+    share = liquids / liquids.sum() if liquids.sum() > 0 else liquids
+    kept = kept_solids + share * kept_liquid_total
+    out = mass - kept
+    flows = [(i, ph.filtrate, float(kg)) for i, kg in enumerate(out) if kg > 0]
+    return Outcome(draw(ph), flows,
+                   summary={"filtrate_kg": float(out.sum()), "cake_kg": float(kept.sum())})
+
+
+def _dry(ph: P.Dry, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+         draw: Callable[[P.Phase], float]) -> Outcome:
+    w = mat.code(ph.solvent)
+    m_solvent = float(mass[w])
+    dry = mass.copy()
+    dry[w] = 0.0
+    m_dry = float(dry.sum())
+    if m_dry <= 0:
+        raise PhaseError("nothing but solvent to dry")
+    if not math.isfinite(mat.dh_vap[w]) or not math.isfinite(mat.t_boil[w]):
+        raise PhaseError(f"species {ph.solvent} needs dh_vap and t_boil to be dried")
+    p = kd.drying_parameters(
+        area=ph.area, m_dry=m_dry, cp_dry=float(dry @ mat.cp) / m_dry,
+        cp_solvent=float(mat.cp[w]), h_conv=ph.h_conv, k_mass=ph.k_mass,
+        t_air=ph.air_temperature, molar_mass=float(mat.molar_mass[w]),
+        dh_vap=float(mat.dh_vap[w]), t_boil=float(mat.t_boil[w]),
+        x_crit=ph.critical_content, x_target=ph.target_content, air_flow=ph.air_flow)
+    y0 = kd.drying_state(solvent_mass=m_solvent, temperature=t)
+    t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
+    res = kd.run_drying_phase(p, y0, t_end=t_end, unit=name, phase=ph.name or "dry")
+    evaporated = min(res.totals["solvent_evaporated_kg"], m_solvent)
+    flows = _abate(unit, w, evaporated) if mat.voc[w] else [(w, "emission", evaporated)]
+    return Outcome(res.duration, flows, temperature=res.totals["temperature_K"],
+                   utility=ph.utility, heat=res.totals["air_heating_J"], profile=res.profile,
+                   columns=res.profile_columns,
+                   summary={"ended_by": res.ended_by, "evaporated_kg": evaporated,
+                            "final_content": res.totals["solvent_content_kg_kg"]})
+
+
+def _clean(ph: P.Clean, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+           draw: Callable[[P.Phase], float]) -> Outcome:
+    return Outcome(draw(ph), utility=ph.utility, heat=ph.heat * ph.water, water=ph.water,
+                   wastewater=ph.water, cod=ph.cod)
+
+
+def _hold(ph: P.Hold, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+          draw: Callable[[P.Phase], float]) -> Outcome:
+    return Outcome(draw(ph))
+
+
+def draw_dist(dist: object) -> float:
+    """The mean of a distribution-valued phase limit (limits are not random) [s]."""
+    return float(dist.mean())  # type: ignore[attr-defined]
+
+
+_HANDLERS: dict[type, Callable[..., Outcome]] = {
+    P.Charge: _charge, P.Thermal: _thermal, P.React: _react, P.Crystallise: _crystallise,
+    P.Separate: _separate, P.Dry: _dry, P.Clean: _clean, P.Hold: _hold,
+}
