@@ -77,8 +77,10 @@ def _dask(fn: Callable[[Any], Any], items: Sequence[Any], workers: int,
 
     local = None
     if cluster is None:
+        # ':0' puts the scheduler's HTTP endpoint on a free port: two local clusters (or
+        # another Dask user) never fight over the default 8787.
         local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                             dashboard_address=None, host="127.0.0.1")
+                             dashboard_address=":0", host="127.0.0.1")
         client = Client(local)
     else:
         client = Client(cluster, timeout="30s")
