@@ -216,6 +216,9 @@ def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Proble
             refs += [("solute", ph.solute), ("crystal", ph.crystal), ("solvent", ph.solvent)]
         elif isinstance(ph, P.Dry):
             refs += [("solvent", ph.solvent)]
+        elif isinstance(ph, P.Ferment):
+            refs += [(k, getattr(ph, k)) for k in ("biomass", "substrate", "water", "oxygen",
+                                                    "co2")]
         found = len(out)
         for key, sp in refs:
             if sp is not None and sp not in species:

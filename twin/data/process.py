@@ -24,11 +24,14 @@ from twin.data.quantities import (
     MolarEnergy,
     MolarMass,
     Power,
+    PowerDensity,
     Rate,
     SpecificEnergy,
     SpecificHeat,
     Speed,
     Temperature,
+    Volume,
+    VolumeFlow,
 )
 from twin.data.model import Model, Name
 from twin.data.quantities import Probability
@@ -214,6 +217,54 @@ class Dry(PhaseBase):
     utility: Name | None = None
 
 
+class Ferment(PhaseBase):
+    """Aerobic (fed-)batch growth (fermentation kernel: Monod on substrate and dissolved
+    oxygen, kLa-driven oxygen transfer) to ``target_biomass``, ``max_volume`` or ``max_time``.
+
+    kLa is given, or follows van 't Riet from the agitation power per volume and the
+    superficial gas velocity. Mass closes with a lumped stoichiometry: substrate + oxygen ->
+    biomass + CO2 + water, CO2 from the carbon balance (carbon mass fractions of substrate
+    and biomass), metabolic water the remainder. The feed is a solution of substrate in
+    water at ``feed_concentration``. Metabolic heat follows Cooney's rule (460 kJ per mol
+    O2) and goes to ``utility``; agitation power is drawn by the unit (its power per state).
+    """
+
+    phase: Literal["ferment"]
+    biomass: Name
+    substrate: Name
+    water: Name
+    oxygen: Name
+    co2: Name
+    mu_max: Rate = Field(gt=0.0)
+    ks: Density = Field(gt=0.0)
+    ko: Density = 0.0
+    y_xs: float = Field(gt=0.0, le=1.0)
+    y_xo: float = Field(gt=0.0)
+    m_s: Rate = 0.0
+    kla: Rate | None = Field(None, gt=0.0)
+    power_per_volume: PowerDensity | None = Field(None, gt=0.0)
+    gas_velocity: Speed | None = Field(None, gt=0.0)
+    coalescing: bool = True
+    c_star: Density = Field("7.5e-3 kg/m3", gt=0.0, validate_default=True)
+    feed_concentration: Density = 0.0
+    feed_rate: VolumeFlow = 0.0
+    feed_exponent: Rate = 0.0
+    feed_start: Distribution | None = None
+    target_biomass: Density = 0.0
+    max_volume: Volume = 0.0
+    max_time: Distribution
+    carbon_substrate: float = Field(0.40, gt=0.0, lt=1.0, description="glucose: 0.40")
+    carbon_biomass: float = Field(0.488, gt=0.0, lt=1.0,
+                                  description="CH1.8O0.5N0.2 (24.6 g/Cmol): 0.488")
+    utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _oxygen_transfer(self) -> Ferment:
+        if self.kla is None and (self.power_per_volume is None or self.gas_velocity is None):
+            raise ValueError("give kla, or power_per_volume and gas_velocity (van 't Riet)")
+        return self
+
+
 class Clean(PhaseBase):
     """Cleaning in place (CIP/SIP): water use and a wastewater COD load per batch."""
 
@@ -233,6 +284,7 @@ class Hold(PhaseBase):
     duration: Distribution
 
 
-Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Clean | Hold,
+Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Ferment | Clean
+                  | Hold,
                   Field(discriminator="phase")]
 """Any recipe phase, chosen by its ``phase`` key."""

@@ -62,6 +62,10 @@ HeatTransferCoefficient = _quantity("heat_transfer_coefficient", "300 W/(m2*K)")
 """A heat-transfer coefficient [W/(m2 K)]."""
 EnergyDensity = _quantity("energy_density", "35.9 MJ/m3")
 """An energy per volume [J/m3] (heating value of a gas)."""
+VolumeFlow = _quantity("volume_flow", "20 L/h")
+"""A volume flow [m3/s]."""
+PowerDensity = _quantity("power_density", "1.5 kW/m3")
+"""A power per volume [W/m3] (agitation)."""
 Rate = _quantity("rate", "1.2e10 1/s")
 """A rate constant [1/s]."""
 

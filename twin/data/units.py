@@ -36,6 +36,8 @@ DIMENSIONS: dict[str, str] = {
     "conductance": "W/K",
     "heat_transfer_coefficient": "W/(m**2*K)",
     "energy_density": "J/m**3",
+    "volume_flow": "m**3/s",
+    "power_density": "W/m**3",
 }
 
 

@@ -263,7 +263,13 @@ def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
     measured = load_integral(tables["utility_load"], end)
     utilities["load_integral_kwh"] = [float(measured.get(u, 0.0)) / 3.6e6
                                       for u in utilities["utility"]]
-    return {"balance": balance, "utilities": utilities}
+    flows = tables["flows"]
+    emitted = flows[flows["kind"] == "emission"]
+    emissions = (emitted.assign(species=emitted["species"].astype(str),
+                                station=emitted["station"].astype(str))
+                 .groupby(["station", "species"], as_index=False)["kg"].sum())
+    emissions["voc"] = emissions["species"].map(lambda s: spec.species[s].voc).astype(bool)
+    return {"balance": balance, "utilities": utilities, "emissions": emissions}
 
 
 def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str, Any],

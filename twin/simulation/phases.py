@@ -23,6 +23,7 @@ from twin.data import process as P
 from twin.data.spec import Process
 from twin.kernels import crystallisation as kc
 from twin.kernels import drying as kd
+from twin.kernels import fermentation as kf
 from twin.kernels import reactor as kr
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
 
@@ -263,6 +264,54 @@ def _dry(ph: P.Dry, unit: Process, name: str, mass: np.ndarray, t: float, mat: M
                             "final_content": res.totals["solvent_content_kg_kg"]})
 
 
+COONEY_J_PER_KG_O2 = 460e3 / 0.032
+"""Metabolic heat per kg of oxygen consumed (Cooney et al. 1969: 460 kJ/mol O2) [J/kg]."""
+
+
+def _ferment(ph: P.Ferment, unit: Process, name: str, mass: np.ndarray, t: float,
+             mat: Materials, draw: Callable[[P.Phase], float]) -> Outcome:
+    x, s, w = mat.code(ph.biomass), mat.code(ph.substrate), mat.code(ph.water)
+    o2, co2 = mat.code(ph.oxygen), mat.code(ph.co2)
+    volume = float((mass / mat.density).sum())
+    if volume <= 0:
+        raise PhaseError("the fermenter is empty")
+    kla = ph.kla if ph.kla is not None else kf.kla_van_t_riet(
+        ph.power_per_volume, ph.gas_velocity, ph.coalescing)
+    start = draw_dist(ph.feed_start) if ph.feed_start is not None else 0.0
+    p = kf.fermentation_parameters(
+        mu_max=ph.mu_max, ks=ph.ks, ko=ph.ko, y_xs=ph.y_xs, y_xo=ph.y_xo, m_s=ph.m_s,
+        kla=kla, c_star=ph.c_star, s_feed=ph.feed_concentration, f0=ph.feed_rate,
+        mu_feed=ph.feed_exponent, t_feed_start=start, x_target=ph.target_biomass,
+        v_max=ph.max_volume)
+    y0 = kf.fermentation_state(biomass=mass[x] / volume, substrate=mass[s] / volume,
+                               dissolved_oxygen=ph.c_star, volume=volume)
+    res = kf.run_fermentation_phase(p, y0, t_end=draw_dist(ph.max_time), unit=name,
+                                    phase=ph.name or "ferment")
+    tot = res.totals
+    fed_s = tot["substrate_fed_kg"]
+    fed_w = max(tot["feed_volume_m3"] * mat.density[w] - fed_s, 0.0)
+    grown = tot["biomass_formed_kg"]
+    used_s = tot["substrate_consumed_kg"]
+    # Oxygen consumed: growth plus the substrate respired beyond growth (kernel: OUR).
+    used_o2 = max(tot["oxygen_transferred_kg"], 0.0)
+    co2_kg = max((ph.carbon_substrate * used_s - ph.carbon_biomass * grown) * 44.0 / 12.0, 0.0)
+    water_made = used_s + used_o2 - grown - co2_kg
+    if water_made < -1e-6 * max(used_s, 1.0):
+        raise PhaseError("the yields and carbon fractions imply negative metabolic water "
+                         f"({water_made:.3g} kg): check y_xs, y_xo and the carbon fractions")
+    flows = [(s, "input", fed_s), (w, "input", fed_w), (o2, "input", used_o2),
+             (s, "transformation", -used_s), (o2, "transformation", -used_o2),
+             (x, "transformation", grown), (co2, "transformation", co2_kg),
+             (w, "transformation", water_made), (co2, "emission", co2_kg)]
+    return Outcome(res.duration, [f for f in flows if f[2] != 0.0], utility=ph.utility,
+                   heat=used_o2 * COONEY_J_PER_KG_O2, profile=res.profile,
+                   columns=res.profile_columns,
+                   summary={"ended_by": res.ended_by, "biomass_formed_kg": grown,
+                            "substrate_consumed_kg": used_s, "oxygen_kg": used_o2,
+                            "co2_kg": co2_kg, "kla_1_s": kla,
+                            "final_biomass_kg_m3": tot["biomass_conc_kg_m3"]})
+
+
 def _clean(ph: P.Clean, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
            draw: Callable[[P.Phase], float]) -> Outcome:
     return Outcome(draw(ph), utility=ph.utility, heat=ph.heat * ph.water, water=ph.water,
@@ -281,5 +330,5 @@ def draw_dist(dist: object) -> float:
 
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
     P.Charge: _charge, P.Thermal: _thermal, P.React: _react, P.Crystallise: _crystallise,
-    P.Separate: _separate, P.Dry: _dry, P.Clean: _clean, P.Hold: _hold,
+    P.Separate: _separate, P.Dry: _dry, P.Ferment: _ferment, P.Clean: _clean, P.Hold: _hold,
 }
