@@ -60,7 +60,7 @@ def test_sweep_again_resumes_without_running(swept: dict[str, Any],
     def no_run(prep: Any) -> Any:
         raise AssertionError(f"{prep.run_id} ran again")
 
-    monkeypatch.setattr("twin.orchestration.sweep.execute", no_run)
+    monkeypatch.setattr("twin.orchestration.run.execute", no_run)
     code = main(["sweep", str(swept["file"]), "--executor", "serial", "--out",
                  str(swept["studies"]), "--no-progress"])
     assert code == 0

@@ -221,7 +221,9 @@ def test_only_failed_runs_have_no_tables(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_heterogeneous_kpis_are_unioned_by_name(store_root: Path, tmp_path: Path) -> None:
-    src = visible_run_files(store_root)[0].parent
+    complete = [f.parent for f in visible_run_files(store_root)
+                if (f.parent / "energy.parquet").exists()]
+    src = complete[0]
     shutil.copytree(src, tmp_path / "a" / src.name)
     other = tmp_path / "b" / "older_run"
     other.mkdir(parents=True)
@@ -242,11 +244,13 @@ def test_heterogeneous_kpis_are_unioned_by_name(store_root: Path, tmp_path: Path
 
 def test_paths_with_quotes_and_refresh(store_root: Path, tmp_path: Path) -> None:
     root = tmp_path / "o'brien's runs"
-    src = visible_run_files(store_root)[0].parent
+    complete = [f.parent for f in visible_run_files(store_root)
+                if (f.parent / "energy.parquet").exists()]
+    src = complete[0]
     shutil.copytree(src, root / src.name)
     with RunStore(root) as s:
         assert list(s.runs()["run_id"]) == [src.name]
-        second = visible_run_files(store_root)[1].parent
+        second = next(p for p in complete if p.name != src.name)
         shutil.copytree(second, root / "more" / second.name)
         assert len(s.runs()) == 1  # the set of runs is fixed until refresh()
         s.refresh()

@@ -59,13 +59,13 @@ def assert_same_store(a: Study, b: Study) -> None:
 def count_executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the run_id of every run the (serial) sweep executes in this process."""
     seen: list[str] = []
-    real = sweep_module.execute
+    real = run_module.execute  # what the sweep's worker function calls
 
     def counting(prep: Any) -> Any:
         seen.append(prep.run_id)
         return real(prep)
 
-    monkeypatch.setattr(sweep_module, "execute", counting)
+    monkeypatch.setattr(run_module, "execute", counting)
     return seen
 
 

@@ -189,6 +189,29 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
                 out.append(Problem(f"{base}.rework_to", f"{st.rework_to!r} cannot rework"))
         if isinstance(st, S.Process):
             out += _process_problems(line, name, st)
+        if isinstance(st, S.Tank):
+            for k in st.initial:
+                if k not in line.species:
+                    out.append(Problem(f"{base}.initial.{k}", f"no species named {k!r}"))
+            dests = [stations.get(r.to) for r in st.routes]
+            if len(st.routes) != 1 or not isinstance(dests[0], S.Continuous):
+                out.append(Problem(f"{base}.routes",
+                                   "a tank routes to exactly one continuous unit"))
+            if not line.species:
+                out.append(Problem(base, "a tank needs species (a process line)"))
+        if isinstance(st, S.Continuous):
+            product_ref(f"{base}.product", st.product)
+            feeders = [n for n, x in stations.items()
+                       if isinstance(x, S.Tank) and any(r.to == name for r in x.routes)]
+            if len(feeders) != 1:
+                out.append(Problem(base, "a continuous unit draws from exactly one tank"))
+            if st.utility is not None and st.utility not in line.utilities:
+                out.append(Problem(f"{base}.utility", f"no utility named {st.utility!r}"))
+        for i, r in enumerate(st.routes):
+            dest = stations.get(r.to)
+            if isinstance(dest, S.Continuous) and not isinstance(st, S.Tank):
+                out.append(Problem(f"{base}.routes[{i}].to",
+                                   f"{r.to!r} is continuous: route batches to its tank"))
         if isinstance(st, S.Assembly):
             for i, b in enumerate(st.base):
                 product_ref(f"{base}.base[{i}]", b)
@@ -267,6 +290,9 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
     for n in sources:
         for p in _source_products(stations[n]):
             queue.append((n, p))
+    for n, st in stations.items():  # a continuous unit starts lots of its own product
+        if isinstance(st, S.Continuous):
+            queue.append((n, st.product))
     while queue:
         n, p = queue.popleft()
         if p in reach[n]:
@@ -274,6 +300,8 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
         reach[n].add(p)
         st = stations[n]
         out_p = p
+        if isinstance(st, S.Tank):
+            continue  # batches end in the tank; its continuous unit starts new lots
         if isinstance(st, S.Assembly):
             if p in st.components:
                 continue  # consumed here
@@ -289,7 +317,7 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
         if not reach[n] and not isinstance(st, S.Source):
             out.append(Problem(base, "no part can reach this station"))
             continue
-        if isinstance(st, S.Sink):
+        if isinstance(st, S.Sink | S.Tank):
             continue
         routed = set()
         for r in st.routes:

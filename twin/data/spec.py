@@ -28,6 +28,9 @@ from twin.data.process import Abatement, Phase, Species, Utility
 from twin.data.quantities import (
     Duration,
     EmissionFactor,
+    Mass,
+    MassFlow,
+    SpecificEnergy,
     EnergyDensity,
     PositiveInt,
     Power,
@@ -437,6 +440,55 @@ class Process(Equipment):
                                      description="not used: phases set durations")
 
 
+class Tank(StationBase):
+    """A buffer tank of process material: batches routed here are emptied into it (their
+    material joins the tank; the batch ends), and the continuous unit it routes to draws
+    from it at a rate. ``capacity`` [kg] blocks a batch that does not fit until there is
+    room; crossing ``low`` or ``high`` (fractions of the capacity) records a level event.
+    ``initial`` contents count as inputs at time zero."""
+
+    type: Literal["tank"]
+    capacity: Mass = Field(gt=0.0)
+    initial: dict[Name, Mass] = {}
+    low: Probability | None = None
+    high: Probability | None = None
+
+    @model_validator(mode="after")
+    def _levels(self) -> Tank:
+        if sum(self.initial.values()) > self.capacity:
+            raise ValueError("initial contents exceed the capacity")
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError("low must be below high")
+        return self
+
+
+class Continuous(Equipment):
+    """A continuous unit (a coating line, a continuous centrifuge, a spray dryer) drawing
+    from the tank routed to it at ``rate`` [kg/s] and sending on a lot of ``product`` every
+    ``lot_mass`` [kg]. Flows are piecewise constant: the rate changes only at events (tank
+    empty or refilled, downstream full, stops). ``heat`` [J/kg] drawn from ``utility``.
+    """
+
+    type: Literal["continuous"]
+    rate: MassFlow = Field(gt=0.0)
+    lot_mass: Mass = Field(gt=0.0)
+    product: Name
+    heat: SpecificEnergy = Field(0.0, ge=0.0)
+    utility: Name | None = None
+    cycle_time: Distribution = Field("0 s", validate_default=True,
+                                     description="not used: the rate sets durations")
+
+    @model_validator(mode="after")
+    def _one_server(self) -> Continuous:
+        if self.servers != 1:
+            raise ValueError("a continuous unit has one server")
+        return self
+
+    def planned_time_per_item(self, product: str) -> float:
+        """Planned time per lot at the nominal rate [s]."""
+        return self.lot_mass / self.rate
+
+
 class Sink(StationBase):
     """Where good parts leave the line."""
 
@@ -444,12 +496,13 @@ class Sink(StationBase):
 
 
 Station = Annotated[
-    Source | Machine | Inspection | Batch | Assembly | Process | Sink,
+    Source | Machine | Inspection | Batch | Assembly | Process | Tank | Continuous | Sink,
     Field(discriminator="type"),
 ]
 """Any station, chosen by its ``type``."""
 
-STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "process", "sink")
+STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "process", "tank",
+                 "continuous", "sink")
 
 
 def _named_list_to_dict(value: Any) -> Any:

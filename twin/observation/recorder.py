@@ -58,6 +58,8 @@ class Recorder:
     profiles: list[tuple[int, int, str, float, float, np.ndarray, tuple[str, ...]]] = field(
         default_factory=list)
     utility_load: list[tuple[float, str, float]] = field(default_factory=list)
+    levels: list[tuple[float, int, float]] = field(default_factory=list)
+    level_events: list[tuple[float, int, str, float]] = field(default_factory=list)
 
     def add_station(self, name: str) -> int:
         """Register a station; returns its code."""
@@ -119,6 +121,14 @@ class Recorder:
     def load(self, t: float, utility: str, load: float) -> None:
         """Record that ``utility`` now carries ``load`` [W]."""
         self.utility_load.append((t, utility, load))
+
+    def level(self, t: float, station: int, kg: float) -> None:
+        """Record the contents [kg] of a tank from ``t`` on (event-sourced level)."""
+        self.levels.append((t, station, kg))
+
+    def level_event(self, t: float, station: int, zone: str, kg: float) -> None:
+        """Record a tank entering its ``low``, ``normal`` or ``high`` zone."""
+        self.level_events.append((t, station, zone, kg))
 
     def stop(self, t: float, unit: int, kind: str, mode: str, duration: float) -> None:
         """Record the start of a stop (``kind`` failure or maintenance) lasting ``duration``."""
@@ -212,4 +222,13 @@ class Recorder:
                     pd.DataFrame(columns=["part", "station", "phase", "time_s", "variable",
                                           "value"]))
         load = pd.DataFrame(self.utility_load, columns=["time", "utility", "load_w"])
-        return {"flows": flows, "phases": phases, "profiles": profiles, "utility_load": load}
+        out = {"flows": flows, "phases": phases, "profiles": profiles, "utility_load": load}
+        if self.levels:
+            for key, rows, cols in (
+                    ("levels", self.levels, ["time", "station", "kg"]),
+                    ("level_events", self.level_events, ["time", "station", "zone", "kg"])):
+                frame = pd.DataFrame(rows, columns=cols)
+                frame["station"] = pd.Categorical.from_codes(
+                    frame["station"].to_numpy(np.int64), dtype=station_cat)
+                out[key] = frame
+        return out

@@ -18,6 +18,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from collections.abc import Sequence
@@ -138,6 +139,18 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """SHA-256 of the library's source files: runs made by other code get other ids."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -190,6 +203,18 @@ class PreparedRun:
         return run_id(self.line.line.name, self.run_hash, self.seed)
 
 
+def execute_keeping_failures(prep: PreparedRun) -> RunResult:
+    """Run one prepared run; a failed run comes back as its result (with the traceback).
+
+    This is what executors send to workers: it lives here so that a worker imports only
+    what a run needs.
+    """
+    try:
+        return execute(prep)
+    except RunFailed as exc:
+        return exc.result
+
+
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
             seed: int | None = None, events: Sequence[Any] = ()) -> PreparedRun:
@@ -206,7 +231,8 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
         raise SpecError(problems, "timed events")
     shash = spec_hash(spec)
     blob = json.dumps([e.model_dump(mode="json") for e in events], sort_keys=True)
-    run_hash = hashlib.sha256(f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}".encode()).hexdigest()
+    run_hash = hashlib.sha256(
+        f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}".encode()).hexdigest()
     return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash)
 
 
@@ -228,7 +254,8 @@ def execute(prep: PreparedRun) -> RunResult:
         "settings": {"duration_s": prep.duration, "warmup_s": wu, "seed": sd},
         "events": [e.model_dump(mode="json") for e in prep.events],
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": dict(_versions()),
+        "code_hash": code_hash(),
         "parameters": spec.model_dump(mode="json", by_alias=True),
     }
     t_wall = time.perf_counter()

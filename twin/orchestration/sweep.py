@@ -28,7 +28,7 @@ import pandas as pd
 
 from twin.orchestration import statistics as stats
 from twin.orchestration.executors import Executor, map_unordered
-from twin.orchestration.run import PreparedRun, RunFailed, RunResult, execute, prepare
+from twin.orchestration.run import PreparedRun, execute, execute_keeping_failures, prepare
 from twin.orchestration.scenario import Scenario
 
 Progress = Callable[[int, int], None]
@@ -42,14 +42,6 @@ class SweepInterrupted(RuntimeError):
         self.done, self.total, self.root = done, total, root
         super().__init__(f"interrupted after {done} of {total} runs; completed runs are kept "
                          f"in {root} and the next run of the sweep resumes from there")
-
-
-def execute_keeping_failures(prep: PreparedRun) -> RunResult:
-    """Run one prepared run; a failed run comes back as its result (with the traceback)."""
-    try:
-        return execute(prep)
-    except RunFailed as exc:
-        return exc.result
 
 
 @dataclass
@@ -213,12 +205,12 @@ def _save_plan(root: Path, sc: Scenario, points: list[dict[str, Any]], tasks: li
 
 def _more_replications(study: Study, run: Any, n_points: int) -> dict[int, list[int]]:
     """Replications to add per point to reach the target relative half width."""
-    table = study.results()
-    table = table[table["status"] == "completed"]
+    planned = study.results()
+    table = planned[planned["status"] == "completed"]
     more: dict[int, list[int]] = {}
     for point in range(n_points):
         values = table.loc[table["point"] == point, run.target_kpi].dropna().to_numpy()
-        have = int((study.results()["point"] == point).sum())
+        have = int((planned["point"] == point).sum())
         if len(values) < 2 or have >= run.max_replications:
             continue
         need = stats.replications_needed(values, run.target_half_width, relative=True)

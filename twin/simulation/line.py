@@ -11,6 +11,7 @@ import simpy
 from twin.data import spec as S
 from twin.observation.recorder import OFF, Recorder
 from twin.simulation import interventions
+from twin.simulation.continuous import ContinuousNode, TankNode
 from twin.simulation.flow import Context, Node, SinkNode, SourceNode
 from twin.simulation.stations import (
     AssemblyNode,
@@ -31,6 +32,8 @@ NODE_TYPES: dict[type, type[Node]] = {
     S.Batch: BatchNode,
     S.Assembly: AssemblyNode,
     S.Process: ProcessNode,
+    S.Tank: TankNode,
+    S.Continuous: ContinuousNode,
 }
 """Run-time class of each station type in the spec."""
 
@@ -88,6 +91,9 @@ class LineModel:
             return {}
         total = sum((p.mass for p in self.ctx.live.values() if p.mass is not None),
                     start=np.zeros(len(mat.names)))
+        for node in self.nodes.values():
+            if isinstance(node, TankNode | ContinuousNode):
+                total = total + node.held()
         return {name: float(kg) for name, kg in zip(mat.names, total, strict=True)}
 
     def wip(self) -> dict[str, int]:
