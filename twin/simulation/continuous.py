@@ -112,9 +112,9 @@ class TankNode(Node):
         return len(self.waiting)
 
     def held(self) -> np.ndarray:
-        """Material in the tank and in batches waiting to enter it [kg per species]."""
-        waiting = [p.mass for p, _ in self.waiting if p.mass is not None]
-        return self.level + sum(waiting, start=np.zeros_like(self.level))
+        """Material in the tank [kg per species] (batches waiting to enter it are still
+        parts of the line and counted as such)."""
+        return self.level
 
 
 class ContinuousNode(EquipmentNode):
