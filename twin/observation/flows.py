@@ -136,6 +136,8 @@ def water_and_emissions(line: S.LineSpec, flows: pd.DataFrame,
         "waste_kg": float(waste["kg"].sum()),
         "cod_kg": (float(phases["cod_kg"].sum()) if len(phases) else 0.0) + cod_water,
         "voc_emitted_kg": float(emitted.loc[sp[emitted.index].isin(voc), "kg"].sum()),
-        "solvent_recovered_kg": float(flows.loc[flows["kind"] == "recovered", "kg"].sum()),
+        "solvent_recovered_kg": float(flows.loc[(flows["kind"] == "recovered")
+                                                & sp.isin(voc), "kg"].sum()),
+        "material_recovered_kg": float(flows.loc[flows["kind"] == "recovered", "kg"].sum()),
         "voc_destroyed_kg": float(flows.loc[flows["kind"] == "destroyed", "kg"].sum()),
     }

@@ -55,8 +55,9 @@ class Context:
         #: Parts in the line by id, kept only for process lines (their mass is inventory).
         self.live: dict[int, Part] = {}
         self.utilities = {
-            name: simpy.Container(env, capacity=u.capacity, init=u.capacity)
-            for name, u in line.utilities.items() if u.capacity is not None}
+            name: simpy.Container(env, capacity=cap, init=cap)
+            for name, u in line.utilities.items() if u.capacity is not None
+            for cap in [round(u.capacity * 1000)]}  # whole milliwatts: sums stay exact
         self._loads = dict.fromkeys(line.utilities, 0.0)
 
     def utility_load(self, name: str, delta: float) -> None:

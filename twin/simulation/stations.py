@@ -8,6 +8,7 @@ service). Only discrete logic lives here; durations come from the spec's distrib
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -38,6 +39,8 @@ from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
 
 INF = float("inf")
+UTILITY_QUANTUM = 1000.0
+"""Utility capacity is counted in milliwatts (integers): 1000 per watt."""
 
 
 class EquipmentNode(Node):
@@ -406,22 +409,31 @@ class ProcessNode(EquipmentNode):
         store = ctx.utilities.get(out.utility) if out.utility else None
         if out.utility and duration > 0 and out.heat > 0:
             load = out.heat / duration
-            if store is not None and load > store.capacity:
-                load = store.capacity
+            capacity = ctx.line.utilities[out.utility].capacity
+            if capacity is not None and load > capacity:
+                load = capacity
                 duration = out.heat / load  # the capacity limits the rate: slower, same heat
-        if store is not None and load > 0:
-            request = store.get(load)
+        # Capacity is held in whole milliwatts so that takes and returns add up exactly.
+        share = min(math.ceil(load * UTILITY_QUANTUM), store.capacity) if store else 0
+        if share:
+            assert store is not None
+            request = store.get(share)
             if not request.triggered:
                 unit.set(WAITING)
                 yield request
-        if out.utility:
-            ctx.utility_load(out.utility, load)
+        utility = out.utility
+
+        def pause(stopped: bool) -> None:  # a stopped unit draws no heat (capacity stays held)
+            if utility and load:
+                ctx.utility_load(utility, -load if stopped else load)
+
+        pause(False)
         start = env.now
-        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING)
-        if out.utility:
-            ctx.utility_load(out.utility, -load)
-        if store is not None and load > 0:
-            store.put(load)
+        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
+        pause(True)
+        if share:
+            assert store is not None
+            store.put(share)
         now, label = env.now, phase.name or phase.phase
         assert part.mass is not None
         for species, kind, kg in out.flows:

@@ -104,19 +104,25 @@ class Unit:
 
     # ----------------------------------------------------------------- work
 
-    def work(self, duration: float, activity: int) -> Generator[Any, Any, None]:
+    def work(self, duration: float, activity: int,
+             pause: Callable[[bool], None] | None = None) -> Generator[Any, Any, None]:
         """Spend ``duration`` [s] of *working* time in ``activity``.
 
         Stoppages interrupt and extend it; operating-time failures (``wear``) age only while
         producing and strike when their producing time runs out (the unit is then down for
-        the repair time).
+        the repair time). ``pause(True)`` is called when work stops before it is done and
+        ``pause(False)`` when it resumes (e.g. to drop a utility load while down).
         """
         env = self.env
         remaining = duration
         wear = self.wear if activity == PRODUCING else []  # wear ages in producing time only
+        paused = False
         while True:
             while self.stopped:
                 yield self.wait_up()
+            if paused and pause is not None:
+                pause(False)
+            paused = False
             self.set(activity)
             step, due = remaining, None
             for f in wear:
@@ -134,9 +140,16 @@ class Unit:
             for f in wear:
                 f.left -= done
             remaining -= done
+            if remaining <= 1e-9 * max(1.0, duration) and due is None:
+                return
+            paused = True
+            if pause is not None:
+                pause(True)
             if due is not None:
                 yield from self.repair(due)
             if remaining <= 1e-9 * max(1.0, duration):
+                if pause is not None:
+                    pause(False)
                 return
 
     def repair(self, failure: OperatingFailure) -> Generator[Any, Any, None]:
