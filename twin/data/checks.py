@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
-from twin.data import distributions as D
 from twin.data.distributions import DISTRIBUTION_NAMES
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from twin.data.distributions import Distribution
+from twin.data.model import Model, Name
 from twin.data.quantities import (
     Area,
     Conductance,
@@ -25,6 +26,7 @@ from twin.data.quantities import (
     MolarMass,
     Power,
     PowerDensity,
+    Probability,
     Rate,
     SpecificEnergy,
     SpecificHeat,
@@ -33,8 +35,6 @@ from twin.data.quantities import (
     Volume,
     VolumeFlow,
 )
-from twin.data.model import Model, Name
-from twin.data.quantities import Probability
 
 CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water", "natural_gas",
             "compressed_air", "nitrogen", "process_water")

@@ -28,16 +28,15 @@ from twin.data.process import Abatement, Phase, Species, Utility
 from twin.data.quantities import (
     Duration,
     EmissionFactor,
+    EnergyDensity,
     Mass,
     MassFlow,
-    SpecificEnergy,
-    EnergyDensity,
     PositiveInt,
     Power,
     Probability,
+    SpecificEnergy,
     Volume,
 )
-
 
 # --------------------------------------------------------------------------- line parts
 

@@ -36,10 +36,11 @@ class BalanceError(RuntimeError):
     def __init__(self, table: pd.DataFrame) -> None:
         self.table = table
         bad = table[~table["closed"]]
+        out = bad[list(KINDS_OUT)].sum(axis=1)
         lines = [f"  {r.species}: imbalance {r.imbalance:+.6g} kg "
-                 f"(in {r.input:.6g}, transformed {r.transformation:+.6g}, out "
-                 f"{r.output + r.waste + r.wastewater + r.emission + r.recovered + r.destroyed:.6g}, "
-                 f"inventory {r.inventory:.6g})" for r in bad.itertuples()]
+                 f"(in {r.input:.6g}, transformed {r.transformation:+.6g}, out {o:.6g}, "
+                 f"inventory {r.inventory:.6g})"
+                 for r, o in zip(bad.itertuples(), out, strict=True)]
         super().__init__("material balance does not close:\n" + "\n".join(lines))
 
 

@@ -16,12 +16,12 @@ import math
 import platform
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd

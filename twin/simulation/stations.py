@@ -18,6 +18,7 @@ import simpy
 from twin.data import spec as S
 from twin.observation.recorder import (
     ARRIVE,
+    ASSEMBLED,
     BLOCKED,
     CONSUMED,
     DOWN,
@@ -31,7 +32,6 @@ from twin.observation.recorder import (
     SETUP,
     START,
     WAITING,
-    ASSEMBLED,
 )
 from twin.simulation import phases
 from twin.simulation.flow import Context, Node, Part
