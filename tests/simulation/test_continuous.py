@@ -96,3 +96,30 @@ def test_bad_tank_specs_are_located(change, message: str) -> None:  # noqa: ANN0
     spec, problems = validate(data)
     assert spec is None
     assert any(message in p.message for p in problems), problems
+
+
+def test_web_speed_sets_the_rate() -> None:
+    """A coater at 0.5 m/s, 0.4 m wide, 0.2 kg/m2 wet draws 0.04 kg/s = 144 kg/h."""
+    data = line()
+    coater = data["stations"]["coater"]
+    del coater["rate"]
+    coater.update(web_speed="30 m/min", width="0.4 m", areal_mass="200 g/m2")
+    spec, problems = validate(data)
+    assert not problems
+    assert spec.stations["coater"].rate == pytest.approx(0.04)
+
+
+def test_shared_equipment_runs_each_products_recipe() -> None:
+    """One mixer, two products with their own recipes: each batch gets its product's charge."""
+    data = line()
+    data["stations"]["src"] = {"type": "source", "mix": {"batch": 1, "roll": 1},
+                               "interarrival": "2 h", "to": "mixer"}
+    data["stations"]["mixer"]["product_recipes"] = {"roll": [
+        {"phase": "charge", "duration": "10 min", "materials": {"slurry": "100 kg"}}]}
+    r = run(data, duration="2 d", warmup="0 s", seed=5)
+    ev = r.tables["events"]
+    product_of = ev[ev["kind"] == "created"].set_index("part")["product"].astype(str)
+    charged = r.tables["flows"].query("kind == 'input'").groupby("part")["kg"].sum()
+    expected = product_of.loc[charged.index].map({"batch": 500.0, "roll": 100.0})
+    assert set(expected) == {500.0, 100.0}
+    assert charged.to_numpy() == pytest.approx(expected.to_numpy())

@@ -226,9 +226,23 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
 def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Problem]:
     """Species and utilities referenced by a recipe exist; reactions conserve mass."""
     out: list[Problem] = []
+    for key in st.product_recipes:
+        if key not in line.products:
+            out.append(Problem(f"stations.{name}.product_recipes.{key}",
+                               f"no product named {key!r}"))
+    recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
+                                         for k, r in st.product_recipes.items()]
+    for field, recipe in recipes:
+        out += _recipe_problems(line, f"stations.{name}.{field}", recipe)
+    return out
+
+
+def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Problem]:
+    """The problems of one recipe's phases (``path`` is where the recipe is)."""
+    out: list[Problem] = []
     species, utilities = line.species, line.utilities
-    for i, ph in enumerate(st.recipe):
-        where = f"stations.{name}.recipe[{i}]"
+    for i, ph in enumerate(recipe):
+        where = f"{path}[{i}]"
         refs: list[tuple[str, str | None]] = []
         if isinstance(ph, P.Charge):
             refs += [(f"materials.{k}", k) for k in ph.materials]

@@ -66,6 +66,10 @@ VolumeFlow = _quantity("volume_flow", "20 L/h")
 """A volume flow [m3/s]."""
 PowerDensity = _quantity("power_density", "1.5 kW/m3")
 """A power per volume [W/m3] (agitation)."""
+Length = _quantity("length", "0.5 m")
+"""A length [m]."""
+ArealMass = _quantity("areal_mass", "0.2 kg/m2")
+"""A mass per area [kg/m2] (coating loading)."""
 Rate = _quantity("rate", "1.2e10 1/s")
 """A rate constant [1/s]."""
 

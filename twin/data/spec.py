@@ -29,12 +29,15 @@ from twin.data.quantities import (
     Duration,
     EmissionFactor,
     EnergyDensity,
+    ArealMass,
+    Length,
     Mass,
     MassFlow,
     PositiveInt,
     Power,
     Probability,
     SpecificEnergy,
+    Speed,
     Volume,
 )
 
@@ -429,6 +432,12 @@ class Process(Equipment):
 
     type: Literal["process"]
     recipe: list[Phase] = Field(min_length=1)
+    product_recipes: dict[Name, list[Phase]] = Field(
+        {}, description="recipes of particular products on this (shared) equipment")
+
+    def recipe_for(self, product: str) -> list[Any]:
+        """The recipe a batch of ``product`` runs here."""
+        return self.product_recipes.get(product, self.recipe)
 
     def planned_time_per_item(self, product: str) -> float:
         """Undefined for a process unit (its batch time comes from the kernels): NaN."""
@@ -469,7 +478,11 @@ class Continuous(Equipment):
     """
 
     type: Literal["continuous"]
-    rate: MassFlow = Field(gt=0.0)
+    rate: MassFlow | None = Field(None, gt=0.0)
+    web_speed: Speed | None = Field(None, gt=0.0, description="a coater: rate = speed x "
+                                    "width x areal mass")
+    width: Length | None = Field(None, gt=0.0)
+    areal_mass: ArealMass | None = Field(None, gt=0.0, description="wet coating [kg/m2]")
     lot_mass: Mass = Field(gt=0.0)
     product: Name
     heat: SpecificEnergy = Field(0.0, ge=0.0)
@@ -481,6 +494,13 @@ class Continuous(Equipment):
     def _one_server(self) -> Continuous:
         if self.servers != 1:
             raise ValueError("a continuous unit has one server")
+        web = (self.web_speed, self.width, self.areal_mass)
+        if self.rate is None:
+            if any(v is None for v in web):
+                raise ValueError("give rate, or web_speed, width and areal_mass")
+            object.__setattr__(self, "rate", self.web_speed * self.width * self.areal_mass)
+        elif any(v is not None for v in web):
+            raise ValueError("give either rate or web_speed/width/areal_mass")
         return self
 
     def planned_time_per_item(self, product: str) -> float:

@@ -37,6 +37,7 @@ DIMENSIONS: dict[str, str] = {
     "heat_transfer_coefficient": "W/(m**2*K)",
     "energy_density": "J/m**3",
     "volume_flow": "m**3/s",
+    "areal_mass": "kg/m**2",
     "power_density": "W/m**3",
 }
 

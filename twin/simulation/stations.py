@@ -376,11 +376,15 @@ class ProcessNode(EquipmentNode):
     def __init__(self, ctx: Context, name: str, spec: S.Process) -> None:
         super().__init__(ctx, name, spec)
         self.interruptible = True
+        by_code = sorted(ctx.product_code, key=ctx.product_code.__getitem__)
+        self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
         self._samplers: dict[int, Callable[[], float]] = {}
-        for i, ph in enumerate(spec.recipe):
-            dist = getattr(ph, "duration", None) or getattr(ph, "time", None)
-            if dist is not None:
-                self._samplers[id(ph)] = dist.sampler(ctx.streams.rng(name, "phase", str(i)))
+        for key, recipe in [("", spec.recipe), *spec.product_recipes.items()]:
+            for i, ph in enumerate(recipe):
+                dist = getattr(ph, "duration", None) or getattr(ph, "time", None)
+                if dist is not None:
+                    self._samplers[id(ph)] = dist.sampler(
+                        ctx.streams.rng(name, "phase", *([key] if key else []), str(i)))
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
@@ -395,7 +399,7 @@ class ProcessNode(EquipmentNode):
             while unit.stopped:
                 yield unit.wait_up()
             self._event(self.env.now, part.id, part.product, self.code, START)
-            for phase in self.spec.recipe:
+            for phase in self.recipes[part.product]:
                 out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                      mat, self._draw)
                 yield from self._run_phase(unit, part, phase, out)
