@@ -322,11 +322,21 @@ def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[s
     out.update({
         "kwh_electricity_per_kg": elec / product if product else float("nan"),
         "co2e_kg_per_kg": total_co2 / product if product else float("nan"),
-        "e_factor": (out["waste_kg"] + out["wastewater_kg"] - out["water_kg"]) / product
-        if product else float("nan"),
+        "e_factor": _losses(spec, flows) / product if product else float("nan"),
         "water_kg_per_kg": out["water_kg"] / product if product else float("nan"),
     })
     return out
+
+
+def _losses(spec: S.LineSpec, flows: pd.DataFrame) -> float:
+    """Material that leaves other than as product or recovered solvent [kg] (E-factor
+    numerator, Sheldon): waste, wastewater, emissions, destroyed, and recovered non-solvents
+    (e.g. product lost in mother liquor sent to solvent recovery)."""
+    voc = {n for n, s in spec.species.items() if s.voc}
+    kind, species = flows["kind"], flows["species"].astype(str)
+    lost = kind.isin(["waste", "wastewater", "emission", "destroyed"]) | (
+        (kind == "recovered") & ~species.isin(voc))
+    return float(flows.loc[lost, "kg"].sum())
 
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
