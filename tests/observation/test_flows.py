@@ -186,7 +186,7 @@ def test_small_utility_capacity_makes_the_second_unit_wait() -> None:
     assert list(waiting["station"].astype(str)) == [str(second["station"])]
     assert waiting.iloc[0]["start"] == pytest.approx(600.0)
     assert waiting.iloc[0]["end"] == pytest.approx(first["end"])
-    assert res.tables["utility_load"]["load_w"].max() <= capacity * (1 + 1e-12)
+    assert res.tables["utility_load"]["load"].max() <= capacity * (1 + 1e-12)
 
 
 def test_phase_above_capacity_runs_at_capacity_for_longer_with_the_same_heat() -> None:
@@ -204,7 +204,7 @@ def test_phase_above_capacity_runs_at_capacity_for_longer_with_the_same_heat() -
     assert row["heat_J"] == pytest.approx(q, rel=1e-12)
     assert row["load_W"] == pytest.approx(capacity, rel=1e-12)
     assert row["end"] - row["start"] == pytest.approx(q / capacity, rel=1e-12)
-    assert res.tables["utility_load"]["load_w"].max() == pytest.approx(capacity, rel=1e-12)
+    assert res.tables["utility_load"]["load"].max() == pytest.approx(capacity, rel=1e-12)
     assert row["temperature_K"] == pytest.approx(t1)
 
 

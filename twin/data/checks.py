@@ -263,6 +263,15 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         util = getattr(ph, "utility", None)
         if util is not None and util not in utilities:
             out.append(Problem(f"{where}.utility", f"no utility named {util!r}"))
+        elif util is not None and utilities[util].is_medium:
+            out.append(Problem(f"{where}.utility",
+                               f"{util!r} is a medium: list it under 'uses' with a volume"))
+        for medium in ph.uses:
+            if medium not in utilities:
+                out.append(Problem(f"{where}.uses.{medium}", f"no utility named {medium!r}"))
+            elif not utilities[medium].is_medium:
+                out.append(Problem(f"{where}.uses.{medium}",
+                                   f"{medium!r} carries energy: give it as 'utility'"))
         if isinstance(ph, P.React) and len(out) == found:
             out += _stoichiometry_problems(where, ph, species)
     return out

@@ -9,9 +9,9 @@ temperature. All values are SI after validation.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_serializer, model_validator
 
 from twin.data.distributions import Distribution
 from twin.data.model import Model, Name
@@ -19,12 +19,12 @@ from twin.data.quantities import (
     Area,
     Conductance,
     Density,
+    EnergyDensity,
     HeatTransferCoefficient,
     Mass,
     MassFlow,
     MolarEnergy,
     MolarMass,
-    Power,
     PowerDensity,
     Probability,
     Rate,
@@ -35,6 +35,7 @@ from twin.data.quantities import (
     Volume,
     VolumeFlow,
 )
+from twin.data.units import to_si
 
 CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water", "natural_gas",
             "compressed_air", "nitrogen", "process_water")
@@ -64,19 +65,59 @@ class Species(Model):
         return self
 
 
+ENERGY_CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water")
+MEDIA = ("compressed_air", "nitrogen", "process_water")
+
+MEDIA_ENERGY = {"compressed_air": 0.11 * 3.6e6, "nitrogen": 0.30 * 3.6e6, "process_water": 0.0}
+"""Default electricity per m3 of medium [J/m3]: compressed air at about 7 bar(g) 0.11 kWh/Nm3
+and PSA nitrogen (99.5 %) 0.30 kWh/Nm3 are typical specific powers of such plants (check
+the plant's own figures); process water is counted by volume only."""
+
+
 class Utility(Model):
     """A utility shared by units, with a finite capacity (none: unlimited).
 
-    Thermal utilities convert to final energy: ``steam`` from an on-site natural-gas boiler
-    (``boiler_efficiency``), ``chilled_water`` from electric chillers (``cop``),
-    ``cooling_water`` through pumps and towers (``specific_power``: electricity per heat).
+    Energy carriers (capacity in W; phases draw heat or power) convert to final energy:
+    ``steam`` from an on-site natural-gas boiler (``boiler_efficiency``), ``chilled_water``
+    from electric chillers (``cop``), ``cooling_water`` through pumps and towers
+    (``specific_power``: electricity per heat), ``electricity`` as it is. Media (capacity in
+    m3/s; phases use volumes through ``uses``): ``compressed_air``, ``nitrogen`` and
+    ``process_water``, with ``specific_energy`` [J/m3] of electricity to make them.
     """
 
-    carrier: Literal["electricity", "steam", "chilled_water", "cooling_water"]
-    capacity: Power | None = Field(None, gt=0.0, description="maximum load [W]")
+    carrier: Literal["electricity", "steam", "chilled_water", "cooling_water",
+                     "compressed_air", "nitrogen", "process_water"]
+    capacity: float | None = Field(
+        None, gt=0.0, description="maximum load: a power for energy carriers (e.g. '300 kW'), "
+        "a volume flow for media (e.g. '50 m3/h')")
     boiler_efficiency: float = Field(0.9, gt=0.0, le=1.0)
     cop: float = Field(4.0, gt=0.0)
     specific_power: float = Field(0.02, ge=0.0, description="kWh electricity per kWh heat")
+    specific_energy: EnergyDensity | None = Field(None, ge=0.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _capacity_unit(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("capacity") is not None:
+            medium = data.get("carrier") in MEDIA
+            data = {**data, "capacity": to_si(data["capacity"],
+                                              "volume_flow" if medium else "power")}
+        return data
+
+    @field_serializer("capacity")
+    def _dump_capacity(self, value: float | None) -> str | None:
+        return None if value is None else f"{value!r} {'m**3/s' if self.is_medium else 'W'}"
+
+    @property
+    def is_medium(self) -> bool:
+        """True for media counted by volume (air, nitrogen, water)."""
+        return self.carrier in MEDIA
+
+    def electricity_per_m3(self) -> float:
+        """Electricity to make one m3 of this medium [J/m3]."""
+        if self.specific_energy is not None:
+            return self.specific_energy
+        return MEDIA_ENERGY.get(self.carrier, 0.0)
 
 
 class Abatement(Model):
@@ -91,9 +132,11 @@ class Abatement(Model):
 
 
 class PhaseBase(Model):
-    """What every phase shares: a name for records and an optional utility."""
+    """What every phase shares: a name for records and media it uses (volumes [m3] of
+    compressed air, nitrogen or process water by utility name)."""
 
     name: str = ""
+    uses: dict[Name, Volume] = Field({}, description="media used: utility name -> volume")
 
 
 class Charge(PhaseBase):

@@ -26,10 +26,10 @@ from twin.data.distributions import Distribution
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
 from twin.data.process import Abatement, Phase, Species, Utility
 from twin.data.quantities import (
+    ArealMass,
     Duration,
     EmissionFactor,
     EnergyDensity,
-    ArealMass,
     Length,
     Mass,
     MassFlow,

@@ -69,10 +69,11 @@ def check_closure(balance: pd.DataFrame) -> None:
 
 
 def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
-    """Heat or power drawn from each utility and its final energy, CO2e and kgce.
+    """Heat, power or media drawn from each utility and its final energy, CO2e and kgce.
 
     Returns one row per utility: ``utility, carrier, delivered_kwh`` (heat or electricity
-    delivered), ``electricity_kwh, natural_gas_m3, kg_co2e_scope1, kg_co2e_scope2, kgce``.
+    delivered), ``volume_m3`` (media), ``electricity_kwh, natural_gas_m3, kg_co2e_scope1,
+    kg_co2e_scope2, kgce``.
     """
     energy = line.energy
     grid = energy.grid.value * J_PER_KWH  # kg CO2e per kWh
@@ -80,8 +81,13 @@ def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for name, u in line.utilities.items():
         delivered = float(heat.get(name, 0.0))
-        elec = gas = 0.0
-        if u.carrier == "electricity":
+        elec = gas = volume = 0.0
+        if u.is_medium:
+            column = f"{name}_m3"
+            volume = float(phases[column].sum()) if column in phases else 0.0
+            delivered = 0.0
+            elec = volume * u.electricity_per_m3()
+        elif u.carrier == "electricity":
             elec = delivered
         elif u.carrier == "steam":
             gas = delivered / u.boiler_efficiency / energy.natural_gas_lhv
@@ -92,24 +98,27 @@ def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
         kwh = elec / J_PER_KWH
         rows.append({
             "utility": name, "carrier": u.carrier, "delivered_kwh": delivered / J_PER_KWH,
+            "volume_m3": volume,
             "electricity_kwh": kwh, "natural_gas_m3": gas,
             "kg_co2e_scope1": gas * energy.natural_gas_co2_per_m3,
             "kg_co2e_scope2": kwh * grid,
             "kgce": kwh * energy.kgce_per_kwh + gas * energy.natural_gas_kgce_per_m3,
         })
-    return pd.DataFrame(rows, columns=["utility", "carrier", "delivered_kwh", "electricity_kwh",
+    return pd.DataFrame(rows, columns=["utility", "carrier", "delivered_kwh", "volume_m3",
+                                       "electricity_kwh",
                                        "natural_gas_m3", "kg_co2e_scope1", "kg_co2e_scope2",
                                        "kgce"])
 
 
 def load_integral(load: pd.DataFrame, end: float) -> pd.Series:
-    """Energy [J] of each utility from its recorded load changes up to ``end`` [s]: an
+    """Use of each utility from its recorded load changes up to ``end`` [s] (energy [J], or
+    volume [m3] for media): an
     independent check of the heat the phases report (it includes phases still running at
     ``end``, which report their heat only when they finish)."""
     out = {}
     for name, grp in load.groupby("utility"):
         t = grp["time"].to_numpy()
-        w = grp["load_w"].to_numpy()
+        w = grp["load"].to_numpy()
         out[name] = float(np.sum(w * np.diff(np.append(t, end))))
     return pd.Series(out, dtype=float)
 

@@ -119,7 +119,7 @@ class Recorder:
         self.profiles.append((part, station, phase, start, stretch, data, columns))
 
     def load(self, t: float, utility: str, load: float) -> None:
-        """Record that ``utility`` now carries ``load`` [W]."""
+        """Record that ``utility`` now carries ``load`` [W; m3/s for media]."""
         self.utility_load.append((t, utility, load))
 
     def level(self, t: float, station: int, kg: float) -> None:
@@ -221,7 +221,7 @@ class Recorder:
         profiles = (pd.concat(rows, ignore_index=True) if rows else
                     pd.DataFrame(columns=["part", "station", "phase", "time_s", "variable",
                                           "value"]))
-        load = pd.DataFrame(self.utility_load, columns=["time", "utility", "load_w"])
+        load = pd.DataFrame(self.utility_load, columns=["time", "utility", "load"])
         out = {"flows": flows, "phases": phases, "profiles": profiles, "utility_load": load}
         if self.levels:
             for key, rows, cols in (

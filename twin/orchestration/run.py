@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
@@ -288,8 +289,11 @@ def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
     check_closure(balance)
     utilities = utility_energy(spec, tables["phases"])
     measured = load_integral(tables["utility_load"], end)
-    utilities["load_integral_kwh"] = [float(measured.get(u, 0.0)) / 3.6e6
-                                      for u in utilities["utility"]]
+    medium = [spec.utilities[u].is_medium for u in utilities["utility"]]
+    used = [float(measured.get(u, 0.0)) for u in utilities["utility"]]
+    utilities["load_integral_kwh"] = [np.nan if m else x / 3.6e6
+                                      for x, m in zip(used, medium, strict=True)]
+    utilities["load_integral_m3"] = [x if m else np.nan for x, m in zip(used, medium, strict=True)]
     flows = tables["flows"]
     emitted = flows[flows["kind"] == "emission"]
     emissions = (emitted.assign(species=emitted["species"].astype(str),

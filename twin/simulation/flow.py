@@ -22,6 +22,12 @@ from twin.simulation.phases import Materials
 from twin.simulation.streams import Streams, uniform_stream
 
 
+def quantum(utility: Any) -> float:
+    """Units of a utility's capacity per SI unit: whole milliwatts for energy carriers,
+    whole millilitres per second for media, so that takes and returns add up exactly."""
+    return 1e6 if utility.is_medium else 1e3
+
+
 class Part:
     """One part (work piece) moving through the line."""
 
@@ -57,7 +63,7 @@ class Context:
         self.utilities = {
             name: simpy.Container(env, capacity=cap, init=cap)
             for name, u in line.utilities.items() if u.capacity is not None
-            for cap in [round(u.capacity * 1000)]}  # whole milliwatts: sums stay exact
+            for cap in [round(u.capacity * quantum(u))]}  # whole quanta: sums stay exact
         self._loads = dict.fromkeys(line.utilities, 0.0)
 
     def utility_load(self, name: str, delta: float) -> None:

@@ -44,6 +44,7 @@ class Outcome:
     temperature: float | None = None
     utility: str | None = None
     heat: float = 0.0  # [J] drawn from the utility (heating or cooling duty)
+    uses: dict[str, float] = field(default_factory=dict)  # medium -> volume [m3]
     water: float = 0.0  # [kg] process water used
     cod: float = 0.0  # [kg O2] COD load sent to wastewater
     wastewater: float = 0.0  # [kg]
@@ -103,7 +104,9 @@ def compute(phase: P.Phase, unit: Process, name: str, mass: np.ndarray, temperat
     label = phase.name or phase.phase
     try:
         handler = _HANDLERS[type(phase)]
-        return handler(phase, unit, name, mass, temperature, mat, draw)
+        outcome = handler(phase, unit, name, mass, temperature, mat, draw)
+        outcome.uses = dict(phase.uses)
+        return outcome
     except PhaseError as exc:
         raise PhaseError(f"unit {name!r} phase {label!r}: {exc}") from None
 

@@ -34,13 +34,11 @@ from twin.observation.recorder import (
     WAITING,
 )
 from twin.simulation import phases
-from twin.simulation.flow import Context, Node, Part
+from twin.simulation.flow import Context, Node, Part, quantum
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
 
 INF = float("inf")
-UTILITY_QUANTUM = 1000.0
-"""Utility capacity is counted in milliwatts (integers): 1000 per watt."""
 
 
 class EquipmentNode(Node):
@@ -409,35 +407,39 @@ class ProcessNode(EquipmentNode):
     def _run_phase(self, unit: Unit, part: Part, phase: Any,
                    out: phases.Outcome) -> Generator[Any, Any, None]:
         env, ctx = self.env, self.ctx
-        duration, load = out.duration, 0.0
-        store = ctx.utilities.get(out.utility) if out.utility else None
-        if out.utility and duration > 0 and out.heat > 0:
-            load = out.heat / duration
-            capacity = ctx.line.utilities[out.utility].capacity
-            if capacity is not None and load > capacity:
-                load = capacity
-                duration = out.heat / load  # the capacity limits the rate: slower, same heat
-        # Capacity is held in whole milliwatts so that takes and returns add up exactly.
-        share = min(math.ceil(load * UTILITY_QUANTUM), store.capacity) if store else 0
-        if share:
-            assert store is not None
+        demands = dict(out.uses)  # utility -> amount: heat [J] or medium volume [m3]
+        if out.utility and out.heat > 0:
+            demands[out.utility] = out.heat
+        duration = out.duration
+        for name, amount in demands.items():  # a capacity limits the rate: slower, same use
+            capacity = ctx.line.utilities[name].capacity
+            if capacity is not None and duration * capacity < amount:
+                duration = amount / capacity
+        loads = {n: a / duration for n, a in demands.items() if duration > 0 and a > 0}
+        held = []
+        for name in sorted(loads):  # one global order: no circular wait between units
+            store = ctx.utilities.get(name)
+            if store is None:
+                continue
+            share = min(math.ceil(loads[name] * quantum(ctx.line.utilities[name])),
+                        store.capacity)
             request = store.get(share)
             if not request.triggered:
                 unit.set(WAITING)
                 yield request
-        utility = out.utility
+            held.append((store, share))
 
-        def pause(stopped: bool) -> None:  # a stopped unit draws no heat (capacity stays held)
-            if utility and load:
-                ctx.utility_load(utility, -load if stopped else load)
+        def pause(stopped: bool) -> None:  # a stopped unit draws nothing (capacity stays held)
+            for name, load in loads.items():
+                ctx.utility_load(name, -load if stopped else load)
 
         pause(False)
         start = env.now
         yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
         pause(True)
-        if share:
-            assert store is not None
+        for store, share in held:
             store.put(share)
+        load = loads.get(out.utility, 0.0) if out.utility else 0.0
         now, label = env.now, phase.name or phase.phase
         assert part.mass is not None
         for species, kind, kg in out.flows:
@@ -450,6 +452,7 @@ class ProcessNode(EquipmentNode):
             "start": start, "end": now, "utility": out.utility or "", "heat_J": out.heat,
             "load_W": load, "water_kg": out.water, "wastewater_kg": out.wastewater,
             "cod_kg": out.cod, "temperature_K": part.temperature,
+            **{f"{medium}_m3": volume for medium, volume in out.uses.items()},
             **{k: v for k, v in out.summary.items()},
         })
         if out.profile is not None:
