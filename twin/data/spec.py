@@ -93,6 +93,9 @@ class EnergySettings(Model):
     natural_gas_lhv: EnergyDensity = Field("35.9 MJ/m3", gt=0.0, validate_default=True)
     natural_gas_kgce_per_m3: float = Field(
         1.2143, gt=0.0, description="kgce per m3 (GB/T 2589 reference range 1.1-1.33)")
+    natural_gas_source: str = Field(
+        "GB/T 2589-2020 heating value and carbon content of natural gas (2020)",
+        min_length=1, description="year and source of the natural-gas factors")
 
 
 class Product(Model):
