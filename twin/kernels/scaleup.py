@@ -86,8 +86,9 @@ COST_EXPONENT = 0.6
 factor aids in approximating costs", Chem. Eng. 54(12) (1947) 124-125)."""
 COST_RANGE_FACTOR = 10.0
 """Default validity of the cost-capacity rule: within a factor of ten of the reference size
-(M. S. Peters, K. D. Timmerhaus and R. E. West, Plant Design and Economics for Chemical
-Engineers, 5th ed., McGraw-Hill 2003, ch. 6: do not extrapolate beyond a tenfold range)."""
+(a common guideline against extrapolating the exponent beyond a tenfold capacity range,
+e.g. M. S. Peters, K. D. Timmerhaus and R. E. West, Plant Design and Economics for Chemical
+Engineers, 5th ed., McGraw-Hill 2003; pass ``valid`` where a sourced range is known)."""
 
 FLAG_POWER_NUMBER = "power_number_not_constant"
 """Flag code: a scale is not turbulent, so the constant power number is not valid."""
@@ -390,10 +391,10 @@ def blend_time(np_: float, n: float, d: float, t: float, re: float) -> BlendTime
 
     Notes
     -----
-    Grenville's correlation (``GRENVILLE_TURBULENT``) for single impellers in baffled,
-    flat- or dish-bottomed tanks with H = T, Newtonian liquids of similar density and
-    viscosity. At fixed D/T, N theta95 depends on Np only, so a constant N keeps the blend
-    time constant across scales (the ``constant_mixing_time`` rule).
+    Grenville's correlation (``GRENVILLE_TURBULENT``) for a single impeller in a baffled
+    tank with H = T and a Newtonian liquid; check other geometries against the source. At
+    fixed D/T, N theta95 depends on Np only, so a constant N keeps the blend time constant
+    across scales (the ``constant_mixing_time`` rule).
     """
     npv = _positive("np_", np_)
     nv = _positive("n", n)
@@ -774,12 +775,14 @@ def scale_aeration(v1: float, v2: float, d1: float, n1: float, vs1: float, *, ru
     Geometry as in :func:`scale_agitation` (H = T). For ``constant_kla`` the speed follows
     from P/V ~ N^3 D^2 at constant Np: N2 = N1 ((P/V)2 / (P/V)1)^(1/3) L^(-2/3).
     """
+    if rule != RULE_CONSTANT_KLA and rule not in RULE_EXPONENTS:
+        raise ValueError(f"unknown aeration rule {rule!r}; expected one of "
+                         f"{sorted(RULE_EXPONENTS) + [RULE_CONSTANT_KLA]}")
     frac = _positive("gassed_power_fraction", gassed_power_fraction)
     vs2 = gas_velocity_for_rule(vs1, v1, v2, gas_rule)
     vs1 = float(vs1)
     lf = scale_factor(v1, v2)
-    pv1 = power_per_volume(np_, rho, n1, d1, v1)
-    pg1 = frac * pv1
+    pg1 = frac * power_per_volume(np_, rho, n1, d1, v1)
     kla1 = kla_van_t_riet(pg1, vs1, coalescing)
     if rule == RULE_CONSTANT_KLA:
         pg2 = power_per_volume_for_kla(kla1, vs2, coalescing)
@@ -787,7 +790,6 @@ def scale_aeration(v1: float, v2: float, d1: float, n1: float, vs1: float, *, ru
         agit = _agitation(v1, v2, d1, n1, n2, rule, rho, mu, np_)
     else:
         agit = scale_agitation(v1, v2, d1, n1, rule, rho=rho, mu=mu, np_=np_)
-    pg1 = frac * agit.scale1.power_per_volume
     pg2 = frac * agit.scale2.power_per_volume
     kla2 = kla_van_t_riet(pg2, vs2, coalescing)
     riet = tuple(f"{f} (scale 1)" for f in van_t_riet_flags(v1, pg1)) + tuple(
@@ -831,8 +833,8 @@ def cooling_capacity(u: float, area: float, t_reaction: float, t_jacket: float) 
     Parameters
     ----------
     u : float
-        Overall heat-transfer coefficient [W/(m2 K)] (DOMAIN: glass-lined 150-400,
-        stainless 300-800).
+        Overall heat-transfer coefficient [W/(m2 K)] (typical: glass-lined 150-400,
+        stainless 300-800; DOMAIN.md section 3).
     area : float
         Heat-transfer area [m2].
     t_reaction, t_jacket : float
@@ -906,7 +908,7 @@ def scale_heat_removal(v1: float, v2: float, ua1: float, generation1: float,
     -----
     Generation ~ V ~ L^3, removal ~ UA ~ L^2 (:func:`ua_at_scale`, constant U), so the
     generation-to-removal ratio grows as L: an exothermic batch that is comfortably cooled in
-    the laboratory can be cooling-limited in production (DOMAIN section 4).
+    the laboratory can be cooling-limited in production (DOMAIN.md section 4).
     """
     lf = scale_factor(v1, v2)
     ua1 = _positive("ua1", ua1)
