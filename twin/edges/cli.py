@@ -224,6 +224,40 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scaleup(args: argparse.Namespace) -> int:
+    from twin.edges.figures import scaleup_figures
+    from twin.edges.query import format_table
+    from twin.orchestration.scaleup_study import monte_carlo, study
+
+    volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
+    if not volumes:
+        raise ValueError("--volumes needs at least one volume, e.g. '0.05 m3, 0.5 m3'")
+    result = study(args.file, args.unit, volumes, args.rule, replications=args.replications,
+                   duration=args.duration, warmup=args.warmup, seed=args.seed, out=args.out,
+                   executor=args.executor)
+    figures = scaleup_figures(result.table, result.root / "figures")
+    cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
+            "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
+            "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
+            "annual_output_t", "bottleneck"]
+    print(f"scale-up of {args.unit!r} ({result.scaled[0].rule.replace('_', ' ')}), "
+          f"{args.replications} replication(s) per scale")
+    print(format_table(result.table[cols].T.reset_index(), max_rows=100))
+    for _, row in result.table.iterrows():
+        if row["alarms"]:
+            print(f"ALARM {row['volume_m3']:g} m3: {row['alarms']}")
+    if args.monte_carlo:
+        for s in result.scaled:
+            mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed)
+            mc.to_csv(result.root / f"monte_carlo_{s.volume:g}m3.csv", index=False)
+            print(f"{s.volume:g} m3: P(peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
+                  f"{mc.attrs['p_exceeds_mtt']:.3f} over {args.monte_carlo} samples; peak "
+                  f"p50 {mc['peak_temperature_C'].median():.1f}, p95 "
+                  f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC")
+    print(f"study folder: {result.root}\nfigures: {', '.join(str(f) for f in figures)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``twin``."""
     p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
@@ -264,6 +298,22 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", action="store_true", help="print CSV")
     q.add_argument("--limit", type=int, default=50, help="rows to show")
     q.set_defaults(func=_cmd_query)
+    su = sub.add_parser("scaleup", help="run a process line at several scales and compare")
+    su.add_argument("file", help="line spec (line.toml)")
+    su.add_argument("--unit", required=True, help="the process unit whose volume sets the scale")
+    su.add_argument("--volumes", required=True, help="e.g. '0.05 m3, 0.5 m3, 5 m3'")
+    su.add_argument("--rule", default="constant-power-per-volume",
+                    help="agitation rule: constant-power-per-volume, constant-tip-speed, "
+                    "constant-reynolds, constant-mixing-time, constant-froude")
+    su.add_argument("--replications", type=int, default=3)
+    su.add_argument("--duration", help="observed period per run, e.g. 28d")
+    su.add_argument("--warmup", help="warm-up per run")
+    su.add_argument("--seed", type=int, default=1)
+    su.add_argument("--executor", choices=["serial", "local", "dask"], default="serial")
+    su.add_argument("--monte-carlo", type=int, default=0, metavar="N",
+                    help="also propagate UA and Ea uncertainty with N samples per scale")
+    su.add_argument("--out", default="studies")
+    su.set_defaults(func=_cmd_scaleup)
     c = sub.add_parser("compare", help="compare two runs or studies KPI by KPI")
     c.add_argument("a", help="run folder, study folder, or STUDY#POINT")
     c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
