@@ -452,11 +452,11 @@ def cooling_failure(
         normal = r.run_reactor_phase(p, y_fail, t_end=t_fail, unit=unit, phase=phase, rtol=rtol)
         y_fail = normal.end_state.copy()
         t_at = normal.duration
-    pot_total = _potential_per_mol(p) * p[m.N_A_TOTAL]
+    pot_total = _potential_per_mol(p) * float(p[m.N_A_TOTAL])
     pot_fail = float(m.heat_potential(y_fail, p))
     temp_fail = float(y_fail[m.TEMP])
     x_acc = pot_fail / pot_total if pot_total > 0.0 else 0.0
-    mtsr_fail = temp_fail + pot_fail / (p[m.RHO_CP] * y_fail[m.VOL])
+    mtsr_fail = temp_fail + pot_fail / float(p[m.RHO_CP] * y_fail[m.VOL])
     if pot_fail <= 0.0 or y_fail[m.N_A] + y_fail[m.N_B] <= 0.0:
         return CoolingFailure(t_at, temp_fail, x_acc, mtsr_fail, temp_fail, 0.0, 0.0, True,
                               normal, None)
