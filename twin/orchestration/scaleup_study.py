@@ -198,7 +198,13 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         "mtt_C": t_mtt - 273.15,
         "dt_ad_K": sem["dt_ad_K"],
     }
+    worst = cooling_failure_scan(line, unit)
+    row["worst_cooling_failure_C"] = worst.max_temperature - 273.15
+    row["worst_failure_at_h"] = worst.t_fail / 3600.0
     alarms = []
+    if row["worst_cooling_failure_C"] >= row["mtt_C"]:
+        alarms.append(f"cooling failure at {row['worst_failure_at_h']:.2f} h reaches "
+                      f"{row['worst_cooling_failure_C']:.1f} degC (MTT {row['mtt_C']:.1f})")
     if math.isfinite(row["peak_temperature_C"]) and row["peak_temperature_C"] >= row["mtt_C"]:
         alarms.append(f"peak {row['peak_temperature_C']:.1f} degC reaches the MTT")
     if row["cooling_limited"]:
@@ -212,6 +218,18 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         alarms.append(f"MTSR {row['max_mtsr_C']:.1f} degC at or above the MTT")
     row["alarms"] = "; ".join(alarms)
     return row
+
+
+def cooling_failure_scan(line: S.LineSpec, unit: str, n_grid: int = 12) -> Any:
+    """The worst loss of jacket cooling during the unit's reaction (kernel simulation: the
+    normal phase to the failure time, then adiabatic; see twin.kernels.safety)."""
+    mass, temp, react, mat = reaction_entry(line, unit)
+    p, y0, t_end = ph.reactor_inputs(react, mass, temp, mat)
+    normal = ph.compute(react, line.stations[unit], unit, mass.copy(), temp, mat, ph_mean)
+    scan = safety.worst_cooling_failure(p, y0, t_phase=normal.duration, unit=unit,
+                                        phase=react.name or "react", t_end=t_end,
+                                        n_grid=n_grid)
+    return scan.worst
 
 
 def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1,

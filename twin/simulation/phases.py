@@ -147,10 +147,11 @@ def _thermal(ph: P.Thermal, unit: Process, name: str, mass: np.ndarray, t: float
                    heat=abs(cap * (ph.to - t)), summary={"from_K": t, "to_K": ph.to})
 
 
-def _react(ph: P.React, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
-           draw: Callable[[P.Phase], float]) -> Outcome:
-    a, b = mat.code(ph.reactant), mat.code(ph.product)
-    c = mat.code(ph.by_product) if ph.by_product else None
+def reactor_inputs(ph: P.React, mass: np.ndarray, t: float,
+                   mat: Materials) -> tuple[np.ndarray, np.ndarray, float]:
+    """Kernel parameters, initial state and time limit [s] of a react phase on a batch of
+    ``mass`` [kg] at ``t`` [K] (also used by thermal-safety scans of the same reaction)."""
+    a = mat.code(ph.reactant)
     n_a = mass[a] / mat.molar_mass[a]
     if n_a <= 0:
         raise PhaseError(f"no {ph.reactant} in the batch")
@@ -170,6 +171,15 @@ def _react(ph: P.React, unit: Process, name: str, mass: np.ndarray, t: float, ma
         x_target=ph.target_conversion, t_max=ph.t_max if ph.t_max else math.inf)
     y0 = kr.reactor_state(n_a=n_a - dosed, temperature=t, volume=volume - dose_volume)
     t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
+    return p, y0, t_end
+
+
+def _react(ph: P.React, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+           draw: Callable[[P.Phase], float]) -> Outcome:
+    a, b = mat.code(ph.reactant), mat.code(ph.product)
+    c = mat.code(ph.by_product) if ph.by_product else None
+    n_a = mass[a] / mat.molar_mass[a]
+    p, y0, t_end = reactor_inputs(ph, mass, t, mat)
     res = kr.run_reactor_phase(p, y0, t_end=t_end, unit=name, phase=ph.name or "react")
     n_end = res.end_state
     d_a = (n_end[0] - n_a) * mat.molar_mass[a]
