@@ -18,7 +18,7 @@ from typing import Any
 
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
-from twin.data.units import UnitError, format_duration
+from twin.data.units import UnitError, format_duration, to_si
 from twin.orchestration.run import RunFailed, RunResult, run
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
@@ -234,12 +234,14 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
         raise ValueError("--volumes needs at least one volume, e.g. '0.05 m3, 0.5 m3'")
     result = study(args.file, args.unit, volumes, args.rule, replications=args.replications,
                    duration=args.duration, warmup=args.warmup, seed=args.seed, out=args.out,
-                   executor=args.executor)
+                   executor=args.executor,
+                   mtt=to_si(args.mtt, "temperature") if args.mtt else None,
+                   td24=to_si(args.td24, "temperature") if args.td24 else None)
     figures = scaleup_figures(result.table, result.root / "figures")
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
             "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-            "annual_output_t", "bottleneck"]
+            "annual_output_t", "time_bottleneck", "bottleneck", "worst_cooling_failure_C"]
     print(f"scale-up of {args.unit!r} ({result.scaled[0].rule.replace('_', ' ')}), "
           f"{args.replications} replication(s) per scale")
     print(format_table(result.table[cols].T.reset_index(), max_rows=100))
@@ -312,6 +314,10 @@ def parser() -> argparse.ArgumentParser:
     su.add_argument("--executor", choices=["serial", "local", "dask"], default="serial")
     su.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                     help="also propagate UA and Ea uncertainty with N samples per scale")
+    su.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' "
+                    "(default: lowest boiling point of the solvents charged)")
+    su.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (for the "
+                    "Stoessel class)")
     su.add_argument("--out", default="studies")
     su.set_defaults(func=_cmd_scaleup)
     c = sub.add_parser("compare", help="compare two runs or studies KPI by KPI")

@@ -144,6 +144,19 @@ def study(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
     return ScaleUpStudy(root, table, scaled)
 
 
+def _time_bottleneck(results: list[dict[str, Any]]) -> str:
+    """The unit with the longest mean occupation per batch (sum of its phases) [rating]."""
+    frames = [r["phases"] for r in results if len(r["phases"])]
+    if not frames:
+        return ""
+    phases = pd.concat(frames, ignore_index=True)
+    phases = phases[phases["part"] >= 0]
+    per_batch = (phases.assign(station=phases["station"].astype(str),
+                               t=phases["end"] - phases["start"])
+                 .groupby(["station", "part"])["t"].sum().groupby("station").mean())
+    return str(per_batch.idxmax()) if len(per_batch) else ""
+
+
 def _toml_ready(data: Any) -> Any:
     """TOML has no null: drop None values (they are the defaults)."""
     if isinstance(data, dict):
@@ -195,6 +208,7 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         "annual_output_half_width_t": mean_ci(np.asarray(annual)).half_width
         if len(kpis) > 1 else math.nan,
         "bottleneck": kpis["bottleneck"].mode().iloc[0] if len(kpis) else "",
+        "time_bottleneck": _time_bottleneck(ok),
         "mtt_C": t_mtt - 273.15,
         "dt_ad_K": sem["dt_ad_K"],
     }
