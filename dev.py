@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -51,7 +52,22 @@ def _pilot(args: list[str]) -> int:
     return subprocess.call(cmd, cwd=ROOT)
 
 
+def _ensure_chromium() -> None:
+    """Browser tests drive Debian's Chromium; install it when missing and we may (root)."""
+    if shutil.which("chromium"):
+        return
+    if not shutil.which("apt-get") or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("chromium is not installed and cannot be installed here: the browser tests "
+              "will fail (install Debian's 'chromium' package)", file=sys.stderr)
+        return
+    print("installing Debian's chromium for the browser tests ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+
+
 def _test(args: list[str]) -> int:
+    _ensure_chromium()
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     cmd = [str(PY), "-m", "pytest", "-n", "2", *args]
