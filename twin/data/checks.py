@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
@@ -218,9 +219,30 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             product_ref(f"{base}.output_product", st.output_product)
             for p in st.components:
                 product_ref(f"{base}.components.{p}", p)
+    out += alarm_problems(line)
     if out:
         return out  # flow checks need sound references
     return _flow_problems(line)
+
+
+def alarm_problems(line: S.LineSpec) -> list[Problem]:
+    """Alarm tags name signals of this line; a utility's limit has its kind's dimension."""
+    out: list[Problem] = []
+    tags = A.signal_tags(line)
+    for name, alarm in line.alarms.items():
+        dim = tags.get(alarm.tag)
+        if dim is None:
+            kind = alarm.kind
+            known = sorted(t for t in tags if A.tag_kind(t) == kind) or sorted(tags)
+            close = difflib.get_close_matches(alarm.tag, list(tags), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(Problem(f"alarms.{name}.tag", f"no signal {alarm.tag!r}{hint}; known: "
+                               + ", ".join(known)))
+        elif dim != alarm.dimension:
+            out.append(Problem(f"alarms.{name}.limit",
+                               f"{alarm.tag!r} is a {dim.replace('_', ' ')}, the limit a "
+                               f"{alarm.dimension.replace('_', ' ')}"))
+    return out
 
 
 def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Problem]:

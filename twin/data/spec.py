@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.data.alarms import AlarmSpec
 from twin.data.distributions import Distribution
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
 from twin.data.process import Abatement, Phase, Species, Utility
@@ -560,6 +561,8 @@ class LineSpec(Model):
     )
     species: dict[Name, Species] = Field({}, description="species of process lines")
     utilities: dict[Name, Utility] = Field({}, description="shared utilities")
+    alarms: dict[Name, AlarmSpec] = Field(
+        {}, description="ISA-18.2 alarms on recorded signals (see twin.data.alarms)")
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,194 @@
+"""Alarm definitions of a line (ISA-18.2): which signal, which limit, how urgent.
+
+An alarm watches one *signal*, a named tag whose value the engine records whenever it changes:
+
+=========================  ===========================================================  =====
+tag                        value                                                        unit
+=========================  ===========================================================  =====
+``buffer.<station>``       parts in the station's input buffer(s) (all queues of an      count
+                           assembly), not counting parts in service
+``wip``                    parts in the line (created and not yet out, scrapped or       count
+                           consumed)
+``tank.<station>``         contents of a tank                                            kg
+``utility.<name>``         load a utility carries                                        W, or
+                                                                                         m3/s
+                                                                                         (media)
+``temperature.<station>``  batch temperature in a process unit: when a batch starts,     K
+                           along the kernel profile of a phase (a point when it moved
+                           0.1 K or more, and the peak), and at each phase end
+``emission.<species>``     emission rate of a species from all units: each phase emits   kg/s
+                           its emitted mass evenly over its working time
+=========================  ===========================================================  =====
+
+KPIs are end-of-run figures and are not signals. ``limit`` (and ``deadband``) are written with
+a unit of the tag's kind (``"100 degC"``, ``"320 kW"``, ``"50 m3/h"``, ``"800 kg"``,
+``"2 kg/h"``) or as a bare number for counts; they are stored in SI. A temperature deadband is
+a difference: ``"2 K"`` or ``"2 degC"`` both mean 2 K.
+
+A ``high`` alarm is active at or above ``limit`` and returns to normal below
+``limit - deadband``; a ``low`` alarm is active at or below ``limit`` and returns above
+``limit + deadband``. The condition must hold for ``on_delay`` before the alarm activates.
+Tags are checked against the line by :func:`twin.data.checks.topology_problems`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from twin.data.model import Model
+from twin.data.quantities import Duration
+from twin.data.units import DIMENSIONS, UnitError, to_si
+
+TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission")
+"""Kinds of signal tags (the part before the dot; ``wip`` has no dot)."""
+
+_TAG = re.compile(r"^(buffer|tank|utility|temperature|emission)\.([A-Za-z][A-Za-z0-9_\-]*)$|^wip$")
+
+DIMENSION_OF_KIND = {"buffer": "count", "wip": "count", "tank": "mass",
+                     "temperature": "temperature", "emission": "mass_flow"}
+"""Dimension of a tag kind's values (utilities: ``power`` or ``volume_flow``)."""
+
+PRIORITIES = ("low", "medium", "high", "urgent")
+"""Alarm priorities, least urgent first."""
+
+_LIMIT_SCHEMA = WithJsonSchema({
+    "anyOf": [{"type": "string"}, {"type": "number"}],
+    "description": "a value with the unit of the tag's kind (e.g. '100 degC', '320 kW', "
+                   "'800 kg', '2 kg/h'), or a bare number for buffer and wip counts"})
+
+
+def tag_kind(tag: str) -> str | None:
+    """The kind of a tag (``"buffer"``, ``"wip"``, ...) or ``None`` if it is not a tag."""
+    m = _TAG.match(tag)
+    if m is None:
+        return None
+    return m.group(1) or "wip"
+
+
+def parse_value(value: Any, dimension: str, *, difference: bool = False) -> float:
+    """A limit or deadband in SI for ``dimension`` (``"count"``: a bare number).
+
+    ``difference``: a temperature difference (``"2 degC"`` means 2 K).
+    """
+    if not isinstance(value, bool) and isinstance(value, int | float) and value == 0:
+        return 0.0  # nothing needs a unit
+    if dimension == "count":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UnitError(f"expected a number of parts, got {value!r}")
+        return to_si(value, "dimensionless")
+    if difference and dimension == "temperature" and isinstance(value, str):
+        value = re.sub(r"(?<![A-Za-z_])(degC|°C|celsius)\b", "delta_degC", value)
+        value = re.sub(r"(?<![A-Za-z_])(degF|°F|fahrenheit)\b", "delta_degF", value)
+    return to_si(value, dimension)
+
+
+def _utility_dimension(value: Any) -> str:
+    """``power`` or ``volume_flow``: whichever the written limit is (power if neither)."""
+    try:
+        to_si(value, "volume_flow")
+    except UnitError:
+        return "power"
+    return "volume_flow"
+
+
+def _dimension(tag: Any, raw_limit: Any) -> str | None:
+    kind = tag_kind(tag) if isinstance(tag, str) else None
+    if kind is None:
+        return None
+    return _utility_dimension(raw_limit) if kind == "utility" else DIMENSION_OF_KIND[kind]
+
+
+class AlarmSpec(Model):
+    """One alarm: a limit on a signal, with its direction, priority, deadband and on-delay."""
+
+    tag: str = Field(description="the signal watched: buffer.<station>, wip, tank.<station>, "
+                     "utility.<name>, temperature.<station> or emission.<species>")
+    limit: Annotated[float, _LIMIT_SCHEMA]
+    direction: Literal["high", "low"] = "high"
+    priority: Literal["low", "medium", "high", "urgent"] = "medium"
+    deadband: Annotated[float, _LIMIT_SCHEMA] = Field(
+        0.0, ge=0.0, description="hysteresis to return to normal, in the limit's unit")
+    on_delay: Duration = Field(0.0, ge=0.0, description="the condition must hold this long")
+    description: str = ""
+    _dimension: str = PrivateAttr("")
+
+    @field_validator("tag")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if tag_kind(value) is None:
+            raise ValueError(
+                f"{value!r} is not a signal tag (expected buffer.<station>, wip, "
+                "tank.<station>, utility.<name>, temperature.<station> or "
+                "emission.<species>)")
+        return value
+
+    @field_validator("limit", "deadband", mode="before")
+    @classmethod
+    def _to_si(cls, value: Any, info: ValidationInfo) -> Any:
+        tag = info.data.get("tag")
+        if tag is None:
+            return 0.0  # the tag's own error says what is wrong
+        dim = _dimension(tag, value)  # a utility's deadband: checked against the limit below
+        assert dim is not None
+        return parse_value(value, dim, difference=info.field_name == "deadband")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_dimension(cls, data: Any, handler: Any) -> AlarmSpec:
+        alarm = handler(data)
+        raw = data.get("limit") if isinstance(data, dict) else None
+        alarm._dimension = _dimension(alarm.tag, raw) or ""
+        band = data.get("deadband") if isinstance(data, dict) else None
+        if alarm.kind == "utility" and isinstance(band, str) and (
+                _dimension(alarm.tag, band) != alarm._dimension):
+            raise ValueError(f"deadband {band!r} is not a {alarm._dimension} like the limit")
+        return alarm
+
+    @property
+    def dimension(self) -> str:
+        """Dimension of ``limit`` and ``deadband`` (``"count"``, ``"power"``, ...)."""
+        return self._dimension
+
+    @property
+    def kind(self) -> str:
+        """The tag's kind (``"buffer"``, ``"utility"``, ...)."""
+        kind = tag_kind(self.tag)
+        assert kind is not None
+        return kind
+
+    @field_serializer("limit", "deadband")
+    def _dump(self, value: float) -> float | str:
+        # Written back with its SI unit, so a dumped spec validates to the same values.
+        if self._dimension in ("count", ""):
+            return value
+        return f"{value!r} {DIMENSIONS[self._dimension]}"
+
+
+def signal_tags(line: Any) -> dict[str, str]:
+    """Every signal tag a line can record, with the dimension of its values."""
+    from twin.data import spec as S  # the spec imports this module
+
+    tags: dict[str, str] = {"wip": "count"}
+    for name, st in line.stations.items():
+        if isinstance(st, S.Equipment) and not isinstance(st, S.Continuous):
+            tags[f"buffer.{name}"] = "count"
+        if isinstance(st, S.Tank):
+            tags[f"tank.{name}"] = "mass"
+        if isinstance(st, S.Process):
+            tags[f"temperature.{name}"] = "temperature"
+    for name, u in line.utilities.items():
+        tags[f"utility.{name}"] = "volume_flow" if u.is_medium else "power"
+    for name in line.species:
+        tags[f"emission.{name}"] = "mass_flow"
+    return tags
