@@ -93,7 +93,9 @@ def test_scaleup_monte_carlo_prints_probabilities_and_writes_csvs(
         assert frame["exceeds_mtt"].mean() == pytest.approx(p)
         line = next(ln for ln in out.splitlines() if ln.startswith(f"{v} m3: P(peak >= MTT"))
         assert "MTT 110.6 degC" in line
-        assert f"= {p:.3f} over 20 samples" in line
+        assert f"MTT 110.6 degC) = {p:.3f}," in line
+        aborted = float(frame["aborted"].mean())
+        assert f"temperature limit) = {aborted:.3f} over 20 samples" in line
         assert f"p50 {frame['peak_temperature_C'].median():.1f}" in line
         assert f"p95 {frame['peak_temperature_C'].quantile(0.95):.1f} degC" in line
 

@@ -253,7 +253,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
             mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed)
             mc.to_csv(result.root / f"monte_carlo_{s.volume:g}m3.csv", index=False)
             print(f"{s.volume:g} m3: P(peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
-                  f"{mc.attrs['p_exceeds_mtt']:.3f} over {args.monte_carlo} samples; peak "
+                  f"{mc.attrs['p_exceeds_mtt']:.3f}, P(stopped at the temperature limit) = "
+                  f"{mc.attrs['p_aborted']:.3f} over {args.monte_carlo} samples; peak "
                   f"p50 {mc['peak_temperature_C'].median():.1f}, p95 "
                   f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC")
     print(f"study folder: {result.root}\nfigures: {', '.join(str(f) for f in figures)}")

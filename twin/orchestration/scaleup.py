@@ -109,6 +109,7 @@ def scale_line(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
             log(f"{where}.capacity", station.capacity, station.capacity * lf**3, "x L^3")
             for sp, kg in station.initial.items():
                 raw["initial"][sp] = _q(kg * lf**3, "kg")
+                log(f"{where}.initial.{sp}", kg, kg * lf**3, "x L^3")
         elif isinstance(station, S.Continuous):
             rate = station.rate or 0.0
             for key in ("web_speed", "width", "areal_mass"):
@@ -181,6 +182,7 @@ def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: 
         raw["water"] = _q(ph.water * v2, "kg")
         raw["cod"] = _q(ph.cod * v2, "kg")
         log(f"{where}.water", ph.water, ph.water * v2, "x L^2 (wetted area)")
+        log(f"{where}.cod", ph.cod, ph.cod * v2, "x L^2 (wetted area)")
     if isinstance(ph, P.Ferment):
         _scale_ferment(ph, raw, where, lf, gas_rule, pv_ratio, log, flags)
 

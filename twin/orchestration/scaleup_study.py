@@ -223,6 +223,10 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         alarms.append(f"peak {row['peak_temperature_C']:.1f} degC reaches the MTT")
     if row["cooling_limited"]:
         alarms.append("cooling-limited: heat generation exceeds jacket capacity")
+    aborted = react[react["ended_by"] == "temperature_limit"] if len(react) else react
+    if len(aborted):
+        alarms.append(f"reaction stopped at its temperature limit in {len(aborted)} batch(es) "
+                      f"at {aborted['conversion'].mean():.1%} conversion")
     if td24 is not None and math.isfinite(row["max_mtsr_C"]):
         cls = safety.stoessel_class(row["max_mtsr_C"] + 273.15, t_mtt, td24)
         row["stoessel_class"] = cls
@@ -252,8 +256,9 @@ def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1
     """Propagate uncertain ``ua`` (lognormal, coefficient of variation ``ua_cv``), activation
     energy (normal, ``ea_sd`` [J/mol]) and ``k0`` (lognormal) through the reaction kernel of
     ``unit``: one kernel call per sample. Returns one row per sample (peak temperature,
-    conversion, reaction time) with ``exceeds_mtt``; ``frame.attrs['p_exceeds_mtt']`` is the
-    estimated probability that the peak reaches the MTT."""
+    conversion, reaction time, ``aborted`` at the recipe's temperature limit) with
+    ``exceeds_mtt``; ``frame.attrs`` holds ``p_exceeds_mtt`` and ``p_aborted`` (a reaction
+    stopped by its ``t_max`` would have run hotter: count both as the risk)."""
     mass, temp, react, mat = reaction_entry(line, unit)
     st = line.stations[unit]
     rng = np.random.default_rng(seed)
@@ -274,11 +279,13 @@ def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1
         rows.append({"ua_W_K": ua[i], "ea_J_mol": ea[i], "k0_1_s": k0[i],
                      "peak_temperature_C": out.summary["peak_temperature_K"] - 273.15,
                      "conversion": out.summary["conversion"],
-                     "react_time_h": out.duration / 3600.0})
+                     "react_time_h": out.duration / 3600.0,
+                     "aborted": out.summary["ended_by"] == "temperature_limit"})
     frame = pd.DataFrame(rows)
     limit = (mtt if mtt is not None else _mtt(line, unit)) - 273.15
     frame["exceeds_mtt"] = frame["peak_temperature_C"] >= limit
     frame.attrs["p_exceeds_mtt"] = float(frame["exceeds_mtt"].mean())
+    frame.attrs["p_aborted"] = float(frame["aborted"].mean())
     frame.attrs["mtt_C"] = limit
     return frame
 
