@@ -261,6 +261,14 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from twin.edges.report import write_report
+
+    out = write_report(args.folder, args.output, lang=args.lang)
+    print(f"report: {out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``twin``."""
     p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
@@ -326,6 +334,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
     c.add_argument("--kpi", help="comma-separated KPIs (default: all numeric)")
     c.set_defaults(func=_cmd_compare)
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a run or study")
+    rp.add_argument("folder", help="run folder, study folder or scale-up study folder")
+    rp.add_argument("-o", "--output", default="report.html", help="HTML file to write "
+                    "(default: report.html)")
+    rp.add_argument("--lang", choices=["en", "zh"], default="en",
+                    help="language of headings and table headers (default: en)")
+    rp.set_defaults(func=_cmd_report)
     return p
 
 
