@@ -1,0 +1,235 @@
+"""The dashboard server's endpoints, its live stream, and the requests it must refuse."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.exceptions import StarletteDeprecationWarning
+
+with warnings.catch_warnings():
+    # Starlette announces, on import of its test client, a move from httpx to httpx2 (not
+    # installed here); the client works with httpx. Only that warning is ignored.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`",
+                            category=StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+from twin.data.checks import read_toml
+from twin.edges.dashboard.server import create_app
+from twin.orchestration.live import LiveRun
+from twin.orchestration.run import prepare, run
+
+LINE = Path(__file__).resolve().parents[2] / "lines" / "servo_actuator" / "line.toml"
+
+
+def servo_with_alarms() -> dict[str, Any]:
+    """The servo line with one alarm that stands all run long (WIP over 5) and one that comes
+    and goes (the washer's buffer)."""
+    data = read_toml(LINE)
+    data["alarms"] = {
+        "wip_high": {"tag": "wip", "limit": 5, "priority": "high"},
+        "washer_queue": {"tag": "buffer.washing", "limit": 3, "priority": "medium",
+                         "deadband": 1},
+    }
+    return data
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("runs")
+    for seed in (1, 2):
+        run(LINE, duration="1 d", warmup="2 h", seed=seed).save(root / "study" / "runs")
+    return root
+
+
+@pytest.fixture(scope="module")
+def live(runs_dir: Path) -> LiveRun:
+    lv = LiveRun(prepare(servo_with_alarms(), duration="2 d", warmup="2 h", seed=3),
+                 speed=None, out=runs_dir)
+    lv.start()
+    assert lv.wait(60)
+    assert lv.status == "completed", lv.error
+    return lv
+
+
+@pytest.fixture(scope="module")
+def client(runs_dir: Path, live: LiveRun) -> TestClient:
+    return TestClient(create_app(runs_dir, live), base_url="http://127.0.0.1")
+
+
+def sse_messages(text: str) -> list[dict[str, Any]]:
+    out = []
+    for block in text.split("\n\n"):
+        fields: dict[str, Any] = {}
+        for line in block.splitlines():
+            key, _, value = line.partition(": ")
+            fields[key] = value
+        if "data" in fields and "event" not in fields:  # data messages, not the end
+            fields["data"] = json.loads(fields["data"])
+            out.append(fields)
+    return out
+
+
+def test_page_and_static_files_are_served_from_here(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/static/plotly.min.js" in page.text and "http" not in page.text.split("<body>")[1]
+    for name in ("app.js", "style.css", "plotly.min.js"):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and len(r.content) > 1000, name
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_runs_lists_stored_runs_and_the_live_run(client: TestClient, live: LiveRun) -> None:
+    data = client.get("/api/runs").json()
+    ids = [r["id"] for r in data["runs"]]
+    assert sum(i.startswith("study/runs/servo_actuator_") for i in ids) == 2
+    assert live.run_id in ids  # saved when it completed
+    assert data["live"]["run_id"] == live.run_id
+
+
+def test_stored_run_meta_and_records(client: TestClient, runs_dir: Path) -> None:
+    rid = next(r["id"] for r in client.get("/api/runs").json()["runs"]
+               if r["id"].startswith("study/"))
+    meta = client.get(f"/api/runs/{rid}/meta").json()
+    assert meta["live"] is False and meta["line"] == "servo_actuator"
+    assert "cnc" in meta["stations"] and meta["layout"]["stations"]["cnc"]["servers"] == 2
+    assert meta["kpis"]["good_units"] > 0
+    records = client.get(f"/api/runs/{rid}/records").json()["records"]
+    import pandas as pd
+
+    states = pd.read_parquet(runs_dir / rid / "states.parquet")
+    assert len(records["states"]["time"]) == len(states)
+    assert set(records["states"]) == {"time", "unit", "state"}
+    assert max(records["events"]["station"]) < len(meta["stations"])
+
+
+def test_stream_sends_each_record_once_and_resumes_at_the_cursor(client: TestClient,
+                                                                 live: LiveRun) -> None:
+    r = client.get("/api/live/stream?interval=100")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+    messages = sse_messages(r.text)
+    assert r.text.rstrip().endswith("event: end\ndata: {}")
+    sent = {"states": 0, "events": 0, "parts": 0, "alarms": 0}
+    for m in messages:
+        for table in sent:
+            cols = m["data"]["records"].get(table)
+            if cols:
+                sent[table] += len(next(iter(cols.values())))
+    rec = live.recorder
+    assert sent == {"states": len(rec.s_time), "events": len(rec.e_time),
+                    "parts": len(rec.p_id), "alarms": len(rec.alarm_rows)}
+    assert messages[-1]["data"]["status"] == "completed"
+    last = messages[-1]["id"]
+    # resuming at the last cursor sends nothing again: only the end
+    for again in (client.get(f"/api/live/stream?cursor={last}"),
+                  client.get("/api/live/stream", headers={"Last-Event-ID": last})):
+        assert again.status_code == 200
+        assert not any(m["data"]["records"] for m in sse_messages(again.text))
+
+
+def test_live_run_matches_a_plain_run(live: LiveRun) -> None:
+    from twin.orchestration.run import execute
+
+    plain = execute(live.prep)
+    assert live.result is not None
+    for name, frame in plain.tables.items():
+        assert frame.equals(live.result.tables[name]), name
+    assert plain.kpis == pytest.approx(live.result.kpis, nan_ok=True)
+
+
+def test_alarm_actions(client: TestClient, live: LiveRun) -> None:
+    assert live.monitor is not None and live.monitor.state("wip_high") == "unack"
+    ok = client.post("/api/live/alarms/wip_high/ack")
+    assert ok.status_code == 200, ok.text
+    assert live.monitor.state("wip_high") == "ack"
+    assert client.post("/api/live/alarms/wip_high/ack").status_code == 409  # nothing to ack
+    shelve = client.post("/api/live/alarms/washer_queue/shelve?duration_s=600")
+    assert shelve.status_code == 200
+    assert live.monitor.state("washer_queue") == "shelved"
+    assert client.post("/api/live/alarms/no_such_alarm/ack").status_code == 404
+    assert client.post("/api/live/alarms/wip_high/delete").status_code == 404
+    assert client.get("/api/live/alarms/wip_high/ack").status_code == 405
+
+
+def test_no_live_run(runs_dir: Path) -> None:
+    c = TestClient(create_app(runs_dir), base_url="http://127.0.0.1")
+    assert c.get("/api/live").status_code == 404
+    assert c.get("/api/live/stream").status_code == 404
+    assert c.post("/api/live/alarms/wip_high/ack").status_code == 404
+    assert c.get("/api/runs").json()["live"] is None
+
+
+@pytest.mark.parametrize("path", [
+    "/api/runs/%2e%2e/%2e%2e/etc/passwd/meta",
+    "/api/runs/..%2F..%2Fetc%2Fpasswd/meta",
+    "/api/runs/%2Fetc%2Fpasswd/records",
+    "/api/runs//etc/passwd/meta",
+    "/api/runs/study/../study/runs/x/meta",
+    "/api/runs/%252e%252e%252fetc/meta",
+    "/api/runs/run%00id/meta",
+    "/api/runs/" + "a" * 1000 + "/meta",
+    "/api/runs/.hidden/meta",
+    "/api/runs/C:%5Cwindows/meta",
+])
+def test_traversal_and_malformed_run_ids_are_refused(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code)
+    assert "root:" not in r.text
+
+
+def test_unknown_run_ids_are_404(client: TestClient) -> None:
+    assert client.get("/api/runs/servo_actuator_0000000000_s1/meta").status_code == 404
+    assert client.get("/api/runs/study/runs/nope/records").status_code == 404
+
+
+def test_links_leading_outside_the_runs_dir_are_not_followed(
+        tmp_path: Path, runs_dir: Path) -> None:
+    outside = tmp_path / "outside" / "secret_run"
+    outside.mkdir(parents=True)
+    (outside / "run.json").write_text('{"run_id": "secret_run", "provenance": {}}')
+    root = tmp_path / "runs"
+    root.mkdir()
+    (root / "link").symlink_to(outside.parent, target_is_directory=True)
+    c = TestClient(create_app(root), base_url="http://127.0.0.1")
+    assert c.get("/api/runs").json()["runs"] == []
+    assert c.get("/api/runs/link/secret_run/meta").status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/static/../server.py", "/static/%2e%2e%2fserver.py", "/static/server.py",
+    "/static/index.html%00.js", "/nope", "/api/nope",
+])
+def test_other_files_are_not_served(client: TestClient, path: str) -> None:
+    assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("query", [
+    "interval=1e308", "interval=nan", "interval=-5", "interval=abc", "limit=99999999999",
+    "cursor=1-2-3", "cursor=" + "-".join(["99999999999999"] * 30), "cursor=a-b",
+    "x=" + "9" * 5000,
+])
+def test_bad_stream_parameters_are_refused(client: TestClient, query: str) -> None:
+    r = client.get(f"/api/live/stream?{query}")
+    assert 400 <= r.status_code < 500, (query, r.status_code)
+
+
+@pytest.mark.parametrize("path", [
+    "/api/live/alarms/wip_high/shelve?duration_s=-1",
+    "/api/live/alarms/wip_high/shelve?duration_s=inf",
+    "/api/live/alarms/wip_high/shelve?duration_s=1e300",
+    "/api/live/alarms/%2e%2e%2fetc/ack",
+    "/api/live/alarms/" + "x" * 500 + "/ack",
+])
+def test_bad_alarm_actions_are_refused(client: TestClient, path: str) -> None:
+    r = client.post(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code)
+
+
+def test_other_hosts_and_origins_are_refused(client: TestClient) -> None:
+    assert client.get("/api/runs", headers={"host": "evil.example"}).status_code == 400
+    r = client.post("/api/live/alarms/wip_high/ack", headers={"origin": "http://evil.example"})
+    assert r.status_code == 403
