@@ -7,10 +7,13 @@ turned into NumPy arrays and pandas frames once, by :meth:`Recorder.tables`, at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from twin.observation.alarms import alarm_table
 
 STATES = ("producing", "idle", "blocked", "setup", "down", "off", "maintenance", "waiting")
 """Equipment state names, indexed by state code."""
@@ -60,6 +63,14 @@ class Recorder:
     utility_load: list[tuple[float, str, float]] = field(default_factory=list)
     levels: list[tuple[float, int, float]] = field(default_factory=list)
     level_events: list[tuple[float, int, str, float]] = field(default_factory=list)
+    # watched signals (only tags that alarms watch) and alarm transitions
+    signals: list[tuple[float, str, float]] = field(default_factory=list)
+    alarm_rows: list[tuple[object, ...]] = field(default_factory=list)
+    #: Called with (time, tag, value) on every recorded signal change (alarm monitors).
+    listeners: list[Callable[[float, str, float], None]] = field(default_factory=list)
+    #: True when alarms watch this run: the tables then include ``signals`` and ``alarms``.
+    monitored: bool = False
+    last_signal: dict[str, float] = field(default_factory=dict)
 
     def add_station(self, name: str) -> int:
         """Register a station; returns its code."""
@@ -130,6 +141,20 @@ class Recorder:
         """Record a tank entering its ``low``, ``normal`` or ``high`` zone."""
         self.level_events.append((t, station, zone, kg))
 
+    def signal(self, t: float, tag: str, value: float) -> None:
+        """Record that signal ``tag`` has ``value`` [SI] from ``t`` on (only changes are
+        kept) and tell the listeners."""
+        if self.last_signal.get(tag) == value:
+            return
+        self.last_signal[tag] = value
+        self.signals.append((t, tag, value))
+        for listener in self.listeners:
+            listener(t, tag, value)
+
+    def alarm(self, row: tuple[object, ...]) -> None:
+        """Record one alarm transition (see :mod:`twin.observation.alarms`)."""
+        self.alarm_rows.append(row)
+
     def stop(self, t: float, unit: int, kind: str, mode: str, duration: float) -> None:
         """Record the start of a stop (``kind`` failure or maintenance) lasting ``duration``."""
         self.stops.append((t, unit, kind, mode, duration))
@@ -139,7 +164,8 @@ class Recorder:
     def tables(self, end: float) -> dict[str, pd.DataFrame]:
         """Build the run tables (pandas) once, at the end of a run at time ``end`` [s].
 
-        Returns ``states`` (intervals per unit), ``events``, ``parts`` and ``stops``.
+        Returns ``states`` (intervals per unit), ``events``, ``parts`` and ``stops``; process
+        tables for process lines; ``signals`` and ``alarms`` when alarms watched the run.
         """
         station_cat = pd.CategoricalDtype(self.stations)
         product_cat = pd.CategoricalDtype(self.products)
@@ -195,6 +221,10 @@ class Recorder:
         out = {"states": states, "events": events, "parts": parts, "stops": stops}
         if self.species:
             out.update(self._process_tables(station_cat))
+        if self.monitored:
+            signals = pd.DataFrame(self.signals, columns=["time", "tag", "value"])
+            out["signals"] = signals.astype({"time": float, "tag": str, "value": float})
+            out["alarms"] = alarm_table(self.alarm_rows)
         return out
 
     def _process_tables(self, station_cat: pd.CategoricalDtype) -> dict[str, pd.DataFrame]:

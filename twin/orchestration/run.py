@@ -31,6 +31,7 @@ from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
 from twin.data.units import to_si
+from twin.observation.alarms import alarm_summary
 from twin.observation.flows import (
     check_closure,
     load_integral,
@@ -72,7 +73,8 @@ class RunResult:
         Spec hash, resolved parameters, settings, seed, package versions, wall time, status.
     tables
         ``states``, ``events``, ``parts``, ``stops`` (what happened), ``energy`` (the
-        electricity ledger) and ``stations`` (station KPIs), as pandas frames.
+        electricity ledger) and ``stations`` (station KPIs), as pandas frames; with alarms,
+        ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
     """
@@ -265,6 +267,8 @@ def execute(prep: PreparedRun) -> RunResult:
     try:
         model = LineModel(spec, sd, recorder, prep.events)
         model.run(until=end)
+        if model.alarms is not None:
+            model.alarms.finish(end)
         tables = recorder.tables(end)
         energy = electricity(spec, tables["states"], wu, end)
         stations = station_kpis(spec, tables, wu, end)
@@ -272,6 +276,8 @@ def execute(prep: PreparedRun) -> RunResult:
         if spec.species:
             tables.update(process_ledger(spec, tables, model.inventory(), end))
             kpis.update(process_kpis(spec, tables, kpis, wu))
+        if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
+            kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
     except Exception as exc:
         provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
                           error="".join(traceback.format_exception(exc)))

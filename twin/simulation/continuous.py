@@ -43,6 +43,7 @@ class TankNode(Node):
         self.waiting: deque[tuple[Part, simpy.Event]] = deque()
         self.changed = ctx.env.event()
         self.zone = ""
+        self.level_tag = f"tank.{name}" if f"tank.{name}" in ctx.watch else None
         self._record()
 
     def connect(self, nodes: dict[str, Node]) -> None:
@@ -74,6 +75,8 @@ class TankNode(Node):
         rec.event(now, part.id, part.product, self.code, CONSUMED)
         rec.part_done(part.id, part.product, part.created, now, ASSEMBLED, part.reworks)
         self.ctx.live.pop(part.id, None)
+        if self.ctx.watch_wip:
+            self.ctx.count_part(-1)
         self._record()
         self._notify()
 
@@ -100,6 +103,8 @@ class TankNode(Node):
     def _record(self) -> None:
         cap, total = self.spec.capacity, self.total
         self.ctx.rec.level(self.env.now, self.code, total)
+        if self.level_tag is not None:
+            self.ctx.signal(self.level_tag, total)
         zone = ("low" if self.spec.low is not None and total < self.spec.low * cap else
                 "high" if self.spec.high is not None and total > self.spec.high * cap else
                 "normal")

@@ -65,11 +65,41 @@ class Context:
             for name, u in line.utilities.items() if u.capacity is not None
             for cap in [round(u.capacity * quantum(u))]}  # whole quanta: sums stay exact
         self._loads = dict.fromkeys(line.utilities, 0.0)
+        #: Signal tags that alarms watch: only these are emitted (``twin.data.alarms``).
+        self.watch = frozenset(a.tag for a in line.alarms.values())
+        self.watch_wip = "wip" in self.watch
+        self.wip = 0
+        self._util_tags = {n: f"utility.{n}" for n in line.utilities
+                           if f"utility.{n}" in self.watch}
+        self.emission_tags = {i: f"emission.{n}" for i, n in enumerate(line.species)
+                              if f"emission.{n}" in self.watch}
+        self._emitting = {i: [0.0, 0] for i in self.emission_tags}  # rate [kg/s], sources
+
+    def signal(self, tag: str, value: float) -> None:
+        """Record the value of a watched signal now."""
+        self.rec.signal(self.env.now, tag, value)
+
+    def count_part(self, delta: int) -> None:
+        """Parts in the line change by ``delta`` (called only while ``wip`` is watched)."""
+        self.wip += delta
+        self.rec.signal(self.env.now, "wip", float(self.wip))
+
+    def emission_rate(self, species: int, rate: float, on: bool) -> None:
+        """A unit starts (``on``) or stops emitting ``species`` at ``rate`` [kg/s]."""
+        acc = self._emitting[species]
+        acc[0] += rate if on else -rate
+        acc[1] += 1 if on else -1
+        if acc[1] == 0:
+            acc[0] = 0.0  # no rounding residue once nobody emits
+        self.rec.signal(self.env.now, self.emission_tags[species], max(acc[0], 0.0))
 
     def utility_load(self, name: str, delta: float) -> None:
         """Change the load of utility ``name`` by ``delta`` [W] (recorded)."""
         self._loads[name] += delta
         self.rec.load(self.env.now, name, max(self._loads[name], 0.0))
+        tag = self._util_tags.get(name)
+        if tag is not None:
+            self.rec.signal(self.env.now, tag, max(self._loads[name], 0.0))
 
     def leave(self, part: Part, kind: str, station: int) -> None:
         """A part leaves the line at ``station`` (``output`` at a sink, ``waste`` if scrapped)."""
@@ -86,6 +116,8 @@ class Context:
         self.rec.event(part.created, part.id, part.product, station, CREATED)
         if self.materials is not None:
             self.live[part.id] = part
+        if self.watch_wip:
+            self.count_part(1)
         return part
 
     def transport(self, part: Part, dest: Node, delay: float) -> Generator[Any, Any, None]:
@@ -292,4 +324,6 @@ class SinkNode(Node):
         self.ctx.rec.event(now, part.id, part.product, self.code, EXIT)
         self.ctx.rec.part_done(part.id, part.product, part.created, now, GOOD, part.reworks)
         self.ctx.leave(part, "output", self.code)
+        if self.ctx.watch_wip:
+            self.ctx.count_part(-1)
         return None

@@ -9,6 +9,8 @@ import numpy as np
 import simpy
 
 from twin.data import spec as S
+from twin.data.alarms import tag_kind
+from twin.observation.alarms import AlarmMonitor
 from twin.observation.recorder import OFF, Recorder
 from twin.simulation import interventions
 from twin.simulation.continuous import ContinuousNode, TankNode
@@ -61,6 +63,15 @@ class LineModel:
         self.env = simpy.Environment()
         self.recorder = recorder
         self.ctx = Context(self.env, recorder, Streams(seed), line)
+        #: The line's alarms (``None`` without any): the alarm list, ack and shelve.
+        self.alarms: AlarmMonitor | None = None
+        if line.alarms:
+            self.alarms = AlarmMonitor(line.alarms, recorder.alarm, self._wake)
+            recorder.monitored = True
+            recorder.listeners.append(self.alarms.signal)
+            for tag in sorted(self.ctx.watch):  # counts, loads and rates start at zero
+                if tag_kind(tag) in ("buffer", "wip", "utility", "emission"):
+                    recorder.signal(0.0, tag, 0.0)
         self.nodes: dict[str, Node] = {
             name: NODE_TYPES[type(st)](self.ctx, name, st) for name, st in line.stations.items()
         }
@@ -83,6 +94,15 @@ class LineModel:
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s]."""
         self.env.run(until=until)
+        if self.alarms is not None:
+            self.alarms.advance(until)
+
+    def _wake(self, due: float) -> None:
+        """Fire the alarm monitor's timer at ``due`` (on-delays, shelf ends)."""
+        monitor = self.alarms
+        assert monitor is not None
+        ev = self.env.timeout(max(due - self.env.now, 0.0))
+        ev.callbacks.append(lambda _ev: monitor.advance(max(due, monitor.now)))
 
     def inventory(self) -> dict[str, float]:
         """Mass of each species held in the line now [kg] (batches not yet out)."""

@@ -41,6 +41,23 @@ from twin.simulation.units import OperatingFailure, Unit
 INF = float("inf")
 
 
+def settled(store: simpy.Store) -> int:
+    """Parts in ``store`` once the hand-overs already decided at this instant are done.
+
+    SimPy serves a waiting get after a put (and a waiting put after a get) when that event is
+    processed, later at the same time; counting them now avoids zero-length glitches.
+    """
+    n, gets, puts, cap = len(store.items), len(store.get_queue), len(store.put_queue), \
+        store.capacity
+    while True:
+        taken = min(n, gets)
+        n, gets = n - taken, gets - taken
+        added = int(min(puts, cap - n))
+        n, puts = n + added, puts - added
+        if not (gets and n):
+            return n
+
+
 class EquipmentNode(Node):
     """Common machinery of every station with servers."""
 
@@ -73,6 +90,13 @@ class EquipmentNode(Node):
         self.interruptible = bool(spec.failures or spec.maintenance
                                   or (ctx.line.calendar and spec.follows_calendar))
         self._event = rec.event
+        #: Whether an alarm watches this station's input buffer (signals cost nothing if not).
+        self.buffer_tag = f"buffer.{name}" if f"buffer.{name}" in ctx.watch else None
+
+    def buffer_level(self) -> None:
+        """Record the parts in the input buffer now (only while it is watched)."""
+        assert self.buffer_tag is not None
+        self.ctx.signal(self.buffer_tag, float(settled(self.queue)))
 
     # --------------------------------------------------------------- hand-over
 
@@ -80,6 +104,8 @@ class EquipmentNode(Node):
         ev = self.queue.put(part)
         if ev.triggered:
             self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
+            if self.buffer_tag is not None:
+                self.buffer_level()
             return None
         return ev
 
@@ -109,6 +135,8 @@ class EquipmentNode(Node):
         while unit.stopped:
             yield unit.wait_up()
         req = store.get()
+        if self.buffer_tag is not None:
+            self.buffer_level()
         if req.triggered:
             part = req.value
         else:
@@ -198,7 +226,7 @@ class MachineNode(EquipmentNode):
     """One or more identical parallel servers sharing one input buffer."""
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
-        if not (self.interruptible or self.setup or self.pool):
+        if not (self.interruptible or self.setup or self.pool or self.buffer_tag):
             return (yield from self._serve_plain(unit))
         while True:
             part = yield from self._take(unit, self.queue)
@@ -256,6 +284,8 @@ class InspectionNode(EquipmentNode):
                 rec.event(now, part.id, part.product, self.code, SCRAP)
                 rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
                 self.ctx.leave(part, "waste", self.code)
+                if self.ctx.watch_wip:
+                    self.ctx.count_part(-1)
                 self.holding -= 1
             elif u < p_fail:
                 part.reworks += 1
@@ -295,6 +325,8 @@ class BatchNode(EquipmentNode):
                     if left <= 0:
                         break
                     req = queue.get()
+                    if self.buffer_tag is not None:
+                        self.buffer_level()
                     got = yield req | env.timeout(left)
                     if req in got:
                         self.holding += 1
@@ -329,8 +361,16 @@ class AssemblyNode(EquipmentNode):
         ev = self.queues[part.product].put(part)
         if ev.triggered:
             self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
+            if self.buffer_tag is not None:
+                self.buffer_level()
             return None
         return ev
+
+    def buffer_level(self) -> None:
+        """Record the parts in all input queues now (only while watched)."""
+        assert self.buffer_tag is not None
+        stores = {id(q): q for q in self.queues.values()}
+        self.ctx.signal(self.buffer_tag, float(sum(settled(q) for q in stores.values())))
 
     def load(self) -> int:
         stores = {id(q): q for q in self.queues.values()}
@@ -352,6 +392,8 @@ class AssemblyNode(EquipmentNode):
                 if c.mass is not None:  # a consumed batch's material joins the base part
                     base.mass = c.mass.copy() if base.mass is None else base.mass + c.mass
                 self.ctx.live.pop(c.id, None)
+                if self.ctx.watch_wip:
+                    self.ctx.count_part(-1)
             self.holding -= len(components)
             if self.output is not None:
                 base.product = self.output
@@ -383,6 +425,8 @@ class ProcessNode(EquipmentNode):
                 if dist is not None:
                     self._samplers[id(ph)] = dist.sampler(
                         ctx.streams.rng(name, "phase", *([key] if key else []), str(i)))
+        tag = f"temperature.{name}"
+        self.temperature_tag = tag if tag in ctx.watch else None
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
@@ -397,6 +441,8 @@ class ProcessNode(EquipmentNode):
             while unit.stopped:
                 yield unit.wait_up()
             self._event(self.env.now, part.id, part.product, self.code, START)
+            if self.temperature_tag is not None:
+                self.ctx.signal(self.temperature_tag, part.temperature)
             for phase in self.recipes[part.product]:
                 out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                      mat, self._draw)
@@ -416,6 +462,9 @@ class ProcessNode(EquipmentNode):
             if capacity is not None and duration * capacity < amount:
                 duration = amount / capacity
         loads = {n: a / duration for n, a in demands.items() if duration > 0 and a > 0}
+        emits = {sp: kg / duration for sp, kind, kg in out.flows
+                 if kind == "emission" and kg > 0 and duration > 0
+                 and sp in ctx.emission_tags}  # rates of watched emissions [kg/s]
         held = []
         for name in sorted(loads):  # one global order: no circular wait between units
             store = ctx.utilities.get(name)
@@ -432,11 +481,19 @@ class ProcessNode(EquipmentNode):
         def pause(stopped: bool) -> None:  # a stopped unit draws nothing (capacity stays held)
             for name, load in loads.items():
                 ctx.utility_load(name, -load if stopped else load)
+            for sp, rate in emits.items():
+                ctx.emission_rate(sp, rate, not stopped)
 
         pause(False)
         start = env.now
+        done = [False]
+        if (self.temperature_tag is not None and out.profile is not None
+                and "temperature_K" in out.columns):
+            env.process(self._temperature_profile(
+                start, duration / out.duration if out.duration else 1.0, out, done))
         yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
         pause(True)
+        done[0] = True
         for store, share in held:
             store.put(share)
         load = loads.get(out.utility, 0.0) if out.utility else 0.0
@@ -447,6 +504,8 @@ class ProcessNode(EquipmentNode):
             part.mass[species] += kg if kind in ("input", "transformation") else -kg
         if out.temperature is not None:
             part.temperature = out.temperature
+        if self.temperature_tag is not None:
+            ctx.signal(self.temperature_tag, part.temperature)
         ctx.rec.phase({
             "part": part.id, "station": self.code, "phase": label, "kind": phase.phase,
             "start": start, "end": now, "utility": out.utility or "", "heat_J": out.heat,
@@ -459,3 +518,29 @@ class ProcessNode(EquipmentNode):
             ctx.rec.profile(part.id, self.code, label, start,
                             duration / out.duration if out.duration else 1.0, out.profile,
                             out.columns)
+
+    def _temperature_profile(self, start: float, stretch: float, out: phases.Outcome,
+                             done: list[bool]) -> Generator[Any, Any, None]:
+        """Play a phase's kernel temperature profile into the watched temperature signal:
+        a point whenever it moved 0.1 K or more since the last one, and the peak (profile
+        time stretched like the ``profiles`` table; stops do not shift it)."""
+        assert out.profile is not None and self.temperature_tag is not None
+        data = np.asarray(out.profile)
+        times = data[:, out.columns.index("time_s")]
+        temps = data[:, out.columns.index("temperature_K")]
+        peak = int(np.argmax(temps))
+        points: list[tuple[float, float]] = []
+        last = math.nan
+        for i, (t, temp) in enumerate(zip(times.tolist(), temps.tolist(), strict=True)):
+            if t >= out.duration:
+                break  # the phase end records the end temperature
+            if i == peak or not abs(temp - last) < 0.1:
+                points.append((start + t * stretch, temp))
+                last = temp
+        env, signal, tag = self.env, self.ctx.signal, self.temperature_tag
+        for at, temp in points:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            if done[0]:
+                return
+            signal(tag, temp)
