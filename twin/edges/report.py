@@ -953,7 +953,7 @@ def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str) -> str:
         out.append(f"<h3>{esc(text('alarms_by_priority', lang))}</h3>")
         out.append(table([text("priority", lang), text("count", lang)],
                          [[k, int(v)] for k, v in counts.items()]))
-    if "time" in act.columns and len(act):
+    if "time" in act.columns:
         t = np.sort(act["time"].to_numpy(dtype=float))
         within = np.searchsorted(t, t + 600.0, side="left") - np.arange(len(t))
         floods, i = 0, 0
@@ -964,7 +964,7 @@ def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str) -> str:
             else:
                 i += 1
         out.append(f"<p><b>{esc(text('floods', lang))}:</b> {floods}</p>")
-    if {"alarm", "state", "time"} <= set(alarms.columns) and len(alarms):
+    if {"alarm", "state", "time"} <= set(alarms.columns):
         last = alarms.sort_values("time", kind="stable").groupby("alarm").tail(1)
         standing = last[~last["state"].astype(str).isin(["normal", "shelved"])]
         out.append(f"<p><b>{esc(text('standing', lang))}:</b> {len(standing)}</p>")
@@ -1342,7 +1342,8 @@ def scaleup_report(path: Path, lang: str) -> str:
         der = pd.read_csv(csv)
         comp.add(f'<p class="note">{esc(csv.name)}</p>')
         comp.add(table([text("path", lang), text("before", lang), text("after", lang),
-                        text("how", lang)], [[_number_or_text(x) for x in r] for r in der.itertuples(index=False)]))
+                        text("how", lang)],
+                       [[_number_or_text(x) for x in r] for r in der.itertuples(index=False)]))
     sections.append(comp)
 
     safe = Section("safety", text("sec_safety", lang))

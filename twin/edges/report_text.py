@@ -186,7 +186,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "safety_note": ("Criticality classes after Stoessel from MTSR, MTT and TD24; severity from "
                     "the adiabatic temperature rise.",
                     "依据MTSR、MTT和TD24按Stoessel划分危险度等级;严重度由绝热温升确定。"),
-    "kpis_by_scale": ("KPIs by scale (mean ± 95% CI half-width)", "各规模KPI(均值 ± 95%置信区间半宽)"),
+    "kpis_by_scale": ("KPIs by scale (mean ± 95% CI half-width)",
+                      "各规模KPI(均值 ± 95%置信区间半宽)"),
     # assumptions
     "readme": ("Line documentation (README next to the line file)", "产线说明(产线文件旁的README)"),
     "no_readme": ("No README was found next to the line file.", "产线文件旁未找到README。"),
