@@ -611,6 +611,7 @@ function render() {
   ui.renderTimer = null;
   ui.lastRender = performance.now();
   const run = ui.run;
+  window.twinState.renders++;
   if (!run || ui.view === "compare") return;
   const T = currentTime();
   document.getElementById("clock").textContent = simTime(T);
@@ -619,7 +620,6 @@ function render() {
   if (ui.view === "timelines") { renderGantt(run, T); renderLevels(run, T); renderUtility(run, T); renderProfiles(run, T); }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);
-  window.twinState.renders++;
   window.twinState.now = T;
 }
 

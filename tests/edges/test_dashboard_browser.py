@@ -1,0 +1,239 @@
+"""The dashboard in a real browser (Debian's Chromium driven by Playwright).
+
+The page's Content-Security-Policy forbids evaluating strings, so every wait below passes a
+function, never a bare expression.
+
+One server (uvicorn on 127.0.0.1, a free port) serves two stored servo-line runs, a stored
+batch-process run and a live servo-line run paced so that it streams for the whole module.
+Every request the page makes is recorded; all must go to that server. Screenshots of each
+view are written under pytest's temporary folder and their paths printed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from playwright.sync_api import Page, sync_playwright
+
+from twin.data.checks import read_toml
+from twin.edges.dashboard.server import create_app
+from twin.orchestration.live import LiveRun
+from twin.orchestration.run import prepare, run
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVO = ROOT / "lines" / "servo_actuator" / "line.toml"
+BATCH = ROOT / "lines" / "api_batch" / "line.toml"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "Debian's chromium is needed"
+    root = tmp_path_factory.mktemp("dashboard_runs")
+    ids = []
+    for seed in (1, 2):
+        ids.append(run(SERVO, duration="2 d", warmup="2 h", seed=seed).save(root).name)
+    batch = run(BATCH, duration="3 d", warmup="0 s", seed=1).save(root).name
+    data = read_toml(SERVO)
+    data["alarms"] = {  # the WIP climbs over 20 within the first hours of the live run
+        "wip_high": {"tag": "wip", "limit": 20, "priority": "high", "deadband": 2},
+        "washer_queue": {"tag": "buffer.washing", "limit": 4, "priority": "medium",
+                         "deadband": 1},
+    }
+    # 12 simulated days at 2 simulated hours per second: about 2 minutes, longer than the
+    # module needs; stopped at the end.
+    live = LiveRun(prepare(data, duration="12 d", warmup="2 h", seed=4), speed=7200.0)
+    port = _free_port()
+    config = uvicorn.Config(create_app(root, live), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    live.start()
+    shots = tmp_path_factory.mktemp("dashboard_screenshots")
+    yield {"url": f"http://127.0.0.1:{port}", "port": port, "live": live, "stored": ids,
+           "batch": batch, "shots": shots}
+    live.stop()
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser_page(server: dict[str, Any]) -> Iterator[tuple[Page, list[str]]]:
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda r: requests.append(r.url))
+        errors: list[str] = []
+        page.on("pageerror", lambda e: (errors.append(str(e)), print("page error:", e)))
+        yield page, requests
+        assert not errors, errors
+        browser.close()
+    hosts = {urlsplit(u).netloc for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts == {f"127.0.0.1:{server['port']}"}, hosts
+
+
+def shot(page: Page, server: dict[str, Any], name: str) -> None:
+    path = server["shots"] / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+
+
+def view(page: Page, name: str) -> None:
+    before = page.evaluate("() => window.twinState.renders")
+    page.click(f"#tabs button[data-view={name}]")
+    page.wait_for_function("n => window.twinState.renders > n", arg=before)
+
+
+def plot_traces(page: Page, div: str) -> list[dict[str, Any]]:
+    return page.evaluate(f"""() => (document.getElementById({div!r}).data || []).map(t => ({{
+        type: t.type, n: (t.x || (t.link && t.link.value) || []).length, name: t.name }}))""")
+
+
+def test_only_this_server_is_asked(browser_page: tuple[Page, list[str]],
+                                   server: dict[str, Any]) -> None:
+    page, requests = browser_page
+    page.goto(f"{server['url']}/?source=live")
+    page.wait_for_function("() => window.twinState.ready && window.twinState.renders > 0")
+    assert page.evaluate("typeof Plotly") == "object"  # served from the installed package
+    assert any(u.endswith("/static/plotly.min.js") for u in requests)
+    hosts = {urlsplit(u).netloc for u in requests}
+    assert hosts == {f"127.0.0.1:{server['port']}"}
+
+
+def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list[str]],
+                                                  server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    page.wait_for_function("() => window.twinState.records > 0")
+    first = page.evaluate("[window.twinState.records, window.twinState.now]")
+    clock = page.inner_text("#clock")
+    page.wait_for_function("r => window.twinState.records > r", arg=first[0], timeout=15000)
+    page.wait_for_function("c => document.getElementById('clock').textContent !== c",
+                           arg=clock, timeout=10000)
+    later = page.evaluate("[window.twinState.records, window.twinState.now]")
+    assert later[0] > first[0] and later[1] > first[1]
+    assert page.inner_text("#kpi-wip .value") not in ("", "-")
+    units = page.locator("#diagram svg rect.unit").count()
+    assert units == len(server["live"].recorder.units)
+    shot(page, server, "overview_live")
+
+
+def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str]],
+                                              server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    view(page, "alarms")
+    ack = page.locator("#alarm-list tr[data-alarm=wip_high] button.ack").first
+    ack.wait_for(timeout=30000)
+    assert page.inner_text("#alarmcount") != ""
+    shot(page, server, "alarms_unacknowledged")
+    ack.click()
+    # the acknowledgement comes back through the stream as a journal row
+    page.wait_for_function("""() => [...document.querySelectorAll(
+        '#alarm-list tr[data-alarm=wip_high] td')].some(td => td.textContent === 'ack')""",
+                           timeout=15000)
+    assert server["live"].monitor.state("wip_high") in ("ack", "normal", "unack")
+    events = [r[4] for r in server["live"].recorder.alarm_rows if r[1] == "wip_high"]
+    assert "ack" in events
+    rate = plot_traces(page, "alarm-rate")
+    assert rate and rate[0]["type"] == "bar"
+    shot(page, server, "alarms_acknowledged")
+
+
+def test_gantt_and_sankey_render(browser_page: tuple[Page, list[str]],
+                                 server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    view(page, "timelines")
+    gantt = plot_traces(page, "gantt")
+    assert {t["type"] for t in gantt} == {"bar"} and sum(t["n"] for t in gantt) > 0
+    assert "producing" in {t["name"] for t in gantt}
+    assert sum(t["n"] for t in plot_traces(page, "levels")) > 0
+    shot(page, server, "timelines_live")
+    view(page, "flows")
+    for div in ("sankey-material", "sankey-energy"):
+        traces = plot_traces(page, div)
+        assert traces[0]["type"] == "sankey" and traces[0]["n"] > 0, div
+    assert page.locator("#sankey-material g.sankey-node").count() > 3
+    shot(page, server, "flows_live")
+
+
+def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
+                                   server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    page.select_option("#source", f"run:{server['stored'][0]}")
+    page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
+                           arg=f"run:{server['stored'][0]}")
+    view(page, "overview")
+    seen = set()
+    for position in (50, 300, 600, 1000):
+        page.eval_on_selector("#cursor", """(el, v) => { el.value = v;
+            el.dispatchEvent(new Event('input')); }""", position)
+        end = 2 * 86400 + 2 * 3600  # warm-up + duration of the stored runs
+        page.wait_for_function("v => Math.abs(window.twinState.now - v) < 1",
+                               arg=position / 1000 * end)
+        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip .value"),
+                  page.inner_text("#diagram")))
+    assert len({s[0] for s in seen}) == 4  # the clock follows the cursor
+    assert len({s[1:] for s in seen}) > 1  # and so does the state shown
+    shot(page, server, "overview_replay")
+    view(page, "timelines")
+    shot(page, server, "timelines_replay")
+
+
+def test_batch_line_profiles_and_material(browser_page: tuple[Page, list[str]],
+                                          server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    page.select_option("#source", f"run:{server['batch']}")
+    page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
+                           arg=f"run:{server['batch']}")
+    view(page, "timelines")
+    profiles = plot_traces(page, "profiles")
+    assert profiles and all(t["n"] > 0 for t in profiles)
+    assert sum(t["n"] for t in plot_traces(page, "utility")) > 0
+    shot(page, server, "timelines_batch")
+    view(page, "flows")
+    assert plot_traces(page, "sankey-material")[0]["n"] > 0
+    shot(page, server, "flows_batch")
+
+
+def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
+                               server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    view(page, "compare")
+    a, b = server["stored"]
+    page.select_option("#cmp-a", a)
+    page.select_option("#cmp-b", b)
+    page.click("#cmp-go")
+    page.wait_for_function("b => window.twinState.compared && window.twinState.compared[1] === b",
+                           arg=b)
+    rows = page.locator("#cmp-table tbody tr")
+    assert rows.count() > 5
+    good = page.locator("#cmp-table tbody tr", has_text="good_units").inner_text().split()
+    assert len(good) == 4  # KPI, A, B, B - A
+    for div in ("cmp-gantt-0", "cmp-gantt-1"):
+        assert sum(t["n"] for t in plot_traces(page, div)) > 0
+    curves = plot_traces(page, "cmp-curve")
+    assert len(curves) == 2 and all(t["n"] > 0 for t in curves)
+    assert a in page.inner_text("#cmp-out") and b in page.inner_text("#cmp-out")
+    shot(page, server, "compare")
