@@ -504,6 +504,8 @@ function renderProfiles(run, T) {
 function sankey(div, nodes, links, unit) {
   const index = new Map(nodes.map((n, i) => [n, i]));
   const keep = links.filter((l) => l[2] > 0);
+  const node = document.getElementById(div), key = nodes.join("\u0000");
+  if (node.dataset.nodes !== key) { Plotly.purge(node); node.dataset.nodes = key; }  // new nodes: draw afresh
   Plotly.react(div, [{
     type: "sankey", arrangement: "snap", valueformat: ".3s", valuesuffix: ` ${unit}`,
     node: { label: nodes, pad: 12, thickness: 14, color: nodes.map((n) => (/scrap|waste|emission/.test(n) ? "#c9a0a0" : "#9a9a9a")), line: { color: "#6b6b6b", width: 0.5 } },
@@ -553,7 +555,7 @@ function renderFlows(run, T) {
   for (let i = 0; i < pe.length; i++) {
     if (pe[i] > T || !pu[i] || !ph[i]) continue;
     const info = run.meta.layout.utilities[pu[i]] || {};
-    const src = info.carrier === "steam" ? "natural gas" : "grid electricity";
+    const src = info.carrier === "steam" ? "natural gas (boiler)" : "electric utility plant";
     eadd(src, pu[i], ph[i] / 3.6e6);
     eadd(pu[i], run.stationName(ps[i]), ph[i] / 3.6e6);
   }
@@ -587,7 +589,7 @@ function renderFlows(run, T) {
   }
   for (const [sp, m] of hourly) {
     const hours = [...m.keys()].sort((a, b) => a - b);
-    traces.push({ type: "bar", marker: { color: GREYS[k++ % GREYS.length] }, name: `${sp} [kg/h, hourly]`, x: hours.map((h) => h + 0.5), y: hours.map((h) => m.get(h)) });
+    traces.push({ type: "bar", marker: { color: GREYS[k++ % GREYS.length] }, name: `${sp} [kg/h, hourly]`, width: 1, x: hours.map((h) => h + 0.5), y: hours.map((h) => m.get(h)) });
   }
   for (const a of run.meta.layout.alarms || []) {
     if (!String(a.tag).startsWith("emission.") || typeof a.limit !== "number") continue;
@@ -685,6 +687,7 @@ async function selectSource(value) {
   if (ui.playing) { clearInterval(ui.playing); ui.playing = null; document.getElementById("play").textContent = "Play"; }
   window.twinState.ready = false;
   ui.source = value;
+  for (const div of document.querySelectorAll(".view .plot")) { Plotly.purge(div); delete div.dataset.nodes; }
   try {
     if (value === "live") await openLive();
     else await openStored(value.slice(4));
