@@ -87,6 +87,8 @@ def kpi_report(result: RunResult) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.live:
+        return _run_live(args)
     try:
         result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
     except RunFailed as exc:
@@ -269,6 +271,65 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speed(text: str | None) -> float | None:
+    """``--speed``: simulated seconds per wall-clock second (``3600``, ``"1 h"``), or ``max``."""
+    if text is None or text == "max":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return to_si(text, "time", bare_unit="s")
+
+
+def _serve(runs_dir: str, live: Any, host: str, port: int) -> int:
+    from twin.edges.dashboard.server import serve
+
+    print(f"dashboard: http://{host}:{port}/  (Ctrl-C stops it)", flush=True)
+    try:
+        serve(runs_dir, live, host=host, port=port)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from twin.orchestration.live import LiveRun
+    from twin.orchestration.run import prepare
+
+    prep = prepare(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
+    live = LiveRun(prep, speed=_speed(args.speed), out=args.out).start()
+    try:
+        _serve(args.out, live, args.host, args.port)
+    finally:
+        live.stop()
+    if live.folder is not None:
+        print(f"run folder: {live.folder}")
+    return 0 if live.status == "completed" else 1
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    live = None
+    if args.live:
+        from twin.orchestration.live import LiveRun
+        from twin.orchestration.run import prepare
+
+        prep = prepare(args.live, duration=args.duration, warmup=args.warmup, seed=args.seed)
+        live = LiveRun(prep, speed=_speed(args.speed), out=args.runs_dir).start()
+    try:
+        return _serve(args.runs_dir, live, args.host, args.port)
+    finally:
+        if live is not None:
+            live.stop()
+
+
+def _live_options(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--speed", help="simulated time per wall-clock second, e.g. 3600 or "
+                    "'1 h' (default: max, as fast as possible with throttled updates)")
+    sp.add_argument("--host", default="127.0.0.1", help="address to serve on (default: "
+                    "127.0.0.1, this machine only)")
+    sp.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``twin``."""
     p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
@@ -280,6 +341,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="random seed (>= 0)")
     r.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    r.add_argument("--live", action="store_true", help="run in the background and watch it "
+                   "on the dashboard (see --speed, --host, --port)")
+    _live_options(r)
     r.set_defaults(func=_cmd_run)
     v = sub.add_parser("validate", help="check a line spec and list its problems")
     v.add_argument("file")
@@ -341,6 +405,15 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--lang", choices=["en", "zh"], default="en",
                     help="language of headings and table headers (default: en)")
     rp.set_defaults(func=_cmd_report)
+    db = sub.add_parser("dashboard", help="serve the dashboard over stored runs (replay, "
+                        "comparison) and optionally a live run")
+    db.add_argument("runs_dir", nargs="?", default="runs", help="folder of runs (default: runs)")
+    db.add_argument("--live", metavar="FILE", help="also run this line live")
+    db.add_argument("--duration", help="observed period of the live run, e.g. 7d")
+    db.add_argument("--warmup", help="warm-up of the live run")
+    db.add_argument("--seed", type=int, help="random seed of the live run")
+    _live_options(db)
+    db.set_defaults(func=_cmd_dashboard)
     return p
 
 
