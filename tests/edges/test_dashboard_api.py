@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -60,6 +62,18 @@ def client(runs_dir: Path, live: LiveRun) -> TestClient:
     return TestClient(create_app(runs_dir, live), base_url="http://127.0.0.1")
 
 
+def column(raw: Any) -> list[Any]:
+    """A column as sent: a JSON list, or a packed little-endian array."""
+    if isinstance(raw, dict):
+        ((kind, text),) = raw.items()
+        return np.frombuffer(base64.b64decode(text), {"f64": "<f8", "i32": "<i4"}[kind]).tolist()
+    return list(raw)
+
+
+def rows(cols: dict[str, Any]) -> int:
+    return len(column(next(iter(cols.values()))))
+
+
 def sse_messages(text: str) -> list[dict[str, Any]]:
     out = []
     for block in text.split("\n\n"):
@@ -102,9 +116,9 @@ def test_stored_run_meta_and_records(client: TestClient, runs_dir: Path) -> None
     import pandas as pd
 
     states = pd.read_parquet(runs_dir / rid / "states.parquet")
-    assert len(records["states"]["time"]) == len(states)
+    assert column(records["states"]["time"]) == sorted(states["start"].tolist())
     assert set(records["states"]) == {"time", "unit", "state"}
-    assert max(records["events"]["station"]) < len(meta["stations"])
+    assert max(column(records["events"]["station"])) < len(meta["stations"])
 
 
 def test_stream_sends_each_record_once_and_resumes_at_the_cursor(client: TestClient,
@@ -118,10 +132,15 @@ def test_stream_sends_each_record_once_and_resumes_at_the_cursor(client: TestCli
         for table in sent:
             cols = m["data"]["records"].get(table)
             if cols:
-                sent[table] += len(next(iter(cols.values())))
+                sent[table] += rows(cols)
     rec = live.recorder
     assert sent == {"states": len(rec.s_time), "events": len(rec.e_time),
                     "parts": len(rec.p_id), "alarms": len(rec.alarm_rows)}
+    times: list[float] = []
+    for m in messages:
+        if "events" in m["data"]["records"]:
+            times += column(m["data"]["records"]["events"]["time"])
+    assert times == rec.e_time  # in order, exactly
     assert messages[-1]["data"]["status"] == "completed"
     last = messages[-1]["id"]
     # resuming at the last cursor sends nothing again: only the end
@@ -233,3 +252,15 @@ def test_other_hosts_and_origins_are_refused(client: TestClient) -> None:
     assert client.get("/api/runs", headers={"host": "evil.example"}).status_code == 400
     r = client.post("/api/live/alarms/wip_high/ack", headers={"origin": "http://evil.example"})
     assert r.status_code == 403
+
+
+def test_stream_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/dashboard_stream.py end to end on a tiny run (numbers sane, not timed)."""
+    import importlib
+    import math
+
+    monkeypatch.syspath_prepend(str(LINE.parents[2] / "benchmarks"))
+    bench = importlib.import_module("dashboard_stream")
+    out = bench.main(duration="1 d", repeats=1, log=lambda *a: None)
+    for key in ("bare_s", "watched_s", "ratio", "rows", "rows_per_s"):
+        assert math.isfinite(out[key]) and out[key] > 0, key

@@ -102,7 +102,8 @@ def _table_of_rows(rows: list[Any], names: tuple[str, ...] | None) -> Columns:
         return {k: [_value(r.get(k)) for r in rows] for k in keys}
     width = len(rows[0])
     keys = names if names and len(names) == width else tuple(f"c{i}" for i in range(width))
-    return {k: [_value(r[i]) for r in rows] for i, k in enumerate(keys)}
+    return {k: [_value(v) for v in col] for k, col in zip(keys, zip(*rows, strict=True),
+                                                          strict=True)}
 
 
 def _profiles(rows: list[Any]) -> Columns:
@@ -418,8 +419,7 @@ class LiveRun:
             for f, _ in cols:
                 new[f] = b
             if b > a:
-                records[table] = {name: _finite(src[f][a:b]) if name in (
-                    "time", "created", "done") else src[f][a:b] for f, name in cols}
+                records[table] = {name: src[f][a:b] for f, name in cols}
         for key, rows in src.items():
             if key in grouped:
                 continue

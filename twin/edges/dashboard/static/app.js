@@ -38,7 +38,8 @@ class RunData {
     for (const [table, cols] of Object.entries(records || {})) {
       const dest = this.t[table] || (this.t[table] = {});
       let n = 0;
-      for (const [name, values] of Object.entries(cols)) {
+      for (const [name, raw] of Object.entries(cols)) {
+        const values = unpack(raw);
         const col = dest[name] || (dest[name] = []);
         for (let i = 0; i < values.length; i++) col.push(values[i]);
         n = values.length;
@@ -55,6 +56,14 @@ class RunData {
     const servers = (this.meta.layout.stations[st] || {}).servers || 1;
     return servers > 1 ? `${st} #${pair[1] + 1}` : st;
   }
+}
+
+// Numeric columns come packed: base64 of little-endian float64 or int32 arrays.
+function unpack(raw) {
+  if (Array.isArray(raw) || raw === null || typeof raw !== "object") return raw || [];
+  const bin = atob(raw.f64 ?? raw.i32), bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return raw.f64 !== undefined ? new Float64Array(bytes.buffer) : new Int32Array(bytes.buffer);
 }
 
 // State intervals up to T: per unit, list of [start, end, stateName].
