@@ -101,6 +101,13 @@ def shot(page: Page, server: dict[str, Any], name: str) -> None:
     print(f"screenshot: {path}")
 
 
+def goto(page: Page, server: dict[str, Any], source: str) -> None:
+    """Open the page on a source (each test does: tests may run in any order or process)."""
+    page.goto(f"{server['url']}/?source={source}")
+    page.wait_for_function("s => window.twinState.ready && window.twinState.source === s "
+                           "&& window.twinState.renders > 0", arg=source)
+
+
 def view(page: Page, name: str) -> None:
     before = page.evaluate("() => window.twinState.renders")
     page.click(f"#tabs button[data-view={name}]")
@@ -126,6 +133,7 @@ def test_only_this_server_is_asked(browser_page: tuple[Page, list[str]],
 def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list[str]],
                                                   server: dict[str, Any]) -> None:
     page, _ = browser_page
+    goto(page, server, "live")
     page.wait_for_function("() => window.twinState.records > 0")
     first = page.evaluate("[window.twinState.records, window.twinState.now]")
     clock = page.inner_text("#clock")
@@ -143,6 +151,7 @@ def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list
 def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str]],
                                               server: dict[str, Any]) -> None:
     page, _ = browser_page
+    goto(page, server, "live")
     view(page, "alarms")
     ack = page.locator("#alarm-list tr[data-alarm=wip_high] button.ack").first
     ack.wait_for(timeout=30000)
@@ -164,6 +173,8 @@ def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str
 def test_gantt_and_sankey_render(browser_page: tuple[Page, list[str]],
                                  server: dict[str, Any]) -> None:
     page, _ = browser_page
+    goto(page, server, "live")
+    page.wait_for_function("() => window.twinState.records > 0")
     view(page, "timelines")
     gantt = plot_traces(page, "gantt")
     assert {t["type"] for t in gantt} == {"bar"} and sum(t["n"] for t in gantt) > 0
@@ -181,7 +192,8 @@ def test_gantt_and_sankey_render(browser_page: tuple[Page, list[str]],
 def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
                                    server: dict[str, Any]) -> None:
     page, _ = browser_page
-    page.select_option("#source", f"run:{server['stored'][0]}")
+    goto(page, server, "live")
+    page.select_option("#source", f"run:{server['stored'][0]}")  # switch as a user does
     page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
                            arg=f"run:{server['stored'][0]}")
     view(page, "overview")
@@ -204,9 +216,7 @@ def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
 def test_batch_line_profiles_and_material(browser_page: tuple[Page, list[str]],
                                           server: dict[str, Any]) -> None:
     page, _ = browser_page
-    page.select_option("#source", f"run:{server['batch']}")
-    page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
-                           arg=f"run:{server['batch']}")
+    goto(page, server, f"run:{server['batch']}")
     view(page, "timelines")
     profiles = plot_traces(page, "profiles")
     assert profiles and all(t["n"] > 0 for t in profiles)
@@ -220,6 +230,7 @@ def test_batch_line_profiles_and_material(browser_page: tuple[Page, list[str]],
 def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
                                server: dict[str, Any]) -> None:
     page, _ = browser_page
+    goto(page, server, f"run:{server['stored'][0]}")
     view(page, "compare")
     a, b = server["stored"]
     page.select_option("#cmp-a", a)
