@@ -28,22 +28,17 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from twin.observation.kpis import line_kpis, station_kpis
-from twin.observation.ledger import electricity
 from twin.observation.recorder import Recorder
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
-    _versions,
-    code_hash,
-    process_kpis,
-    process_ledger,
+    finish_tables,
+    start_provenance,
 )
 from twin.simulation.line import LineModel
 
@@ -182,7 +177,7 @@ class LiveRun:
         self._thread: threading.Thread | None = None
         self._actions: list[tuple[Callable[[], Any], threading.Event, list[Any]]] = []
         self._actions_lock = threading.Lock()
-        self._started_utc = ""
+        self._provenance: dict[str, Any] = {}
 
     # -- running --------------------------------------------------------------------------
 
@@ -205,7 +200,7 @@ class LiveRun:
         """Start the background thread (once)."""
         if self._thread is not None:
             raise RuntimeError("this live run was already started")
-        self._started_utc = datetime.now(UTC).isoformat(timespec="seconds")
+        self._provenance = start_provenance(self.prep)
         self.status = "running"
         self._thread = threading.Thread(target=self._main, name=f"live-{self.run_id}",
                                         daemon=True)
@@ -260,35 +255,11 @@ class LiveRun:
             self._done.set()
 
     def _result(self, wall: float) -> RunResult:
-        """The run's result, built as :func:`~twin.orchestration.run.execute` builds it."""
-        prep, spec = self.prep, self.prep.line
-        wu, end, rec, model = prep.warmup, self.end, self.recorder, self.model
-        alarms = getattr(model, "alarms", None)
-        if alarms is not None:
-            alarms.finish(end)
-        tables = rec.tables(end)
-        energy = electricity(spec, tables["states"], wu, end)
-        stations = station_kpis(spec, tables, wu, end)
-        kpis = line_kpis(spec, tables, stations, energy, wu, end)
-        if spec.species:
-            tables.update(process_ledger(spec, tables, model.inventory(), end))
-            kpis.update(process_kpis(spec, tables, kpis, wu))
-        if alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
-            from twin.observation.alarms import alarm_summary
-
-            kpis.update(alarm_summary(tables["alarms"], wu, end, len(alarms.standing())))
-        tables.update(energy=energy, stations=stations)
-        provenance: dict[str, Any] = {
-            "line": spec.line.name, "source": prep.source, "spec_hash": prep.spec_hash,
-            "run_hash": prep.run_hash, "seed": prep.seed,
-            "settings": {"duration_s": prep.duration, "warmup_s": wu, "seed": prep.seed},
-            "events": [e.model_dump(mode="json") for e in prep.events],
-            "started_utc": self._started_utc, "versions": dict(_versions()),
-            "code_hash": code_hash(), "parameters": spec.model_dump(mode="json", by_alias=True),
-            "live": {"speed": self.speed},
-            "status": "completed", "wall_time_s": wall, "end_wip": model.wip(),
-        }
-        return RunResult(spec, provenance, tables, kpis)
+        """The run's result, built by the same steps as :func:`~twin.orchestration.run.execute`."""
+        tables, kpis = finish_tables(self.prep, self.model, self.recorder)
+        provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
+                      "wall_time_s": wall, "end_wip": self.model.wip()}
+        return RunResult(self.prep.line, provenance, tables, kpis)
 
     # -- alarm actions --------------------------------------------------------------------
 

@@ -247,45 +247,59 @@ def execute(prep: PreparedRun) -> RunResult:
     RunFailed
         If the simulation raised; the error carries the provenance with the traceback.
     """
-    spec, wu, sd = prep.line, prep.warmup, prep.seed
-    provenance: dict[str, Any] = {
+    provenance = start_provenance(prep)
+    t_wall = time.perf_counter()
+    recorder = Recorder()
+    end = prep.warmup + prep.duration
+    try:
+        model = LineModel(prep.line, prep.seed, recorder, prep.events)
+        model.run(until=end)
+        tables, kpis = finish_tables(prep, model, recorder)
+    except Exception as exc:
+        provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
+                          error="".join(traceback.format_exception(exc)))
+        raise RunFailed(RunResult(prep.line, provenance)) from exc
+    provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
+                      end_wip=model.wip())
+    return RunResult(prep.line, provenance, tables, kpis)
+
+
+def start_provenance(prep: PreparedRun) -> dict[str, Any]:
+    """The provenance of a run as it starts (status and wall time are added at the end)."""
+    spec = prep.line
+    return {
         "line": spec.line.name,
         "source": prep.source,
         "spec_hash": prep.spec_hash,
         "run_hash": prep.run_hash,
-        "seed": sd,
-        "settings": {"duration_s": prep.duration, "warmup_s": wu, "seed": sd},
+        "seed": prep.seed,
+        "settings": {"duration_s": prep.duration, "warmup_s": prep.warmup, "seed": prep.seed},
         "events": [e.model_dump(mode="json") for e in prep.events],
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": dict(_versions()),
         "code_hash": code_hash(),
         "parameters": spec.model_dump(mode="json", by_alias=True),
     }
-    t_wall = time.perf_counter()
-    recorder = Recorder()
+
+
+def finish_tables(prep: PreparedRun, model: LineModel,
+                  recorder: Recorder) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """Tables, ledgers (balance checked) and KPIs of a model run to its end."""
+    spec, wu = prep.line, prep.warmup
     end = wu + prep.duration
-    try:
-        model = LineModel(spec, sd, recorder, prep.events)
-        model.run(until=end)
-        if model.alarms is not None:
-            model.alarms.finish(end)
-        tables = recorder.tables(end)
-        energy = electricity(spec, tables["states"], wu, end)
-        stations = station_kpis(spec, tables, wu, end)
-        kpis = line_kpis(spec, tables, stations, energy, wu, end)
-        if spec.species:
-            tables.update(process_ledger(spec, tables, model.inventory(), end))
-            kpis.update(process_kpis(spec, tables, kpis, wu))
-        if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
-            kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
-    except Exception as exc:
-        provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
-                          error="".join(traceback.format_exception(exc)))
-        raise RunFailed(RunResult(spec, provenance)) from exc
+    if model.alarms is not None:
+        model.alarms.finish(end)
+    tables = recorder.tables(end)
+    energy = electricity(spec, tables["states"], wu, end)
+    stations = station_kpis(spec, tables, wu, end)
+    kpis = line_kpis(spec, tables, stations, energy, wu, end)
+    if spec.species:
+        tables.update(process_ledger(spec, tables, model.inventory(), end))
+        kpis.update(process_kpis(spec, tables, kpis, wu))
+    if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
+        kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
     tables.update(energy=energy, stations=stations)
-    provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
-                      end_wip=model.wip())
-    return RunResult(spec, provenance, tables, kpis)
+    return tables, kpis
 
 
 def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
