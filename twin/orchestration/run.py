@@ -299,6 +299,11 @@ def finish_tables(prep: PreparedRun, model: LineModel,
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
         kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
     tables.update(energy=energy, stations=stations)
+    created = int((tables["events"]["kind"] == "created").sum())
+    held = sum(model.wip().values())
+    if created != len(tables["parts"]) + held:  # every part is finished or still in the line
+        raise RuntimeError(f"part flow does not close: {created} created, "
+                           f"{len(tables['parts'])} finished, {held} in the line")
     return tables, kpis
 
 

@@ -143,7 +143,9 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     (root / "runs").mkdir(parents=True, exist_ok=True)
     points = sc.points()
     run = sc.spec.run
-    warmup = _auto_warmup(sc) if run.warmup == "auto" else None
+    warmup = _stored_warmup(root) if run.warmup == "auto" else None
+    if run.warmup == "auto" and warmup is None:
+        warmup = _auto_warmup(sc)
     lines = [sc.line_for(p, f"scenario {sc.name!r}, design point {i}")
              for i, p in enumerate(points)]
 
@@ -218,6 +220,14 @@ def _more_replications(study: Study, run: Any, n_points: int) -> dict[int, list[
         if need > have:
             more[point] = list(range(have, need))
     return more
+
+
+def _stored_warmup(root: Path) -> float | None:
+    """The warm-up an earlier attempt of this study found (so a resume does not redo it)."""
+    try:
+        return json.loads((root / "study.json").read_text()).get("auto_warmup_s")
+    except (OSError, ValueError):
+        return None
 
 
 def _auto_warmup(sc: Scenario) -> float:

@@ -114,7 +114,8 @@ class TankNode(Node):
             self.zone = zone
 
     def load(self) -> int:
-        return len(self.waiting)
+        """Batches waiting to enter are still held (blocked) by the unit that sends them."""
+        return 0
 
     def held(self) -> np.ndarray:
         """Material in the tank [kg per species] (batches waiting to enter it are still
@@ -157,14 +158,20 @@ class ContinuousNode(EquipmentNode):
                 continue
             need = spec.lot_mass - float(self.lot.sum())
             chunk = min(need, available)
-            load = spec.heat * spec.rate
-            if spec.utility and load:
-                ctx.utility_load(spec.utility, load)
-            yield from unit.work(chunk / spec.rate, PRODUCING)
-            if spec.utility and load:
-                ctx.utility_load(spec.utility, -load)
+            load = spec.heat * spec.rate if spec.utility else 0.0
+            started: list[float] = []
+
+            def pause(stopped: bool, load: float = load, started: list[float] = started) -> None:
+                if load:  # the utility is drawn only while the unit works
+                    ctx.utility_load(spec.utility, -load if stopped else load)
+                if not stopped and not started:
+                    started.append(env.now)
+
+            yield from unit.work(chunk / spec.rate, PRODUCING, pause)
+            pause(True)
+            if load:
                 ctx.rec.phase({"part": -1, "station": self.code, "phase": "continuous",
-                               "kind": "continuous", "start": env.now - chunk / spec.rate,
+                               "kind": "continuous", "start": started[0],
                                "end": env.now, "utility": spec.utility,
                                "heat_J": spec.heat * chunk, "load_W": load, "water_kg": 0.0,
                                "wastewater_kg": 0.0, "cod_kg": 0.0})

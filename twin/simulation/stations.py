@@ -327,8 +327,8 @@ class BatchNode(EquipmentNode):
                     req = queue.get()
                     if self.buffer_tag is not None:
                         self.buffer_level()
-                    got = yield req | env.timeout(left)
-                    if req in got:
+                    yield req | env.timeout(left)
+                    if req.triggered:  # also when the part came at the very instant of the timeout
                         self.holding += 1
                         batch.append(req.value)
                     else:
@@ -478,21 +478,24 @@ class ProcessNode(EquipmentNode):
                 yield request
             held.append((store, share))
 
-        def pause(stopped: bool) -> None:  # a stopped unit draws nothing (capacity stays held)
+        started: list[float] = []
+        done = [False]
+
+        def pause(stopped: bool) -> None:  # draws only while working (capacity stays held)
             for name, load in loads.items():
                 ctx.utility_load(name, -load if stopped else load)
             for sp, rate in emits.items():
                 ctx.emission_rate(sp, rate, not stopped)
+            if not stopped and not started:  # the phase starts when its work first starts
+                started.append(env.now)
+                if (self.temperature_tag is not None and out.profile is not None
+                        and "temperature_K" in out.columns):
+                    env.process(self._temperature_profile(
+                        env.now, duration / out.duration if out.duration else 1.0, out, done))
 
-        pause(False)
-        start = env.now
-        done = [False]
-        if (self.temperature_tag is not None and out.profile is not None
-                and "temperature_K" in out.columns):
-            env.process(self._temperature_profile(
-                start, duration / out.duration if out.duration else 1.0, out, done))
         yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
         pause(True)
+        start = started[0]
         done[0] = True
         for store, share in held:
             store.put(share)

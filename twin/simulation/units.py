@@ -110,13 +110,14 @@ class Unit:
 
         Stoppages interrupt and extend it; operating-time failures (``wear``) age only while
         producing and strike when their producing time runs out (the unit is then down for
-        the repair time). ``pause(True)`` is called when work stops before it is done and
-        ``pause(False)`` when it resumes (e.g. to drop a utility load while down).
+        the repair time). ``pause(False)`` is called whenever work actually starts or resumes
+        (the first time included, after any stop in force at the start) and ``pause(True)``
+        when it stops before it is done -- e.g. to draw a utility load only while working.
         """
         env = self.env
         remaining = duration
         wear = self.wear if activity == PRODUCING else []  # wear ages in producing time only
-        paused = False
+        paused = pause is not None
         while True:
             while self.stopped:
                 yield self.wait_up()
