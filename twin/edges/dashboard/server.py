@@ -497,8 +497,11 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
                                    "kpis": lv.result.kpis if lv.result is not None else None})
                     yield f"id: {format_cursor(cursor, keys)}\ndata: {body}\n\n"
                     last_status = status
-                    if records:
-                        continue  # more may be waiting (limit): no pause
+                    full = any(len(next(iter(cols.values()))) >= limit
+                               for cols in records.values() if cols)
+                    if full:
+                        continue  # a table hit the limit: more is waiting, send it now
+                    # otherwise throttle: one update per interval however fast the run goes
                 elif finished:
                     yield "event: end\ndata: {}\n\n"
                     return
