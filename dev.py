@@ -3,7 +3,7 @@
 
 Usage::
 
-    python3 dev.py pilot [twin run options]   # virtual pilot run of the reference line
+    python3 dev.py pilot [twin run options]   # virtual pilot run of the reference line + report
     python3 dev.py test  [pytest options]     # the whole test suite
 
 Only the Python standard library is used here, so this works on a fresh machine with
@@ -48,7 +48,8 @@ def _ensure_env() -> None:
 
 
 def _pilot(args: list[str]) -> int:
-    cmd = [str(BIN / "twin"), "run", str(REFERENCE_LINE), "--out", str(ROOT / "runs"), *args]
+    cmd = [str(BIN / "twin"), "run", str(REFERENCE_LINE), "--out", str(ROOT / "runs"),
+           "--report", *args]
     return subprocess.call(cmd, cwd=ROOT)
 
 

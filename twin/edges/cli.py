@@ -98,14 +98,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
         return 1
     folder = result.save(args.out)
+    report = None
+    if args.report:
+        from twin.edges.report import write_report
+
+        report = write_report(folder, folder / "report.html")
     if args.json:
         summary = result.summary()
         summary["folder"] = str(folder)
+        if report is not None:
+            summary["report"] = str(report)
         summary["provenance"].pop("parameters")
         print(json.dumps(summary, indent=2))
     else:
         print(kpi_report(result))
         print(f"\nrun folder: {folder}")
+        if report is not None:
+            print(f"report: {report}")
     return 0
 
 
@@ -341,6 +350,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="random seed (>= 0)")
     r.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    r.add_argument("--report", action="store_true",
+                   help="also write report.html (self-contained) into the run folder")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)
