@@ -150,7 +150,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
              for i, p in enumerate(points)]
 
     def task(point: int, rep: int) -> Task:
-        wu = warmup if warmup is not None else (None if run.warmup is None else run.warmup)
+        wu = warmup if warmup is not None else run.warmup  # "auto" has set ``warmup``
         prep = prepare(lines[point], duration=run.duration, warmup=wu, seed=run.seed + rep,
                        events=sc.spec.events)
         return Task(point, rep, prep)

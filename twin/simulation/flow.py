@@ -155,11 +155,11 @@ class Router:
                       if r.delay is not None else None for r in chosen]
             assert code == len(self._table)
             self._table.append((dests, cum, delays))
-        ends = {(id(d[0][0]), d[2][0] is None) for d in self._table if len(d[0]) == 1}
-        single = all(len(d[0]) == 1 for d in self._table) and len(ends) == 1
+        direct = all(len(dests) == 1 and delays[0] is None
+                     for dests, _, delays in self._table)
+        targets = {id(dests[0]) for dests, _, _ in self._table} if direct else set()
         #: The one destination of every product when there is no choice and no delay.
-        self.only: Node | None = (self._table[0][0][0]
-                                  if single and self._table[0][2][0] is None else None)
+        self.only: Node | None = self._table[0][0][0] if len(targets) == 1 else None
 
     def pick(self, part: Part) -> tuple[Node, Callable[[], float] | None]:
         """The destination node of ``part`` and its transport-delay sampler (or ``None``)."""

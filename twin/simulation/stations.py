@@ -67,6 +67,7 @@ class EquipmentNode(Node):
         super().__init__(ctx, name, spec)
         streams, rec = ctx.streams, ctx.rec
         self.queue = simpy.Store(self.env, capacity=spec.buffer or INF)
+        self.stores: list[simpy.Store] = [self.queue]  # every input buffer, once
         default = spec.cycle_time.sampler(streams.rng(name, "cycle"))
         self.cycle: list[Callable[[], float]] = [default] * len(ctx.product_code)
         for product, dist in spec.product_cycle_time.items():
@@ -94,14 +95,18 @@ class EquipmentNode(Node):
         self.buffer_tag = f"buffer.{name}" if f"buffer.{name}" in ctx.watch else None
 
     def buffer_level(self) -> None:
-        """Record the parts in the input buffer now (only while it is watched)."""
+        """Record the parts in the input buffer(s) now (only while watched)."""
         assert self.buffer_tag is not None
-        self.ctx.signal(self.buffer_tag, float(settled(self.queue)))
+        self.ctx.signal(self.buffer_tag, float(sum(settled(q) for q in self.stores)))
 
     # --------------------------------------------------------------- hand-over
 
+    def store_for(self, part: Part) -> simpy.Store:
+        """The input buffer ``part`` waits in."""
+        return self.queue
+
     def accept(self, part: Part) -> simpy.Event | None:
-        ev = self.queue.put(part)
+        ev = self.store_for(part).put(part)
         if ev.triggered:
             self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
             if self.buffer_tag is not None:
@@ -110,7 +115,7 @@ class EquipmentNode(Node):
         return ev
 
     def load(self) -> int:
-        return len(self.queue.items) + self.holding
+        return sum(len(q.items) for q in self.stores) + self.holding
 
     # --------------------------------------------------------------- processes
 
@@ -145,9 +150,15 @@ class EquipmentNode(Node):
         self.holding += 1
         return part
 
-    def _send(self, unit: Unit, part: Part) -> Generator[Any, Any, None]:
-        """Push ``part`` on, blocked while the next station's buffer is full."""
-        out = self.push(part)
+    def _send(self, unit: Unit, part: Part,
+              dest: Node | None = None) -> Generator[Any, Any, None]:
+        """Push ``part`` on (along its route, or to ``dest``), blocked while the next
+        station's buffer is full."""
+        if dest is None:
+            out = self.push(part)
+        else:
+            ev = dest.accept(part)
+            out = None if ev is None else (ev, dest)
         if out is not None:
             unit.set(BLOCKED)
             yield out[0]
@@ -291,12 +302,7 @@ class InspectionNode(EquipmentNode):
                 part.reworks += 1
                 rec.event(self.env.now, part.id, part.product, self.code, REWORK)
                 assert self.rework_node is not None
-                ev = self.rework_node.accept(part)
-                if ev is not None:
-                    unit.set(BLOCKED)
-                    yield ev
-                    self.rework_node.arrived(part)
-                self.holding -= 1
+                yield from self._send(unit, part, self.rework_node)
             else:
                 yield from self._send(unit, part)
 
@@ -353,28 +359,13 @@ class AssemblyNode(EquipmentNode):
         self.queues = {ctx.product_code[p]: self.base_queue for p in spec.base}
         self.queues.update({ctx.product_code[p]: simpy.Store(self.env, capacity=cap)
                             for p in spec.components})
+        self.stores = list({id(q): q for q in self.queues.values()}.values())
         self.parts_needed = [(ctx.product_code[p], q) for p, q in spec.components.items()]
         self.output = (ctx.product_code[spec.output_product]
                        if spec.output_product is not None else None)
 
-    def accept(self, part: Part) -> simpy.Event | None:
-        ev = self.queues[part.product].put(part)
-        if ev.triggered:
-            self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
-            if self.buffer_tag is not None:
-                self.buffer_level()
-            return None
-        return ev
-
-    def buffer_level(self) -> None:
-        """Record the parts in all input queues now (only while watched)."""
-        assert self.buffer_tag is not None
-        stores = {id(q): q for q in self.queues.values()}
-        self.ctx.signal(self.buffer_tag, float(sum(settled(q) for q in stores.values())))
-
-    def load(self) -> int:
-        stores = {id(q): q for q in self.queues.values()}
-        return sum(len(q.items) for q in stores.values()) + self.holding
+    def store_for(self, part: Part) -> simpy.Store:
+        return self.queues[part.product]
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         rec = self.ctx.rec
