@@ -39,6 +39,7 @@ def test_kernels_import_only_numerics() -> None:
 
 def test_importing_twin_is_light() -> None:
     """``import twin`` loads no engine or data libraries (no import-time work)."""
-    code = "import sys, twin; print(sorted(m for m in ('simpy','pandas','numba') if m in sys.modules))"
+    code = ("import sys, twin; "
+            "print(sorted(m for m in ('simpy','pandas','numba') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -66,7 +66,8 @@ def column(raw: Any) -> list[Any]:
     """A column as sent: a JSON list, or a packed little-endian array."""
     if isinstance(raw, dict):
         ((kind, text),) = raw.items()
-        return np.frombuffer(base64.b64decode(text), {"f64": "<f8", "i32": "<i4"}[kind]).tolist()
+        return np.frombuffer(base64.b64decode(text), {"f64": "<f8", "i32": "<i4", "u16": "<u2",
+                                                           "u8": "u1"}[kind]).tolist()
     return list(raw)
 
 

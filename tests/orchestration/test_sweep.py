@@ -26,7 +26,6 @@ from sweep_fixtures import (
 )
 
 from twin.orchestration import run as run_module
-from twin.orchestration import sweep as sweep_module
 from twin.orchestration.compare import compare
 from twin.orchestration.scenario import Scenario
 from twin.orchestration.statistics import mean_ci

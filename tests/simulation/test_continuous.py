@@ -16,7 +16,8 @@ from twin.orchestration.run import run
 def line(rate: str = "400 kg/h", capacity: str = "1200 kg", gap: str = "2 h") -> dict:
     return {
         "line": {"name": "tank"}, "products": {"batch": {}, "roll": {}},
-        "species": {"slurry": {"molar_mass": "0.1 kg/mol"}, "solvent": {"molar_mass": "0.1 kg/mol"}},
+        "species": {"slurry": {"molar_mass": "0.1 kg/mol"},
+                    "solvent": {"molar_mass": "0.1 kg/mol"}},
         "stations": {
             "src": {"type": "source", "product": "batch", "interarrival": gap, "to": "mixer"},
             "mixer": {"type": "process", "to": "tank", "recipe": [

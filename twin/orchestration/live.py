@@ -52,6 +52,16 @@ _COLUMN_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "parts": (("p_id", "part"), ("p_product", "product"), ("p_created", "created"),
               ("p_done", "done"), ("p_fate", "fate"), ("p_reworks", "reworks")),
 }
+COLUMN_KINDS: dict[str, dict[str, str]] = {
+    "states": {"time": "f64", "unit": "code", "state": "code"},
+    "events": {"time": "f64", "part": "int", "product": "code", "station": "code",
+               "kind": "code"},
+    "parts": {"part": "int", "product": "code", "created": "f64", "done": "f64",
+              "fate": "code", "reworks": "int"},
+}
+"""What the columns of the busiest tables hold: ``f64`` times [s], ``int`` counts and ids,
+``code`` indexes into a registry (small non-negative integers). Writers use it to encode a
+column without inspecting it."""
 # Recorder fields holding one tuple per row: field -> column names.
 _ROW_TABLES: dict[str, tuple[str, ...]] = {
     "stops": ("start", "unit", "kind", "mode", "duration"),
@@ -80,25 +90,16 @@ def _finite(values: list[Any]) -> list[Any]:
     return [None if isinstance(v, float) and not math.isfinite(v) else v for v in values]
 
 
-def _value(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
 def _table_of_rows(rows: list[Any], names: tuple[str, ...] | None) -> Columns:
-    """Rows (tuples or dicts) as columns."""
+    """Rows (tuples or dicts) as columns (values as recorded: writers make them JSON-safe)."""
     if not rows:
         return {}
     if isinstance(rows[0], dict):
         keys = names or tuple(rows[0])
-        return {k: [_value(r.get(k)) for r in rows] for k in keys}
+        return {k: [r.get(k) for r in rows] for k in keys}
     width = len(rows[0])
     keys = names if names and len(names) == width else tuple(f"c{i}" for i in range(width))
-    return {k: [_value(v) for v in col] for k, col in zip(keys, zip(*rows, strict=True),
-                                                          strict=True)}
+    return {k: [r[i] for r in rows] for i, k in enumerate(keys)}
 
 
 def _profiles(rows: list[Any]) -> Columns:

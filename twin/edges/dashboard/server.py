@@ -25,7 +25,6 @@ symbolic links leading outside it dropped), never joined onto a path. Requests f
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import math
 import os
@@ -36,7 +35,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly
 from starlette.applications import Starlette
@@ -48,6 +46,7 @@ from starlette.routing import Route
 
 from twin.data import spec as S
 from twin.data.checks import line_from_dict
+from twin.edges.dashboard.wire import clean, dumps, pack
 from twin.edges.query import RUN_FILE, find_runs
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
@@ -86,62 +85,8 @@ class BadRequest(Exception):
         self.message = message
 
 
-# -- JSON ---------------------------------------------------------------------------------------
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
-
-
-def _dumps(obj: Any) -> str:
-    try:
-        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    except ValueError:  # a NaN somewhere: clean the whole object
-        return json.dumps(_clean(obj), allow_nan=False, separators=(",", ":"))
-
-
-def pack(records: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, Any]]:
-    """Numeric columns as base64 of little-endian arrays (``{"f64": ...}``, ``{"i32": ...}``).
-
-    Encoding floats as text is what costs most when records are streamed; packed, a column
-    costs a copy, and the page reads it as a typed array. Other columns stay JSON lists.
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for table, cols in records.items():
-        packed: dict[str, Any] = {}
-        for name, col in cols.items():
-            packed[name] = col
-            if not col or type(col[0]) not in (int, float):
-                continue
-            try:
-                arr = np.asarray(col)
-            except (ValueError, TypeError):
-                continue
-            if arr.ndim != 1:
-                continue
-            if arr.dtype.kind in "iu" and (not arr.size or (
-                    arr.min() >= -(2**31) and arr.max() < 2**31)):
-                packed[name] = {"i32": base64.b64encode(arr.astype("<i4").tobytes()).decode()}
-            elif arr.dtype.kind in "fiu":
-                packed[name] = {"f64": base64.b64encode(arr.astype("<f8").tobytes()).decode()}
-        out[table] = packed
-    return out
-
-
 def _json(obj: Any, status: int = 200) -> Response:
-    return Response(_dumps(obj), status_code=status, media_type="application/json",
+    return Response(dumps(obj), status_code=status, media_type="application/json",
                     headers=SECURITY_HEADERS)
 
 
@@ -243,7 +188,7 @@ class StoredRuns:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        text = _dumps(build(folder))
+        text = dumps(build(folder))
         with self._lock:
             self._cache[key] = text
             while len(self._cache) > 8:
@@ -492,7 +437,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
                 records, cursor = lv.since(cursor, limit)
                 status = lv.status
                 if records or status != last_status:
-                    body = _dumps({"now": lv.now, "status": status, "records": pack(records),
+                    body = dumps({"now": lv.now, "status": status, "records": pack(records),
                                    "error": lv.error,
                                    "kpis": lv.result.kpis if lv.result is not None else None})
                     yield f"id: {format_cursor(cursor, keys)}\ndata: {body}\n\n"
@@ -537,7 +482,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         if result is False:
             raise BadRequest(409, f"nothing to {'acknowledge' if action == 'ack' else action}")
         return _json({"ok": True, "alarm": name, "action": action, "time": lv.now,
-                      "result": _clean(result) if isinstance(
+                      "result": clean(result) if isinstance(
                           result, dict | list | int | float | str | bool) else None})
 
     async def bad_request(request: Request, exc: Exception) -> Response:

@@ -58,12 +58,14 @@ class RunData {
   }
 }
 
-// Numeric columns come packed: base64 of little-endian float64 or int32 arrays.
+// Numeric columns come packed: base64 of little-endian arrays, by type.
+const PACKED = { f64: Float64Array, i32: Int32Array, u16: Uint16Array, u8: Uint8Array };
 function unpack(raw) {
   if (Array.isArray(raw) || raw === null || typeof raw !== "object") return raw || [];
-  const bin = atob(raw.f64 ?? raw.i32), bytes = new Uint8Array(bin.length);
+  const [kind, text] = Object.entries(raw)[0];
+  const bin = atob(text), bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return raw.f64 !== undefined ? new Float64Array(bytes.buffer) : new Int32Array(bytes.buffer);
+  return new PACKED[kind](bytes.buffer);
 }
 
 // State intervals up to T: per unit, list of [start, end, stateName].

@@ -1,0 +1,73 @@
+"""How columns are encoded for the page: every packed column decodes back to its values."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from twin.edges.dashboard.wire import dumps, pack
+
+DTYPES = {"f64": "<f8", "i32": "<i4", "u16": "<u2", "u8": "u1"}
+
+
+def decode(raw: Any) -> tuple[str, list[Any]]:
+    """(array type, values) of a column as it reaches the page, read as a browser reads it."""
+    if isinstance(raw, dict):
+        ((kind, text),) = raw.items()
+        return kind, np.frombuffer(base64.b64decode(text), DTYPES[kind]).tolist()
+    return "json", raw
+
+
+def through_the_wire(cols: dict[str, list[Any]], kinds: dict[str, str]) -> dict[str, Any]:
+    text = dumps({"records": pack({"t": cols}, {"t": kinds})})
+    return json.loads(text)["records"]["t"]
+
+
+@pytest.mark.parametrize(("values", "kind", "expected"), [
+    ([0.0, 1.5, 1e12, -3.25], "f64", "f64"),
+    ([1, 2, 3], "f64", "f64"),                       # integers in a float column
+    ([0, 7, 255], "code", "u8"),
+    ([0, 256, 65535], "code", "u16"),                # registry past 255 entries
+    ([0, 70000], "code", "i32"),
+    ([-1, 3], "code", "i32"),                         # an unknown code (-1) still travels
+    ([0, 2**31 - 1], "int", "i32"),
+    ([0, 2**40], "int", "f64"),                       # past i32: exact as a double
+])
+def test_declared_columns_round_trip_exactly(values: list[Any], kind: str, expected: str) -> None:
+    got_kind, got = decode(through_the_wire({"c": values}, {"c": kind})["c"])
+    assert got_kind == expected
+    assert got == [float(v) if expected == "f64" else v for v in values]
+
+
+def test_columns_that_do_not_fit_their_kind_fall_back_without_loss() -> None:
+    cols = {"a": [1.0, None, 3.0], "b": ["x", "y"], "c": [0.5, 2.0]}
+    out = through_the_wire(cols, {"a": "f64", "b": "code", "c": "code"})
+    assert decode(out["a"]) == ("json", [1.0, None, 3.0])  # None stays null
+    assert decode(out["b"]) == ("json", ["x", "y"])
+    assert decode(out["c"]) == ("f64", [0.5, 2.0])           # floats are not codes
+
+
+def test_undeclared_columns_are_inferred() -> None:
+    out = through_the_wire({"i": [1, -5, 9], "f": [0.25, 2.0], "s": ["a"], "e": []}, {})
+    assert decode(out["i"]) == ("i32", [1, -5, 9])
+    assert decode(out["f"]) == ("f64", [0.25, 2.0])
+    assert decode(out["s"]) == ("json", ["a"]) and out["e"] == []
+
+
+def test_non_finite_values_become_null_outside_packed_columns() -> None:
+    text = dumps({"kpis": {"oee": math.nan, "wip": [1.0, math.inf], "n": np.int64(3)},
+                  "records": pack({"t": {"x": [math.nan, 1.0]}}, {"t": {"x": "f64"}})})
+    data = json.loads(text)  # strict JSON: no NaN tokens
+    assert data["kpis"] == {"oee": None, "wip": [1.0, None], "n": 3}
+    kind, values = decode(data["records"]["t"]["x"])
+    assert kind == "f64" and math.isnan(values[0]) and values[1] == 1.0  # NaN is a double
+
+
+def test_unknown_kind_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="unknown column kind 'f16'"):
+        pack({"t": {"x": [1.0]}}, {"t": {"x": "f16"}})

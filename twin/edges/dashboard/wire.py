@@ -1,0 +1,147 @@
+"""How records travel to the page: JSON, with numeric columns packed as typed arrays.
+
+A packed column is ``{"f64": B}``, ``{"i32": B}``, ``{"u16": B}`` or ``{"u8": B}`` where ``B``
+is the base64 of a little-endian array; the page reads it as a ``Float64Array``,
+``Int32Array``, ``Uint16Array`` or ``Uint8Array``. Other columns (text, ``None``) stay JSON
+lists.
+
+Writing numbers as JSON text is what costs most when a fast run is streamed, and the cost is
+paid in the run's own process (the server shares its interpreter). Columns whose kind is known
+(:data:`~twin.orchestration.live.COLUMN_KINDS`) are therefore converted straight from the
+recorder's lists by :mod:`array` (one C loop, no type inference), codes take one byte each
+while their registry is small, and packed text is written into the message as it is, never
+scanned again by the JSON encoder.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sys
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.orchestration.live import COLUMN_KINDS
+
+LITTLE = sys.byteorder == "little"
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """One packed column: its array type (``f64``, ``i32``, ``u16``, ``u8``) and base64 text."""
+
+    kind: str
+    text: str
+
+    def json(self) -> str:
+        """The column as JSON: ``{"<kind>":"<base64>"}`` (base64 needs no escaping)."""
+        return f'{{"{self.kind}":"{self.text}"}}'
+
+
+def _b64(buffer: Any) -> str:
+    return base64.b64encode(memoryview(buffer)).decode("ascii")
+
+
+def _typed(code: str, values: Sequence[Any]) -> array:
+    arr = array(code, values)
+    if not LITTLE:
+        arr.byteswap()
+    return arr
+
+
+def _declared(col: Sequence[Any], kind: str) -> Packed | None:
+    """A column of a known kind, converted without inference; ``None`` if it does not fit.
+
+    ``f64``: floats; ``int``: integers (``i32``, ``f64`` past 2**31, exact to 2**53);
+    ``code``: registry codes (``u8`` below 256, then ``u16``, then ``i32``).
+    """
+    try:
+        if kind == "f64":
+            return Packed("f64", _b64(_typed("d", col)))
+        if kind == "int":
+            try:
+                return Packed("i32", _b64(_typed("i", col)))
+            except OverflowError:
+                return Packed("f64", _b64(_typed("d", col)))
+        if kind == "code":
+            try:
+                return Packed("u8", _b64(bytes(col)))
+            except ValueError:
+                pass
+            try:
+                return Packed("u16", _b64(_typed("H", col)))
+            except OverflowError:
+                return Packed("i32", _b64(_typed("i", col)))
+    except (TypeError, OverflowError):  # None, text or out of range: left to inference
+        return None
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def _inferred(col: Sequence[Any]) -> Packed | None:
+    """A numeric column of unknown kind (integers as ``i32`` when they fit, else ``f64``)."""
+    if not len(col) or type(col[0]) not in (int, float):
+        return None
+    try:
+        arr = np.asarray(col)
+    except (ValueError, TypeError):
+        return None
+    if arr.ndim != 1 or arr.dtype.kind not in "fiu":
+        return None
+    if arr.dtype.kind in "iu" and arr.min() >= -(2**31) and arr.max() < 2**31:
+        return Packed("i32", _b64(arr.astype("<i4")))
+    return Packed("f64", _b64(arr.astype("<f8")))
+
+
+def pack(records: Mapping[str, Mapping[str, Sequence[Any]]],
+         kinds: Mapping[str, Mapping[str, str]] = COLUMN_KINDS
+         ) -> dict[str, dict[str, Any]]:
+    """Records by table (``{table: {column: values}}``) with their numeric columns packed."""
+    out: dict[str, dict[str, Any]] = {}
+    for table, cols in records.items():
+        known = kinds.get(table, {})
+        packed: dict[str, Any] = {}
+        for name, col in cols.items():
+            kind = known.get(name)
+            packed[name] = ((_declared(col, kind) if kind and len(col) else None)
+                            or _inferred(col) or col)
+        out[table] = packed
+    return out
+
+
+def clean(obj: Any) -> Any:
+    """A JSON-safe copy: NumPy values as Python ones, NaN, infinities and NA as ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return clean(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+def _plain(obj: Any) -> str:
+    try:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError):  # a NaN or a NumPy value somewhere: clean it
+        return json.dumps(clean(obj), allow_nan=False, separators=(",", ":"))
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON (no NaN: ``null``), with :class:`Packed` columns written as they are."""
+    if isinstance(obj, Packed):
+        return obj.json()
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in obj.items()) + "}"
+    return _plain(obj)
