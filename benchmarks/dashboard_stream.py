@@ -6,7 +6,7 @@ the servo-actuator line for DURATION as fast as possible as a live run, REPEATS 
 - ``bare``: the live run alone (no server, nobody watching): the **baseline**;
 - ``watched``: the same run served by the dashboard (uvicorn on 127.0.0.1, in the run's
   process) with one client, in another process as a browser would be, reading the
-  Server-Sent Events stream (updates every 250 ms, as the page asks).
+  page's WebSocket stream of binary frames (updates every 250 ms, as the page asks).
 
 It prints the medians of the run's wall time (the simulation, from start to its end time), the
 slowdown ``watched / bare`` (target: below 1.10), the CPU time of the thread serving the page
@@ -32,7 +32,7 @@ from typing import Any
 
 import uvicorn
 
-from twin.edges.dashboard.server import create_app
+from twin.edges.dashboard.server import create_app, server_config
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare
 
@@ -46,31 +46,28 @@ def _free_port() -> int:
 
 
 CLIENT = r"""
-import json, sys, time
-import httpx
-SIZE = {"f64": 8, "i32": 4, "u16": 2, "u8": 1}
+import json, struct, sys, time
+from websockets.sync.client import connect
 got = {"rows": 0, "first": 0.0, "last": 0.0, "messages": 0}
-url = f"http://127.0.0.1:{sys.argv[1]}/api/live/stream?interval=250"
-with httpx.stream("GET", url, timeout=None) as r:
-    for line in r.iter_lines():
-        if line.startswith("event: end"):
+url = f"ws://127.0.0.1:{sys.argv[1]}/api/live/ws?interval=250"
+with connect(url, max_size=None, origin=f"http://127.0.0.1:{sys.argv[1]}") as ws:
+    while True:
+        data = ws.recv()
+        (n,) = struct.unpack_from("<I", data)
+        head = json.loads(data[4:4 + n])
+        rows = 0
+        for cols in head["records"].values():
+            first = next(iter(cols.values()))
+            rows += (first["bytes"] // {"f64": 8, "i32": 4, "u16": 2, "u8": 1}[first["type"]]
+                     if isinstance(first, dict) else len(first))
+        now = time.time()
+        if rows:
+            got["first"] = got["first"] or now
+            got["last"] = now
+        got["rows"] += rows
+        got["messages"] += 1
+        if head["end"]:
             break
-        if line.startswith("data: ") and line != "data: {}":
-            records = json.loads(line[6:])["records"]
-            n = 0
-            for cols in records.values():
-                raw = next(iter(cols.values()))
-                if isinstance(raw, dict):  # packed: count the rows from the base64 length
-                    kind, text = next(iter(raw.items()))
-                    n += (len(text) * 3 // 4 - text[-2:].count("=")) // SIZE[kind]
-                else:
-                    n += len(raw)
-            now = time.time()
-            if n:
-                got["first"] = got["first"] or now
-                got["last"] = now
-            got["rows"] += n
-            got["messages"] += 1
 print(json.dumps(got))
 """
 
@@ -97,8 +94,7 @@ def watched(duration: str, runs_dir: Path) -> dict[str, float]:
     """One live run served by the dashboard with one client reading the stream."""
     live = LiveRun(prepare(LINE, duration=duration, warmup="1 d", seed=1), speed=None)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runs_dir, live), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(server_config(create_app(runs_dir, live), port=port))
     cpu: dict[str, float] = {}
 
     def serve() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
+from starlette.websockets import WebSocketDisconnect
 
 with warnings.catch_warnings():
     # Starlette announces, on import of its test client, a move from httpx to httpx2 (not
@@ -18,6 +19,8 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`",
                             category=StarletteDeprecationWarning)
     from starlette.testclient import TestClient
+
+from test_wire import read_frame
 
 from twin.data.checks import read_toml
 from twin.edges.dashboard.server import create_app
@@ -151,6 +154,56 @@ def test_stream_sends_each_record_once_and_resumes_at_the_cursor(client: TestCli
         assert not any(m["data"]["records"] for m in sse_messages(again.text))
 
 
+def socket_frames(client: TestClient, query: str = "") -> list[dict[str, Any]]:
+    """Every frame of the live WebSocket stream, decoded, until the end frame."""
+    frames = []
+    with client.websocket_connect(f"/api/live/ws{query}") as ws:
+        while True:
+            frames.append(read_frame(ws.receive_bytes()))
+            if frames[-1]["end"]:
+                return frames
+
+
+def test_socket_sends_each_record_once_and_resumes_at_the_cursor(client: TestClient,
+                                                                 live: LiveRun) -> None:
+    frames = socket_frames(client, "?interval=100&limit=500")
+    rec = live.recorder
+    sent = {"states": 0, "events": 0, "parts": 0, "alarms": 0}
+    times: list[float] = []
+    for f in frames:
+        for table in sent:
+            cols = f["records"].get(table)
+            if cols:
+                sent[table] += len(next(iter(cols.values())))
+        times += f["records"].get("events", {}).get("time", [])
+    assert sent == {"states": len(rec.s_time), "events": len(rec.e_time),
+                    "parts": len(rec.p_id), "alarms": len(rec.alarm_rows)}
+    assert len(frames) > len(rec.e_time) // 500  # the limit split the history into frames
+    assert times == rec.e_time  # in order, exactly (f64 on the wire)
+    stations = [c for f in frames for c in f["records"].get("events", {}).get("station", [])]
+    assert stations == rec.e_station
+    assert frames[-1]["status"] == "completed" and frames[-1]["records"] == {}
+    again = socket_frames(client, f"?cursor={frames[-1]['id']}")
+    assert again[-1]["end"] and not any(f["records"] for f in again)  # status only
+
+
+@pytest.mark.parametrize("query", ["?interval=5", "?cursor=a-b", "?limit=0", "?x=" + "9" * 5000])
+def test_bad_socket_parameters_are_refused(client: TestClient, query: str) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused:
+        with client.websocket_connect(f"/api/live/ws{query}"):
+            pass
+    assert refused.value.code == 1008
+
+
+def test_cross_origin_sockets_are_refused(client: TestClient) -> None:
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/api/live/ws",
+                                      headers={"origin": "http://evil.example"}):
+            pass
+    own = socket_frames(client)  # the page's own origin is welcome
+    assert own[-1]["end"]
+
+
 def test_live_run_matches_a_plain_run(live: LiveRun) -> None:
     from twin.orchestration.run import execute
 
@@ -179,6 +232,9 @@ def test_no_live_run(runs_dir: Path) -> None:
     c = TestClient(create_app(runs_dir), base_url="http://127.0.0.1")
     assert c.get("/api/live").status_code == 404
     assert c.get("/api/live/stream").status_code == 404
+    with pytest.raises(WebSocketDisconnect):
+        with c.websocket_connect("/api/live/ws"):
+            pass
     assert c.post("/api/live/alarms/wip_high/ack").status_code == 404
     assert c.get("/api/runs").json()["live"] is None
 

@@ -25,7 +25,7 @@ import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from twin.data.checks import read_toml
-from twin.edges.dashboard.server import create_app
+from twin.edges.dashboard.server import create_app, server_config
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -61,8 +61,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     # module needs; stopped at the end.
     live = LiveRun(prepare(data, duration="12 d", warmup="2 h", seed=4), speed=7200.0)
     port = _free_port()
-    config = uvicorn.Config(create_app(root, live), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")
+    config = server_config(create_app(root, live), port=port)  # as `twin dashboard` serves
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -86,6 +85,7 @@ def browser_page(server: dict[str, Any]) -> Iterator[tuple[Page, list[str]]]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda r: requests.append(r.url))
+        page.on("websocket", lambda ws: requests.append(ws.url))  # the live stream
         errors: list[str] = []
         page.on("pageerror", lambda e: (errors.append(str(e)), print("page error:", e)))
         yield page, requests
@@ -128,6 +128,8 @@ def test_only_this_server_is_asked(browser_page: tuple[Page, list[str]],
     assert any(u.endswith("/static/plotly.min.js") for u in requests)
     hosts = {urlsplit(u).netloc for u in requests}
     assert hosts == {f"127.0.0.1:{server['port']}"}
+    assert any(u.startswith("ws://127.0.0.1:") and u.split("?")[0].endswith("/api/live/ws")
+               for u in requests)  # the page streams over its own server's WebSocket
 
 
 def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list[str]],

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 from typing import Any
 
 import numpy as np
 import pytest
 
-from twin.edges.dashboard.wire import dumps, pack
+from twin.edges.dashboard.wire import dumps, frame, pack
 
 DTYPES = {"f64": "<f8", "i32": "<i4", "u16": "<u2", "u8": "u1"}
 
@@ -71,3 +72,46 @@ def test_non_finite_values_become_null_outside_packed_columns() -> None:
 def test_unknown_kind_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="unknown column kind 'f16'"):
         pack({"t": {"x": [1.0]}}, {"t": {"x": "f16"}})
+
+
+def read_frame(data: bytes) -> dict[str, Any]:
+    """A binary frame read as the page reads it (typed-array views need aligned offsets)."""
+    (n,) = struct.unpack_from("<I", data)
+    head = json.loads(data[4:4 + n])
+    base = -(-(4 + n) // 8) * 8
+    assert data[4 + n:base] == bytes(base - 4 - n)  # zero padding
+    for cols in head["records"].values():
+        for name, c in cols.items():
+            if isinstance(c, dict):
+                assert (base + c["offset"]) % 8 == 0, (name, c)
+                raw = data[base + c["offset"]:base + c["offset"] + c["bytes"]]
+                cols[name] = np.frombuffer(raw, DTYPES[c["type"]]).tolist()
+    return head
+
+
+def test_a_frame_carries_its_header_and_every_column_aligned() -> None:
+    records = {
+        "events": {"time": [0.5, 1.25, 3.0], "part": [7, 8, 9], "product": [0, 1, 0],
+                   "station": [2, 300, 4], "kind": [1, 2, 3]},
+        "stops": {"start": [10.0], "unit": [1], "kind": ["failure"], "mode": ["wear"],
+                  "duration": [math.nan]},
+    }
+    data = frame({"now": 3.0, "status": "running", "kpis": {"oee": math.inf}}, records)
+    head = read_frame(data)
+    assert head["now"] == 3.0 and head["status"] == "running" and head["kpis"] == {"oee": None}
+    ev = head["records"]["events"]
+    assert ev == {k: [float(x) for x in v] if k == "time" else v
+                  for k, v in records["events"].items()}
+    stops = head["records"]["stops"]
+    assert stops["kind"] == ["failure"] and stops["unit"] == [1] and math.isnan(
+        stops["duration"][0])
+    # the station column holds a code past 255: it travels as u16, the others as one byte
+    (n,) = struct.unpack_from("<I", data)
+    described = json.loads(data[4:4 + n])["records"]["events"]
+    assert described["station"]["type"] == "u16" and described["kind"]["type"] == "u8"
+    assert len(data) % 8 == 0
+
+
+def test_an_empty_frame_is_just_a_header() -> None:
+    head = read_frame(frame({"end": True}, {}))
+    assert head == {"end": True, "records": {}}

@@ -9,9 +9,13 @@ Endpoints (all JSON unless said otherwise; everything is read-only except the al
 ``GET /api/runs/{id}/meta``             a stored run: line layout, registries, settings, KPIs
 ``GET /api/runs/{id}/records``          a stored run's records, in the format of the stream
 ``GET /api/live``                       the live run: line layout, registries, progress
-``GET /api/live/stream``                Server-Sent Events: only the records that are new since
-                                        the cursor (``?cursor=`` or the ``Last-Event-ID``
-                                        header), every ``?interval=`` ms (100-10000)
+``WS  /api/live/ws``                    the page's stream, a WebSocket of binary frames
+                                        (:func:`~twin.edges.dashboard.wire.frame`): only the
+                                        records that are new since ``?cursor=``, one frame per
+                                        ``?interval=`` ms (100-10000), ``"end": true`` last
+``GET /api/live/stream``                the same updates as Server-Sent Events with packed
+                                        JSON columns, for scripts (``?cursor=`` or the
+                                        ``Last-Event-ID`` header resumes)
 ``POST /api/live/alarms/{name}/ack``    acknowledge an alarm of the live run
 ``POST /api/live/alarms/{name}/shelve`` shelve it for ``?duration_s=`` (default 3600)
 
@@ -19,7 +23,7 @@ A run id is the path of a run folder relative to the runs directory, as listed b
 ``/api/runs``; anything else is refused (400 if malformed, 404 if unknown), so no file outside
 the runs directory can be read: ids are looked up among the run folders found under it (with
 symbolic links leading outside it dropped), never joined onto a path. Requests for other hosts
-(``Host`` header) and cross-origin alarm actions are refused.
+(``Host`` header) and cross-origin alarm actions and WebSocket connections are refused.
 """
 
 from __future__ import annotations
@@ -40,13 +44,14 @@ import plotly
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from twin.data import spec as S
 from twin.data.checks import line_from_dict
-from twin.edges.dashboard.wire import clean, dumps, pack
+from twin.edges.dashboard.wire import clean, dumps, frame, pack
 from twin.edges.query import RUN_FILE, find_runs
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
@@ -308,12 +313,12 @@ def stored_records(folder: Path, meta: dict[str, Any]) -> dict[str, dict[str, li
 # -- parameters ------------------------------------------------------------------------------
 
 
-def _check_query(request: Request) -> None:
+def _check_query(request: HTTPConnection) -> None:
     if len(request.url.query) > MAX_QUERY:
         raise BadRequest(414, "query string too long")
 
 
-def _number(request: Request, name: str, default: float, low: float, high: float) -> float:
+def _number(request: HTTPConnection, name: str, default: float, low: float, high: float) -> float:
     raw = request.query_params.get(name)
     if raw is None:
         return default
@@ -344,6 +349,41 @@ def format_cursor(cursor: dict[str, int], keys: tuple[str, ...]) -> str:
 
 
 # -- the app ---------------------------------------------------------------------------------
+
+
+Update = tuple[dict[str, dict[str, list[Any]]] | None, dict[str, int]]
+
+
+async def updates(lv: LiveRun, cursor: dict[str, int], interval: float, limit: int
+                  ) -> AsyncIterator[Update]:
+    """What a watcher of a live run gets, as ``(records, cursor)``, until the run is over.
+
+    ``records`` holds the rows new since the previous update (``None``: nothing new, a
+    keep-alive). One update per ``interval`` [s] however fast the run goes, except that a
+    table that hit ``limit`` rows is followed at once by the rest. The generator returns
+    once the run is over and everything it recorded was handed out.
+    """
+    last_status = None
+    while True:
+        finished = lv.done  # read before slicing: nothing is missed at the end
+        records, cursor = lv.since(cursor, limit)
+        status = lv.status
+        if records or status != last_status:
+            yield records, cursor
+            last_status = status
+            if any(len(next(iter(cols.values()))) >= limit for cols in records.values() if cols):
+                continue  # more is waiting: send it now
+        elif finished:
+            return
+        else:
+            yield None, cursor
+        await asyncio.sleep(interval)
+
+
+def live_header(lv: LiveRun) -> dict[str, Any]:
+    """What every update of a live run says besides its records."""
+    return {"now": lv.now, "status": lv.status, "error": lv.error,
+            "kpis": lv.result.kpis if lv.result is not None else None}
 
 
 def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
@@ -419,44 +459,71 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         _check_query(request)
         return _json(live_meta())
 
-    async def live_stream(request: Request) -> Response:
-        _check_query(request)
+    def stream_settings(conn: HTTPConnection, cursor_text: str | None
+                        ) -> tuple[LiveRun, tuple[str, ...], dict[str, int], float, int]:
+        """The live run, its cursor keys, the start cursor, the interval [s] and row limit."""
+        _check_query(conn)
         lv = live_run()
         keys = lv.cursor_keys()
-        text = request.query_params.get("cursor") or request.headers.get("last-event-id")
-        cursor = parse_cursor(text, keys)
-        interval = _number(request, "interval", 250.0, 100.0, 10000.0) / 1000.0
-        limit = int(_number(request, "limit", 50000, 1, 200000))
+        cursor = parse_cursor(cursor_text, keys)
+        interval = _number(conn, "interval", 250.0, 100.0, 10000.0) / 1000.0
+        limit = int(_number(conn, "limit", 50000, 1, 200000))
+        return lv, keys, cursor, interval, limit
+
+    async def live_stream(request: Request) -> Response:
+        lv, keys, cursor, interval, limit = stream_settings(
+            request, request.query_params.get("cursor") or request.headers.get("last-event-id"))
 
         async def events() -> AsyncIterator[str]:
-            nonlocal cursor
             yield "retry: 1000\n\n"
-            last_status = None
-            while True:
-                finished = lv.done  # read before slicing: nothing is missed at the end
-                records, cursor = lv.since(cursor, limit)
-                status = lv.status
-                if records or status != last_status:
-                    body = dumps({"now": lv.now, "status": status, "records": pack(records),
-                                   "error": lv.error,
-                                   "kpis": lv.result.kpis if lv.result is not None else None})
-                    yield f"id: {format_cursor(cursor, keys)}\ndata: {body}\n\n"
-                    last_status = status
-                    full = any(len(next(iter(cols.values()))) >= limit
-                               for cols in records.values() if cols)
-                    if full:
-                        continue  # a table hit the limit: more is waiting, send it now
-                    # otherwise throttle: one update per interval however fast the run goes
-                elif finished:
-                    yield "event: end\ndata: {}\n\n"
-                    return
-                else:
+            async for records, now in updates(lv, cursor, interval, limit):
+                if records is None:
                     yield ": keep-alive\n\n"
-                await asyncio.sleep(interval)
+                    continue
+                body = dumps({**live_header(lv), "records": pack(records)})
+                yield f"id: {format_cursor(now, keys)}\ndata: {body}\n\n"
+            yield "event: end\ndata: {}\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={**SECURITY_HEADERS, "Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
+
+    async def live_socket(ws: WebSocket) -> None:
+        try:
+            origin = ws.headers.get("origin")
+            if origin is not None and origin not in _own_origins(ws):
+                raise BadRequest(403, "cross-origin connections are refused")
+            lv, keys, start, interval, limit = stream_settings(
+                ws, ws.query_params.get("cursor"))
+        except BadRequest as exc:  # refused before the handshake: the client gets a 403
+            await ws.close(code=1008, reason=exc.message[:100])
+            return
+        await ws.accept()
+        gone = asyncio.Event()
+
+        async def listen() -> None:  # the page sends nothing; this notices when it leaves
+            try:
+                while (await ws.receive())["type"] != "websocket.disconnect":
+                    pass
+            finally:
+                gone.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            cursor = start
+            async for records, cursor in updates(lv, start, interval, limit):
+                if gone.is_set():
+                    return
+                if records is not None:
+                    header = {**live_header(lv), "id": format_cursor(cursor, keys), "end": False}
+                    await ws.send_bytes(frame(header, records))
+            header = {**live_header(lv), "id": format_cursor(cursor, keys), "end": True}
+            await ws.send_bytes(frame(header, {}))
+            await ws.close()
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            return  # the page went away while we were sending
+        finally:
+            listener.cancel()
 
     async def alarm_action(request: Request) -> Response:
         _check_query(request)
@@ -510,6 +577,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         Route("/api/runs/{rid:path}/records", run_records),
         Route("/api/live", live_info),
         Route("/api/live/stream", live_stream),
+        WebSocketRoute("/api/live/ws", live_socket),
         Route("/api/live/alarms/{name}/{action}", alarm_action, methods=["POST"]),
     ]
     app = Starlette(
@@ -523,9 +591,21 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
     return app
 
 
-def _own_origins(request: Request) -> set[str]:
+def _own_origins(request: HTTPConnection) -> set[str]:
     host = request.headers.get("host", "")
     return {f"http://{host}", f"https://{host}"}
+
+
+def server_config(app: Starlette, host: str = "127.0.0.1", port: int = 8765) -> Any:
+    """How the dashboard is served: uvicorn on ``host`` (``127.0.0.1`` unless told otherwise).
+
+    WebSocket frames are not compressed: on the machine running the twin, deflating every
+    frame would cost more CPU than the bytes it saves (the CPU is shared with the run).
+    """
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                          ws_per_message_deflate=False)
 
 
 def serve(runs_dir: str | Path, live: LiveRun | None = None, host: str = "127.0.0.1",
@@ -533,4 +613,4 @@ def serve(runs_dir: str | Path, live: LiveRun | None = None, host: str = "127.0.
     """Serve the dashboard until interrupted (binds ``127.0.0.1`` unless told otherwise)."""
     import uvicorn
 
-    uvicorn.run(create_app(runs_dir, live), host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(create_app(runs_dir, live), host, port)).run()

@@ -1,16 +1,21 @@
-"""How records travel to the page: JSON, with numeric columns packed as typed arrays.
+"""How records travel to the page: typed arrays, in binary frames or packed in JSON.
 
-A packed column is ``{"f64": B}``, ``{"i32": B}``, ``{"u16": B}`` or ``{"u8": B}`` where ``B``
-is the base64 of a little-endian array; the page reads it as a ``Float64Array``,
-``Int32Array``, ``Uint16Array`` or ``Uint8Array``. Other columns (text, ``None``) stay JSON
-lists.
+The live stream sends binary WebSocket frames (:func:`frame`): a little-endian ``u32`` header
+length, the JSON header, zero padding to a multiple of 8 bytes, then the numeric columns as raw
+little-endian arrays, each starting at a multiple of 8 bytes from the end of the padding. The
+header describes each such column as ``{"type": T, "offset": bytes, "bytes": bytes}`` where
+``T`` is ``f64``, ``i32``, ``u16`` or ``u8``; the page views it in place as a
+``Float64Array``, ``Int32Array``, ``Uint16Array`` or ``Uint8Array``. Other columns (text,
+``None``) are JSON lists in the header.
 
-Writing numbers as JSON text is what costs most when a fast run is streamed, and the cost is
-paid in the run's own process (the server shares its interpreter). Columns whose kind is known
+JSON responses (a stored run's records, the Server-Sent Events stream for scripts) carry the
+same columns packed (:func:`pack`): ``{"f64": B}`` and so on, ``B`` the base64 of the array.
+
+Writing numbers as text is what costs most when a fast run is streamed, and the cost is paid
+in the run's own process (the server shares its interpreter). Columns whose kind is known
 (:data:`~twin.orchestration.live.COLUMN_KINDS`) are therefore converted straight from the
 recorder's lists by :mod:`array` (one C loop, no type inference), codes take one byte each
-while their registry is small, and packed text is written into the message as it is, never
-scanned again by the JSON encoder.
+while their registry is small, and nothing is encoded twice.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import struct
 import sys
 from array import array
 from collections.abc import Mapping, Sequence
@@ -55,7 +61,11 @@ def _typed(code: str, values: Sequence[Any]) -> array:
     return arr
 
 
-def _declared(col: Sequence[Any], kind: str) -> Packed | None:
+Encoded = tuple[str, Any]
+"""An encoded column: its array type and a buffer holding the little-endian values."""
+
+
+def _declared(col: Sequence[Any], kind: str) -> Encoded | None:
     """A column of a known kind, converted without inference; ``None`` if it does not fit.
 
     ``f64``: floats; ``int``: integers (``i32``, ``f64`` past 2**31, exact to 2**53);
@@ -63,27 +73,27 @@ def _declared(col: Sequence[Any], kind: str) -> Packed | None:
     """
     try:
         if kind == "f64":
-            return Packed("f64", _b64(_typed("d", col)))
+            return ("f64", _typed("d", col))
         if kind == "int":
             try:
-                return Packed("i32", _b64(_typed("i", col)))
+                return ("i32", _typed("i", col))
             except OverflowError:
-                return Packed("f64", _b64(_typed("d", col)))
+                return ("f64", _typed("d", col))
         if kind == "code":
             try:
-                return Packed("u8", _b64(bytes(col)))
+                return ("u8", bytes(col))
             except ValueError:
                 pass
             try:
-                return Packed("u16", _b64(_typed("H", col)))
+                return ("u16", _typed("H", col))
             except OverflowError:
-                return Packed("i32", _b64(_typed("i", col)))
+                return ("i32", _typed("i", col))
     except (TypeError, OverflowError):  # None, text or out of range: left to inference
         return None
     raise ValueError(f"unknown column kind {kind!r}")
 
 
-def _inferred(col: Sequence[Any]) -> Packed | None:
+def _inferred(col: Sequence[Any]) -> Encoded | None:
     """A numeric column of unknown kind (integers as ``i32`` when they fit, else ``f64``)."""
     if not len(col) or type(col[0]) not in (int, float):
         return None
@@ -94,8 +104,17 @@ def _inferred(col: Sequence[Any]) -> Packed | None:
     if arr.ndim != 1 or arr.dtype.kind not in "fiu":
         return None
     if arr.dtype.kind in "iu" and arr.min() >= -(2**31) and arr.max() < 2**31:
-        return Packed("i32", _b64(arr.astype("<i4")))
-    return Packed("f64", _b64(arr.astype("<f8")))
+        return ("i32", arr.astype("<i4"))
+    return ("f64", arr.astype("<f8"))
+
+
+def encode(col: Sequence[Any], kind: str | None = None) -> Encoded | None:
+    """A column as a typed array, or ``None`` if it is not numeric (it then travels as JSON).
+
+    ``kind`` (``f64``, ``int``, ``code``) says what the column holds; without it, or if the
+    values do not fit it, the type is inferred.
+    """
+    return (_declared(col, kind) if kind and len(col) else None) or _inferred(col)
 
 
 def pack(records: Mapping[str, Mapping[str, Sequence[Any]]],
@@ -107,11 +126,36 @@ def pack(records: Mapping[str, Mapping[str, Sequence[Any]]],
         known = kinds.get(table, {})
         packed: dict[str, Any] = {}
         for name, col in cols.items():
-            kind = known.get(name)
-            packed[name] = ((_declared(col, kind) if kind and len(col) else None)
-                            or _inferred(col) or col)
+            enc = encode(col, known.get(name))
+            packed[name] = Packed(enc[0], _b64(enc[1])) if enc else col
         out[table] = packed
     return out
+
+
+def frame(header: Mapping[str, Any], records: Mapping[str, Mapping[str, Sequence[Any]]],
+          kinds: Mapping[str, Mapping[str, str]] = COLUMN_KINDS) -> bytes:
+    """One binary message: ``header`` (JSON-able) with ``records`` laid out as described in
+    the module docstring (the header gets a ``records`` key describing every column)."""
+    buffers: list[Any] = []
+    offset = 0
+    described: dict[str, dict[str, Any]] = {}
+    for table, cols in records.items():
+        known = kinds.get(table, {})
+        out: dict[str, Any] = {}
+        for name, col in cols.items():
+            enc = encode(col, known.get(name))
+            if enc is None:
+                out[name] = col
+                continue
+            view = memoryview(enc[1]).cast("B")
+            out[name] = {"type": enc[0], "offset": offset, "bytes": view.nbytes}
+            pad = -view.nbytes % 8
+            buffers += [view, bytes(pad)] if pad else [view]
+            offset += view.nbytes + pad
+        described[table] = out
+    head = dumps({**header, "records": described}).encode()
+    start = struct.pack("<I", len(head))
+    return b"".join([start, head, bytes(-(len(start) + len(head)) % 8), *buffers])
 
 
 def clean(obj: Any) -> Any:

@@ -18,7 +18,7 @@ const BASE_LAYOUT = {
 const HOUR = 3600;
 
 const ui = {
-  view: "overview", source: null, run: null, es: null, renderTimer: null, lastRender: 0,
+  view: "overview", source: null, run: null, stream: null, renderTimer: null, lastRender: 0,
   playing: null, cursor: null, runs: [],
 };
 // What tests (and curious people) can read.
@@ -58,14 +58,33 @@ class RunData {
   }
 }
 
-// Numeric columns come packed: base64 of little-endian arrays, by type.
+// Numeric columns come as typed arrays: views into a binary stream frame, or packed in JSON
+// as base64 of little-endian arrays ({"f64": "..."}).
 const PACKED = { f64: Float64Array, i32: Int32Array, u16: Uint16Array, u8: Uint8Array };
 function unpack(raw) {
+  if (ArrayBuffer.isView(raw)) return raw;
   if (Array.isArray(raw) || raw === null || typeof raw !== "object") return raw || [];
   const [kind, text] = Object.entries(raw)[0];
   const bin = atob(text), bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
   return new PACKED[kind](bytes.buffer);
+}
+
+// A binary stream frame: u32 header length, JSON header, padding to 8 bytes, then the numeric
+// columns the header points at ({type, offset, bytes}, offsets from the end of the padding).
+function readFrame(buffer) {
+  const n = new DataView(buffer).getUint32(0, true);
+  const head = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, n)));
+  const base = Math.ceil((4 + n) / 8) * 8;
+  for (const cols of Object.values(head.records || {})) {
+    for (const [name, c] of Object.entries(cols)) {
+      if (c && !Array.isArray(c) && PACKED[c.type]) {
+        const T = PACKED[c.type];
+        cols[name] = new T(buffer, base + c.offset, c.bytes / T.BYTES_PER_ELEMENT);
+      }
+    }
+  }
+  return head;
 }
 
 // State intervals up to T: per unit, list of [start, end, stateName].
@@ -651,20 +670,34 @@ async function openLive() {
   ui.layout = null;
   document.getElementById("cursorbar").hidden = true;
   document.getElementById("runinfo").textContent = `${meta.line} (live, ${meta.speed ? `${meta.speed}x` : "as fast as possible"})`;
-  const es = new EventSource("/api/live/stream");
-  ui.es = es;
-  es.onmessage = (msg) => {
-    const data = JSON.parse(msg.data);
+  connectLive(run, "");
+}
+
+// The live stream: binary frames of new records only; after a dropped connection the page
+// reconnects from its cursor, so nothing is sent twice and nothing is missed.
+function connectLive(run, cursor) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+  const ws = new WebSocket(`${scheme}//${location.host}/api/live/ws${query}`);
+  ws.binaryType = "arraybuffer";
+  ui.stream = ws;
+  let ended = false;
+  ws.onmessage = (msg) => {
+    const data = readFrame(msg.data);
+    cursor = data.id;
     run.append(data.records);
     run.now = data.now;
     run.meta.status = data.status;
     window.twinState.records = run.count;
     window.twinState.messages++;
-    document.getElementById("status").textContent = data.status + (data.error ? ": the run failed" : "");
-    scheduleRender();
+    document.getElementById("status").textContent = data.status + (data.error ? ": the run failed" : "") + (data.end ? " (stream closed)" : "");
+    if (data.end) { ended = true; scheduleRender(0); } else scheduleRender();
   };
-  es.addEventListener("end", () => { es.close(); document.getElementById("status").textContent = `${run.meta.status} (stream closed)`; scheduleRender(0); });
-  es.onerror = () => { if (es.readyState === EventSource.CLOSED) document.getElementById("status").textContent = "stream closed"; };
+  ws.onclose = () => {
+    if (ended || ui.run !== run) return;
+    document.getElementById("status").textContent = "connection lost, reconnecting";
+    setTimeout(() => { if (ui.run === run) connectLive(run, cursor); }, 1000);
+  };
 }
 
 async function loadStored(id) {
@@ -694,7 +727,7 @@ function updateCursorLabel() {
 }
 
 async function selectSource(value) {
-  if (ui.es) { ui.es.close(); ui.es = null; }
+  if (ui.stream) { ui.stream.close(); ui.stream = null; }
   if (ui.playing) { clearInterval(ui.playing); ui.playing = null; document.getElementById("play").textContent = "Play"; }
   window.twinState.ready = false;
   ui.source = value;
