@@ -150,6 +150,23 @@ def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list
     shot(page, server, "overview_live")
 
 
+def test_a_dropped_stream_resumes_without_gaps_or_repeats(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    goto(page, server, "live")
+    page.wait_for_function("() => window.twinState.records > 0")
+    before = page.evaluate("window.twinState.messages")
+    page.evaluate("ui.stream.close()")  # as a network drop would
+    # the page reconnects from its cursor and frames come again
+    page.wait_for_function("n => window.twinState.messages > n + 1", arg=before, timeout=15000)
+    times = page.evaluate("Array.from(ui.run.t.events.time)")
+    parts = page.evaluate("Array.from(ui.run.t.events.part)")
+    rec = server["live"].recorder
+    assert len(times) > 0
+    assert times == rec.e_time[:len(times)]  # every event once, in order: no gap, no repeat
+    assert parts == rec.e_part[:len(parts)]
+
+
 def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str]],
                                               server: dict[str, Any]) -> None:
     page, _ = browser_page
