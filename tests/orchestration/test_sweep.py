@@ -75,11 +75,17 @@ def twenty_runs(folder: Path) -> Path:
                            "seed": 5}))
 
 
+def _interruptible() -> None:
+    # As at a terminal: a test suite started in the background of a non-interactive shell
+    # inherits an ignored SIGINT, and Python then installs no Ctrl-C handler at all.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_sweep(file: Path, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "twin.edges.cli", "sweep", str(file), "--executor", "serial",
          "--out", str(out), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
 
 
 def wait_for_runs(proc: subprocess.Popen[str], runs_dir: Path, n: int,

@@ -18,11 +18,21 @@ tag                        value                                                
                            0.1 K or more, and the peak), and at each phase end
 ``emission.<species>``     emission rate of a species from all units: each phase emits   kg/s
                            its emitted mass evenly over its working time
+``kpi.throughput``         good parts (batches) leaving the line per unit time over the  1/s
+                           trailing ``window``
+``kpi.yield``              good parts over good and scrapped parts among those finished  --
+                           in the trailing ``window`` (held while none finished)
+``kpi.lead_time``          mean lead time (created to out) of the good parts finished    s
+                           in the trailing ``window`` (held while none finished)
 =========================  ===========================================================  =====
 
-KPIs are end-of-run figures and are not signals. ``limit`` (and ``deadband``) are written with
-a unit of the tag's kind (``"100 degC"``, ``"320 kW"``, ``"50 m3/h"``, ``"800 kg"``,
-``"2 kg/h"``) or as a bare number for counts; they are stored in SI. A temperature deadband is
+KPI signals are rolling figures, exact step functions on the simulation clock: they change
+when a part finishes and when it leaves the window, never by sampling. Their ``window``
+(default 1 h) is set on the alarm; alarms on one KPI tag share one window. The end-of-run KPIs
+(:mod:`twin.observation.kpis`) are computed over the whole run and are not signals.
+``limit`` (and ``deadband``) are written with a unit of the tag's kind (``"100 degC"``,
+``"320 kW"``, ``"50 m3/h"``, ``"800 kg"``, ``"2 kg/h"``, ``"20 /h"``, ``"95 %"``, ``"8 h"``)
+or as a bare number for counts and yields; they are stored in SI. A temperature deadband is
 a difference: ``"2 K"`` or ``"2 degC"`` both mean 2 K.
 
 A ``high`` alarm is active at or above ``limit`` and returns to normal below
@@ -50,10 +60,17 @@ from twin.data.model import Model
 from twin.data.quantities import Duration
 from twin.data.units import DIMENSIONS, UnitError, to_si
 
-TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission")
+TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission", "kpi")
 """Kinds of signal tags (the part before the dot; ``wip`` has no dot)."""
 
-_TAG = re.compile(r"^(buffer|tank|utility|temperature|emission)\.([A-Za-z][A-Za-z0-9_\-]*)$|^wip$")
+_TAG = re.compile(
+    r"^(buffer|tank|utility|temperature|emission|kpi)\.([A-Za-z][A-Za-z0-9_\-]*)$|^wip$")
+
+KPI_SIGNALS = {"throughput": "rate", "yield": "dimensionless", "lead_time": "time"}
+"""Rolling KPIs an alarm can watch (``kpi.<name>``), with the dimension of their values."""
+
+DEFAULT_KPI_WINDOW = 3600.0
+"""Trailing window of a KPI signal when its alarm sets none [s]."""
 
 DIMENSION_OF_KIND = {"buffer": "count", "wip": "count", "tank": "mass",
                      "temperature": "temperature", "emission": "mass_flow"}
@@ -106,6 +123,8 @@ def _dimension(tag: Any, raw_limit: Any) -> str | None:
     kind = tag_kind(tag) if isinstance(tag, str) else None
     if kind is None:
         return None
+    if kind == "kpi":
+        return KPI_SIGNALS.get(tag[4:], "dimensionless")  # an unknown KPI: the tag says so
     return _utility_dimension(raw_limit) if kind == "utility" else DIMENSION_OF_KIND[kind]
 
 
@@ -113,13 +132,16 @@ class AlarmSpec(Model):
     """One alarm: a limit on a signal, with its direction, priority, deadband and on-delay."""
 
     tag: str = Field(description="the signal watched: buffer.<station>, wip, tank.<station>, "
-                     "utility.<name>, temperature.<station> or emission.<species>")
+                     "utility.<name>, temperature.<station>, emission.<species>, "
+                     "kpi.throughput, kpi.yield or kpi.lead_time")
     limit: Annotated[float, _LIMIT_SCHEMA]
     direction: Literal["high", "low"] = "high"
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
     deadband: Annotated[float, _LIMIT_SCHEMA] = Field(
         0.0, ge=0.0, description="hysteresis to return to normal, in the limit's unit")
     on_delay: Duration = Field(0.0, ge=0.0, description="the condition must hold this long")
+    window: Duration | None = Field(
+        None, gt=0.0, description="trailing window of a kpi.* signal (default 1 h)")
     description: str = ""
     _dimension: str = PrivateAttr("")
 
@@ -129,8 +151,11 @@ class AlarmSpec(Model):
         if tag_kind(value) is None:
             raise ValueError(
                 f"{value!r} is not a signal tag (expected buffer.<station>, wip, "
-                "tank.<station>, utility.<name>, temperature.<station> or "
-                "emission.<species>)")
+                "tank.<station>, utility.<name>, temperature.<station>, "
+                "emission.<species> or kpi.<name>)")
+        if tag_kind(value) == "kpi" and value[4:] not in KPI_SIGNALS:
+            raise ValueError(f"{value!r} is not a rolling KPI (known: "
+                             + ", ".join(f"kpi.{k}" for k in KPI_SIGNALS) + ")")
         return value
 
     @field_validator("limit", "deadband", mode="before")
@@ -153,6 +178,8 @@ class AlarmSpec(Model):
         if alarm.kind == "utility" and isinstance(band, str) and (
                 _dimension(alarm.tag, band) != alarm._dimension):
             raise ValueError(f"deadband {band!r} is not a {alarm._dimension} like the limit")
+        if alarm.window is not None and alarm.kind != "kpi":
+            raise ValueError(f"a window applies to kpi.* tags only, not to {alarm.tag!r}")
         return alarm
 
     @property
@@ -166,6 +193,11 @@ class AlarmSpec(Model):
         kind = tag_kind(self.tag)
         assert kind is not None
         return kind
+
+    @property
+    def kpi_window(self) -> float:
+        """Trailing window of a ``kpi.*`` signal [s]."""
+        return DEFAULT_KPI_WINDOW if self.window is None else self.window
 
     @field_serializer("limit", "deadband")
     def _dump(self, value: float) -> float | str:
@@ -191,4 +223,11 @@ def signal_tags(line: Any) -> dict[str, str]:
         tags[f"utility.{name}"] = "volume_flow" if u.is_medium else "power"
     for name in line.species:
         tags[f"emission.{name}"] = "mass_flow"
+    for name, dim in KPI_SIGNALS.items():
+        tags[f"kpi.{name}"] = dim
     return tags
+
+
+def kpi_windows(alarms: dict[str, AlarmSpec]) -> dict[str, float]:
+    """The ``kpi.*`` tags watched by ``alarms``, with their trailing window [s]."""
+    return {a.tag: a.kpi_window for a in alarms.values() if a.kind == "kpi"}

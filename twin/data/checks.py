@@ -242,6 +242,15 @@ def alarm_problems(line: S.LineSpec) -> list[Problem]:
             out.append(Problem(f"alarms.{name}.limit",
                                f"{alarm.tag!r} is a {dim.replace('_', ' ')}, the limit a "
                                f"{alarm.dimension.replace('_', ' ')}"))
+    windows: dict[str, tuple[str, float]] = {}
+    for name, alarm in line.alarms.items():
+        if alarm.kind != "kpi":
+            continue
+        first = windows.setdefault(alarm.tag, (name, alarm.kpi_window))
+        if first[1] != alarm.kpi_window:
+            out.append(Problem(f"alarms.{name}.window",
+                               f"alarms on {alarm.tag!r} share one window: {first[0]!r} uses "
+                               f"{first[1]:g} s, this one {alarm.kpi_window:g} s"))
     return out
 
 

@@ -17,7 +17,9 @@ import numpy as np
 import simpy
 
 from twin.data import spec as S
+from twin.data.alarms import kpi_windows
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, Recorder
+from twin.simulation.kpi_signals import KpiSignals
 from twin.simulation.phases import Materials
 from twin.simulation.streams import Streams, uniform_stream
 
@@ -74,15 +76,36 @@ class Context:
         self.emission_tags = {i: f"emission.{n}" for i, n in enumerate(line.species)
                               if f"emission.{n}" in self.watch}
         self._emitting = {i: [0.0, 0] for i in self.emission_tags}  # rate [kg/s], sources
+        self._signals: dict[str, float] = {}  # watched signals set in the current instant
+        kpi_tags = kpi_windows(line.alarms)
+        #: Rolling KPI signals (only while an alarm watches a ``kpi.*`` tag).
+        self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
 
     def signal(self, tag: str, value: float) -> None:
-        """Record the value of a watched signal now."""
-        self.rec.signal(self.env.now, tag, value)
+        """Set the watched signal ``tag`` to ``value`` [SI] now.
+
+        A signal is recorded once per instant, with the value it has when every event of the
+        instant has run: several events at one time (a part leaving a buffer as another
+        arrives, a part leaving a KPI window as another finishes) would otherwise show values
+        the signal holds for no time at all, and alarms would act on them.
+        """
+        if not self._signals:
+            self.env.timeout(0).callbacks.append(self._end_of_instant)
+        self._signals[tag] = value
+
+    def _end_of_instant(self, _event: simpy.Event) -> None:
+        env = self.env
+        if env.peek() == env.now:  # more events at this instant: come back after them
+            env.timeout(0).callbacks.append(self._end_of_instant)
+            return
+        pending, self._signals = self._signals, {}
+        for tag, value in pending.items():
+            self.rec.signal(env.now, tag, value)
 
     def count_part(self, delta: int) -> None:
         """Parts in the line change by ``delta`` (called only while ``wip`` is watched)."""
         self.wip += delta
-        self.rec.signal(self.env.now, "wip", float(self.wip))
+        self.signal("wip", float(self.wip))
 
     def emission_rate(self, species: int, rate: float, on: bool) -> None:
         """A unit starts (``on``) or stops emitting ``species`` at ``rate`` [kg/s]."""
@@ -91,7 +114,7 @@ class Context:
         acc[1] += 1 if on else -1
         if acc[1] == 0:
             acc[0] = 0.0  # no rounding residue once nobody emits
-        self.rec.signal(self.env.now, self.emission_tags[species], max(acc[0], 0.0))
+        self.signal(self.emission_tags[species], max(acc[0], 0.0))
 
     def utility_load(self, name: str, delta: float) -> None:
         """Change the load of utility ``name`` by ``delta`` [W] (recorded)."""
@@ -99,7 +122,7 @@ class Context:
         self.rec.load(self.env.now, name, max(self._loads[name], 0.0))
         tag = self._util_tags.get(name)
         if tag is not None:
-            self.rec.signal(self.env.now, tag, max(self._loads[name], 0.0))
+            self.signal(tag, max(self._loads[name], 0.0))
 
     def leave(self, part: Part, kind: str, station: int) -> None:
         """A part leaves the line at ``station`` (``output`` at a sink, ``waste`` if scrapped)."""
@@ -324,6 +347,8 @@ class SinkNode(Node):
         self.ctx.rec.event(now, part.id, part.product, self.code, EXIT)
         self.ctx.rec.part_done(part.id, part.product, part.created, now, GOOD, part.reworks)
         self.ctx.leave(part, "output", self.code)
+        if self.ctx.kpis is not None:
+            self.ctx.kpis.finished(True, now - part.created)
         if self.ctx.watch_wip:
             self.ctx.count_part(-1)
         return None

@@ -295,6 +295,8 @@ class InspectionNode(EquipmentNode):
                 rec.event(now, part.id, part.product, self.code, SCRAP)
                 rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
                 self.ctx.leave(part, "waste", self.code)
+                if self.ctx.kpis is not None:
+                    self.ctx.kpis.finished(False, now - part.created)
                 if self.ctx.watch_wip:
                     self.ctx.count_part(-1)
                 self.holding -= 1
