@@ -187,12 +187,54 @@ def test_socket_sends_each_record_once_and_resumes_at_the_cursor(client: TestCli
     assert again[-1]["end"] and not any(f["records"] for f in again)  # status only
 
 
+def refusal(client: TestClient, query: str) -> tuple[int, str]:
+    """The close code and reason of a WebSocket the server accepts only to refuse."""
+    with client.websocket_connect(f"/api/live/ws{query}") as ws:
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_bytes()
+    return closed.value.code, closed.value.reason
+
+
 @pytest.mark.parametrize("query", ["?interval=5", "?cursor=a-b", "?limit=0", "?x=" + "9" * 5000])
-def test_bad_socket_parameters_are_refused(client: TestClient, query: str) -> None:
-    with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect(f"/api/live/ws{query}"):
-            pass
-    assert refused.value.code == 1008
+def test_bad_socket_parameters_are_refused_with_a_reason(client: TestClient, query: str) -> None:
+    code, reason = refusal(client, query)
+    assert code in (4400, 4414) and reason, (code, reason)
+
+
+def test_a_cursor_or_run_of_another_run_is_refused(client: TestClient, live: LiveRun) -> None:
+    """A page that watched another run (the dashboard was restarted) must start again: its
+    cursor would skip this run's first rows."""
+    keys = live.cursor_keys()
+    ahead = "-".join(["999999999"] * len(keys))
+    assert refusal(client, f"?cursor={ahead}")[0] == 4409
+    code, reason = refusal(client, "?run=servo_actuator_other_s9")
+    assert code == 4409 and live.run_id in reason
+    assert client.get(f"/api/live/stream?cursor={ahead}").status_code == 409
+    frames = socket_frames(client, f"?run={live.run_id}")  # its own run: welcome
+    assert all(f["run"] == live.run_id for f in frames)
+
+
+def test_non_ascii_digits_in_a_cursor_are_a_bad_request(client: TestClient,
+                                                         live: LiveRun) -> None:
+    cursor = "-".join(["\u00b2"] * len(live.cursor_keys()))  # '²' passes str.isdigit()
+    assert client.get("/api/live/stream", params={"cursor": cursor}).status_code == 400
+    assert refusal(client, f"?cursor={cursor}")[0] == 4400
+
+
+def test_streams_are_limited(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.edges.dashboard import server
+
+    monkeypatch.setattr(server, "MAX_STREAMS", 0)
+    assert refusal(client, "")[0] == 4503
+    assert client.get("/api/live/stream").status_code == 503
+
+
+def test_sse_resumes_from_last_event_id_over_its_first_url(client: TestClient) -> None:
+    """EventSource reconnects to the URL it was opened with, adding Last-Event-ID."""
+    first = sse_messages(client.get("/api/live/stream?interval=100").text)
+    last = first[-1]["id"]
+    again = client.get("/api/live/stream?cursor=", headers={"Last-Event-ID": last})
+    assert not any(m["data"]["records"] for m in sse_messages(again.text))
 
 
 def test_cross_origin_sockets_are_refused(client: TestClient) -> None:
@@ -232,9 +274,7 @@ def test_no_live_run(runs_dir: Path) -> None:
     c = TestClient(create_app(runs_dir), base_url="http://127.0.0.1")
     assert c.get("/api/live").status_code == 404
     assert c.get("/api/live/stream").status_code == 404
-    with pytest.raises(WebSocketDisconnect):
-        with c.websocket_connect("/api/live/ws"):
-            pass
+    assert refusal(c, "")[0] == 4404
     assert c.post("/api/live/alarms/wip_high/ack").status_code == 404
     assert c.get("/api/runs").json()["live"] is None
 

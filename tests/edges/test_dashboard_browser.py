@@ -167,6 +167,32 @@ def test_a_dropped_stream_resumes_without_gaps_or_repeats(
     assert parts == rec.e_part[:len(parts)]
 
 
+def test_switching_away_from_live_ends_its_stream(browser_page: tuple[Page, list[str]],
+                                                 server: dict[str, Any]) -> None:
+    """A stored run that loads slowly (longer than the reconnect delay) must not bring the
+    live stream back behind it."""
+    page, _ = browser_page
+    goto(page, server, "live")
+    page.wait_for_function("() => window.twinState.records > 0")
+
+    def slow(route: Any) -> None:
+        time.sleep(2.5)  # a big stored run
+        route.continue_()
+
+    stored = f"run:{server['stored'][1]}"
+    page.route("**/records", slow)
+    try:
+        page.select_option("#source", stored)
+        page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
+                               arg=stored, timeout=20000)
+    finally:
+        page.unroute("**/records", slow)
+    before = page.evaluate("window.twinState.messages")
+    page.wait_for_timeout(2500)
+    assert page.evaluate("window.twinState.messages") == before  # no live frames any more
+    assert page.evaluate("ui.stream") is None and page.evaluate("ui.run.meta.live") is False
+
+
 def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str]],
                                               server: dict[str, Any]) -> None:
     page, _ = browser_page

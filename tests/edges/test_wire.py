@@ -115,3 +115,18 @@ def test_a_frame_carries_its_header_and_every_column_aligned() -> None:
 def test_an_empty_frame_is_just_a_header() -> None:
     head = read_frame(frame({"end": True}, {}))
     assert head == {"end": True, "records": {}}
+
+
+def test_code_columns_given_as_arrays_travel_by_value() -> None:
+    from array import array
+
+    for col in (np.array([1, 2, 3]), array("H", [1, 2, 3])):
+        assert decode(through_the_wire({"c": col}, {"c": "code"})["c"]) == ("u8", [1, 2, 3])
+
+
+def test_integers_a_double_would_round_stay_exact() -> None:
+    big = [0, 2**53 + 1]
+    out = through_the_wire({"declared": big, "inferred": big}, {"declared": "int"})
+    assert decode(out["declared"]) == ("json", big)
+    assert decode(out["inferred"]) == ("json", big)
+    assert decode(through_the_wire({"c": [0, 2**40]}, {})["c"]) == ("f64", [0.0, 2.0**40])

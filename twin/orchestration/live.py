@@ -359,6 +359,15 @@ class LiveRun:
         """The order of the positions in a cursor."""
         return tuple(self._sources())
 
+    def check_cursor(self, cursor: dict[str, int]) -> None:
+        """Raise ``ValueError`` if ``cursor`` points past what this run has recorded: it was
+        handed out by another run (``since`` would otherwise skip this run's first rows)."""
+        src = self._sources()
+        ahead = sorted(k for k, v in cursor.items() if v > len(src.get(k, ())))
+        if ahead:
+            raise ValueError(f"the cursor is ahead of run {self.run_id} ({', '.join(ahead)}): "
+                             "it belongs to another run")
+
     def since(self, cursor: dict[str, int] | None, limit: int = 50_000
               ) -> tuple[dict[str, Columns], dict[str, int]]:
         """Records appended since ``cursor`` (``None``: since the start), by table, as columns.

@@ -69,6 +69,9 @@ ALARM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:\-]*")
 MAX_ID = 300
 MAX_QUERY = 1024
 CURSOR_MAX = 10**12
+CURSOR_PART = re.compile(r"[0-9]{1,13}")
+MAX_STREAMS = 8
+"""Live streams served at once (each costs CPU in the run's process)."""
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "::1", "testserver"]
 TABLE_FILES = ("states", "events", "parts", "stops", "flows", "phases", "profiles",
                "utility_load", "levels", "level_events", "signals", "alarms")
@@ -336,7 +339,7 @@ def parse_cursor(text: str | None, keys: tuple[str, ...]) -> dict[str, int]:
     if text is None or text == "":
         return {}
     parts = text.split("-")
-    if len(parts) != len(keys) or not all(p.isdigit() and len(p) <= 13 for p in parts):
+    if len(parts) != len(keys) or not all(CURSOR_PART.fullmatch(p) for p in parts):
         raise BadRequest(400, "malformed cursor")
     values = [int(p) for p in parts]
     if any(v > CURSOR_MAX for v in values):
@@ -372,7 +375,8 @@ async def updates(lv: LiveRun, cursor: dict[str, int], interval: float, limit: i
             yield records, cursor
             last_status = status
             if any(len(next(iter(cols.values()))) >= limit for cols in records.values() if cols):
-                continue  # more is waiting: send it now
+                await asyncio.sleep(0)  # more is waiting: send it now, but let the server
+                continue                # notice a watcher that left and serve the others
         elif finished:
             return
         else:
@@ -382,7 +386,7 @@ async def updates(lv: LiveRun, cursor: dict[str, int], interval: float, limit: i
 
 def live_header(lv: LiveRun) -> dict[str, Any]:
     """What every update of a live run says besides its records."""
-    return {"now": lv.now, "status": lv.status, "error": lv.error,
+    return {"run": lv.run_id, "now": lv.now, "status": lv.status, "error": lv.error,
             "kpis": lv.result.kpis if lv.result is not None else None}
 
 
@@ -459,46 +463,74 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         _check_query(request)
         return _json(live_meta())
 
+    streams = 0  # live streams being served
+
     def stream_settings(conn: HTTPConnection, cursor_text: str | None
                         ) -> tuple[LiveRun, tuple[str, ...], dict[str, int], float, int]:
-        """The live run, its cursor keys, the start cursor, the interval [s] and row limit."""
+        """The live run, its cursor keys, the start cursor, the interval [s] and row limit.
+
+        A cursor must come from this run: ``?run=`` names the run it came from, and a cursor
+        ahead of what the run has recorded is refused (409) rather than clamped.
+        """
         _check_query(conn)
         lv = live_run()
         keys = lv.cursor_keys()
         cursor = parse_cursor(cursor_text, keys)
         interval = _number(conn, "interval", 250.0, 100.0, 10000.0) / 1000.0
         limit = int(_number(conn, "limit", 50000, 1, 200000))
+        run = conn.query_params.get("run")
+        if run is not None and run != lv.run_id:
+            raise BadRequest(409, f"the live run is {lv.run_id}, not {run[:100]}")
+        try:
+            lv.check_cursor(cursor)
+        except ValueError as exc:
+            raise BadRequest(409, str(exc)) from exc
+        if streams >= MAX_STREAMS:
+            raise BadRequest(503, f"already {MAX_STREAMS} live streams: try again later")
         return lv, keys, cursor, interval, limit
 
     async def live_stream(request: Request) -> Response:
+        # EventSource resends its first URL when it reconnects: the Last-Event-ID it adds
+        # is where it really is
         lv, keys, cursor, interval, limit = stream_settings(
-            request, request.query_params.get("cursor") or request.headers.get("last-event-id"))
+            request, request.headers.get("last-event-id") or request.query_params.get("cursor"))
 
         async def events() -> AsyncIterator[str]:
-            yield "retry: 1000\n\n"
-            async for records, now in updates(lv, cursor, interval, limit):
-                if records is None:
-                    yield ": keep-alive\n\n"
-                    continue
-                body = dumps({**live_header(lv), "records": pack(records)})
-                yield f"id: {format_cursor(now, keys)}\ndata: {body}\n\n"
-            yield "event: end\ndata: {}\n\n"
+            nonlocal streams
+            streams += 1
+            try:
+                yield "retry: 1000\n\n"
+                async for records, now in updates(lv, cursor, interval, limit):
+                    if records is None:
+                        yield ": keep-alive\n\n"
+                        continue
+                    body = dumps({**live_header(lv), "records": pack(records)})
+                    yield f"id: {format_cursor(now, keys)}\ndata: {body}\n\n"
+                yield "event: end\ndata: {}\n\n"
+            finally:
+                streams -= 1
 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={**SECURITY_HEADERS, "Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
 
     async def live_socket(ws: WebSocket) -> None:
+        nonlocal streams
+        origin = ws.headers.get("origin")
+        if origin is not None and origin not in _own_origins(ws):
+            await ws.close(code=1008)  # before the handshake: the other site gets a 403
+            return
         try:
-            origin = ws.headers.get("origin")
-            if origin is not None and origin not in _own_origins(ws):
-                raise BadRequest(403, "cross-origin connections are refused")
             lv, keys, start, interval, limit = stream_settings(
                 ws, ws.query_params.get("cursor"))
-        except BadRequest as exc:  # refused before the handshake: the client gets a 403
-            await ws.close(code=1008, reason=exc.message[:100])
+        except BadRequest as exc:
+            # After the handshake, so that the page learns why: close code 4000 + the HTTP
+            # status (4400 bad request, 4404 no live run, 4409 another run, 4503 busy)
+            await ws.accept()
+            await ws.close(code=4000 + exc.status, reason=exc.message[:120])
             return
         await ws.accept()
+        streams += 1
         gone = asyncio.Event()
 
         async def listen() -> None:  # the page sends nothing; this notices when it leaves
@@ -523,6 +555,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         except (WebSocketDisconnect, OSError, RuntimeError):
             return  # the page went away while we were sending
         finally:
+            streams -= 1
             listener.cancel()
 
     async def alarm_action(request: Request) -> Response:

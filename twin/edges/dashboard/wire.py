@@ -36,6 +36,8 @@ import pandas as pd
 from twin.orchestration.live import COLUMN_KINDS
 
 LITTLE = sys.byteorder == "little"
+EXACT = 2**53
+"""Integers up to this size are exact as doubles (larger ones travel as JSON numbers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,8 @@ Encoded = tuple[str, Any]
 def _declared(col: Sequence[Any], kind: str) -> Encoded | None:
     """A column of a known kind, converted without inference; ``None`` if it does not fit.
 
-    ``f64``: floats; ``int``: integers (``i32``, ``f64`` past 2**31, exact to 2**53);
+    ``f64``: floats; ``int``: integers (``i32``, ``f64`` past 2**31 up to 2**53, beyond
+    that left to JSON);
     ``code``: registry codes (``u8`` below 256, then ``u16``, then ``i32``).
     """
     try:
@@ -78,11 +81,13 @@ def _declared(col: Sequence[Any], kind: str) -> Encoded | None:
             try:
                 return ("i32", _typed("i", col))
             except OverflowError:
-                return ("f64", _typed("d", col))
+                exact = -EXACT <= min(col) and max(col) <= EXACT
+                return ("f64", _typed("d", col)) if exact else None
         if kind == "code":
-            try:
-                return ("u8", bytes(col))
-            except ValueError:
+            try:  # bytes() of a list is the fastest conversion there is; other sequences
+                # (arrays) would hand over their memory, not their values
+                return ("u8", bytes(col) if isinstance(col, list) else _typed("B", col))
+            except (ValueError, OverflowError):
                 pass
             try:
                 return ("u16", _typed("H", col))
@@ -103,8 +108,12 @@ def _inferred(col: Sequence[Any]) -> Encoded | None:
         return None
     if arr.ndim != 1 or arr.dtype.kind not in "fiu":
         return None
-    if arr.dtype.kind in "iu" and arr.min() >= -(2**31) and arr.max() < 2**31:
-        return ("i32", arr.astype("<i4"))
+    if arr.dtype.kind in "iu":
+        lo, hi = int(arr.min()), int(arr.max())
+        if -(2**31) <= lo and hi < 2**31:
+            return ("i32", arr.astype("<i4"))
+        if not (-EXACT <= lo and hi <= EXACT):
+            return None  # a double would round it: JSON keeps it exact
     return ("f64", arr.astype("<f8"))
 
 

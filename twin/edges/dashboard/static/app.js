@@ -673,17 +673,21 @@ async function openLive() {
   connectLive(run, "");
 }
 
-// The live stream: binary frames of new records only; after a dropped connection the page
-// reconnects from its cursor, so nothing is sent twice and nothing is missed.
-function connectLive(run, cursor) {
+// The live stream: binary frames of new records only. After a dropped connection the page
+// reconnects from its cursor (waiting longer after each failure), so nothing is sent twice
+// and nothing is missed. A refusal comes as close code 4000 + HTTP status: 4409 means the
+// dashboard now serves another run (the page starts again on it); others end the stream.
+function connectLive(run, cursor, failures = 0) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}&run=${encodeURIComponent(run.meta.run_id)}` : "";
   const ws = new WebSocket(`${scheme}//${location.host}/api/live/ws${query}`);
   ws.binaryType = "arraybuffer";
   ui.stream = ws;
   let ended = false;
   ws.onmessage = (msg) => {
+    if (ui.stream !== ws) return;
     const data = readFrame(msg.data);
+    failures = 0;
     cursor = data.id;
     run.append(data.records);
     run.now = data.now;
@@ -693,10 +697,22 @@ function connectLive(run, cursor) {
     document.getElementById("status").textContent = data.status + (data.error ? ": the run failed" : "") + (data.end ? " (stream closed)" : "");
     if (data.end) { ended = true; scheduleRender(0); } else scheduleRender();
   };
-  ws.onclose = () => {
-    if (ended || ui.run !== run) return;
-    document.getElementById("status").textContent = "connection lost, reconnecting";
-    setTimeout(() => { if (ui.run === run) connectLive(run, cursor); }, 1000);
+  ws.onclose = (ev) => {
+    if (ended || ui.stream !== ws) return;  // finished, or closed on purpose
+    const status = document.getElementById("status");
+    if (ev.code === 4409) {
+      status.textContent = "the live run changed: starting again";
+      openLive().catch((err) => { status.textContent = `no live run: ${err.message}`; });
+      return;
+    }
+    if (ev.code >= 4000 && ev.code < 5000 && ev.code !== 4503) {
+      ui.stream = null;
+      status.textContent = `stream refused: ${ev.reason || ev.code}`;
+      return;
+    }
+    const delay = Math.min(30000, 1000 * 2 ** failures);
+    status.textContent = `connection lost, reconnecting in ${Math.round(delay / 1000)} s`;
+    setTimeout(() => { if (ui.stream === ws) connectLive(run, cursor, failures + 1); }, delay);
   };
 }
 
