@@ -76,7 +76,8 @@ class Context:
         self.emission_tags = {i: f"emission.{n}" for i, n in enumerate(line.species)
                               if f"emission.{n}" in self.watch}
         self._emitting = {i: [0.0, 0] for i in self.emission_tags}  # rate [kg/s], sources
-        self._signals: dict[str, float] = {}  # watched signals set in the current instant
+        self._signals: dict[str, float] = {}  # watched signals set in the last instant
+        self._signals_at = 0.0  # its time [s]
         kpi_tags = kpi_windows(line.alarms)
         #: Rolling KPI signals (only while an alarm watches a ``kpi.*`` tag).
         self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
@@ -84,23 +85,24 @@ class Context:
     def signal(self, tag: str, value: float) -> None:
         """Set the watched signal ``tag`` to ``value`` [SI] now.
 
-        A signal is recorded once per instant, with the value it has when every event of the
-        instant has run: several events at one time (a part leaving a buffer as another
-        arrives, a part leaving a KPI window as another finishes) would otherwise show values
-        the signal holds for no time at all, and alarms would act on them.
+        A signal is recorded once per instant, with the value it has when the instant is
+        over: several events at one time (a part leaving a buffer as another arrives, a part
+        leaving a KPI window as another finishes) would otherwise show values the signal holds
+        for no time at all, and alarms would act on them. The values of an instant are
+        recorded, at its time, once the clock has moved on (:meth:`settle_signals`).
         """
-        if not self._signals:
-            self.env.timeout(0).callbacks.append(self._end_of_instant)
+        now = self.env.now
+        if self._signals and now > self._signals_at:
+            self.settle_signals(now)
+        self._signals_at = now
         self._signals[tag] = value
 
-    def _end_of_instant(self, _event: simpy.Event) -> None:
-        env = self.env
-        if env.peek() == env.now:  # more events at this instant: come back after them
-            env.timeout(0).callbacks.append(self._end_of_instant)
-            return
-        pending, self._signals = self._signals, {}
-        for tag, value in pending.items():
-            self.rec.signal(env.now, tag, value)
+    def settle_signals(self, now: float) -> None:
+        """Record the signals set in the last instant if it is over (before ``now`` [s])."""
+        if self._signals and self._signals_at < now:
+            pending, self._signals = self._signals, {}
+            for tag, value in pending.items():
+                self.rec.signal(self._signals_at, tag, value)
 
     def count_part(self, delta: int) -> None:
         """Parts in the line change by ``delta`` (called only while ``wip`` is watched)."""

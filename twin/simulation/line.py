@@ -95,6 +95,7 @@ class LineModel:
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s]."""
         self.env.run(until=until)
+        self.ctx.settle_signals(until)  # every instant before ``until`` is over
         if self.alarms is not None:
             self.alarms.advance(until)
 
@@ -103,7 +104,11 @@ class LineModel:
         monitor = self.alarms
         assert monitor is not None
         ev = self.env.timeout(max(due - self.env.now, 0.0))
-        ev.callbacks.append(lambda _ev: monitor.advance(max(due, monitor.now)))
+        ev.callbacks.append(lambda _ev: self._timer_due(monitor, due))
+
+    def _timer_due(self, monitor: AlarmMonitor, due: float) -> None:
+        self.ctx.settle_signals(self.env.now)  # earlier instants reach the monitor first
+        monitor.advance(max(due, monitor.now))
 
     def inventory(self) -> dict[str, float]:
         """Mass of each species held in the line now [kg] (batches not yet out)."""
