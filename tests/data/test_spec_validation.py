@@ -584,6 +584,15 @@ def test_unknown_top_level_key(line: dict[str, Any]) -> None:
     assert "unknown key 'statoins'" in p.message and "'stations'" in p.message
 
 
+def test_a_key_of_another_kind_of_station_says_so(line: dict[str, Any]) -> None:
+    """Not "unknown key 'servers' (did you mean 'servers'?)": the key exists, elsewhere."""
+    source = next(n for n, st in line["stations"].items() if st["type"] == "source")
+    line["stations"][source]["servers"] = 2
+    p = only(problems_of(line))
+    assert p.path == f"stations.{source}.servers"
+    assert p.message == "'servers' does not apply to a source station"
+
+
 def test_unknown_key_without_close_word(line: dict[str, Any]) -> None:
     line["stations"]["washing"]["zzqqxx"] = 1
     p = only(problems_of(line))

@@ -86,6 +86,10 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
+        if key in vocabulary:  # a real key, of another kind of entry
+            kind_of = next((str(x) for x in err["loc"][:-1] if x in S.STATION_TYPES), None)
+            return (f"{key!r} does not apply to a {kind_of} station" if kind_of
+                    else f"{key!r} does not apply here")
         close = difflib.get_close_matches(key, vocabulary, n=1)
         return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     if kind == "missing":

@@ -136,19 +136,29 @@ class EquipmentNode(Node):
         raise NotImplementedError
 
     def _take(self, unit: Unit, store: simpy.Store) -> Generator[Any, Any, Part]:
-        """Take the next part from ``store``, idle (starved) while there is none."""
-        while unit.stopped:
-            yield unit.wait_up()
-        req = store.get()
-        if self.buffer_tag is not None:
-            self.buffer_level()
-        if req.triggered:
-            part = req.value
-        else:
-            unit.set(IDLE)
-            part = yield req
-        self.holding += 1
-        return part
+        """Take the next part from ``store``, idle (starved) while there is none.
+
+        A unit that stops while it waits (a failure, maintenance, the end of a shift)
+        withdraws its request, so parts arriving meanwhile wait in the buffer (where other
+        units, routing and the buffer's level see them), and asks again once it is back.
+        """
+        while True:
+            while unit.stopped:
+                yield unit.wait_up()
+            req = store.get()
+            if self.buffer_tag is not None:
+                self.buffer_level()
+            if not req.triggered:
+                unit.set(IDLE)
+                if self.interruptible:
+                    yield req | unit.next_stop()
+                    if not req.triggered:  # stopped first: the part stays in the buffer
+                        req.cancel()
+                        continue
+                else:
+                    yield req
+            self.holding += 1
+            return req.value
 
     def _send(self, unit: Unit, part: Part,
               dest: Node | None = None) -> Generator[Any, Any, None]:

@@ -36,7 +36,7 @@ class Unit:
     """One server: records its state changes and performs preemptible work."""
 
     __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
-                 "working", "wear", "last_product", "rec_stop")
+                 "working", "wear", "last_product", "rec_stop", "stopping")
 
     def __init__(self, env: simpy.Environment, code: int,
                  record: Callable[[float, int, int], None],
@@ -49,6 +49,7 @@ class Unit:
         self.shown = -1
         self.stops = {OFF: 0, MAINTENANCE: 0, DOWN: 0}
         self.up: simpy.Event | None = None
+        self.stopping: simpy.Event | None = None
         self.proc: simpy.Process | None = None
         self.working = False
         self.wear: list[OperatingFailure] = []
@@ -80,6 +81,9 @@ class Unit:
         """Begin a stoppage of kind ``state`` (OFF, MAINTENANCE or DOWN)."""
         self.stops[state] += 1
         self._show()
+        if self.stopping is not None:
+            ev, self.stopping = self.stopping, None
+            ev.succeed()
         if self.working and self.proc is not None:
             self.working = False
             self.proc.interrupt(state)
@@ -91,6 +95,12 @@ class Unit:
         if not self.stopped and self.up is not None:
             up, self.up = self.up, None
             up.succeed()
+
+    def next_stop(self) -> simpy.Event:
+        """An event that fires when the next stoppage begins (e.g. to stop waiting for work)."""
+        if self.stopping is None:
+            self.stopping = self.env.event()
+        return self.stopping
 
     def wait_up(self) -> simpy.Event:
         """An event that fires when no stoppage is left (already fired if none)."""
