@@ -380,3 +380,54 @@ def test_shifts_off_fraction_and_output_only_in_shifts(case):
     # The station that runs through the night does produce outside shifts when fed.
     free_ends = events(r, "m_24", "end")["time"].to_numpy()
     assert (~in_windows(free_ends, windows)).any()
+
+
+def _oven_with_operator(on_call: bool) -> dict:
+    """A machine working around the clock (``follows_calendar = false``) that needs its one
+    operator while processing; the operator works 08:00-16:00 every day unless on call.
+    Parts arrive every hour from 01:00; a cycle takes 30 min."""
+    return {"line": {"name": "oven"}, "run": {"duration": "3 d", "warmup": "0 s"},
+            "calendar": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                         "shifts": [{"name": "day", "start": "08:00", "end": "16:00"}]},
+            "products": {"P": {}},
+            "operators": {"ops": {"count": 1, "follows_calendar": not on_call}},
+            "stations": {
+                "src": {"type": "source", "product": "P", "interarrival": "1 h", "to": "oven"},
+                "oven": {"type": "machine", "cycle_time": "30 min", "follows_calendar": False,
+                         "operator": {"pool": "ops", "during": "processing"}, "to": "out"},
+                "out": {"type": "sink"}}}
+
+
+def test_operators_work_the_shifts_of_the_calendar() -> None:
+    """By hand: the operator starts a cycle every 30 min from 08:00 while parts wait and
+    never at or after 16:00. Day 1: the 15 parts of 01:00-15:00 (the queue is empty at 15:30);
+    days 2 and 3: 16 each (the night's parts wait). 47 good parts in 3 days. On call, every
+    part starts when it arrives: 71 parts (01:00 to 71:00), all done by 71.5 h."""
+    r = run(_oven_with_operator(on_call=False), seed=1)
+    ev = r.tables["events"]
+    starts = ev.loc[(ev["station"] == "oven") & (ev["kind"] == "start"), "time"].to_numpy()
+    expected = np.r_[8 + 0.5 * np.arange(15), 32 + 0.5 * np.arange(16),
+                     56 + 0.5 * np.arange(16)] * 3600
+    np.testing.assert_array_equal(np.sort(starts), expected)
+    assert r.kpis["good_units"] == 47
+    on_call = run(_oven_with_operator(on_call=True), seed=1)
+    ev = on_call.tables["events"]
+    starts = ev.loc[(ev["station"] == "oven") & (ev["kind"] == "start"), "time"].to_numpy()
+    np.testing.assert_array_equal(np.sort(starts), 3600.0 * np.arange(1, 72))
+    assert on_call.kpis["good_units"] == 71
+
+
+def test_an_operator_at_work_when_the_shift_ends_finishes_the_task() -> None:
+    """Cycles of 50 min from 08:00: the one started at 15:30 ends at 16:20, after the shift;
+    the next starts only at 08:00 the next day."""
+    spec = _oven_with_operator(on_call=False)
+    spec["stations"]["oven"]["cycle_time"] = "50 min"
+    r = run(spec, seed=1)
+    ev = r.tables["events"]
+    oven = ev[ev["station"] == "oven"]
+    starts = oven.loc[oven["kind"] == "start", "time"].to_numpy() / 3600
+    ends = oven.loc[oven["kind"] == "end", "time"].to_numpy() / 3600
+    day1 = starts[starts < 24]
+    np.testing.assert_allclose(day1, 8 + np.arange(10) * 50 / 60)  # 08:00 ... 15:30
+    assert ends[ends < 24].max() == pytest.approx(16 + 20 / 60)
+    assert starts[starts > 16].min() == pytest.approx(32.0)

@@ -106,9 +106,15 @@ class Product(Model):
 
 
 class OperatorPool(Model):
-    """A shared pool of operators (technicians) that stations may need."""
+    """A shared pool of operators (technicians) that stations may need.
+
+    Operators work the line's shifts (``follows_calendar``): outside them a station that keeps
+    working (an oven, a formation rack) waits for one. An operator busy when a shift ends
+    finishes the task first. ``follows_calendar = false``: on call around the clock.
+    """
 
     count: PositiveInt
+    follows_calendar: bool = True
     description: str = ""
 
 

@@ -54,7 +54,8 @@ class Context:
         self.streams = streams
         self.line = line
         self.product_code = {p: recorder.product_code(p) for p in line.products}
-        self.pools = {name: simpy.Resource(env, capacity=p.count)
+        #: Operator pools; requests at priority 0, the end of a shift takes them at -1.
+        self.pools = {name: simpy.PriorityResource(env, capacity=p.count)
                       for name, p in line.operators.items()}
         self._ids = itertools.count()
         self.in_transit = 0

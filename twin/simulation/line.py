@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,11 @@ class LineModel:
                      and n.spec.follows_calendar for u in n.units]
             windows = line.calendar.working_windows()
             if windows != [(0.0, WEEK)]:
-                self.env.process(_shifts(self.env, windows, units))
+                self.env.process(_shifts(self.env, windows, *_stop_units(units)))
+                for name, pool in line.operators.items():
+                    if pool.follows_calendar:
+                        self.env.process(_shifts(self.env, windows,
+                                                 *_send_home(self.ctx.pools[name])))
 
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s]."""
@@ -129,9 +133,41 @@ class LineModel:
         return out
 
 
+def _stop_units(units: list[Unit]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Shift start and end for units: off (a stoppage) outside the working windows."""
+    def begin() -> None:
+        for u in units:
+            u.release(OFF)
+
+    def end() -> None:
+        for u in units:
+            u.hold(OFF)
+    return begin, end
+
+
+def _send_home(pool: simpy.PriorityResource) -> tuple[Callable[[], None], Callable[[], None]]:
+    """Shift start and end for an operator pool: at the end every operator is claimed ahead of
+    the stations' requests (an operator at work finishes the task first), at the start all
+    come back."""
+    away: list[Any] = []
+
+    def end() -> None:
+        away.extend(pool.request(priority=-1) for _ in range(pool.capacity))
+
+    def begin() -> None:
+        for req in away:
+            if req.triggered:
+                pool.release(req)
+            else:
+                req.cancel()
+        away.clear()
+    return begin, end
+
+
 def _shifts(env: simpy.Environment, windows: list[tuple[float, float]],
-            units: list[Unit]) -> Generator[Any, Any, None]:
-    """Stop every unit outside the weekly working windows (state ``off``)."""
+            begin: Callable[[], None], end: Callable[[], None]) -> Generator[Any, Any, None]:
+    """Call ``end`` when a weekly working window closes and ``begin`` when one opens (and
+    ``end`` at time 0 if the week does not start inside a window)."""
     changes: list[tuple[float, bool]] = []  # (time in week, working from then on)
     for a, b in windows:
         changes.append((a, True))
@@ -139,11 +175,9 @@ def _shifts(env: simpy.Environment, windows: list[tuple[float, float]],
     # A window ending at the week's end that continues at the next week's start is one.
     if windows[0][0] == 0.0 and windows[-1][1] == WEEK:
         changes = changes[1:-1]
-    working_at_zero = windows[0][0] == 0.0
     working = True
-    if not working_at_zero:
-        for u in units:
-            u.hold(OFF)
+    if windows[0][0] != 0.0:
+        end()
         working = False
     week = 0.0
     while True:
@@ -152,10 +186,8 @@ def _shifts(env: simpy.Environment, windows: list[tuple[float, float]],
                 continue
             yield env.timeout(week + t - env.now)
             if on and not working:
-                for u in units:
-                    u.release(OFF)
+                begin()
             elif not on and working:
-                for u in units:
-                    u.hold(OFF)
+                end()
             working = on
         week += WEEK
