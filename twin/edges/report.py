@@ -58,8 +58,8 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto S
 LINE_KPIS = ["throughput_per_h", "good_units", "scrap_units", "rework_events", "quality_ratio",
              "scrap_ratio", "first_pass_yield", "wip_mean", "lead_time_mean_h",
              "lead_time_p50_h", "lead_time_p95_h", "bottleneck", "bottleneck_utilisation",
-             "bottleneck_oee", "electricity_kwh", "co2e_kg", "kgce", "kwh_per_good_unit",
-             "co2e_kg_per_good_unit", "kgce_per_good_unit"]
+             "bottleneck_oee", "shifting_bottleneck", "electricity_kwh", "co2e_kg", "kgce",
+             "kwh_per_good_unit", "co2e_kg_per_good_unit", "kgce_per_good_unit"]
 PROCESS_KPIS = ["product_kg", "utility_electricity_kwh", "natural_gas_m3", "co2e_scope1_kg",
                 "co2e_scope2_utilities_kg", "kwh_electricity_per_kg", "co2e_kg_per_kg",
                 "e_factor", "water_kg_per_kg"]
@@ -812,6 +812,14 @@ def bottleneck_section(frame: pd.DataFrame | None, bottleneck: str, lang: str,
               "starved_fraction": "starved"}
     sec.add(table([text("station", lang)] + [text(labels[c], lang) for c in cols],
                   frame[["station"] + cols].itertuples(index=False)))
+    shifting = ["bottleneck_sole_fraction", "bottleneck_shifting_fraction"]
+    if all(c in frame.columns for c in shifting):
+        sec.add(note(text("shifting_note", lang)))
+        order = frame.assign(_share=frame[shifting[0]] + frame[shifting[1]]).sort_values(
+            "_share", ascending=False, kind="stable")
+        sec.add(table([text("station", lang), text("bottleneck_sole", lang),
+                       text("bottleneck_shifting", lang)],
+                      order[["station"] + shifting].itertuples(index=False)))
     return sec
 
 

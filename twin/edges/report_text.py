@@ -114,6 +114,14 @@ TEXT: dict[str, tuple[str, str]] = {
                         "station with the largest active fraction (producing, setup or down).",
                         "各工位占计划忙碌时间的比例;瓶颈为活动比例(生产、换型或故障)最大的工位。"),
     "bottleneck": ("bottleneck", "瓶颈"),
+    "shifting_note": ("Active period method (Roser, Nakano & Tanaka 2001): share of the "
+                      "observation window in which each station was the bottleneck alone, and "
+                      "while the bottleneck moved to or from it.",
+                      "活动周期法(Roser、Nakano、Tanaka,2001):各工位单独成为瓶颈的时间,以及瓶颈"
+                      "在其与其他工位之间转移的时间,占观察窗口的比例。"),
+    "shifting_bottleneck": ("bottleneck by the active period method", "活动周期法瓶颈"),
+    "bottleneck_sole": ("sole bottleneck", "单独瓶颈"),
+    "bottleneck_shifting": ("shifting bottleneck", "交替瓶颈"),
     "utilisation": ("utilisation", "利用率"),
     "blocked": ("blocked", "阻塞"),
     "starved": ("starved", "饥饿"),
@@ -243,6 +251,7 @@ KPIS: dict[str, tuple[str, str, str, str]] = {
     "bottleneck_utilisation": ("bottleneck availability", "瓶颈可用率", "",
                                "Availability = APT/PBT"),
     "bottleneck_oee": ("bottleneck OEE", "瓶颈OEE", "", "OEE index"),
+    "shifting_bottleneck": ("bottleneck, active period method", "瓶颈(活动周期法)", "", ""),
     "electricity_kwh": ("equipment electricity", "设备用电量", "kWh", ""),
     "co2e_kg": ("CO2e of equipment electricity (scope 2)", "设备用电CO2e(范围二)", "kg", ""),
     "kgce": ("primary energy of equipment electricity", "设备用电折标准煤", "kgce", ""),

@@ -17,7 +17,10 @@ over the observation window [t0, t1] (after warm-up), summed over a station's se
 
 Not ISO 22400 (labelled so in reports): energy, CO2e and primary energy per good unit.
 The bottleneck is the station with the largest active fraction (producing, setup or down:
-neither starved nor blocked) of its planned busy time.
+neither starved nor blocked) of its planned busy time. The active period method
+(:mod:`twin.observation.bottlenecks`) adds each station's sole and shifting bottleneck
+fractions and names the ``shifting_bottleneck``: the station that is the bottleneck, alone or
+shifting, for the largest part of the window.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.observation.bottlenecks import active_periods, shifting_bottlenecks
 from twin.observation.ledger import clipped_durations
 from twin.observation.recorder import STATES
 
@@ -102,7 +106,14 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
             "MTBF_h": _ratio(apt, n_fail) / HOUR if n_fail else np.nan,
             "MTTR_h": _ratio(repair, n_fail) / HOUR if n_fail else np.nan,
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if len(table) and t1 > t0:
+        shifting = shifting_bottlenecks(active_periods(states, t0, t1), t0, t1)
+        fractions = shifting.set_index("station")
+        for col, name in (("sole_fraction", "bottleneck_sole_fraction"),
+                          ("shifting_fraction", "bottleneck_shifting_fraction")):
+            table[name] = table["station"].map(fractions[col]).fillna(0.0).astype(float)
+    return table
 
 
 def _ratio(a: float, b: float) -> float:
@@ -139,6 +150,12 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         active = stations["active_fraction"].fillna(-1.0).to_numpy()
         bottleneck = str(stations["station"].iloc[int(np.argmax(active))])
     row = stations[stations["station"] == bottleneck] if len(stations) else stations
+    shifting = ""
+    if len(stations) and "bottleneck_sole_fraction" in stations:
+        share = (stations["bottleneck_sole_fraction"]
+                 + stations["bottleneck_shifting_fraction"]).to_numpy()
+        if share.max() > 0:
+            shifting = str(stations["station"].iloc[int(np.argmax(share))])
     return {
         "window_h": hours,
         "good_units": gq,
@@ -155,6 +172,7 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         "bottleneck": bottleneck,
         "bottleneck_oee": float(row["oee"].iloc[0]) if len(row) else float("nan"),
         "bottleneck_utilisation": float(row["utilisation"].iloc[0]) if len(row) else float("nan"),
+        "shifting_bottleneck": shifting,
         "electricity_kwh": kwh,
         "co2e_kg": co2,
         "kgce": kgce,

@@ -1,0 +1,118 @@
+"""Shifting bottlenecks by the active period method, against timelines worked by hand.
+
+Reference: Roser, Nakano & Tanaka, "A practical bottleneck detection method", Proc. Winter
+Simulation Conference 2001: the momentary bottleneck is the station with the longest current
+active period; where it moves, the overlap of the two active periods is shifting time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twin.observation.bottlenecks import active_periods, shifting_bottlenecks
+from twin.orchestration.run import run
+
+SERVO = Path(__file__).resolve().parents[2] / "lines" / "servo_actuator" / "line.toml"
+
+
+def states(rows: list[tuple[str, int, str, float, float]]) -> pd.DataFrame:
+    """A states table from (station, unit, state, start, end) rows."""
+    return pd.DataFrame(rows, columns=["station", "unit", "state", "start", "end"])
+
+
+def fractions(table: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    return {r.station: (r.sole_fraction, r.shifting_fraction) for r in table.itertuples()}
+
+
+def test_two_stations_worked_by_hand() -> None:
+    """A active [0,10] and [20,30], B active [5,25], window [0,30]. Momentary bottleneck: A on
+    [0,5) (only A), B on [5,25) (its 20 s period is longer than A's 10 s ones), A on [25,30).
+    Shifts: A->B at 5, overlap [5,10]; B->A at 25, overlap [20,25]. Sole: A 5+5, B 20-10;
+    shifting: A 10, B 10; all over 30."""
+    table = states([
+        ("A", 0, "producing", 0, 10), ("A", 0, "idle", 10, 20), ("A", 0, "producing", 20, 30),
+        ("B", 1, "blocked", 0, 5), ("B", 1, "producing", 5, 25), ("B", 1, "idle", 25, 30),
+    ])
+    periods = active_periods(table, 0, 30)
+    np.testing.assert_array_equal(periods["A"], [[0, 10], [20, 30]])
+    np.testing.assert_array_equal(periods["B"], [[5, 25]])
+    got = fractions(shifting_bottlenecks(periods, 0, 30))
+    assert got["A"] == pytest.approx((10 / 30, 10 / 30), abs=1e-12)
+    assert got["B"] == pytest.approx((10 / 30, 10 / 30), abs=1e-12)
+
+
+def test_active_states_merge_and_a_station_is_active_only_with_every_server_busy() -> None:
+    """Producing then setup then down on one server is one period; a two-server station is
+    active only while both are active ([5,10] here); starved, blocked and off are not."""
+    table = states([
+        ("M", 0, "producing", 0, 4), ("M", 0, "setup", 4, 6), ("M", 0, "down", 6, 9),
+        ("M", 0, "idle", 9, 12), ("M", 0, "waiting", 12, 14), ("M", 0, "off", 14, 20),
+        ("P", 1, "producing", 0, 10), ("P", 1, "idle", 10, 20),
+        ("P", 2, "blocked", 0, 5), ("P", 2, "producing", 5, 15), ("P", 2, "idle", 15, 20),
+    ])
+    periods = active_periods(table, 0, 20)
+    np.testing.assert_array_equal(periods["M"], [[0, 9], [12, 14]])
+    np.testing.assert_array_equal(periods["P"], [[5, 10]])
+
+
+def test_the_window_clips_periods() -> None:
+    table = states([("A", 0, "producing", 0, 100)])
+    periods = active_periods(table, 20, 50)
+    np.testing.assert_array_equal(periods["A"], [[20, 50]])
+    got = fractions(shifting_bottlenecks(periods, 20, 50))
+    assert got["A"] == (1.0, 0.0)
+
+
+def test_no_active_station_means_no_bottleneck_time() -> None:
+    table = states([("A", 0, "idle", 0, 10), ("B", 1, "off", 0, 10)])
+    got = shifting_bottlenecks(active_periods(table, 0, 10), 0, 10)
+    assert (got["bottleneck_fraction"] == 0).all()
+
+
+def test_random_timelines_keep_the_books() -> None:
+    """For random two- and three-station timelines: the sole fractions and the time with a
+    bottleneck add up (sole time never overlaps), shifting time of a station lies within its
+    active periods, and every fraction is within [0, 1]."""
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        rows = []
+        for unit, name in enumerate("ABC"[:rng.integers(2, 4)]):
+            t = 0.0
+            while t < 100:
+                d = float(rng.exponential(5.0))
+                rows.append((name, unit, str(rng.choice(["producing", "idle", "blocked"])),
+                             t, min(t + d, 100.0)))
+                t += d
+        table = states(rows)
+        periods = active_periods(table, 0, 100)
+        got = shifting_bottlenecks(periods, 0, 100)
+        covered = _union_length([tuple(p) for ps in periods.values() for p in ps])
+        assert got["sole_fraction"].sum() <= covered / 100 + 1e-9
+        assert ((got[["sole_fraction", "shifting_fraction"]] >= -1e-12).all().all())
+        for r in got.itertuples():
+            assert r.shifting_fraction * 100 <= _union_length(
+                [tuple(p) for p in periods[r.station]]) + 1e-9
+
+
+def _union_length(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, -np.inf
+    for a, b in sorted(intervals):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return total
+
+
+def test_servo_line_names_its_assembly_as_the_shifting_bottleneck() -> None:
+    """The servo line's assembly benches are its bottleneck by design (their README); the
+    burn-in chamber, working at night alone, is the bottleneck for part of the time."""
+    r = run(SERVO, duration="7 d", warmup="1 d", seed=2)
+    assert r.kpis["shifting_bottleneck"] == "assembly"
+    st = r.tables["stations"].set_index("station")
+    share = st["bottleneck_sole_fraction"] + st["bottleneck_shifting_fraction"]
+    assert share.idxmax() == "assembly" and share["burn_in"] > 0
+    assert share.sum() <= 2.0 and (share >= 0).all()
