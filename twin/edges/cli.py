@@ -37,6 +37,7 @@ KPI_LABELS = [
     ("bottleneck", "bottleneck", "{}"),
     ("bottleneck_utilisation", "bottleneck utilisation", "{:.3f}"),
     ("bottleneck_oee", "bottleneck OEE", "{:.3f}"),
+    ("shifting_bottleneck", "bottleneck (active periods)", "{}"),
     ("electricity_kwh", "electricity", "{:.1f} kWh"),
     ("co2e_kg", "CO2e (scope 2, grid)", "{:.1f} kg"),
     ("kwh_per_good_unit", "electricity per good unit*", "{:.3f} kWh"),
