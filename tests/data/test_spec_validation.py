@@ -590,7 +590,20 @@ def test_a_key_of_another_kind_of_station_says_so(line: dict[str, Any]) -> None:
     line["stations"][source]["servers"] = 2
     p = only(problems_of(line))
     assert p.path == f"stations.{source}.servers"
-    assert p.message == "'servers' does not apply to a source station"
+    assert p.message == "'servers' does not apply to a station of type 'source'"
+
+
+def test_a_station_named_like_a_type_is_reported_with_its_own_type(
+        line: dict[str, Any]) -> None:
+    line["stations"]["inspection"] = line["stations"].pop("washing")  # a machine
+    for st in line["stations"].values():
+        st["to"] = "inspection" if st.get("to") == "washing" else st.get("to")
+        if st["to"] is None:
+            st.pop("to")
+    line["stations"]["inspection"]["scrap_probability"] = 0.1
+    p = only(problems_of(line))
+    assert p.path == "stations.inspection.scrap_probability"
+    assert p.message == "'scrap_probability' does not apply to a station of type 'machine'"
 
 
 def test_unknown_key_without_close_word(line: dict[str, Any]) -> None:

@@ -1,8 +1,8 @@
 """Shifting bottlenecks by the active period method, against timelines worked by hand.
 
-Reference: Roser, Nakano & Tanaka, "A practical bottleneck detection method", Proc. Winter
-Simulation Conference 2001: the momentary bottleneck is the station with the longest current
-active period; where it moves, the overlap of the two active periods is shifting time.
+Reference: Roser, Nakano & Tanaka, "Shifting bottleneck detection", Proc. Winter Simulation
+Conference 2002: the momentary bottleneck is the station with the longest current active
+period; where it moves, the overlap of the two active periods is shifting time.
 """
 
 from __future__ import annotations
@@ -65,6 +65,19 @@ def test_the_window_clips_periods() -> None:
     np.testing.assert_array_equal(periods["A"], [[20, 50]])
     got = fractions(shifting_bottlenecks(periods, 20, 50))
     assert got["A"] == (1.0, 0.0)
+
+
+def test_a_period_begun_before_the_window_counts_at_its_whole_length() -> None:
+    """A active [0,105], B active [100,110], window [100,200] (after a warm-up of 100 s). A's
+    period (105 s) is longer than B's (10 s): A is the bottleneck on [100,105), then B on
+    [105,110); the shift at 105 overlaps [100,105] of both periods. Sole: A 0, B 5;
+    shifting: A 5, B 5; over 100 s."""
+    table = states([("A", 0, "producing", 0, 105), ("A", 0, "idle", 105, 200),
+                    ("B", 1, "idle", 0, 100), ("B", 1, "producing", 100, 110),
+                    ("B", 1, "idle", 110, 200)])
+    got = fractions(shifting_bottlenecks(active_periods(table, 0, 200), 100, 200))
+    assert got["A"] == pytest.approx((0.0, 0.05), abs=1e-12)
+    assert got["B"] == pytest.approx((0.05, 0.05), abs=1e-12)
 
 
 def test_no_active_station_means_no_bottleneck_time() -> None:

@@ -321,3 +321,21 @@ def test_unwatched_recorder_stays_empty() -> None:
     model.run(until=3600)
     assert model.alarms is None and rec.signals == [] and not rec.monitored
     assert "signals" not in rec.tables(3600)
+
+
+def test_a_condition_lasting_exactly_the_on_delay_does_not_activate() -> None:
+    """Parts every 100 s into a 150 s machine: its buffer holds one part on [200, 250) and
+    from 300 s on (by hand). With an on-delay of 50 s the first stretch ends at the very
+    instant the delay runs out, so only the second activates, at 350 s (it used to activate
+    and return both at 250 s)."""
+    spec = {"line": {"name": "ondelay"}, "products": {"A": {}},
+            "stations": {
+                "src": {"type": "source", "product": "A", "interarrival": "100 s", "to": "m"},
+                "m": {"type": "machine", "cycle_time": "150 s", "buffer": 10, "to": "out"},
+                "out": {"type": "sink"}},
+            "alarms": {"q": {"tag": "buffer.m", "limit": 1, "on_delay": "50 s"}}}
+    r = twin.run(spec, duration="420 s", warmup="0 s", seed=1)
+    level = signal(r, "buffer.m")
+    assert level[200.0] == 1.0 and level[250.0] == 0.0 and level[300.0] == 1.0
+    alarms = r.tables["alarms"]
+    assert alarms[["time", "event"]].values.tolist() == [[350.0, "activate"]]

@@ -431,3 +431,18 @@ def test_an_operator_at_work_when_the_shift_ends_finishes_the_task() -> None:
     np.testing.assert_allclose(day1, 8 + np.arange(10) * 50 / 60)  # 08:00 ... 15:30
     assert ends[ends < 24].max() == pytest.approx(16 + 20 / 60)
     assert starts[starts > 16].min() == pytest.approx(32.0)
+
+
+def test_no_operator_is_at_work_at_midnight_of_the_first_day() -> None:
+    """Infinite supply in front of the oven: parts wait at time 0 (Monday 00:00), but the
+    operator's shift starts at 08:00, so the first cycle starts then (it used to start at
+    0 h, before the pool went home)."""
+    spec = _oven_with_operator(on_call=False)
+    spec["run"]["duration"] = "1 d"
+    spec["stations"]["src"] = {"type": "source", "product": "P", "to": "oven"}
+    spec["stations"]["oven"]["buffer"] = 2
+    r = run(spec, seed=1)
+    ev = r.tables["events"]
+    starts = ev.loc[(ev["station"] == "oven") & (ev["kind"] == "start"), "time"].to_numpy()
+    assert starts.min() == 8 * 3600.0
+    np.testing.assert_array_equal(np.sort(starts) / 3600, 8 + 0.5 * np.arange(16))

@@ -474,3 +474,25 @@ def test_same_seed_same_process_tables_and_different_seed_differs() -> None:
         pd.testing.assert_frame_equal(a.tables[table], b.tables[table])
     assert not a.tables["phases"]["end"].equals(c.tables["phases"]["end"])
     assert a.tables["flows"]["kind"].eq("destroyed").any()
+
+
+@pytest.mark.parametrize(("operators", "makespan_min"), [(1, 280.0), (2, 210.0)])
+def test_process_units_hold_their_operator_through_their_phases(operators: int,
+                                                                 makespan_min: float) -> None:
+    """Two batches through two process units in series, each recipe a 10 min charge and a
+    60 min hold, both units needing an operator from one pool while processing. By hand: with
+    one operator no two units ever work at once (4 x 70 min = 280 min); with two, the second
+    unit takes the first batch while the first unit takes the second (3 x 70 = 210 min)."""
+    recipe = [charge({"S": 100.0}, 298.15), {"phase": "hold", "duration": "60 min"}]
+    line = process_line({"r1": {"recipe": recipe, "operator": {"pool": "ops"}},
+                         "r2": {"recipe": recipe, "operator": {"pool": "ops"}}}, batches=2)
+    line["operators"] = {"ops": {"count": operators}}
+    res = go(line, duration="1 d")
+    phases = res.tables["phases"]
+    assert phases["end"].max() == pytest.approx(makespan_min * 60)
+    if operators == 1:  # the operator's work never overlaps
+        spans = phases.groupby(["station", "part"], observed=True).agg(
+            start=("start", "min"), end=("end", "max")).sort_values("start")
+        assert (spans["start"].to_numpy()[1:] >= spans["end"].to_numpy()[:-1] - 1e-9).all()
+    states = res.tables["states"]
+    assert (states["state"].astype(str) == "waiting").any() == (operators == 1)

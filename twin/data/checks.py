@@ -87,8 +87,10 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
         if key in vocabulary:  # a real key, of another kind of entry
-            kind_of = next((str(x) for x in err["loc"][:-1] if x in S.STATION_TYPES), None)
-            return (f"{key!r} does not apply to a {kind_of} station" if kind_of
+            loc = err["loc"]
+            kind_of = (str(loc[2]) if len(loc) > 3 and loc[0] == "stations"
+                       and loc[2] in S.STATION_TYPES else None)
+            return (f"{key!r} does not apply to a station of type {kind_of!r}" if kind_of
                     else f"{key!r} does not apply here")
         close = difflib.get_close_matches(key, vocabulary, n=1)
         return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")

@@ -114,10 +114,10 @@ TEXT: dict[str, tuple[str, str]] = {
                         "station with the largest active fraction (producing, setup or down).",
                         "各工位占计划忙碌时间的比例;瓶颈为活动比例(生产、换型或故障)最大的工位。"),
     "bottleneck": ("bottleneck", "瓶颈"),
-    "shifting_note": ("Active period method (Roser, Nakano & Tanaka 2001): share of the "
+    "shifting_note": ("Shifting bottleneck detection (Roser, Nakano & Tanaka 2002): share of the "
                       "observation window in which each station was the bottleneck alone, and "
                       "while the bottleneck moved to or from it.",
-                      "活动周期法(Roser、Nakano、Tanaka,2001):各工位单独成为瓶颈的时间,以及瓶颈"
+                      "移动瓶颈检测(Roser、Nakano、Tanaka,2002):各工位单独成为瓶颈的时间,以及瓶颈"
                       "在其与其他工位之间转移的时间,占观察窗口的比例。"),
     "shifting_bottleneck": ("bottleneck by the active period method", "活动周期法瓶颈"),
     "bottleneck_sole": ("sole bottleneck", "单独瓶颈"),

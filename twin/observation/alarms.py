@@ -126,11 +126,16 @@ class AlarmMonitor:
     # ------------------------------------------------------------------ inputs
 
     def signal(self, t: float, tag: str, value: float) -> None:
-        """The signal ``tag`` has had ``value`` since ``t`` [s]."""
+        """The signal ``tag`` has had ``value`` since ``t`` [s].
+
+        Timers due before ``t`` fire first; one due at ``t`` itself fires after the value is
+        applied (at the next :meth:`advance`): a condition that ends at ``t`` held for less
+        than an on-delay ending at ``t``, so it does not activate.
+        """
         alarms = self.by_tag.get(tag)
         if alarms is None:
             return
-        self.advance(t)
+        self.advance(t, inclusive=False)
         for a in alarms:
             a.value = value
             self._evaluate(a, t)
@@ -166,12 +171,13 @@ class AlarmMonitor:
         self._unshelve(a, t)
         return True
 
-    def advance(self, t: float) -> None:
-        """Fire every timer due at or before ``t`` (in time order), then move to ``t``."""
+    def advance(self, t: float, inclusive: bool = True) -> None:
+        """Fire every timer due at or before ``t`` (before ``t`` if not ``inclusive``), in
+        time order, then move to ``t``."""
         if t < self.now:
             raise ValueError(f"time goes backwards: {t} after {self.now}")
         timers = self._timers
-        while timers and timers[0][0] <= t:
+        while timers and (timers[0][0] < t or (inclusive and timers[0][0] == t)):
             due, _, kind, name = heapq.heappop(timers)
             self.now = due
             a = self.alarms[name]

@@ -1,5 +1,6 @@
-"""Shifting bottlenecks by the active period method (Roser, Nakano & Tanaka, 2001 Winter
-Simulation Conference; 2002).
+"""Shifting bottlenecks by the active period method (Roser, Nakano & Tanaka, "Shifting
+bottleneck detection", Proc. 2002 Winter Simulation Conference; the active period itself is
+from their 2001 "A practical bottleneck detection method").
 
 A station is *active* while none of its servers could take more work: every server is
 producing, setting up, down, in maintenance or waiting for an operator or a utility (not
@@ -7,7 +8,9 @@ starved, not blocked, not off shift). Its *active periods* are the maximal inter
 it is active. At any time the station whose current active period is the longest is the
 momentary bottleneck. Where the bottleneck moves from station A to station B, the overlap of
 A's and B's active periods is *shifting* bottleneck time for both; the rest of each
-bottleneck's reign is *sole* bottleneck time. The fractions are of the observation window.
+bottleneck's reign is *sole* bottleneck time. The fractions are of the observation window;
+periods are compared at their whole length, also when they began before the window (pass
+periods built over the whole run).
 
 Unlike the largest active (or utilisation) fraction, the method sees a station that limits the
 line only part of the time (in some shifts, after a failure elsewhere) and tells when the
@@ -104,7 +107,7 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
         if a[0] == b[0] or a[3] != b[2]:
             continue  # the same station again, or a gap with no bottleneck between them
         pa, pb = periods[names[int(a[0])]][int(a[1])], periods[names[int(b[0])]][int(b[1])]
-        lo, hi = max(pa[0], pb[0]), min(pa[1], pb[1])
+        lo, hi = max(pa[0], pb[0], t0), min(pa[1], pb[1], t1)
         if hi > lo:
             shifting[int(a[0])].append((lo, hi))
             shifting[int(b[0])].append((lo, hi))

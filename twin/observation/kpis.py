@@ -17,7 +17,7 @@ over the observation window [t0, t1] (after warm-up), summed over a station's se
 
 Not ISO 22400 (labelled so in reports): energy, CO2e and primary energy per good unit.
 The bottleneck is the station with the largest active fraction (producing, setup or down:
-neither starved nor blocked) of its planned busy time. The active period method
+neither starved nor blocked) of its planned busy time. The shifting bottleneck method
 (:mod:`twin.observation.bottlenecks`) adds each station's sole and shifting bottleneck
 fractions and names the ``shifting_bottleneck``: the station that is the bottleneck, alone or
 shifting, for the largest part of the window.
@@ -108,7 +108,8 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
         })
     table = pd.DataFrame(rows)
     if len(table) and t1 > t0:
-        shifting = shifting_bottlenecks(active_periods(states, t0, t1), t0, t1)
+        # periods over the whole run: one that began in the warm-up counts at its length
+        shifting = shifting_bottlenecks(active_periods(states, 0.0, t1), t0, t1)
         fractions = shifting.set_index("station")
         for col, name in (("sole_fraction", "bottleneck_sole_fraction"),
                           ("shifting_fraction", "bottleneck_shifting_fraction")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -82,10 +83,7 @@ class LineModel:
             node = self.nodes[name]
             if isinstance(node, EquipmentNode):
                 node.interruptible = True  # before start(): the serving loop is chosen there
-        for node in self.nodes.values():
-            node.start()
-        interventions.start(self.ctx, self.nodes, list(events))
-        if line.calendar is not None:
+        if line.calendar is not None:  # before the stations start: off at time 0 comes first
             units = [u for n in self.nodes.values() if isinstance(n, EquipmentNode)
                      and n.spec.follows_calendar for u in n.units]
             windows = line.calendar.working_windows()
@@ -95,6 +93,9 @@ class LineModel:
                     if pool.follows_calendar:
                         self.env.process(_shifts(self.env, windows,
                                                  *_send_home(self.ctx.pools[name])))
+        for node in self.nodes.values():
+            node.start()
+        interventions.start(self.ctx, self.nodes, list(events))
 
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s]."""
@@ -111,7 +112,11 @@ class LineModel:
         ev.callbacks.append(lambda _ev: self._timer_due(monitor, due))
 
     def _timer_due(self, monitor: AlarmMonitor, due: float) -> None:
-        self.ctx.settle_signals(self.env.now)  # earlier instants reach the monitor first
+        env = self.env
+        if env.peek() == env.now:  # the instant is not over: judge the timer on its end
+            env.timeout(0).callbacks.append(lambda _ev: self._timer_due(monitor, due))
+            return
+        self.ctx.settle_signals(math.inf)  # every value of this instant reaches the monitor
         monitor.advance(max(due, monitor.now))
 
     def inventory(self) -> dict[str, float]:

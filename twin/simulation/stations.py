@@ -446,12 +446,33 @@ class ProcessNode(EquipmentNode):
             self._event(self.env.now, part.id, part.product, self.code, START)
             if self.temperature_tag is not None:
                 self.ctx.signal(self.temperature_tag, part.temperature)
+            request = None
             for phase in self.recipes[part.product]:
+                request = yield from self._staff(unit, phase, request)
                 out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                      mat, self._draw)
                 yield from self._run_phase(unit, part, phase, out)
+            if request is not None:
+                self.pool.release(request)  # type: ignore[union-attr]
             self._event(self.env.now, part.id, part.product, self.code, END)
             yield from self._send(unit, part)
+
+    def _staff(self, unit: Unit, phase: Any, request: Any) -> Generator[Any, Any, Any]:
+        """Hold an operator through the phases that need one (``during``: ``setup`` means
+        the cleaning phases, ``processing`` the others, ``both`` all); returns the request
+        held for ``phase`` (``None``: no operator)."""
+        pool = self.pool
+        if pool is None:
+            return None
+        cleaning = phase.phase == "clean"
+        needed = self.operator_during == "both" or (
+            (self.operator_during == "setup") == cleaning)
+        if needed and request is None:
+            return (yield from self._operator(unit, pool))
+        if not needed and request is not None:
+            pool.release(request)
+            return None
+        return request
 
     def _run_phase(self, unit: Unit, part: Part, phase: Any,
                    out: phases.Outcome) -> Generator[Any, Any, None]:
