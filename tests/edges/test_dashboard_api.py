@@ -361,3 +361,10 @@ def test_stream_benchmark_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     out = bench.main(duration="1 d", repeats=1, log=lambda *a: None)
     for key in ("bare_s", "watched_s", "ratio", "rows", "rows_per_s"):
         assert math.isfinite(out[key]) and out[key] > 0, key
+
+
+def test_alarms_say_how_their_values_are_shown(client: TestClient) -> None:
+    alarms = client.get("/api/live").json()["layout"]["alarms"]
+    assert {a["name"]: a["display"] for a in alarms} == {
+        "wip_high": {"scale": 1.0, "offset": 0.0, "unit": ""},
+        "washer_queue": {"scale": 1.0, "offset": 0.0, "unit": ""}}

@@ -201,6 +201,7 @@ def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str
     ack = page.locator("#alarm-list tr[data-alarm=wip_high] button.ack").first
     ack.wait_for(timeout=30000)
     assert page.inner_text("#alarmcount") != ""
+    assert "unit" in page.locator("#alarm-list th").all_inner_texts()  # values in their units
     shot(page, server, "alarms_unacknowledged")
     ack.click()
     # the acknowledgement comes back through the stream as a journal row

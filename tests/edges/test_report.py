@@ -12,6 +12,7 @@ import base64
 import contextlib
 import io
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -272,6 +273,23 @@ def test_alarm_summary_counts_priorities_floods_and_standing() -> None:
     assert "<td>urgent</td><td class=\"num\">1</td>" in doc
     assert "10 min, ISA-18.2):</b> 1" in doc
     assert "(active at the end of the run):</b> 1" in doc and "PT201_HI" in doc
+
+
+def test_standing_alarm_values_are_shown_in_the_units_people_read() -> None:
+    """A temperature alarm standing at the end: 378.15 K over a 373.15 K limit reads
+    105 degC over 100 degC."""
+    import pandas as pd
+
+    from twin.edges.report import alarms_html
+
+    alarms = pd.DataFrame([(60.0, "TT_HI", "temperature.r1", "urgent", "activate", "unack",
+                            378.15, 373.15)],
+                          columns=["time", "alarm", "tag", "priority", "event", "state",
+                                   "value", "limit"])
+    doc = alarms_html(alarms, {}, "en", {"TT_HI": (1.0, -273.15, "degC")})
+    row = re.search(r"<tr><td>TT_HI</td>.*?</tr>", doc)
+    assert row is not None
+    assert ">105.00<" in row.group(0) and ">100.00<" in row.group(0) and "degC" in row.group(0)
 
 
 def test_failed_run_report_says_failed_with_traceback(failed_run: Path) -> None:

@@ -281,3 +281,24 @@ def test_nan_values_are_ignored() -> None:
     m = monitor(hi=dict(tag="wip", limit=5))
     m.signal(0, "wip", math.nan)
     assert m.rows == []
+
+
+@pytest.mark.parametrize(("tag", "limit", "shown", "unit"), [
+    ("temperature.r", "100 degC", 100.0, "degC"),
+    ("utility.steam", "320 kW", 320.0, "kW"),
+    ("utility.air", "50 m3/h", 50.0, "m3/h"),
+    ("emission.tol", "2 kg/h", 2.0, "kg/h"),
+    ("tank.t", "800 kg", 800.0, "kg"),
+    ("wip", 12, 12.0, ""),
+    ("kpi.throughput", "20 /h", 20.0, "1/h"),
+    ("kpi.yield", "95 %", 95.0, "%"),
+    ("kpi.lead_time", "8 h", 8.0, "h"),
+])
+def test_alarm_values_are_displayed_in_the_units_they_were_written_in(
+        tag: str, limit: object, shown: float, unit: str) -> None:
+    from twin.data.alarms import AlarmSpec, display_scale
+
+    alarm = AlarmSpec.model_validate({"tag": tag, "limit": limit})
+    scale, offset, got_unit = display_scale(alarm)
+    assert alarm.limit * scale + offset == pytest.approx(shown, rel=1e-12)
+    assert got_unit == unit

@@ -207,6 +207,21 @@ class AlarmSpec(Model):
         return f"{value!r} {DIMENSIONS[self._dimension]}"
 
 
+DISPLAY = {
+    "count": (1.0, 0.0, ""), "mass": (1.0, 0.0, "kg"), "temperature": (1.0, -273.15, "degC"),
+    "power": (1e-3, 0.0, "kW"), "volume_flow": (3600.0, 0.0, "m3/h"),
+    "mass_flow": (3600.0, 0.0, "kg/h"), "rate": (3600.0, 0.0, "1/h"),
+    "dimensionless": (100.0, 0.0, "%"), "time": (1 / 3600.0, 0.0, "h"),
+}
+"""How people read signal values of each dimension: shown = SI value x scale + offset."""
+
+
+def display_scale(alarm: AlarmSpec) -> tuple[float, float, str]:
+    """``(scale, offset, unit)`` to show the values and limit of ``alarm``'s signal (degC for
+    temperatures, kW, m3/h, kg/h, per hour, %, h); SI if the dimension is unknown."""
+    return DISPLAY.get(alarm.dimension, (1.0, 0.0, DIMENSIONS.get(alarm.dimension, "")))
+
+
 def signal_tags(line: Any) -> dict[str, str]:
     """Every signal tag a line can record, with the dimension of its values."""
     from twin.data import spec as S  # the spec imports this module

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.data.alarms import display_scale
+from twin.data.checks import SpecError, line_from_dict
 from twin.data.units import format_duration
 from twin.edges.report_text import (
     KPIS,
@@ -945,11 +947,21 @@ def alarms_section(run: RunFolder | None, lang: str) -> Section:
     if alarms is None:
         sec.add(note(text("no_alarms", lang)))
         return sec
-    sec.add(alarms_html(alarms, run.kpis if run else {}, lang))
+    sec.add(alarms_html(alarms, run.kpis if run else {}, lang, _alarm_display(run)))
     return sec
 
 
-def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str) -> str:
+def _alarm_display(run: RunFolder | None) -> dict[str, tuple[float, float, str]]:
+    """How to show each alarm's values (degC, kW, ...), from the run's line spec."""
+    try:
+        line = line_from_dict(run.parameters) if run else None
+    except SpecError:  # a spec this version cannot read: values stay in SI
+        return {}
+    return {name: display_scale(a) for name, a in line.alarms.items()} if line else {}
+
+
+def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str,
+                display: dict[str, tuple[float, float, str]] | None = None) -> str:
     """Counts by priority, floods (ISA-18.2: more than 10 activations within 10 minutes) and
     alarms standing at the end of the run, from the alarms table (one row per transition:
     time, alarm, tag, priority, event, state, ...); the alarm figures of the run's KPIs are
@@ -979,7 +991,16 @@ def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str) -> str:
         if len(standing):
             cols = [c for c in ("alarm", "tag", "priority", "state", "time", "value", "limit")
                     if c in standing.columns]
-            out.append(table(cols, standing[cols].itertuples(index=False)))
+            shown = standing[cols].copy()
+            units = []
+            for i, name in zip(shown.index, shown["alarm"].astype(str), strict=True):
+                scale, offset, unit = (display or {}).get(name, (1.0, 0.0, ""))
+                for c in ("value", "limit"):
+                    if c in shown.columns:
+                        shown.loc[i, c] = float(shown.loc[i, c]) * scale + offset
+                units.append(unit)
+            shown["unit"] = units
+            out.append(table(cols + ["unit"], shown.itertuples(index=False)))
     figures = [(k, v) for k, v in kpis.items() if k.startswith("alarm")]
     if figures:
         out.append(table([text("kpi", lang), text("value", lang)], figures))

@@ -50,6 +50,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from twin.data import spec as S
+from twin.data.alarms import display_scale
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.wire import clean, dumps, frame, pack
 from twin.edges.query import RUN_FILE, find_runs
@@ -133,9 +134,11 @@ def line_layout(spec: S.LineSpec | None) -> dict[str, Any]:
                  for name, u in spec.utilities.items()}
     alarms = []
     for name, a in (getattr(spec, "alarms", None) or {}).items():
+        scale, offset, unit = display_scale(a)
         alarms.append({"name": name, "tag": a.tag, "limit": a.limit, "direction": a.direction,
                        "priority": a.priority, "deadband": a.deadband,
-                       "description": a.description})
+                       "description": a.description,
+                       "display": {"scale": scale, "offset": offset, "unit": unit}})
     return {"stations": stations, "utilities": utilities,
             "grid_kg_per_kwh": spec.energy.grid.value * J_PER_KWH, "alarms": alarms}
 

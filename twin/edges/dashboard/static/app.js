@@ -347,14 +347,28 @@ function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
+// Alarm values as people read them (degC, kW, m3/h, kg/h, per hour, %, h): the line's
+// alarms say how (layout.alarms[].display); SI when an alarm is not described.
+function shown(alarm, value) {
+  const a = (ui.run && (ui.run.meta.layout.alarms || []).find((x) => x.name === alarm)) || {};
+  const d = a.display || { scale: 1, offset: 0, unit: "" };
+  return typeof value === "number" ? [value * d.scale + d.offset, d.unit] : [value, d.unit];
+}
+
 function alarmTable(rows, withActions) {
-  const cols = ["time", "alarm", "tag", "priority", "event", "state", "value", "limit"];
-  const head = el("tr", {}, ...cols.map((c) => el("th", { class: c === "value" || c === "limit" ? "num" : "" }, c)),
+  const cols = ["time", "alarm", "tag", "priority", "event", "state", "value", "limit", "unit"];
+  const num = (c) => c === "value" || c === "limit";
+  const head = el("tr", {}, ...cols.map((c) => el("th", { class: num(c) ? "num" : "" }, c)),
     ...(withActions ? [el("th", {}, "")] : []));
   const body = rows.map((r) => {
+    const content = (c) => {
+      if (c === "time") return simTime(r.time);
+      if (c === "unit") return shown(r.alarm, null)[1] || "-";
+      const v = num(c) ? shown(r.alarm, r[c])[0] : r[c];
+      return typeof v === "number" ? fmt(v, 3) : (v ?? "-");
+    };
     const tr = el("tr", { class: `prio-${String(r.priority).toLowerCase()}${isUnacked(r.state) ? " unack" : ""}${isShelved(r.state) ? " shelved" : ""}`, "data-alarm": r.alarm },
-      ...cols.map((c) => el("td", { class: c === "value" || c === "limit" ? "num" : "" },
-        c === "time" ? simTime(r.time) : (typeof r[c] === "number" ? fmt(r[c], 3) : (r[c] ?? "-")))));
+      ...cols.map((c) => el("td", { class: num(c) ? "num" : "" }, content(c))));
     if (withActions) {
       const cell = el("td");
       if (isUnacked(r.state)) cell.append(el("button", { class: "small ack", type: "button", onclick: () => alarmAction(r.alarm, "ack") }, "Ack"));
