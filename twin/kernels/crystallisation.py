@@ -17,7 +17,7 @@ import numpy as np
 from twin.kernels import integrate
 from twin.kernels.errors import BAD_INPUT
 from twin.kernels.jit import kernel
-from twin.kernels.phase import PhaseResult, run_phase
+from twin.kernels.phase import phase_runner
 from twin.kernels.rhs import crystallisation as m
 from twin.kernels.rhs import dispatch
 from twin.kernels.rhs.crystallisation import CUBIC, LINEAR, N_PARAMS, N_STATES  # noqa: F401
@@ -234,21 +234,5 @@ def crystallisation_state(
     return y
 
 
-def run_crystallisation_phase(
-    p: np.ndarray,
-    y0: np.ndarray,
-    *,
-    t_end: float,
-    unit: str,
-    phase: str,
-    rtol: float = 1e-6,
-    method: int = integrate.AUTO,
-    max_steps: int = 200_000,
-    n_out: int = 200,
-) -> PhaseResult:
-    """Run :func:`crystallisation_phase`; raise ``IntegrationError`` naming ``unit``/``phase``."""
-    out = crystallisation_phase(p, y0, t_end, rtol, method, max_steps, n_out)
-    return run_phase(
-        out, unit=unit, phase=phase, event_names=EVENT_NAMES, total_names=TOTAL_NAMES,
-        profile_columns=PROFILE_COLUMNS,
-    )
+run_crystallisation_phase = phase_runner(crystallisation_phase, EVENT_NAMES, TOTAL_NAMES,
+                                         PROFILE_COLUMNS)

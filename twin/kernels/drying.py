@@ -26,7 +26,7 @@ import numpy as np
 from twin.kernels import integrate
 from twin.kernels.errors import BAD_INPUT
 from twin.kernels.jit import kernel
-from twin.kernels.phase import PhaseResult, run_phase
+from twin.kernels.phase import phase_runner
 from twin.kernels.rhs import dispatch
 from twin.kernels.rhs import drying as m
 from twin.kernels.rhs.drying import N_PARAMS, N_STATES  # noqa: F401
@@ -239,21 +239,4 @@ def drying_state(*, solvent_mass: float, temperature: float) -> np.ndarray:
     return y
 
 
-def run_drying_phase(
-    p: np.ndarray,
-    y0: np.ndarray,
-    *,
-    t_end: float,
-    unit: str,
-    phase: str,
-    rtol: float = 1e-6,
-    method: int = integrate.AUTO,
-    max_steps: int = 200_000,
-    n_out: int = 200,
-) -> PhaseResult:
-    """Run :func:`drying_phase`; raise ``IntegrationError`` naming ``unit``/``phase``."""
-    out = drying_phase(p, y0, t_end, rtol, method, max_steps, n_out)
-    return run_phase(
-        out, unit=unit, phase=phase, event_names=EVENT_NAMES, total_names=TOTAL_NAMES,
-        profile_columns=PROFILE_COLUMNS,
-    )
+run_drying_phase = phase_runner(drying_phase, EVENT_NAMES, TOTAL_NAMES, PROFILE_COLUMNS)

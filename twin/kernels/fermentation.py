@@ -21,7 +21,7 @@ import numpy as np
 from twin.kernels import integrate
 from twin.kernels.errors import BAD_INPUT
 from twin.kernels.jit import kernel
-from twin.kernels.phase import PhaseResult, run_phase
+from twin.kernels.phase import phase_runner
 from twin.kernels.rhs import dispatch
 from twin.kernels.rhs import fermentation as m
 from twin.kernels.rhs.fermentation import N_PARAMS, N_STATES  # noqa: F401
@@ -266,21 +266,4 @@ def fermentation_state(
     return y
 
 
-def run_fermentation_phase(
-    p: np.ndarray,
-    y0: np.ndarray,
-    *,
-    t_end: float,
-    unit: str,
-    phase: str,
-    rtol: float = 1e-6,
-    method: int = integrate.AUTO,
-    max_steps: int = 200_000,
-    n_out: int = 200,
-) -> PhaseResult:
-    """Run :func:`fermentation_phase`; raise ``IntegrationError`` naming ``unit``/``phase``."""
-    out = fermentation_phase(p, y0, t_end, rtol, method, max_steps, n_out)
-    return run_phase(
-        out, unit=unit, phase=phase, event_names=EVENT_NAMES, total_names=TOTAL_NAMES,
-        profile_columns=PROFILE_COLUMNS,
-    )
+run_fermentation_phase = phase_runner(fermentation_phase, EVENT_NAMES, TOTAL_NAMES, PROFILE_COLUMNS)

@@ -1,13 +1,15 @@
 """Plain-Python side of the phase kernels: result container and status checking.
 
 Kernels return tuples of arrays; :func:`run_phase` turns one into a :class:`PhaseResult` with
-named totals and raises :class:`~twin.kernels.errors.IntegrationError` on failure.
+named totals and raises :class:`~twin.kernels.errors.IntegrationError` on failure;
+:func:`phase_runner` makes the checked, named form of a kernel (``run_reactor_phase``, ...).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -105,3 +107,25 @@ def run_phase(
         profile_columns=tuple(profile_columns),
         stats={name: float(v) for name, v in zip(_STAT_NAMES, stats, strict=True)},
     )
+
+
+def phase_runner(kernel: Callable[..., tuple], event_names: Sequence[str],
+                 total_names: Sequence[str], profile_columns: Sequence[str]
+                 ) -> Callable[..., PhaseResult]:
+    """The checked form of a phase ``kernel``: ``run(p, y0, *, t_end, unit, phase, rtol=1e-6,
+    method=AUTO, max_steps=200_000, n_out=200)`` calls the kernel (arguments as the kernel
+    takes them) and returns its :class:`PhaseResult`, or raises ``IntegrationError`` naming
+    ``unit`` and ``phase``."""
+    name = getattr(kernel, "__name__", "phase kernel")
+
+    def run(p: np.ndarray, y0: np.ndarray, *, t_end: float, unit: str, phase: str,
+            rtol: float = 1e-6, method: int = integrate.AUTO, max_steps: int = 200_000,
+            n_out: int = 200) -> PhaseResult:
+        out: Any = kernel(p, y0, t_end, rtol, method, max_steps, n_out)
+        return run_phase(out, unit=unit, phase=phase, event_names=event_names,
+                         total_names=total_names, profile_columns=profile_columns)
+
+    run.__name__ = run.__qualname__ = f"run_{name}"
+    run.__doc__ = (f"Run :func:`{name}`; raise ``IntegrationError`` naming ``unit`` and "
+                   "``phase`` on failure. Arguments as the kernel takes them.")
+    return run
