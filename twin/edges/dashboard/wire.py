@@ -26,7 +26,7 @@ import math
 import struct
 import sys
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,42 +126,44 @@ def encode(col: Sequence[Any], kind: str | None = None) -> Encoded | None:
     return (_declared(col, kind) if kind and len(col) else None) or _inferred(col)
 
 
-def pack(records: Mapping[str, Mapping[str, Sequence[Any]]],
-         kinds: Mapping[str, Mapping[str, str]] = COLUMN_KINDS
+Records = Mapping[str, Mapping[str, Sequence[Any]]]
+"""Records by table: ``{table: {column: values}}``."""
+
+
+def _columns(records: Records, kinds: Mapping[str, Mapping[str, str]],
+             place: Callable[[Sequence[Any], Encoded | None], Any]) -> dict[str, dict[str, Any]]:
+    """Every column encoded (:func:`encode`) and put in its place by ``place(values, enc)``."""
+    return {table: {name: place(col, encode(col, kinds.get(table, {}).get(name)))
+                    for name, col in cols.items()}
+            for table, cols in records.items()}
+
+
+def pack(records: Records, kinds: Mapping[str, Mapping[str, str]] = COLUMN_KINDS
          ) -> dict[str, dict[str, Any]]:
-    """Records by table (``{table: {column: values}}``) with their numeric columns packed."""
-    out: dict[str, dict[str, Any]] = {}
-    for table, cols in records.items():
-        known = kinds.get(table, {})
-        packed: dict[str, Any] = {}
-        for name, col in cols.items():
-            enc = encode(col, known.get(name))
-            packed[name] = Packed(enc[0], _b64(enc[1])) if enc else col
-        out[table] = packed
-    return out
+    """Records with their numeric columns packed as base64 (:class:`Packed`)."""
+    return _columns(records, kinds,
+                    lambda col, enc: Packed(enc[0], _b64(enc[1])) if enc else col)
 
 
-def frame(header: Mapping[str, Any], records: Mapping[str, Mapping[str, Sequence[Any]]],
+def frame(header: Mapping[str, Any], records: Records,
           kinds: Mapping[str, Mapping[str, str]] = COLUMN_KINDS) -> bytes:
     """One binary message: ``header`` (JSON-able) with ``records`` laid out as described in
     the module docstring (the header gets a ``records`` key describing every column)."""
     buffers: list[Any] = []
     offset = 0
-    described: dict[str, dict[str, Any]] = {}
-    for table, cols in records.items():
-        known = kinds.get(table, {})
-        out: dict[str, Any] = {}
-        for name, col in cols.items():
-            enc = encode(col, known.get(name))
-            if enc is None:
-                out[name] = col
-                continue
-            view = memoryview(enc[1]).cast("B")
-            out[name] = {"type": enc[0], "offset": offset, "bytes": view.nbytes}
-            pad = -view.nbytes % 8
-            buffers += [view, bytes(pad)] if pad else [view]
-            offset += view.nbytes + pad
-        described[table] = out
+
+    def place(col: Sequence[Any], enc: Encoded | None) -> Any:
+        nonlocal offset
+        if enc is None:
+            return col
+        view = memoryview(enc[1]).cast("B")
+        where = {"type": enc[0], "offset": offset, "bytes": view.nbytes}
+        pad = -view.nbytes % 8
+        buffers.extend([view, bytes(pad)] if pad else [view])
+        offset += view.nbytes + pad
+        return where
+
+    described = _columns(records, kinds, place)
     head = dumps({**header, "records": described}).encode()
     start = struct.pack("<I", len(head))
     return b"".join([start, head, bytes(-(len(start) + len(head)) % 8), *buffers])
