@@ -54,6 +54,7 @@ from twin.data.alarms import display_scale
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.wire import clean, dumps, frame, pack
 from twin.edges.query import RUN_FILE, find_runs
+from twin.observation import catalogue
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
 from twin.orchestration.live import ALARM_COLUMNS, PROFILE_POINTS, PROFILE_VARIABLES, LiveRun
@@ -145,7 +146,8 @@ def line_layout(spec: S.LineSpec | None) -> dict[str, Any]:
 
 def _registries() -> dict[str, Any]:
     return {"state_names": list(STATES), "event_names": list(EVENTS), "fate_names": list(FATES),
-            "alarm_columns": list(ALARM_COLUMNS), "profile_variables": list(PROFILE_VARIABLES)}
+            "alarm_columns": list(ALARM_COLUMNS), "profile_variables": list(PROFILE_VARIABLES),
+            "kpi_catalogue": catalogue.as_rows(catalogue.kpis("line"))}
 
 
 # -- stored runs ---------------------------------------------------------------------------------
