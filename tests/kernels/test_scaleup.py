@@ -1,6 +1,6 @@
 """Scale-up relations against exact algebra, direct geometry and the published constants.
 
-References: DOMAIN.md section 4 (rule exponents, A/V = 5/D, cost rule); van 't Riet, Ind. Eng.
+References: the algebra of geometric similarity (rule exponents, A/V = 5/D); van 't Riet, Ind. Eng.
 Chem. Process Des. Dev. 18 (1979) 357-364 (kLa constants and data range); Grenville (1992)
 via the Handbook of Industrial Mixing (2004) ch. 9 (turbulent blend time, Re Np^(1/3) >=
 6370); Williams, Chem. Eng. 54(12) (1947) (six-tenths rule).
@@ -35,7 +35,7 @@ def test_scale_factor_is_cube_root_of_volume_ratio(ratio: float) -> None:
 
 @pytest.mark.parametrize("volume", [1e-3, 0.05, 2.0, 50.0])
 def test_area_per_volume_is_5_over_t_for_h_equal_t(volume: float) -> None:
-    """DOMAIN.md section 4: flat bottom, H = T, bottom + wall wetted -> A/V = 5/T."""
+    """Flat bottom, H = T, bottom + wall wetted -> A/V = 5/T."""
     g = su.vessel_geometry(volume)
     # direct geometry, independent of the module: V = pi T^3/4 for H = T
     t = (4.0 * volume / math.pi) ** (1.0 / 3.0)
@@ -204,17 +204,15 @@ def test_grenville_blend_time_value_and_validity_edge() -> None:
 # ---------------------------------------------------------------- oxygen transfer
 
 
-def test_van_t_riet_constants_and_fermentation_kernel_agree() -> None:
-    """van 't Riet (1979): 0.026 (P/V)^0.4 vs^0.5 and 0.002 (P/V)^0.7 vs^0.2."""
-    from twin.kernels.fermentation import kla_van_t_riet as compiled
-
+def test_van_t_riet_constants() -> None:
+    """van 't Riet (1979): 0.026 (P/V)^0.4 vs^0.5 and 0.002 (P/V)^0.7 vs^0.2 (the one
+    implementation: fermentation phases and the scale-up of a spec call it)."""
+    assert su.kla_van_t_riet(1000.0, 0.01, True) == pytest.approx(0.041207, rel=1e-4)  # by hand
     assert su.VAN_T_RIET_COALESCING == (0.026, 0.4, 0.5)
     assert su.VAN_T_RIET_NON_COALESCING == (0.002, 0.7, 0.2)
     for pv, vs in [(500.0, 0.002), (2000.0, 0.01), (10000.0, 0.05)]:
         assert rel(su.kla_van_t_riet(pv, vs, True), 0.026 * pv**0.4 * vs**0.5) < 1e-14
         assert rel(su.kla_van_t_riet(pv, vs, False), 0.002 * pv**0.7 * vs**0.2) < 1e-14
-        for coalescing in (True, False):
-            assert rel(su.kla_van_t_riet(pv, vs, coalescing), compiled(pv, vs, coalescing)) < 1e-13
 
 
 @pytest.mark.parametrize("coalescing", [True, False])

@@ -195,8 +195,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "severity": ("severity (dT_ad)", "严重度(dT_ad)"),
     "alarms": ("alarms", "报警"),
     "safety_note": ("Criticality classes after Stoessel from MTSR, MTT and TD24; severity from "
-                    "the adiabatic temperature rise.",
-                    "依据MTSR、MTT和TD24按Stoessel划分危险度等级;严重度由绝热温升确定。"),
+                    "the adiabatic temperature rise. Cooling-limited: the Semenov cooling ratio "
+                    "(generation over jacket removal at the critical temperature, all reactant "
+                    "present) is 1 or more, so the jacket has no stable operating point.",
+                    "依据MTSR、MTT和TD24按Stoessel划分危险度等级;严重度由绝热温升确定。移热受限:"
+                    "Semenov移热比(反应物全部存在时,临界温度下放热与夹套移热之比)不小于1,"
+                    "夹套无稳定操作点。"),
     "kpis_by_scale": ("KPIs by scale (mean ± 95% CI half-width)",
                       "各规模KPI(均值 ± 95%置信区间半宽)"),
     # assumptions
@@ -261,6 +265,9 @@ SCALEUP_COLUMNS: dict[str, tuple[str, str]] = {
     "max_mtsr_C": ("MTSR [degC]", "MTSR [degC]"),
     "heat_generation_kW": ("heat generation at Tp [kW]", "Tp下放热 [kW]"),
     "cooling_capacity_kW": ("jacket capacity [kW]", "夹套移热能力 [kW]"),
+    "cooling_ratio": ("Semenov cooling ratio (>= 1: no stable point)",
+                      "Semenov移热比(>=1:无稳定操作点)"),
+    "stable_rise_K": ("stable rise above Tp [K]", "稳定温升(高于Tp) [K]"),
     "cooling_limited": ("cooling-limited", "移热受限"),
     "agitation_power_kW": ("agitation power [kW]", "搅拌功率 [kW]"),
     "kwh_electricity_per_kg": ("kWh/kg *", "kWh/kg *"),

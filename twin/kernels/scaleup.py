@@ -595,9 +595,9 @@ def kla_van_t_riet(power_per_volume: float, superficial_velocity: float,
 
     Notes
     -----
-    Constants ``VAN_T_RIET_COALESCING`` and ``VAN_T_RIET_NON_COALESCING``; the same
-    correlation as the compiled :func:`twin.kernels.fermentation.kla_van_t_riet`. Stated
-    accuracy 20-40 %. Check the range with :func:`van_t_riet_flags`.
+    Constants ``VAN_T_RIET_COALESCING`` and ``VAN_T_RIET_NON_COALESCING``; the one
+    implementation of the correlation (fermentation phases and the scale-up of a spec call
+    it). Stated accuracy 20-40 %. Check the range with :func:`van_t_riet_flags`.
     """
     c, a, b = _van_t_riet(coalescing)
     pv = _non_negative("power_per_volume", power_per_volume)
@@ -834,7 +834,7 @@ def cooling_capacity(u: float, area: float, t_reaction: float, t_jacket: float) 
     ----------
     u : float
         Overall heat-transfer coefficient [W/(m2 K)] (typical: glass-lined 150-400,
-        stainless 300-800; DOMAIN.md section 3).
+        stainless 300-800).
     area : float
         Heat-transfer area [m2].
     t_reaction, t_jacket : float
@@ -908,7 +908,7 @@ def scale_heat_removal(v1: float, v2: float, ua1: float, generation1: float,
     -----
     Generation ~ V ~ L^3, removal ~ UA ~ L^2 (:func:`ua_at_scale`, constant U), so the
     generation-to-removal ratio grows as L: an exothermic batch that is comfortably cooled in
-    the laboratory can be cooling-limited in production (DOMAIN.md section 4).
+    the laboratory can be cooling-limited in production.
     """
     lf = scale_factor(v1, v2)
     ua1 = _positive("ua1", ua1)

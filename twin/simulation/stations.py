@@ -33,7 +33,7 @@ from twin.observation.recorder import (
     START,
     WAITING,
 )
-from twin.simulation import phases
+from twin.process import phases
 from twin.simulation.flow import Context, Node, Part, quantum
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
@@ -408,7 +408,7 @@ class ProcessNode(EquipmentNode):
     """A batch process unit: each batch it holds goes through the recipe's phases in order.
 
     A phase's outcome (duration, flows, heat) is computed when it starts
-    (:func:`twin.simulation.phases.compute`); the unit then waits for utility capacity
+    (:func:`twin.process.phases.compute`); the unit then waits for utility capacity
     (state ``waiting``), works for the duration (``setup`` for cleaning, else ``producing``;
     stops extend it) and applies the material flows when the phase ends. A phase whose
     average load exceeds its utility's capacity runs at the capacity, for longer.
