@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from twin.edges.cli import main
-from twin.edges.report import ReportError, build_report, cjk_font, fmt_num
+from twin.edges.report import ReportError, build_report
+from twin.edges.report_html import fmt_num
+from twin.figures.style import cjk_font
 from twin.orchestration import run as run_module
 from twin.orchestration.run import RunFailed, run
 from twin.orchestration.scaleup_study import study as scaleup_study
@@ -259,7 +261,7 @@ def test_chinese_labels_keep_the_numbers(built: dict[str, Path]) -> None:
 def test_alarm_summary_counts_priorities_floods_and_standing() -> None:
     import pandas as pd
 
-    from twin.edges.report import alarms_html
+    from twin.edges.report_sections import alarms_html
 
     rows = [(30.0 * i, "TT101_HI", "TT101", "high", "activate", "unack", 1.0, 0.5)
             for i in range(12)]  # 12 activations within 6 minutes: one flood
@@ -280,7 +282,7 @@ def test_standing_alarm_values_are_shown_in_the_units_people_read() -> None:
     105 degC over 100 degC."""
     import pandas as pd
 
-    from twin.edges.report import alarms_html
+    from twin.edges.report_sections import alarms_html
 
     alarms = pd.DataFrame([(60.0, "TT_HI", "temperature.r1", "urgent", "activate", "unack",
                             378.15, 373.15)],
@@ -336,13 +338,13 @@ def test_cli_writes_the_report_and_exits_1_on_bad_paths(built: dict[str, Path],
 def test_report_figures_fall_back_to_english_without_a_cjk_font(built: dict[str, Path],
                                                                  monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
-    from twin.edges import report
+    from twin.figures import style as figure_style_module
 
-    monkeypatch.setattr(report, "cjk_font", lambda: None)
+    monkeypatch.setattr(figure_style_module, "cjk_font", lambda: None)
     doc = build_report(built["servo"], lang="zh")
     assert "未找到支持中文的字体" in doc
     # station names the default font cannot draw are replaced, not drawn as boxes
-    style = report.figure_style("zh")
+    style = figure_style_module.figure_style("zh")
     assert style.lang == "en" and style.safe("反应器 R1") == "??? R1"
 
 

@@ -158,8 +158,9 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from twin.edges.figures import ranking_figure
     from twin.edges.query import format_table
+    from twin.figures.studies import ranking_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
     bar = None
@@ -188,8 +189,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
     ranked.to_csv(study.root / "summary.csv", index=False)
-    figure = ranking_figure(ranked, study.meta["rank_by"], study.root / "figures")
     kpi = study.meta["rank_by"]
+    figure = save_png(ranking_figure(ranked, kpi, figure_style()),
+                      study.root / "figures" / f"ranking_{kpi}.png")
     shown = ranked[["rank", "configuration", "n", "mean", "half_width", "diff_to_best",
                     "diff_low", "diff_high", "indistinguishable"]]
     print(f"study {study.root}: {len(results)} runs, ranked by {kpi} "
@@ -237,8 +239,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_scaleup(args: argparse.Namespace) -> int:
-    from twin.edges.figures import scaleup_figures
     from twin.edges.query import format_table
+    from twin.figures.studies import scaleup_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.scaleup_study import monte_carlo, study
 
     volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
@@ -249,7 +252,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
                    executor=args.executor,
                    mtt=to_si(args.mtt, "temperature") if args.mtt else None,
                    td24=to_si(args.td24, "temperature") if args.td24 else None)
-    figures = scaleup_figures(result.table, result.root / "figures")
+    figures = [save_png(scaleup_figure(result.table, figure_style()),
+                        result.root / "figures" / "scaleup.png")]
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
             "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",

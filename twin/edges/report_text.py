@@ -349,33 +349,3 @@ def scaleup_label(key: str, lang: str = "en") -> str:
     """The header of a scale-up comparison column."""
     en, zh = SCALEUP_COLUMNS.get(key, (key, key))
     return zh if lang == "zh" else en
-
-
-# Figure labels (used in Chinese only when a CJK-capable font is available).
-FIGURE: dict[str, tuple[str, str]] = {
-    "fraction": ("fraction of planned busy time", "占计划忙碌时间比例"),
-    "producing": ("producing", "生产"),
-    "setup": ("setup", "换型"),
-    "down": ("down", "故障"),
-    "blocked": ("blocked", "阻塞"),
-    "starved": ("starved (idle)", "饥饿(空闲)"),
-    "waiting": ("waiting for operator", "等待操作员"),
-    "bottleneck": ("bottleneck", "瓶颈"),
-    "volume": ("volume [m3]", "体积 [m3]"),
-    "temperature": ("temperature [degC]", "温度 [degC]"),
-    "peak": ("peak", "峰值"),
-    "heat": ("heat flow [kW]", "热流 [kW]"),
-    "generation": ("generation at Tp", "Tp下放热"),
-    "jacket": ("jacket capacity", "夹套移热能力"),
-    "react_time": ("reaction time [h]", "反应时间 [h]"),
-    "annual": ("annual output [t]", "年产量 [t]"),
-    "rework": ("rework / back", "返工/回流"),
-    "route": ("route", "路径"),
-    "mean_ci": ("mean, 95% interval", "均值, 95%区间"),
-}
-
-
-def figure_label(key: str, lang: str = "en") -> str:
-    """A figure label (pass ``lang='en'`` when no CJK font is available)."""
-    en, zh = FIGURE[key]
-    return zh if lang == "zh" else en
