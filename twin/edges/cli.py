@@ -280,7 +280,9 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from twin.edges.report import write_report
 
-    out = write_report(args.folder, args.output, lang=args.lang)
+    out = write_report(args.folder, args.output, lang=args.lang,
+                       td24=to_si(args.td24, "temperature") if args.td24 else None,
+                       mtt=to_si(args.mtt, "temperature") if args.mtt else None)
     print(f"report: {out}")
     return 0
 
@@ -420,6 +422,10 @@ def parser() -> argparse.ArgumentParser:
                     "(default: report.html)")
     rp.add_argument("--lang", choices=["en", "zh"], default="en",
                     help="language of headings and table headers (default: en)")
+    rp.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (gives each "
+                    "batch of a process run its Stoessel class)")
+    rp.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' (default: "
+                    "the lowest boiling point of the species charged)")
     rp.set_defaults(func=_cmd_report)
     db = sub.add_parser("dashboard", help="serve the dashboard over stored runs (replay, "
                         "comparison) and optionally a live run")

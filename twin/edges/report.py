@@ -22,7 +22,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from twin.edges.report_html import Section, document, kv_table
-from twin.edges.report_load import ReportError, RunFolder, find_readme, folder_kind
+from twin.edges.report_load import ReportError, RunFolder, find_readme, folder_kind, report_id
+from twin.edges.report_process import batch_section, timeline_section
 from twin.edges.report_sections import (
     alarms_section,
     assumptions_section,
@@ -41,8 +42,10 @@ from twin.edges.report_text import text
 from twin.figures.style import figure_style
 
 
-def run_report(path: Path, lang: str) -> str:
-    """The report of a run folder (a failed run shows its traceback instead of KPIs)."""
+def run_report(path: Path, lang: str, td24: float | None = None,
+               mtt: float | None = None) -> str:
+    """The report of a run folder (a failed run shows its traceback instead of KPIs);
+    ``td24`` and ``mtt`` [K] feed the thermal safety class of each batch."""
     run = RunFolder.load(path)
     style = figure_style(lang)
     p = run.provenance
@@ -57,6 +60,9 @@ def run_report(path: Path, lang: str) -> str:
     else:
         sections.append(model_section(run, lang, style))
         sections.append(kpi_section_run(run, lang))
+        batches = batch_section(run, lang, td24, mtt)
+        sections += [batches] if batches is not None else []
+        sections.append(timeline_section(run, lang, style))
         sections.append(bottleneck_section(run.table("stations"),
                                            str(run.kpis.get("bottleneck", "")), lang, style))
         sections.append(balance_section(run, lang))
@@ -66,12 +72,20 @@ def run_report(path: Path, lang: str) -> str:
                                         lang))
     title = text("report_run", lang) + (f" — {text('failed', lang).upper()}"
                                         if run.failed else "")
-    meta = header_meta(lang, str(p.get("line", "")), str(p.get("started_utc", "")), style)
-    return document(title, meta, sections, lang)
+    rid = report_id([path / "run.json"], lang)
+    line = str(p.get("line", ""))
+    meta = header_meta(lang, line, str(p.get("started_utc", "")), style, rid, run.window)
+    return document(title, meta, sections, lang, running=f"{title} · {line} · {rid}")
 
 
-def build_report(path: str | Path, lang: str = "en") -> str:
+def build_report(path: str | Path, lang: str = "en", *, td24: float | None = None,
+                 mtt: float | None = None) -> str:
     """The HTML report of a run folder, a study folder or a scale-up study folder.
+
+    ``td24`` (temperature at which the decomposition's time to maximum rate is 24 h) and
+    ``mtt`` (maximum technical temperature; default: the lowest boiling point of the species
+    a reactor is charged with), both in K, give each batch of a process run its Stoessel
+    class.
 
     Raises
     ------
@@ -85,15 +99,16 @@ def build_report(path: str | Path, lang: str = "en") -> str:
         raise ReportError(f"{path} is not a folder (give a run or study folder)")
     kind = folder_kind(path)
     if kind == "run":
-        return run_report(path, lang)
+        return run_report(path, lang, td24, mtt)
     if kind == "study":
         return study_report(path, lang)
     return scaleup_report(path, lang)
 
 
-def write_report(path: str | Path, out: str | Path, lang: str = "en") -> Path:
+def write_report(path: str | Path, out: str | Path, lang: str = "en", *,
+                 td24: float | None = None, mtt: float | None = None) -> Path:
     """Build the report of ``path`` and write it to ``out`` (UTF-8); returns ``out``."""
-    doc = build_report(path, lang)
+    doc = build_report(path, lang, td24=td24, mtt=mtt)
     out = Path(out)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -188,8 +188,12 @@ pre { white-space: pre-wrap; word-break: break-word; font-size: 8pt; background:
   border: 1px solid #ddd; padding: 6px; }
 nav ol { columns: 2; font-size: 9pt; }
 nav a { color: #234; }
+div.readme { border-left: 3px solid #ccc; padding-left: 10px; }
+div.readme h3, div.readme h4, div.readme h5, div.readme h6 { page-break-after: avoid; }
+div.readme code { background: #f3f3f3; padding: 0 2px; }
 @media print {
   body { max-width: none; padding: 0; }
+
   nav { display: none; }
   section { page-break-before: always; break-before: page; }
   h2, h3 { page-break-after: avoid; break-after: avoid; }
@@ -199,14 +203,34 @@ nav a { color: #234; }
 """
 
 
-def document(title: str, meta: list[str], sections: list[Section], lang: str) -> str:
-    """The whole HTML document."""
+def css_string(value: str) -> str:
+    """``value`` as a quoted CSS string (safe inside a ``<style>`` element)."""
+    out = []
+    for c in value:
+        if c in '"\\<>&' or ord(c) < 32:
+            out.append(f"\\{ord(c):x} ")
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
+def page_css(running: str) -> str:
+    """Printed page header (``running``, on every page) and footer (page n / N)."""
+    return ("@page { @top-left { content: " + css_string(running) + "; font-size: 8pt; "
+            "color: #555; } @bottom-right { content: counter(page) \" / \" counter(pages); "
+            "font-size: 8pt; color: #555; } }\n")
+
+
+def document(title: str, meta: list[str], sections: list[Section], lang: str,
+             running: str = "") -> str:
+    """The whole HTML document; ``running`` is the page header of every printed page."""
     nav = "".join(f'<li><a href="#{s.key}">{esc(s.title)}</a></li>' for s in sections)
     head_meta = "".join(f'<p class="meta">{esc(m)}</p>' for m in meta)
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (
         f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
-        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<title>{esc(title)}</title><style>{CSS}{page_css(running or title)}</style>"
+        "</head><body>"
         f"<header><h1>{esc(title)}</h1>{head_meta}</header>"
         f"<nav><h3>{esc(text('contents', lang))}</h3><ol>{nav}</ol></nav>"
         f"{''.join(s.render() for s in sections)}</body></html>\n")

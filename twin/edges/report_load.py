@@ -7,13 +7,17 @@ A run folder holds ``run.json`` (provenance and KPIs) and the Parquet tables; a 
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from twin.figures.style import FigureStyle
+from twin.figures.timeline import RunFigures
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 """The reference lines (their READMEs are found by line name for scale-up studies)."""
@@ -36,12 +40,38 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+class _Tables(Mapping[str, pd.DataFrame]):
+    """The Parquet tables of a run folder by name, each read once on first use."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.read:
+            path = self.folder / f"{name}.parquet"
+            if not path.is_file():
+                raise KeyError(name)
+            self.read[name] = pd.read_parquet(path)
+        return self.read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(p.stem for p in self.folder.glob("*.parquet")))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class RunFolder:
     """A run folder as the report reads it."""
 
     path: Path
     summary: dict[str, Any]
+    tables: _Tables = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tables = _Tables(self.path)
 
     @classmethod
     def load(cls, path: Path) -> RunFolder:
@@ -66,9 +96,30 @@ class RunFolder:
     def failed(self) -> bool:
         return self.provenance.get("status") != "completed"
 
+    @property
+    def window(self) -> tuple[float, float]:
+        """Warm-up and observation period [s] (the window is ``[warmup, warmup + period]``)."""
+        s = self.provenance.get("settings") or {}
+        return float(s.get("warmup_s") or 0.0), float(s.get("duration_s") or 0.0)
+
     def table(self, name: str) -> pd.DataFrame | None:
-        path = self.path / f"{name}.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        """The table ``name`` (read once), or None if the run has none."""
+        return self.tables.get(name)
+
+    def figures(self, style: FigureStyle) -> RunFigures:
+        """The time-series figures of this run."""
+        return RunFigures(self.tables, self.parameters, *self.window, style=style)
+
+
+def report_id(files: Sequence[Path], lang: str) -> str:
+    """The id of a report: a hash of the stored files it is made from (``run.json``,
+    ``study.json``, ...) and its language, so the same folder gives the same id and any
+    change to what it reports gives another (``TR-3f2a9c01de7b``)."""
+    digest = hashlib.sha256(lang.encode())
+    for f in files:
+        digest.update(f.name.encode())
+        digest.update(f.read_bytes() if f.is_file() else b"")
+    return f"TR-{digest.hexdigest()[:12]}"
 
 
 def folder_kind(path: Path) -> str:

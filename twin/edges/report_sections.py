@@ -18,8 +18,14 @@ from twin.data.units import format_duration
 from twin.edges.report_diagram import line_diagram
 from twin.edges.report_html import Raw, Section, esc, fmt_num, img, note, si_number, table
 from twin.edges.report_load import RunFolder
-from twin.edges.report_stats import STATION_KPIS, alarm_floods, standing_alarms
-from twin.edges.report_text import KPIS, kpi_label, station_label, text
+from twin.edges.report_markdown import markdown_html
+from twin.edges.report_stats import (
+    STATION_KPIS,
+    alarm_floods,
+    standing_alarms,
+    utilities_in_window,
+)
+from twin.edges.report_text import KPIS, column_label, kpi_label, station_label, text
 from twin.figures.studies import STATE_FRACTIONS, bottleneck_figure
 from twin.figures.style import FigureStyle, png_data_uri
 from twin.observation import kpis as kpi_module
@@ -120,7 +126,7 @@ def _kpi_rows(keys: Sequence[str], values: Callable[[str], str], lang: str,
 
 
 def _kpi_headers(lang: str, value_header: str) -> list[str]:
-    return [text("kpi", lang), value_header, "unit", text("iso", lang), "id"]
+    return [text("kpi", lang), value_header, column_label("unit", lang), text("iso", lang), "id"]
 
 
 def kpi_section_run(run: RunFolder, lang: str) -> Section:
@@ -175,7 +181,8 @@ BALANCE_COLUMNS = ["input", "transformation", "output", "waste", "wastewater", "
 def balance_html(balance: pd.DataFrame, lang: str) -> str:
     """The balance table per species with its closed flags and a closure line."""
     cols = [c for c in BALANCE_COLUMNS if c in balance.columns]
-    head = [text("species", lang)] + cols + [text("closed", lang)]
+    head = [text("species", lang)] + [column_label(c, lang) for c in cols] + [
+        text("closed", lang)]
     rows = []
     for rec in balance.to_dict("records"):
         closed = bool(rec.get("closed", False))
@@ -207,17 +214,18 @@ def balance_section(run: RunFolder, lang: str) -> Section:
     sec.h3(text("energy_totals", lang))
     keys = [x for x in ("electricity_kwh", "utility_electricity_kwh", "natural_gas_m3", "kgce",
                         "co2e_kg", "co2e_scope1_kg", "co2e_scope2_utilities_kg") if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), "unit", "id"],
+    sec.add(table([text("kpi", lang), text("value", lang), column_label("unit", lang), "id"],
                   [[kpi_label(x, lang), k[x], KPIS[x][2], Raw(esc(x))] for x in keys]))
-    utilities = run.table("utilities")
+    utilities, windowed = utilities_in_window(run)
     if utilities is not None and len(utilities):
-        sec.h3(text("energy_carrier", lang))
+        sec.h3(text("energy_carrier_window" if windowed else "energy_carrier", lang))
         num = [c for c in utilities.columns if c not in ("utility", "carrier")]
         rows = [list(r) for r in utilities[["utility", "carrier"] + num].itertuples(index=False)]
         totals = utilities[num].sum(numeric_only=True, min_count=1)
         rows.append([Raw(f"<b>{esc(text('total', lang))}</b>"), ""]
                     + [totals.get(c) for c in num])
-        sec.add(table([text("utility", lang), text("carrier", lang)] + num, rows))
+        sec.add(table([text("utility", lang), text("carrier", lang)]
+                      + [column_label(c, lang) for c in num], rows))
     energy = run.table("energy")
     if energy is not None and len(energy):
         sec.h3(text("energy_state", lang))
@@ -229,7 +237,8 @@ def balance_section(run: RunFolder, lang: str) -> Section:
         rows = [[idx] + list(r) for idx, r in zip(pivot.index, pivot.to_numpy(), strict=True)]
         rows.append([Raw(f"<b>{esc(text('total', lang))}</b>")]
                     + list(pivot.sum(axis=0).to_numpy()))
-        sec.add(table([text("station", lang)] + [str(c) for c in pivot.columns], rows))
+        sec.add(table([text("station", lang)] + [column_label(str(c), lang)
+                                                 for c in pivot.columns], rows))
     return sec
 
 
@@ -271,7 +280,8 @@ def emissions_section(run: RunFolder, lang: str) -> Section:
                      else text("no", lang), r["emission"], r["destroyed"]]
                     for (st, sp), r in pivot.iterrows()]
             sec.add(table([text("station", lang), text("species", lang), text("voc", lang),
-                           "emission kg", "destroyed kg"], rows))
+                           column_label("emission_kg", lang),
+                           column_label("destroyed_kg", lang)], rows))
         else:
             sec.add(note(text("no_species_emissions", lang)))
     sec.add(note(text("process_note", lang)))
@@ -279,7 +289,7 @@ def emissions_section(run: RunFolder, lang: str) -> Section:
     keys = [x for x in ("water_kg", "wastewater_kg", "cod_kg", "waste_kg", "voc_emitted_kg",
                         "voc_destroyed_kg", "solvent_recovered_kg", "water_kg_per_kg")
             if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), "unit", "id"],
+    sec.add(table([text("kpi", lang), text("value", lang), column_label("unit", lang), "id"],
                   [[kpi_label(x, lang), k[x], KPIS[x][2], Raw(esc(x))] for x in keys]))
     return sec
 
@@ -334,7 +344,8 @@ def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str,
                         shown.loc[i, c] = float(shown.loc[i, c]) * scale + offset
                 units.append(unit)
             shown["unit"] = units
-            out.append(table(cols + ["unit"], shown.itertuples(index=False)))
+            out.append(table([column_label(c, lang) for c in cols + ["unit"]],
+                             shown.itertuples(index=False)))
     figures = [(k, v) for k, v in kpis.items() if k.startswith("alarm")]
     if figures:
         out.append(table([text("kpi", lang), text("value", lang)], figures))
@@ -347,7 +358,7 @@ def assumptions_section(params: dict[str, Any], readme: Path | None, lang: str,
     sec.h3(text("readme", lang))
     if readme is not None:
         sec.add(f'<p class="note">{esc(str(readme))} {esc(readme_note)}</p>')
-        sec.add(f"<pre>{esc(readme.read_text(encoding='utf-8', errors='replace'))}</pre>")
+        sec.add(markdown_html(readme.read_text(encoding="utf-8", errors="replace")))
     else:
         sec.add(note(text("no_readme", lang)))
     sec.h3(text("kpi_definitions", lang))
@@ -412,10 +423,22 @@ def failed_section(run: RunFolder, lang: str) -> Section:
     return sec
 
 
-def header_meta(lang: str, line: str, date: str, style: FigureStyle) -> list[str]:
+def window_text(warmup_s: float, duration_s: float, lang: str) -> str:
+    """The observation window in words: from the end of the warm-up for the observed period."""
+    return text("window_text", lang).format(
+        t0=format_duration(warmup_s), t1=format_duration(warmup_s + duration_s),
+        w=format_duration(warmup_s))
+
+
+def header_meta(lang: str, line: str, date: str, style: FigureStyle, report: str,
+                window: tuple[float, float] | None = None) -> list[str]:
+    """The lines under the report title: line, report id, observation window, run start,
+    generation time (and a note when Chinese figure labels lack a font)."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    meta = [f"{text('line', lang)}: {line}", f"{text('started', lang)}: {date}",
-            f"{text('generated', lang)}: {now}"]
+    meta = [f"{text('line', lang)}: {line}", f"{text('report_id', lang)}: {report}"]
+    if window is not None:
+        meta.append(f"{text('window', lang)}: {window_text(*window, lang)}")
+    meta += [f"{text('started', lang)}: {date}", f"{text('generated', lang)}: {now}"]
     if lang == "zh" and style.lang != "zh":
         meta.append(text("font_note", lang))
     return meta

@@ -64,3 +64,70 @@ def stations_ci(runs: Sequence[RunFolder]) -> tuple[list[str], list[list[Any]],
     means = means.reindex(order).reset_index()
     return cols, rows, means
 
+
+
+BATCH_COLUMNS = ["batch", "station", "start_h", "end_h", "duration_h", "react_h", "conversion",
+                 "selectivity", "yield", "peak_temperature_C", "max_mtsr_C", "product_kg",
+                 "finished"]
+"""Columns of the batch record (times in hours since the run start, temperatures in degC)."""
+
+
+def batch_record(phases: pd.DataFrame, flows: pd.DataFrame | None, parts: pd.DataFrame | None,
+                 t0: float) -> pd.DataFrame:
+    """One row per batch whose reaction ended in the observation window (at or after ``t0``
+    [s], as the process KPIs count phases): the reaction's conversion, selectivity, yield,
+    peak temperature and MTSR, whether it left the line and, if it did, its span over every
+    recorded phase (first start to last end) and its product [kg] (output flows); a batch
+    still in the line has NaN there."""
+    react = phases[(phases["kind"].astype(str) == "react") & (phases["end"] >= t0)]
+    if not len(react):
+        return pd.DataFrame(columns=BATCH_COLUMNS)
+    span = phases.groupby("part")[["start", "end"]].agg({"start": "min", "end": "max"})
+    product = (flows[flows["kind"].astype(str) == "output"].groupby("part")["kg"].sum()
+               if flows is not None and len(flows) else pd.Series(dtype=float))
+    done = set(parts["part"]) if parts is not None else set()
+    rows = []
+    for rec in react.sort_values(["start", "part"]).to_dict("records"):
+        part = rec["part"]
+        finished = part in done
+        start = span.loc[part, "start"]
+        end = span.loc[part, "end"] if finished else np.nan
+        rows.append([int(part), str(rec["station"]), start / 3600.0, end / 3600.0,
+                     (end - start) / 3600.0, (rec["end"] - rec["start"]) / 3600.0,
+                     rec.get("conversion"), rec.get("selectivity"), rec.get("yield"),
+                     rec.get("peak_temperature_K", np.nan) - 273.15,
+                     rec.get("max_mtsr_K", np.nan) - 273.15,
+                     float(product.get(part, 0.0)) if finished else np.nan, finished])
+    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
+
+
+def max_technical_temperature(parameters: dict[str, Any], station: str) -> float:
+    """MTT of a process station [K]: the lowest normal boiling point of the species its
+    recipe charges (NaN when none has one), from the resolved line parameters."""
+    species = parameters.get("species") or {}
+    recipe = ((parameters.get("stations") or {}).get(station) or {}).get("recipe") or []
+    charged = {name for phase in recipe for name in (phase.get("materials") or {})}
+    boils = []
+    for name in charged:
+        value = str((species.get(name) or {}).get("t_boil") or "").split()
+        if value:
+            boils.append(float(value[0]))
+    return min(boils) if boils else float("nan")
+
+
+def utilities_in_window(run: RunFolder) -> tuple[pd.DataFrame | None, bool]:
+    """Final energy, CO2e and kgce per utility over the observation window (phases ending at
+    or after the warm-up, as the process KPIs count them) and True; the stored whole-run
+    table and False when the run's spec cannot be read by this version."""
+    from twin.data.checks import SpecError, line_from_dict
+    from twin.observation.flows import utility_energy
+
+    phases, stored = run.table("phases"), run.table("utilities")
+    if phases is None or stored is None:
+        return stored, False
+    try:
+        line = line_from_dict(run.parameters)
+    except SpecError:
+        return stored, False
+    warmup, _ = run.window
+    return utility_energy(line, phases[phases["end"] >= warmup] if len(phases) else phases), True

@@ -29,7 +29,7 @@ from twin.edges.report_html import (
     number_or_text,
     table,
 )
-from twin.edges.report_load import LINES_DIR, RunFolder, load_runs, read_json
+from twin.edges.report_load import LINES_DIR, RunFolder, load_runs, read_json, report_id
 from twin.edges.report_sections import (
     STUDY_KPIS,
     alarms_section,
@@ -197,6 +197,12 @@ def _study_readme(meta: dict[str, Any], root: Path) -> Path | None:
     return lf.parent / "README.md" if (lf.parent / "README.md").is_file() else None
 
 
+def _study_id(root: Path, runs: dict[str, RunFolder], lang: str, *more: Path) -> str:
+    """The report id of a study: its study.json, every run's run.json and ``more``."""
+    return report_id([root / "study.json", *more, *(runs[k].path / "run.json"
+                                                     for k in sorted(runs))], lang)
+
+
 def _started(runs: dict[str, RunFolder]) -> str:
     return min((r.provenance.get("started_utc", "") for r in runs.values()), default="")
 
@@ -231,9 +237,11 @@ def study_report(path: Path, lang: str) -> str:
                                         _study_readme(study.meta, path), lang))
     name = (study.meta.get("scenario") or {}).get("name", path.name)
     line = first.provenance.get("line", "") if first else ""
-    return document(text("report_study", lang),
-                    header_meta(lang, f"{line} ({name})", _started(runs), style),
-                    sections, lang)
+    rid = _study_id(path, runs, lang)
+    title = text("report_study", lang)
+    return document(title, header_meta(lang, f"{line} ({name})", _started(runs), style, rid,
+                                       first.window if first else None),
+                    sections, lang, running=f"{title} · {name} · {rid}")
 
 
 def _scaleup_provenance(meta: dict[str, Any], volumes: list[float], ids: list[str],
@@ -377,6 +385,9 @@ def scaleup_report(path: Path, lang: str) -> str:
     sections.append(assumptions_section(base.parameters if base else {},
                                         readme if readme.is_file() else None, lang,
                                         text("readme_by_name", lang)))
-    return document(text("report_scaleup", lang),
-                    header_meta(lang, f"{meta.get('line', '')} / {meta.get('unit', '')}",
-                                _started(runs), style), sections, lang)
+    rid = _study_id(path, runs, lang, path / "comparison.csv")
+    title = text("report_scaleup", lang)
+    subject = f"{meta.get('line', '')} / {meta.get('unit', '')}"
+    return document(title, header_meta(lang, subject, _started(runs), style, rid,
+                                       first.window if first else None),
+                    sections, lang, running=f"{title} · {subject} · {rid}")

@@ -23,10 +23,11 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto S
 """Fonts that carry Chinese glyphs, in order of preference, looked up in matplotlib."""
 
 STATE_COLOURS: dict[str, str] = {
-    "producing": "#5f6b73", "setup": "#9aa5ad", "down": "#c0392b", "waiting": "#8e6bb0",
-    "blocked": "#e0a030", "starved": "#d9dde0", "idle": "#d9dde0", "maintenance": "#2e86c1",
-    "off": "#f4f6f7"}
-"""Colour of each unit state, the same in every figure."""
+    "producing": "#2f6690", "setup": "#81b1d5", "down": "#c0392b", "waiting": "#8e6bb0",
+    "blocked": "#e0a030", "maintenance": "#3a9d5d", "starved": "#d9dde0", "idle": "#d9dde0",
+    "off": "#f7f7f7"}
+"""Colour of each unit state, the same in every figure (idle and starved are one state: a
+unit with nothing to do)."""
 
 DPI = 110
 """Resolution of PNG output [dots per inch]."""
