@@ -47,7 +47,9 @@ from twin.edges.report_text import (
 )
 from twin.observation import catalogue
 from twin.observation import kpis as kpi_module
+from twin.observation import runfolder
 from twin.orchestration.statistics import mean_ci
+from twin.orchestration.study import STUDY_FILE, read_study
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -639,10 +641,11 @@ class RunFolder:
 
     @classmethod
     def load(cls, path: Path) -> RunFolder:
-        summary = _read_json(path / "run.json")
-        if not isinstance(summary.get("provenance"), dict):
-            raise ReportError(f"{path / 'run.json'} has no provenance: not a run folder")
-        return cls(path, summary)
+        state = runfolder.state(path)
+        if state.status == "damaged":
+            raise ReportError(f"cannot read {path / state.file}: {state.reason} (damaged run "
+                              "folder)")
+        return cls(path, runfolder.read_summary(path))
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -661,21 +664,24 @@ class RunFolder:
         return self.provenance.get("status") != "completed"
 
     def table(self, name: str) -> pd.DataFrame | None:
-        path = self.path / f"{name}.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        try:
+            return runfolder.read_table(self.path, name)
+        except runfolder.RunFolderError as exc:
+            raise ReportError(str(exc)) from None
 
 
 def _kind(path: Path) -> str:
-    if (path / "run.json").is_file():
+    if runfolder.is_run_folder(path):
         return "run"
-    if (path / "study.json").is_file():
-        meta = _read_json(path / "study.json")
-        if "tasks" in meta and "points" in meta:
-            return "study"
-        if "volumes_m3" in meta and (path / "comparison.csv").is_file():
-            return "scaleup"
-        raise ReportError(f"{path / 'study.json'} is neither a sweep study nor a scale-up "
-                          "study")
+    if (path / STUDY_FILE).is_file():
+        try:
+            kind = read_study(path)["kind"]
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+        if kind == "scaleup" and not (path / "comparison.csv").is_file():
+            raise ReportError(f"{path} is a scale-up study without comparison.csv (not "
+                              "finished)")
+        return "study" if kind == "sweep" else kind
     raise ReportError(f"{path} is not a run folder (run.json) or a study folder (study.json)")
 
 
@@ -1132,7 +1138,7 @@ def run_report(path: Path, lang: str) -> str:
 def _load_runs(runs_dir: Path, ids: Sequence[str]) -> dict[str, RunFolder]:
     out = {}
     for rid in ids:
-        if (runs_dir / rid / "run.json").is_file():
+        if runfolder.is_run_folder(runs_dir / rid):
             try:
                 out[rid] = RunFolder.load(runs_dir / rid)
             except ReportError:

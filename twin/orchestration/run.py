@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import time
 import traceback
@@ -30,6 +29,7 @@ from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
 from twin.data.units import to_si
+from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
 from twin.observation.kpis import line_kpis, station_kpis
@@ -91,59 +91,45 @@ class RunResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
-        return _jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                          "kpis": self.kpis})
+        return runfolder.jsonable({"run_id": self.run_id, "provenance": self.provenance,
+                                   "kpis": self.kpis})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
 
         The folder is written under a temporary name and renamed when complete, so an
-        interrupted save never leaves a folder that looks finished.
+        interrupted save never leaves a folder that looks finished (see
+        :mod:`twin.observation.runfolder`).
         """
-        root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / self.run_id
-        tmp = root / f".tmp-{self.run_id}-{time.time_ns()}"
-        tmp.mkdir()
-        for name, frame in self.tables.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "run.json").write_text(json.dumps(self.summary(), indent=2, allow_nan=False))
-        if final.exists():
-            old = root / f".old-{self.run_id}-{time.time_ns()}"
-            final.rename(old)
-            tmp.rename(final)
-            _remove_tree(old)
-        else:
-            tmp.rename(final)
-        return final
+        return runfolder.write(root, self.run_id, self.summary(), self.tables)
 
 
-def _remove_tree(path: Path) -> None:
-    for child in path.iterdir():
-        child.unlink()
-    path.rmdir()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item"):  # numpy scalars
-        return _jsonable(obj.item())
-    return obj
+RESULT_SOURCES = ("kernels", "data", "process", "observation", "simulation",
+                  "orchestration/run.py")
+"""Packages and modules of ``twin`` whose source decides a run's results (hashed into its
+identity): the layers up to the simulation, and this module (ledgers and KPIs of a run).
+The rest of the orchestration layer and the edges (reports, dashboard, CLI) are not: editing
+them does not make stored runs stale."""
 
 
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """SHA-256 of the library's source files: runs made by other code get other ids."""
+    """SHA-256 of the source that changes results (:data:`RESULT_SOURCES`): runs made by
+    other code get other ids."""
     root = Path(__file__).resolve().parents[1]
+    return source_hash(root, RESULT_SOURCES)
+
+
+def source_hash(root: Path, sources: Sequence[str]) -> str:
+    """SHA-256 of the ``.py`` files of each source under ``root`` (a package folder or one
+    file; paths and bytes; a missing source counts as empty)."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for source in sources:
+        where = root / source
+        files = [where] if where.is_file() else sorted(where.rglob("*.py"))
+        for path in files:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
