@@ -45,9 +45,8 @@ from twin.edges.report_text import (
     station_label,
     text,
 )
-from twin.observation import catalogue
+from twin.observation import catalogue, runfolder
 from twin.observation import kpis as kpi_module
-from twin.observation import runfolder
 from twin.orchestration.statistics import mean_ci
 from twin.orchestration.study import STUDY_FILE, read_study
 
