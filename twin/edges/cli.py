@@ -38,10 +38,11 @@ KPI_LABELS = [
     ("bottleneck_utilisation", "bottleneck utilisation", "{:.3f}"),
     ("bottleneck_oee", "bottleneck OEE", "{:.3f}"),
     ("shifting_bottleneck", "bottleneck (active periods)", "{}"),
-    ("electricity_kwh", "electricity", "{:.1f} kWh"),
-    ("co2e_kg", "CO2e (scope 2, grid)", "{:.1f} kg"),
-    ("kwh_per_good_unit", "electricity per good unit*", "{:.3f} kWh"),
-    ("co2e_kg_per_good_unit", "CO2e per good unit*", "{:.3f} kg"),
+    ("electricity_kwh", "equipment electricity", "{:.1f} kWh"),
+    ("final_energy_kwh", "final energy (all carriers)", "{:.1f} kWh"),
+    ("co2e_total_kg", "CO2e (scope 1 + 2)", "{:.1f} kg"),
+    ("kwh_per_good_unit", "final energy per good unit*", "{:.3f} kWh"),
+    ("co2e_kg_per_good_unit", "CO2e per good unit (scope 1 + 2)*", "{:.3f} kg"),
     ("kgce_per_good_unit", "primary energy per good unit*", "{:.4f} kgce"),
 ]
 
