@@ -48,6 +48,66 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if args.strict and table.errors() else 0
 
 
+def _kind_of(path: str) -> str:
+    """``events`` or ``states``, from the columns of a log file."""
+    from twin.pilotdata.load import read_raw
+
+    columns = set(read_raw(Path(path))[0].columns)
+    if "event" in columns:
+        return "events"
+    if "state" in columns:
+        return "states"
+    raise ValueError(f"{path}: neither an event log (column 'event') nor a state log "
+                     "(column 'state')")
+
+
+def _load_logs(paths: list[str], stations: list[str] | None, timezone: str | None
+               ) -> tuple[Any, Any, list[str]]:
+    """The event logs and state logs among ``paths``, each kind concatenated."""
+    import pandas as pd
+
+    from twin.pilotdata.load import load
+
+    frames: dict[str, list[Any]] = {"events": [], "states": []}
+    reports = []
+    for p in paths:
+        table = load(p, _kind_of(p), stations=stations, timezone=timezone)
+        frames[table.format.name].append(table.frame)
+        reports.append(table.report())
+    if not frames["events"]:
+        raise ValueError("no event log among the files (an event log has a column 'event')")
+    events = pd.concat(frames["events"], ignore_index=True)
+    states = pd.concat(frames["states"], ignore_index=True) if frames["states"] else None
+    return events, states, reports
+
+
+def _cmd_mine(args: argparse.Namespace) -> int:
+    from twin.data.checks import load_line
+    from twin.edges.fit_figures import qq_figure
+    from twin.fit.mine import mine
+    from twin.fit.stations import Options
+
+    line = load_line(args.line) if args.line else None
+    stations = list(line.stations) if line is not None else None
+    events, states, reports = _load_logs(args.logs, stations, args.timezone)
+    opt = Options(seed=args.seed, rounds=args.rounds, renewal_at_start=args.renewal_at_start)
+    name = args.name or Path(args.output).stem
+    m = mine(events, states, line=line, name=name, end=args.end, options=opt)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(m.toml())
+    report = Path(args.report) if args.report else out.with_suffix(".mining.md")
+    text = "\n".join(["# Pilot data loaded", ""] + [f"```\n{r}\n```" for r in reports])
+    report.write_text(m.report() + "\n" + text + "\n")
+    qq = qq_figure(m.estimates, report.with_suffix(".qq.png"))
+    print(f"draft spec: {out}\nmining report: {report}" + (f"\nQ-Q plots: {qq}" if qq else ""))
+    if m.conformance is not None and not m.conformance.ok():
+        print("conformance: the log and the spec differ:\n" + "\n".join(m.conformance.lines()))
+    for p in m.problems:
+        print(f"draft spec problem: {p}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
     pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
@@ -66,3 +126,17 @@ def add_commands(sub: Any) -> None:
                    "Asia/Shanghai")
     c.add_argument("--strict", action="store_true", help="exit 1 if any row was dropped")
     c.set_defaults(func=_cmd_check)
+    mi = sub.add_parser("mine", help="mine event and state logs into a draft line spec with "
+                        "every fitted number annotated, and a mining report")
+    mi.add_argument("logs", nargs="+", help="event logs and state logs (CSV or Parquet)")
+    mi.add_argument("-o", "--output", required=True, help="draft spec to write (line.toml)")
+    mi.add_argument("--report", help="mining report (default: OUTPUT with .mining.md)")
+    mi.add_argument("--line", help="a spec to check the mined routes against (conformance)")
+    mi.add_argument("--name", help="line name (default: the output file's stem)")
+    mi.add_argument("--end", help="when the logs end (ISO 8601; default: their last time)")
+    mi.add_argument("--timezone", help="IANA zone of times written without one")
+    mi.add_argument("--seed", type=int, default=0, help="seed of the bootstrap GoF tests")
+    mi.add_argument("--rounds", type=int, default=199, help="bootstrap rounds per GoF test")
+    mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
+                    "state log began: count each unit's first time to failure")
+    mi.set_defaults(func=_cmd_mine)

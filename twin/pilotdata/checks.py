@@ -94,11 +94,12 @@ def pair_visits(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[int], list[int]
     """Pair each start with the next complete of the same id at the same station.
 
     Returns the visits (``id, product, station, resource, start, complete, outcome`` and the
-    rows of both events) and the positions of starts without a complete and completes
-    without a start. Ties in time keep the file order.
+    rows of both events) and the positions (in ``frame``) of starts without a complete and
+    completes without a start. Releases are not paired. Ties in time keep the file order.
     """
     f = frame.reset_index(drop=True)
-    order = f.sort_values(["id", "station", "time", "row"], kind="stable").index.to_numpy()
+    work = f[f["event"] != "release"]  # releases are not paired
+    order = work.sort_values(["id", "station", "time", "row"], kind="stable").index.to_numpy()
     ids, st, ev = f["id"].to_numpy(), f["station"].to_numpy(), f["event"].to_numpy()
     starts, completes, no_complete, no_start = [], [], [], []
     open_pos: int | None = None

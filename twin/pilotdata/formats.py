@@ -17,8 +17,9 @@ from twin.observation.recorder import STATES
 
 ColumnKind = Literal["text", "time", "number", "choice", "unit"]
 
-EVENT_KINDS = ("start", "complete")
-"""Values of ``event`` in an event log: a part or lot starts or completes work at a station."""
+EVENT_KINDS = ("release", "start", "complete")
+"""Values of ``event`` in an event log: a part or lot is released into the line (``station``:
+the source that released it), or starts or completes work at a station."""
 OUTCOMES = ("good", "scrap", "rework")
 """Values of ``outcome`` on a ``complete`` event (blank = good)."""
 QUALITIES = ("good", "uncertain", "bad")
@@ -118,13 +119,15 @@ def _c(name: str, kind: ColumnKind, description: str, **kw: Any) -> Column:
 
 EVENTS = Format(
     "events", 1, "part and lot event log",
-    "One row per start or completion of work on a part or lot at a station (an MES log). "
-    "Every start needs a later complete of the same id at the same station.",
+    "One row per release of a part or lot into the line, or per start or completion of work "
+    "on it at a station (an MES log). Every start needs a later complete of the same id at "
+    "the same station; a release is optional (without it lead times start at the first "
+    "start).",
     (
         _c("id", "text", "part or lot identifier"),
         _c("product", "text", "product (part type) of the part or lot"),
         _c("station", "text", "station where the work happens (a station of the line)"),
-        _c("event", "choice", "start or complete", choices=EVENT_KINDS),
+        _c("event", "choice", "release, start or complete", choices=EVENT_KINDS),
         _c("time", "time", "when it happened (ISO 8601 with a time zone)"),
         _c("resource", "text", "the machine or server of the station that did the work",
            required=False),
