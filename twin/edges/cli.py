@@ -18,6 +18,7 @@ from typing import Any
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.observation import catalogue
 from twin.orchestration.run import RunFailed, RunResult, run
 
@@ -388,6 +389,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
+    add_pilot_commands(sub)
     return p
 
 
