@@ -114,17 +114,21 @@ def test_levels_count_parts_waiting_in_each_buffer(servo: RunResult) -> None:
 
 
 def test_a_run_shows_itself_in_a_notebook(servo: RunResult) -> None:
-    """``_repr_html_``: run id, the window, headline KPIs with their stored values and the
-    Gantt as an embedded PNG; a figure shows itself as PNG (no pyplot)."""
+    """``_repr_html_``: run id, the window, the KPIs with their stored values (in the
+    catalogue's format) and the Gantt as an embedded PNG; a figure shows itself as PNG (no
+    pyplot)."""
     import base64
     import re
 
     doc = servo._repr_html_()
     assert servo.run_id in doc and "observation window 2 h to 14 h" in doc
+    from twin.observation import catalogue
+
     for key in ("throughput_per_h", "good_units", "bottleneck"):
-        value = servo.kpis[key]
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        assert f"<td>{key}</td><td style='text-align:right'>{shown}</td>" in doc
+        shown = format(servo.kpis[key], catalogue.kpi(key).fmt)  # the catalogue's format
+        row = re.search(rf"<tr><td>[^<]*</td><td style='text-align:right'>([^<]*)</td>"
+                        rf"<td>[^<]*</td><td><code>{key}</code></td></tr>", doc)
+        assert row is not None and row.group(1) == shown, key
     uri = re.search(r"src='data:image/png;base64,([^']+)'", doc)
     assert uri is not None and base64.b64decode(uri.group(1))[:4] == b"\x89PNG"
     assert servo.plot.gantt()._repr_png_()[:4] == b"\x89PNG"

@@ -18,6 +18,8 @@ import pandas as pd
 
 from twin.figures.style import FigureStyle
 from twin.figures.timeline import RunFigures
+from twin.observation import runfolder
+from twin.orchestration.study import STUDY_FILE, read_study
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 """The reference lines (their READMEs are found by line name for scale-up studies)."""
@@ -49,14 +51,17 @@ class _Tables(Mapping[str, pd.DataFrame]):
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.read:
-            path = self.folder / f"{name}.parquet"
-            if not path.is_file():
+            try:
+                frame = runfolder.read_table(self.folder, name)
+            except runfolder.RunFolderError as exc:
+                raise ReportError(str(exc)) from None
+            if frame is None:
                 raise KeyError(name)
-            self.read[name] = pd.read_parquet(path)
+            self.read[name] = frame
         return self.read[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(p.stem for p in self.folder.glob("*.parquet")))
+        return iter(runfolder.table_names(self.folder))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
@@ -75,10 +80,11 @@ class RunFolder:
 
     @classmethod
     def load(cls, path: Path) -> RunFolder:
-        summary = read_json(path / "run.json")
-        if not isinstance(summary.get("provenance"), dict):
-            raise ReportError(f"{path / 'run.json'} has no provenance: not a run folder")
-        return cls(path, summary)
+        state = runfolder.state(path)
+        if state.status == "damaged":
+            raise ReportError(f"cannot read {path / state.file}: {state.reason} (damaged run "
+                              "folder)")
+        return cls(path, runfolder.read_summary(path))
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -123,23 +129,25 @@ def report_id(files: Sequence[Path], lang: str) -> str:
 
 
 def folder_kind(path: Path) -> str:
-    if (path / "run.json").is_file():
+    """``run``, ``study`` (a sweep) or ``scaleup``, from the folder's declared kind."""
+    if runfolder.is_run_folder(path):
         return "run"
-    if (path / "study.json").is_file():
-        meta = read_json(path / "study.json")
-        if "tasks" in meta and "points" in meta:
-            return "study"
-        if "volumes_m3" in meta and (path / "comparison.csv").is_file():
-            return "scaleup"
-        raise ReportError(f"{path / 'study.json'} is neither a sweep study nor a scale-up "
-                          "study")
+    if (path / STUDY_FILE).is_file():
+        try:
+            kind = read_study(path)["kind"]
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+        if kind == "scaleup" and not (path / "comparison.csv").is_file():
+            raise ReportError(f"{path} is a scale-up study without comparison.csv (not "
+                              "finished)")
+        return "study" if kind == "sweep" else kind
     raise ReportError(f"{path} is not a run folder (run.json) or a study folder (study.json)")
 
 
 def load_runs(runs_dir: Path, ids: Sequence[str]) -> dict[str, RunFolder]:
     out = {}
     for rid in ids:
-        if (runs_dir / rid / "run.json").is_file():
+        if runfolder.is_run_folder(runs_dir / rid):
             try:
                 out[rid] = RunFolder.load(runs_dir / rid)
             except ReportError:

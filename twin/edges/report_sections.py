@@ -20,28 +20,17 @@ from twin.edges.report_html import Raw, Section, esc, fmt_num, img, note, si_num
 from twin.edges.report_load import RunFolder
 from twin.edges.report_markdown import markdown_html
 from twin.edges.report_stats import (
-    STATION_KPIS,
     alarm_floods,
+    catalogue_keys,
     standing_alarms,
     utilities_in_window,
 )
-from twin.edges.report_text import KPIS, column_label, kpi_label, station_label, text
+from twin.edges.report_text import column_label, kpi_label, station_label, text
 from twin.figures.studies import STATE_FRACTIONS, bottleneck_figure
 from twin.figures.style import FigureStyle, png_data_uri
+from twin.observation import catalogue
 from twin.observation import kpis as kpi_module
 
-LINE_KPIS = ["throughput_per_h", "good_units", "scrap_units", "rework_events", "quality_ratio",
-             "scrap_ratio", "first_pass_yield", "wip_mean", "lead_time_mean_h",
-             "lead_time_p50_h", "lead_time_p95_h", "bottleneck", "bottleneck_utilisation",
-             "bottleneck_oee", "shifting_bottleneck", "electricity_kwh", "co2e_kg", "kgce",
-             "kwh_per_good_unit", "co2e_kg_per_good_unit", "kgce_per_good_unit"]
-PROCESS_KPIS = ["product_kg", "utility_electricity_kwh", "natural_gas_m3", "co2e_scope1_kg",
-                "co2e_scope2_utilities_kg", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-                "e_factor", "water_kg_per_kg"]
-STUDY_KPIS = ["throughput_per_h", "quality_ratio", "first_pass_yield", "wip_mean",
-              "lead_time_mean_h", "bottleneck_utilisation", "kwh_per_good_unit",
-              "co2e_kg_per_good_unit", "product_kg", "kwh_electricity_per_kg",
-              "co2e_kg_per_kg"]
 TRACEBACK_LINES = 40
 """Lines of a failed run's traceback the report shows."""
 
@@ -119,10 +108,17 @@ def _kpi_rows(keys: Sequence[str], values: Callable[[str], str], lang: str,
     for key in keys:
         if not present(key):
             continue
-        unit, iso = KPIS[key][2], KPIS[key][3]
-        rows.append([kpi_label(key, lang), Raw(esc(values(key))), unit,
-                     iso or (text("not_iso", lang) if "*" in KPIS[key][0] else "–"), key])
+        entry = catalogue.kpi(key)
+        rows.append([entry.label(lang), Raw(esc(values(key))), entry.unit,
+                     entry.iso if entry.is_iso else text("not_iso", lang), key])
     return rows
+
+
+def _kpi_values(keys: Sequence[str], k: dict[str, Any], lang: str) -> str:
+    """A table of KPI values with their units (from the catalogue)."""
+    return table([text("kpi", lang), text("value", lang), column_label("unit", lang), "id"],
+                 [[kpi_label(x, lang), k[x], catalogue.kpi(x).unit, Raw(esc(x))]
+                  for x in keys])
 
 
 def _kpi_headers(lang: str, value_header: str) -> list[str]:
@@ -134,14 +130,14 @@ def kpi_section_run(run: RunFolder, lang: str) -> Section:
     k = run.kpis
     sec.add(note(text("window_note", lang)))
     sec.h3(text("line_kpis", lang))
-    keys = LINE_KPIS + [c for c in PROCESS_KPIS if c in k]
+    keys = catalogue_keys("report", k)
     sec.add(table(_kpi_headers(lang, text("value", lang)),
                   _kpi_rows(keys, lambda key: fmt_num(k.get(key)), lang, lambda key: key in k)))
     sec.add(note(text("not_iso_note", lang)))
     st = run.table("stations")
     if st is not None and len(st):
         sec.h3(text("station_kpis", lang))
-        cols = ["station", "type", "servers"] + [c for c in STATION_KPIS if c in st.columns]
+        cols = [*catalogue.STATION_IDENTITY, *catalogue_keys("report", st.columns, "station")]
         sec.add(table([station_label(c, lang) for c in cols],
                       st[cols].itertuples(index=False)))
     return sec
@@ -212,10 +208,7 @@ def balance_section(run: RunFolder, lang: str) -> Section:
         sec.add(note(text("no_material", lang)))
     k = run.kpis
     sec.h3(text("energy_totals", lang))
-    keys = [x for x in ("electricity_kwh", "utility_electricity_kwh", "natural_gas_m3", "kgce",
-                        "co2e_kg", "co2e_scope1_kg", "co2e_scope2_utilities_kg") if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), column_label("unit", lang), "id"],
-                  [[kpi_label(x, lang), k[x], KPIS[x][2], Raw(esc(x))] for x in keys]))
+    sec.add(_kpi_values(catalogue_keys("energy", k), k, lang))
     utilities, windowed = utilities_in_window(run)
     if utilities is not None and len(utilities):
         sec.h3(text("energy_carrier_window" if windowed else "energy_carrier", lang))
@@ -286,11 +279,7 @@ def emissions_section(run: RunFolder, lang: str) -> Section:
             sec.add(note(text("no_species_emissions", lang)))
     sec.add(note(text("process_note", lang)))
     sec.h3(text("water", lang))
-    keys = [x for x in ("water_kg", "wastewater_kg", "cod_kg", "waste_kg", "voc_emitted_kg",
-                        "voc_destroyed_kg", "solvent_recovered_kg", "water_kg_per_kg")
-            if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), column_label("unit", lang), "id"],
-                  [[kpi_label(x, lang), k[x], KPIS[x][2], Raw(esc(x))] for x in keys]))
+    sec.add(_kpi_values(catalogue_keys("water", k), k, lang))
     return sec
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,11 +11,14 @@ import pandas as pd
 from twin.edges.report_html import Raw, esc, fmt_ci
 from twin.edges.report_load import RunFolder
 from twin.figures.studies import STATE_FRACTIONS
+from twin.observation import catalogue
 
-STATION_KPIS = ["utilisation", "blocked_fraction", "starved_fraction", "down_fraction",
-                "setup_fraction", "effectiveness", "quality_ratio", "oee", "PQ", "GQ", "SQ",
-                "RQ", "MTBF_h", "MTTR_h"]
-"""Columns of the stations table the reports show, in order."""
+
+def catalogue_keys(place: str, present: Iterable[str], level: str = "line") -> list[str]:
+    """Keys of the catalogue's KPIs shown at ``place`` that ``present`` holds, in order."""
+    have = set(present)
+    return [e.key for e in catalogue.kpis(level, place) if e.key in have]
+
 
 FLOOD_WINDOW_S = 600.0
 """ISA-18.2 alarm flood: more than :data:`FLOOD_ALARMS` activations within this window [s]."""
@@ -53,7 +56,7 @@ def stations_ci(runs: Sequence[RunFolder]) -> tuple[list[str], list[list[Any]],
     allst = pd.concat(frames, ignore_index=True)
     allst["station"] = allst["station"].astype(str)
     order = list(dict.fromkeys(frames[0]["station"].astype(str)))
-    cols = [c for c in STATION_KPIS if c in allst.columns]
+    cols = catalogue_keys("report", allst.columns, "station")
     rows = []
     for name in order:
         sub = allst[allst["station"] == name]

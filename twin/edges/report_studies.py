@@ -31,7 +31,6 @@ from twin.edges.report_html import (
 )
 from twin.edges.report_load import LINES_DIR, RunFolder, load_runs, read_json, report_id
 from twin.edges.report_sections import (
-    STUDY_KPIS,
     alarms_section,
     assumptions_section,
     balance_html,
@@ -43,7 +42,7 @@ from twin.edges.report_sections import (
     model_section,
     versions_table,
 )
-from twin.edges.report_stats import stations_ci
+from twin.edges.report_stats import catalogue_keys, stations_ci
 from twin.edges.report_text import kpi_label, scaleup_label, station_label, text
 from twin.figures.studies import ranking_figure, scaleup_figure
 from twin.figures.style import FigureStyle, figure_style, png_data_uri
@@ -55,12 +54,6 @@ SCALEUP_SHOWN = ["volume_m3", "scale_factor", "runs", "area_per_volume_1_m", "re
                  "annual_output_t", "annual_output_half_width_t", "time_bottleneck",
                  "bottleneck"]
 """Columns of a scale-up comparison the report shows, in order."""
-
-SCALE_KPIS = ["throughput_per_h", "product_kg", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-              "co2e_scope1_kg", "co2e_scope2_utilities_kg", "voc_emitted_kg", "water_kg",
-              "cod_kg", "e_factor"]
-"""Run KPIs compared across scales (mean and 95% interval over replications)."""
-
 
 def _settings_rows(first: RunFolder | None, runs: Sequence[RunFolder],
                    lang: str) -> list[tuple[str, Any]]:
@@ -139,7 +132,7 @@ def _ranking(sec: Section, study: Any, completed: pd.DataFrame, lang: str,
                    text("mean", lang), text("half_width", lang),
                    text("diff_to_best", lang), text("indistinguishable", lang)], rrows))
     sec.h3(text("kpis_by_config", lang))
-    keys = [k for k in STUDY_KPIS if k in completed.columns]
+    keys = catalogue_keys("study", completed.columns)
     if rank_by in keys:
         keys.remove(rank_by)
         keys.insert(0, rank_by)
@@ -287,7 +280,7 @@ def _comparison_section(path: Path, comparison: pd.DataFrame, volumes: list[floa
                    [[scaleup_label(c, lang)] + list(comparison[c]) for c in cols
                     if c != "volume_m3"]))
     comp.h3(text("kpis_by_scale", lang))
-    keys = [k for k in SCALE_KPIS if any(k in r.kpis for g in by_scale for r in g)]
+    keys = catalogue_keys("scaleup", {k for g in by_scale for r in g for k in r.kpis})
     krows = []
     for vol, group in zip(volumes, by_scale, strict=True):
         ok = [r for r in group if not r.failed]
