@@ -133,3 +133,14 @@ def test_a_run_shows_itself_in_a_notebook(servo: RunResult) -> None:
     assert uri is not None and base64.b64decode(uri.group(1))[:4] == b"\x89PNG"
     assert servo.plot.gantt()._repr_png_()[:4] == b"\x89PNG"
     assert "result.plot.gantt()" in doc
+
+
+def test_notebooks_display_runs_and_figures_without_pyplot(servo: RunResult) -> None:
+    """IPython's own display formatter finds HTML for a run and PNG for a figure."""
+    from IPython.core.formatters import DisplayFormatter
+
+    formatter = DisplayFormatter()
+    data, _ = formatter.format(servo)
+    assert servo.run_id in data["text/html"]
+    data, _ = formatter.format(servo.plot.levels())
+    assert data["image/png"][:4] == b"\x89PNG"
