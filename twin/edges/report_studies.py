@@ -43,7 +43,7 @@ from twin.edges.report_sections import (
     versions_table,
 )
 from twin.edges.report_stats import catalogue_keys, stations_ci
-from twin.edges.report_text import kpi_label, scaleup_label, station_label, text
+from twin.edges.report_text import column_label, kpi_label, scaleup_label, station_label, text
 from twin.figures.studies import ranking_figure, scaleup_figure
 from twin.figures.style import FigureStyle, figure_style, png_data_uri
 
@@ -103,7 +103,7 @@ def _study_provenance(study: Any, results: pd.DataFrame, runs: dict[str, RunFold
                          status])
     prov.add(table([text("point", lang), text("configuration", lang),
                     text("replication", lang), text("seed", lang), text("run_id", lang),
-                    "spec hash", text("status", lang)], cfg_rows))
+                    column_label("spec_hash", lang), text("status", lang)], cfg_rows))
     if first is not None:
         prov.h3(text("versions", lang))
         prov.add(versions_table(first.provenance.get("versions") or {}, lang))
@@ -260,7 +260,7 @@ def _scaleup_provenance(meta: dict[str, Any], volumes: list[float], ids: list[st
                              r.provenance.get("spec_hash", "") if r else "",
                              r.provenance.get("status") if r else "missing"])
     prov.add(table([text("volume", lang), text("seed", lang), text("run_id", lang),
-                    "spec hash", text("status", lang)], run_rows))
+                    column_label("spec_hash", lang), text("status", lang)], run_rows))
     if first is not None:
         prov.h3(text("versions", lang))
         prov.add(versions_table(first.provenance.get("versions") or {}, lang))

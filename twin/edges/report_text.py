@@ -311,7 +311,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "stoessel_class": ("Stoessel class", "Stoessel等级"),
     "alarm": ("alarm", "报警"), "tag": ("tag", "位号"), "priority": ("priority", "优先级"),
     "state": ("state", "状态"), "time": ("time [s]", "时间 [s]"), "value": ("value", "数值"),
-    "limit": ("limit", "限值"), "unit": ("unit", "单位"),
+    "limit": ("limit", "限值"), "unit": ("unit", "单位"), "spec_hash": ("spec hash", "规格哈希"),
     "emission_kg": ("emission [kg]", "排放 [kg]"), "destroyed_kg": ("destroyed [kg]", "销毁 [kg]"),
 }
 

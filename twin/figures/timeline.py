@@ -134,18 +134,17 @@ class RunFigures:
         with s.fonts():
             ax = fig.add_subplot(1, 1, 1)
             self._window(ax)
-            shown = [x for x in STATE_COLOURS if x in set(states["state"].astype(str))]
-            for state in shown:
-                sub = states[states["state"].astype(str) == state]
+            names_of_state = states["state"].astype(str).to_numpy()
+            present = set(names_of_state)
+            for state in [x for x in STATE_COLOURS if x in present]:
+                sub = states[names_of_state == state]
                 for unit, part in sub.groupby("unit"):
                     start = part["start"].to_numpy(dtype=float) / HOUR
                     width = part["end"].to_numpy(dtype=float) / HOUR - start
                     ax.broken_barh(list(zip(start, width, strict=True)),
                                    (row[int(unit)] - 0.4, 0.8), facecolors=STATE_COLOURS[state],
                                    edgecolor="none")
-                ax.barh([0], [0], color=STATE_COLOURS[state], label=s.label(state)
-                        if state in ("producing", "setup", "down", "blocked", "waiting")
-                        else state)
+                ax.barh([0], [0], color=STATE_COLOURS[state], label=s.label(state))
             ax.set_yticks(range(len(names)), [s.safe(n) for n in names], fontsize=7)
             ax.set_ylim(len(names) - 0.5, -0.5)
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(names), 2) - 0.12),
