@@ -55,6 +55,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "rework": ("rework / back", "返工/回流"),
     "route": ("route", "路径"),
     "mean_ci": ("mean, 95% interval", "均值, 95%区间"),
+    "time": ("time since run start [h]", "自运行开始的时间 [h]"),
+    "batch_time": ("time since phase start [h]", "自阶段开始的时间 [h]"),
+    "warmup": ("warm-up (not in statistics)", "预热期(不计入统计)"),
+    "buffer": ("parts in input buffer", "输入缓冲区零件数"),
+    "tank": ("tank contents [kg]", "储罐存量 [kg]"),
+    "load_kw": ("load [kW]", "负荷 [kW]"),
+    "load_m3h": ("load [m3/h]", "负荷 [m3/h]"),
+    "capacity": ("capacity", "能力上限"),
+    "batch": ("batch", "批次"),
+    "temperature_K": ("temperature [degC]", "温度 [degC]"),
+    "conversion": ("conversion", "转化率"),
+    "mtsr_K": ("MTSR [degC]", "MTSR [degC]"),
 }
 """Figure labels: key -> (English, Chinese)."""
 
@@ -89,8 +101,9 @@ class FigureStyle:
     font: str | None
 
     def label(self, key: str) -> str:
-        """The figure label ``key`` in this style's language."""
-        en, zh = LABELS[key]
+        """The figure label ``key`` in this style's language (the key itself if it has
+        none, e.g. a profile variable without a declared label)."""
+        en, zh = LABELS.get(key, (key, key))
         return zh if self.lang == "zh" else en
 
     def safe(self, value: Any) -> str:

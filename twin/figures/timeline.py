@@ -26,30 +26,8 @@ HOUR = 3600.0
 KELVIN = 273.15
 """0 degC in K (temperatures are drawn in degC)."""
 
-TIMELINE_LABELS: dict[str, tuple[str, str]] = {
-    "time": ("time since run start [h]", "自运行开始的时间 [h]"),
-    "batch_time": ("time since phase start [h]", "自阶段开始的时间 [h]"),
-    "warmup": ("warm-up (not in statistics)", "预热期(不计入统计)"),
-    "buffer": ("parts in input buffer", "输入缓冲区零件数"),
-    "tank": ("tank contents [kg]", "储罐存量 [kg]"),
-    "load_kw": ("load [kW]", "负荷 [kW]"),
-    "load_m3h": ("load [m3/h]", "负荷 [m3/h]"),
-    "capacity": ("capacity", "能力上限"),
-    "batch": ("batch", "批次"),
-    "temperature_K": ("temperature [degC]", "温度 [degC]"),
-    "conversion": ("conversion", "转化率"),
-    "mtsr_K": ("MTSR [degC]", "MTSR [degC]"),
-}
-"""Axis and legend labels of the time-series figures: key -> (English, Chinese)."""
-
-
 class NoData(ValueError):
     """The run has nothing of what the figure draws (e.g. batch profiles of a discrete line)."""
-
-
-def _label(style: FigureStyle, key: str) -> str:
-    en, zh = TIMELINE_LABELS.get(key, (key, key))
-    return zh if style.lang == "zh" else en
 
 
 def _si_value(value: Any) -> float:
@@ -113,11 +91,11 @@ class RunFigures:
         if t0 > 0:
             ax.axvspan(0.0, t0, facecolor="white", alpha=0.55, hatch="///",
                        edgecolor="#777777", lw=0.0, zorder=3,
-                       label=_label(self.style, "warmup"))
+                       label=self.style.label("warmup"))
             ax.axvline(t0, color="#555555", lw=0.8, zorder=3)
         ax.set_xlim(0.0, t1)
         if xlabel:
-            ax.set_xlabel(_label(self.style, "time"))
+            ax.set_xlabel(self.style.label("time"))
 
     def gantt(self) -> Any:
         """States of every unit over the run (one row per unit, colours by state)."""
@@ -167,14 +145,14 @@ class RunFigures:
                 ax = axes[k]
                 for name, (t, n) in buffers.items():
                     ax.step(t / HOUR, n, where="post", lw=1.0, label=self.style.safe(name))
-                ax.set_ylabel(_label(self.style, "buffer"))
+                ax.set_ylabel(self.style.label("buffer"))
                 k += 1
             if tanks is not None:
                 ax = axes[k]
                 for name, sub in tanks.groupby("station", observed=True):
                     ax.step(sub["time"].to_numpy(dtype=float) / HOUR, sub["kg"], where="post",
                             lw=1.0, label=self.style.safe(name))
-                ax.set_ylabel(_label(self.style, "tank"))
+                ax.set_ylabel(self.style.label("tank"))
             for ax in axes:
                 self._window(ax, xlabel=ax is axes[-1])
                 ax.grid(alpha=0.3)
@@ -223,14 +201,14 @@ class RunFigures:
                     ax.plot((pts["time_s"].to_numpy(dtype=float) - t0) / HOUR, y,
                             color=colours[batches.index(part)], lw=1.0,
                             ls="--" if dashed else "-",
-                            label=f"{_label(self.style, 'batch')} {part} ({phase})")
+                            label=f"{self.style.label('batch')} {part} ({phase})")
             for ax, var in zip(axes, shown, strict=True):
-                ax.set_ylabel(_label(self.style, var))
+                ax.set_ylabel(self.style.label(var))
                 ax.grid(alpha=0.3)
             axes[0].set_title(self.style.safe(station), fontsize=9)
             if len(batches) <= 12:
                 axes[0].legend(fontsize=6, ncol=3)
-            axes[-1].set_xlabel(_label(self.style, "batch_time"))
+            axes[-1].set_xlabel(self.style.label("batch_time"))
             fig.tight_layout()
         return fig
 
@@ -254,8 +232,8 @@ class RunFigures:
                 cap = _si_value((spec.get(name) or {}).get("capacity"))
                 if np.isfinite(cap):
                     ax.axhline(cap * scale, color="#b22222", ls="--", lw=1.0,
-                               label=_label(self.style, "capacity"))
-                ax.set_ylabel(_label(self.style, "load_m3h" if medium else "load_kw"),
+                               label=self.style.label("capacity"))
+                ax.set_ylabel(self.style.label("load_m3h" if medium else "load_kw"),
                               fontsize=7)
                 self._window(ax, xlabel=ax is axes[-1])
                 ax.grid(alpha=0.3)
