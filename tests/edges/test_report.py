@@ -420,7 +420,8 @@ def test_batch_record_recomputes_from_the_phases_table(built: dict[str, Path]) -
     """Each batch whose reaction ended after the warm-up has a row with the reaction's
     conversion, selectivity, yield, peak T and MTSR (K -> degC) from phases.parquet, the
     span of its phases and its product from flows.parquet when it left the line, and a
-    Stoessel class recomputed from MTSR, MTT (lowest boiling point charged) and TD24."""
+    Stoessel class recomputed from MTSR, MTT (lowest boiling point of the species charged to
+    the batch before its reaction, from flows.parquet) and TD24."""
     import numpy as np
     import pandas as pd
 
@@ -439,10 +440,6 @@ def test_batch_record_recomputes_from_the_phases_table(built: dict[str, Path]) -
     safety = {r[0]: r for r in rows if r[0].isdigit() and len(r) == 7}
     assert sorted(record) == sorted(str(p) for p in react["part"])
     params = summary["provenance"]["parameters"]
-    charged = {m for ph in params["stations"]["reactor"]["recipe"]
-               for m in (ph.get("materials") or {})}
-    mtt = min(float(params["species"][m]["t_boil"].split()[0]) for m in charged
-              if params["species"][m]["t_boil"])
     for rec in react.to_dict("records"):
         row = record[str(rec["part"])]
         for value, cell in ((rec["conversion"], 6), (rec["selectivity"], 7), (rec["yield"], 8),
@@ -457,6 +454,10 @@ def test_batch_record_recomputes_from_the_phases_table(built: dict[str, Path]) -
             assert row[11] == fmt_num(float(out.sum()))
         else:
             assert row[4] == "–" and row[11] == "–"
+        charged = flows[(flows["part"] == rec["part"]) & (flows["kind"] == "input")
+                        & (flows["time"] <= rec["start"])]["species"].astype(str)
+        mtt = min(float(params["species"][m]["t_boil"].split()[0]) for m in set(charged)
+                  if params["species"][m]["t_boil"])
         cls = _stoessel(rec["max_mtsr_K"], mtt, TD24_K)
         assert safety[str(rec["part"])][-1] == str(cls)
         assert safety[str(rec["part"])][3] == fmt_num(mtt - 273.15)

@@ -388,7 +388,8 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (gives each "
                     "batch of a process run its Stoessel class)")
     rp.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' (default: "
-                    "the lowest boiling point of the species charged)")
+                    "the lowest boiling point of the species charged to each batch before "
+                    "its reaction)")
     rp.set_defaults(func=_cmd_report)
     db = sub.add_parser("dashboard", help="serve the dashboard over stored runs (replay, "
                         "comparison) and optionally a live run")

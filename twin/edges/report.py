@@ -84,8 +84,8 @@ def build_report(path: str | Path, lang: str = "en", *, td24: float | None = Non
 
     ``td24`` (temperature at which the decomposition's time to maximum rate is 24 h) and
     ``mtt`` (maximum technical temperature; default: the lowest boiling point of the species
-    a reactor is charged with), both in K, give each batch of a process run its Stoessel
-    class.
+    charged to the batch before its reaction, from the flows table), both in K, give each
+    batch of a process run its Stoessel class.
 
     Raises
     ------

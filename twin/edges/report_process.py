@@ -54,9 +54,10 @@ def stoessel(mtsr_k: float, mtt_k: float, td24_k: float | None) -> int | None:
 def _safety_rows(record: pd.DataFrame, run: RunFolder, td24_k: float | None,
                  mtt_k: float | None, lang: str) -> list[list[Any]]:
     rows = []
+    flows, species = run.table("flows"), run.parameters.get("species") or {}
     for rec in record.to_dict("records"):
-        mtt = mtt_k if mtt_k is not None else max_technical_temperature(run.parameters,
-                                                                        rec["station"])
+        mtt = mtt_k if mtt_k is not None else max_technical_temperature(
+            flows, species, rec["batch"], rec["station"], rec["react_start_s"])
         mtsr = float(rec["max_mtsr_C"]) + KELVIN
         cls = stoessel(mtsr, mtt, td24_k)
         verdict = (text("mtsr_below_mtt", lang) if mtsr < mtt else text("mtsr_reaches_mtt", lang)

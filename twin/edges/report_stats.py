@@ -81,10 +81,11 @@ def batch_record(phases: pd.DataFrame, flows: pd.DataFrame | None, parts: pd.Dat
     [s], as the process KPIs count phases): the reaction's conversion, selectivity, yield,
     peak temperature and MTSR, whether it left the line and, if it did, its span over every
     recorded phase (first start to last end) and its product [kg] (output flows); a batch
-    still in the line has NaN there."""
+    still in the line has NaN there. The last column, ``react_start_s``, is when the reaction
+    started [s]."""
     react = phases[(phases["kind"].astype(str) == "react") & (phases["end"] >= t0)]
     if not len(react):
-        return pd.DataFrame(columns=BATCH_COLUMNS)
+        return pd.DataFrame(columns=[*BATCH_COLUMNS, "react_start_s"])
     span = phases.groupby("part")[["start", "end"]].agg({"start": "min", "end": "max"})
     product = (flows[flows["kind"].astype(str) == "output"].groupby("part")["kg"].sum()
                if flows is not None and len(flows) else pd.Series(dtype=float))
@@ -100,18 +101,23 @@ def batch_record(phases: pd.DataFrame, flows: pd.DataFrame | None, parts: pd.Dat
                      rec.get("conversion"), rec.get("selectivity"), rec.get("yield"),
                      rec.get("peak_temperature_K", np.nan) - 273.15,
                      rec.get("max_mtsr_K", np.nan) - 273.15,
-                     float(product.get(part, 0.0)) if finished else np.nan, finished])
-    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
+                     float(product.get(part, 0.0)) if finished else np.nan, finished,
+                     float(rec["start"])])
+    return pd.DataFrame(rows, columns=[*BATCH_COLUMNS, "react_start_s"])
 
 
-def max_technical_temperature(parameters: dict[str, Any], station: str) -> float:
-    """MTT of a process station [K]: the lowest normal boiling point of the species its
-    recipe charges (NaN when none has one), from the resolved line parameters."""
-    species = parameters.get("species") or {}
-    recipe = ((parameters.get("stations") or {}).get(station) or {}).get("recipe") or []
-    charged = {name for phase in recipe for name in (phase.get("materials") or {})}
+def max_technical_temperature(flows: pd.DataFrame | None, species: dict[str, Any], part: int,
+                              station: str, t: float) -> float:
+    """MTT of a batch's reaction mass [K]: the lowest normal boiling point among the species
+    charged to the batch at ``station`` up to time ``t`` [s] (the reaction's start; input
+    flows of the flows table; boiling points from the resolved species parameters); NaN when
+    none of them has one."""
+    if flows is None or not len(flows):
+        return float("nan")
+    charged = flows[(flows["part"] == part) & (flows["kind"].astype(str) == "input")
+                    & (flows["station"].astype(str) == station) & (flows["time"] <= t)]
     boils = []
-    for name in charged:
+    for name in set(charged["species"].astype(str)):
         value = str((species.get(name) or {}).get("t_boil") or "").split()
         if value:
             boils.append(float(value[0]))

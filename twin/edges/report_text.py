@@ -240,10 +240,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_batches": ("No reaction ended in the observation window.", "观测窗口内没有反应结束。"),
     "safety_class": ("Thermal safety class per batch", "各批次热安全等级"),
     "batch_safety_note": ("Criticality class after Stoessel from the batch's MTSR, the maximum "
-                          "technical temperature MTT (lowest boiling point of the species "
-                          "charged, unless given) and TD24 (given with the report).",
-                          "依据批次MTSR、最高技术温度MTT(除非另行给定,取所加物料中最低沸点)和TD24"
-                          "(生成报告时给定)按Stoessel划分危险度等级。"),
+                          "technical temperature MTT (unless given: the lowest boiling point of "
+                          "the species charged to the batch before its reaction) and TD24 "
+                          "(given with the report).",
+                          "依据批次MTSR、最高技术温度MTT(除非另行给定,取该批次反应前所加物料中的最低"
+                          "沸点)和TD24(生成报告时给定)按Stoessel划分危险度等级。"),
     "no_td24": ("No TD24 was given (twin report --td24 \"180 degC\"), so the class is not "
                 "determined; MTSR against MTT is shown.",
                 "未给定TD24(twin report --td24 \"180 degC\"),故未判定等级;仅列出MTSR与MTT的比较。"),
