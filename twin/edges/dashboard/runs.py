@@ -1,5 +1,5 @@
-"""Routes of stored runs: the list, and a run's description and records (built once per run
-and cached; the records are what the live stream would have sent, in one answer)."""
+"""Routes of stored runs: the list, and a run's description, records and Sankeys (built once
+per run and cached; the records are what the live stream would have sent, in one answer)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from twin.data.checks import line_from_dict
 from twin.edges.dashboard.context import dashboard_of
 from twin.edges.dashboard.params import check_query
 from twin.edges.dashboard.replies import BadRequest, json_reply, json_text
-from twin.edges.dashboard.stored import stored_meta, stored_records
+from twin.edges.dashboard.stored import read_table, stored_meta, stored_records
 from twin.edges.dashboard.wire import pack
+from twin.observation.sankey import energy_sankey, material_sankey
 
 
 def _row(rid: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -66,3 +68,37 @@ async def run_records(request: Request) -> Response:
         return {"records": pack(stored_records(folder, _meta(request, folder)))}
 
     return json_text(await asyncio.to_thread(store.cached, rid, "records", build))
+
+
+def sankeys(spec: Any, tables: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
+    """Material and energy Sankeys of ``[t0, t1]`` [s] (:mod:`twin.observation.sankey`)."""
+    flows, states = tables.get("flows"), tables.get("states")
+    material = material_sankey(flows, t0, t1) if flows is not None else None
+    energy = (energy_sankey(spec, states, tables.get("phases"), t0, t1)
+              if spec is not None and states is not None else None)
+    return {"t0": t0, "t1": t1, "material": material.as_dict() if material else None,
+            "energy": energy.as_dict() if energy else None}
+
+
+def stored_sankeys(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """The Sankeys of a stored run over its observation window."""
+    prov = summary.get("provenance", {})
+    try:
+        spec = line_from_dict(prov["parameters"])
+    except Exception:  # an old or foreign run.json: material only
+        spec = None
+    settings = prov.get("settings", {})
+    t0 = float(settings.get("warmup_s", 0.0))
+    t1 = t0 + float(settings.get("duration_s", 0.0))
+    tables = {n: read_table(folder, n) for n in ("flows", "states", "phases")}
+    return sankeys(spec, tables, t0, t1)
+
+
+async def run_sankey(request: Request) -> Response:
+    """``GET /api/runs/{id}/sankey``: material [kg] and energy [kWh] over the observation
+    window."""
+    check_query(request)
+    store = dashboard_of(request).store
+    rid = request.path_params["rid"]
+    return json_text(await asyncio.to_thread(
+        store.cached, rid, "sankey", lambda f: stored_sankeys(f, store.summary(f))))

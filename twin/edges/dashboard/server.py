@@ -8,7 +8,10 @@ Endpoints (all JSON unless said otherwise; everything is read-only except the al
 ``GET /api/runs``                       stored runs under the runs directory (and the live run)
 ``GET /api/runs/{id}/meta``             a stored run: line layout, registries, settings, KPIs
 ``GET /api/runs/{id}/records``          a stored run's records, in the format of the stream
+``GET /api/runs/{id}/sankey``           material [kg] and energy [kWh] Sankeys of the
+                                        observation window (:mod:`twin.observation.sankey`)
 ``GET /api/live``                       the live run: line layout, registries, progress
+``GET /api/live/sankey``                its Sankeys, from the warm-up's end to now
 ``WS  /api/live/ws``                    the page's stream, a WebSocket of binary frames
                                         (:func:`~twin.edges.dashboard.wire.frame`): only the
                                         records that are new since ``?cursor=``, one frame per
@@ -50,10 +53,10 @@ from starlette.routing import Route, WebSocketRoute
 from twin.edges.dashboard.actions import alarm_action
 from twin.edges.dashboard.context import Dashboard, StreamSlots
 from twin.edges.dashboard.replies import BadRequest, error_reply
-from twin.edges.dashboard.runs import list_runs, run_meta, run_records
+from twin.edges.dashboard.runs import list_runs, run_meta, run_records, run_sankey
 from twin.edges.dashboard.static import Assets, favicon, index, static_file
 from twin.edges.dashboard.stored import StoredRuns
-from twin.edges.dashboard.streams import live_info, live_socket, live_stream
+from twin.edges.dashboard.streams import live_info, live_sankey, live_socket, live_stream
 from twin.orchestration.live import LiveRun
 
 MAX_STREAMS = 8
@@ -72,7 +75,9 @@ ROUTES = [
     Route("/api/runs", list_runs),
     Route("/api/runs/{rid:path}/meta", run_meta),
     Route("/api/runs/{rid:path}/records", run_records),
+    Route("/api/runs/{rid:path}/sankey", run_sankey),
     Route("/api/live", live_info),
+    Route("/api/live/sankey", live_sankey),
     Route("/api/live/stream", live_stream),
     WebSocketRoute("/api/live/ws", live_socket),
     Route("/api/live/alarms/{name}/{action}", alarm_action, methods=["POST"]),

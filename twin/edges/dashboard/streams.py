@@ -25,6 +25,7 @@ from twin.edges.dashboard.replies import (
     json_reply,
     own_origins,
 )
+from twin.edges.dashboard.runs import sankeys
 from twin.edges.dashboard.wire import dumps, frame, pack
 from twin.orchestration.live import LiveRun
 
@@ -201,3 +202,21 @@ async def live_socket(ws: WebSocket) -> None:
         state.slots.give_back()
         if listener is not None:
             listener.cancel()
+
+
+async def live_sankey(request: Request) -> Response:
+    """``GET /api/live/sankey``: material [kg] and energy [kWh] of the live run over its
+    observation window so far (from the warm-up's end to now)."""
+    check_query(request)
+    lv = dashboard_of(request).live_run()
+
+    def build() -> dict[str, Any]:
+        result = lv.result
+        t1 = lv.end if result is not None else lv.now
+        tables = result.tables if result is not None else lv.recorder.tables(t1)
+        return sankeys(lv.prep.line, tables, min(lv.prep.warmup, t1), t1)
+
+    try:
+        return json_reply(await asyncio.to_thread(build))
+    except (ValueError, IndexError, KeyError) as exc:  # tables read while they grow
+        raise BadRequest(503, f"the live run is recording: try again ({exc})"[:200]) from exc
