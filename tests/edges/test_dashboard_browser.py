@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     for name in REFERENCE_LINES:  # every reference line, for the diagram's order
         if name not in lines:
             path = ROOT / "lines" / name / "line.toml"
-            lines[name] = run(path, duration="12 h", warmup="0 s", seed=1).save(root).name
+            lines[name] = run(path, duration="3 d", warmup="0 s", seed=1).save(root).name
     alarmed = read_toml(SERVO)
     alarmed["alarms"] = {"wip_high": {"tag": "wip", "limit": 12, "priority": "high", "deadband": 2},
                          "washer_queue": {"tag": "buffer.washing", "limit": 3,
@@ -165,7 +165,7 @@ def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list
                            arg=clock, timeout=10000)
     later = page.evaluate("[window.twinState.records, window.twinState.now]")
     assert later[0] > first[0] and later[1] > first[1]
-    assert page.inner_text("#kpi-wip .value") not in ("", "-")
+    assert page.inner_text("#kpi-wip_mean .value") not in ("", "-")
     units = page.locator("#diagram svg rect.unit").count()
     assert units == len(server["live"].recorder.units)
     shot(page, server, "overview_live")
@@ -272,7 +272,7 @@ def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
         end = 2 * 86400 + 2 * 3600  # warm-up + duration of the stored runs
         page.wait_for_function("v => Math.abs(window.twinState.now - v) < 1",
                                arg=position / 1000 * end)
-        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip .value"),
+        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip_mean .value"),
                   page.inner_text("#diagram")))
     assert len({s[0] for s in seen}) == 4  # the clock follows the cursor
     assert len({s[1:] for s in seen}) > 1  # and so does the state shown

@@ -9,9 +9,10 @@ from typing import Any
 from twin.data import spec as S
 from twin.data.alarms import display_scale
 from twin.edges.layout import line_layout
+from twin.observation import catalogue, schema
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
-from twin.orchestration.live import ALARM_COLUMNS, PROFILE_VARIABLES
+from twin.orchestration.live import PROFILE_VARIABLES
 
 
 def _station(spec: S.LineSpec, st: Any) -> dict[str, Any]:
@@ -59,6 +60,8 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
 
 
 def registries() -> dict[str, Any]:
-    """The names that the codes of the records index."""
+    """The names that the codes of the records index, and the KPI catalogue (labels, units)."""
     return {"state_names": list(STATES), "event_names": list(EVENTS), "fate_names": list(FATES),
-            "alarm_columns": list(ALARM_COLUMNS), "profile_variables": list(PROFILE_VARIABLES)}
+            "alarm_columns": list(schema.names("alarms")),
+            "profile_variables": list(PROFILE_VARIABLES),
+            "kpi_catalogue": catalogue.as_rows(catalogue.kpis("line"))}

@@ -13,9 +13,10 @@ from starlette.responses import Response
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.context import dashboard_of
 from twin.edges.dashboard.params import check_query
-from twin.edges.dashboard.replies import BadRequest, json_reply, json_text
+from twin.edges.dashboard.replies import json_reply, json_text
 from twin.edges.dashboard.stored import read_table, stored_meta, stored_records
 from twin.edges.dashboard.wire import pack
+from twin.observation import runfolder
 from twin.observation.sankey import energy_sankey, material_sankey
 
 
@@ -34,10 +35,12 @@ async def list_runs(request: Request) -> Response:
     state = dashboard_of(request)
     rows = []
     for rid, folder in sorted(state.store.refresh().items()):
-        try:
-            rows.append(_row(rid, state.store.summary(folder)))
-        except BadRequest:
+        found = runfolder.state(folder)
+        if found.status == "damaged":  # listed, with the file and the reason
+            rows.append({"id": rid, "run_id": folder.name, "status": "damaged",
+                         "file": found.file, "reason": found.reason})
             continue
+        rows.append(_row(rid, state.store.summary(folder)))
     live = state.live
     current = None if live is None else {"run_id": live.run_id, "status": live.status,
                                          "line": live.prep.line.line.name}

@@ -3,7 +3,6 @@ the live stream sends (codes, not names), built once per run and cached."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -19,16 +18,16 @@ from twin.data.checks import line_from_dict
 from twin.edges.dashboard.describe import describe_line, registries
 from twin.edges.dashboard.replies import BadRequest
 from twin.edges.dashboard.wire import dumps
-from twin.edges.query import RUN_FILE, find_runs
+from twin.observation import runfolder, schema
 from twin.observation.recorder import EVENTS, FATES, STATES
+from twin.observation.runfolder import RUN_FILE, find_runs
 from twin.orchestration.live import PROFILE_POINTS, PROFILE_VARIABLES
 
 RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.#\-]*(/[A-Za-z0-9_][A-Za-z0-9_.#\-]*)*")
 MAX_ID = 300
 CACHED = 8
 """Serialised answers kept in memory (meta and records of the last few runs opened)."""
-TABLE_FILES = ("states", "events", "parts", "stops", "flows", "phases", "profiles",
-               "utility_load", "levels", "level_events", "signals", "alarms")
+TABLE_FILES = schema.RECORDED
 
 
 class StoredRuns:
@@ -68,9 +67,9 @@ class StoredRuns:
 
     def summary(self, folder: Path) -> dict[str, Any]:
         try:
-            return json.loads((folder / RUN_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise BadRequest(404, f"unreadable run: {type(exc).__name__}") from exc
+            return runfolder.read_summary(folder)
+        except runfolder.RunFolderError as exc:
+            raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
     def cached(self, rid: str, kind: str, build: Callable[[Path], Any],
                serialise: bool = True) -> Any:
@@ -98,8 +97,11 @@ def _codes(series: pd.Series, names: list[str]) -> list[int]:
 
 
 def read_table(folder: Path, table: str) -> pd.DataFrame | None:
-    path = folder / f"{table}.parquet"
-    return pd.read_parquet(path) if path.is_file() else None
+    """A recorded table of a run folder (``None`` if the run has none; 422 if damaged)."""
+    try:
+        return runfolder.read_table(folder, table)
+    except runfolder.RunFolderError as exc:
+        raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
 
 def _names(frame: pd.DataFrame | None, column: str) -> list[str]:
