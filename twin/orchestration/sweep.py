@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from twin.observation import catalogue
 from twin.orchestration import statistics as stats
 from twin.orchestration.executors import Executor
 from twin.orchestration.run import PreparedRun, execute, prepare
@@ -85,8 +86,10 @@ class Study:
 
     def summary(self, kpi: str | None = None, maximize: bool | None = None) -> pd.DataFrame:
         """Configurations ranked by ``kpi`` with 95% intervals (paired differences to the best)."""
+        if maximize is None:
+            maximize = (self.meta["maximize"] if kpi in (None, self.meta["rank_by"])
+                        else bool(catalogue.kpi(kpi).higher_is_better))
         kpi = kpi or self.meta["rank_by"]
-        maximize = self.meta["maximize"] if maximize is None else maximize
         table = self.results()
         table = table[table["status"] == "completed"]
         if kpi not in table.columns:
@@ -156,8 +159,8 @@ def _save_plan(root: Path, sc: Scenario, points: list[dict[str, Any]], tasks: li
     write_study(root, "sweep", {
         "scenario": sc.spec.model_dump(mode="json", by_alias=True),
         "line_file": str(sc.line_path()),
-        "rank_by": sc.spec.rank_by,
-        "maximize": sc.spec.maximize,
+        "rank_by": sc.ranking()[0],
+        "maximize": sc.ranking()[1],
         "auto_warmup_s": warmup,
         "points": points,
         "tasks": [{"point": t.point, "replication": t.replication, "seed": t.prepared.seed,

@@ -52,7 +52,7 @@ from twin.data import spec as S
 from twin.data.alarms import display_scale
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.wire import clean, dumps, frame, pack
-from twin.observation import runfolder, schema
+from twin.observation import catalogue, runfolder, schema
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
 from twin.observation.runfolder import RUN_FILE, find_runs
@@ -145,7 +145,8 @@ def line_layout(spec: S.LineSpec | None) -> dict[str, Any]:
 def _registries() -> dict[str, Any]:
     return {"state_names": list(STATES), "event_names": list(EVENTS), "fate_names": list(FATES),
             "alarm_columns": list(schema.names("alarms")),
-            "profile_variables": list(PROFILE_VARIABLES)}
+            "profile_variables": list(PROFILE_VARIABLES),
+            "kpi_catalogue": catalogue.as_rows(catalogue.kpis("line"))}
 
 
 # -- stored runs ---------------------------------------------------------------------------------
