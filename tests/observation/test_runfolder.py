@@ -123,3 +123,13 @@ def test_text_kpis_are_names(tmp_path: Path) -> None:
             "kpis": {k: "m1" for k in schema.TEXT_KPIS} | {"oee": None, "good_units": 3}}
     (tmp_path / "run.json").write_text(json.dumps(data))
     assert runfolder.state(tmp_path).status == "completed"
+
+
+def test_the_user_documentation_lists_every_table_and_column() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "RUN_FOLDERS.md").read_text()
+    for t in schema.TABLES.values():
+        section = doc.split(f"### `{t.name}`", 1)
+        assert len(section) == 2, t.name
+        body = section[1].split("### ", 1)[0]
+        for c in t.columns:
+            assert f"| `{c.name}` | {c.kind} |" in body, (t.name, c.name)
