@@ -806,7 +806,7 @@ async function compare() {
     const div = el("div", { class: "plot tall", id: `cmp-gantt-${i}` });
     return { run, div, box: el("div", { class: "panel cmp" }, el("h2", {}, `${i ? "B" : "A"}: ${[a, b][i]}`), div) };
   });
-  out.replaceChildren(el("div", { class: "panel cmp" }, el("h2", {}, "KPIs (whole run)"), table), ...columns.map((c) => c.box));
+  out.replaceChildren(el("div", { class: "panel cmp" }, el("h2", {}, "KPIs (observation window, after warm-up)"), table), ...columns.map((c) => c.box));
   for (const { run, div } of columns) {
     const T = run.end, w0 = Math.max(0, T - 24 * HOUR);
     Plotly.react(div, ganttTraces(run, T, w0), { ...BASE_LAYOUT, barmode: "overlay", margin: { l: 130, r: 10, t: 10, b: 40 },
@@ -814,10 +814,12 @@ async function compare() {
   }
   const curves = runs.map((run, i) => {
     const done = run.col("parts", "done"), fate = run.col("parts", "fate"), good = run.meta.fate_names.indexOf("good");
-    const t = done.filter((d, j) => fate[j] === good && d !== null).sort((x, y) => x - y);
-    return { type: "scatter", mode: "lines", line: { shape: "hv", color: i ? "#2e2e2e" : "#9a9a9a", dash: i ? "solid" : "dot" }, name: `${i ? "B" : "A"}: ${[a, b][i]}`, x: t.map((v) => v / HOUR), y: t.map((_, j) => j + 1) };
+    // the KPIs' observation window: good units finished after the warm-up, counted from it
+    const t0 = run.meta.warmup || 0;
+    const t = done.filter((d, j) => fate[j] === good && d !== null && d >= t0).sort((x, y) => x - y);
+    return { type: "scatter", mode: "lines", line: { shape: "hv", color: i ? "#2e2e2e" : "#9a9a9a", dash: i ? "solid" : "dot" }, name: `${i ? "B" : "A"}: ${[a, b][i]}`, x: [t0 / HOUR, ...t.map((v) => v / HOUR)], y: [0, ...t.map((_, j) => j + 1)] };
   });
-  Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: { title: "time [h]" }, yaxis: { title: "good units" } }, PLOT_CONFIG);
+  Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: { title: "time [h] (observation window, after warm-up)" }, yaxis: { title: "good units since the warm-up" } }, PLOT_CONFIG);
   window.twinState.compared = [a, b];
 }
 
