@@ -14,7 +14,7 @@ import tomllib
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -61,6 +61,16 @@ def _vocabulary() -> set[str]:
     return words
 
 
+def _distribution_keys(name: str) -> set[str]:
+    """The keys a ``{dist = name, ...}`` table accepts (besides ``dist``)."""
+    for obj in vars(D).values():
+        if (isinstance(obj, type) and issubclass(obj, D.DistributionBase)
+                and "dist" in obj.model_fields
+                and name in get_args(obj.model_fields["dist"].annotation)):
+            return {f.alias or n for n, f in obj.model_fields.items() if n != "dist"}
+    return set()
+
+
 def _path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for i, item in enumerate(loc):
@@ -85,9 +95,14 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
+        key, loc = str(err["loc"][-1]), err["loc"]
+        if len(loc) > 1 and loc[-2] in DISTRIBUTION_NAMES:
+            params = sorted(_distribution_keys(str(loc[-2])))
+            close = difflib.get_close_matches(key, params, n=1)
+            hint = (f"did you mean {close[0]!r}?" if close
+                    else f"its parameters: {', '.join(params)}")
+            return f"{key!r} is not a parameter of a {loc[-2]} distribution ({hint})"
         if key in vocabulary:  # a real key, of another kind of entry
-            loc = err["loc"]
             kind_of = (str(loc[2]) if len(loc) > 3 and loc[0] == "stations"
                        and loc[2] in S.STATION_TYPES else None)
             return (f"{key!r} does not apply to a station of type {kind_of!r}" if kind_of

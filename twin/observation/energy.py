@@ -22,15 +22,19 @@ product) is booked, like the process KPIs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.process import Utility
 from twin.observation.flows import J_PER_KWH, utility_energy
 
 EQUIPMENT = "equipment"
 """The carrier name of the stations' own electricity."""
+
+CARRIERS: tuple[str, ...] = get_args(Utility.model_fields["carrier"].annotation)
+"""Utility carriers a process line may declare (``[utilities.*] carrier``)."""
 
 COLUMNS = ("carrier", "electricity_kwh", "natural_gas_kwh", "final_energy_kwh",
            "kg_co2e_scope1", "kg_co2e_scope2", "kgce")
@@ -76,7 +80,7 @@ def by_carrier(line: S.LineSpec, equipment: pd.DataFrame,
     return table[list(COLUMNS)]
 
 
-def energy_kpis(table: pd.DataFrame, good_units: int) -> dict[str, Any]:
+def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str, Any]:
     """Totals and per-good-unit intensities from :func:`by_carrier`'s table.
 
     Keys: ``final_energy_kwh``, ``natural_gas_kwh``, ``total_electricity_kwh``,
@@ -84,6 +88,9 @@ def energy_kpis(table: pd.DataFrame, good_units: int) -> dict[str, Any]:
     ``kwh_per_good_unit`` (all final energy), ``kwh_per_good_unit_<carrier>``,
     ``co2e_kg_per_good_unit`` (scope 1 + 2), ``co2e_scope1_kg_per_good_unit``,
     ``co2e_scope2_kg_per_good_unit`` and ``kgce_per_good_unit``; NaN without good units.
+    ``<carrier>`` is ``equipment`` on every line and, on a ``process`` line, every utility
+    carrier of :data:`CARRIERS` (0 where the line has none), so a line kind always reports
+    the same KPIs.
     """
     def per_unit(x: float) -> float:
         return x / good_units if good_units > 0 else float("nan")
@@ -105,6 +112,7 @@ def energy_kpis(table: pd.DataFrame, good_units: int) -> dict[str, Any]:
         "co2e_scope2_kg_per_good_unit": per_unit(float(total["kg_co2e_scope2"])),
         "kgce_per_good_unit": per_unit(float(total["kgce"])),
     }
-    for carrier, kwh in zip(table["carrier"], table["final_energy_kwh"], strict=True):
-        out[f"kwh_per_good_unit_{carrier}"] = per_unit(float(kwh))
+    kwh = dict(zip(table["carrier"], table["final_energy_kwh"], strict=True))
+    for carrier in (EQUIPMENT, *CARRIERS) if process else (EQUIPMENT,):
+        out[f"kwh_per_good_unit_{carrier}"] = per_unit(float(kwh.get(carrier, 0.0)))
     return out

@@ -233,5 +233,5 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         "electricity_kwh": kwh,
         "co2e_kg": co2,
         "kgce": kgce,
-        **energy_kpis(by_carrier(line, energy, utilities), gq),
+        **energy_kpis(by_carrier(line, energy, utilities), gq, bool(line.species)),
     }
