@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
@@ -260,7 +261,9 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        return RunResult(self.prep.line, provenance, tables, kpis)
+        end = self.prep.warmup + self.prep.duration
+        return RunResult(self.prep.line, provenance, tables, kpis,
+                         stability_warnings(self.prep.line, tables, self.prep.warmup, end))
 
     # -- alarm actions --------------------------------------------------------------------
 
