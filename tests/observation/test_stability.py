@@ -134,3 +134,11 @@ type = "sink"
     assert main(["run", str(f), "--duration", "2d", "--out", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out
     assert "WARNINGS" in out and "the WIP grows" in out
+
+
+def test_report_shows_the_warnings(unstable, tmp_path) -> None:
+    from twin.edges.report import write_report
+
+    folder = unstable.save(tmp_path)
+    html = write_report(folder, tmp_path / "r.html").read_text()
+    assert 'id="warnings"' in html and "1.20 times the work it can do" in html

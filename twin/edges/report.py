@@ -1094,6 +1094,18 @@ def failed_section(run: RunFolder, lang: str) -> Section:
     return sec
 
 
+def warnings_section(run: RunFolder, lang: str) -> Section | None:
+    """The run's warnings (``run.json`` ``warnings``), or None when it has none."""
+    found = run.summary.get("warnings") or []
+    if not found:
+        return None
+    sec = Section("warnings", text("sec_warnings", lang))
+    sec.add(f'<p class="warn">{esc(text("warnings_note", lang))}</p>')
+    sec.add("<ul>" + "".join(f"<li>{esc(str(w.get('message', '')))}</li>" for w in found)
+            + "</ul>")
+    return sec
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -1119,6 +1131,9 @@ def run_report(path: Path, lang: str) -> str:
         sections.append(failed_section(run, lang))
         sections.append(model_section(run, lang, style))
     else:
+        warned = warnings_section(run, lang)
+        if warned is not None:
+            sections.append(warned)
         sections.append(model_section(run, lang, style))
         sections.append(kpi_section_run(run, lang))
         sections.append(bottleneck_section(run.table("stations"),
