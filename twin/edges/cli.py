@@ -20,6 +20,7 @@ from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.observation import catalogue
+from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult, run
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
@@ -47,6 +48,9 @@ def kpi_report(result: RunResult) -> str:
     for r in rows:
         out.append("  " + "  ".join(c.rjust(w) if i else c.ljust(w)
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    if result.warnings:
+        out += ["", "WARNINGS (the numbers above need a second look):"]
+        out += [f"  ! {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -89,6 +93,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise SpecError(problems, str(args.file))
     assert line is not None
     print(f"{args.file}: valid line '{line.line.name}' with {len(line.stations)} stations")
+    for w in load_warnings(line):
+        print(f"warning: {w['message']}", file=sys.stderr)
     return 0
 
 
