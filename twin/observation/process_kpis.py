@@ -59,7 +59,6 @@ def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[s
         "product_kg": product,
         "utility_electricity_kwh": float(utilities["electricity_kwh"].sum()),
         "natural_gas_m3": float(utilities["natural_gas_m3"].sum()),
-        "co2e_scope1_kg": float(utilities["kg_co2e_scope1"].sum()),
         "co2e_scope2_utilities_kg": float(utilities["kg_co2e_scope2"].sum()),
         **water_and_emissions(spec, flows, phases),
     }

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import time
 import traceback
@@ -22,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,13 +29,18 @@ from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
 from twin.data.units import to_si
+from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.simulation.line import LineModel
+
+if TYPE_CHECKING:
+    from twin.figures.timeline import RunFigures
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
             "pyarrow")
@@ -71,12 +75,17 @@ class RunResult:
         ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
+    warnings
+        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
+        ``units``): e.g. a station offered more work than it can do, a WIP that grows
+        through the run (:mod:`twin.observation.stability`).
     """
 
     line: S.LineSpec
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -89,61 +98,63 @@ class RunResult:
         """Station KPIs."""
         return self.tables["stations"]
 
+    @property
+    def plot(self) -> RunFigures:
+        """Figures of this run: ``result.plot.gantt()``, ``levels()``, ``batch_profiles()``,
+        ``utility_load()`` (matplotlib figures; a notebook shows them as PNG)."""
+        from twin.figures.timeline import RunFigures
+
+        s = self.provenance.get("settings") or {}
+        return RunFigures(self.tables, self.provenance.get("parameters") or {},
+                          float(s.get("warmup_s") or 0.0), float(s.get("duration_s") or 0.0))
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as its id, headline KPIs and state Gantt."""
+        from twin.figures.display import run_html
+
+        return run_html(self.run_id, self.provenance, self.kpis, self.plot)
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
-        return _jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                          "kpis": self.kpis})
+        return runfolder.jsonable({"run_id": self.run_id, "provenance": self.provenance,
+                                   "kpis": self.kpis, "warnings": self.warnings})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
 
         The folder is written under a temporary name and renamed when complete, so an
-        interrupted save never leaves a folder that looks finished.
+        interrupted save never leaves a folder that looks finished (see
+        :mod:`twin.observation.runfolder`).
         """
-        root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / self.run_id
-        tmp = root / f".tmp-{self.run_id}-{time.time_ns()}"
-        tmp.mkdir()
-        for name, frame in self.tables.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "run.json").write_text(json.dumps(self.summary(), indent=2, allow_nan=False))
-        if final.exists():
-            old = root / f".old-{self.run_id}-{time.time_ns()}"
-            final.rename(old)
-            tmp.rename(final)
-            _remove_tree(old)
-        else:
-            tmp.rename(final)
-        return final
+        return runfolder.write(root, self.run_id, self.summary(), self.tables)
 
 
-def _remove_tree(path: Path) -> None:
-    for child in path.iterdir():
-        child.unlink()
-    path.rmdir()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item"):  # numpy scalars
-        return _jsonable(obj.item())
-    return obj
+RESULT_SOURCES = ("kernels", "data", "process", "observation", "simulation",
+                  "orchestration/run.py")
+"""Packages and modules of ``twin`` whose source decides a run's results (hashed into its
+identity): the layers up to the simulation, and this module (ledgers and KPIs of a run).
+The rest of the orchestration layer and the edges (reports, dashboard, CLI) are not: editing
+them does not make stored runs stale."""
 
 
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """SHA-256 of the library's source files: runs made by other code get other ids."""
+    """SHA-256 of the source that changes results (:data:`RESULT_SOURCES`): runs made by
+    other code get other ids."""
     root = Path(__file__).resolve().parents[1]
+    return source_hash(root, RESULT_SOURCES)
+
+
+def source_hash(root: Path, sources: Sequence[str]) -> str:
+    """SHA-256 of the ``.py`` files of each source under ``root`` (a package folder or one
+    file; paths and bytes; a missing source counts as empty)."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for source in sources:
+        where = root / source
+        files = [where] if where.is_file() else sorted(where.rglob("*.py"))
+        for path in files:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -255,7 +266,8 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis)
+    return RunResult(prep.line, provenance, tables, kpis,
+                     stability_warnings(prep.line, tables, prep.warmup, end))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:

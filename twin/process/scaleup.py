@@ -1,4 +1,4 @@
-"""Scale-up of process lines: a spec transformation and studies across scales.
+"""Scale-up of a process line's spec (studies across scales: ``twin.orchestration.scaleup_study``).
 
 :func:`scale_line` turns a line whose named process unit has volume V1 into the same line at
 V2, under geometric similarity (L = (V2/V1)^(1/3)) and an agitation rule, for every process
