@@ -28,10 +28,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from twin.kernels.scaleup import FLAG_COOLING
 from twin.kernels.thermo import R
 
-FLAG_COOLING = "cooling_limited"
-"""Flag code: no stable operating point (or a start above the ignition temperature)."""
+__all__ = ["FLAG_COOLING", "CoolingCheck", "semenov_check"]
 
 _BISECTIONS = 200
 """Bisection steps for the intersections (enough to reach the float resolution)."""
