@@ -144,7 +144,7 @@ def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list
                            arg=clock, timeout=10000)
     later = page.evaluate("[window.twinState.records, window.twinState.now]")
     assert later[0] > first[0] and later[1] > first[1]
-    assert page.inner_text("#kpi-wip .value") not in ("", "-")
+    assert page.inner_text("#kpi-wip_mean .value") not in ("", "-")
     units = page.locator("#diagram svg rect.unit").count()
     assert units == len(server["live"].recorder.units)
     shot(page, server, "overview_live")
@@ -250,7 +250,7 @@ def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
         end = 2 * 86400 + 2 * 3600  # warm-up + duration of the stored runs
         page.wait_for_function("v => Math.abs(window.twinState.now - v) < 1",
                                arg=position / 1000 * end)
-        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip .value"),
+        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip_mean .value"),
                   page.inner_text("#diagram")))
     assert len({s[0] for s in seen}) == 4  # the clock follows the cursor
     assert len({s[1:] for s in seen}) > 1  # and so does the state shown

@@ -4,7 +4,8 @@ centrifuge -> dryer -> packing, with CIP/SIP on every vessel.
 Every check recomputes its expected value here from the spec and an independent reference,
 not from the engine's own summaries:
 
-- material balance per species (DOMAIN.md section 6: inputs + transformations = outputs +
+- material balance per species (docs/ENGINEERING_DATA.md, energy and emissions: inputs +
+  transformations = outputs +
   wastewater + emissions + inventory), recomputed from the ``flows`` table, with the end
   inventory rebuilt batch by batch (finished batches must hold nothing);
 - fed-batch kinetics without maintenance: biomass formed = Y_xs x substrate consumed (the linear
@@ -108,7 +109,8 @@ def test_line_validates_and_batches_flow(result: RunResult) -> None:
 
 
 def test_material_balance_closes_per_species(result: RunResult) -> None:
-    """DOMAIN.md section 6: in + transformed = out + inventory per species, per batch, per run;
+    """docs/ENGINEERING_DATA.md, energy and emissions: in + transformed = out + inventory per
+    species, per batch, per run;
     recomputed from the flows table with the inventory rebuilt batch by batch."""
     fl = _fl(result)
     sign = np.where(fl["kind"].isin(IN_KINDS), 1.0, -1.0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,52 +18,14 @@ from typing import Any
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.observation import catalogue
 from twin.orchestration.run import RunFailed, RunResult, run
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
-KPI_LABELS = [
-    ("throughput_per_h", "throughput", "{:.2f} good units/h"),
-    ("good_units", "good units", "{:d}"),
-    ("scrap_units", "scrapped units", "{:d}"),
-    ("rework_events", "rework events", "{:d}"),
-    ("quality_ratio", "quality ratio (GQ/PQ)", "{:.3f}"),
-    ("first_pass_yield", "first pass yield", "{:.3f}"),
-    ("wip_mean", "WIP (time-weighted mean)", "{:.2f} units"),
-    ("lead_time_mean_h", "lead time mean", "{:.3f} h"),
-    ("lead_time_p50_h", "lead time p50", "{:.3f} h"),
-    ("lead_time_p95_h", "lead time p95", "{:.3f} h"),
-    ("bottleneck", "bottleneck", "{}"),
-    ("bottleneck_utilisation", "bottleneck utilisation", "{:.3f}"),
-    ("bottleneck_oee", "bottleneck OEE", "{:.3f}"),
-    ("shifting_bottleneck", "bottleneck (active periods)", "{}"),
-    ("electricity_kwh", "electricity", "{:.1f} kWh"),
-    ("co2e_kg", "CO2e (scope 2, grid)", "{:.1f} kg"),
-    ("kwh_per_good_unit", "electricity per good unit*", "{:.3f} kWh"),
-    ("co2e_kg_per_good_unit", "CO2e per good unit*", "{:.3f} kg"),
-    ("kgce_per_good_unit", "primary energy per good unit*", "{:.4f} kgce"),
-]
-
-STATION_COLUMNS = [
-    ("station", "station", "{}"), ("utilisation", "util", "{:.2f}"),
-    ("blocked_fraction", "blocked", "{:.2f}"), ("starved_fraction", "starved", "{:.2f}"),
-    ("down_fraction", "down", "{:.2f}"), ("availability", "avail", "{:.2f}"),
-    ("effectiveness", "effect", "{:.2f}"), ("quality_ratio", "quality", "{:.2f}"),
-    ("oee", "OEE", "{:.2f}"), ("PQ", "PQ", "{:d}"), ("SQ", "SQ", "{:d}"), ("RQ", "RQ", "{:d}"),
-    ("MTBF_h", "MTBF h", "{:.1f}"), ("MTTR_h", "MTTR h", "{:.2f}"),
-]
-
-
-def _fmt(fmt: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if "d}" in fmt:
-        value = int(value)
-    return fmt.format(value)
-
-
 def kpi_report(result: RunResult) -> str:
-    """The KPI table printed by ``twin run``."""
+    """The KPI table printed by ``twin run``: the catalogue's ``cli`` KPIs that the run has."""
     p, k = result.provenance, result.kpis
     s = p["settings"]
     out = [
@@ -72,14 +33,16 @@ def kpi_report(result: RunResult) -> str:
         f"after {format_duration(s['warmup_s'])} warm-up  ({p['wall_time_s']:.1f} s wall)",
         "",
     ]
-    width = max(len(label) for _, label, _ in KPI_LABELS)
-    out += [f"  {label:<{width}}  {_fmt(fmt, k.get(key))}" for key, label, fmt in KPI_LABELS]
-    out.append("  * not ISO 22400 (energy and emission intensity)")
+    shown = [e for e in catalogue.kpis("line", "cli") if e.key in k]
+    width = max(len(e.en) for e in shown)
+    out += [f"  {e.en:<{width}}  {e.format(k[e.key], with_unit=True)}" for e in shown]
+    out.append("  * not ISO 22400 (energy, emission and material intensities)")
     out.append("")
     st = result.stations
-    rows = [[label for _, label, _ in STATION_COLUMNS]]
+    columns = [e for e in catalogue.kpis("station", "cli") if e.key in st.columns]
+    rows = [["station"] + [e.short for e in columns]]
     for rec in st.to_dict("records"):
-        rows.append([_fmt(fmt, rec[key]) for key, _, fmt in STATION_COLUMNS])
+        rows.append([str(rec["station"])] + [e.format(rec[e.key]) for e in columns])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out.append("  " + "  ".join(c.rjust(w) if i else c.ljust(w)
@@ -426,6 +389,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
+    add_pilot_commands(sub)
     return p
 
 

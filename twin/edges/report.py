@@ -39,15 +39,16 @@ from twin.data.alarms import display_scale
 from twin.data.checks import SpecError, line_from_dict
 from twin.data.units import format_duration
 from twin.edges.report_text import (
-    KPIS,
     figure_label,
     kpi_label,
     scaleup_label,
     station_label,
     text,
 )
+from twin.observation import catalogue, runfolder
 from twin.observation import kpis as kpi_module
 from twin.orchestration.statistics import mean_ci
+from twin.orchestration.study import STUDY_FILE, read_study
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -57,30 +58,12 @@ CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Noto S
              "PingFang SC", "AR PL UMing CN", "AR PL UKai CN")
 """Fonts that carry Chinese glyphs, in order of preference, looked up in matplotlib."""
 
-LINE_KPIS = ["throughput_per_h", "good_units", "scrap_units", "rework_events", "quality_ratio",
-             "scrap_ratio", "first_pass_yield", "wip_mean", "lead_time_mean_h",
-             "lead_time_p50_h", "lead_time_p95_h", "bottleneck", "bottleneck_utilisation",
-             "bottleneck_oee", "shifting_bottleneck", "electricity_kwh", "co2e_kg", "kgce",
-             "kwh_per_good_unit", "co2e_kg_per_good_unit", "kgce_per_good_unit"]
-PROCESS_KPIS = ["product_kg", "utility_electricity_kwh", "natural_gas_m3", "co2e_scope1_kg",
-                "co2e_scope2_utilities_kg", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-                "e_factor", "water_kg_per_kg"]
-STUDY_KPIS = ["throughput_per_h", "quality_ratio", "first_pass_yield", "wip_mean",
-              "lead_time_mean_h", "bottleneck_utilisation", "kwh_per_good_unit",
-              "co2e_kg_per_good_unit", "product_kg", "kwh_electricity_per_kg",
-              "co2e_kg_per_kg"]
-STATION_KPIS = ["utilisation", "blocked_fraction", "starved_fraction", "down_fraction",
-                "setup_fraction", "effectiveness", "quality_ratio", "oee", "PQ", "GQ", "SQ",
-                "RQ", "MTBF_h", "MTTR_h"]
 SCALEUP_SHOWN = ["volume_m3", "scale_factor", "runs", "area_per_volume_1_m", "react_time_h",
                  "conversion", "selectivity", "peak_temperature_C", "max_mtsr_C",
                  "heat_generation_kW", "cooling_capacity_kW", "cooling_limited",
                  "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
                  "annual_output_t", "annual_output_half_width_t", "time_bottleneck",
                  "bottleneck"]
-SCALE_KPIS = ["throughput_per_h", "product_kg", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-              "co2e_scope1_kg", "co2e_scope2_utilities_kg", "voc_emitted_kg", "water_kg",
-              "cod_kg", "e_factor"]
 STATE_COLUMNS = [("utilisation", "producing", "#5f6b73"), ("setup_fraction", "setup", "#9aa5ad"),
                  ("down_fraction", "down", "#c0392b"), ("waiting_fraction", "waiting", "#8e6bb0"),
                  ("blocked_fraction", "blocked", "#e0a030"),
@@ -657,10 +640,11 @@ class RunFolder:
 
     @classmethod
     def load(cls, path: Path) -> RunFolder:
-        summary = _read_json(path / "run.json")
-        if not isinstance(summary.get("provenance"), dict):
-            raise ReportError(f"{path / 'run.json'} has no provenance: not a run folder")
-        return cls(path, summary)
+        state = runfolder.state(path)
+        if state.status == "damaged":
+            raise ReportError(f"cannot read {path / state.file}: {state.reason} (damaged run "
+                              "folder)")
+        return cls(path, runfolder.read_summary(path))
 
     @property
     def provenance(self) -> dict[str, Any]:
@@ -679,21 +663,24 @@ class RunFolder:
         return self.provenance.get("status") != "completed"
 
     def table(self, name: str) -> pd.DataFrame | None:
-        path = self.path / f"{name}.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        try:
+            return runfolder.read_table(self.path, name)
+        except runfolder.RunFolderError as exc:
+            raise ReportError(str(exc)) from None
 
 
 def _kind(path: Path) -> str:
-    if (path / "run.json").is_file():
+    if runfolder.is_run_folder(path):
         return "run"
-    if (path / "study.json").is_file():
-        meta = _read_json(path / "study.json")
-        if "tasks" in meta and "points" in meta:
-            return "study"
-        if "volumes_m3" in meta and (path / "comparison.csv").is_file():
-            return "scaleup"
-        raise ReportError(f"{path / 'study.json'} is neither a sweep study nor a scale-up "
-                          "study")
+    if (path / STUDY_FILE).is_file():
+        try:
+            kind = read_study(path)["kind"]
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+        if kind == "scaleup" and not (path / "comparison.csv").is_file():
+            raise ReportError(f"{path} is a scale-up study without comparison.csv (not "
+                              "finished)")
+        return "study" if kind == "sweep" else kind
     raise ReportError(f"{path} is not a run folder (run.json) or a study folder (study.json)")
 
 
@@ -771,10 +758,23 @@ def _kpi_rows(keys: Sequence[str], values: Callable[[str], str], lang: str,
     for key in keys:
         if not present(key):
             continue
-        unit, iso = KPIS[key][2], KPIS[key][3]
-        rows.append([kpi_label(key, lang), _Raw(esc(values(key))), unit,
-                     iso or (text("not_iso", lang) if "*" in KPIS[key][0] else "–"), key])
+        entry = catalogue.kpi(key)
+        rows.append([entry.label(lang), _Raw(esc(values(key))), entry.unit,
+                     entry.iso if entry.is_iso else text("not_iso", lang), key])
     return rows
+
+
+def _keys(place: str, present: Iterable[str], level: str = "line") -> list[str]:
+    """Keys of the catalogue's KPIs shown at ``place`` that ``present`` holds, in order."""
+    have = set(present)
+    return [e.key for e in catalogue.kpis(level, place) if e.key in have]
+
+
+def _kpi_values(keys: Sequence[str], k: dict[str, Any], lang: str) -> str:
+    """A table of KPI values with their units (from the catalogue)."""
+    return table([text("kpi", lang), text("value", lang), "unit", "id"],
+                 [[kpi_label(x, lang), k[x], catalogue.kpi(x).unit, _Raw(esc(x))]
+                  for x in keys])
 
 
 def _kpi_headers(lang: str, value_header: str) -> list[str]:
@@ -786,14 +786,14 @@ def kpi_section_run(run: RunFolder, lang: str) -> Section:
     k = run.kpis
     sec.add(note(text("window_note", lang)))
     sec.h3(text("line_kpis", lang))
-    keys = LINE_KPIS + [c for c in PROCESS_KPIS if c in k]
+    keys = _keys("report", k)
     sec.add(table(_kpi_headers(lang, text("value", lang)),
                   _kpi_rows(keys, lambda key: fmt_num(k.get(key)), lang, lambda key: key in k)))
     sec.add(note(text("not_iso_note", lang)))
     st = run.table("stations")
     if st is not None and len(st):
         sec.h3(text("station_kpis", lang))
-        cols = ["station", "type", "servers"] + [c for c in STATION_KPIS if c in st.columns]
+        cols = [*catalogue.STATION_IDENTITY, *_keys("report", st.columns, "station")]
         sec.add(table([station_label(c, lang) for c in cols],
                       st[cols].itertuples(index=False)))
     return sec
@@ -862,10 +862,7 @@ def balance_section(run: RunFolder, lang: str) -> Section:
         sec.add(note(text("no_material", lang)))
     k = run.kpis
     sec.h3(text("energy_totals", lang))
-    keys = [x for x in ("electricity_kwh", "utility_electricity_kwh", "natural_gas_m3", "kgce",
-                        "co2e_kg", "co2e_scope1_kg", "co2e_scope2_utilities_kg") if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), "unit", "id"],
-                  [[kpi_label(x, lang), k[x], KPIS[x][2], _Raw(esc(x))] for x in keys]))
+    sec.add(_kpi_values(_keys("energy", k), k, lang))
     utilities = run.table("utilities")
     if utilities is not None and len(utilities):
         sec.h3(text("energy_carrier", lang))
@@ -933,11 +930,7 @@ def emissions_section(run: RunFolder, lang: str) -> Section:
             sec.add(note(text("no_species_emissions", lang)))
     sec.add(note(text("process_note", lang)))
     sec.h3(text("water", lang))
-    keys = [x for x in ("water_kg", "wastewater_kg", "cod_kg", "waste_kg", "voc_emitted_kg",
-                        "voc_destroyed_kg", "solvent_recovered_kg", "water_kg_per_kg")
-            if x in k]
-    sec.add(table([text("kpi", lang), text("value", lang), "unit", "id"],
-                  [[kpi_label(x, lang), k[x], KPIS[x][2], _Raw(esc(x))] for x in keys]))
+    sec.add(_kpi_values(_keys("water", k), k, lang))
     return sec
 
 
@@ -1144,7 +1137,7 @@ def run_report(path: Path, lang: str) -> str:
 def _load_runs(runs_dir: Path, ids: Sequence[str]) -> dict[str, RunFolder]:
     out = {}
     for rid in ids:
-        if (runs_dir / rid / "run.json").is_file():
+        if runfolder.is_run_folder(runs_dir / rid):
             try:
                 out[rid] = RunFolder.load(runs_dir / rid)
             except ReportError:
@@ -1160,7 +1153,7 @@ def _stations_ci(runs: Sequence[RunFolder]) -> tuple[list[str], list[list[Any]],
     allst = pd.concat(frames, ignore_index=True)
     allst["station"] = allst["station"].astype(str)
     order = list(dict.fromkeys(frames[0]["station"].astype(str)))
-    cols = [c for c in STATION_KPIS if c in allst.columns]
+    cols = _keys("report", allst.columns, "station")
     rows = []
     for name in order:
         sub = allst[allst["station"] == name]
@@ -1243,7 +1236,7 @@ def study_report(path: Path, lang: str) -> str:
                         text("mean", lang), text("half_width", lang),
                         text("diff_to_best", lang), text("indistinguishable", lang)], rrows))
         kpis.h3(text("kpis_by_config", lang))
-        keys = [k for k in STUDY_KPIS if k in completed.columns]
+        keys = _keys("study", completed.columns)
         if rank_by in keys:
             keys.remove(rank_by)
             keys.insert(0, str(rank_by))
@@ -1357,7 +1350,7 @@ def scaleup_report(path: Path, lang: str) -> str:
                    [[scaleup_label(c, lang)] + list(comparison[c]) for c in cols
                     if c != "volume_m3"]))
     comp.h3(text("kpis_by_scale", lang))
-    keys = [k for k in SCALE_KPIS if any(k in r.kpis for g in by_scale for r in g)]
+    keys = _keys("scaleup", {k for g in by_scale for r in g for k in r.kpis})
     krows = []
     for vol, group in zip(volumes, by_scale, strict=True):
         ok = [r for r in group if not r.failed]

@@ -1,10 +1,13 @@
 """Labels of the HTML report (:mod:`twin.edges.report`) in English and Chinese.
 
 Only headings, table headers and fixed phrases are translated; numbers, units, station names,
-hashes and other identifiers are shown as they are stored.
+hashes and other identifiers are shown as they are stored. KPI labels come from the KPI
+catalogue (:mod:`twin.observation.catalogue`).
 """
 
 from __future__ import annotations
+
+from twin.observation import catalogue
 
 LANGS = ("en", "zh")
 
@@ -233,86 +236,16 @@ def text(key: str, lang: str = "en") -> str:
     return zh if lang == "zh" else en
 
 
-# KPI labels: key -> (English, Chinese, unit, ISO 22400-2 name or "" when not ISO).
-KPIS: dict[str, tuple[str, str, str, str]] = {
-    "throughput_per_h": ("throughput (good units per hour)", "产出率(合格品/小时)",
-                         "units/h", ""),
-    "good_units": ("good units", "合格品数", "units", "GQ (good quantity)"),
-    "scrap_units": ("scrapped units", "报废数", "units", "SQ (scrap quantity)"),
-    "rework_events": ("rework events", "返工次数", "", "RQ (rework quantity)"),
-    "quality_ratio": ("quality ratio", "质量比率", "", "Quality ratio = GQ/PQ"),
-    "scrap_ratio": ("scrap ratio", "报废率", "", "Scrap ratio = SQ/PQ"),
-    "first_pass_yield": ("first pass yield", "一次通过率", "", "First pass yield"),
-    "wip_mean": ("WIP (time-weighted mean)", "在制品(时间加权均值)", "units", ""),
-    "lead_time_mean_h": ("lead time, mean", "生产周期均值", "h", ""),
-    "lead_time_p50_h": ("lead time, median", "生产周期中位数", "h", ""),
-    "lead_time_p95_h": ("lead time, 95th percentile", "生产周期95分位", "h", ""),
-    "bottleneck": ("bottleneck station", "瓶颈工位", "", ""),
-    "bottleneck_utilisation": ("bottleneck availability", "瓶颈可用率", "",
-                               "Availability = APT/PBT"),
-    "bottleneck_oee": ("bottleneck OEE", "瓶颈OEE", "", "OEE index"),
-    "shifting_bottleneck": ("bottleneck, active period method", "瓶颈(活动周期法)", "", ""),
-    "electricity_kwh": ("equipment electricity", "设备用电量", "kWh", ""),
-    "co2e_kg": ("CO2e of equipment electricity (scope 2)", "设备用电CO2e(范围二)", "kg", ""),
-    "kgce": ("primary energy of equipment electricity", "设备用电折标准煤", "kgce", ""),
-    "kwh_per_good_unit": ("electricity per good unit *", "单位合格品电耗 *", "kWh", ""),
-    "co2e_kg_per_good_unit": ("CO2e per good unit *", "单位合格品CO2e *", "kg", ""),
-    "kgce_per_good_unit": ("primary energy per good unit *", "单位合格品折标准煤 *", "kgce", ""),
-    "product_kg": ("product", "产品量", "kg", ""),
-    "utility_electricity_kwh": ("utility electricity", "公用工程用电量", "kWh", ""),
-    "natural_gas_m3": ("natural gas", "天然气", "m3", ""),
-    "co2e_scope1_kg": ("CO2e scope 1 (natural gas)", "CO2e范围一(天然气)", "kg", ""),
-    "co2e_scope2_utilities_kg": ("CO2e scope 2 (utility electricity)",
-                                 "CO2e范围二(公用工程用电)", "kg", ""),
-    "water_kg": ("process and cleaning water", "工艺与清洗用水", "kg", ""),
-    "wastewater_kg": ("wastewater", "废水", "kg", ""),
-    "waste_kg": ("waste", "固液废物", "kg", ""),
-    "cod_kg": ("COD load", "COD负荷", "kg O2", ""),
-    "voc_emitted_kg": ("VOC emitted", "VOC排放", "kg", ""),
-    "solvent_recovered_kg": ("solvent recovered", "溶剂回收", "kg", ""),
-    "material_recovered_kg": ("material recovered", "物料回收", "kg", ""),
-    "voc_destroyed_kg": ("VOC destroyed (abatement)", "VOC销毁(治理)", "kg", ""),
-    "kwh_electricity_per_kg": ("electricity per kg product *", "单位产品电耗 *", "kWh/kg", ""),
-    "co2e_kg_per_kg": ("CO2e per kg product *", "单位产品CO2e *", "kg/kg", ""),
-    "e_factor": ("E-factor (Sheldon) *", "E因子(Sheldon) *", "kg/kg", ""),
-    "water_kg_per_kg": ("water per kg product *", "单位产品用水 *", "kg/kg", ""),
-}
-
-
 def kpi_label(key: str, lang: str = "en") -> str:
-    """The label of a KPI (its key when it has none)."""
-    if key not in KPIS:
-        return key
-    en, zh, _, _ = KPIS[key]
-    return zh if lang == "zh" else en
-
-
-# Station KPI columns: key -> (English, Chinese).
-STATION_COLUMNS: dict[str, tuple[str, str]] = {
-    "station": ("station", "工位"),
-    "type": ("type", "类型"),
-    "servers": ("servers", "并行数"),
-    "utilisation": ("availability APT/PBT", "可用率 APT/PBT"),
-    "blocked_fraction": ("blocked", "阻塞"),
-    "starved_fraction": ("starved", "饥饿"),
-    "down_fraction": ("down", "故障"),
-    "setup_fraction": ("setup", "换型"),
-    "effectiveness": ("effectiveness", "性能效率"),
-    "quality_ratio": ("quality ratio", "质量比率"),
-    "oee": ("OEE", "OEE"),
-    "PQ": ("PQ", "PQ"),
-    "GQ": ("GQ", "GQ"),
-    "SQ": ("SQ", "SQ"),
-    "RQ": ("RQ", "RQ"),
-    "MTBF_h": ("MTBF [h]", "MTBF [h]"),
-    "MTTR_h": ("MTTR [h]", "MTTR [h]"),
-}
+    """The label of a line KPI, from the KPI catalogue (its key when it has none)."""
+    return catalogue.label(key, lang)
 
 
 def station_label(key: str, lang: str = "en") -> str:
-    """The header of a station KPI column."""
-    en, zh = STATION_COLUMNS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    """The header of a station KPI column (the naming columns from :data:`TEXT`)."""
+    if key in catalogue.STATION_IDENTITY:
+        return text(key, lang)
+    return catalogue.label(key, lang, level="station")
 
 
 # Columns of the scale-up comparison: key -> (English, Chinese).

@@ -29,7 +29,6 @@ symbolic links leading outside it dropped), never joined onto a path. Requests f
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import os
 import re
@@ -53,10 +52,11 @@ from twin.data import spec as S
 from twin.data.alarms import display_scale
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.wire import clean, dumps, frame, pack
-from twin.edges.query import RUN_FILE, find_runs
+from twin.observation import catalogue, runfolder, schema
 from twin.observation.ledger import J_PER_KWH
 from twin.observation.recorder import EVENTS, FATES, STATES
-from twin.orchestration.live import ALARM_COLUMNS, PROFILE_POINTS, PROFILE_VARIABLES, LiveRun
+from twin.observation.runfolder import RUN_FILE, find_runs
+from twin.orchestration.live import PROFILE_POINTS, PROFILE_VARIABLES, LiveRun
 
 STATIC = Path(__file__).resolve().parent / "static"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -74,8 +74,7 @@ CURSOR_PART = re.compile(r"[0-9]{1,13}")
 MAX_STREAMS = 8
 """Live streams served at once (each costs CPU in the run's process)."""
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "::1", "testserver"]
-TABLE_FILES = ("states", "events", "parts", "stops", "flows", "phases", "profiles",
-               "utility_load", "levels", "level_events", "signals", "alarms")
+TABLE_FILES = schema.RECORDED
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; "
                                "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
@@ -145,7 +144,9 @@ def line_layout(spec: S.LineSpec | None) -> dict[str, Any]:
 
 def _registries() -> dict[str, Any]:
     return {"state_names": list(STATES), "event_names": list(EVENTS), "fate_names": list(FATES),
-            "alarm_columns": list(ALARM_COLUMNS), "profile_variables": list(PROFILE_VARIABLES)}
+            "alarm_columns": list(schema.names("alarms")),
+            "profile_variables": list(PROFILE_VARIABLES),
+            "kpi_catalogue": catalogue.as_rows(catalogue.kpis("line"))}
 
 
 # -- stored runs ---------------------------------------------------------------------------------
@@ -188,9 +189,9 @@ class StoredRuns:
 
     def summary(self, folder: Path) -> dict[str, Any]:
         try:
-            return json.loads((folder / RUN_FILE).read_text())
-        except (OSError, ValueError) as exc:
-            raise BadRequest(404, f"unreadable run: {type(exc).__name__}") from exc
+            return runfolder.read_summary(folder)
+        except runfolder.RunFolderError as exc:
+            raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
     def cached(self, rid: str, kind: str, build: Any) -> str:
         folder = self.folder(rid)
@@ -213,8 +214,10 @@ def _codes(series: pd.Series, names: list[str]) -> list[int]:
 
 
 def _read(folder: Path, table: str) -> pd.DataFrame | None:
-    path = folder / f"{table}.parquet"
-    return pd.read_parquet(path) if path.is_file() else None
+    try:
+        return runfolder.read_table(folder, table)
+    except runfolder.RunFolderError as exc:
+        raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
 
 def _names(frame: pd.DataFrame | None, column: str) -> list[str]:
@@ -428,10 +431,12 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None) -> Starlette:
         found = store.refresh()
         rows = []
         for rid, folder in sorted(found.items()):
-            try:
-                summary = store.summary(folder)
-            except BadRequest:
+            state = runfolder.state(folder)
+            if state.status == "damaged":  # listed, with the file and the reason
+                rows.append({"id": rid, "run_id": folder.name, "status": "damaged",
+                             "file": state.file, "reason": state.reason})
                 continue
+            summary = store.summary(folder)
             prov, kpis = summary.get("provenance", {}), summary.get("kpis", {}) or {}
             rows.append({
                 "id": rid, "run_id": summary.get("run_id"), "line": prov.get("line"),

@@ -125,11 +125,18 @@ function kpisAt(run, T) {
   const es = run.col("events", "station"), ep = run.col("events", "product");
   const created = events.indexOf("created"), end = events.indexOf("end");
   const scrapK = events.indexOf("scrap"), rework = events.indexOf("rework");
-  let made = 0;
+  // time-weighted mean WIP over [t0, T]: each part from its creation to its end (or T)
+  const pid = run.col("parts", "part"), epart = run.col("events", "part"), doneAt = new Map();
+  for (let i = 0; i < pid.length; i++) if (done[i] !== null) doneAt.set(pid[i], done[i]);
+  let made = 0, partSeconds = 0;
   const perStation = new Map();
   for (let i = 0; i < et.length; i++) {
     if (et[i] > T) continue;
-    if (ek[i] === created) made++;
+    if (ek[i] === created) {
+      made++;
+      const out = Math.min(doneAt.has(epart[i]) ? doneAt.get(epart[i]) : T, T);
+      partSeconds += Math.max(0, out - Math.max(et[i], t0));
+    }
     if (et[i] < t0) continue;
     if (ek[i] === end || ek[i] === scrapK || ek[i] === rework) {
       const s = perStation.get(es[i]) || { end: 0, scrap: 0, rework: 0, planned: 0 };
@@ -177,7 +184,7 @@ function kpisAt(run, T) {
   return {
     throughput: good / (span / HOUR), good, scrap,
     yield: good + scrap > 0 ? good / (good + scrap) : NaN,
-    wip: made - finished, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
+    wip: made - finished, wipMean: partSeconds / span, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
     kwh, kwhPerUnit: good > 0 ? kwh / good : NaN,
     co2PerUnit: good > 0 ? kwh * grid / good : NaN,
   };
@@ -233,21 +240,27 @@ async function getJSON(url) {
 
 // -------------------------------------------------------------------- views
 
+// Tiles at the cursor: these KPIs are recomputed here over [warm-up, T]; any other KPI the
+// catalogue marks as a tile shows the run's stored (whole-run or latest live) value.
+const TILE_VALUES = {
+  throughput_per_h: (k) => k.throughput, bottleneck_oee: (k) => k.oee, wip_mean: (k) => k.wipMean,
+  quality_ratio: (k) => k.yield, kwh_per_good_unit: (k) => k.kwhPerUnit,
+  co2e_kg_per_good_unit: (k) => k.co2PerUnit,
+};
+
 function renderKpis(run, T) {
-  const k = kpisAt(run, T);
-  const tiles = [
-    ["throughput", "Throughput", k.throughput, "good units/h"],
-    ["oee", "OEE", k.oee, `bottleneck ${k.bottleneck || "-"}`],
-    ["wip", "WIP", k.wip, "units in the line"],
-    ["yield", "Yield", k.yield, "good / (good + scrap)"],
-    ["energy", "Energy per unit", k.kwhPerUnit, "kWh electricity / good unit"],
-    ["co2", "CO2e per unit", k.co2PerUnit, "kg (grid) / good unit"],
-  ];
+  const k = kpisAt(run, T), stored = run.meta.kpis || {};
+  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile"));
   const box = document.getElementById("kpis");
-  box.replaceChildren(...tiles.map(([id, label, value, unit]) => el("div", { class: "tile", id: `kpi-${id}` },
-    el("div", { class: "label" }, label),
-    el("div", { class: "value" }, id === "wip" ? fmt(value, 0) : fmt(value, id === "yield" || id === "oee" ? 3 : 2)),
-    el("div", { class: "unit" }, unit))));
+  box.replaceChildren(...tiles.map((c) => {
+    const value = TILE_VALUES[c.key] ? TILE_VALUES[c.key](k) : stored[c.key];
+    const unit = c.key === "bottleneck_oee" ? `bottleneck ${k.bottleneck || "-"}`
+      : c.key === "wip_mean" ? `${c.unit}, ${k.wip} in the line now` : c.unit;
+    return el("div", { class: "tile", id: `kpi-${c.key}`, title: `${c.key} (${c.iso})` },
+      el("div", { class: "label" }, c.en),
+      el("div", { class: "value" }, fmt(value, c.decimals)),
+      el("div", { class: "unit" }, unit));
+  }));
 }
 
 function layoutDiagram(run) {
@@ -794,8 +807,7 @@ async function compare() {
   const out = document.getElementById("cmp-out");
   out.replaceChildren(el("span", { class: "muted" }, "loading ..."));
   const runs = await Promise.all([loadStored(a), loadStored(b)]);
-  const keys = ["throughput_per_h", "good_units", "scrap_units", "quality_ratio", "wip_mean", "lead_time_mean_h",
-    "bottleneck", "bottleneck_oee", "electricity_kwh", "kwh_per_good_unit", "co2e_kg_per_good_unit"];
+  const keys = (runs[0].meta.kpi_catalogue || []).filter((c) => c.shown.includes("compare")).map((c) => c.key);
   const table = el("table", { id: "cmp-table" }, el("thead", {}, el("tr", {}, el("th", {}, "KPI"), el("th", { class: "num" }, "A"), el("th", { class: "num" }, "B"), el("th", { class: "num" }, "B - A"))),
     el("tbody", {}, ...keys.map((k) => {
       const va = (runs[0].meta.kpis || {})[k], vb = (runs[1].meta.kpis || {})[k];
