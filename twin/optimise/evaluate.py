@@ -2,29 +2,25 @@
 
 Replication ``r`` of every candidate uses seed ``scenario seed + r``; since each station's
 random streams depend only on the seed and the station's name, candidates are compared under
-common random numbers. A run whose folder is already complete in the store is read back, not
-run again, so an interrupted optimisation resumes where it stopped.
+common random numbers. Runs go through the one study runner
+(:func:`twin.orchestration.study.run_planned`): a run whose folder is stored complete is read
+back, not run again, and a failed or damaged one is run again, so an interrupted optimisation
+resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from twin.orchestration import statistics as stats
-from twin.orchestration.executors import Executor, map_unordered
-from twin.orchestration.run import PreparedRun, execute, execute_keeping_failures, prepare
+from twin.orchestration.executors import Executor
+from twin.orchestration.run import PreparedRun, execute, prepare
 from twin.orchestration.scenario import Scenario
-
-Progress = Callable[[int, int], None]
-
-
-class EvaluationInterrupted(RuntimeError):
-    """Ctrl-C during an evaluation: completed runs are stored; run again to resume."""
+from twin.orchestration.study import Progress, run_planned, stored
 
 
 @dataclass
@@ -35,12 +31,14 @@ class Evaluator:
     ----------
     scenario
         The scenario; its overrides apply first, then the candidate's values.
-    runs_dir
-        Folder of the run folders (``<study>/runs``).
+    root
+        The study folder (run folders go to ``<root>/runs``).
+    warmup
+        Warm-up [s] of every run; ``None``: the scenario's (or the line's).
     """
 
     scenario: Scenario
-    runs_dir: Path
+    root: Path
     executor: Executor = "local"
     workers: int | None = None
     cluster: str | None = None
@@ -48,6 +46,7 @@ class Evaluator:
     warmup: float | None = None
     executed: int = 0
     read_back: int = 0
+    planned: list[tuple[str, dict[str, Any], int, int]] = field(default_factory=list)
     _lines: dict[str, Any] = field(default_factory=dict)
 
     def prepared(self, point: dict[str, Any], rep: int) -> PreparedRun:
@@ -64,33 +63,20 @@ class Evaluator:
                        events=self.scenario.spec.events)
 
     def kpis(self, jobs: list[tuple[dict[str, Any], int]]) -> list[dict[str, Any]]:
-        """Line KPIs of each ``(point, replication)``; a failed run gives ``{"error": ...}``."""
+        """Line KPIs of each ``(point, replication)`` with its ``run_id``; a run that failed
+        gives ``{"error": ..., "run_id": ...}`` instead."""
         preps = [self.prepared(p, r) for p, r in jobs]
-        todo = {p.run_id: p for p in preps if _summary(self.runs_dir / p.run_id) is None}
-        self.read_back += len({p.run_id for p in preps}) - len(todo)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        results = map_unordered(execute_keeping_failures, list(todo.values()),
-                                executor=self.executor, workers=self.workers,
-                                cluster=self.cluster)
-        done = 0
-        try:
-            for _prep, result in results:
-                result.save(self.runs_dir)
-                done += 1
-                self.executed += 1
-                if self.progress:
-                    self.progress(done, len(todo))
-        except KeyboardInterrupt:
-            results.close()
-            raise EvaluationInterrupted(
-                f"interrupted: {self.executed} run(s) stored in {self.runs_dir}; "
-                "run the same command again to resume") from None
+        unique = {p.run_id: p for p in preps}
+        ran = run_planned(self.root, list(unique.values()), executor=self.executor,
+                          workers=self.workers, cluster=self.cluster, progress=self.progress)
+        self.executed += ran
+        self.read_back += len(unique) - ran
         out = []
-        for p in preps:
-            summary = _summary(self.runs_dir / p.run_id, completed_only=False) or {}
-            status = summary.get("provenance", {}).get("status")
-            if status != "completed":
-                out.append({"error": f"run {p.run_id} {status or 'missing'}", "run_id": p.run_id})
+        for (point, rep), p in zip(jobs, preps, strict=True):
+            self.planned.append((p.run_id, point, rep, p.seed))
+            status, summary = stored(self.root, p.run_id)
+            if status != "completed" or summary is None:
+                out.append({"error": f"run {p.run_id} {status}", "run_id": p.run_id})
             else:
                 out.append({**summary.get("kpis", {}), "run_id": p.run_id})
         return out
@@ -103,16 +89,3 @@ class Evaluator:
         finally:
             self.warmup = saved
         return float(math.ceil(stats.warmup_from_run(execute(pilot))))
-
-
-def _summary(folder: Path, completed_only: bool = True) -> dict[str, Any] | None:
-    """The run.json of a run folder (None if missing, unreadable or, by default, not
-    completed: a failed run is run again on resume, as in a sweep)."""
-    try:
-        summary = json.loads((folder / "run.json").read_text())
-        status = summary["provenance"]["status"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if completed_only and status != "completed":
-        return None
-    return summary

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,14 +33,17 @@ import numpy as np
 import pandas as pd
 
 from twin.data.checks import Problem, SpecError
-from twin.data.optimise import Objective, OptimiseSpec
+from twin.data.optimise import OptimiseSpec
+from twin.observation import catalogue
 from twin.optimise.evaluate import Evaluator, Progress
 from twin.optimise.pareto import non_dominated
 from twin.optimise.selection import kn_select
 from twin.optimise.space import Dimension, dimensions, grid_points, linear_violation
 from twin.orchestration import statistics as stats
+from twin.orchestration.design import range_value
 from twin.orchestration.executors import Executor
 from twin.orchestration.scenario import Scenario
+from twin.orchestration.study import write_study
 
 CONFIRM_SEED_OFFSET = 1_000_000
 """Replications that confirm a Pareto front use seeds from ``seed + CONFIRM_SEED_OFFSET``."""
@@ -70,24 +72,47 @@ class Optimisation:
     front: pd.DataFrame | None
 
 
-def _objectives(opt: OptimiseSpec) -> list[tuple[str, bool]]:
+def _objectives(opt: OptimiseSpec, source: str) -> list[tuple[str, bool]]:
     """(KPI, maximise) per objective; the direction comes from the KPI catalogue unless the
-    scenario states it."""
-    out = []
+    scenario states it. Unknown KPIs (objectives and constraints) are refused here, before
+    any run, with the closest catalogue keys."""
+    problems, out = [], []
     for i, o in enumerate(opt.objective_list()):
-        out.append((o.kpi, _maximise(o, f"optimise.objectives[{i}]")))
+        where = f"optimise.objectives[{i}]"
+        try:
+            better = catalogue.higher_is_better(o.kpi)
+        except catalogue.UnknownKPI as exc:
+            problems.append(Problem(where, str(exc)))
+            continue
+        if o.sense is None and better is None:
+            problems.append(Problem(where, f"KPI {o.kpi!r} has no better direction: "
+                                    "state sense = 'max' or 'min'"))
+            continue
+        out.append((o.kpi, o.sense == "max" if o.sense is not None else bool(better)))
+    for i, c in enumerate(opt.constraints):
+        if (("line", c.kpi)) not in catalogue.CATALOGUE:
+            problems.append(Problem(f"optimise.constraints[{i}].kpi",
+                                    catalogue.unknown_kpi_message(c.kpi)))
+    if problems:
+        raise SpecError(problems, source)
     return out
 
 
-def _maximise(o: Objective, where: str) -> bool:
-    if o.sense is not None:
-        return o.sense == "max"
-    from twin.observation.catalogue import direction  # the one owner of KPI directions
-
-    try:
-        return direction(o.kpi)
-    except KeyError as exc:
-        raise SpecError([Problem(where, str(exc.args[0]))], "optimise") from None
+def _check_space(sc: Scenario, dims: list[Dimension], source: str) -> None:
+    """Every variable's bounds (or levels) give a valid line, checked before any run."""
+    problems: list[Problem] = []
+    for d in dims:
+        values = d.levels if d.kind == "categorical" else (
+            range_value(d.low, d.unit, d.kind == "int"), range_value(d.high, d.unit,
+                                                                     d.kind == "int"))
+        for v in values:
+            try:
+                sc.line_for({**sc.spec.overrides, d.path: v})
+            except SpecError as exc:
+                problems += [Problem(f"optimise.variables[{d.path!r}]",
+                                     f"value {v!r}: {p.message}") for p in exc.problems]
+    if problems:
+        raise SpecError(problems, source)
 
 
 def _sampler(method: str, seed: int, n_obj: int, constrained: bool) -> Any:
@@ -120,8 +145,10 @@ class _Search:
         assert sc.spec.optimise is not None
         self.sc, self.root, self.ev = sc, root, evaluator
         self.opt: OptimiseSpec = sc.spec.optimise
+        source = f"scenario {sc.name!r}"
         self.dims: list[Dimension] = dimensions(self.opt)
-        self.objs = _objectives(self.opt)
+        self.objs = _objectives(self.opt, source)
+        _check_space(sc, self.dims, source)
         self.rows: list[dict[str, Any]] = []
 
     # -- candidates ---------------------------------------------------------------------
@@ -214,18 +241,24 @@ class _Search:
         self.root.mkdir(parents=True, exist_ok=True)
         hist = self.history()
         hist.drop(columns=["run_ids"]).to_csv(self.root / "history.csv", index=False)
-        data = {"kind": "optimisation",
-                "scenario": self.sc.spec.model_dump(mode="json", by_alias=True),
-                "line_file": str(self.sc.line_path()),
-                "objectives": [{"kpi": k, "maximize": m} for k, m in self.objs],
-                "candidates": json.loads(hist.to_json(orient="records")), **(extra or {})}
-        _write_json(self.root / "optimisation.json", data)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(path)
+        points: list[dict[str, Any]] = []
+        index: dict[str, int] = {}
+        tasks = []
+        for run_id, point, rep, seed in self.ev.planned:
+            key = json.dumps(point, sort_keys=True, default=str)
+            if key not in index:
+                index[key] = len(points)
+                points.append(point)
+            tasks.append({"point": index[key], "replication": rep, "seed": seed,
+                          "run_id": run_id})
+        unique = list({t["run_id"]: t for t in tasks}.values())
+        write_study(self.root, "optimisation", {
+            "scenario": self.sc.spec.model_dump(mode="json", by_alias=True),
+            "line_file": str(self.sc.line_path()),
+            "objectives": [{"kpi": k, "maximize": m} for k, m in self.objs],
+            "rank_by": self.objs[0][0], "maximize": self.objs[0][1],
+            "points": points, "tasks": unique,
+            "candidates": json.loads(hist.to_json(orient="records")), **(extra or {})})
 
 
 def _select(s: _Search) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -307,8 +340,9 @@ def optimise(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     """Optimise a scenario's ``[optimise]`` section; resumes from the stored runs.
 
     Results go to ``<out>/<scenario name>/``: ``runs/`` (one run folder per evaluation),
-    ``history.csv``, ``optimisation.json``, ``best.toml`` (the best design as a line spec)
-    and, with several objectives, ``pareto.csv``.
+    ``history.csv``, ``study.json`` (kind ``optimisation``: plan, candidates, selection),
+    ``best.toml`` (the best design as a line spec) and, with several objectives,
+    ``pareto.csv``.
 
     Raises
     ------
@@ -321,7 +355,7 @@ def optimise(scenario: Scenario | str | Path, out: str | Path = "studies", *,
         raise SpecError([Problem("optimise", "the scenario has no [optimise] section")],
                         f"scenario {sc.name!r}")
     root = Path(out) / sc.name
-    ev = Evaluator(sc, root / "runs", executor, workers, cluster, progress)
+    ev = Evaluator(sc, root, executor, workers, cluster, progress)
     search = _Search(sc, root, ev)
     if sc.spec.run.warmup == "auto":
         ev.warmup = ev.auto_warmup({})
