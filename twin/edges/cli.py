@@ -18,6 +18,7 @@ from typing import Any
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.observation import catalogue
 from twin.orchestration.run import RunFailed, RunResult, run
@@ -119,34 +120,18 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
     from twin.edges.figures import ranking_figure
+    from twin.edges.progress import ProgressBar
     from twin.edges.query import format_table
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
-                       disable=None)  # None: no bar when stderr is not a terminal
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        study = run_study(args.scenario, args.out, executor=args.executor, workers=args.workers,
-                          cluster=args.cluster, progress=progress)
+        with ProgressBar("sweep", not args.no_progress) as progress:
+            study = run_study(args.scenario, args.out, executor=args.executor,
+                              workers=args.workers, cluster=args.cluster, progress=progress)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
     results = study.results()
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
@@ -390,6 +375,7 @@ def parser() -> argparse.ArgumentParser:
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
     add_pilot_commands(sub)
+    add_optimise_commands(sub)
     return p
 
 
