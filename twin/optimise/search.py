@@ -197,7 +197,7 @@ class _Search:
 
         logging.getLogger("optuna").setLevel(logging.WARNING)
         directions = ["maximize" if m else "minimize" for _, m in self.objs]
-        constrained = bool(self.opt.constraints)
+        constrained = bool(self.opt.constraints or self.opt.linear)
         study = optuna.create_study(directions=directions, sampler=_sampler(
             self.opt.method, self.opt.seed, len(self.objs), constrained))
         reps = range(self.opt.replications)
@@ -220,17 +220,28 @@ class _Search:
             self.save()
 
     def _ask_feasible(self, study: Any) -> tuple[Any, dict[str, Any]]:
-        import optuna
-
-        for _ in range(200):
+        """A proposal that keeps the linear constraints. One that breaks them is never
+        simulated: it is told with its violation (and the worst objective values seen), so
+        the constrained sampler learns where the feasible region is."""
+        for _ in range(500):
             trial = study.ask()
             point = {d.path: d.suggest(trial) for d in self.dims}
-            if linear_violation(self.opt, self.dims, point) == 0.0:
+            violation = linear_violation(self.opt, self.dims, point)
+            if violation == 0.0:
                 return trial, point
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            trial.set_user_attr("violation", [violation])
+            study.tell(trial, self._worst())
         raise SpecError([Problem("optimise.linear", "the sampler found no point that keeps "
-                                 "the linear constraints in 200 tries: are they satisfiable?")],
+                                 "the linear constraints in 500 tries: are they satisfiable?")],
                         f"scenario {self.sc.name!r}")
+
+    def _worst(self) -> list[float]:
+        """The worst mean seen per objective (0 before any), for unsimulated proposals."""
+        out = []
+        for k, maximize in self.objs:
+            seen = [r[f"mean:{k}"] for r in self.rows if np.isfinite(r[f"mean:{k}"])]
+            out.append((min(seen) if maximize else max(seen)) if seen else 0.0)
+        return out
 
     # -- outputs ------------------------------------------------------------------------
 
