@@ -42,6 +42,7 @@ from twin.observation.flows import (
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.recorder import Recorder
+from twin.observation.run_warnings import result_warnings
 from twin.simulation.line import LineModel
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
@@ -77,12 +78,16 @@ class RunResult:
         ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
+    warnings
+        What needs a second look (:mod:`twin.observation.run_warnings` records): a deadlock
+        run through, no good units, a batch station that never filled, ...
     """
 
     line: S.LineSpec
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -98,7 +103,7 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
         return _jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                          "kpis": self.kpis})
+                          "kpis": self.kpis, "warnings": self.warnings})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
@@ -220,9 +225,14 @@ def execute_keeping_failures(prep: PreparedRun) -> RunResult:
 
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
-            seed: int | None = None, events: Sequence[Any] = ()) -> PreparedRun:
+            seed: int | None = None, events: Sequence[Any] = (),
+            on_deadlock: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
+    if on_deadlock is not None:  # part of the spec (and its hash): the run behaves otherwise
+        settings = S.RunSettings.model_validate(
+            {**spec.run.model_dump(), "on_deadlock": on_deadlock})
+        spec = spec.model_copy(update={"run": settings})
     dur = spec.run.duration if duration is None else to_si(duration, "time", bare_unit="s")
     wu = spec.run.warmup if warmup is None else to_si(warmup, "time", bare_unit="s")
     sd = spec.run.seed if seed is None else int(seed)
@@ -261,7 +271,8 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis)
+    warnings = model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
+    return RunResult(prep.line, provenance, tables, kpis, warnings)
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -370,7 +381,7 @@ def _losses(spec: S.LineSpec, flows: pd.DataFrame) -> float:
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
         warmup: str | float | None = None, seed: int | None = None,
-        events: Sequence[Any] = ()) -> RunResult:
+        events: Sequence[Any] = (), on_deadlock: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -386,6 +397,9 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         Seed of all random streams; default: the spec's ``run.seed``.
     events
         Timed events (:mod:`twin.data.scenario`) played into the run.
+    on_deadlock
+        ``"stop"`` (a deadlock fails the run with ``DeadlockError``) or ``"continue"`` (it
+        becomes a warning); default: the spec's ``run.on_deadlock``.
 
     Raises
     ------
@@ -394,4 +408,5 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     RunFailed
         If the simulation raised; the error carries the provenance with the traceback.
     """
-    return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events))
+    return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
+                           on_deadlock=on_deadlock))
