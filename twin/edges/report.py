@@ -1101,6 +1101,20 @@ def failed_section(run: RunFolder, lang: str) -> Section:
     return sec
 
 
+def warnings_section(run: RunFolder, lang: str) -> Section | None:
+    """The run's warnings (``run.json``), if it has any."""
+    rows = [(w.get("code", ""), "" if w.get("time") is None else w["time"],
+             ", ".join(w.get("stations") or []), w.get("message", ""))
+            for w in run.summary.get("warnings") or []]
+    if not rows:
+        return None
+    sec = Section("warnings", text("sec_warnings", lang))
+    sec.add(f'<p class="warn">{esc(text("warnings_note", lang))}</p>')
+    sec.add(table([text(k, lang) for k in ("warning_code", "warning_time", "warning_stations",
+                                           "warning_message")], rows))
+    return sec
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -1122,6 +1136,9 @@ def run_report(path: Path, lang: str) -> str:
     prov.h3(text("versions", lang))
     prov.add(_versions_table(p.get("versions") or {}, lang))
     sections = [prov]
+    warned = warnings_section(run, lang)
+    if warned is not None:
+        sections.append(warned)
     if run.failed:
         sections.append(failed_section(run, lang))
         sections.append(model_section(run, lang, style))

@@ -218,6 +218,14 @@ TEXT: dict[str, tuple[str, str]] = {
                     "run.json.",
                     "本次运行失败,未产生KPI。以下为run.json中的错误堆栈摘录。"),
     "traceback": ("traceback (excerpt)", "错误堆栈(摘录)"),
+    "sec_warnings": ("Warnings", "警告"),
+    "warnings_note": ("The run completed, but these results need a second look (from "
+                      "run.json).",
+                      "运行已完成,但以下结果需要复核(来自run.json)。"),
+    "warning_code": ("code", "代码"),
+    "warning_time": ("time [s]", "时间 [s]"),
+    "warning_stations": ("stations", "工位"),
+    "warning_message": ("message", "说明"),
     "font_note": ("Figures are labelled in English: no CJK-capable font was found for "
                   "matplotlib on the machine that made this report.",
                   "图中标签为英文:生成本报告的机器上matplotlib未找到支持中文的字体。"),

@@ -38,6 +38,7 @@ from twin.orchestration.run import (
     PreparedRun,
     RunResult,
     finish_tables,
+    run_warnings,
     start_provenance,
 )
 from twin.simulation.line import LineModel
@@ -260,7 +261,8 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        return RunResult(self.prep.line, provenance, tables, kpis)
+        return RunResult(self.prep.line, provenance, tables, kpis,
+                         run_warnings(self.prep, self.model, tables, kpis))
 
     # -- alarm actions --------------------------------------------------------------------
 

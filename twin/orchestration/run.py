@@ -271,8 +271,7 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    warnings = model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
-    return RunResult(prep.line, provenance, tables, kpis, warnings)
+    return RunResult(prep.line, provenance, tables, kpis, run_warnings(prep, model, tables, kpis))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -316,6 +315,13 @@ def finish_tables(prep: PreparedRun, model: LineModel,
         raise RuntimeError(f"part flow does not close: {created} created, "
                            f"{len(tables['parts'])} finished, {held} in the line")
     return tables, kpis
+
+
+def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
+                 kpis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The engine's warnings of a finished run, then those read from its tables."""
+    end = prep.warmup + prep.duration
+    return model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
 
 
 def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
