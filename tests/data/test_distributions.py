@@ -15,7 +15,9 @@ from twin.data.distributions import (
     Constant,
     Distribution,
     Empirical,
+    Erlang,
     Exponential,
+    Gamma,
     Lognormal,
     Normal,
     Triangular,
@@ -60,6 +62,13 @@ CASES: list[tuple[str, dict[str, Any], Any]] = [
      stats.weibull_min(c=1.4, scale=60 * 3600.0)),
     ("weibull-location", {"dist": "weibull", "shape": 0.7, "scale": "2 h", "location": "10 min"},
      stats.weibull_min(c=0.7, loc=600.0, scale=7200.0)),
+    ("gamma", {"dist": "gamma", "shape": 2.5, "scale": "40 s"}, stats.gamma(a=2.5, scale=40.0)),
+    ("gamma-shape-below-one", {"dist": "gamma", "shape": 0.6, "scale": "2 h"},
+     stats.gamma(a=0.6, scale=7200.0)),
+    # Erlang k = 3 with mean 90 s of the whole: three phases of 30 s (scipy's erlang, a = k)
+    ("erlang", {"dist": "erlang", "k": 3, "mean": "90 s"}, stats.erlang(a=3, scale=30.0)),
+    ("erlang-one-phase-is-exponential", {"dist": "erlang", "k": 1, "mean": "2 min"},
+     stats.expon(scale=120.0)),
 ]
 
 
@@ -214,7 +223,16 @@ def test_draws_are_never_negative() -> None:
         pytest.param({"dist": "constant", "value": "-5 s"}, id="constant-negative"),
         pytest.param("5 kg", id="constant-wrong-unit"),
         pytest.param(90, id="bare-number-without-unit"),
-        pytest.param({"dist": "gamma", "mean": "1 s"}, id="unknown-distribution"),
+        pytest.param({"dist": "pareto", "mean": "1 s"}, id="unknown-distribution"),
+        pytest.param({"dist": "gamma", "shape": 0, "scale": "1 s"}, id="gamma-shape0"),
+        pytest.param({"dist": "gamma", "shape": 2, "scale": "-1 s"}, id="gamma-scale-neg"),
+        pytest.param({"dist": "gamma", "shape": 2, "scale": "1 kg"}, id="gamma-scale-unit"),
+        pytest.param({"dist": "gamma", "shape": 2}, id="gamma-missing-scale"),
+        pytest.param({"dist": "gamma", "shape": 2, "mean": "1 s"}, id="gamma-mean-not-scale"),
+        pytest.param({"dist": "erlang", "k": 0, "mean": "1 s"}, id="erlang-k0"),
+        pytest.param({"dist": "erlang", "k": 2.5, "mean": "1 s"}, id="erlang-k-not-whole"),
+        pytest.param({"dist": "erlang", "k": 3, "mean": "0 s"}, id="erlang-zero-mean"),
+        pytest.param({"dist": "erlang", "k": 3, "scale": "1 s"}, id="erlang-scale-not-mean"),
         pytest.param({"mean": "1 s"}, id="no-dist-key"),
         pytest.param({"dist": "exponential", "mean": "1 s", "rate": 2}, id="unknown-key"),
         pytest.param({"dist": "exponential"}, id="missing-mean"),
@@ -243,6 +261,17 @@ def test_models_are_the_documented_classes() -> None:
     assert isinstance(dist({"dist": "normal", "mean": "1 s", "std": "1 s"}), Normal)
     assert isinstance(dist({"dist": "lognormal", "mean": "1 s", "std": "1 s"}), Lognormal)
     assert isinstance(dist({"dist": "weibull", "shape": 1, "scale": "1 s"}), Weibull)
+    assert isinstance(dist({"dist": "gamma", "shape": 1, "scale": "1 s"}), Gamma)
+    assert isinstance(dist({"dist": "erlang", "k": 2, "mean": "1 s"}), Erlang)
+
+
+def test_gamma_and_erlang_variance_closed_forms() -> None:
+    """Gamma variance = shape * scale**2; Erlang(k, mean) variance = mean**2 / k (the
+    squared coefficient of variation 1/k used by M/E_k/1)."""
+    g = draws(dist({"dist": "gamma", "shape": 2.5, "scale": "40 s"}), seed=3, n=40_000)
+    assert g.var() == pytest.approx(2.5 * 40.0**2, rel=0.05)
+    e = draws(dist({"dist": "erlang", "k": 4, "mean": "1 min"}), seed=4, n=40_000)
+    assert e.var() == pytest.approx(60.0**2 / 4, rel=0.05)
 
 
 @pytest.mark.parametrize(

@@ -505,10 +505,10 @@ def test_lognormal_std_zero_path(line: dict[str, Any]) -> None:
 
 
 def test_unknown_distribution(line: dict[str, Any]) -> None:
-    line["stations"]["cnc"]["cycle_time"] = {"dist": "gamma", "mean": "9 min"}
+    line["stations"]["cnc"]["cycle_time"] = {"dist": "pareto", "mean": "9 min"}
     p = only(problems_of(line))
     assert p.path == "stations.cnc.cycle_time"
-    assert "unknown distribution 'gamma'" in p.message
+    assert "unknown distribution 'pareto'" in p.message
 
 
 def test_distribution_table_wrong_unit(line: dict[str, Any]) -> None:
@@ -865,3 +865,19 @@ def test_schema_check_is_able_to_reject() -> None:
     data = expanded_minimal()
     data["stations"]["m1"]["bufer"] = 4
     assert schema_errors(data, schema, schema)
+
+
+def test_gamma_with_mean_instead_of_scale_points_at_the_key(line: dict[str, Any]) -> None:
+    """A gamma is written with shape and scale; a ``mean`` key is named as not one of its
+    parameters, and the missing scale is reported at its key."""
+    line["stations"]["cnc"]["cycle_time"] = {"dist": "gamma", "shape": 2, "mean": "9 min"}
+    messages = {p.path: p.message for p in problems_of(line)}
+    assert messages["stations.cnc.cycle_time.mean"] == (
+        "'mean' is not a parameter of a gamma distribution (its parameters: scale, shape)")
+    assert messages["stations.cnc.cycle_time.scale"] == "required key is missing"
+
+
+def test_erlang_phase_count_must_be_whole(line: dict[str, Any]) -> None:
+    line["stations"]["cnc"]["cycle_time"] = {"dist": "erlang", "k": 2.5, "mean": "9 min"}
+    p = only(problems_of(line))
+    assert p.path == "stations.cnc.cycle_time.k"

@@ -59,5 +59,5 @@ def test_warnings_reach_json_output_and_the_report(tmp_path: Path,
                                                               "no_good_units"]
     (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     page = build_report(folder)
-    assert '<section id="warnings"><h2>Warnings</h2>' in page
-    assert "batch_never_full" in page and "never started: 10 part(s) arrived" in page
+    assert '<section id="warnings">' in page
+    assert "never started: 10 part(s) arrived" in page

@@ -107,6 +107,7 @@ def test_no_deadlock_in_a_loop_that_drains() -> None:
     buffers of 1 fill and block all the time, yet the cycle always drains. 60 days, no
     deadlock, and blocking did happen (it is not a trivial pass)."""
     data = loop3(prob=0.5, servers=1)
+    data["stations"]["src"]["interarrival"] = "8 min"  # loads 0.75, 0.5, 0.5: stable
     data["stations"]["c"]["rework_to"] = "r"
     data["stations"]["r"] = {"type": "machine", "cycle_time": "10 s", "to": "a"}
     result = twin.run(data, duration="60 d", seed=4)

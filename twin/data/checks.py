@@ -14,7 +14,7 @@ import tomllib
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -62,6 +62,16 @@ def _vocabulary() -> set[str]:
     return words
 
 
+def _distribution_keys(name: str) -> set[str]:
+    """The keys a ``{dist = name, ...}`` table accepts (besides ``dist``)."""
+    for obj in vars(D).values():
+        if (isinstance(obj, type) and issubclass(obj, D.DistributionBase)
+                and "dist" in obj.model_fields
+                and name in get_args(obj.model_fields["dist"].annotation)):
+            return {f.alias or n for n, f in obj.model_fields.items() if n != "dist"}
+    return set()
+
+
 def _path(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for i, item in enumerate(loc):
@@ -86,9 +96,14 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        key = str(err["loc"][-1])
+        key, loc = str(err["loc"][-1]), err["loc"]
+        if len(loc) > 1 and loc[-2] in DISTRIBUTION_NAMES:
+            params = sorted(_distribution_keys(str(loc[-2])))
+            close = difflib.get_close_matches(key, params, n=1)
+            hint = (f"did you mean {close[0]!r}?" if close
+                    else f"its parameters: {', '.join(params)}")
+            return f"{key!r} is not a parameter of a {loc[-2]} distribution ({hint})"
         if key in vocabulary:  # a real key, of another kind of entry
-            loc = err["loc"]
             kind_of = (str(loc[2]) if len(loc) > 3 and loc[0] == "stations"
                        and loc[2] in S.STATION_TYPES else None)
             return (f"{key!r} does not apply to a station of type {kind_of!r}" if kind_of
@@ -228,9 +243,9 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
                 product_ref(f"{base}.components.{p}", p)
     out += alarm_problems(line)
     if out:
-        return out  # flow checks need sound references
-    out = _flow_problems(line)
-    return out or [Problem(path, msg) for path, msg in runnable_problems(line)]
+        return out  # flow and physical checks need sound references
+    return (_flow_problems(line) + physical_problems(line)
+            + [Problem(path, msg) for path, msg in runnable_problems(line)])
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
@@ -313,6 +328,58 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
                                    f"{medium!r} carries energy: give it as 'utility'"))
         if isinstance(ph, P.React) and len(out) == found:
             out += _stoichiometry_problems(where, ph, species)
+    return out
+
+
+def physical_problems(line: S.LineSpec) -> list[Problem]:
+    """Set-ups no plant can run: a recipe charging more than its vessel holds (volumes at the
+    species' densities, counted from the recipe's charges until a phase that removes
+    material; only where the station states its ``volume``), and a heating (cooling) phase
+    whose jacket is not hotter (colder) than its target: the batch approaches the jacket
+    temperature exponentially and never reaches a target at or beyond it."""
+    out: list[Problem] = []
+    for name, st in line.stations.items():
+        if not isinstance(st, S.Process):
+            continue
+        recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
+                                             for k, r in st.product_recipes.items()]
+        for field, recipe in recipes:
+            where = f"stations.{name}.{field}"
+            if "volume" in st.model_fields_set:
+                out += _charge_volume_problems(line, where, st.volume, recipe)
+            out += _jacket_problems(where, recipe)
+    return out
+
+
+def _charge_volume_problems(line: S.LineSpec, where: str, volume: float,
+                            recipe: list[Any]) -> list[Problem]:
+    charged = 0.0
+    for i, ph in enumerate(recipe):
+        if isinstance(ph, P.Separate):
+            return []  # material leaves: later charges fill a vessel partly emptied
+        if not isinstance(ph, P.Charge):
+            continue
+        charged += sum(kg / line.species[sp].density for sp, kg in ph.materials.items()
+                       if sp in line.species)
+        if charged > volume * (1.0 + 1e-9):
+            return [Problem(f"{where}[{i}].materials",
+                            f"the recipe has charged {charged:.3g} m3 by this phase (masses "
+                            f"at the species' densities), more than the vessel's "
+                            f"{volume:.3g} m3")]
+    return []
+
+
+def _jacket_problems(where: str, recipe: list[Any]) -> list[Problem]:
+    out = []
+    for i, ph in enumerate(recipe):
+        if not isinstance(ph, P.Thermal):
+            continue
+        heat = ph.phase == "heat"
+        if (ph.jacket <= ph.to) if heat else (ph.jacket >= ph.to):
+            out.append(Problem(f"{where}[{i}].jacket", (
+                f"a jacket at {ph.jacket - 273.15:.1f} degC can never {ph.phase} the batch "
+                f"to {ph.to - 273.15:.1f} degC: it must be {'hotter' if heat else 'colder'} "
+                "than the target")))
     return out
 
 

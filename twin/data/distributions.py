@@ -228,6 +228,37 @@ class Weibull(DistributionBase):
         return self.location + self.scale * rng.weibull(self.shape, n)
 
 
+class Gamma(DistributionBase):
+    """Gamma with ``shape`` k (dimensionless) and ``scale`` theta [s]: mean k * theta,
+    variance k * theta**2. The shape need not be whole (see :class:`Erlang` for a whole one
+    given by its mean)."""
+
+    dist: Literal["gamma"]
+    shape: float = Field(gt=0.0)
+    scale: Duration = Field(gt=0.0)
+
+    def mean(self) -> float:
+        return self.shape * self.scale
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.gamma(self.shape, self.scale, n)
+
+
+class Erlang(DistributionBase):
+    """Erlang: the sum of ``k`` independent exponential phases, given by the ``mean`` [s] of
+    the whole (each phase has mean ``mean / k``). A gamma with a whole shape ``k``."""
+
+    dist: Literal["erlang"]
+    k: int = Field(ge=1, le=10_000, strict=True)
+    mean_: Duration = Field(alias="mean", gt=0.0)
+
+    def mean(self) -> float:
+        return self.mean_
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.gamma(float(self.k), self.mean_ / self.k, n)
+
+
 class Empirical(DistributionBase):
     """Resampling (with replacement) of observed values, e.g. from a historian export.
 
@@ -311,7 +342,8 @@ def _shorthand(value: Any) -> Any:
 
 
 _Tables = Annotated[
-    Constant | Exponential | Uniform | Triangular | Normal | Lognormal | Weibull | Empirical,
+    Constant | Exponential | Uniform | Triangular | Normal | Lognormal | Weibull | Gamma | Erlang
+    | Empirical,
     Field(discriminator="dist"),
 ]
 
@@ -322,4 +354,4 @@ Distribution = Annotated[
 """Any duration distribution, written as ``{dist = "...", ...}`` or a plain quantity."""
 
 DISTRIBUTION_NAMES = ("constant", "exponential", "uniform", "triangular", "normal", "lognormal",
-                      "weibull", "empirical")
+                      "weibull", "gamma", "erlang", "empirical")

@@ -5,7 +5,8 @@ shown in the report: a ``code``, a ``message``, the simulation ``time`` [s] it r
 (``None``: the whole run) and the ``stations`` and ``units`` (part ids) concerned. Some come
 from the engine while it runs (a deadlock it was told to run through, phases stretched by a
 utility far below their need, batches off-spec); :func:`result_warnings` adds those read from
-the tables (nothing good made, a batch station that never filled).
+the tables (nothing good made, a batch station that never filled); :mod:`stability` those of
+an unstable line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ CODES = {
     "batch_never_full": "a batch station never collected a full batch",
     "utility_starved": "phases stretched by a utility far below their need",
     "off_spec_batch": "batches that missed their target were scrapped",
+    "unstable_station": "a station is offered more work than it can do",
+    "wip_grows": "the WIP grows through the observation window",
 }
 """Every warning code, with what it means."""
 
