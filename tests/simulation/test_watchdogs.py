@@ -9,15 +9,18 @@ buffers fill up and drain again.
 from __future__ import annotations
 
 import pickle
+import signal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import twin
 from twin.data.checks import line_from_dict
-from twin.kernels.errors import STEP_COLLAPSE, IntegrationError
+from twin.kernels.errors import NON_FINITE, STEP_COLLAPSE, IntegrationError
+from twin.kernels.phase import phase_runner
 from twin.observation.recorder import Recorder
 from twin.orchestration.run import RunFailed
 from twin.simulation.line import LineModel
@@ -146,8 +149,17 @@ def zero_time_loop() -> dict[str, Any]:
 def test_a_zero_time_loop_is_stopped_naming_the_station() -> None:
     model = LineModel(line_from_dict(zero_time_loop()), 1, Recorder(),
                       limits=Limits(stall_events=50_000, check_every=1024))
-    with pytest.raises(StallError) as info:
-        model.run(until=86400.0)
+
+    def hung(signum: int, frame: Any) -> None:
+        raise TimeoutError("the zombie loop was not stopped")  # rather than hang the suite
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        with pytest.raises(StallError) as info:
+            model.run(until=86400.0)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
     err = info.value
     assert err.stations == ("m",)
     assert err.time == 3600.0  # the first part arrives at 1 h and never leaves
@@ -240,3 +252,16 @@ def test_integration_error_is_recreated_from_args_and_pickles() -> None:
     copy = pickle.loads(pickle.dumps(err))
     assert type(copy) is DeadlockError and str(copy) == "stuck"
     assert (copy.time, copy.stations) == (5.0, ("a", "b"))
+
+
+def test_a_kernel_that_divides_by_zero_becomes_a_named_error() -> None:
+    """Run as plain Python (``NUMBA_DISABLE_JIT=1``) a kernel raises where compiled code
+    returns NaN: the phase runner turns that into the same named error."""
+    def kernel(p, y0, t_end, rtol, method, max_steps, n_out):  # noqa: ANN001, ANN202
+        return 1.0 / 0.0
+
+    run = phase_runner(kernel, (), (), ())
+    with pytest.raises(IntegrationError) as info:
+        run(np.zeros(1), np.zeros(1), t_end=10.0, unit="r", phase="react")
+    assert info.value.status == NON_FINITE
+    assert str(info.value).startswith("unit 'r' phase 'react': the state or its derivative")
