@@ -34,6 +34,7 @@ import numpy as np
 
 from twin.observation import schema
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
@@ -234,7 +235,9 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        return RunResult(self.prep.line, provenance, tables, kpis)
+        end = self.prep.warmup + self.prep.duration
+        return RunResult(self.prep.line, provenance, tables, kpis,
+                         stability_warnings(self.prep.line, tables, self.prep.warmup, end))
 
     # -- alarm actions --------------------------------------------------------------------
 
