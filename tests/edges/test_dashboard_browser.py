@@ -476,3 +476,29 @@ def test_the_badge_counts_only_active_alarms(browser_page: tuple[Page, list[str]
     badge = page.inner_text("#alarmcount") if page.locator("#alarmcount").is_visible() else "0"
     assert int(badge) == active
     assert page.locator("#alarm-list button").count() == 0
+
+
+def test_long_windows_show_the_state_that_took_most_of_each_slot(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    """A window with more intervals per unit than slots is drawn as slots, each in the state
+    with the most time in it: checked against the stored states table (pandas)."""
+    page, _ = browser_page
+    rid = server["stored"][0]
+    goto(page, server, f"run:{rid}")
+    slots = 40
+    got = page.evaluate("""n => { const T = ui.run.end, tr = ganttTraces(ui.run, T, 0, '', n);
+        return { coarse: tr.coarse, y: tr[0].y, z: tr[0].customdata,
+                 legend: tr.slice(1).map(t => [t.name, t.marker.color]) }; }""", slots)
+    assert got["coarse"]
+    states = pd.read_parquet(Path(server["root"]) / rid / "states.parquet")
+    end = states["end"].max()
+    width = end / slots
+    labels = page.evaluate("() => ui.run.meta.units.map((_, u) => ui.run.unitLabel(u))")
+    for row, label in zip(got["z"], got["y"], strict=True):
+        unit = states[states["unit"] == labels.index(label)]
+        for k, shown in enumerate(row):
+            a, b = k * width, (k + 1) * width
+            d = (unit["end"].clip(upper=b) - unit["start"].clip(lower=a)).clip(lower=0)
+            share = d.groupby(unit["state"].astype(str)).sum()
+            assert shown == share.idxmax(), (label, k, shown, share.to_dict())
+    assert len({c for _, c in got["legend"]}) == len(got["legend"])  # distinguishable

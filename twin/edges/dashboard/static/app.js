@@ -547,11 +547,11 @@ function ganttSegments(list, w0, T) {
   return list.filter(([a, b]) => b > w0 && a < T).map(([a, b, s]) => [Math.max(a, w0), Math.min(b, T), s]);
 }
 
-// The state that took most of each of MAX_SEGMENTS equal slots of [w0, T] (null: none).
-function dominantStates(segs, w0, T) {
-  const width = (T - w0) / MAX_SEGMENTS, share = Array.from({ length: MAX_SEGMENTS }, () => new Map());
+// The state that took most of each of `slots` equal slots of [w0, T] (null: none).
+function dominantStates(segs, w0, T, slots) {
+  const width = (T - w0) / slots, share = Array.from({ length: slots }, () => new Map());
   for (const [a, b, s] of segs) {
-    for (let k = Math.max(0, Math.floor((a - w0) / width)); k < MAX_SEGMENTS && w0 + k * width < b; k++) {
+    for (let k = Math.max(0, Math.floor((a - w0) / width)); k < slots && w0 + k * width < b; k++) {
       const d = Math.min(b, w0 + (k + 1) * width) - Math.max(a, w0 + k * width);
       if (d > 0) share[k].set(s, (share[k].get(s) || 0) + d);
     }
@@ -568,22 +568,23 @@ function dominantStates(segs, w0, T) {
 const COARSE_COLOURS = { ...STATE_COLOURS, setup: "#707070", waiting: "#a3a3a3", maintenance: "#8a8aa6" };
 
 // The Gantt: one bar per state interval; when a unit has more intervals in the window than
-// the chart has room for (MAX_SEGMENTS), every unit is drawn as MAX_SEGMENTS slots showing the
-// state that took most of each slot (one heatmap trace, with a legend of the states).
-function ganttTraces(run, T, w0, suffix = "") {
+// the chart has room for (`slots`, about its width in pixels), every unit is drawn as `slots`
+// slots showing the state that took most of each (one heatmap trace, with a legend of the
+// states).
+function ganttTraces(run, T, w0, suffix = "", slots = MAX_SEGMENTS) {
   const { intervals: iv } = intervals(run, T);
   const units = [...iv.keys()].sort((a, b) => a - b);
   const segs = new Map(units.map((u) => [u, ganttSegments(iv.get(u), w0, T)]));
-  const coarse = units.some((u) => segs.get(u).length > MAX_SEGMENTS);
+  const coarse = units.some((u) => segs.get(u).length > slots);
   const names = Object.keys(STATE_STYLE);
   if (coarse) {
-    const width = (T - w0) / MAX_SEGMENTS, code = new Map(names.map((s, i) => [s, i]));
-    const rows = units.map((u) => dominantStates(segs.get(u), w0, T));
+    const width = (T - w0) / slots, code = new Map(names.map((s, i) => [s, i]));
+    const rows = units.map((u) => dominantStates(segs.get(u), w0, T, slots));
     const n = names.length, scale = [];
     names.forEach((s, i) => { scale.push([i / n, COARSE_COLOURS[s]], [(i + 1) / n, COARSE_COLOURS[s]]); });
     const heat = {
       type: "heatmap", showscale: false, showlegend: false, zmin: -0.5, zmax: n - 0.5, colorscale: scale,
-      x: Array.from({ length: MAX_SEGMENTS }, (_, k) => (w0 + (k + 0.5) * width) / HOUR),
+      x: Array.from({ length: slots }, (_, k) => (w0 + (k + 0.5) * width) / HOUR),
       y: units.map((u) => run.unitLabel(u) + suffix), z: rows.map((r) => r.map((s) => (s === null ? null : code.get(s)))),
       customdata: rows.map((r) => r.map((s) => s || "")), hovertemplate: "%{y}: %{customdata} (most of this slot)<extra></extra>",
     };
