@@ -54,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     root = tmp_path_factory.mktemp("dashboard_runs")
     ids = []
     for seed in (1, 2):
-        ids.append(run(SERVO, duration="2 d", warmup="2 h", seed=seed).save(root).name)
+        ids.append(run(SERVO, duration="2 d", warmup="1 d", seed=seed).save(root).name)
     batch = run(BATCH, duration="3 d", warmup="0 s", seed=1).save(root).name
     lines = {"servo_actuator": ids[0], "api_batch": batch}
     for name in REFERENCE_LINES:  # every reference line, for the diagram's order
@@ -273,7 +273,7 @@ def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
     for position in (50, 300, 600, 1000):
         page.eval_on_selector("#cursor", """(el, v) => { el.value = v;
             el.dispatchEvent(new Event('input')); }""", position)
-        end = 2 * 86400 + 2 * 3600  # warm-up + duration of the stored runs
+        end = 2 * 86400 + 86400  # warm-up + duration of the stored runs
         page.wait_for_function("v => Math.abs(window.twinState.now - v) < 1",
                                arg=position / 1000 * end)
         seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip_mean .value"),
@@ -326,6 +326,10 @@ def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
         assert sum(t["n"] for t in plot_traces(page, div)) > 0
     curves = plot_traces(page, "cmp-curve")
     assert len(curves) == 2 and all(t["n"] > 0 for t in curves)
+    # the cumulative curve counts the table's window: it ends at the table's good units
+    ends = page.evaluate("() => document.getElementById('cmp-curve').data.map("
+                         "t => t.y[t.y.length - 1])")
+    assert ends == [int(float(good[1])), int(float(good[2]))]
     assert a in page.inner_text("#cmp-out") and b in page.inner_text("#cmp-out")
     shot(page, server, "compare")
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,7 +36,11 @@ from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.simulation.line import LineModel
+
+if TYPE_CHECKING:
+    from twin.figures.timeline import RunFigures
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
             "pyarrow")
@@ -71,12 +75,17 @@ class RunResult:
         ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
+    warnings
+        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
+        ``units``): e.g. a station offered more work than it can do, a WIP that grows
+        through the run (:mod:`twin.observation.stability`).
     """
 
     line: S.LineSpec
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -89,10 +98,26 @@ class RunResult:
         """Station KPIs."""
         return self.tables["stations"]
 
+    @property
+    def plot(self) -> RunFigures:
+        """Figures of this run: ``result.plot.gantt()``, ``levels()``, ``batch_profiles()``,
+        ``utility_load()`` (matplotlib figures; a notebook shows them as PNG)."""
+        from twin.figures.timeline import RunFigures
+
+        s = self.provenance.get("settings") or {}
+        return RunFigures(self.tables, self.provenance.get("parameters") or {},
+                          float(s.get("warmup_s") or 0.0), float(s.get("duration_s") or 0.0))
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as its id, headline KPIs and state Gantt."""
+        from twin.figures.display import run_html
+
+        return run_html(self.run_id, self.provenance, self.kpis, self.plot)
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
         return runfolder.jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                                   "kpis": self.kpis})
+                                   "kpis": self.kpis, "warnings": self.warnings})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
@@ -241,7 +266,8 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis)
+    return RunResult(prep.line, provenance, tables, kpis,
+                     stability_warnings(prep.line, tables, prep.warmup, end))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
