@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_text import page_texts
 
 from twin.edges.cli import main
 from twin.edges.report import ReportError, build_report
@@ -356,7 +357,7 @@ def test_report_renders_in_chromium_and_prints_to_pdf(built: dict[str, Path], tm
                                                      kind: str, lang: str) -> None:
     """The report opened in Debian's Chromium (Playwright): nothing is fetched from anywhere,
     every figure decodes, every section has content; a screenshot is kept and the page prints
-    to a multi-page PDF."""
+    to a multi-page PDF whose every page shows the report id and its page number."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is needed (the test command installs it)"
@@ -387,6 +388,14 @@ def test_report_renders_in_chromium_and_prints_to_pdf(built: dict[str, Path], tm
     assert len(sections) >= 4 and all(s["text"] > 0 for s in sections), sections
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
+    # every printed page carries the running header with the report id, and its number
+    rid = re.search(r"(TR-[0-9a-f]{12})", html_file.read_text(encoding="utf-8"))
+    assert rid is not None
+    pages = page_texts(pdf)
+    assert len(pages) >= 2
+    for n, page in enumerate(pages, start=1):
+        assert rid.group(1) in page, (n, page[:120])
+        assert f"{n} / {len(pages)}" in page, (n, page[:120])
 
 
 
