@@ -20,6 +20,7 @@ from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.observation import catalogue
+from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult, run
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
@@ -47,6 +48,9 @@ def kpi_report(result: RunResult) -> str:
     for r in rows:
         out.append("  " + "  ".join(c.rjust(w) if i else c.ljust(w)
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    if result.warnings:
+        out += ["", "WARNINGS (the numbers above need a second look):"]
+        out += [f"  ! {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -89,6 +93,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise SpecError(problems, str(args.file))
     assert line is not None
     print(f"{args.file}: valid line '{line.line.name}' with {len(line.stations)} stations")
+    for w in load_warnings(line):
+        print(f"warning: {w['message']}", file=sys.stderr)
     return 0
 
 
@@ -166,21 +172,53 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _damaged_lines(damaged: Any) -> list[str]:
+    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+
+
 def _cmd_runs(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
+    if args.check or args.repair:
+        return _check_runs(args.dir, args.repair)
     with RunStore(args.dir) as store:
         table = store.runs()
+        damaged = store.damaged
     cols = [c for c in ("run_id", "status", "seed", "started_utc", "throughput_per_h",
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
+    if damaged:
+        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
+              "verifies every folder, --repair moves damaged ones aside):")
+        print("\n".join(_damaged_lines(damaged)))
     return 0
+
+
+def _check_runs(root: str, repair: bool) -> int:
+    """``twin runs --check``/``--repair``: every folder against its hashes and schema."""
+    from twin.observation import runfolder
+
+    if not Path(root).is_dir():
+        raise ValueError(f"run folder root {root!r} is not a directory")
+    states = runfolder.scan(root, deep=True)
+    bad = [s for s in states if s.status == "damaged"]
+    print(f"{len(states)} run folder(s) checked under {root}: {len(states) - len(bad)} sound, "
+          f"{len(bad)} damaged")
+    for line in _damaged_lines(bad):
+        print(line)
+    if repair:
+        for st in bad:
+            print(f"moved {st.path} to {runfolder.move_aside(st.path)}")
+        return 0
+    return 1 if bad else 0
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
     with RunStore(args.dir) as store:
+        for line in _damaged_lines(store.damaged):
+            print(f"{line}; left out of the views", file=sys.stderr)
         table = store.query(args.sql)
     if args.csv:
         print(table.to_csv(index=False), end="")
@@ -346,9 +384,15 @@ def parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("runs", help="list the runs stored under a folder")
     rs.add_argument("dir", nargs="?", default=".", help="folder to search (default: .)")
     rs.add_argument("--limit", type=int, default=50, help="rows to show")
+    rs.add_argument("--check", action="store_true",
+                    help="verify every run folder (file hashes, table schemas); exit 1 if "
+                         "one is damaged")
+    rs.add_argument("--repair", action="store_true",
+                    help="check, and move damaged folders into _damaged/ next to them "
+                         "(nothing is deleted; a study re-runs them on resume)")
     rs.set_defaults(func=_cmd_runs)
-    q = sub.add_parser("query", help="SQL over stored runs (views: runs, events, states, "
-                       "parts, stops, energy, stations)")
+    q = sub.add_parser("query", help="read-only SQL over stored runs (views: runs and every "
+                       "recorded table: states, events, parts, flows, phases, alarms, ...)")
     q.add_argument("sql")
     q.add_argument("--dir", default=".", help="folder to search (default: .)")
     q.add_argument("--csv", action="store_true", help="print CSV")

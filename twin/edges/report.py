@@ -36,6 +36,7 @@ from twin.edges.report_sections import (
     model_section,
     provenance_rows,
     versions_table,
+    warnings_section,
 )
 from twin.edges.report_studies import scaleup_report, study_report
 from twin.edges.report_text import text
@@ -58,6 +59,8 @@ def run_report(path: Path, lang: str, td24: float | None = None,
         sections.append(failed_section(run, lang))
         sections.append(model_section(run, lang, style))
     else:
+        warned = warnings_section(run, lang)
+        sections += [warned] if warned is not None else []
         sections.append(model_section(run, lang, style))
         sections.append(kpi_section_run(run, lang))
         batches = batch_section(run, lang, td24, mtt)

@@ -412,6 +412,18 @@ def failed_section(run: RunFolder, lang: str) -> Section:
     return sec
 
 
+def warnings_section(run: RunFolder, lang: str) -> Section | None:
+    """The run's warnings (``run.json`` ``warnings``), or None when it has none."""
+    found = run.summary.get("warnings") or []
+    if not found:
+        return None
+    sec = Section("warnings", text("sec_warnings", lang))
+    sec.add(f'<p class="warn">{esc(text("warnings_note", lang))}</p>')
+    sec.add("<ul>" + "".join(f"<li>{esc(str(w.get('message', '')))}</li>" for w in found)
+            + "</ul>")
+    return sec
+
+
 def window_text(warmup_s: float, duration_s: float, lang: str) -> str:
     """The observation window in words: from the end of the warm-up for the observed period."""
     return text("window_text", lang).format(

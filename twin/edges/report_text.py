@@ -29,6 +29,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "sec_safety": ("Thermal safety classes and alarms", "热安全等级与报警"),
     "sec_assumptions": ("Assumptions", "假设条件"),
     "sec_failed": ("Run failed", "运行失败"),
+    "sec_warnings": ("Warnings", "警告"),
     # provenance
     "line": ("line", "产线"),
     "description": ("description", "描述"),
@@ -256,6 +257,8 @@ TEXT: dict[str, tuple[str, str]] = {
                     "table covers this window unless it says otherwise",
                     "自运行开始{t0}至{t1}(不含预热期{w});除另有说明外,所有图表均按此窗口统计"),
     # failures and notes
+    "warnings_note": ("The numbers of this run need a second look before they are signed:",
+                      "本次运行的数值在签署前需要复核:"),
     "failed_note": ("This run FAILED: it produced no KPIs. The traceback excerpt below is from "
                     "run.json.",
                     "本次运行失败,未产生KPI。以下为run.json中的错误堆栈摘录。"),

@@ -36,6 +36,7 @@ from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.simulation.line import LineModel
 
 if TYPE_CHECKING:
@@ -74,12 +75,17 @@ class RunResult:
         ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
+    warnings
+        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
+        ``units``): e.g. a station offered more work than it can do, a WIP that grows
+        through the run (:mod:`twin.observation.stability`).
     """
 
     line: S.LineSpec
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -111,7 +117,7 @@ class RunResult:
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
         return runfolder.jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                                   "kpis": self.kpis})
+                                   "kpis": self.kpis, "warnings": self.warnings})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
@@ -260,7 +266,8 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis)
+    return RunResult(prep.line, provenance, tables, kpis,
+                     stability_warnings(prep.line, tables, prep.warmup, end))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
