@@ -589,3 +589,30 @@ def test_readme_markdown_is_rendered_safely() -> None:
     assert "href" not in out and "docs</span> (https://example.org/x)" in out
     assert "<img" not in out and "[a pump]" in out
     assert "<td>1</td>" in out
+
+
+def test_report_diagram_draws_the_shared_layout_with_readable_labels() -> None:
+    """The report's line diagram puts each station where the shared layout (the dashboard's)
+    puts it, so the flow reads left to right along the routes (a station reached only by
+    rework sits after its sender, not at the far left); no label is below the minimum size."""
+    import twin
+    from twin.edges.layout import MIN_LABEL_PT, line_layout
+    from twin.edges.report_diagram import line_diagram
+    from twin.figures.style import figure_style
+
+    for path in sorted((ROOT / "lines").glob("*/line.toml")):
+        stations = twin.load_line(path).model_dump(mode="json", by_alias=True)["stations"]
+        fig = line_diagram(stations, figure_style("en"))
+        texts = [t for ax in fig.axes for t in ax.texts] + [
+            t for legend in fig.legends for t in legend.get_texts()]
+        assert texts and min(t.get_fontsize() for t in texts) >= MIN_LABEL_PT, path
+        name_x = {t.get_text(): t.get_position()[0] for t in fig.axes[0].texts
+                  if t.get_text() in stations}
+        assert set(name_x) == set(stations), path
+        lay = line_layout(stations)
+        for a, b in ((a, b) for a in stations for b in stations):
+            if lay.column(a) < lay.column(b):
+                assert name_x[a] < name_x[b], (path.parent.name, a, b)
+    servo = twin.load_line(SERVO).model_dump(mode="json", by_alias=True)["stations"]
+    lay = line_layout(servo)
+    assert lay.column("rework_bench") > lay.column("eol_test") > lay.column("housing_blanks")
