@@ -616,3 +616,64 @@ def test_report_diagram_draws_the_shared_layout_with_readable_labels() -> None:
     servo = twin.load_line(SERVO).model_dump(mode="json", by_alias=True)["stations"]
     lay = line_layout(servo)
     assert lay.column("rework_bench") > lay.column("eol_test") > lay.column("housing_blanks")
+
+
+def test_energy_and_emission_tables_recompute_from_stored_tables(built: dict[str, Path]) -> None:
+    """Equipment electricity by station and state sums energy.parquet; the scope total is
+    equipment CO2e (energy.parquet) + scope 1 gas and scope 2 utility electricity recomputed
+    from the heat of the phases in the window; species emissions sum flows.parquet after the
+    warm-up."""
+    import pandas as pd
+
+    folder = built["api"]
+    summary = _run_json(folder)
+    params, warmup = (summary["provenance"]["parameters"],
+                      summary["provenance"]["settings"]["warmup_s"])
+    doc = build_report(folder)
+    energy = pd.read_parquet(folder / "energy.parquet")
+    balances = _rows(doc, "balances")
+    by_state = energy.assign(station=energy["station"].astype(str)).groupby("station")["kwh"]
+    for station, kwh in by_state.sum().items():
+        row = next(r for r in balances if r[0] == station)
+        assert row[-1] == fmt_num(float(kwh)), station
+    assert next(r for r in balances if r[0] == "<b>total</b>" and len(r) < 9)[-1] == \
+        fmt_num(float(energy["kwh"].sum()))
+    phases = pd.read_parquet(folder / "phases.parquet")
+    heat = phases[phases["end"] >= warmup].groupby("utility")["heat_J"].sum()
+    e, u = params["energy"], params["utilities"]
+    grid = float(e["grid"]["value"].split()[0]) * 3.6e6  # kg/J -> kg/kWh
+    scope1 = heat["steam"] / u["steam"]["boiler_efficiency"] / float(
+        e["natural_gas_lhv"].split()[0]) * e["natural_gas_co2_per_m3"]
+    utility_kwh = (heat["chilled_water"] / u["chilled_water"]["cop"]
+                   + heat["cooling_water"] * u["cooling_water"]["specific_power"]) / 3.6e6
+    total = float(energy["kg_co2e"].sum()) + scope1 + utility_kwh * grid
+    emissions = _rows(doc, "emissions")
+    assert next(r for r in emissions if r[0] == "<b>total</b>")[2] == fmt_num(total)
+    flows = pd.read_parquet(folder / "flows.parquet")
+    late = flows[(flows["time"] >= warmup) & (flows["kind"] == "emission")]
+    for (station, species), kg in late.groupby(
+            [late["station"].astype(str), late["species"].astype(str)])["kg"].sum().items():
+        row = next(r for r in emissions if r[:2] == [station, species])
+        assert row[3] == fmt_num(float(kg)), (station, species)
+
+
+def test_study_kpis_by_configuration_are_student_t_intervals(built: dict[str, Path]) -> None:
+    """Each configuration's mean ± half-width recomputed from its runs' run.json with SciPy's
+    Student-t quantile (95%, n - 1 degrees of freedom)."""
+    import numpy as np
+    from scipy import stats
+
+    root = built["study"]
+    meta = json.loads((root / "study.json").read_text())
+    doc = build_report(root)
+    rows = _rows(doc, "kpis")
+    values: dict[int, list[float]] = {}
+    for task in meta["tasks"]:
+        kpis = _run_json(root / "runs" / task["run_id"])["kpis"]
+        values.setdefault(task["point"], []).append(kpis["throughput_per_h"])
+    for point, xs in values.items():
+        x = np.asarray(xs)
+        hw = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        shown = f"{fmt_num(float(x.mean()))} ± {fmt_num(float(hw))}"
+        assert any(len(r) > 2 and r[1] == str(len(x)) and r[2] == shown for r in rows), \
+            (point, shown)
