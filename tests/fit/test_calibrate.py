@@ -151,3 +151,49 @@ def test_cli_writes_the_calibrated_spec_and_report(tmp_path: Path) -> None:
     report = out.with_suffix(".calibration.md").read_text()
     assert "predicts the held-out batches within tolerance" in report
     assert out.with_suffix(".parity.png").exists()
+
+
+def test_cli_fits_heat_of_reaction_and_ua_to_a_temperature_series(tmp_path: Path) -> None:
+    """Non-isothermal: reactor temperatures (historian tag in degC, mapped by the tag map to
+    temperature.reactor) and samples of A from two batches made with dH and UA off the
+    spec's; twin calibrate --series recovers both within 5 %."""
+    from twin.data.checks import load_line
+    from twin.edges.cli import main
+    from twin.fit.calibrate_spec import reactor_model
+
+    spec = ROOT / "lines" / "api_batch" / "line.toml"
+    line = load_line(spec)
+    model, ph = reactor_model(line, "reactor", 4.0e6)
+    truth = {"dh": ph.dh * 0.8, "ua": ph.ua * 1.2}
+    rng = np.random.default_rng(53)
+    samples, records, series = [], [], []
+    for i, c_a in enumerate((800.0, 1200.0)):
+        t0 = pd.Timestamp("2026-03-02T06:00:00Z") + pd.Timedelta(days=i)
+        ts = np.arange(0.0, 4 * 3600.0 + 1, 600.0)
+        b = Batch(f"B{i}", {"A": c_a}, ph.jacket, line.stations["reactor"].volume, ph.jacket,
+                  np.r_[ts, ts], np.r_[np.full(ts.size, "A"), np.full(ts.size, "T")],
+                  np.zeros(2 * ts.size), np.ones(2 * ts.size))
+        y = predict(model, truth, b)
+        a, temp = y[: ts.size] + rng.normal(0, 5.0, ts.size), y[ts.size:] + rng.normal(
+            0, 0.2, ts.size)
+        a[0], temp[0] = c_a, ph.jacket
+        for t, ca_, tk in zip(ts, a, temp, strict=True):
+            when = (t0 + pd.Timedelta(seconds=t)).isoformat()
+            samples.append({"batch": b.name, "time": when, "species": "A",
+                            "concentration": ca_, "unit": "mol/m3"})
+            series.append({"time": when, "tag": "TI-R1", "value": tk - 273.15, "unit": "degC",
+                           "quality": "good"})
+        records.append({"batch": b.name, "unit": "reactor", "phase": "react",
+                        "start": t0.isoformat(), "end": (t0 + pd.Timedelta(hours=5)).isoformat()})
+    for name, rows in (("samples", samples), ("records", records), ("series", series)):
+        pd.DataFrame(rows).to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "tags.csv").write_text("tag,signal,unit\nTI-R1,temperature.reactor,degC\n")
+    out = tmp_path / "cal.toml"
+    assert main(["calibrate", str(spec), str(tmp_path / "samples.csv"), "--records",
+                 str(tmp_path / "records.csv"), "--series", str(tmp_path / "series.csv"),
+                 "--tags", str(tmp_path / "tags.csv"), "--station", "reactor",
+                 "--params", "dh,ua", "--sd", "A=5,T=0.2", "-o", str(out)]) == 0
+    react = tomllib.loads(out.read_text())["stations"]["reactor"]["recipe"]
+    phase = next(p for p in react if p["phase"] == "react")
+    assert float(phase["dh"].split()[0]) == pytest.approx(truth["dh"], rel=0.05)
+    assert float(phase["ua"].split()[0]) == pytest.approx(truth["ua"], rel=0.05)

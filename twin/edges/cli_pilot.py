@@ -137,7 +137,14 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     samples = load(args.data, "samples", timezone=args.timezone)
     records = load(args.records, "batches", timezone=args.timezone)
     model, _ = reactor_model(line, args.station, args.rho_cp, args.t_ref)
-    batches = batches_from(line, args.station, samples.frame, records.frame, _pairs(args.sd))
+    series = None
+    if args.series:
+        if not args.tags:
+            raise ValueError("--series needs --tags (the tag map naming temperature.STATION)")
+        tags = load(args.tags, "tagmap")
+        series = load(args.series, "timeseries", tagmap=tags, timezone=args.timezone).frame
+    batches = batches_from(line, args.station, samples.frame, records.frame, _pairs(args.sd),
+                           series)
     test = set(filter(None, (args.test or "").split(",")))
     fit_b = [b for b in batches if b.name not in test]
     test_b = [b for b in batches if b.name in test]
@@ -146,7 +153,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     index, _ = react_phase(line, args.station)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    digest = data_hash(args.data, args.records)
+    digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
     head = [f"# Calibrated by `twin calibrate` from {args.spec}",
             f"# data: {args.data}, {args.records} (sha256 {digest})",
             f"# batches fitted: {', '.join(b.name for b in fit_b)}; held out: "
@@ -221,6 +228,9 @@ def add_commands(sub: Any) -> None:
                     "k_ref_2, ea_2, dh_2, c_a0@BATCH")
     ca.add_argument("--sd", required=True, help="measurement standard deviations in mol/m3 "
                     "(K for T), e.g. A=5,B=5")
+    ca.add_argument("--series", help="historian time series with the reactor temperature "
+                    "(format timeseries; needs --tags)")
+    ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")
     ca.add_argument("--test", help="comma-separated batches held out for validation")
     ca.add_argument("--tolerance", type=float, default=2.0, help="validation passes if the "
                     "held-out RMSE is at most this times the fit RMSE (default 2)")

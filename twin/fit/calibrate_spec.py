@@ -4,7 +4,9 @@ The react phase of a process station gives the model (:class:`~twin.fit.calibrat
 k0 and Ea turned into k_ref at T_ref, heats, UA, scheme); lab samples (format ``samples``)
 give the observations, their times counted from the start of each batch's react phase in
 the batch records (format ``batches``); each batch starts from its first sample of every
-species, at the jacket temperature, in the station's volume. Species are the phase's
+species, at the jacket temperature (or its first temperature sample), in the station's
+volume. Reactor temperatures come from a time series whose tag map names the signal
+``temperature.<station>``. Species are the phase's
 reactant (A), product (B) and by-product (C); mass concentrations are converted with the
 spec's molar masses.
 """
@@ -53,13 +55,19 @@ def reactor_model(line: Any, station: str, rho_cp: float, t_ref: float | None = 
 
 
 def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.DataFrame,
-                 sd: dict[str, float]) -> list[Batch]:
-    """Batches from clean samples and batch records (see the module docstring)."""
+                 sd: dict[str, float], series: pd.DataFrame | None = None) -> list[Batch]:
+    """Batches from clean samples and batch records (see the module docstring); with a
+    time series whose tag map names the signal ``temperature.<station>``, its samples
+    during each react phase are temperature observations (T) and the first is the batch's
+    initial temperature."""
     _, ph = react_phase(line, station)
     names = {ph.reactant: "A", ph.product: "B"} | ({ph.by_product: "C"} if ph.by_product
                                                    else {})
     starts = records[(records["unit"] == station) & (records["phase"] == "react")]
     start = dict(zip(starts["batch"], starts["start"], strict=True))
+    end = dict(zip(starts["batch"], starts["end"], strict=True))
+    temps = (series[series["signal"] == f"temperature.{station}"]
+             if series is not None and "signal" in series else None)
     volume = line.stations[station].volume
     out = []
     for batch, g in samples[samples["species"].isin(names)].groupby("batch", sort=True):
@@ -75,12 +83,22 @@ def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.Dat
         keep = t >= 0
         first = {v: float(c[keep & (var == v)][np.argmin(t[keep & (var == v)])])
                  for v in set(var[keep])}
+        t, var, c = t[keep], var[keep], c[keep]
+        t0 = ph.jacket
+        if temps is not None:
+            during = temps[(temps["time"] >= start[batch]) & (temps["time"] <= end[batch])]
+            tt = (during["time"] - start[batch]).dt.total_seconds().to_numpy()
+            if tt.size:
+                t0 = float(during["value_si"].iloc[int(np.argmin(tt))])
+                t = np.r_[t, tt]
+                var = np.r_[var, np.full(tt.size, "T")]
+                c = np.r_[c, during["value_si"].to_numpy(dtype=float)]
         missing = [v for v in var if v not in sd]
         if missing:
             raise CalibrationError(f"no measurement standard deviation for {missing[0]} "
                                    "(give --sd A=...,B=...)")
-        out.append(Batch(str(batch), first, ph.jacket, volume, ph.jacket, t[keep], var[keep],
-                         c[keep], np.array([sd[v] for v in var[keep]])))
+        out.append(Batch(str(batch), first, t0, volume, ph.jacket, t, var, c,
+                         np.array([sd[v] for v in var])))
     if not out:
         raise CalibrationError(f"no samples of {sorted(names)} in the data")
     return out
