@@ -62,7 +62,7 @@ def test_catalogue_entries_are_well_formed() -> None:
         assert k.shown <= set(catalogue.PLACES), key
         assert k.en and k.zh, key
         assert k.higher_is_better in (True, False, None), key
-        assert k.requires in ("", "alarms"), key
+        assert k.requires in ("", "alarms", "costs"), key
         sample = "name" if k.fmt == "" else 1.5
         assert k.format(sample) != "-"
         assert k.format(float("nan")) == "-"

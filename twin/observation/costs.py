@@ -239,11 +239,11 @@ def npv(rate: float, capex: float, cash: float, years: int) -> float:
 
 def irr(capex: float, cash: float, years: int) -> float:
     """Internal rate of return (the rate where :func:`npv` is 0); NaN if none in (-99 %,
-    1000 %)."""
+    10,000 %)."""
     if capex <= 0 or cash <= 0:
         return float("nan")
     f = lambda r: npv(r, capex, cash, years)  # noqa: E731
-    lo, hi = -0.99, 10.0
+    lo, hi = -0.99, 100.0
     if f(lo) * f(hi) > 0:
         return float("nan")
     return float(brentq(f, lo, hi, xtol=1e-12))
