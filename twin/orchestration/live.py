@@ -45,10 +45,6 @@ from twin.simulation.line import LineModel
 
 Columns = dict[str, list[Any]]
 
-COLUMN_KINDS: dict[str, dict[str, str]] = schema.wire_kinds()
-"""What the streamed columns hold, from :mod:`twin.observation.schema`: ``f64`` times and
-quantities, ``int`` counts and ids, ``code`` indexes into a registry (small non-negative
-integers). Writers use it to encode a column without inspecting it."""
 PROFILE_VARIABLES = ("temperature_K", "conversion")
 """Kernel profile columns streamed to watchers (batch temperature and conversion)."""
 PROFILE_POINTS = 60
