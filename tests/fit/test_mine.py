@@ -208,3 +208,22 @@ def test_shifts_found_from_off_periods(tmp_path: Path) -> None:
              options=Options(rounds=0))
     assert m.spec["calendar"] == {"days": ["mon", "tue", "wed", "thu", "fri"],
                                   "shifts": [{"start": "06:00", "end": "22:00"}]}
+
+
+def test_twin_mine_writes_spec_report_and_qq_plots(tmp_path: Path, capsys) -> None:
+    from twin.edges.cli import main
+
+    logs = pilot_logs(twin.run(LINE, seed=5, duration="3 d"))
+    paths = []
+    for kind, frame in logs.items():
+        paths.append(str(tmp_path / f"{kind}.csv"))
+        frame.to_csv(paths[-1], index=False)
+    out = tmp_path / "mined" / "line.toml"
+    assert main(["mine", *paths, "-o", str(out), "--rounds", "19"]) == 0
+    line_from_dict(tomllib.loads(out.read_text()))
+    report = out.with_suffix(".mining.md").read_text()
+    assert "## Directly-follows graph" in report and "| test | drill |" in report
+    assert "rows read" in report  # the cleaning reports of the loaded files
+    assert out.with_suffix(".mining.qq.png").exists()
+    assert main(["mine", paths[1], "-o", str(out)]) == 1  # a state log alone
+    assert "no event log" in capsys.readouterr().err
