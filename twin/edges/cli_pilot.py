@@ -225,7 +225,7 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--station", required=True, help="the process station whose react phase "
                     "is calibrated")
     ca.add_argument("--params", required=True, help="comma-separated: k_ref, ea, dh, ua, "
-                    "k_ref_2, ea_2, dh_2, c_a0@BATCH")
+                    "k_ref_2, ea_2, dh_2, A0@BATCH (a batch's initial A)")
     ca.add_argument("--sd", required=True, help="measurement standard deviations in mol/m3 "
                     "(K for T), e.g. A=5,B=5")
     ca.add_argument("--series", help="historian time series with the reactor temperature "
