@@ -238,10 +238,13 @@ TEXT: dict[str, tuple[str, str]] = {
                    "reaction results from the phases table; for batches that left the line, "
                    "the span from the first phase start to the last phase end and the product "
                    "from the output flows (a dash while a batch is still in the line). Means "
-                   "over the batches that have the value.",
+                   "over the batches that have the value. Peak T is the temperature the batch "
+                   "reached as it ran (a recipe's temperature limit caps it); MTSR is the "
+                   "temperature a cooling failure at the worst moment would reach (not capped).",
                    "每行为反应在观测窗口内结束的一个批次:反应结果取自阶段表;已出线批次的时长为其"
                    "首个阶段开始至最后阶段结束,产品量取自产出物流(仍在线的批次以短横表示)。均值"
-                   "按有该数值的批次计算。"),
+                   "按有该数值的批次计算。峰值温度为批次实际运行达到的温度(受配方温度上限限制);"
+                   "MTSR为最不利时刻冷却失效时将达到的温度(不受限制)。"),
     "no_batches": ("No reaction ended in the observation window.", "观测窗口内没有反应结束。"),
     "safety_class": ("Thermal safety class per batch", "各批次热安全等级"),
     "batch_safety_note": ("Criticality class after Stoessel from the batch's MTSR, the maximum "

@@ -1,7 +1,9 @@
 """The one decorator policy for compiled kernels, and their self-invalidating disk cache.
 
 Every kernel in Pilot Twin is compiled with ``nogil=True`` (threads can run kernels in
-parallel) and cached on disk (compiled code is reused across processes). Setting the
+parallel) and NumPy's error model (a division by zero gives inf or NaN, which the integrators
+report as a status, instead of raising out of the kernel), and cached on disk (compiled code
+is reused across processes). Setting the
 environment variable ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain Python, which is
 how a test run measures coverage of kernel code.
 
@@ -88,8 +90,9 @@ class _KernelCache(FunctionCache):
 
 
 def kernel(func: F) -> F:
-    """Compile ``func`` as a Pilot Twin kernel: ``njit(nogil=True)`` with the cache above."""
-    compiled = njit(nogil=True)(func)
+    """Compile ``func`` as a Pilot Twin kernel: ``njit(nogil=True, error_model="numpy")``
+    with the cache above."""
+    compiled = njit(nogil=True, error_model="numpy")(func)
     if isinstance(compiled, Dispatcher):  # not under NUMBA_DISABLE_JIT
         compiled._cache = _KernelCache(func)  # what Dispatcher.enable_caching does
     return compiled  # type: ignore[no-any-return]

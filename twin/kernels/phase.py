@@ -10,6 +10,7 @@ to be compiled rather than loaded from the disk cache.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from twin.kernels import integrate
-from twin.kernels.errors import EVENT, check_status
+from twin.kernels.errors import EVENT, NON_FINITE, IntegrationError, check_status, describe
 from twin.kernels.jit import needs_compiling
 
 _log = logging.getLogger(__name__)
@@ -130,7 +131,12 @@ def phase_runner(kernel: Callable[..., tuple], event_names: Sequence[str],
         if needs_compiling(kernel):
             _log.warning("compiling the %s kernel (once after installing or editing the "
                          "kernels; 'twin warmup' does it ahead of time) ...", name)
-        out: Any = kernel(p, y0, t_end, rtol, method, max_steps, n_out)
+        try:
+            out: Any = kernel(p, y0, t_end, rtol, method, max_steps, n_out)
+        except ArithmeticError as exc:  # only without JIT (compiled kernels return NaN)
+            raise IntegrationError(f"unit {unit!r} phase {phase!r}: {describe(NON_FINITE)} "
+                                   f"({exc})", NON_FINITE, unit, phase, math.nan,
+                                   math.nan) from exc
         return run_phase(out, unit=unit, phase=phase, event_names=event_names,
                          total_names=total_names, profile_columns=profile_columns)
 
