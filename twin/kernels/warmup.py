@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from numba.core import types
+
 from twin.kernels import crystallisation, drying, fermentation, reactor
 from twin.kernels.jit import needs_compiling
 
@@ -18,9 +20,12 @@ PHASE_KERNELS: tuple[Any, ...] = (reactor.reactor_phase, crystallisation.crystal
                                   drying.drying_phase, fermentation.fermentation_phase)
 """The phase kernels the engine calls (a new phase model adds its kernel here)."""
 
-PHASE_SIGNATURE = "(float64[::1], float64[::1], float64, float64, int64, int64, int64)"
+PHASE_SIGNATURE = (types.float64[::1], types.float64[::1], types.float64, types.float64,
+                   types.int64, types.int64, types.int64)
 """How :func:`twin.kernels.phase.phase_runner` calls a phase kernel: parameters and initial
-state (contiguous float arrays), time limit, rtol, method, step limit, profile rows."""
+state (contiguous float arrays), time limit, rtol, method, step limit, profile rows. A tuple
+of types, as Numba builds it for a call: the disk cache is keyed by the signature object, so
+a string signature would be cached under a key that calls never look up."""
 
 
 def warm_up(kernels: Sequence[Any] = PHASE_KERNELS,
