@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -262,7 +263,10 @@ class RunStore:
             If a ``run.json`` or Parquet file cannot be read.
         """
         good, bad = runfolder.usable(self._root)
-        folders = tuple(good)
+        inside = [f for f in good if Path(os.path.realpath(f)).is_relative_to(self._root)]
+        bad += [FolderState(f, "outside", "", "a link to a folder outside the store (query "
+                            "that folder itself)") for f in good if f not in inside]
+        folders = tuple(inside)
         try:
             factors = self._define_factors(folders)
             kpis = self._define_runs(folders, factors)
@@ -365,7 +369,9 @@ class RunStore:
 
     @property
     def damaged(self) -> tuple[FolderState, ...]:
-        """Run folders left out of the views because they are damaged (file and reason)."""
+        """Run folders left out of the views: damaged ones (status ``damaged``, the file and
+        the reason) and links to folders outside the store (status ``outside``), which
+        DuckDB may not read."""
         return self._damaged
 
     def query(self, sql: str) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from twin.observation import schema
+from twin.observation import catalogue, schema
 
 RUN_FILE = "run.json"
 TABLE_SUFFIX = ".parquet"
@@ -189,11 +189,17 @@ def is_run_folder(path: str | Path) -> bool:
     return (Path(path) / RUN_FILE).is_file()
 
 
-def _kpi_problem(key: str, value: Any) -> str | None:
+def text_kpis() -> frozenset[str]:
+    """Line KPIs whose value is a name (no number format in the KPI catalogue, e.g.
+    ``bottleneck``); every other KPI in ``run.json`` is a number or null."""
+    return frozenset(k.key for k in catalogue.kpis("line") if not k.fmt)
+
+
+def _kpi_problem(key: str, value: Any, names: frozenset[str]) -> str | None:
     if value is None or isinstance(value, bool | int | float):
         return None
     if isinstance(value, str):
-        return None if key in schema.TEXT_KPIS else f"KPI {key!r} is text ({value!r}), not a number"
+        return None if key in names else f"KPI {key!r} is text ({value!r}), not a number"
     return f"KPI {key!r} is a {type(value).__name__}, not a number or a name"
 
 
@@ -231,8 +237,9 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
     kpis = data.get("kpis", {})
     if not isinstance(kpis, dict):
         raise RunFolderError(folder, RUN_FILE, "kpis is not an object")
+    names = text_kpis()
     for key, value in kpis.items():
-        problem = _kpi_problem(key, value)
+        problem = _kpi_problem(key, value, names)
         if problem:
             raise RunFolderError(folder, RUN_FILE, problem)
     files = data.get("files", {})
