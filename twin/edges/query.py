@@ -62,8 +62,14 @@ import numpy as np
 import pandas as pd
 
 from twin.observation import runfolder, schema
-from twin.observation.runfolder import RUN_FILE, FolderState
-from twin.orchestration.study import RUNS_DIR, STUDY_FILE, read_study
+from twin.observation.runfolder import (
+    RUN_FILE,
+    RUNS_DIR,
+    STUDY_FILE,
+    FolderState,
+    read_study,
+    short_path,
+)
 
 TABLES: tuple[str, ...] = tuple(schema.TABLES)
 """Recorded tables of a run folder (:mod:`twin.observation.schema`); each becomes a view."""
@@ -190,9 +196,7 @@ def _study_rows(root: Path, folders: set[str]) -> list[dict[str, Any]]:
 
 def _factor_name(path: str) -> str:
     """``stations.assembly.servers`` -> ``factor_assembly_servers`` (a plain SQL name)."""
-    head, _, rest = path.partition(".")
-    short = rest if head in ("stations", "operators", "products") and rest else path
-    return "factor_" + re.sub(r"\W+", "_", short).strip("_").lower()
+    return "factor_" + re.sub(r"\W+", "_", short_path(path)).strip("_").lower()
 
 
 def _factor_type(values: list[Any]) -> str:
