@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,15 @@ from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.kernels.errors import IntegrationError
 from twin.observation import catalogue
 from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult, run
+from twin.simulation.phases import PhaseError
+from twin.simulation.run_errors import RunError
+
+NAMED_ERRORS = (RunError, IntegrationError, PhaseError)
+"""Errors whose message says what and where: ``twin run`` prints no code location for them."""
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -50,7 +57,7 @@ def kpi_report(result: RunResult) -> str:
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     if result.warnings:
         out += ["", "WARNINGS (the numbers above need a second look):"]
-        out += [f"  ! {w['message']}" for w in result.warnings]
+        out += [f"  ! [{w['code']}] {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -58,12 +65,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
     try:
-        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
+        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed,
+                     on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
-        print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
+        print(failure_text(exc.__cause__), file=sys.stderr)
         if folder:
-            print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
+            print(f"the traceback is in {folder / 'run.json'} (provenance.error)",
+                  file=sys.stderr)
         return 1
     folder = result.save(args.out)
     report = None
@@ -84,6 +93,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if report is not None:
             print(f"report: {report}")
     return 0
+
+
+def failure_text(exc: BaseException | None) -> str:
+    """What ``twin run`` prints for a failed run: the error's type and message and, unless it
+    is a named error of the engine or the kernels, where it was raised."""
+    if exc is None:
+        return "error: the run failed"
+    lines = [f"error: the run failed: {type(exc).__name__}: {exc}"]
+    lines += [f"  {note}" for note in getattr(exc, "__notes__", [])]
+    if not isinstance(exc, NAMED_ERRORS):
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/twin/" in f.filename.replace("\\", "/")]
+        shown = ours[-1:] + [f for f in frames[-1:] if f not in ours[-1:]]
+        lines += [f"  raised at {f.filename}:{f.lineno} in {f.name}: {f.line}" for f in shown]
+    return "\n".join(lines)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -361,6 +385,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
+    r.add_argument("--run-on-deadlock", action="store_true",
+                   help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)

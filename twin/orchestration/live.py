@@ -34,11 +34,11 @@ import numpy as np
 
 from twin.observation import schema
 from twin.observation.recorder import Recorder
-from twin.observation.stability import stability_warnings
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
     finish_tables,
+    run_warnings,
     start_provenance,
 )
 from twin.simulation.line import LineModel
@@ -231,9 +231,8 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        end = self.prep.warmup + self.prep.duration
         return RunResult(self.prep.line, provenance, tables, kpis,
-                         stability_warnings(self.prep.line, tables, self.prep.warmup, end))
+                         run_warnings(self.prep, self.model, tables, kpis))
 
     # -- alarm actions --------------------------------------------------------------------
 
