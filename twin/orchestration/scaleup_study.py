@@ -28,11 +28,12 @@ from twin.kernels import safety
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R
 from twin.observation import runfolder
+from twin.observation.runfolder import RUNS_DIR, write_study
 from twin.orchestration.executors import Executor
 from twin.orchestration.run import RunResult, execute, prepare, resolve_line
 from twin.orchestration.scaleup import ScaledLine, scale_line
 from twin.orchestration.statistics import mean_ci
-from twin.orchestration.study import RUNS_DIR, run_planned, stored, write_study
+from twin.orchestration.study import run_planned, stored
 from twin.simulation import phases as ph
 
 HOURS_PER_YEAR = 8760.0
