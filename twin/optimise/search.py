@@ -331,10 +331,9 @@ def _front(s: _Search) -> pd.DataFrame:
     points = [s.point_of(r) for _, r in front.iterrows()]
     n = max(s.opt.replications, 5)
     reps = range(CONFIRM_SEED_OFFSET, CONFIRM_SEED_OFFSET + n)
-    for (k, _), col in zip(s.objs, cols, strict=True):
+    for k, _ in s.objs:
         front[f"confirm:{k}"] = np.nan
         front[f"confirm_hw:{k}"] = np.nan
-        del col
     for idx, runs in zip(front.index, s.evaluate(points, reps), strict=True):
         for k, _ in s.objs:
             vals = [float(r[k]) for r in runs if "error" not in r]
