@@ -234,3 +234,20 @@ def test_a_variable_whose_bound_breaks_the_line_is_refused(tmp_path: Path) -> No
     path = write(tmp_path, serial_line([1.0, 1.0, 1.0]), scenario)
     with pytest.raises(SpecError, match=r"optimise.variables\['stations.m1.buffer'\]"):
         optimise(path, tmp_path / "studies", executor="serial")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_optimisation_report(tmp_path: Path, lang: str) -> None:
+    """A tiny optimisation (three allocations) reports its settings, the selected design with
+    its guarantee statement, the comparison with the start and every candidate."""
+    from twin.edges.report import build_report
+
+    scenario = allocation_scenario(3, 3, replications=2).replace(
+        "first_stage = 5", "first_stage = 3")
+    path = write(tmp_path, serial_line([1.0, 1.25, 1 / 1.1], duration=400.0), scenario)
+    result = optimise(path, tmp_path / "studies", executor="serial")
+    doc = build_report(tmp_path / "studies" / "alloc", lang)
+    assert len(result.history) == 3                   # (1, 1), (1, 2), (2, 1)
+    for section in ('id="search"', 'id="selection"', 'id="candidates"', 'id="model"'):
+        assert section in doc
+    assert ("Kim &amp; Nelson" in doc) or ("无选择保证" in doc) or ("No selection" in doc)

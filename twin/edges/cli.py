@@ -182,7 +182,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _damaged_lines(damaged: Any) -> list[str]:
-    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+    return [f"{d.status}: {d.path} ({d.file + ': ' if d.file else ''}{d.reason})"
+            for d in damaged]
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -197,8 +198,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
     if damaged:
-        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
-              "verifies every folder, --repair moves damaged ones aside):")
+        print(f"{len(damaged)} run folder(s) left out above (twin runs --check verifies "
+              "every folder, --repair moves damaged ones aside):")
         print("\n".join(_damaged_lines(damaged)))
     return 0
 

@@ -35,6 +35,7 @@ import pandas as pd
 from twin.data.checks import Problem, SpecError
 from twin.data.optimise import OptimiseSpec
 from twin.observation import catalogue
+from twin.observation.runfolder import write_study
 from twin.optimise.evaluate import Evaluator, Progress
 from twin.optimise.pareto import non_dominated
 from twin.optimise.selection import kn_select
@@ -43,7 +44,6 @@ from twin.orchestration import statistics as stats
 from twin.orchestration.design import range_value
 from twin.orchestration.executors import Executor
 from twin.orchestration.scenario import Scenario
-from twin.orchestration.study import write_study
 
 CONFIRM_SEED_OFFSET = 1_000_000
 """Replications that confirm a Pareto front use seeds from ``seed + CONFIRM_SEED_OFFSET``."""
@@ -331,10 +331,9 @@ def _front(s: _Search) -> pd.DataFrame:
     points = [s.point_of(r) for _, r in front.iterrows()]
     n = max(s.opt.replications, 5)
     reps = range(CONFIRM_SEED_OFFSET, CONFIRM_SEED_OFFSET + n)
-    for (k, _), col in zip(s.objs, cols, strict=True):
+    for k, _ in s.objs:
         front[f"confirm:{k}"] = np.nan
         front[f"confirm_hw:{k}"] = np.nan
-        del col
     for idx, runs in zip(front.index, s.evaluate(points, reps), strict=True):
         for k, _ in s.objs:
             vals = [float(r[k]) for r in runs if "error" not in r]

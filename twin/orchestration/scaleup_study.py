@@ -26,10 +26,11 @@ import tomli_w
 from twin.data import spec as S
 from twin.data.units import to_si
 from twin.observation import runfolder
+from twin.observation.runfolder import RUNS_DIR, write_study
 from twin.orchestration.executors import Executor
 from twin.orchestration.run import RunResult, execute, prepare, resolve_line
 from twin.orchestration.statistics import mean_ci
-from twin.orchestration.study import RUNS_DIR, run_planned, stored, write_study
+from twin.orchestration.study import run_planned, stored
 from twin.process import safety
 from twin.process.scaleup import ScaledLine, scale_line
 
