@@ -57,7 +57,6 @@ def wall_clock(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-
 @st.composite
 def durations(draw: st.DrawFn, low: float = 1.0, high: float = 240.0) -> Any:
     """A duration distribution with its mean in [low, high] minutes."""
