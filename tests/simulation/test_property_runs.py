@@ -57,9 +57,6 @@ def wall_clock(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-minutes = st.floats(min_value=1.0, max_value=240.0)
-
-
 @st.composite
 def durations(draw: st.DrawFn, low: float = 1.0, high: float = 240.0) -> Any:
     """A duration distribution with its mean in [low, high] minutes."""
