@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,17 @@ from typing import Any
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.kernels.errors import IntegrationError
 from twin.observation import catalogue
 from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult, run
+from twin.simulation.phases import PhaseError
+from twin.simulation.run_errors import RunError
+
+NAMED_ERRORS = (RunError, IntegrationError, PhaseError)
+"""Errors whose message says what and where: ``twin run`` prints no code location for them."""
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -50,7 +58,7 @@ def kpi_report(result: RunResult) -> str:
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     if result.warnings:
         out += ["", "WARNINGS (the numbers above need a second look):"]
-        out += [f"  ! {w['message']}" for w in result.warnings]
+        out += [f"  ! [{w['code']}] {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -58,12 +66,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
     try:
-        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
+        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed,
+                     on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
-        print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
+        print(failure_text(exc.__cause__), file=sys.stderr)
         if folder:
-            print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
+            print(f"the traceback is in {folder / 'run.json'} (provenance.error)",
+                  file=sys.stderr)
         return 1
     folder = result.save(args.out)
     report = None
@@ -84,6 +94,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if report is not None:
             print(f"report: {report}")
     return 0
+
+
+def failure_text(exc: BaseException | None) -> str:
+    """What ``twin run`` prints for a failed run: the error's type and message and, unless it
+    is a named error of the engine or the kernels, where it was raised."""
+    if exc is None:
+        return "error: the run failed"
+    lines = [f"error: the run failed: {type(exc).__name__}: {exc}"]
+    lines += [f"  {note}" for note in getattr(exc, "__notes__", [])]
+    if not isinstance(exc, NAMED_ERRORS):
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/twin/" in f.filename.replace("\\", "/")]
+        shown = ours[-1:] + [f for f in frames[-1:] if f not in ours[-1:]]
+        lines += [f"  raised at {f.filename}:{f.lineno} in {f.name}: {f.line}" for f in shown]
+    return "\n".join(lines)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -125,35 +150,19 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
+    from twin.edges.progress import ProgressBar
     from twin.edges.query import format_table
     from twin.figures.studies import ranking_figure
     from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
-                       disable=None)  # None: no bar when stderr is not a terminal
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        study = run_study(args.scenario, args.out, executor=args.executor, workers=args.workers,
-                          cluster=args.cluster, progress=progress)
+        with ProgressBar("sweep", not args.no_progress) as progress:
+            study = run_study(args.scenario, args.out, executor=args.executor,
+                              workers=args.workers, cluster=args.cluster, progress=progress)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
     results = study.results()
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
@@ -360,6 +369,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
+    r.add_argument("--run-on-deadlock", action="store_true",
+                   help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)
@@ -445,6 +456,7 @@ def parser() -> argparse.ArgumentParser:
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
     add_pilot_commands(sub)
+    add_optimise_commands(sub)
     return p
 
 

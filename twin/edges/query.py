@@ -167,7 +167,7 @@ def _study_rows(root: Path, folders: set[str]) -> list[dict[str, Any]]:
         except ValueError:
             continue
         runs = study_file.parent / RUNS_DIR
-        if meta["kind"] == "sweep":
+        if meta["kind"] in ("sweep", "optimisation"):
             points = meta.get("points") or []
             plan = [(t["run_id"], t["point"], t["replication"],
                      points[t["point"]] if t["point"] < len(points) else {})

@@ -26,7 +26,7 @@ from twin.orchestration.run import PreparedRun, execute_keeping_failures
 
 STUDY_FILE = "study.json"
 RUNS_DIR = "runs"
-KINDS = ("sweep", "scaleup")
+KINDS = ("sweep", "scaleup", "optimisation")
 """Kinds of study, declared as ``kind`` in ``study.json``."""
 
 Progress = Callable[[int, int], None]

@@ -36,7 +36,7 @@ class Unit:
     """One server: records its state changes and performs preemptible work."""
 
     __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
-                 "working", "wear", "last_product", "rec_stop", "stopping")
+                 "working", "wear", "last_product", "rec_stop", "stopping", "blocked")
 
     def __init__(self, env: simpy.Environment, code: int,
                  record: Callable[[float, int, int], None],
@@ -54,6 +54,8 @@ class Unit:
         self.working = False
         self.wear: list[OperatingFailure] = []
         self.last_product = -1
+        #: While blocked after service: the pending put and the node it waits for.
+        self.blocked: tuple[simpy.Event, Any] | None = None
 
     # ----------------------------------------------------------------- state
 
