@@ -108,6 +108,7 @@ def test_move_aside_keeps_the_folder_out_of_listings(tmp_path: Path) -> None:
     ("{}", "no provenance"), ('{"provenance": {"status": "odd"}}', "no valid status"),
     ('{"provenance": {"status": "completed"}, "kpis": {"oee": "high"}}', "not a number"),
     ('{"provenance": {"status": "completed"}, "kpis": {"oee": {"a": 1}}}', "is a dict"),
+    ('{"provenance": {"status": "completed"}, "warnings": "none"}', "warnings is not a list"),
 ])
 def test_run_json_damage_names_file_and_reason(tmp_path: Path, text: str, reason: str) -> None:
     (tmp_path / "run.json").write_text(text)

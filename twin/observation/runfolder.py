@@ -32,7 +32,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,7 +260,8 @@ def _kpi_problem(key: str, value: Any, names: frozenset[str]) -> str | None:
 
 
 def read_summary(folder: str | Path) -> dict[str, Any]:
-    """The JSON part of a run folder (``run_id``, ``provenance``, ``kpis``, ``files``), checked.
+    """The JSON part of a run folder (``run_id``, ``provenance``, ``kpis``, ``warnings``,
+    ``files``), checked.
 
     Raises
     ------
@@ -298,6 +299,8 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
         problem = _kpi_problem(key, value, names)
         if problem:
             raise RunFolderError(folder, RUN_FILE, problem)
+    if not isinstance(data.get("warnings", []), list):
+        raise RunFolderError(folder, RUN_FILE, "warnings is not a list")
     files = data.get("files", {})
     if not isinstance(files, dict) or not all(
             isinstance(v, dict) and isinstance(v.get("bytes"), int) for v in files.values()):
@@ -396,11 +399,10 @@ def scan(root: str | Path, deep: bool = False) -> list[FolderState]:
     return [state(f, deep) for f in find_runs(root)]
 
 
-def usable(root: str | Path | Iterable[Path]) -> tuple[list[Path], list[FolderState]]:
-    """Run folders (under a root, or given) split into readable ones and damaged ones."""
-    folders = find_runs(root) if isinstance(root, str | Path) else list(root)
+def usable(root: str | Path) -> tuple[list[Path], list[FolderState]]:
+    """The run folders under ``root`` split into sound ones and damaged ones (quick check)."""
     good, bad = [], []
-    for folder in folders:
+    for folder in find_runs(root):
         st = state(folder)
         if st.status == "damaged":
             bad.append(st)
