@@ -137,7 +137,6 @@ def test_export_csv_has_every_kpi_with_its_interval(study: Path, tmp_path: Path,
 
 
 def test_export_excel_has_intervals_and_runs(study: Path, tmp_path: Path) -> None:
-    pytest.importorskip("openpyxl", reason="the excel extra (openpyxl) is a test dependency")
     out = tmp_path / "x.xlsx"
     assert main(["export", str(study), "-o", str(out)]) == 0
     sheets = pd.read_excel(out, sheet_name=None)
