@@ -1,10 +1,11 @@
 """Golden test: every reference line, at a fixed seed and short duration, stores the same
 tables and KPIs as the code before the run-folder, schema and study-runner refactoring.
 
-The hashes in ``golden_tables.json`` were computed from the code before that change (a run
+The hashes in ``golden_tables.json`` were computed from the code without that change (a run
 saved, each Parquet table read back, hashed as its column dtypes plus its CSV text; the KPIs
-as sorted JSON). A change meant to alter results must regenerate them on purpose and say by
-how much the figures moved::
+as sorted JSON); they were recomputed the same way, from the main line with the refactoring
+taken out, when the corrected energy and OEE figures were merged. A change meant to alter
+results must regenerate them on purpose and say by how much the figures moved::
 
     python tests/orchestration/test_golden.py > tests/orchestration/golden_tables.json
 """

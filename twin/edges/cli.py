@@ -192,8 +192,9 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from twin.edges.figures import ranking_figure
     from twin.edges.query import format_table
+    from twin.figures.studies import ranking_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
     bar = None
@@ -222,8 +223,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
     ranked.to_csv(study.root / "summary.csv", index=False)
-    figure = ranking_figure(ranked, study.meta["rank_by"], study.root / "figures")
     kpi = study.meta["rank_by"]
+    figure = save_png(ranking_figure(ranked, kpi, figure_style()),
+                      study.root / "figures" / f"ranking_{kpi}.png")
     shown = ranked[["rank", "configuration", "n", "mean", "half_width", "diff_to_best",
                     "diff_low", "diff_high", "indistinguishable"]]
     print(f"study {study.root}: {len(results)} runs, ranked by {kpi} "
@@ -235,21 +237,53 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _damaged_lines(damaged: Any) -> list[str]:
+    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+
+
 def _cmd_runs(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
+    if args.check or args.repair:
+        return _check_runs(args.dir, args.repair)
     with RunStore(args.dir) as store:
         table = store.runs()
+        damaged = store.damaged
     cols = [c for c in ("run_id", "status", "seed", "started_utc", "throughput_per_h",
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
+    if damaged:
+        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
+              "verifies every folder, --repair moves damaged ones aside):")
+        print("\n".join(_damaged_lines(damaged)))
     return 0
+
+
+def _check_runs(root: str, repair: bool) -> int:
+    """``twin runs --check``/``--repair``: every folder against its hashes and schema."""
+    from twin.observation import runfolder
+
+    if not Path(root).is_dir():
+        raise ValueError(f"run folder root {root!r} is not a directory")
+    states = runfolder.scan(root, deep=True)
+    bad = [s for s in states if s.status == "damaged"]
+    print(f"{len(states)} run folder(s) checked under {root}: {len(states) - len(bad)} sound, "
+          f"{len(bad)} damaged")
+    for line in _damaged_lines(bad):
+        print(line)
+    if repair:
+        for st in bad:
+            print(f"moved {st.path} to {runfolder.move_aside(st.path)}")
+        return 0
+    return 1 if bad else 0
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
     with RunStore(args.dir) as store:
+        for line in _damaged_lines(store.damaged):
+            print(f"{line}; left out of the views", file=sys.stderr)
         table = store.query(args.sql)
     if args.csv:
         print(table.to_csv(index=False), end="")
@@ -277,8 +311,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_scaleup(args: argparse.Namespace) -> int:
-    from twin.edges.figures import scaleup_figures
     from twin.edges.query import format_table
+    from twin.figures.studies import scaleup_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.scaleup_study import monte_carlo, study
 
     volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
@@ -289,7 +324,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
                    executor=args.executor,
                    mtt=to_si(args.mtt, "temperature") if args.mtt else None,
                    td24=to_si(args.td24, "temperature") if args.td24 else None)
-    figures = scaleup_figures(result.table, result.root / "figures")
+    figures = [save_png(scaleup_figure(result.table, figure_style()),
+                        result.root / "figures" / "scaleup.png")]
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
             "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
@@ -316,7 +352,9 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from twin.edges.report import write_report
 
-    out = write_report(args.folder, args.output, lang=args.lang)
+    out = write_report(args.folder, args.output, lang=args.lang,
+                       td24=to_si(args.td24, "temperature") if args.td24 else None,
+                       mtt=to_si(args.mtt, "temperature") if args.mtt else None)
     print(f"report: {out}")
     return 0
 
@@ -426,9 +464,15 @@ def parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("runs", help="list the runs stored under a folder")
     rs.add_argument("dir", nargs="?", default=".", help="folder to search (default: .)")
     rs.add_argument("--limit", type=int, default=50, help="rows to show")
+    rs.add_argument("--check", action="store_true",
+                    help="verify every run folder (file hashes, table schemas); exit 1 if "
+                         "one is damaged")
+    rs.add_argument("--repair", action="store_true",
+                    help="check, and move damaged folders into _damaged/ next to them "
+                         "(nothing is deleted; a study re-runs them on resume)")
     rs.set_defaults(func=_cmd_runs)
-    q = sub.add_parser("query", help="SQL over stored runs (views: runs, events, states, "
-                       "parts, stops, energy, stations)")
+    q = sub.add_parser("query", help="read-only SQL over stored runs (views: runs and every "
+                       "recorded table: states, events, parts, flows, phases, alarms, ...)")
     q.add_argument("sql")
     q.add_argument("--dir", default=".", help="folder to search (default: .)")
     q.add_argument("--csv", action="store_true", help="print CSV")
@@ -470,6 +514,11 @@ def parser() -> argparse.ArgumentParser:
                     "(default: report.html)")
     rp.add_argument("--lang", choices=["en", "zh"], default="en",
                     help="language of headings and table headers (default: en)")
+    rp.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (gives each "
+                    "batch of a process run its Stoessel class)")
+    rp.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' (default: "
+                    "the lowest boiling point of the species charged to each batch before "
+                    "its reaction)")
     rp.set_defaults(func=_cmd_report)
     db = sub.add_parser("dashboard", help="serve the dashboard over stored runs (replay, "
                         "comparison) and optionally a live run")

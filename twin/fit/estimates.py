@@ -63,6 +63,9 @@ def duration(path: str, x: np.ndarray, censored: np.ndarray | None = None, *,
     n = int(x.size)
     head = f"{what}: " if what else ""
     level = f"{confidence:.0%} intervals"
+    if n and not c.size and float(np.ptp(x)) <= 1e-6 * max(1.0, float(np.abs(x).max())):
+        return Estimate(path, f"{float(x[0]):.6g} s", f"{head}all n={n} values equal: a "
+                        "constant", n, data=x)
     if n < MIN_FIT:
         mean = float(x.mean()) if n else math.nan
         return Estimate(path, f"{mean:.6g} s", f"{head}only n={n} observed: their mean "

@@ -137,7 +137,12 @@ def _intervals(units: dict[str, UnitHistory], state: str
     return out
 
 
-def _failures(m: StationMining, units: dict[str, UnitHistory], opt: Options) -> None:
+def mine_failures(m: StationMining, units: dict[str, UnitHistory], opt: Options) -> None:
+    """Failures of a station's units: repair times are the ``down`` periods; times to
+    failure run from the end of one to the start of the next, on the producing clock if
+    every failure began while producing (operating basis), else in calendar time. The time
+    from the last repair to the log end is right-censored; the time before a unit's first
+    failure counts only with ``renewal_at_start``."""
     per_unit = _intervals(units, "down")
     downs = sum(idx.size for _, idx, _ in per_unit)
     if not downs:
@@ -150,7 +155,9 @@ def _failures(m: StationMining, units: dict[str, UnitHistory], opt: Options) -> 
         {s for h in units.values() for s in h.state})
     ttf, ttf_c, ttr, ttr_c = [], [], [], []
     for h, idx, open_last in per_unit:
-        if not idx.size:
+        if not idx.size:  # never failed: censored from its start, if that was a renewal
+            if opt.renewal_at_start:
+                ttf_c.append(h.clock(h.end[-1:], states)[0] - h.clock(h.start[:1], states)[0])
             continue
         s, e = h.start[idx], h.end[idx]
         (ttr_c if open_last else ttr).append(e[-1] - s[-1])
@@ -219,5 +226,5 @@ def mine_station(name: str, v: pd.DataFrame, nxt: pd.Series, units: dict[str, Un
     _cycle_times(m, v, units, opt)
     _quality(m, v, nxt, opt)
     _setups_and_maintenance(m, units, opt, product_changes(v))
-    _failures(m, units, opt)
+    mine_failures(m, units, opt)
     return m

@@ -111,7 +111,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("state", "code", doc="producing, idle, blocked, setup, down, off, maintenance, "
                                 "waiting"),
         _c("start", "time", "s"), _c("end", "time", "s")),
-        stream=(_T, _UNIT, _c("state", "code"))),
+        stream=(_T, _c("unit", "code", doc="unit number: an index into the run's units"),
+                _c("state", "code"))),
     Table("events", "one movement of one part", (
         _T, _PART, _c("product", "code"), _STATION,
         _c("kind", "code", doc="created, arrive, start, end, scrap, rework, consumed, exit"))),

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -38,6 +38,9 @@ from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
 from twin.observation.stability import stability_warnings
 from twin.simulation.line import LineModel
+
+if TYPE_CHECKING:
+    from twin.figures.timeline import RunFigures
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
             "pyarrow")
@@ -94,6 +97,22 @@ class RunResult:
     def stations(self) -> pd.DataFrame:
         """Station KPIs."""
         return self.tables["stations"]
+
+    @property
+    def plot(self) -> RunFigures:
+        """Figures of this run: ``result.plot.gantt()``, ``levels()``, ``batch_profiles()``,
+        ``utility_load()`` (matplotlib figures; a notebook shows them as PNG)."""
+        from twin.figures.timeline import RunFigures
+
+        s = self.provenance.get("settings") or {}
+        return RunFigures(self.tables, self.provenance.get("parameters") or {},
+                          float(s.get("warmup_s") or 0.0), float(s.get("duration_s") or 0.0))
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as its id, headline KPIs and state Gantt."""
+        from twin.figures.display import run_html
+
+        return run_html(self.run_id, self.provenance, self.kpis, self.plot)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
