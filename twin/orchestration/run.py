@@ -303,7 +303,7 @@ def finish_tables(prep: PreparedRun, model: LineModel,
         tables.update(process_ledger(spec, tables, model.inventory(), end))
         kpis.update(process_kpis(spec, tables, kpis, wu))
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
-        kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
+        kpis.update(alarm_summary(tables["alarms"], wu, end))
     tables.update(energy=energy, stations=stations)
     derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None)
     created = int((tables["events"]["kind"] == "created").sum())
