@@ -517,7 +517,10 @@ class ProcessNode(EquipmentNode):
                     env.process(self._temperature_profile(
                         env.now, duration / out.duration if out.duration else 1.0, out, done))
 
-        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
+        # a phase is not paused by the calendar: it runs on past a shift end (operator
+        # rule), and the next phase waits for the next shift
+        yield from unit.run_on(
+            unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause))
         pause(True)
         start = started[0]
         done[0] = True
