@@ -23,6 +23,7 @@ from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
 from twin.data.distributions import DISTRIBUTION_NAMES
+from twin.data.runnable import runnable_problems
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
     out += alarm_problems(line)
     if out:
         return out  # flow and physical checks need sound references
-    return _flow_problems(line) + physical_problems(line)
+    return (_flow_problems(line) + physical_problems(line)
+            + [Problem(path, msg) for path, msg in runnable_problems(line)])
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
@@ -458,6 +460,10 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
             leaving -= set(st.components)
             if st.output_product and leaving & set(st.base):
                 leaving = (leaving - set(st.base)) | {st.output_product}
+            stray = sorted(reach[n] - set(st.base) - set(st.components))
+            if stray:
+                out.append(Problem(base, f"product(s) {stray} arrive here but are neither a "
+                                         "base nor a component: nothing could take them"))
             missing = [p for p in st.components if p not in reach[n]]
             if not reach[n] & set(st.base):
                 missing.insert(0, " or ".join(st.base))

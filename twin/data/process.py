@@ -115,6 +115,13 @@ class Utility(Model):
         """True for media counted by volume (air, nitrogen, water)."""
         return self.carrier in MEDIA
 
+    @property
+    def quantum(self) -> float:
+        """Units of the capacity per SI unit as the engine counts it: whole milliwatts for
+        energy carriers, whole millilitres per second for media (takes and returns add up
+        exactly); a capacity below one quantum rounds to nothing."""
+        return 1e6 if self.is_medium else 1e3
+
     def electricity_per_m3(self) -> float:
         """Electricity to make one m3 of this medium [J/m3]."""
         if self.specific_energy is not None:

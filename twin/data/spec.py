@@ -60,6 +60,9 @@ class RunSettings(Model):
     duration: Duration = Field(30 * 86400.0, gt=0.0)
     warmup: Duration = Field(0.0, ge=0.0)
     seed: int = Field(1, ge=0)
+    on_deadlock: Literal["stop", "continue"] = Field(
+        "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
+        "recorded as a warning and the run goes on")
 
     @model_validator(mode="after")
     def _warmup_shorter(self) -> RunSettings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.kernels.errors import IntegrationError
 from twin.observation import catalogue, runfolder
 from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult
@@ -33,6 +35,11 @@ from twin.orchestration.whatif import (
     summary_rows,
     what_if_line,
 )
+from twin.simulation.phases import PhaseError
+from twin.simulation.run_errors import RunError
+
+NAMED_ERRORS = (RunError, IntegrationError, PhaseError)
+"""Errors whose message says what and where: ``twin run`` prints no code location for them."""
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -61,7 +68,7 @@ def kpi_report(result: RunResult) -> str:
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     if result.warnings:
         out += ["", "WARNINGS (the numbers above need a second look):"]
-        out += [f"  ! {w['message']}" for w in result.warnings]
+        out += [f"  ! [{w['code']}] {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -73,12 +80,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run_replications(args, line)
     try:
         result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
-                           seed=args.seed, source=str(args.file))[0]
+                           seed=args.seed, source=str(args.file),
+                           on_deadlock="continue" if args.run_on_deadlock else None)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
-        print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
+        print(failure_text(exc.__cause__), file=sys.stderr)
         if folder:
-            print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
+            print(f"the traceback is in {folder / 'run.json'} (provenance.error)",
+                  file=sys.stderr)
         return 1
     folder = result.save(args.out)
     report = None
@@ -108,11 +117,13 @@ def _run_replications(args: argparse.Namespace, line: Any) -> int:
 
     try:
         results = replicate(line, args.replications, duration=args.duration,
-                            warmup=args.warmup, seed=args.seed, source=str(args.file))
+                            warmup=args.warmup, seed=args.seed, source=str(args.file),
+                            on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out)
-        print(f"error: replication seed {exc.result.provenance['seed']} failed: "
-              f"{exc.__cause__!r}; the traceback is in {folder / 'run.json'}", file=sys.stderr)
+        print(f"replication seed {exc.result.provenance['seed']}: "
+              f"{failure_text(exc.__cause__)}", file=sys.stderr)
+        print(f"the traceback is in {folder / 'run.json'} (provenance.error)", file=sys.stderr)
         return 1
     folders = [r.save(args.out) for r in results]
     table = intervals(pd.DataFrame(summary_rows(results)).drop(columns="seed"))
@@ -135,6 +146,21 @@ def _run_replications(args: argparse.Namespace, line: Any) -> int:
         print(f"  ! {message}")
     print(f"\nrun folders: {Path(args.out)} ({len(folders)} runs)")
     return 0
+
+
+def failure_text(exc: BaseException | None) -> str:
+    """What ``twin run`` prints for a failed run: the error's type and message and, unless it
+    is a named error of the engine or the kernels, where it was raised."""
+    if exc is None:
+        return "error: the run failed"
+    lines = [f"error: the run failed: {type(exc).__name__}: {exc}"]
+    lines += [f"  {note}" for note in getattr(exc, "__notes__", [])]
+    if not isinstance(exc, NAMED_ERRORS):
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/twin/" in f.filename.replace("\\", "/")]
+        shown = ours[-1:] + [f for f in frames[-1:] if f not in ours[-1:]]
+        lines += [f"  raised at {f.filename}:{f.lineno} in {f.name}: {f.line}" for f in shown]
+    return "\n".join(lines)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -438,6 +464,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--replications", type=int, default=1, metavar="N",
                    help="run N replications (seeds seed..seed+N-1) and print every KPI "
                    "with its 95%% t-interval")
+    r.add_argument("--run-on-deadlock", action="store_true",
+                   help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)

@@ -36,18 +36,12 @@ import pandas as pd
 from scipy import stats
 
 from twin.data import spec as S
+from twin.observation.run_warnings import warning
 
 TREND_BATCHES = 20
 """Batch means of the WIP series in the trend test."""
 TREND_P = 0.001
 """p-value below which an upward WIP trend is reported."""
-
-
-def warning(code: str, message: str, time: float | None = None,
-            stations: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """One warning record (see the module doc)."""
-    return {"code": code, "message": message, "time": time, "stations": list(stations),
-            "units": []}
 
 
 def _rate(src: S.Source) -> float | None:

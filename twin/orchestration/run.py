@@ -36,6 +36,7 @@ from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.run_warnings import result_warnings
 from twin.observation.stability import stability_warnings
 from twin.simulation.line import LineModel
 
@@ -76,9 +77,10 @@ class RunResult:
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
     warnings
-        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
-        ``units``): e.g. a station offered more work than it can do, a WIP that grows
-        through the run (:mod:`twin.observation.stability`).
+        What needs a second look (:mod:`twin.observation.run_warnings` records: ``code``,
+        ``message``, ``time``, ``stations``, ``units``): a deadlock run through, no good
+        units, a batch station that never filled, a station offered more work than it can
+        do, a WIP that grows through the run (:mod:`twin.observation.stability`), ...
     """
 
     line: S.LineSpec
@@ -225,9 +227,14 @@ def execute_keeping_failures(prep: PreparedRun) -> RunResult:
 
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
-            seed: int | None = None, events: Sequence[Any] = ()) -> PreparedRun:
+            seed: int | None = None, events: Sequence[Any] = (),
+            on_deadlock: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
+    if on_deadlock is not None:  # part of the spec (and its hash): the run behaves otherwise
+        settings = S.RunSettings.model_validate(
+            {**spec.run.model_dump(), "on_deadlock": on_deadlock})
+        spec = spec.model_copy(update={"run": settings})
     dur = spec.run.duration if duration is None else to_si(duration, "time", bare_unit="s")
     wu = spec.run.warmup if warmup is None else to_si(warmup, "time", bare_unit="s")
     sd = spec.run.seed if seed is None else int(seed)
@@ -266,8 +273,7 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis,
-                     stability_warnings(prep.line, tables, prep.warmup, end))
+    return RunResult(prep.line, provenance, tables, kpis, run_warnings(prep, model, tables, kpis))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -314,9 +320,18 @@ def finish_tables(prep: PreparedRun, model: LineModel,
     return tables, kpis
 
 
+def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
+                 kpis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The engine's warnings of a finished run, then those read from its tables (results
+    and stability)."""
+    end = prep.warmup + prep.duration
+    return (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
+            + stability_warnings(prep.line, tables, prep.warmup, end))
+
+
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
         warmup: str | float | None = None, seed: int | None = None,
-        events: Sequence[Any] = ()) -> RunResult:
+        events: Sequence[Any] = (), on_deadlock: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -332,6 +347,9 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         Seed of all random streams; default: the spec's ``run.seed``.
     events
         Timed events (:mod:`twin.data.scenario`) played into the run.
+    on_deadlock
+        ``"stop"`` (a deadlock fails the run with ``DeadlockError``) or ``"continue"`` (it
+        becomes a warning); default: the spec's ``run.on_deadlock``.
 
     Raises
     ------
@@ -340,4 +358,5 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     RunFailed
         If the simulation raised; the error carries the provenance with the traceback.
     """
-    return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events))
+    return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
+                           on_deadlock=on_deadlock))

@@ -36,8 +36,8 @@ class Unit:
     """One server: records its state changes and performs preemptible work."""
 
     __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
-                 "working", "wear", "last_product", "rec_stop", "stopping", "runs_on",
-                 "deferred_off")
+                 "working", "wear", "last_product", "rec_stop", "stopping", "blocked",
+                 "runs_on", "deferred_off")
 
     def __init__(self, env: simpy.Environment, code: int,
                  record: Callable[[float, int, int], None],
@@ -55,8 +55,10 @@ class Unit:
         self.working = False
         self.wear: list[OperatingFailure] = []
         self.last_product = -1
+        #: While blocked after service: the pending put and the node it waits for.
+        self.blocked: tuple[simpy.Event, Any] | None = None
         #: True while the unit does work that must not pause at a shift end (a process
-        #: phase): shift ends are deferred to the end of that work (:meth:`end_run_on`).
+        #: phase): shift ends are deferred to the end of that work (:meth:`run_on`).
         self.runs_on = False
         self.deferred_off = 0
 

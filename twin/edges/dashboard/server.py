@@ -111,7 +111,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None, *,
     app = Starlette(
         routes=ROUTES,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
-                    Middleware(GZipMiddleware, minimum_size=1000)],
+                    Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)],
         exception_handlers={BadRequest: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )
