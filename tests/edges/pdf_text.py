@@ -11,20 +11,37 @@ import re
 import zlib
 
 
-def _objects(pdf: bytes) -> dict[int, bytes]:
-    return {int(m.group(1)): m.group(2)
-            for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S)}
+def _objects(pdf: bytes) -> dict[int, tuple[bytes, bytes | None]]:
+    """Each object's dictionary and, for a stream, its raw data (read by ``/Length``, so
+    binary data that happens to contain ``endobj`` does not cut it short)."""
+    objs: dict[int, tuple[bytes, bytes | None]] = {}
+    header = re.compile(rb"(\d+) 0 obj")
+    pos = 0
+    while (m := header.search(pdf, pos)) is not None:
+        start = m.end()
+        end = pdf.find(b"endobj", start)
+        stream = pdf.find(b"stream", start)
+        if stream != -1 and stream < end:
+            head = pdf[start:stream]
+            length = re.search(rb"/Length (\d+)", head)
+            assert length is not None, f"object {m.group(1)!r} has no direct /Length"
+            data = stream + len(b"stream") + (2 if pdf[stream + 6:stream + 8] == b"\r\n" else 1)
+            objs[int(m.group(1))] = (head, pdf[data:data + int(length.group(1))])
+            pos = pdf.find(b"endobj", data + int(length.group(1)))
+        else:
+            objs[int(m.group(1))] = (pdf[start:end], None)
+            pos = end
+    return objs
 
 
-def _stream(objs: dict[int, bytes], num: int) -> bytes:
-    body = objs[num]
-    m = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-    assert m is not None, f"object {num} has no stream"
-    return zlib.decompress(m.group(1)) if b"/FlateDecode" in body else m.group(1)
+def _stream(objs: dict[int, tuple[bytes, bytes | None]], num: int) -> bytes:
+    head, data = objs[num]
+    assert data is not None, f"object {num} has no stream"
+    return zlib.decompress(data) if b"/FlateDecode" in head else data
 
 
-def _unicode_map(objs: dict[int, bytes], font: int) -> dict[int, str]:
-    m = re.search(rb"/ToUnicode (\d+) 0 R", objs[font])
+def _unicode_map(objs: dict[int, tuple[bytes, bytes | None]], font: int) -> dict[int, str]:
+    m = re.search(rb"/ToUnicode (\d+) 0 R", objs[font][0])
     if not m:
         return {}
     cmap = _stream(objs, int(m.group(1)))
@@ -44,7 +61,7 @@ def page_texts(pdf: bytes) -> list[str]:
     """The text shown on each page, in page-object order, glyphs concatenated."""
     objs = _objects(pdf)
     pages = []
-    for _, body in sorted(objs.items()):
+    for _, (body, _data) in sorted(objs.items()):
         if not re.search(rb"/Type /Page\b(?!s)", body):
             continue
         fonts = {name: _unicode_map(objs, int(ref))

@@ -29,8 +29,8 @@ from twin.kernels.errors import IntegrationError
 from twin.observation.recorder import Recorder
 from twin.observation.run_warnings import CODES
 from twin.orchestration.run import finish_tables, prepare, run_warnings
+from twin.process.phases import PhaseError
 from twin.simulation.line import LineModel
-from twin.simulation.phases import PhaseError
 from twin.simulation.run_errors import DeadlockError
 from twin.simulation.watchdog import Limits
 
@@ -55,9 +55,6 @@ def wall_clock(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-
-
-minutes = st.floats(min_value=1.0, max_value=240.0)
 
 
 @st.composite

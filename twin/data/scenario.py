@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from twin.data import spec as S
 from twin.data.checks import Problem
 from twin.data.distributions import Distribution
+from twin.data.optimise import OptimiseSpec
 from twin.data.quantities import Duration, PositiveInt
 from twin.data.spec import Model, Name
 
@@ -117,6 +118,7 @@ class ScenarioSpec(Model):
     run: ScenarioRun = ScenarioRun()
     events: list[TimedEvent] = []
     sweep: SweepSpec | None = None
+    optimise: OptimiseSpec | None = None
     rank_by: str = Field("throughput_per_h", description="line KPI that ranks configurations")
     maximize: bool | None = Field(
         None, description="true: higher is better; default: the KPI's direction in the catalogue")

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from twin.data.alarms import AlarmSpec
+from twin.data.costs import CostModel
 from twin.data.distributions import Distribution
 from twin.data.ideal_time import ideal_time
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
@@ -596,6 +597,21 @@ class LineSpec(Model):
     utilities: dict[Name, Utility] = Field({}, description="shared utilities")
     alarms: dict[Name, AlarmSpec] = Field(
         {}, description="ISA-18.2 alarms on recorded signals (see twin.data.alarms)")
+    costs: CostModel | None = Field(None, description="prices (see twin.data.costs)")
+
+    @model_validator(mode="after")
+    def _priced_names(self) -> LineSpec:
+        if self.costs is None:
+            return self
+        for where, names, known in (
+                ("costs.capital", self.costs.capital, self.stations),
+                ("costs.materials.species", self.costs.materials.species, self.species),
+                ("costs.materials.products", self.costs.materials.products, self.products)):
+            unknown = sorted(set(names) - set(known))
+            if unknown:
+                raise ValueError(f"{where}: no {where.split('.')[-1].rstrip('s')} named "
+                                 f"{', '.join(map(repr, unknown))}")
+        return self
 
 
 def json_schema() -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 ``twin run FILE`` runs a line and prints its KPIs; ``twin validate FILE`` checks a spec and
 lists every problem with its key path; ``twin schema`` prints the JSON Schema of line files;
-``twin lines`` lists the reference lines. Errors in user input end with exit code 1 and a
-plain message, never a traceback.
+``twin lines`` lists the reference lines; ``twin warmup`` compiles the process kernels ahead of
+use. Errors in user input end with exit code 1 and a plain message, never a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from twin.data.checks import SpecError, read_toml, validate
 from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.kernels.errors import IntegrationError
 from twin.observation import catalogue, runfolder
@@ -35,7 +36,7 @@ from twin.orchestration.whatif import (
     summary_rows,
     what_if_line,
 )
-from twin.simulation.phases import PhaseError
+from twin.process.phases import PhaseError
 from twin.simulation.run_errors import RunError
 
 NAMED_ERRORS = (RunError, IntegrationError, PhaseError)
@@ -216,35 +217,19 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
+    from twin.edges.progress import ProgressBar
     from twin.edges.query import format_table
     from twin.figures.studies import ranking_figure
     from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
-                       disable=None)  # None: no bar when stderr is not a terminal
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        study = run_study(args.scenario, args.out, executor=args.executor, workers=args.workers,
-                          cluster=args.cluster, progress=progress)
+        with ProgressBar("sweep", not args.no_progress) as progress:
+            study = run_study(args.scenario, args.out, executor=args.executor,
+                              workers=args.workers, cluster=args.cluster, progress=progress)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
     results = study.results()
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
@@ -264,7 +249,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _damaged_lines(damaged: Any) -> list[str]:
-    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+    return [f"{d.status}: {d.path} ({d.file + ': ' if d.file else ''}{d.reason})"
+            for d in damaged]
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -279,8 +265,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
     if damaged:
-        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
-              "verifies every folder, --repair moves damaged ones aside):")
+        print(f"{len(damaged)} run folder(s) left out above (twin runs --check verifies "
+              "every folder, --repair moves damaged ones aside):")
         print("\n".join(_damaged_lines(damaged)))
     return 0
 
@@ -340,7 +326,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
     from twin.edges.query import format_table
     from twin.figures.studies import scaleup_figure
     from twin.figures.style import figure_style, save_png
-    from twin.orchestration.scaleup_study import monte_carlo, study
+    from twin.orchestration.scaleup_study import study
+    from twin.process.safety import monte_carlo
 
     volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
     if not volumes:
@@ -354,8 +341,9 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
                         result.root / "figures" / "scaleup.png")]
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
-            "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-            "annual_output_t", "time_bottleneck", "bottleneck", "worst_cooling_failure_C"]
+            "cooling_ratio", "stable_rise_K", "agitation_power_kW", "kwh_electricity_per_kg",
+            "co2e_kg_per_kg", "annual_output_t", "time_bottleneck", "bottleneck",
+            "worst_cooling_failure_C"]
     print(f"scale-up of {args.unit!r} ({result.scaled[0].rule.replace('_', ' ')}), "
           f"{args.replications} replication(s) per scale")
     print(format_table(result.table[cols].T.reset_index(), max_rows=100))
@@ -366,12 +354,30 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
         for s in result.scaled:
             mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed)
             mc.to_csv(result.root / f"monte_carlo_{s.volume:g}m3.csv", index=False)
-            print(f"{s.volume:g} m3: P(peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
+            free = mc["uncapped_peak_temperature_C"]
+            print(f"{s.volume:g} m3: P(uncapped peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
                   f"{mc.attrs['p_exceeds_mtt']:.3f}, P(stopped at the temperature limit) = "
-                  f"{mc.attrs['p_aborted']:.3f} over {args.monte_carlo} samples; peak "
-                  f"p50 {mc['peak_temperature_C'].median():.1f}, p95 "
-                  f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC")
+                  f"{mc.attrs['p_aborted']:.3f} over {args.monte_carlo} samples; uncapped peak "
+                  f"p50 {free.median():.1f}, p95 {free.quantile(0.95):.1f} degC (the recipe's "
+                  f"own peak, capped by its temperature abort: p95 "
+                  f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC, P(>= MTT) = "
+                  f"{mc.attrs['p_recipe_peak_exceeds_mtt']:.3f})")
     print(f"study folder: {result.root}\nfigures: {', '.join(str(f) for f in figures)}")
+    return 0
+
+
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from twin.kernels.warmup import warm_up
+
+    def say(name: str) -> None:
+        print(f"compiling {name} ...", flush=True)
+
+    spent = warm_up(report=say)
+    if spent:
+        print(f"compiled {len(spent)} kernel(s) in {sum(spent.values()):.1f} s; cached for "
+              "later runs")
+    else:
+        print("the process kernels are compiled and cached")
     return 0
 
 
@@ -557,7 +563,11 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
+    wu = sub.add_parser("warmup", help="compile the process kernels now (cached for every "
+                                       "later run; dev.py does this at set-up)")
+    wu.set_defaults(func=_cmd_warmup)
     add_pilot_commands(sub)
+    add_optimise_commands(sub)
     return p
 
 

@@ -127,8 +127,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         batches_from,
         calibrated_spec,
         data_hash,
-        react_phase,
-        reactor_model,
+        model_for,
+        process_phase,
     )
     from twin.pilotdata.load import load
 
@@ -136,7 +136,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     line = line_from_dict(data, str(args.spec), Path(args.spec).parent)
     samples = load(args.data, "samples", timezone=args.timezone)
     records = load(args.records, "batches", timezone=args.timezone)
-    model, _ = reactor_model(line, args.station, args.rho_cp, args.t_ref)
+    model, _ = model_for(line, args.station, args.rho_cp, args.t_ref)
     series = None
     if args.series:
         if not args.tags:
@@ -150,14 +150,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     test_b = [b for b in batches if b.name in test]
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     cal = calibrate(model, fit_b, params, profile=args.profile)
-    index, _ = react_phase(line, args.station)
+    index, _ = process_phase(line, args.station)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
     head = [f"# Calibrated by `twin calibrate` from {args.spec}",
             f"# data: {args.data}, {args.records} (sha256 {digest})",
             f"# batches fitted: {', '.join(b.name for b in fit_b)}; held out: "
-            f"{', '.join(b.name for b in test_b) or 'none'}; T_ref = {model.t_ref:.6g} K"]
+            f"{', '.join(b.name for b in test_b) or 'none'}"
+            + (f"; T_ref = {model.t_ref:.6g} K" if hasattr(model, "t_ref") else "")]
     head += [f"# {ln}" for ln in cal.table().splitlines()]
     head += [f"# warning: {w}" for w in cal.warnings]
     spec = calibrated_spec(data, args.station, index, model, cal)
@@ -222,12 +223,13 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("spec", help="line spec (line.toml)")
     ca.add_argument("data", help="lab samples (format samples)")
     ca.add_argument("--records", required=True, help="batch records (format batches)")
-    ca.add_argument("--station", required=True, help="the process station whose react phase "
-                    "is calibrated")
-    ca.add_argument("--params", required=True, help="comma-separated: k_ref, ea, dh, ua, "
-                    "k_ref_2, ea_2, dh_2, c_a0@BATCH")
-    ca.add_argument("--sd", required=True, help="measurement standard deviations in mol/m3 "
-                    "(K for T), e.g. A=5,B=5")
+    ca.add_argument("--station", required=True, help="the process station whose (first) "
+                    "react or ferment phase is calibrated")
+    ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
+                    "ua, k_ref_2, ea_2, dh_2; ferment: mu_max, ks, ko, y_xs, y_xo, m_s, m_o, "
+                    "kla, c_star; any: VAR0@BATCH (a batch's initial value)")
+    ca.add_argument("--sd", required=True, help="measurement standard deviations, mol/m3 "
+                    "for A, B, C, kg/m3 for X, S, O, K for T; e.g. A=5,B=5")
     ca.add_argument("--series", help="historian time series with the reactor temperature "
                     "(format timeseries; needs --tags)")
     ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")

@@ -65,7 +65,7 @@ def parity_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: li
                 ax.plot(y, yhat, marker, label=label)
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], "-", color="#c0392b", lw=1)
-        unit = "K" if var == "T" else "mol/m3"
+        unit = {"T": "K", "X": "kg/m3", "S": "kg/m3", "O": "kg/m3"}.get(var, "mol/m3")
         ax.set_xlabel(f"measured {var} [{unit}]")
         ax.set_ylabel(f"predicted {var} [{unit}]")
         ax.legend(fontsize=8)

@@ -19,7 +19,7 @@ import pandas as pd
 from twin.figures.style import FigureStyle
 from twin.figures.timeline import RunFigures
 from twin.observation import runfolder
-from twin.orchestration.study import STUDY_FILE, read_study
+from twin.observation.runfolder import STUDY_FILE, read_study
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 """The reference lines (their READMEs are found by line name for scale-up studies)."""

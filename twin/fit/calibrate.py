@@ -1,11 +1,14 @@
-"""Calibrating the reactor kernel to batch data by weighted least squares (``twin
+"""Calibrating process kernels to batch data by weighted least squares (``twin
 calibrate``).
 
 Each :class:`Batch` has its own initial state (concentrations, temperature, volume, jacket
-temperature) and observations (species concentrations [mol/m3] or the temperature [K] at
-times after the phase start, each with a standard deviation that weights it). The model is
-the reactor kernel (:mod:`twin.kernels.reactor`), integrated from one observation time to the
-next, so predictions are exact at the observation times.
+temperature, feed) and observations (concentrations or the temperature at times after the
+phase start, each with a standard deviation that weights it). A model is the reactor kernel
+(:class:`Reactor`: rate constants, activation energies, heats of reaction, UA) or the
+fermentation kernel (:class:`Fermenter`: Monod, yield, maintenance and kLa parameters),
+integrated from one observation time to the next, so predictions are exact at the
+observation times. ``<VAR>0@BATCH`` fits a batch's initial value of an observed variable
+(e.g. ``A0@B1``, ``X0@B1``).
 
 Arrhenius pairs are fitted in the reference-temperature form k(T) = k_ref exp(-Ea/R (1/T -
 1/T_ref)): near T_ref the estimates of k_ref and Ea are almost uncorrelated, where k0 and Ea
@@ -27,7 +30,13 @@ import numpy as np
 from scipy import optimize, stats
 
 from twin.kernels import integrate
+from twin.kernels.fermentation import (
+    fermentation_parameters,
+    fermentation_phase,
+    fermentation_state,
+)
 from twin.kernels.reactor import PARALLEL, SERIES, SINGLE, reactor_parameters, reactor_phase
+from twin.kernels.rhs import fermentation as fm
 from twin.kernels.rhs import reactor as rx
 
 R_GAS = 8.314462618
@@ -35,11 +44,6 @@ R_GAS = 8.314462618
 SPECIES = {"A": rx.N_A, "B": rx.N_B, "C": rx.N_C}
 """Observable species of the reactor kernel and their state index; ``T`` is the
 temperature."""
-POSITIVE = {"k_ref", "ea", "ua", "k_ref_2", "ea_2", "c_a0"}
-"""Parameters fitted on the log scale (``c_a0@BATCH`` too)."""
-GLOBAL = ("k_ref", "ea", "dh", "ua", "k_ref_2", "ea_2", "dh_2")
-"""Parameters shared by all batches; ``c_a0@BATCH`` is the initial concentration of A of
-one batch [mol/m3]."""
 
 
 class CalibrationError(ValueError):
@@ -65,6 +69,12 @@ class Batch:
     variable: np.ndarray
     value: np.ndarray
     sd: np.ndarray
+    feed: dict[str, float] = field(default_factory=dict)
+
+
+def _initial(values: dict[str, float], batch: Batch, var: str, default: float) -> float:
+    """A batch's initial value of ``var``: fitted (``VAR0@BATCH``), given, or ``default``."""
+    return values.get(f"{var}0@{batch.name}", batch.c0.get(var, default))
 
 
 @dataclass
@@ -84,48 +94,125 @@ class Reactor:
     ea_2: float = 0.0
     dh_2: float = 0.0
 
+    names = ("k_ref", "ea", "dh", "ua", "k_ref_2", "ea_2", "dh_2")
+    positive = frozenset({"k_ref", "ea", "ua", "k_ref_2", "ea_2"})
+    variables = ("A", "B", "C", "T")
+
     def values(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in GLOBAL}
+        """Current values of the fittable parameters."""
+        return {k: getattr(self, k) for k in self.names}
 
     def k0(self, k_ref: float, ea: float) -> float:
         """Pre-exponential factor [1/s] of k_ref at t_ref with activation energy ea."""
         return k_ref * math.exp(ea / (R_GAS * self.t_ref))
 
+    def predict(self, values: dict[str, float], batch: Batch, rtol: float = 1e-10
+                ) -> np.ndarray:
+        """Concentrations [mol/m3] and temperatures [K] at the batch's observations."""
+        v = self.values() | {k: x for k, x in values.items() if "@" not in k}
+        scheme = {"single": SINGLE, "series": SERIES, "parallel": PARALLEL}[self.scheme]
+        n = {sp: _initial(values, batch, sp, 0.0) * batch.volume for sp in SPECIES}
+        p = reactor_parameters(
+            k0=self.k0(v["k_ref"], v["ea"]), ea=v["ea"], dh=v["dh"], rho_cp=self.rho_cp,
+            ua=v["ua"], t_jacket=batch.jacket, n_a_total=max(n["A"], 1e-300), scheme=scheme,
+            k0_2=self.k0(v["k_ref_2"], v["ea_2"]) if v["k_ref_2"] > 0 else 0.0,
+            ea_2=v["ea_2"], dh_2=v["dh_2"])
+        y = np.zeros(rx.N_STATES)
+        for sp, index in SPECIES.items():
+            y[index] = n[sp]
+        y[rx.TEMP], y[rx.VOL] = _initial(values, batch, "T", batch.t0), batch.volume
 
-def predict(model: Reactor, values: dict[str, float], batch: Batch, rtol: float = 1e-10
-            ) -> np.ndarray:
-    """Model values at the batch's observations (same order), with parameter ``values``
-    overriding the model's."""
-    v = model.values() | {k: x for k, x in values.items() if "@" not in k}
-    c_a0 = values.get(f"c_a0@{batch.name}", batch.c0.get("A", 0.0))
-    scheme = {"single": SINGLE, "series": SERIES, "parallel": PARALLEL}[model.scheme]
-    n_a = c_a0 * batch.volume
-    p = reactor_parameters(
-        k0=model.k0(v["k_ref"], v["ea"]), ea=v["ea"], dh=v["dh"], rho_cp=model.rho_cp,
-        ua=v["ua"], t_jacket=batch.jacket, n_a_total=max(n_a, 1e-300), scheme=scheme,
-        k0_2=model.k0(v["k_ref_2"], v["ea_2"]) if v["k_ref_2"] > 0 else 0.0,
-        ea_2=v["ea_2"], dh_2=v["dh_2"])
-    y = np.zeros(rx.N_STATES)
-    y[rx.N_A], y[rx.N_B] = n_a, batch.c0.get("B", 0.0) * batch.volume
-    y[rx.N_C], y[rx.TEMP], y[rx.VOL] = batch.c0.get("C", 0.0) * batch.volume, batch.t0, \
-        batch.volume
-    times = np.unique(batch.time)
+        def step(y: np.ndarray, t_now: float, dt: float) -> tuple[int, np.ndarray]:
+            status, _, _, y_end, _, _, _ = reactor_phase(p, y, dt, rtol, integrate.AUTO,
+                                                         1_000_000, 2)
+            return status, y_end
+
+        def observe(s: np.ndarray, var: str) -> float:
+            return s[rx.TEMP] if var == "T" else s[SPECIES[var]] / s[rx.VOL]
+
+        return _march(step, observe, y, batch, "reactor", values)
+
+
+@dataclass
+class Fermenter:
+    """The fermentation model's base values (SI): Monod growth on substrate (``ks``) and
+    dissolved oxygen (``ko``), yields ``y_xs``, ``y_xo``, maintenance ``m_s``, ``m_o``, and
+    oxygen transfer ``kla``, ``c_star``. Observed: biomass ``X``, substrate ``S`` and
+    dissolved oxygen ``O`` [kg/m3]; a batch's ``feed`` holds ``s_feed`` [kg/m3], ``f0``
+    [m3/s], ``mu_feed`` [1/s], ``t_feed_start`` and ``t_feed_end`` [s]."""
+
+    mu_max: float
+    ks: float
+    y_xs: float
+    y_xo: float
+    kla: float
+    c_star: float = 7.5e-3
+    ko: float = 0.0
+    m_s: float = 0.0
+    m_o: float = 0.0
+
+    names = ("mu_max", "ks", "ko", "y_xs", "y_xo", "m_s", "m_o", "kla", "c_star")
+    positive = frozenset({"mu_max", "ks", "ko", "y_xs", "y_xo", "kla", "c_star"})
+    variables = ("X", "S", "O")
+
+    def values(self) -> dict[str, float]:
+        """Current values of the fittable parameters."""
+        return {k: getattr(self, k) for k in self.names}
+
+    def predict(self, values: dict[str, float], batch: Batch, rtol: float = 1e-9
+                ) -> np.ndarray:
+        """Concentrations [kg/m3] at the batch's observations."""
+        v = self.values() | {k: x for k, x in values.items() if "@" not in k}
+        f = {"s_feed": 0.0, "f0": 0.0, "mu_feed": 0.0, "t_feed_start": 0.0,
+             "t_feed_end": math.inf} | batch.feed
+        y = fermentation_state(biomass=_initial(values, batch, "X", 0.0),
+                               substrate=_initial(values, batch, "S", 0.0),
+                               dissolved_oxygen=_initial(values, batch, "O", v["c_star"]),
+                               volume=batch.volume)
+
+        def step(y: np.ndarray, t_now: float, dt: float) -> tuple[int, np.ndarray]:
+            p = fermentation_parameters(  # the feed window counted from this segment's start
+                mu_max=v["mu_max"], ks=v["ks"], ko=v["ko"], y_xs=v["y_xs"], y_xo=v["y_xo"],
+                m_s=v["m_s"], m_o=v["m_o"], kla=v["kla"], c_star=v["c_star"],
+                s_feed=f["s_feed"], f0=f["f0"], mu_feed=f["mu_feed"],
+                t_feed_start=f["t_feed_start"] - t_now, t_feed_end=f["t_feed_end"] - t_now)
+            status, _, _, y_end, _, _, _ = fermentation_phase(p, y, dt, rtol, integrate.AUTO,
+                                                              1_000_000, 2)
+            return status, y_end
+
+        index = {"X": fm.M_X, "S": fm.M_SUB, "O": fm.M_O2}
+
+        def observe(s: np.ndarray, var: str) -> float:
+            return s[index[var]] / s[fm.VOL]
+
+        return _march(step, observe, y, batch, "fermentation", values)
+
+
+Model = Reactor | Fermenter
+
+
+def _march(step: Any, observe: Any, y: np.ndarray, batch: Batch, what: str,
+           values: dict[str, float]) -> np.ndarray:
+    """Integrate from one observation time to the next (``step(y, t_now, dt)``) and read
+    each observation from the state at its time."""
     states = {}
     t_now = 0.0
-    for t in times:
+    for t in np.unique(batch.time):
         if t > t_now:
-            status, _, _, y, _, _, _ = reactor_phase(p, y, float(t - t_now), rtol,
-                                                     integrate.AUTO, 1_000_000, 2)
+            status, y = step(y, t_now, float(t - t_now))
             if status != 0:
-                raise CalibrationError(f"the reactor model failed for batch {batch.name} "
+                raise CalibrationError(f"the {what} model failed for batch {batch.name} "
                                        f"(status {status}) with {values}")
-            t_now = t
+            t_now = float(t)
         states[t] = y.copy()
-    out = np.empty(batch.value.size)
-    for i, (t, var) in enumerate(zip(batch.time, batch.variable, strict=True)):
-        s = states[t]
-        out[i] = s[rx.TEMP] if var == "T" else s[SPECIES[var]] / s[rx.VOL]
-    return out
+    return np.array([observe(states[t], var) for t, var in zip(batch.time, batch.variable,
+                                                                strict=True)])
+
+
+def predict(model: Model, values: dict[str, float], batch: Batch) -> np.ndarray:
+    """Model values at the batch's observations (same order), with parameter ``values``
+    overriding the model's."""
+    return model.predict(values, batch)
 
 
 @dataclass
@@ -168,25 +255,33 @@ class Calibration:
         return "\n".join(out)
 
 
-def _check(params: list[str], batches: list[Batch]) -> None:
+def _check(model: Model, params: list[str], batches: list[Batch]) -> None:
     names = {b.name for b in batches}
     for p in params:
         base, _, batch = p.partition("@")
-        if base not in GLOBAL and not (base == "c_a0" and batch in names):
-            raise CalibrationError(f"cannot fit {p!r}: parameters are {', '.join(GLOBAL)} and "
-                                   f"c_a0@BATCH (batches: {', '.join(sorted(names))})")
+        initial = base.endswith("0") and base[:-1] in model.variables and batch in names
+        if base not in model.names and not initial:
+            raise CalibrationError(
+                f"cannot fit {p!r}: parameters are {', '.join(model.names)} and VAR0@BATCH "
+                f"with VAR in {', '.join(model.variables)} (batches: {', '.join(sorted(names))})")
     if not batches or not sum(b.value.size for b in batches):
         raise CalibrationError("no observations to fit")
 
 
-def _to_natural(p: str, z: float) -> float:
-    if p.partition("@")[0] not in POSITIVE:
+def _is_log(model: Model, p: str) -> bool:
+    """Whether ``p`` is fitted on the log scale (positive parameters, initial values)."""
+    base = p.partition("@")[0]
+    return base in model.positive or (base.endswith("0") and base[:-1] in model.variables)
+
+
+def _to_natural(log: bool, z: float) -> float:
+    if not log:
         return z
     return math.exp(z) if z < 700.0 else math.inf
 
 
-def _to_fit(p: str, x: float) -> float:
-    if p.partition("@")[0] in POSITIVE:
+def _to_fit(log: bool, p: str, x: float) -> float:
+    if log:
         if x <= 0:
             raise CalibrationError(f"{p} must start positive, got {x}")
         return math.log(x)
@@ -197,37 +292,41 @@ EA_RANGE = (1.0e3, 5.0e5)
 """Activation energies searched [J/mol] (beyond them k0 overflows)."""
 
 
-def _bounds(params: list[str], z0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(params: list[str], log: list[bool], z0: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Search bounds in fitted coordinates: activation energies within :data:`EA_RANGE`,
     other log-scale parameters within e^+-30 of their start, the rest free."""
     lo, hi = np.full(z0.size, -np.inf), np.full(z0.size, np.inf)
     for i, p in enumerate(params):
-        base = p.partition("@")[0]
-        if base in ("ea", "ea_2"):
+        if p in ("ea", "ea_2"):
             lo[i], hi[i] = math.log(EA_RANGE[0]), math.log(EA_RANGE[1])
-        elif base in POSITIVE:
+        elif log[i]:
             lo[i], hi[i] = z0[i] - 30.0, z0[i] + 30.0
     return lo, hi
 
 
-def calibrate(model: Reactor, batches: list[Batch], params: list[str], *,
+def calibrate(model: Model, batches: list[Batch], params: list[str], *,
               start: dict[str, float] | None = None, confidence: float = 0.95,
               profile: bool = False) -> Calibration:
     """Weighted least squares of ``params`` to the observations of all ``batches``.
 
-    ``start``: starting values (default: the model's, and each batch's c0 of A).
+    ``start``: starting values (default: the model's, and each batch's initial values).
     ``profile``: also compute profile-likelihood intervals (one constrained fit per point).
     """
-    _check(params, batches)
-    base = model.values() | {f"c_a0@{b.name}": b.c0.get("A", 0.0) for b in batches}
-    base |= start or {}
-    z0 = np.array([_to_fit(p, base[p]) for p in params])
+    _check(model, params, batches)
+    log = [_is_log(model, p) for p in params]
+    base = model.values() | {f"{v}0@{b.name}": x for b in batches for v, x in b.c0.items()}
+    base |= {f"T0@{b.name}": b.t0 for b in batches} | (start or {})
+    missing = [p for p in params if p not in base]
+    if missing:
+        raise CalibrationError(f"no starting value for {missing[0]} (give it in start)")
+    z0 = np.array([_to_fit(g, p, base[p]) for p, g in zip(params, log, strict=True)])
 
-    def resid(z: np.ndarray, fixed: dict[str, float] | None = None) -> np.ndarray:
-        vals = {p: _to_natural(p, zi) for p, zi in zip(params, z, strict=True)} | (fixed or {})
+    def resid(z: np.ndarray) -> np.ndarray:
+        vals = {p: _to_natural(g, zi) for p, g, zi in zip(params, log, z, strict=True)}
         return np.concatenate([(predict(model, vals, b) - b.value) / b.sd for b in batches])
 
-    lo, hi = _bounds(params, z0)
+    lo, hi = _bounds(params, log, z0)
     sol = optimize.least_squares(resid, np.clip(z0, lo, hi), jac="3-point", x_scale="jac",
                                  xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000,
                                  bounds=(lo, hi))
@@ -246,11 +345,10 @@ def calibrate(model: Reactor, batches: list[Batch], params: list[str], *,
     se_z = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     q = float(stats.t.ppf(0.5 + confidence / 2, dof))
     est, se, ci = {}, {}, {}
-    for p, z, s in zip(params, sol.x, se_z, strict=True):
-        est[p] = _to_natural(p, z)
-        log = p.partition("@")[0] in POSITIVE
-        se[p] = est[p] * s if log else s
-        ci[p] = (_to_natural(p, z - q * s), _to_natural(p, z + q * s))
+    for p, g, z, s in zip(params, log, sol.x, se_z, strict=True):
+        est[p] = _to_natural(g, z)
+        se[p] = est[p] * s if g else s
+        ci[p] = (_to_natural(g, z - q * s), _to_natural(g, z + q * s))
         if se[p] > abs(est[p]):
             warnings.append(f"{p}: standard error {se[p]:.3g} exceeds the estimate "
                             f"{est[p]:.3g} (not identifiable from these data)")
@@ -267,16 +365,16 @@ def calibrate(model: Reactor, batches: list[Batch], params: list[str], *,
         cal.predictions[b.name] = predict(model, vals, b)
         cal.residuals[b.name] = cal.predictions[b.name] - b.value
     if profile:
-        cal.profile_ci = {p: _profile(resid, sol.x, params, i, se_z[i], ssr * (1 + q * q / dof))
+        cal.profile_ci = {p: _profile(resid, sol.x, log[i], i, se_z[i], ssr * (1 + q * q / dof))
                           for i, p in enumerate(params)}
     return cal
 
 
-def _profile(resid: Any, z_hat: np.ndarray, params: list[str], i: int, se: float,
+def _profile(resid: Any, z_hat: np.ndarray, log: bool, i: int, se: float,
              level: float) -> tuple[float, float]:
     """Profile-likelihood interval of parameter ``i``: where the objective minimised over
     the other parameters crosses ``level``."""
-    others = [j for j in range(len(params)) if j != i]
+    others = [j for j in range(z_hat.size) if j != i]
 
     def excess(zi: float) -> float:
         def r(zo: np.ndarray) -> np.ndarray:
@@ -300,7 +398,7 @@ def _profile(resid: Any, z_hat: np.ndarray, params: list[str], i: int, se: float
             a, b, step, tries = b, b + sign * step, step * 2, tries + 1
         root = optimize.brentq(excess, min(a, b), max(a, b), xtol=1e-10) if tries < 30 \
             else math.inf * sign
-        ends.append(_to_natural(params[i], root) if math.isfinite(root) else root)
+        ends.append(_to_natural(log, root) if math.isfinite(root) else root)
     return ends[0], ends[1]
 
 
@@ -315,7 +413,7 @@ class Validation:
     message: str
 
 
-def validate(model: Reactor, cal: Calibration, fit_batches: list[Batch],
+def validate(model: Model, cal: Calibration, fit_batches: list[Batch],
              test_batches: list[Batch], tolerance: float = 2.0) -> Validation:
     """Predict the held-out ``test_batches`` with the calibrated parameters and compare with
     their measurements (RMSE, MAE, bias, R^2 per variable)."""

@@ -32,6 +32,7 @@ from twin.data.units import to_si
 from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
+from twin.observation.costs import cost_kpis
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
@@ -310,8 +311,11 @@ def finish_tables(prep: PreparedRun, model: LineModel,
         kpis.update(process_kpis(spec, tables, kpis, wu))
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
         kpis.update(alarm_summary(tables["alarms"], wu, end))
+    if spec.costs is not None:  # after every KPI the costs read (energy, water, CO2e)
+        kpis.update(cost_kpis(spec, tables, kpis, wu, end))
     tables.update(energy=energy, stations=stations)
-    derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None)
+    derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None,
+           spec.costs is not None)
     created = int((tables["events"]["kind"] == "created").sum())
     held = sum(model.wip().values())
     if created != len(tables["parts"]) + held:  # every part is finished or still in the line

@@ -134,11 +134,11 @@ class Scenario:
         except SpecError as exc:
             raise SpecError(exc.problems, source) from None
         problems = self.kpi_problems(catalogue.line_kind(bool(prepared.line.species)),
-                                     bool(prepared.line.alarms))
+                                     bool(prepared.line.alarms), prepared.line.costs is not None)
         if problems:
             raise SpecError(problems, source)
 
-    def kpi_problems(self, kind: str, alarms: bool) -> list[Problem]:
+    def kpi_problems(self, kind: str, alarms: bool, costs: bool = True) -> list[Problem]:
         """The ranking and target KPIs must be line KPIs of the catalogue that a line of
         ``kind`` reports; ranking needs a direction (the KPI's or ``maximize``)."""
         out = []
@@ -149,8 +149,9 @@ class Scenario:
             except catalogue.UnknownKPI as exc:
                 out.append(Problem(where, str(exc)))
                 continue
-            if not entry.applies_to(kind, alarms):
-                needs = "alarms" if entry.requires else " or ".join(sorted(entry.kinds)) + " lines"
+            if not entry.applies_to(kind, alarms, costs):
+                needs = (f"lines with {entry.requires}" if entry.requires
+                         else " or ".join(sorted(entry.kinds)) + " lines")
                 out.append(Problem(where, f"KPI {key!r} exists only for {needs}; "
                                           f"this is a {kind} line"))
             elif (where == "rank_by" and entry.higher_is_better is None

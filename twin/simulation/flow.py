@@ -19,8 +19,8 @@ import simpy
 from twin.data import spec as S
 from twin.data.alarms import kpi_windows
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, Recorder
+from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
-from twin.simulation.phases import Materials
 from twin.simulation.streams import Streams, uniform_stream
 
 

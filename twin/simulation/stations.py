@@ -34,7 +34,7 @@ from twin.observation.recorder import (
     WAITING,
 )
 from twin.observation.run_warnings import warning
-from twin.simulation import phases
+from twin.process import phases
 from twin.simulation.flow import Context, Node, Part, quantum
 from twin.simulation.run_errors import DeadlockError
 from twin.simulation.streams import uniform_stream
@@ -464,7 +464,7 @@ class ProcessNode(EquipmentNode):
     """A batch process unit: each batch it holds goes through the recipe's phases in order.
 
     A phase's outcome (duration, flows, heat) is computed when it starts
-    (:func:`twin.simulation.phases.compute`); the unit then waits for utility capacity
+    (:func:`twin.process.phases.compute`); the unit then waits for utility capacity
     (state ``waiting``), works for the duration (``setup`` for cleaning, else ``producing``;
     stops extend it) and applies the material flows when the phase ends. A phase whose
     average load exceeds its utility's capacity runs at the capacity, for longer.
@@ -489,6 +489,8 @@ class ProcessNode(EquipmentNode):
                         ctx.streams.rng(name, "phase", *([key] if key else []), str(i)))
         tag = f"temperature.{name}"
         self.temperature_tag = tag if tag in ctx.watch else None
+        self._warned: dict[str, dict[str, Any]] = {}  # this unit's warnings, by kind
+        self._first_off_spec = ""  # the first off-spec batch and why
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
@@ -529,17 +531,16 @@ class ProcessNode(EquipmentNode):
         """Scrap a batch that missed a phase's target, with the reason in the run warnings
         (one warning per station, listing every such batch)."""
         self._scrap(part)
-        found = [w for w in self.ctx.warnings
-                 if w["code"] == "off_spec_batch" and w["stations"] == [self.name]]
-        if not found:
-            found.append(warning("off_spec_batch", "", self.env.now, [self.name]))
-            self.ctx.warnings.append(found[0])
-        w = found[0]
+        w = self._warned.get("off_spec")
+        if w is None:
+            first = f"batch {part.id} at t = {self.env.now:g} s: {reason}"
+            w = self._warned["off_spec"] = warning("off_spec_batch", first, self.env.now,
+                                                   [self.name])
+            self.ctx.warnings.append(w)
+            self._first_off_spec = first
         w["units"].append(part.id)
-        if len(w["units"]) == 1:
-            w["reason"] = f"batch {part.id} at t = {self.env.now:g} s: {reason}"
         w["message"] = (f"{len(w['units'])} batch(es) at {self.name!r} missed their target and "
-                        f"were scrapped (off-spec); the first, {w['reason']}")
+                        f"were scrapped (off-spec); the first, {self._first_off_spec}")
 
     def _staff(self, unit: Unit, phase: Any, request: Any) -> Generator[Any, Any, Any]:
         """Hold an operator through the phases that need one (``during``: ``setup`` means
@@ -641,18 +642,16 @@ class ProcessNode(EquipmentNode):
                  planned: float, duration: float) -> None:
         """Warn (once per station and utility) that a phase runs far slower than planned for
         want of utility capacity."""
-        ctx = self.ctx
-        if any(w["code"] == "utility_starved" and w["stations"] == [self.name]
-               and w["utility"] == utility for w in ctx.warnings):
+        key = f"starved:{utility}"
+        if key in self._warned:
             return
         label = phase.name or phase.phase
-        unit = "m3/s" if ctx.line.utilities[utility].is_medium else "W"
-        w = warning("utility_starved", (
+        unit = "m3/s" if self.ctx.line.utilities[utility].is_medium else "W"
+        self._warned[key] = warning("utility_starved", (
             f"phase {label!r} at {self.name!r} needs {need:.3g} {unit} of utility {utility!r} "
             f"on average but its capacity is {capacity:.3g} {unit}: the phase takes "
             f"{duration:.3g} s instead of {planned:.3g} s"), self.env.now, [self.name])
-        w["utility"] = utility
-        ctx.warnings.append(w)
+        self.ctx.warnings.append(self._warned[key])
 
     def _temperature_profile(self, start: float, stretch: float, out: phases.Outcome,
                              done: list[bool]) -> Generator[Any, Any, None]:

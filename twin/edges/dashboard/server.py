@@ -139,10 +139,12 @@ def _guarded_h11(timeout: float) -> type:
             self.loop.call_later(timeout, self._idle, self.cycle)
 
         def _idle(self, cycle: Any) -> None:
-            # no new request since armed (a new request makes a new cycle): close
-            if self.cycle is cycle and not self.transport.is_closing():
-                if cycle is None or cycle.response_complete:
-                    self.transport.close()
+            # close if no new request came since armed (a request makes a new cycle) and the
+            # connection was not handed to another protocol (a WebSocket upgrade)
+            if (self.cycle is cycle and self.transport.get_protocol() is self
+                    and not self.transport.is_closing()
+                    and (cycle is None or cycle.response_complete)):
+                self.transport.close()
 
     return GuardedH11
 

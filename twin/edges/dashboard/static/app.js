@@ -505,10 +505,12 @@ function renderAlarms(run, T) {
   const actions = actionsOffered(run);
   const feedback = el("div", { id: "alarm-feedback", class: "feedback" }, ui.feedback || "");
   feedback.hidden = !ui.feedback;
-  list.replaceChildren(feedback, el("h2", {}, `Active (${active.length})`), alarmTable(active, actions),
-    el("h2", {}, `Returned to normal, awaiting acknowledgement (${returned.length})`), alarmTable(returned, actions),
-    el("h2", {}, `Shelved (${shelved.length})`), alarmTable(shelved, false),
-    el("h2", {}, `Journal (${rows.length} events, newest first)`), alarmTable(rows.slice(-200).reverse(), false));
+  const part = (title, items, withActions) => [el("h2", {}, title),
+    items.length ? alarmTable(items, withActions) : el("div", { class: "muted" }, "none")];
+  list.replaceChildren(feedback, ...part(`Active (${active.length})`, active, actions),
+    ...part(`Returned to normal, awaiting acknowledgement (${returned.length})`, returned, actions),
+    ...part(`Shelved (${shelved.length})`, shelved, false),
+    ...part(`Journal (${rows.length} events, newest first)`, rows.slice(-200).reverse(), false));
   renderAlarmRate(run, rows, T);
 }
 
