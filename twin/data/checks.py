@@ -284,9 +284,7 @@ def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Proble
         if key not in line.products:
             out.append(Problem(f"stations.{name}.product_recipes.{key}",
                                f"no product named {key!r}"))
-    recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
-                                         for k, r in st.product_recipes.items()]
-    for field, recipe in recipes:
+    for field, recipe in _recipes(st):
         out += _recipe_problems(line, f"stations.{name}.{field}", recipe)
     return out
 
@@ -341,14 +339,20 @@ def physical_problems(line: S.LineSpec) -> list[Problem]:
     for name, st in line.stations.items():
         if not isinstance(st, S.Process):
             continue
-        recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
-                                             for k, r in st.product_recipes.items()]
-        for field, recipe in recipes:
+        for field, recipe in _recipes(st):
             where = f"stations.{name}.{field}"
             if "volume" in st.model_fields_set:
                 out += _charge_volume_problems(line, where, st.volume, recipe)
             out += _jacket_problems(where, recipe)
     return out
+
+
+def _recipes(st: S.Process) -> list[tuple[str, list[Any]]]:
+    """Every recipe of a process station with its key: the recipe, the products' recipes
+    and the rework recipe."""
+    out = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
+                                     for k, r in st.product_recipes.items()]
+    return out + ([("rework_recipe", st.rework_recipe)] if st.rework_recipe else [])
 
 
 def _charge_volume_problems(line: S.LineSpec, where: str, volume: float,

@@ -146,3 +146,11 @@ def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") ->
                     out.append(Problem(f"{where}.what",
                                        f"{name!r} ({st.type}) has no {ev.what} to change"))
     return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (for editors and ``twin schema --scenario``)."""
+    schema = ScenarioSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Pilot Twin scenario specification"
+    return schema

@@ -457,9 +457,21 @@ class Process(Equipment):
     product_recipes: dict[Name, list[Phase]] = Field(
         {}, description="recipes of particular products on this (shared) equipment")
 
+    rework_recipe: list[Phase] | None = Field(
+        None, description="phases a batch sent back here for rework runs (it still holds "
+        "its material); default: its recipe without the charge phases")
+
     def recipe_for(self, product: str) -> list[Any]:
         """The recipe a batch of ``product`` runs here."""
         return self.product_recipes.get(product, self.recipe)
+
+    def rework_for(self, product: str) -> list[Any]:
+        """The phases a batch of ``product`` runs when it comes back for rework: the stated
+        ``rework_recipe``, else its recipe without the charge phases (the material is
+        already in the batch; charging it again would create material)."""
+        if self.rework_recipe is not None:
+            return self.rework_recipe
+        return [ph for ph in self.recipe_for(product) if ph.phase != "charge"]
 
     def planned_time_per_item(self, product: str) -> float:
         """The stated ``ideal_cycle_time`` of a batch [s]; else NaN: a batch's planned time

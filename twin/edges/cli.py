@@ -16,15 +16,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from twin.data.checks import SpecError, read_toml, validate
+from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.kernels.errors import IntegrationError
-from twin.observation import catalogue
+from twin.observation import catalogue, runfolder
 from twin.observation.stability import load_warnings
-from twin.orchestration.run import RunFailed, RunResult, run
+from twin.orchestration.run import RunFailed, RunResult
+from twin.orchestration.whatif import (
+    CONFIDENCE,
+    export_study,
+    intervals,
+    replicate,
+    summary_rows,
+    what_if_line,
+)
 from twin.process.phases import PhaseError
 from twin.simulation.run_errors import RunError
 
@@ -65,9 +76,13 @@ def kpi_report(result: RunResult) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
+    line = what_if_line(args.file, args.set)
+    if args.replications != 1:
+        return _run_replications(args, line)
     try:
-        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed,
-                     on_deadlock="continue" if args.run_on_deadlock else None)
+        result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
+                           seed=args.seed, source=str(args.file),
+                           on_deadlock="continue" if args.run_on_deadlock else None)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
         print(failure_text(exc.__cause__), file=sys.stderr)
@@ -96,6 +111,44 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_replications(args: argparse.Namespace, line: Any) -> int:
+    """``twin run --replications N``: N runs (seeds seed, seed + 1, ...), each saved, and
+    every KPI's mean with its 95% t-interval."""
+    from twin.edges.query import format_table
+
+    try:
+        results = replicate(line, args.replications, duration=args.duration,
+                            warmup=args.warmup, seed=args.seed, source=str(args.file),
+                            on_deadlock="continue" if args.run_on_deadlock else None)
+    except RunFailed as exc:
+        folder = exc.result.save(args.out)
+        print(f"replication seed {exc.result.provenance['seed']}: "
+              f"{failure_text(exc.__cause__)}", file=sys.stderr)
+        print(f"the traceback is in {folder / 'run.json'} (provenance.error)", file=sys.stderr)
+        return 1
+    folders = [r.save(args.out) for r in results]
+    table = intervals(pd.DataFrame(summary_rows(results)).drop(columns="seed"))
+    codes: dict[str, list[str]] = {}  # code -> messages, one per replication that warned
+    for r in results:
+        for w in r.warnings:
+            codes.setdefault(w["code"], []).append(w["message"])
+    warned = [f"{m[0]} ({len(m)} of {len(results)} replications)" for m in codes.values()]
+    if args.json:
+        print(json.dumps(runfolder.jsonable({
+            "replications": len(results), "confidence": CONFIDENCE,
+            "folders": [str(f) for f in folders], "intervals": table.to_dict("records"),
+            "warnings": warned}), indent=2))
+        return 0
+    first = results[0].provenance
+    print(f"line {first['line']}: {len(results)} replications, seeds {first['seed']}.."
+          f"{first['seed'] + len(results) - 1}; mean and {CONFIDENCE:.0%} t-interval per KPI")
+    print(format_table(table, max_rows=500))
+    for message in warned:
+        print(f"  ! {message}")
+    print(f"\nrun folders: {Path(args.out)} ({len(folders)} runs)")
+    return 0
+
+
 def failure_text(exc: BaseException | None) -> str:
     """What ``twin run`` prints for a failed run: the error's type and message and, unless it
     is a named error of the engine or the kernels, where it was raised."""
@@ -112,6 +165,13 @@ def failure_text(exc: BaseException | None) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if _is_scenario(args.file):
+        from twin.orchestration.scenario import Scenario
+
+        sc = Scenario.load(args.file)
+        print(f"{args.file}: valid scenario '{sc.name}' on {sc.line_path().name} with "
+              f"{len(sc.points())} configuration(s)")
+        return 0
     data = read_toml(args.file)
     line, problems = validate(data, Path(args.file).parent)
     if problems:
@@ -123,8 +183,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_scenario(file: str) -> bool:
+    """A scenario file: a ``.py`` script, or TOML with a ``[scenario]`` table."""
+    if str(file).endswith(".py"):
+        return True
+    return isinstance(read_toml(file).get("scenario"), dict)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
-    text = json.dumps(json_schema(), indent=2)
+    text = json.dumps(scenario_json_schema() if args.scenario else json_schema(), indent=2)
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -234,6 +301,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
         print(table.to_csv(index=False), end="")
     else:
         print(format_table(table, max_rows=args.limit))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    path = export_study(args.study, args.output)
+    print(f"{path}: every KPI with its {CONFIDENCE:.0%} interval per configuration")
     return 0
 
 
@@ -390,6 +463,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
+    r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a spec value by its dotted path, e.g. "
+                   "--set stations.cnc.servers=2 --set 'stations.cnc.cycle_time=4.5 min' "
+                   "(repeatable; values as in a line file, units parsed)")
+    r.add_argument("--replications", type=int, default=1, metavar="N",
+                   help="run N replications (seeds seed..seed+N-1) and print every KPI "
+                   "with its 95%% t-interval")
     r.add_argument("--run-on-deadlock", action="store_true",
                    help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
@@ -401,6 +481,8 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
     s = sub.add_parser("schema", help="print the JSON Schema of line specs")
     s.add_argument("-o", "--output", help="write to this file instead")
+    s.add_argument("--scenario", action="store_true",
+                   help="the JSON Schema of scenario files instead")
     s.set_defaults(func=_cmd_schema)
     ln = sub.add_parser("lines", help="list the reference lines")
     ln.add_argument("--dir", help="folder of lines (default: the reference lines)")
@@ -455,6 +537,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
     c.add_argument("--kpi", help="comma-separated KPIs (default: all numeric)")
     c.set_defaults(func=_cmd_compare)
+    ex = sub.add_parser("export", help="every KPI with its interval per configuration of a "
+                        "study, to CSV or Excel")
+    ex.add_argument("study", help="study folder (of twin sweep)")
+    ex.add_argument("-o", "--output", required=True, help="file to write: .csv or .xlsx")
+    ex.set_defaults(func=_cmd_export)
     rp = sub.add_parser("report", help="write a self-contained HTML report of a run or study")
     rp.add_argument("folder", help="run folder, study folder or scale-up study folder")
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write "

@@ -22,7 +22,6 @@ from twin.edges.report_markdown import markdown_html
 from twin.edges.report_stats import (
     alarm_floods,
     catalogue_keys,
-    standing_alarms,
     utilities_in_window,
 )
 from twin.edges.report_text import column_label, kpi_label, station_label, text
@@ -30,6 +29,7 @@ from twin.figures.studies import STATE_FRACTIONS, bottleneck_figure
 from twin.figures.style import FigureStyle, png_data_uri
 from twin.observation import catalogue
 from twin.observation import kpis as kpi_module
+from twin.observation.alarms import standing_alarms
 
 TRACEBACK_LINES = 40
 """Lines of a failed run's traceback the report shows."""

@@ -42,13 +42,6 @@ def alarm_floods(times: np.ndarray) -> int:
     return floods
 
 
-def standing_alarms(alarms: pd.DataFrame) -> pd.DataFrame:
-    """The last transition of each alarm whose state at the end is neither normal nor
-    shelved (the alarms table: one row per transition)."""
-    last = alarms.sort_values("time", kind="stable").groupby("alarm").tail(1)
-    return last[~last["state"].astype(str).isin(["normal", "shelved"])]
-
-
 def stations_ci(runs: Sequence[RunFolder]) -> tuple[list[str], list[list[Any]],
                                                       pd.DataFrame | None]:
     frames = [st for r in runs if (st := r.table("stations")) is not None and len(st)]

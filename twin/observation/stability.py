@@ -23,8 +23,8 @@ loaded is chosen at run time), tanks and continuous units.
 :data:`TREND_P`) whose last quarter exceeds the first by more than the batch means' spread
 says the WIP grows through the run: the KPIs are not steady-state values.
 
-Both give warning records (``code``, ``message``, ``time``, ``stations``, ``units``) as the
-run's ``warnings`` list holds them.
+Both give warning records of :mod:`twin.observation.run_warnings` (codes
+``unstable_station`` and ``wip_grows``), stored in the run's ``warnings`` list.
 """
 
 from __future__ import annotations

@@ -310,7 +310,7 @@ def finish_tables(prep: PreparedRun, model: LineModel,
         tables.update(process_ledger(spec, tables, model.inventory(), end))
         kpis.update(process_kpis(spec, tables, kpis, wu))
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
-        kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
+        kpis.update(alarm_summary(tables["alarms"], wu, end))
     if spec.costs is not None:  # after every KPI the costs read (energy, water, CO2e)
         kpis.update(cost_kpis(spec, tables, kpis, wu, end))
     tables.update(energy=energy, stations=stations)

@@ -38,8 +38,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twin.data.checks import Problem, SpecError, read_toml, schema_problems, validate
-from twin.data.overrides import apply_overrides, relocate
+from twin.data.checks import Problem, SpecError, read_toml, schema_problems
+from twin.data.overrides import line_with_overrides
 from twin.data.scenario import ScenarioSpec
 from twin.observation import catalogue
 from twin.orchestration.design import DesignError, design_points
@@ -111,13 +111,8 @@ class Scenario:
 
     def line_for(self, overrides: dict[str, Any], source: str = "") -> Any:
         """The validated line with ``overrides`` applied (problems name the override)."""
-        data, problems = apply_overrides(self.line_data(), overrides)
-        if not problems:
-            line, found = validate(data, self.line_path().parent)
-            problems = relocate(found, overrides)
-            if line is not None:
-                return line
-        raise SpecError(problems, source or f"scenario {self.name!r}")
+        return line_with_overrides(self.line_data(), overrides, self.line_path().parent,
+                                   source or f"scenario {self.name!r}")
 
     def check(self, source: str = "scenario") -> None:
         """Validate everything a run needs (line, every point's overrides, events)."""

@@ -477,8 +477,11 @@ class ProcessNode(EquipmentNode):
         self.interruptible = True
         by_code = sorted(ctx.product_code, key=ctx.product_code.__getitem__)
         self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
+        self.reworks = [spec.rework_for(p) for p in by_code]
+        self.seen: set[int] = set()  # batches that ran their recipe here (a return is rework)
         self._samplers: dict[int, Callable[[], float]] = {}
-        for key, recipe in [("", spec.recipe), *spec.product_recipes.items()]:
+        extra = [("rework", spec.rework_recipe)] if spec.rework_recipe is not None else []
+        for key, recipe in [("", spec.recipe), *spec.product_recipes.items(), *extra]:
             for i, ph in enumerate(recipe):
                 dist = getattr(ph, "duration", None) or getattr(ph, "time", None)
                 if dist is not None:
@@ -506,7 +509,9 @@ class ProcessNode(EquipmentNode):
                 self.ctx.signal(self.temperature_tag, part.temperature)
             request = None
             missed = []
-            for phase in self.recipes[part.product]:
+            rework = part.id in self.seen
+            self.seen.add(part.id)
+            for phase in (self.reworks if rework else self.recipes)[part.product]:
                 request = yield from self._staff(unit, phase, request)
                 out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                      mat, self._draw)
@@ -600,7 +605,10 @@ class ProcessNode(EquipmentNode):
                     env.process(self._temperature_profile(
                         env.now, duration / out.duration if out.duration else 1.0, out, done))
 
-        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
+        # a phase is not paused by the calendar: it runs on past a shift end (operator
+        # rule), and the next phase waits for the next shift
+        yield from unit.run_on(
+            unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause))
         pause(True)
         start = started[0]
         done[0] = True
