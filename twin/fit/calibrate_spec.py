@@ -33,7 +33,7 @@ from twin.fit.calibrate import (
     Model,
     Reactor,
 )
-from twin.kernels.fermentation import kla_van_t_riet
+from twin.kernels.scaleup import kla_van_t_riet
 
 REACTOR_KEYS = {"ea": ("ea", "J/mol"), "dh": ("dh", "J/mol"), "ua": ("ua", "W/K"),
                 "ea_2": ("ea_2", "J/mol"), "dh_2": ("dh_2", "J/mol")}
