@@ -181,13 +181,15 @@ def figures(table: pd.DataFrame, result: pd.DataFrame, out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from twin.edges.figures import ranking_figure
+    from twin.figures.studies import ranking_figure
+    from twin.figures.style import figure_style, save_png
 
     out.mkdir(parents=True, exist_ok=True)
     long = _by_design(table)
     ranked = stats.rank(long, "throughput_per_h", maximize=True)
     ranked.insert(1, "configuration", ranked["point"])
-    paths = [ranking_figure(ranked, "throughput_per_h", out)]
+    paths = [save_png(ranking_figure(ranked, "throughput_per_h", figure_style()),
+                      out / "ranking_throughput_per_h.png")]
 
     others = result[result["design"] != BASE].iloc[::-1]
     fig, axes = plt.subplots(1, len(KPIS), figsize=(4 * len(KPIS), 0.8 + 0.45 * len(others)),
