@@ -91,7 +91,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
     try:
-        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed)
+        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed,
+                     engine=args.engine)
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
         print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
@@ -113,7 +114,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(kpi_report(result))
-        print(f"\nrun folder: {folder}")
+        prov = result.provenance
+        print(f"\nengine: {prov['engine']}" + (f" ({prov['engine_note']})"
+                                                 if prov["engine_note"] else ""))
+        print(f"run folder: {folder}")
         if report is not None:
             print(f"report: {report}")
     return 0
@@ -350,6 +354,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 1d")
     r.add_argument("--seed", type=int, help="random seed (>= 0)")
     r.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    r.add_argument("--engine", choices=["simpy", "compiled", "auto"],
+                   help="simulation engine (default: the spec's run.engine, simpy); compiled "
+                   "runs discrete lines with a Numba event loop, auto uses it when it can")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
