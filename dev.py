@@ -29,22 +29,24 @@ STAMP = VENV / ".pilot-twin-installed"
 REFERENCE_LINE = ROOT / "lines" / "servo_actuator" / "line.toml"
 
 
-def _ensure_env() -> None:
-    """Create ``.venv`` and install the package with its test extras when needed."""
+def _ensure_env(with_tests: bool) -> None:
+    """Create ``.venv`` and install the package when needed: the runtime only for a pilot
+    run, with the test tools (extra ``test``) for the test suite."""
     if sys.version_info < (3, 11):  # noqa: UP036  (this script may run on an old Python)
         sys.exit(f"Pilot Twin needs Python 3.11+, this is {sys.version.split()[0]}")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if PY.exists() and STAMP.exists() and STAMP.read_text() == digest:
+    stamp = STAMP.read_text().split() if STAMP.exists() else []
+    if PY.exists() and stamp[:1] == [digest] and (not with_tests or "test" in stamp):
         return
     if not PY.exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing pilot-twin and its dependencies ...", flush=True)
+    what = "its test tools" if with_tests else "its runtime dependencies"
+    print(f"installing pilot-twin and {what} ...", flush=True)
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run(
-        [str(PY), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test]"], check=True, cwd=ROOT
-    )
-    STAMP.write_text(digest)
+    target = f"{ROOT}[test]" if with_tests else str(ROOT)
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", "-e", target], check=True, cwd=ROOT)
+    STAMP.write_text(f"{digest} test" if with_tests else digest)
 
 
 def _pilot(args: list[str]) -> int:
@@ -83,7 +85,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"pilot", "test"}:
         print(__doc__)
         return 2
-    _ensure_env()
+    _ensure_env(with_tests=argv[0] == "test")
     return _pilot(argv[1:]) if argv[0] == "pilot" else _test(argv[1:])
 
 

@@ -23,7 +23,7 @@ with warnings.catch_warnings():
 from test_wire import read_frame
 
 from twin.data.checks import read_toml
-from twin.edges.dashboard.server import create_app
+from twin.edges.dashboard.server import LOCAL_HOSTS, create_app
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -62,7 +62,14 @@ def live(runs_dir: Path) -> LiveRun:
 
 @pytest.fixture(scope="module")
 def client(runs_dir: Path, live: LiveRun) -> TestClient:
-    return TestClient(create_app(runs_dir, live), base_url="http://127.0.0.1")
+    return client_of(runs_dir, live)
+
+
+def client_of(runs_dir: Path, live: LiveRun | None = None, **kwargs: Any) -> TestClient:
+    """A test client of the app; its WebSocket requests name the host ``testserver``, a name
+    only tests answer to."""
+    app = create_app(runs_dir, live, allowed_hosts=[*LOCAL_HOSTS, "testserver"], **kwargs)
+    return TestClient(app, base_url="http://127.0.0.1")
 
 
 def column(raw: Any) -> list[Any]:
@@ -221,12 +228,10 @@ def test_non_ascii_digits_in_a_cursor_are_a_bad_request(client: TestClient,
     assert refusal(client, f"?cursor={cursor}")[0] == 4400
 
 
-def test_streams_are_limited(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from twin.edges.dashboard import server
-
-    monkeypatch.setattr(server, "MAX_STREAMS", 0)
-    assert refusal(client, "")[0] == 4503
-    assert client.get("/api/live/stream").status_code == 503
+def test_streams_are_limited(runs_dir: Path, live: LiveRun) -> None:
+    full = client_of(runs_dir, live, max_streams=0)
+    assert refusal(full, "")[0] == 4503
+    assert full.get("/api/live/stream").status_code == 503
 
 
 def test_sse_resumes_from_last_event_id_over_its_first_url(client: TestClient) -> None:
@@ -271,7 +276,7 @@ def test_alarm_actions(client: TestClient, live: LiveRun) -> None:
 
 
 def test_no_live_run(runs_dir: Path) -> None:
-    c = TestClient(create_app(runs_dir), base_url="http://127.0.0.1")
+    c = client_of(runs_dir)
     assert c.get("/api/live").status_code == 404
     assert c.get("/api/live/stream").status_code == 404
     assert refusal(c, "")[0] == 4404

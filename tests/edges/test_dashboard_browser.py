@@ -11,6 +11,8 @@ view are written under pytest's temporary folder and their paths printed.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import socket
 import threading
@@ -20,12 +22,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
-from twin.data.checks import read_toml
+from twin.data.checks import load_line, read_toml
 from twin.edges.dashboard.server import create_app, server_config
+from twin.edges.layout import MIN_LABEL_PT
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -33,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVO = ROOT / "lines" / "servo_actuator" / "line.toml"
 BATCH = ROOT / "lines" / "api_batch" / "line.toml"
 CHROMIUM = "/usr/bin/chromium"
+REFERENCE_LINES = sorted(p.parent.name for p in (ROOT / "lines").glob("*/line.toml"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -49,8 +54,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     root = tmp_path_factory.mktemp("dashboard_runs")
     ids = []
     for seed in (1, 2):
-        ids.append(run(SERVO, duration="2 d", warmup="2 h", seed=seed).save(root).name)
+        ids.append(run(SERVO, duration="2 d", warmup="1 d", seed=seed).save(root).name)
     batch = run(BATCH, duration="3 d", warmup="0 s", seed=1).save(root).name
+    lines = {"servo_actuator": ids[0], "api_batch": batch}
+    for name in REFERENCE_LINES:  # every reference line, for the diagram's order
+        if name not in lines:
+            path = ROOT / "lines" / name / "line.toml"
+            lines[name] = run(path, duration="3 d", warmup="0 s", seed=1).save(root).name
+    alarmed = read_toml(SERVO)
+    alarmed["alarms"] = {"wip_high": {"tag": "wip", "limit": 12, "priority": "high", "deadband": 2},
+                         "washer_queue": {"tag": "buffer.washing", "limit": 3,
+                                          "priority": "medium", "deadband": 1}}
+    with_alarms = run(alarmed, duration="2 d", warmup="2 h", seed=3).save(root).name
     data = read_toml(SERVO)
     data["alarms"] = {  # the WIP climbs over 20 within the first hours of the live run
         "wip_high": {"tag": "wip", "limit": 20, "priority": "high", "deadband": 2},
@@ -72,7 +87,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     live.start()
     shots = tmp_path_factory.mktemp("dashboard_screenshots")
     yield {"url": f"http://127.0.0.1:{port}", "port": port, "live": live, "stored": ids,
-           "batch": batch, "shots": shots}
+           "batch": batch, "shots": shots, "lines": lines, "alarmed": with_alarms,
+           "root": root}
     live.stop()
     srv.should_exit = True
     thread.join(10)
@@ -114,6 +130,11 @@ def view(page: Page, name: str) -> None:
     page.wait_for_function("n => window.twinState.renders > n", arg=before)
 
 
+def wait_flows(page: Page) -> None:
+    """The Sankeys come from the server: wait until the page drew them for its source."""
+    page.wait_for_function("() => window.twinState.flows === window.twinState.source")
+
+
 def plot_traces(page: Page, div: str) -> list[dict[str, Any]]:
     return page.evaluate(f"""() => (document.getElementById({div!r}).data || []).map(t => ({{
         type: t.type, n: (t.x || (t.link && t.link.value) || []).length, name: t.name }}))""")
@@ -144,7 +165,7 @@ def test_live_values_change_while_the_run_streams(browser_page: tuple[Page, list
                            arg=clock, timeout=10000)
     later = page.evaluate("[window.twinState.records, window.twinState.now]")
     assert later[0] > first[0] and later[1] > first[1]
-    assert page.inner_text("#kpi-wip .value") not in ("", "-")
+    assert page.inner_text("#kpi-wip_mean .value") not in ("", "-")
     units = page.locator("#diagram svg rect.unit").count()
     assert units == len(server["live"].recorder.units)
     shot(page, server, "overview_live")
@@ -228,6 +249,7 @@ def test_gantt_and_sankey_render(browser_page: tuple[Page, list[str]],
     assert sum(t["n"] for t in plot_traces(page, "levels")) > 0
     shot(page, server, "timelines_live")
     view(page, "flows")
+    wait_flows(page)
     for div in ("sankey-material", "sankey-energy"):
         traces = plot_traces(page, div)
         assert traces[0]["type"] == "sankey" and traces[0]["n"] > 0, div
@@ -247,10 +269,10 @@ def test_replay_with_a_time_cursor(browser_page: tuple[Page, list[str]],
     for position in (50, 300, 600, 1000):
         page.eval_on_selector("#cursor", """(el, v) => { el.value = v;
             el.dispatchEvent(new Event('input')); }""", position)
-        end = 2 * 86400 + 2 * 3600  # warm-up + duration of the stored runs
+        end = 2 * 86400 + 86400  # warm-up + duration of the stored runs
         page.wait_for_function("v => Math.abs(window.twinState.now - v) < 1",
                                arg=position / 1000 * end)
-        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip .value"),
+        seen.add((page.inner_text("#clock"), page.inner_text("#kpi-wip_mean .value"),
                   page.inner_text("#diagram")))
     assert len({s[0] for s in seen}) == 4  # the clock follows the cursor
     assert len({s[1:] for s in seen}) > 1  # and so does the state shown
@@ -269,6 +291,7 @@ def test_batch_line_profiles_and_material(browser_page: tuple[Page, list[str]],
     assert sum(t["n"] for t in plot_traces(page, "utility")) > 0
     shot(page, server, "timelines_batch")
     view(page, "flows")
+    wait_flows(page)
     assert plot_traces(page, "sankey-material")[0]["n"] > 0
     shot(page, server, "flows_batch")
 
@@ -292,5 +315,168 @@ def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
         assert sum(t["n"] for t in plot_traces(page, div)) > 0
     curves = plot_traces(page, "cmp-curve")
     assert len(curves) == 2 and all(t["n"] > 0 for t in curves)
+    # the cumulative curve counts the table's window: it ends at the table's good units
+    ends = page.evaluate("() => document.getElementById('cmp-curve').data.map("
+                         "t => t.y[t.y.length - 1])")
+    assert ends == [int(float(good[1])), int(float(good[2]))]
     assert a in page.inner_text("#cmp-out") and b in page.inner_text("#cmp-out")
     shot(page, server, "compare")
+
+
+AXES = """div => {
+    const gd = document.getElementById(div), panel = gd.closest('.panel');
+    if (!gd._fullLayout || (panel && panel.hidden)) return null;
+    const axes = Object.keys(gd._fullLayout).filter(k => /^[xy]axis[0-9]*$/.test(k)
+        && gd._fullLayout[k].visible !== false);
+    return { axes: Object.fromEntries(axes.map(k => [k, gd._fullLayout[k].title.text || ''])),
+             drawn: [...gd.querySelectorAll('.g-xtitle text, .g-ytitle text, .g-y2title text')]
+                    .map(t => t.textContent),
+             ticks: [...gd.querySelectorAll('.xtick text')].map(t => t.textContent) };
+}"""
+TIME_TITLE = "time of the run"
+UNIT = re.compile(r"\[[^\]]+\]")
+
+
+def check_axes(page: Page, div: str) -> dict[str, Any] | None:
+    """Every axis of a drawn chart has a title, drawn on the page; value axes carry a unit
+    in brackets; time axes read as clock times of the run (day, weekday, hh:mm)."""
+    got = page.evaluate(AXES, div)
+    if got is None:
+        return None
+    assert got["axes"], div
+    for axis, title in got["axes"].items():
+        assert title, f"{div}: {axis} has no title"
+        assert title in got["drawn"], f"{div}: {axis} title {title!r} not drawn"
+        if axis.startswith("x"):
+            assert title.startswith(TIME_TITLE), (div, title)
+            assert got["ticks"] and all(re.match(r"day \d+ (Mon|Tue|Wed|Thu|Fri|Sat|Sun)", t)
+                                        for t in got["ticks"]), (div, got["ticks"])
+        elif not title.startswith("unit "):  # the Gantt's category axis names the units
+            assert UNIT.search(title), f"{div}: {axis} title {title!r} has no unit"
+    return got
+
+
+def test_every_chart_has_axis_titles_with_units(browser_page: tuple[Page, list[str]],
+                                                server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    checked = set()
+    for source in (f"run:{server['batch']}", f"run:{server['alarmed']}", "live"):
+        goto(page, server, source)
+        for name, divs in (("timelines", ("gantt", "levels", "utility", "profiles")),
+                           ("flows", ("emissions",)), ("alarms", ("alarm-rate",))):
+            if not page.locator(f"#tabs button[data-view={name}]").is_visible():
+                continue
+            view(page, name)
+            for div in divs:
+                if check_axes(page, div) is not None:
+                    checked.add(div)
+    goto(page, server, f"run:{server['stored'][0]}")
+    view(page, "compare")
+    page.select_option("#cmp-a", server["stored"][0])
+    page.select_option("#cmp-b", server["stored"][1])
+    page.click("#cmp-go")
+    page.wait_for_function("() => window.twinState.compared")
+    for div in ("cmp-gantt-0", "cmp-curve"):
+        assert check_axes(page, div) is not None
+        checked.add(div)
+    assert checked == {"gantt", "levels", "utility", "profiles", "emissions", "alarm-rate",
+                       "cmp-gantt-0", "cmp-curve"}
+
+
+def test_no_empty_panels_for_what_a_line_does_not_have(browser_page: tuple[Page, list[str]],
+                                                        server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    goto(page, server, f"run:{server['stored'][0]}")  # a discrete line, no utilities
+    view(page, "timelines")
+    hidden = page.evaluate("""() => ['utility', 'profiles', 'gantt'].map(
+        d => document.getElementById(d).closest('.panel').hidden)""")
+    assert hidden == [True, True, False]
+    for line, rid in server["lines"].items():  # the alarms tab only where there are alarms
+        goto(page, server, f"run:{rid}")
+        has = bool(read_toml(ROOT / "lines" / line / "line.toml").get("alarms"))
+        assert page.locator("#tabs button[data-view=alarms]").is_visible() == has, line
+    goto(page, server, f"run:{server['batch']}")
+    view(page, "timelines")
+    assert page.evaluate("() => document.getElementById('utility').closest('.panel').hidden") \
+        is False
+
+
+def test_gantt_states_are_distinguishable_with_a_legend(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    goto(page, server, f"run:{server['stored'][0]}")
+    view(page, "timelines")
+    styles = page.evaluate("""() => document.getElementById('gantt').data.map(t =>
+        [t.name, t.marker.color, (t.marker.pattern || {}).shape || ''])""")
+    assert len(styles) >= 4
+    assert len({(c, p) for _, c, p in styles}) == len(styles)  # no two states look alike
+    colours = {n: c for n, c, _ in styles}
+    greys = {n for n, c, _ in styles if len({c[1:3], c[3:5], c[5:7]}) == 1}
+    assert greys >= {"producing", "idle"} and {"down", "blocked"} & set(colours) <= \
+        set(colours) - greys  # colour only for the abnormal states
+    legend = page.locator("#gantt .legend .traces").count()
+    assert legend == len(styles)
+
+
+def _on_cycle(stations: dict[str, Any]) -> set[tuple[str, str]]:
+    succ = {n: {r["to"] for r in st.get("routes") or []} | (
+        {st["rework_to"]} if st.get("rework_to") else set()) for n, st in stations.items()}
+
+    def reaches(a: str, b: str) -> bool:
+        seen, todo = set(), [a]
+        while todo:
+            x = todo.pop()
+            if x == b:
+                return True
+            if x not in seen:
+                seen.add(x)
+                todo.extend(succ[x])
+        return False
+
+    return {(a, b) for a in succ for b in succ[a] if reaches(b, a)}
+
+
+@pytest.mark.parametrize("line", REFERENCE_LINES)
+def test_the_diagram_runs_left_to_right_along_the_routes(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any], line: str) -> None:
+    page, _ = browser_page
+    goto(page, server, f"run:{server['lines'][line]}")
+    view(page, "overview")
+    drawn = page.evaluate("""() => {
+        const svg = document.querySelector('#diagram svg');
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        return Object.fromEntries([...svg.querySelectorAll('g.station')].map(g => {
+            const r = g.querySelector('rect.box').getBoundingClientRect();
+            const size = parseFloat(getComputedStyle(g.querySelector('text.name')).fontSize);
+            return [g.dataset.station, [r.left, r.right, size * scale]]; })); }""")
+    stations = load_line(ROOT / "lines" / line / "line.toml").model_dump(
+        mode="json", by_alias=True)["stations"]
+    assert set(drawn) == set(stations)
+    cycles = _on_cycle(stations)
+    for name, st in stations.items():
+        for r in st.get("routes") or []:
+            if (name, r["to"]) not in cycles:
+                assert drawn[name][1] < drawn[r["to"]][0], f"{line}: {name} -> {r['to']}"
+    assert min(size for _, _, size in drawn.values()) >= MIN_LABEL_PT * 4 / 3 - 0.01  # px
+    if line == "servo_actuator":  # reached only through rework_to: not drawn as a root
+        assert drawn["rework_bench"][0] > drawn["eol_test"][1]
+    shot(page, server, f"diagram_{line}")
+
+
+def test_the_badge_counts_only_active_alarms(browser_page: tuple[Page, list[str]],
+                                             server: dict[str, Any]) -> None:
+    """At the end of a replay the badge equals the run's standing alarms (active, not
+    returned-unacknowledged, not shelved), and no actions are offered on a stored run."""
+    page, _ = browser_page
+    rid = server["alarmed"]
+    goto(page, server, f"run:{rid}")
+    view(page, "alarms")
+    alarms = pd.read_parquet(Path(server["root"]) / rid / "alarms.parquet")
+    last = alarms.sort_values("time", kind="stable").groupby("alarm", observed=True).last()
+    active = int(last["state"].astype(str).isin(["unack", "ack"]).sum())
+    assert (last["state"].astype(str) == "rtn_unack").any() or active > 0  # something to count
+    kpis = json.loads((Path(server["root"]) / rid / "run.json").read_text())["kpis"]
+    assert kpis["alarms_standing_at_end"] == active
+    badge = page.inner_text("#alarmcount") if page.locator("#alarmcount").is_visible() else "0"
+    assert int(badge) == active
+    assert page.locator("#alarm-list button").count() == 0

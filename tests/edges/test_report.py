@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from twin.edges.cli import main
-from twin.edges.report import ReportError, build_report, cjk_font, fmt_num
+from twin.edges.report import ReportError, build_report
+from twin.edges.report_html import fmt_num
+from twin.figures.style import cjk_font
 from twin.orchestration import run as run_module
 from twin.orchestration.run import RunFailed, run
 from twin.orchestration.scaleup_study import study as scaleup_study
@@ -179,8 +181,10 @@ def test_discrete_run_report_carries_provenance_and_kpis(built: dict[str, Path])
     else:
         assert "No alarms were defined" in doc
     assert "0.5306 kg CO2e/kWh" in doc and "2023" in doc
-    # the line's README is quoted as an assumption
-    assert "# " in doc and (SERVO.parent / "README.md").read_text().splitlines()[0] in doc
+    # the line's README is rendered (its title a heading, its bold text bold), not quoted raw
+    title = (SERVO.parent / "README.md").read_text().splitlines()[0].removeprefix("# ")
+    assert f"<h3>{title}</h3>" in doc and "<strong>SA-40</strong>" in doc
+    assert "# Servo" not in doc
 
 
 def test_process_run_report_shows_balance_closure_and_emissions(built: dict[str, Path]) -> None:
@@ -259,7 +263,7 @@ def test_chinese_labels_keep_the_numbers(built: dict[str, Path]) -> None:
 def test_alarm_summary_counts_priorities_floods_and_standing() -> None:
     import pandas as pd
 
-    from twin.edges.report import alarms_html
+    from twin.edges.report_sections import alarms_html
 
     rows = [(30.0 * i, "TT101_HI", "TT101", "high", "activate", "unack", 1.0, 0.5)
             for i in range(12)]  # 12 activations within 6 minutes: one flood
@@ -280,7 +284,7 @@ def test_standing_alarm_values_are_shown_in_the_units_people_read() -> None:
     105 degC over 100 degC."""
     import pandas as pd
 
-    from twin.edges.report import alarms_html
+    from twin.edges.report_sections import alarms_html
 
     alarms = pd.DataFrame([(60.0, "TT_HI", "temperature.r1", "urgent", "activate", "unack",
                             378.15, 373.15)],
@@ -336,13 +340,13 @@ def test_cli_writes_the_report_and_exits_1_on_bad_paths(built: dict[str, Path],
 def test_report_figures_fall_back_to_english_without_a_cjk_font(built: dict[str, Path],
                                                                  monkeypatch: pytest.MonkeyPatch
                                                                  ) -> None:
-    from twin.edges import report
+    from twin.figures import style as figure_style_module
 
-    monkeypatch.setattr(report, "cjk_font", lambda: None)
+    monkeypatch.setattr(figure_style_module, "cjk_font", lambda: None)
     doc = build_report(built["servo"], lang="zh")
     assert "未找到支持中文的字体" in doc
     # station names the default font cannot draw are replaced, not drawn as boxes
-    style = report.figure_style("zh")
+    style = figure_style_module.figure_style("zh")
     assert style.lang == "en" and style.safe("反应器 R1") == "??? R1"
 
 
@@ -384,3 +388,195 @@ def test_report_renders_in_chromium_and_prints_to_pdf(built: dict[str, Path], tm
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
 
+
+
+# --------------------------------------------------------------------------- acceptance evidence
+
+TD24_K = 453.15  # 180 degC, the TD24 the scale-up fixture uses
+
+
+def _stoessel(mtsr: float, mtt: float, td24: float) -> int:
+    """Stoessel's criticality classes (Stoessel 2008, table 3.3), written out independently."""
+    if mtsr < mtt < td24:
+        return 1
+    if mtsr < td24 <= mtt:
+        return 2
+    if mtt <= mtsr < td24:
+        return 3
+    if mtt < td24 <= mtsr:
+        return 4
+    return 5
+
+
+def _rows(doc: str, section: str) -> list[list[str]]:
+    """The body rows of the tables of a section, as cell texts."""
+    body = re.search(rf'<section id="{section}">(.*?)</section>', doc, re.S)
+    assert body is not None, section
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in
+            re.findall(r"<tr>(.*?)</tr>", body.group(1)) if "<td" in row]
+
+
+def test_batch_record_recomputes_from_the_phases_table(built: dict[str, Path]) -> None:
+    """Each batch whose reaction ended after the warm-up has a row with the reaction's
+    conversion, selectivity, yield, peak T and MTSR (K -> degC) from phases.parquet, the
+    span of its phases and its product from flows.parquet when it left the line, and a
+    Stoessel class recomputed from MTSR, MTT (lowest boiling point of the species charged to
+    the batch before its reaction, from flows.parquet) and TD24."""
+    import numpy as np
+    import pandas as pd
+
+    folder = built["api"]
+    summary = _run_json(folder)
+    warmup = summary["provenance"]["settings"]["warmup_s"]
+    phases = pd.read_parquet(folder / "phases.parquet")
+    flows = pd.read_parquet(folder / "flows.parquet")
+    parts = set(pd.read_parquet(folder / "parts.parquet")["part"])
+    react = phases[(phases["kind"] == "react") & (phases["end"] >= warmup)].sort_values("start")
+    assert len(react) >= 2
+    doc = build_report(folder, td24=TD24_K)
+    check_html(doc)
+    rows = _rows(doc, "batches")
+    record = {r[0]: r for r in rows if r[0].isdigit() and len(r) == 13}
+    safety = {r[0]: r for r in rows if r[0].isdigit() and len(r) == 7}
+    assert sorted(record) == sorted(str(p) for p in react["part"])
+    params = summary["provenance"]["parameters"]
+    for rec in react.to_dict("records"):
+        row = record[str(rec["part"])]
+        for value, cell in ((rec["conversion"], 6), (rec["selectivity"], 7), (rec["yield"], 8),
+                            (rec["peak_temperature_K"] - 273.15, 9),
+                            (rec["max_mtsr_K"] - 273.15, 10),
+                            ((rec["end"] - rec["start"]) / 3600, 5)):
+            assert row[cell] == fmt_num(float(value)), (rec["part"], cell, row)
+        mine = phases[phases["part"] == rec["part"]]
+        if rec["part"] in parts:
+            assert row[4] == fmt_num(float(mine["end"].max() - mine["start"].min()) / 3600)
+            out = flows[(flows["part"] == rec["part"]) & (flows["kind"] == "output")]["kg"]
+            assert row[11] == fmt_num(float(out.sum()))
+        else:
+            assert row[4] == "–" and row[11] == "–"
+        charged = flows[(flows["part"] == rec["part"]) & (flows["kind"] == "input")
+                        & (flows["time"] <= rec["start"])]["species"].astype(str)
+        mtt = min(float(params["species"][m]["t_boil"].split()[0]) for m in set(charged)
+                  if params["species"][m]["t_boil"])
+        cls = _stoessel(rec["max_mtsr_K"], mtt, TD24_K)
+        assert safety[str(rec["part"])][-1] == str(cls)
+        assert safety[str(rec["part"])][3] == fmt_num(mtt - 273.15)
+    mean = next(r for r in rows if r[0] == "mean")
+    assert mean[6] == fmt_num(float(np.mean(react["conversion"])))
+    # without TD24 the class is not made up
+    plain = build_report(folder)
+    assert "No TD24 was given" in plain
+    assert all(r[-1] == "–" for r in _rows(plain, "batches") if len(r) == 7)
+
+
+def test_utilities_table_covers_the_observation_window(built: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """Gas, scope 1 and chiller electricity per utility recomputed from the heat of the
+    phases ending after the warm-up with the line's factors; the totals are the run's KPIs."""
+    import shutil
+
+    import pandas as pd
+
+    folder = built["api"]
+    summary = _run_json(folder)
+    kpis, params = summary["kpis"], summary["provenance"]["parameters"]
+    warmup = summary["provenance"]["settings"]["warmup_s"]
+    phases = pd.read_parquet(folder / "phases.parquet")
+    heat = phases[phases["end"] >= warmup].groupby("utility")["heat_J"].sum()
+    energy = params["energy"]
+    lhv = float(energy["natural_gas_lhv"].split()[0])
+    steam = params["utilities"]["steam"]
+    gas = heat["steam"] / steam["boiler_efficiency"] / lhv
+    chiller_kwh = heat["chilled_water"] / params["utilities"]["chilled_water"]["cop"] / 3.6e6
+    doc = build_report(folder)
+    rows = {r[0]: r for r in _rows(doc, "balances") if len(r) == 9}
+    assert rows["steam"][5] == fmt_num(gas)
+    assert rows["steam"][6] == fmt_num(gas * energy["natural_gas_co2_per_m3"])
+    assert rows["chilled_water"][4] == fmt_num(chiller_kwh)
+    total = rows["<b>total</b>"]
+    assert total[4] == fmt_num(kpis["utility_electricity_kwh"])
+    assert total[5] == fmt_num(kpis["natural_gas_m3"])
+    assert total[6] == fmt_num(kpis["co2e_scope1_kg"])
+    assert total[7] == fmt_num(kpis["co2e_scope2_utilities_kg"])
+    assert "observation window: phases ending after the warm-up" in doc
+    # a later warm-up leaves the earlier phases out (a copy of the run with 40 h of warm-up)
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    summary["provenance"]["settings"]["warmup_s"] = 40 * 3600.0
+    (copy / "run.json").write_text(json.dumps(summary))
+    late = phases[phases["end"] >= 40 * 3600.0].groupby("utility")["heat_J"].sum()
+    assert late["steam"] < heat["steam"]
+    rows = {r[0]: r for r in _rows(build_report(copy), "balances") if len(r) == 9}
+    assert rows["steam"][5] == fmt_num(late["steam"] / steam["boiler_efficiency"] / lhv)
+
+
+def test_report_states_its_window_and_id_on_every_page(built: dict[str, Path],
+                                                      tmp_path: Path) -> None:
+    """One observation window in the header; a report id that follows what is reported
+    (same folder and language: same id; another language or a changed run.json: another);
+    the id in the printed page header of every page."""
+    import shutil
+
+    from twin.data.units import format_duration
+
+    folder = built["servo"]
+    settings = _run_json(folder)["provenance"]["settings"]
+    doc = build_report(folder)
+    window = (f"observation window: {format_duration(settings['warmup_s'])} to "
+              f"{format_duration(settings['warmup_s'] + settings['duration_s'])} since the run "
+              f"start (warm-up {format_duration(settings['warmup_s'])} excluded)")
+    assert window in doc
+    rid = re.search(r"report id: (TR-[0-9a-f]{12})", doc)
+    assert rid is not None
+    assert re.search(r"@top-left \{ content: \"[^\"]*" + rid.group(1), doc)
+    assert "counter(page)" in doc
+    assert f"report id: {rid.group(1)}" in build_report(folder)
+    assert rid.group(1) not in build_report(folder, lang="zh")
+    copy = tmp_path / folder.name
+    shutil.copytree(folder, copy)
+    data = _run_json(copy)
+    data["kpis"]["good_units"] += 1
+    (copy / "run.json").write_text(json.dumps(data))
+    assert rid.group(1) not in build_report(copy)
+
+
+def test_run_report_shows_the_run_over_time(built: dict[str, Path]) -> None:
+    """Process runs: state Gantt, levels, batch temperature and conversion, utility load
+    against capacity; discrete runs: Gantt and levels."""
+    api = build_report(built["api"])
+    section = re.search(r'<section id="timeline">(.*?)</section>', api, re.S)
+    assert section is not None
+    for caption in ("States of every unit", "Buffer and tank levels",
+                    "Batch temperature and conversion", "Utility load against capacity"):
+        assert f"<h3>{caption}</h3>" in section.group(1)
+    assert section.group(1).count("<img") == 4
+    servo = re.search(r'<section id="timeline">(.*?)</section>', build_report(built["servo"]),
+                      re.S)
+    assert servo is not None and servo.group(1).count("<img") == 2
+    assert "Batch record" not in build_report(built["servo"])
+
+
+def test_chinese_report_translates_its_tables(built: dict[str, Path]) -> None:
+    doc = build_report(built["api"], lang="zh", td24=TD24_K)
+    for header in ("<th>输入</th>", "<th>不平衡量</th>", "<th>转化率</th>", "<th>选择性</th>",
+                   "<th>峰值温度 [degC]</th>", "<th>Stoessel等级</th>", "<th>生产</th>",
+                   "<th>天然气 [m3]</th>", "<th>单位</th>"):
+        assert header in doc, header
+    for english in ("<th>input</th>", "<th>producing</th>", "<th>unit</th>",
+                    "<th>conversion</th>"):
+        assert english not in doc, english
+
+
+def test_readme_markdown_is_rendered_safely() -> None:
+    """Headings move under the section, raw HTML is text, links keep their address as text
+    and point nowhere, images become their alt text."""
+    from twin.edges.report_markdown import markdown_html
+
+    out = markdown_html("# Title\n\nSee [docs](https://example.org/x) <b>raw</b> "
+                        "<script>alert(1)</script> ![a pump](p.png)\n\n| a | b |\n|---|---|\n"
+                        "| 1 | 2 |\n")
+    assert "<h3>Title</h3>" in out
+    assert "<script" not in out and "&lt;script&gt;" in out and "&lt;b&gt;raw" in out
+    assert "href" not in out and "docs</span> (https://example.org/x)" in out
+    assert "<img" not in out and "[a pump]" in out
+    assert "<td>1</td>" in out

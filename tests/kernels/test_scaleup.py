@@ -1,6 +1,7 @@
 """Scale-up relations against exact algebra, direct geometry and the published constants.
 
-References: DOMAIN.md section 4 (rule exponents, A/V = 5/D, cost rule); van 't Riet, Ind. Eng.
+References: docs/ENGINEERING_DATA.md, scale-up (rule exponents, A/V = 5/D, cost rule);
+van 't Riet, Ind. Eng.
 Chem. Process Des. Dev. 18 (1979) 357-364 (kLa constants and data range); Grenville (1992)
 via the Handbook of Industrial Mixing (2004) ch. 9 (turbulent blend time, Re Np^(1/3) >=
 6370); Williams, Chem. Eng. 54(12) (1947) (six-tenths rule).
@@ -35,7 +36,7 @@ def test_scale_factor_is_cube_root_of_volume_ratio(ratio: float) -> None:
 
 @pytest.mark.parametrize("volume", [1e-3, 0.05, 2.0, 50.0])
 def test_area_per_volume_is_5_over_t_for_h_equal_t(volume: float) -> None:
-    """DOMAIN.md section 4: flat bottom, H = T, bottom + wall wetted -> A/V = 5/T."""
+    """docs/ENGINEERING_DATA.md, scale-up: flat bottom, H = T, bottom + wall wetted -> A/V = 5/T."""
     g = su.vessel_geometry(volume)
     # direct geometry, independent of the module: V = pi T^3/4 for H = T
     t = (4.0 * volume / math.pi) ** (1.0 / 3.0)

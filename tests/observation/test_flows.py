@@ -7,7 +7,8 @@ Independent references used here:
   the run's end inventory);
 - closed forms of jacket heating (``t = m cp / UA ln((T0 - Tj)/(T - Tj))``, heat ``m cp dT``);
 - final energy by hand: steam from a gas boiler, ``m3 = Q / eff / LHV`` (LHV 35.9 MJ/m3) and
-  2.16 kg CO2 per m3 (DOMAIN.md section 6, GB/T 2589 basis); chilled water
+  2.16 kg CO2 per m3 (docs/ENGINEERING_DATA.md, energy and emissions, GB/T 2589 basis);
+  chilled water
   ``kWh = Q / COP / 3.6e6``; cooling water ``kWh = Q x specific power / 3.6e6``; electricity
   scope 2 at the 2023 China grid factor 0.5306 kg CO2/kWh (MEE & NBS);
 - the integral of the recorded utility load (a step function) against the heat the phases

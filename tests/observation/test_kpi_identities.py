@@ -58,17 +58,19 @@ def _power_table(station: str) -> dict[str, str]:
     return {s: f"{kw} kW" for s, kw in POWER_KW[station].items() if kw is not None}
 
 
-# Planned run time per item (mean cycle time) [s] by station and product, from the spec.
+# Planned run time per item (the ideal cycle time: the lower end of the cycle-time
+# distribution if positive, else its 5 % quantile) [s] by station and product, from the spec,
+# with SciPy's quantile functions as the reference.
 PRI = {
-    ("press", "P"): 4.0 * 60.0,  # exponential, mean 4 min
-    ("press", "Q"): 5.0 * 60.0,  # uniform 3..7 min
+    ("press", "P"): float(stats.expon(scale=240.0).ppf(0.05)),  # exponential, mean 4 min
+    ("press", "Q"): 3.0 * 60.0,  # uniform 3..7 min
     ("paint", "P"): 3.5 * 60.0,  # constant
     ("paint", "Q"): 3.5 * 60.0,
-    # normal(3 min, 0.5 min) truncated at 0: mean of the truncated law
-    ("test", "P"): float(stats.truncnorm(-6.0, np.inf, loc=180.0, scale=30.0).mean()),
-    ("test", "Q"): float(stats.truncnorm(-6.0, np.inf, loc=180.0, scale=30.0).mean()),
-    ("fixer", "P"): (10.0 + 15.0 + 30.0) / 3.0 * 60.0,  # triangular
-    ("fixer", "Q"): (10.0 + 15.0 + 30.0) / 3.0 * 60.0,
+    # normal(3 min, 0.5 min) truncated at 0: 5 % quantile of the truncated law
+    ("test", "P"): float(stats.truncnorm(-6.0, np.inf, loc=180.0, scale=30.0).ppf(0.05)),
+    ("test", "Q"): float(stats.truncnorm(-6.0, np.inf, loc=180.0, scale=30.0).ppf(0.05)),
+    ("fixer", "P"): 10.0 * 60.0,  # triangular, low 10 min
+    ("fixer", "Q"): 10.0 * 60.0,
 }
 
 
@@ -208,8 +210,9 @@ def test_time_elements_partition_pot(result: RunResult) -> None:
 def test_availability_oee_quality(result: RunResult) -> None:
     """availability = APT / PBT = allocation efficiency x utilisation efficiency;
     quality = GQ / PQ with PQ, SQ, RQ counted from the events; effectiveness =
-    sum(PRI x PQ) / APT with PRI the spec's mean cycle time of each part's product;
-    OEE = availability x effectiveness x quality."""
+    sum(PRI x PQ) / APT with PRI the ideal cycle time of each part's product, less the part
+    of an item's time (from its ``start`` event) before the window; OEE = availability x
+    effectiveness x quality."""
     ev = result.tables["events"]
     kind = ev["kind"].astype(str)
     station = ev["station"].astype(str)
@@ -231,8 +234,17 @@ def test_availability_oee_quality(result: RunResult) -> None:
         rq = int((here & (kind == "rework")).sum())
         assert (row["PQ"], row["SQ"], row["RQ"], row["GQ"]) == (pq, sq, rq, pq - sq - rq)
         assert row["quality_ratio"] == pytest.approx((pq - sq - rq) / pq, rel=REL)
-        ended = ev.loc[here & (kind == "end"), "part"].to_numpy()
-        planned = sum(PRI[(name, p)] for p in product.reindex(ended).to_numpy())
+        planned = 0.0
+        started: dict[int, float] = {}
+        mine = ev[(station == name) & kind.isin(["start", "end"])].sort_values(
+            "time", kind="stable")
+        for part, k, t in zip(mine["part"], mine["kind"].astype(str), mine["time"],
+                              strict=True):
+            if k == "start":
+                started[part] = t
+            elif T0 <= t <= T1:
+                before = max(0.0, T0 - started.pop(part))
+                planned += max(0.0, PRI[(name, product[part])] - before)
         effectiveness = planned / (apt * HOUR)
         if not math.isclose(row["effectiveness"], effectiveness, rel_tol=1e-9):
             problems.append(f"{name}: effectiveness {row['effectiveness']:.9g}, expected "

@@ -3,7 +3,8 @@ constant U, the Semenov heat balance, studies, Monte Carlo and design mode.
 
 Independent references used here:
 
-- the scaling laws of geometric similarity (DOMAIN.md section 4), recomputed by hand from the
+- the scaling laws of geometric similarity (docs/ENGINEERING_DATA.md, scale-up), recomputed
+  by hand from the
   original spec values: masses x L^3, jacket UA x L^2 (constant U, area ~ L^2), agitation power
   x L^(3a+5) with the rule's exponent a written out here, wetted-area items x L^2, utility
   capacities x L^3;
@@ -39,7 +40,8 @@ PILOT = 2.5  # m3, the reactor of the API line
 R_GAS = 8.314462618  # J/(mol K), CODATA 2018 (exact since the 2019 SI)
 T0_C = 273.15
 
-# Exponent a of N2/N1 = L^a per agitation rule (DOMAIN.md section 4), written out here.
+# Exponent a of N2/N1 = L^a per agitation rule (docs/ENGINEERING_DATA.md, scale-up), written
+# out here.
 EXPONENTS = {
     "constant_power_per_volume": -2.0 / 3.0,
     "constant_tip_speed": -1.0,
@@ -206,7 +208,7 @@ def hand_batch_volume(lf: float) -> float:
 
 
 def test_area_per_volume_falls_as_one_over_the_scale(api: LineSpec) -> None:
-    """A/V = 5/D for H = D, flat bottom (DOMAIN.md section 4), so A/V ~ 1/L."""
+    """A/V = 5/D for H = D, flat bottom (docs/ENGINEERING_DATA.md, scale-up), so A/V ~ 1/L."""
     plant = scale_line(api, UNIT, 25.0).line
     lf = 10 ** (1 / 3)
     av = {}

@@ -2,9 +2,10 @@
 closes, the recovery and the dryer do what their models say, formation/ageing electricity is
 power x time, formation is the bottleneck, and runs are reproducible.
 
-References: lines/li_ion_cell/README.md (design numbers); DOMAIN.md section 6 (balances
-close: inputs = outputs + inventory + waste + emissions, per species); section 2 (energy by
-equipment state, bottleneck); twin.kernels.drying (target solvent content ends the phase).
+References: lines/li_ion_cell/README.md (design numbers); docs/ENGINEERING_DATA.md, energy and
+emissions (balances close: inputs = outputs + inventory + waste + emissions, per species);
+twin/observation/kpis.py (energy by equipment state, bottleneck); twin.kernels.drying (target
+solvent content ends the phase).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def test_line_validates_and_runs(spec, result):
 
 
 def test_nmp_balance_closes_from_flows_and_inventory(result):
-    """DOMAIN.md 6: NMP input = output (residue in cells) + waste + emission + recovered +
+    """docs/ENGINEERING_DATA.md, energy and emissions: NMP input = output (residue in cells) +
+    waste + emission + recovered +
     inventory, recomputed here from the flow records and the engine's own inventory row."""
     nmp = _nmp(result)
     by_kind = nmp.groupby("kind", observed=True)["kg"].sum()

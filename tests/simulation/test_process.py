@@ -163,12 +163,12 @@ def test_unreachable_jacket_target_fails_naming_unit_and_phase(kind: str, target
     recipe = [charge({"S": 500.0}, 293.15),
               {"phase": kind, "name": "to-target", "to": k(target), "jacket": k(jacket),
                "ua": "1000 W/K"}]
-    with pytest.raises(RunFailed) as info:
+    # refused before the run, at the phase's key path (it used to fail only at run time)
+    with pytest.raises(SpecError) as info:
         go(process_line({"vessel-7": {"recipe": recipe}}), duration="1 d")
-    error = info.value.result.provenance["error"]
-    assert info.value.result.provenance["status"] == "failed"
-    assert "unit 'vessel-7' phase 'to-target'" in error
-    assert "cannot bring the batch" in error
+    error = str(info.value)
+    assert "stations.vessel-7.recipe[1].jacket" in error
+    assert f"can never {kind} the batch" in error
     assert f"{jacket - 273.15:.1f} degC" in error
 
 

@@ -255,8 +255,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
                 product_ref(f"{base}.components.{p}", p)
     out += alarm_problems(line)
     if out:
-        return out  # flow checks need sound references
-    return _flow_problems(line)
+        return out  # flow and physical checks need sound references
+    return _flow_problems(line) + physical_problems(line)
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
@@ -339,6 +339,58 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
                                    f"{medium!r} carries energy: give it as 'utility'"))
         if isinstance(ph, P.React) and len(out) == found:
             out += _stoichiometry_problems(where, ph, species)
+    return out
+
+
+def physical_problems(line: S.LineSpec) -> list[Problem]:
+    """Set-ups no plant can run: a recipe charging more than its vessel holds (volumes at the
+    species' densities, counted from the recipe's charges until a phase that removes
+    material; only where the station states its ``volume``), and a heating (cooling) phase
+    whose jacket is not hotter (colder) than its target: the batch approaches the jacket
+    temperature exponentially and never reaches a target at or beyond it."""
+    out: list[Problem] = []
+    for name, st in line.stations.items():
+        if not isinstance(st, S.Process):
+            continue
+        recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
+                                             for k, r in st.product_recipes.items()]
+        for field, recipe in recipes:
+            where = f"stations.{name}.{field}"
+            if "volume" in st.model_fields_set:
+                out += _charge_volume_problems(line, where, st.volume, recipe)
+            out += _jacket_problems(where, recipe)
+    return out
+
+
+def _charge_volume_problems(line: S.LineSpec, where: str, volume: float,
+                            recipe: list[Any]) -> list[Problem]:
+    charged = 0.0
+    for i, ph in enumerate(recipe):
+        if isinstance(ph, P.Separate):
+            return []  # material leaves: later charges fill a vessel partly emptied
+        if not isinstance(ph, P.Charge):
+            continue
+        charged += sum(kg / line.species[sp].density for sp, kg in ph.materials.items()
+                       if sp in line.species)
+        if charged > volume * (1.0 + 1e-9):
+            return [Problem(f"{where}[{i}].materials",
+                            f"the recipe has charged {charged:.3g} m3 by this phase (masses "
+                            f"at the species' densities), more than the vessel's "
+                            f"{volume:.3g} m3")]
+    return []
+
+
+def _jacket_problems(where: str, recipe: list[Any]) -> list[Problem]:
+    out = []
+    for i, ph in enumerate(recipe):
+        if not isinstance(ph, P.Thermal):
+            continue
+        heat = ph.phase == "heat"
+        if (ph.jacket <= ph.to) if heat else (ph.jacket >= ph.to):
+            out.append(Problem(f"{where}[{i}].jacket", (
+                f"a jacket at {ph.jacket - 273.15:.1f} degC can never {ph.phase} the batch "
+                f"to {ph.to - 273.15:.1f} degC: it must be {'hotter' if heat else 'colder'} "
+                "than the target")))
     return out
 
 

@@ -57,6 +57,8 @@ class Species(Model):
     dh_vap: MolarEnergy | None = Field(None, gt=0.0)
     t_boil: Temperature | None = Field(None, gt=0.0)
     cod: float = Field(0.0, ge=0.0, description="theoretical oxygen demand [kg O2/kg]")
+    water: bool = Field(False, description="process water: what is charged of it counts in "
+                        "water_kg (e.g. dyeing liquor, fermentation medium water)")
 
     @model_validator(mode="after")
     def _vapour(self) -> Species:

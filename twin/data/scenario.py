@@ -120,8 +120,9 @@ class ScenarioSpec(Model):
     run: ScenarioRun = ScenarioRun()
     events: list[TimedEvent] = []
     sweep: SweepSpec | None = None
-    rank_by: str = "throughput_per_h"
-    maximize: bool = True
+    rank_by: str = Field("throughput_per_h", description="line KPI that ranks configurations")
+    maximize: bool | None = Field(
+        None, description="true: higher is better; default: the KPI's direction in the catalogue")
 
 
 def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") -> list[Problem]:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from twin.data.alarms import AlarmSpec
 from twin.data.distributions import Distribution
+from twin.data.ideal_time import ideal_time
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
 from twin.data.process import Abatement, Phase, Species, Utility
 from twin.data.quantities import (
@@ -367,11 +368,18 @@ class Equipment(StationBase):
     power: PowerDraw = PowerDraw()
     follows_calendar: bool = Field(
         True, description="false: runs through off-shift time (e.g. an oven or test chamber)")
+    ideal_cycle_time: Duration | None = Field(
+        None, gt=0.0, description="ideal (fastest) cycle time of an item, or of a batch on a "
+        "batch or process station: the planned run time per item of OEE; default: the lower "
+        "end of the cycle-time distribution if positive, else its 5% quantile")
 
     def planned_time_per_item(self, product: str) -> float:
-        """Planned run time per item (ISO 22400 PRI) for ``product`` [s]."""
-        dist = self.product_cycle_time.get(product, self.cycle_time)
-        return dist.mean()
+        """Planned run time per item (ISO 22400 PRI) for ``product`` [s]: the stated
+        ``ideal_cycle_time``, else :func:`twin.data.ideal_time.ideal_time` of the product's
+        cycle-time distribution."""
+        if self.ideal_cycle_time is not None:
+            return self.ideal_cycle_time
+        return ideal_time(self.product_cycle_time.get(product, self.cycle_time))
 
 
 class Machine(Equipment):
@@ -463,8 +471,10 @@ class Process(Equipment):
         return self.product_recipes.get(product, self.recipe)
 
     def planned_time_per_item(self, product: str) -> float:
-        """Undefined for a process unit (its batch time comes from the kernels): NaN."""
-        return float("nan")
+        """The stated ``ideal_cycle_time`` of a batch [s]; else NaN: a batch's planned time
+        is then what its own phases take without waiting and stops (the ``planned_s`` of
+        the ``phases`` table, see :mod:`twin.observation.kpis`)."""
+        return float("nan") if self.ideal_cycle_time is None else self.ideal_cycle_time
     volume: Volume = Field(1.0, gt=0.0)
     abatement: Abatement | None = None
     cycle_time: Distribution = Field("0 s", validate_default=True,
@@ -527,7 +537,9 @@ class Continuous(Equipment):
         return self
 
     def planned_time_per_item(self, product: str) -> float:
-        """Planned time per lot at the nominal rate [s]."""
+        """Planned time per lot at the nominal rate [s] (or the stated ideal)."""
+        if self.ideal_cycle_time is not None:
+            return self.ideal_cycle_time
         return self.lot_mass / self.rate
 
 

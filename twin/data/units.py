@@ -136,3 +136,30 @@ def format_duration(seconds: float) -> str:
     if s >= 120:
         return f"{seconds / 60:.1f} min"
     return f"{seconds:.1f} s"
+
+
+@lru_cache(maxsize=1024)
+def si_conversion(unit: str) -> tuple[float, float, str]:
+    """How to bring values written in ``unit`` to SI base units: ``si = scale * x + offset``.
+
+    Returns ``(scale, offset, dimensionality)``, the last as pint writes it (e.g.
+    ``"[substance] / [length] ** 3"``; ``"dimensionless"``). ``offset`` is non-zero only for
+    temperatures on a shifted scale (degC, degF). Raises :class:`UnitError` for text that is
+    not a unit.
+    """
+    text = unit.strip()
+    if not text or _NUMERIC_POWER.search(text):
+        raise UnitError(f"{unit!r} is not a unit")
+    try:
+        q1 = _parse(f"1 {text}")
+        q0 = _parse(f"0 {text}")
+    except UnitError:
+        raise UnitError(f"{unit!r} is not a unit") from None
+    ureg = registry()
+    if not isinstance(q1, pint.Quantity) or float(q1.magnitude) != 1.0:
+        raise UnitError(f"{unit!r} is not a unit")
+    b1, b0 = q1.to_base_units(), q0.to_base_units()
+    offset = float(b0.magnitude)
+    scale = float(b1.magnitude) - offset
+    dim = "dimensionless" if b1.dimensionless else str(ureg.Quantity(1, b1.units).dimensionality)
+    return scale, offset, dim

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,52 +18,15 @@ from typing import Any
 from twin.data.checks import SpecError, read_toml, validate
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.observation import catalogue
+from twin.observation.stability import load_warnings
 from twin.orchestration.run import RunFailed, RunResult, run
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
-KPI_LABELS = [
-    ("throughput_per_h", "throughput", "{:.2f} good units/h"),
-    ("good_units", "good units", "{:d}"),
-    ("scrap_units", "scrapped units", "{:d}"),
-    ("rework_events", "rework events", "{:d}"),
-    ("quality_ratio", "quality ratio (GQ/PQ)", "{:.3f}"),
-    ("first_pass_yield", "first pass yield", "{:.3f}"),
-    ("wip_mean", "WIP (time-weighted mean)", "{:.2f} units"),
-    ("lead_time_mean_h", "lead time mean", "{:.3f} h"),
-    ("lead_time_p50_h", "lead time p50", "{:.3f} h"),
-    ("lead_time_p95_h", "lead time p95", "{:.3f} h"),
-    ("bottleneck", "bottleneck", "{}"),
-    ("bottleneck_utilisation", "bottleneck utilisation", "{:.3f}"),
-    ("bottleneck_oee", "bottleneck OEE", "{:.3f}"),
-    ("shifting_bottleneck", "bottleneck (active periods)", "{}"),
-    ("electricity_kwh", "electricity", "{:.1f} kWh"),
-    ("co2e_kg", "CO2e (scope 2, grid)", "{:.1f} kg"),
-    ("kwh_per_good_unit", "electricity per good unit*", "{:.3f} kWh"),
-    ("co2e_kg_per_good_unit", "CO2e per good unit*", "{:.3f} kg"),
-    ("kgce_per_good_unit", "primary energy per good unit*", "{:.4f} kgce"),
-]
-
-STATION_COLUMNS = [
-    ("station", "station", "{}"), ("utilisation", "util", "{:.2f}"),
-    ("blocked_fraction", "blocked", "{:.2f}"), ("starved_fraction", "starved", "{:.2f}"),
-    ("down_fraction", "down", "{:.2f}"), ("availability", "avail", "{:.2f}"),
-    ("effectiveness", "effect", "{:.2f}"), ("quality_ratio", "quality", "{:.2f}"),
-    ("oee", "OEE", "{:.2f}"), ("PQ", "PQ", "{:d}"), ("SQ", "SQ", "{:d}"), ("RQ", "RQ", "{:d}"),
-    ("MTBF_h", "MTBF h", "{:.1f}"), ("MTTR_h", "MTTR h", "{:.2f}"),
-]
-
-
-def _fmt(fmt: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if "d}" in fmt:
-        value = int(value)
-    return fmt.format(value)
-
-
 def kpi_report(result: RunResult) -> str:
-    """The KPI table printed by ``twin run``."""
+    """The KPI table printed by ``twin run``: the catalogue's ``cli`` KPIs that the run has."""
     p, k = result.provenance, result.kpis
     s = p["settings"]
     out = [
@@ -72,18 +34,23 @@ def kpi_report(result: RunResult) -> str:
         f"after {format_duration(s['warmup_s'])} warm-up  ({p['wall_time_s']:.1f} s wall)",
         "",
     ]
-    width = max(len(label) for _, label, _ in KPI_LABELS)
-    out += [f"  {label:<{width}}  {_fmt(fmt, k.get(key))}" for key, label, fmt in KPI_LABELS]
-    out.append("  * not ISO 22400 (energy and emission intensity)")
+    shown = [e for e in catalogue.kpis("line", "cli") if e.key in k]
+    width = max(len(e.en) for e in shown)
+    out += [f"  {e.en:<{width}}  {e.format(k[e.key], with_unit=True)}" for e in shown]
+    out.append("  * not ISO 22400 (energy, emission and material intensities)")
     out.append("")
     st = result.stations
-    rows = [[label for _, label, _ in STATION_COLUMNS]]
+    columns = [e for e in catalogue.kpis("station", "cli") if e.key in st.columns]
+    rows = [["station"] + [e.short for e in columns]]
     for rec in st.to_dict("records"):
-        rows.append([_fmt(fmt, rec[key]) for key, _, fmt in STATION_COLUMNS])
+        rows.append([str(rec["station"])] + [e.format(rec[e.key]) for e in columns])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         out.append("  " + "  ".join(c.rjust(w) if i else c.ljust(w)
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    if result.warnings:
+        out += ["", "WARNINGS (the numbers above need a second look):"]
+        out += [f"  ! {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
@@ -130,6 +97,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise SpecError(problems, str(args.file))
     assert line is not None
     print(f"{args.file}: valid line '{line.line.name}' with {len(line.stations)} stations")
+    for w in load_warnings(line):
+        print(f"warning: {w['message']}", file=sys.stderr)
     return 0
 
 
@@ -162,8 +131,9 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from twin.edges.figures import ranking_figure
     from twin.edges.query import format_table
+    from twin.figures.studies import ranking_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
     bar = None
@@ -192,8 +162,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
     ranked.to_csv(study.root / "summary.csv", index=False)
-    figure = ranking_figure(ranked, study.meta["rank_by"], study.root / "figures")
     kpi = study.meta["rank_by"]
+    figure = save_png(ranking_figure(ranked, kpi, figure_style()),
+                      study.root / "figures" / f"ranking_{kpi}.png")
     shown = ranked[["rank", "configuration", "n", "mean", "half_width", "diff_to_best",
                     "diff_low", "diff_high", "indistinguishable"]]
     print(f"study {study.root}: {len(results)} runs, ranked by {kpi} "
@@ -205,21 +176,53 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if len(failed) else 0
 
 
+def _damaged_lines(damaged: Any) -> list[str]:
+    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+
+
 def _cmd_runs(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
+    if args.check or args.repair:
+        return _check_runs(args.dir, args.repair)
     with RunStore(args.dir) as store:
         table = store.runs()
+        damaged = store.damaged
     cols = [c for c in ("run_id", "status", "seed", "started_utc", "throughput_per_h",
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
+    if damaged:
+        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
+              "verifies every folder, --repair moves damaged ones aside):")
+        print("\n".join(_damaged_lines(damaged)))
     return 0
+
+
+def _check_runs(root: str, repair: bool) -> int:
+    """``twin runs --check``/``--repair``: every folder against its hashes and schema."""
+    from twin.observation import runfolder
+
+    if not Path(root).is_dir():
+        raise ValueError(f"run folder root {root!r} is not a directory")
+    states = runfolder.scan(root, deep=True)
+    bad = [s for s in states if s.status == "damaged"]
+    print(f"{len(states)} run folder(s) checked under {root}: {len(states) - len(bad)} sound, "
+          f"{len(bad)} damaged")
+    for line in _damaged_lines(bad):
+        print(line)
+    if repair:
+        for st in bad:
+            print(f"moved {st.path} to {runfolder.move_aside(st.path)}")
+        return 0
+    return 1 if bad else 0
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
     from twin.edges.query import RunStore, format_table
 
     with RunStore(args.dir) as store:
+        for line in _damaged_lines(store.damaged):
+            print(f"{line}; left out of the views", file=sys.stderr)
         table = store.query(args.sql)
     if args.csv:
         print(table.to_csv(index=False), end="")
@@ -241,8 +244,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_scaleup(args: argparse.Namespace) -> int:
-    from twin.edges.figures import scaleup_figures
     from twin.edges.query import format_table
+    from twin.figures.studies import scaleup_figure
+    from twin.figures.style import figure_style, save_png
     from twin.orchestration.scaleup_study import monte_carlo, study
 
     volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
@@ -253,7 +257,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
                    executor=args.executor,
                    mtt=to_si(args.mtt, "temperature") if args.mtt else None,
                    td24=to_si(args.td24, "temperature") if args.td24 else None)
-    figures = scaleup_figures(result.table, result.root / "figures")
+    figures = [save_png(scaleup_figure(result.table, figure_style()),
+                        result.root / "figures" / "scaleup.png")]
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
             "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
@@ -280,7 +285,9 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from twin.edges.report import write_report
 
-    out = write_report(args.folder, args.output, lang=args.lang)
+    out = write_report(args.folder, args.output, lang=args.lang,
+                       td24=to_si(args.td24, "temperature") if args.td24 else None,
+                       mtt=to_si(args.mtt, "temperature") if args.mtt else None)
     print(f"report: {out}")
     return 0
 
@@ -384,9 +391,15 @@ def parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("runs", help="list the runs stored under a folder")
     rs.add_argument("dir", nargs="?", default=".", help="folder to search (default: .)")
     rs.add_argument("--limit", type=int, default=50, help="rows to show")
+    rs.add_argument("--check", action="store_true",
+                    help="verify every run folder (file hashes, table schemas); exit 1 if "
+                         "one is damaged")
+    rs.add_argument("--repair", action="store_true",
+                    help="check, and move damaged folders into _damaged/ next to them "
+                         "(nothing is deleted; a study re-runs them on resume)")
     rs.set_defaults(func=_cmd_runs)
-    q = sub.add_parser("query", help="SQL over stored runs (views: runs, events, states, "
-                       "parts, stops, energy, stations)")
+    q = sub.add_parser("query", help="read-only SQL over stored runs (views: runs and every "
+                       "recorded table: states, events, parts, flows, phases, alarms, ...)")
     q.add_argument("sql")
     q.add_argument("--dir", default=".", help="folder to search (default: .)")
     q.add_argument("--csv", action="store_true", help="print CSV")
@@ -423,6 +436,11 @@ def parser() -> argparse.ArgumentParser:
                     "(default: report.html)")
     rp.add_argument("--lang", choices=["en", "zh"], default="en",
                     help="language of headings and table headers (default: en)")
+    rp.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (gives each "
+                    "batch of a process run its Stoessel class)")
+    rp.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' (default: "
+                    "the lowest boiling point of the species charged to each batch before "
+                    "its reaction)")
     rp.set_defaults(func=_cmd_report)
     db = sub.add_parser("dashboard", help="serve the dashboard over stored runs (replay, "
                         "comparison) and optionally a live run")
@@ -433,6 +451,7 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
+    add_pilot_commands(sub)
     return p
 
 

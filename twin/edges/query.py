@@ -17,9 +17,24 @@ Views
     ``warmup_s``, ``spec_hash``, ``started_utc`` (UTC timestamp), ``wall_time_s``,
     ``folder``, ``error`` (the traceback of a failed run), then one column per KPI found in
     any run (NULL where a run lacks it, e.g. failed runs).
-``events``, ``states``, ``parts``, ``stops``, ``energy``, ``stations``
+    Runs that belong to a study also get ``point`` and ``replication`` and one column per
+    factor of the study (``factor_<name>``, e.g. ``factor_assembly_servers``, the swept
+    parameter's value; ``factor_volume_m3`` in scale-up studies), so results group by them.
+Every recorded table (:data:`TABLES`: ``states``, ``events``, ``parts``, ``stops``, ``flows``,
+``phases``, ``profiles``, ``utility_load``, ``levels``, ``level_events``, ``signals``,
+``alarms``, ``energy``, ``stations``, ``balance``, ``utilities``, ``emissions``)
     The rows of that table from every run that has it, with ``run_id`` as the first column and
-    ``folder`` as the last. A view exists only if some run has the table.
+    ``folder`` as the last. A view exists only if some run has the table. Columns, kinds and
+    units: :mod:`twin.observation.schema`.
+
+Damaged run folders (see :mod:`twin.observation.runfolder`) are left out of every view and
+listed by :attr:`RunStore.damaged` with the file and the reason.
+
+Queries are read-only and stay in the store: only ``SELECT`` (with ``WITH``, ``SHOW``,
+``DESCRIBE``, ``SUMMARIZE``) and ``EXPLAIN`` statements run; DuckDB's external access is
+limited to the store's directory, extensions are neither installed nor loaded, and the
+configuration is locked, so ``COPY ... TO``, ``ATTACH``, reading files outside the store and
+``INSTALL`` are refused.
 
 ``run_id`` is the name of the run folder, in every view, so views join on it; the same run
 saved in two places (e.g. in two studies) has the same ``run_id``, and ``folder`` tells the
@@ -34,7 +49,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -46,10 +60,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-TABLES: tuple[str, ...] = ("events", "states", "parts", "stops", "energy", "stations")
-"""Parquet tables of a run folder; each becomes a view of the same name."""
+from twin.observation import runfolder, schema
+from twin.observation.runfolder import RUN_FILE, FolderState
+from twin.orchestration.study import RUNS_DIR, STUDY_FILE, read_study
 
-RUN_FILE = "run.json"
+TABLES: tuple[str, ...] = tuple(schema.TABLES)
+"""Recorded tables of a run folder (:mod:`twin.observation.schema`); each becomes a view."""
+
+ALLOWED_STATEMENTS = ("SELECT", "EXPLAIN")
+"""Statement types a query may hold (``SHOW``, ``DESCRIBE``, ``SUMMARIZE`` are selects)."""
 
 # Standard columns of the ``runs`` view: name, SQL type, expression over the raw record
 # (``provenance`` as JSON, ``filename`` the path of the run.json file).
@@ -80,37 +99,6 @@ class QueryError(ValueError):
     """A query failed (bad SQL, missing table, unreadable file); the message says why."""
 
 
-def find_runs(root: str | Path) -> list[Path]:
-    """Run folders under ``root``: directories holding a ``run.json``, at any depth.
-
-    Directories whose names start with a dot are skipped with everything below them.
-    Symbolic links to directories are followed (each directory is visited once).
-
-    Parameters
-    ----------
-    root
-        The directory to search; it may itself be a run folder.
-
-    Returns
-    -------
-    list of pathlib.Path
-        The run folders, sorted.
-    """
-    root = Path(root)
-    found: list[Path] = []
-    seen: set[str] = set()
-    for here, dirs, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(here)
-        if real in seen:  # a symbolic link loop, or a folder reached twice
-            dirs[:] = []
-            continue
-        seen.add(real)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        if RUN_FILE in files:
-            found.append(Path(here))
-    return sorted(found)
-
-
 def _literal(text: str) -> str:
     """An SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
@@ -136,6 +124,90 @@ def _kpi_type(structure: Any) -> str:
     if structure in ("DOUBLE", "VARCHAR", "BOOLEAN"):
         return structure
     return "JSON"
+
+
+def _confined(root: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection that reads files only under ``root``, loads no extension it
+    does not have, and whose configuration cannot be changed by a query."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    try:
+        con.execute("SET allowed_directories = ?", [[str(root) + "/"]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _check_read_only(sql: str) -> None:
+    """Raise :class:`QueryError` unless every statement of ``sql`` is a read-only query."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(str(exc)) from exc
+    for st in statements:
+        kind = st.type.name
+        if kind not in ALLOWED_STATEMENTS:
+            text = " ".join(st.query.split())[:60]
+            raise QueryError(f"only read-only queries run on the store (SELECT, EXPLAIN): "
+                             f"{kind} is not allowed ({text!r})")
+
+
+def _study_rows(root: Path, folders: set[str]) -> list[dict[str, Any]]:
+    """Point, replication and factor values of the run folders that belong to a study under
+    ``root`` (sweeps: the design point's parameters; scale-up studies: the volume)."""
+    rows: list[dict[str, Any]] = []
+    for study_file in sorted(root.rglob(STUDY_FILE)):
+        if any(p.startswith(".") for p in study_file.relative_to(root).parts):
+            continue
+        try:
+            meta = read_study(study_file.parent)
+        except ValueError:
+            continue
+        runs = study_file.parent / RUNS_DIR
+        if meta["kind"] == "sweep":
+            points = meta.get("points") or []
+            plan = [(t["run_id"], t["point"], t["replication"],
+                     points[t["point"]] if t["point"] < len(points) else {})
+                    for t in meta.get("tasks") or []]
+        else:
+            ids, volumes = meta.get("runs") or [], meta.get("volumes_m3") or []
+            reps = max(1, int(meta.get("replications") or 1))
+            plan = [(rid, i // reps, i % reps,
+                     {"volume_m3": volumes[i // reps]} if i // reps < len(volumes) else {})
+                    for i, rid in enumerate(ids)]
+        for rid, point, rep, factors in plan:
+            folder = str(runs / rid)
+            if folder in folders:
+                row = {"folder": folder, "point": point, "replication": rep}
+                row.update({_factor_name(k): v for k, v in factors.items()})
+                rows.append(row)
+    return rows
+
+
+def _factor_name(path: str) -> str:
+    """``stations.assembly.servers`` -> ``factor_assembly_servers`` (a plain SQL name)."""
+    head, _, rest = path.partition(".")
+    short = rest if head in ("stations", "operators", "products") and rest else path
+    return "factor_" + re.sub(r"\W+", "_", short).strip("_").lower()
+
+
+def _factor_type(values: list[Any]) -> str:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "BIGINT"
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool)
+                       for v in present):
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def _factor_value(value: Any, sql_type: str) -> Any:
+    if value is None or sql_type != "VARCHAR" or isinstance(value, str):
+        return value
+    return json.dumps(value)
 
 
 class RunStore:
@@ -167,10 +239,12 @@ class RunStore:
         if not path.is_dir():
             raise ValueError(f"run folder root {str(root)!r} is not a directory")
         self._root = path.resolve()
-        self._con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False})
+        self._con = _confined(self._root)
         self._folders: tuple[Path, ...] = ()
+        self._damaged: tuple[FolderState, ...] = ()
         self._tables: tuple[str, ...] = ()
         self._kpis: tuple[str, ...] = ()
+        self._factors: tuple[str, ...] = ()
         try:
             self.refresh()
         except BaseException:
@@ -180,23 +254,43 @@ class RunStore:
     # -- set-up ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Find the run folders again and redefine the views over them.
+        """Find the run folders again (leaving damaged ones out) and redefine the views.
 
         Raises
         ------
         QueryError
             If a ``run.json`` or Parquet file cannot be read.
         """
-        folders = tuple(find_runs(self._root))
+        good, bad = runfolder.usable(self._root)
+        folders = tuple(good)
         try:
-            kpis = self._define_runs(folders)
+            factors = self._define_factors(folders)
+            kpis = self._define_runs(folders, factors)
             tables = self._define_tables(folders)
         except duckdb.Error as exc:
             raise QueryError(f"cannot read the runs under {self._root}: {exc}") from exc
         self._folders, self._kpis, self._tables = folders, kpis, tables
+        self._damaged, self._factors = tuple(bad), factors
 
-    def _define_runs(self, folders: tuple[Path, ...]) -> tuple[str, ...]:
+    def _define_factors(self, folders: tuple[Path, ...]) -> tuple[str, ...]:
+        """A ``_factors`` table: study point, replication and factor values by run folder."""
+        rows = _study_rows(self._root, {str(f) for f in folders})
+        names = sorted({k for r in rows for k in r if k.startswith("factor_")})
+        cols = [("folder", "VARCHAR"), ("point", "BIGINT"), ("replication", "BIGINT")]
+        cols += [(n, _factor_type([r.get(n) for r in rows])) for n in names]
+        self._con.execute("DROP TABLE IF EXISTS _factors")
+        typed = ", ".join(f"{_ident(n)} {t}" for n, t in cols)
+        self._con.execute(f"CREATE TABLE _factors ({typed})")
+        if rows:
+            marks = ", ".join("?" for _ in cols)
+            self._con.executemany(f"INSERT INTO _factors VALUES ({marks})",
+                                  [[_factor_value(r.get(n), t) for n, t in cols] for r in rows])
+        return tuple(names)
+
+    def _define_runs(self, folders: tuple[Path, ...], factors: tuple[str, ...]
+                     ) -> tuple[str, ...]:
         con = self._con
+        study_cols = ("point", "replication", *factors)
         if not folders:
             cols = ", ".join(f"CAST(NULL AS {typ}) AS {_ident(name)}"
                              for name, typ, _ in _RUN_COLUMNS)
@@ -209,9 +303,10 @@ class RunStore:
         structure = json.loads(merged) if merged else {}
         if not isinstance(structure, dict):
             structure = {}
-        taken = set(RUN_COLUMNS)
+        taken = set(RUN_COLUMNS) | set(study_cols)
         kpi_types = {name: _kpi_type(s) for name, s in structure.items()}
         select = [f"{expr} AS {_ident(name)}" for name, _, expr in _RUN_COLUMNS]
+        select += [f"_f.{_ident(c)}" for c in study_cols]
         kpi_names: list[str] = []
         for name in kpi_types:
             column = name if name not in taken else f"kpi_{name}"
@@ -221,6 +316,7 @@ class RunStore:
         if kpi_types:
             shape = _literal(json.dumps(kpi_types))
             source = f"(SELECT *, json_transform(kpis, {shape}) AS _kpi FROM {source})"
+        source = f"{source} LEFT JOIN _factors _f ON _f.folder = parse_dirpath(filename)"
         con.execute(f"CREATE OR REPLACE VIEW runs AS SELECT {', '.join(select)} FROM {source}")
         return tuple(kpi_names)
 
@@ -262,6 +358,16 @@ class RunStore:
         """KPI columns of the ``runs`` view, in order."""
         return self._kpis
 
+    @property
+    def factors(self) -> tuple[str, ...]:
+        """Factor columns of the ``runs`` view (``factor_<name>``), sorted."""
+        return self._factors
+
+    @property
+    def damaged(self) -> tuple[FolderState, ...]:
+        """Run folders left out of the views because they are damaged (file and reason)."""
+        return self._damaged
+
     def query(self, sql: str) -> pd.DataFrame:
         """Run SQL against the views and return the result.
 
@@ -278,11 +384,13 @@ class RunStore:
         Raises
         ------
         QueryError
-            With DuckDB's message if the SQL fails, or naming the table if the query uses a
-            run table that no run under the root has.
+            With DuckDB's message if the SQL fails, naming the table if the query uses a
+            run table that no run under the root has, or naming the statement if it is not
+            a read-only query (see the module docstring).
         """
         if not sql.strip():
             raise QueryError("empty SQL query")
+        _check_read_only(sql)
         try:
             relation = self._con.sql(sql)
             return pd.DataFrame() if relation is None else relation.df()

@@ -1,10 +1,13 @@
 """Labels of the HTML report (:mod:`twin.edges.report`) in English and Chinese.
 
 Only headings, table headers and fixed phrases are translated; numbers, units, station names,
-hashes and other identifiers are shown as they are stored.
+hashes and other identifiers are shown as they are stored. KPI labels come from the KPI
+catalogue (:mod:`twin.observation.catalogue`).
 """
 
 from __future__ import annotations
+
+from twin.observation import catalogue
 
 LANGS = ("en", "zh")
 
@@ -26,6 +29,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "sec_safety": ("Thermal safety classes and alarms", "热安全等级与报警"),
     "sec_assumptions": ("Assumptions", "假设条件"),
     "sec_failed": ("Run failed", "运行失败"),
+    "sec_warnings": ("Warnings", "警告"),
     # provenance
     "line": ("line", "产线"),
     "description": ("description", "描述"),
@@ -147,6 +151,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "energy_carrier": ("Utilities: delivered energy to final energy, CO2e and kgce (whole run, "
                        "including warm-up)",
                        "公用工程:输送能量折算为终端能源、CO2e与kgce(整个运行期,含预热)"),
+    "energy_carrier_window": ("Utilities: delivered energy to final energy, CO2e and kgce "
+                              "(observation window: phases ending after the warm-up)",
+                              "公用工程:输送能量折算为终端能源、CO2e与kgce(观测窗口:预热期后结束的阶段)"),
     "energy_state": ("Equipment electricity by station and state [kWh] (observation window)",
                      "各工位各状态设备用电 [kWh](观测窗口)"),
     "energy_totals": ("Energy totals (observation window)", "能源合计(观测窗口)"),
@@ -213,7 +220,45 @@ TEXT: dict[str, tuple[str, str]] = {
     "gas_lhv": ("natural gas lower heating value", "天然气低位发热量"),
     "gas_kgce": ("primary energy of natural gas", "天然气折标准煤"),
     "utilities_params": ("Utility parameters", "公用工程参数"),
+    # time series and batches
+    "sec_timeline": ("The run over time", "运行过程"),
+    "timeline_note": ("Time in hours since the run started; the hatched band is the warm-up, "
+                      "excluded from every statistic. The observation window follows it.",
+                      "时间为自运行开始的小时数;斜线区域为预热期,不计入任何统计,其后为观测窗口。"),
+    "fig_gantt": ("States of every unit", "各设备单元状态"),
+    "fig_levels": ("Buffer and tank levels", "缓冲区与储罐液位"),
+    "fig_batch_profiles": ("Batch temperature and conversion", "批次温度与转化率"),
+    "fig_utility_load": ("Utility load against capacity", "公用工程负荷与能力上限"),
+    "sec_batches": ("Batch record", "批次记录"),
+    "batch_note": ("One row per batch whose reaction ended in the observation window: "
+                   "reaction results from the phases table; for batches that left the line, "
+                   "the span from the first phase start to the last phase end and the product "
+                   "from the output flows (a dash while a batch is still in the line). Means "
+                   "over the batches that have the value.",
+                   "每行为反应在观测窗口内结束的一个批次:反应结果取自阶段表;已出线批次的时长为其"
+                   "首个阶段开始至最后阶段结束,产品量取自产出物流(仍在线的批次以短横表示)。均值"
+                   "按有该数值的批次计算。"),
+    "no_batches": ("No reaction ended in the observation window.", "观测窗口内没有反应结束。"),
+    "safety_class": ("Thermal safety class per batch", "各批次热安全等级"),
+    "batch_safety_note": ("Criticality class after Stoessel from the batch's MTSR, the maximum "
+                          "technical temperature MTT (unless given: the lowest boiling point of "
+                          "the species charged to the batch before its reaction) and TD24 "
+                          "(given with the report).",
+                          "依据批次MTSR、最高技术温度MTT(除非另行给定,取该批次反应前所加物料中的最低"
+                          "沸点)和TD24(生成报告时给定)按Stoessel划分危险度等级。"),
+    "no_td24": ("No TD24 was given (twin report --td24 \"180 degC\"), so the class is not "
+                "determined; MTSR against MTT is shown.",
+                "未给定TD24(twin report --td24 \"180 degC\"),故未判定等级;仅列出MTSR与MTT的比较。"),
+    "mtsr_below_mtt": ("MTSR below MTT", "MTSR低于MTT"),
+    "mtsr_reaches_mtt": ("MTSR reaches MTT", "MTSR达到MTT"),
+    "report_id": ("report id", "报告编号"),
+    "window": ("observation window", "观测窗口"),
+    "window_text": ("{t0} to {t1} since the run start (warm-up {w} excluded); every figure and "
+                    "table covers this window unless it says otherwise",
+                    "自运行开始{t0}至{t1}(不含预热期{w});除另有说明外,所有图表均按此窗口统计"),
     # failures and notes
+    "warnings_note": ("The numbers of this run need a second look before they are signed:",
+                      "本次运行的数值在签署前需要复核:"),
     "failed_note": ("This run FAILED: it produced no KPIs. The traceback excerpt below is from "
                     "run.json.",
                     "本次运行失败,未产生KPI。以下为run.json中的错误堆栈摘录。"),
@@ -233,86 +278,59 @@ def text(key: str, lang: str = "en") -> str:
     return zh if lang == "zh" else en
 
 
-# KPI labels: key -> (English, Chinese, unit, ISO 22400-2 name or "" when not ISO).
-KPIS: dict[str, tuple[str, str, str, str]] = {
-    "throughput_per_h": ("throughput (good units per hour)", "产出率(合格品/小时)",
-                         "units/h", ""),
-    "good_units": ("good units", "合格品数", "units", "GQ (good quantity)"),
-    "scrap_units": ("scrapped units", "报废数", "units", "SQ (scrap quantity)"),
-    "rework_events": ("rework events", "返工次数", "", "RQ (rework quantity)"),
-    "quality_ratio": ("quality ratio", "质量比率", "", "Quality ratio = GQ/PQ"),
-    "scrap_ratio": ("scrap ratio", "报废率", "", "Scrap ratio = SQ/PQ"),
-    "first_pass_yield": ("first pass yield", "一次通过率", "", "First pass yield"),
-    "wip_mean": ("WIP (time-weighted mean)", "在制品(时间加权均值)", "units", ""),
-    "lead_time_mean_h": ("lead time, mean", "生产周期均值", "h", ""),
-    "lead_time_p50_h": ("lead time, median", "生产周期中位数", "h", ""),
-    "lead_time_p95_h": ("lead time, 95th percentile", "生产周期95分位", "h", ""),
-    "bottleneck": ("bottleneck station", "瓶颈工位", "", ""),
-    "bottleneck_utilisation": ("bottleneck availability", "瓶颈可用率", "",
-                               "Availability = APT/PBT"),
-    "bottleneck_oee": ("bottleneck OEE", "瓶颈OEE", "", "OEE index"),
-    "shifting_bottleneck": ("bottleneck, active period method", "瓶颈(活动周期法)", "", ""),
-    "electricity_kwh": ("equipment electricity", "设备用电量", "kWh", ""),
-    "co2e_kg": ("CO2e of equipment electricity (scope 2)", "设备用电CO2e(范围二)", "kg", ""),
-    "kgce": ("primary energy of equipment electricity", "设备用电折标准煤", "kgce", ""),
-    "kwh_per_good_unit": ("electricity per good unit *", "单位合格品电耗 *", "kWh", ""),
-    "co2e_kg_per_good_unit": ("CO2e per good unit *", "单位合格品CO2e *", "kg", ""),
-    "kgce_per_good_unit": ("primary energy per good unit *", "单位合格品折标准煤 *", "kgce", ""),
-    "product_kg": ("product", "产品量", "kg", ""),
-    "utility_electricity_kwh": ("utility electricity", "公用工程用电量", "kWh", ""),
-    "natural_gas_m3": ("natural gas", "天然气", "m3", ""),
-    "co2e_scope1_kg": ("CO2e scope 1 (natural gas)", "CO2e范围一(天然气)", "kg", ""),
-    "co2e_scope2_utilities_kg": ("CO2e scope 2 (utility electricity)",
-                                 "CO2e范围二(公用工程用电)", "kg", ""),
-    "water_kg": ("process and cleaning water", "工艺与清洗用水", "kg", ""),
-    "wastewater_kg": ("wastewater", "废水", "kg", ""),
-    "waste_kg": ("waste", "固液废物", "kg", ""),
-    "cod_kg": ("COD load", "COD负荷", "kg O2", ""),
-    "voc_emitted_kg": ("VOC emitted", "VOC排放", "kg", ""),
-    "solvent_recovered_kg": ("solvent recovered", "溶剂回收", "kg", ""),
-    "material_recovered_kg": ("material recovered", "物料回收", "kg", ""),
-    "voc_destroyed_kg": ("VOC destroyed (abatement)", "VOC销毁(治理)", "kg", ""),
-    "kwh_electricity_per_kg": ("electricity per kg product *", "单位产品电耗 *", "kWh/kg", ""),
-    "co2e_kg_per_kg": ("CO2e per kg product *", "单位产品CO2e *", "kg/kg", ""),
-    "e_factor": ("E-factor (Sheldon) *", "E因子(Sheldon) *", "kg/kg", ""),
-    "water_kg_per_kg": ("water per kg product *", "单位产品用水 *", "kg/kg", ""),
-}
-
-
 def kpi_label(key: str, lang: str = "en") -> str:
-    """The label of a KPI (its key when it has none)."""
-    if key not in KPIS:
-        return key
-    en, zh, _, _ = KPIS[key]
-    return zh if lang == "zh" else en
+    """The label of a line KPI, from the KPI catalogue (its key when it has none)."""
+    return catalogue.label(key, lang)
 
 
-# Station KPI columns: key -> (English, Chinese).
-STATION_COLUMNS: dict[str, tuple[str, str]] = {
-    "station": ("station", "工位"),
-    "type": ("type", "类型"),
-    "servers": ("servers", "并行数"),
-    "utilisation": ("availability APT/PBT", "可用率 APT/PBT"),
-    "blocked_fraction": ("blocked", "阻塞"),
-    "starved_fraction": ("starved", "饥饿"),
-    "down_fraction": ("down", "故障"),
-    "setup_fraction": ("setup", "换型"),
-    "effectiveness": ("effectiveness", "性能效率"),
-    "quality_ratio": ("quality ratio", "质量比率"),
-    "oee": ("OEE", "OEE"),
-    "PQ": ("PQ", "PQ"),
-    "GQ": ("GQ", "GQ"),
-    "SQ": ("SQ", "SQ"),
-    "RQ": ("RQ", "RQ"),
-    "MTBF_h": ("MTBF [h]", "MTBF [h]"),
-    "MTTR_h": ("MTTR [h]", "MTTR [h]"),
+# Column headers of the report's tables (balances, utilities, batches, alarms) and state
+# names: key -> (English, Chinese).
+COLUMNS: dict[str, tuple[str, str]] = {
+    "input": ("input", "输入"), "transformation": ("transformation", "转化"),
+    "output": ("output", "产出"), "waste": ("waste", "废物"),
+    "wastewater": ("wastewater", "废水"), "emission": ("emission", "排放"),
+    "recovered": ("recovered", "回收"), "destroyed": ("destroyed", "销毁"),
+    "inventory": ("inventory", "库存"), "imbalance": ("imbalance", "不平衡量"),
+    "delivered_kwh": ("delivered [kWh]", "输送能量 [kWh]"),
+    "volume_m3": ("volume [m3]", "体积 [m3]"),
+    "electricity_kwh": ("electricity [kWh]", "电力 [kWh]"),
+    "natural_gas_m3": ("natural gas [m3]", "天然气 [m3]"),
+    "kg_co2e_scope1": ("CO2e scope 1 [kg]", "CO2e范围一 [kg]"),
+    "kg_co2e_scope2": ("CO2e scope 2 [kg]", "CO2e范围二 [kg]"),
+    "kgce": ("kgce", "千克标准煤"),
+    "load_integral_kwh": ("load integral [kWh]", "负荷积分 [kWh]"),
+    "load_integral_m3": ("load integral [m3]", "负荷积分 [m3]"),
+    "producing": ("producing", "生产"), "idle": ("idle", "空闲"),
+    "blocked": ("blocked", "阻塞"), "setup": ("setup", "换型"), "down": ("down", "故障"),
+    "off": ("off shift", "停班"), "maintenance": ("maintenance", "维护"),
+    "waiting": ("waiting for operator", "等待操作员"), "total": ("total", "合计"),
+    "batch": ("batch", "批次"), "station": ("station", "工位"),
+    "start_h": ("start [h]", "开始 [h]"), "end_h": ("end [h]", "结束 [h]"),
+    "duration_h": ("duration [h]", "时长 [h]"), "react_h": ("reaction [h]", "反应时间 [h]"),
+    "conversion": ("conversion", "转化率"), "selectivity": ("selectivity", "选择性"),
+    "yield": ("yield", "收率"), "peak_temperature_C": ("peak T [degC]", "峰值温度 [degC]"),
+    "max_mtsr_C": ("MTSR [degC]", "MTSR [degC]"), "product_kg": ("product [kg]", "产品 [kg]"),
+    "finished": ("left the line", "已出线"), "mtt_C": ("MTT [degC]", "MTT [degC]"),
+    "td24_C": ("TD24 [degC]", "TD24 [degC]"), "mtsr_vs_mtt": ("MTSR vs MTT", "MTSR与MTT"),
+    "stoessel_class": ("Stoessel class", "Stoessel等级"),
+    "alarm": ("alarm", "报警"), "tag": ("tag", "位号"), "priority": ("priority", "优先级"),
+    "state": ("state", "状态"), "time": ("time [s]", "时间 [s]"), "value": ("value", "数值"),
+    "limit": ("limit", "限值"), "unit": ("unit", "单位"), "spec_hash": ("spec hash", "规格哈希"),
+    "emission_kg": ("emission [kg]", "排放 [kg]"), "destroyed_kg": ("destroyed [kg]", "销毁 [kg]"),
 }
+
+
+def column_label(key: str, lang: str = "en") -> str:
+    """The header of a table column (or a state name); the key itself when it has none."""
+    en, zh = COLUMNS.get(key, (key, key))
+    return zh if lang == "zh" else en
 
 
 def station_label(key: str, lang: str = "en") -> str:
-    """The header of a station KPI column."""
-    en, zh = STATION_COLUMNS.get(key, (key, key))
-    return zh if lang == "zh" else en
+    """The header of a station KPI column (the naming columns from :data:`TEXT`)."""
+    if key in catalogue.STATION_IDENTITY:
+        return text(key, lang)
+    return catalogue.label(key, lang, level="station")
 
 
 # Columns of the scale-up comparison: key -> (English, Chinese).
@@ -348,34 +366,4 @@ SCALEUP_COLUMNS: dict[str, tuple[str, str]] = {
 def scaleup_label(key: str, lang: str = "en") -> str:
     """The header of a scale-up comparison column."""
     en, zh = SCALEUP_COLUMNS.get(key, (key, key))
-    return zh if lang == "zh" else en
-
-
-# Figure labels (used in Chinese only when a CJK-capable font is available).
-FIGURE: dict[str, tuple[str, str]] = {
-    "fraction": ("fraction of planned busy time", "占计划忙碌时间比例"),
-    "producing": ("producing", "生产"),
-    "setup": ("setup", "换型"),
-    "down": ("down", "故障"),
-    "blocked": ("blocked", "阻塞"),
-    "starved": ("starved (idle)", "饥饿(空闲)"),
-    "waiting": ("waiting for operator", "等待操作员"),
-    "bottleneck": ("bottleneck", "瓶颈"),
-    "volume": ("volume [m3]", "体积 [m3]"),
-    "temperature": ("temperature [degC]", "温度 [degC]"),
-    "peak": ("peak", "峰值"),
-    "heat": ("heat flow [kW]", "热流 [kW]"),
-    "generation": ("generation at Tp", "Tp下放热"),
-    "jacket": ("jacket capacity", "夹套移热能力"),
-    "react_time": ("reaction time [h]", "反应时间 [h]"),
-    "annual": ("annual output [t]", "年产量 [t]"),
-    "rework": ("rework / back", "返工/回流"),
-    "route": ("route", "路径"),
-    "mean_ci": ("mean, 95% interval", "均值, 95%区间"),
-}
-
-
-def figure_label(key: str, lang: str = "en") -> str:
-    """A figure label (pass ``lang='en'`` when no CJK font is available)."""
-    en, zh = FIGURE[key]
     return zh if lang == "zh" else en

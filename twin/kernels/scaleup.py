@@ -834,7 +834,7 @@ def cooling_capacity(u: float, area: float, t_reaction: float, t_jacket: float) 
     ----------
     u : float
         Overall heat-transfer coefficient [W/(m2 K)] (typical: glass-lined 150-400,
-        stainless 300-800; DOMAIN.md section 3).
+        stainless 300-800; docs/ENGINEERING_DATA.md, process physics).
     area : float
         Heat-transfer area [m2].
     t_reaction, t_jacket : float
@@ -908,7 +908,7 @@ def scale_heat_removal(v1: float, v2: float, ua1: float, generation1: float,
     -----
     Generation ~ V ~ L^3, removal ~ UA ~ L^2 (:func:`ua_at_scale`, constant U), so the
     generation-to-removal ratio grows as L: an exothermic batch that is comfortably cooled in
-    the laboratory can be cooling-limited in production (DOMAIN.md section 4).
+    the laboratory can be cooling-limited in production (docs/ENGINEERING_DATA.md, scale-up).
     """
     lf = scale_factor(v1, v2)
     ua1 = _positive("ua1", ua1)

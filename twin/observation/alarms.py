@@ -38,13 +38,15 @@ import numpy as np
 import pandas as pd
 
 from twin.data.alarms import PRIORITIES, AlarmSpec
+from twin.observation import schema
 
 NORMAL, UNACK, ACK, RTN_UNACK, SHELVED = "normal", "unack", "ack", "rtn_unack", "shelved"
 """Alarm states (ISA-18.2)."""
 STATES = (NORMAL, UNACK, ACK, RTN_UNACK, SHELVED)
 EVENTS = ("activate", "rtn", "ack", "shelve", "unshelve")
 """Kinds of alarm-table rows."""
-COLUMNS = ("time", "alarm", "tag", "priority", "event", "state", "value", "limit")
+COLUMNS = schema.names("alarms")
+"""Columns of alarm-table rows (declared in :mod:`twin.observation.schema`)."""
 
 FLOOD_WINDOW = 600.0
 """Window of the alarm-rate figures [s] (10 minutes)."""

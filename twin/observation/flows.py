@@ -26,6 +26,8 @@ import pandas as pd
 from twin.data import spec as S
 
 J_PER_KWH = 3.6e6
+WATER_DENSITY = 1000.0
+"""Density of process water [kg/m3] (media of carrier ``process_water`` are counted in m3)."""
 KINDS_IN = ("input", "transformation")
 KINDS_OUT = ("output", "waste", "wastewater", "emission", "recovered", "destroyed")
 
@@ -127,6 +129,9 @@ def water_and_emissions(line: S.LineSpec, flows: pd.DataFrame,
                         phases: pd.DataFrame) -> dict[str, float]:
     """Run totals: process water, wastewater, COD, waste, VOC to air, abated and recovered.
 
+    Process water ``water_kg`` is all water the line takes in: cleaning water of ``clean``
+    phases, charges of species marked ``water = true`` (liquor, medium water), and media of
+    carrier ``process_water`` (m3 at 1000 kg/m3); ``cleaning_water_kg`` is the first part.
     Wastewater is the cleaning water plus material sent to ``wastewater``; its COD is the
     cleaning COD load plus the theoretical oxygen demand (species ``cod`` [kg O2/kg]) of that
     material. Material sent to ``waste`` (solvent or solid waste) carries no COD here.
@@ -139,8 +144,16 @@ def water_and_emissions(line: S.LineSpec, flows: pd.DataFrame,
     cod = np.array([cod_of[name] for name in sp[to_water.index]], dtype=float)
     cod_water = float((to_water["kg"].to_numpy(dtype=float) * cod).sum())
     emitted = flows[flows["kind"] == "emission"]
+    water_species = {n for n, s in line.species.items() if s.water}
+    charged_water = float(flows.loc[(flows["kind"] == "input") & sp.isin(water_species),
+                                    "kg"].sum())
+    media_water = sum(float(phases[f"{n}_m3"].sum()) * WATER_DENSITY
+                      for n, u in line.utilities.items()
+                      if u.carrier == "process_water" and f"{n}_m3" in phases)
+    cleaning = float(phases["water_kg"].sum()) if len(phases) else 0.0
     return {
-        "water_kg": float(phases["water_kg"].sum()) if len(phases) else 0.0,
+        "water_kg": cleaning + charged_water + media_water,
+        "cleaning_water_kg": cleaning,
         "wastewater_kg": (float(phases["wastewater_kg"].sum()) if len(phases) else 0.0)
         + float(to_water["kg"].sum()),
         "waste_kg": float(waste["kg"].sum()),

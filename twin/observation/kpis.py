@@ -10,14 +10,25 @@ over the observation window [t0, t1] (after warm-up), summed over a station's se
   ``waiting`` (for an operator); idle (starved) time is not allocated to an order;
 - AUBT actual unit busy time = AOET = APT + AUST + ADET + ADOT; AUPT = APT + AUST;
 - availability = APT / PBT = allocation efficiency (AUBT / PBT) x utilisation efficiency
-  (APT / AUBT); effectiveness = sum(PRI x PQ) / APT with PRI the planned run time per item
-  (the mean cycle time of the spec); quality ratio = GQ / PQ; OEE = availability x
+  (APT / AUBT); effectiveness = sum(PRI x PQ) / APT with PRI the planned run time per item:
+  the station's ideal cycle time (``ideal_cycle_time``, by default the fastest cycle of its
+  cycle-time distribution, see :mod:`twin.data.ideal_time`; for a process unit without one,
+  each batch's own phase durations without waiting for utilities and without stops, so its
+  effectiveness is the share of production time not lost to utility capacity); an item
+  begun before the window counts only the planned time left after ``t0``, so effectiveness
+  <= 1 whenever no cycle beats the ideal; quality ratio = GQ / PQ; OEE = availability x
   effectiveness x quality ratio; setup rate = AUST / AUPT; scrap ratio = SQ / PQ; rework
   ratio = RQ / PQ; MTBF = APT / failures; MTTR = repair time / failures.
 
-Not ISO 22400 (labelled so in reports): energy, CO2e and primary energy per good unit;
+Not ISO 22400 (labelled so in reports): energy, CO2e and primary energy per good unit. They
+count every carrier (:mod:`twin.observation.energy`): ``kwh_per_good_unit`` is all final
+energy (the stations' electricity plus the utilities' electricity and natural gas at its
+lower heating value), with ``kwh_per_good_unit_<carrier>`` its parts, and
+``co2e_kg_per_good_unit`` is scope 1 (gas burnt on site) + scope 2 (all electricity).
+``electricity_kwh``, ``co2e_kg`` and ``kgce`` stay the stations' own electricity, its scope 2
+CO2e and primary energy.
 ``lost_arrivals``: arrivals in the window that found the line full and never entered (sources
-with ``when_full = "lost"``).
+with ``when_full = "lost"``; not ISO 22400).
 The bottleneck is the station with the largest active fraction (producing, setup or down:
 neither starved nor blocked) of its planned busy time. The shifting bottleneck method
 (:mod:`twin.observation.bottlenecks`) adds each station's sole and shifting bottleneck
@@ -32,6 +43,7 @@ import pandas as pd
 
 from twin.data import spec as S
 from twin.observation.bottlenecks import active_periods, shifting_bottlenecks
+from twin.observation.energy import by_carrier, energy_kpis, window_utilities
 from twin.observation.ledger import clipped_durations
 from twin.observation.recorder import STATES
 
@@ -55,7 +67,7 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
     counts = (pd.DataFrame({"station": in_window["station"].astype(str),
                             "kind": in_window["kind"].astype(str)})
               .value_counts().unstack(fill_value=0))
-    ends = in_window[in_window["kind"] == "end"]
+    items = item_starts(events, t0, t1)
     stop_win = stops[(stops["start"] >= t0) & (stops["start"] <= t1)]
     fails = stop_win[stop_win["kind"] == "failure"]
     rows = []
@@ -74,8 +86,7 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
         aubt = apt + aust + adet + adot
         pq, sq, rq = c["end"], c["scrap"], c["rework"]
         gq = pq - sq - rq
-        made = ends.loc[ends["station"] == name, "product"].astype(str).value_counts()
-        planned = sum(st.planned_time_per_item(p) * int(n) for p, n in made.items())
+        planned = planned_time(st, name, items, tables.get("phases"), t0, t1)
         n_fail = int((fails["station"] == name).sum())
         repair = float(fails.loc[fails["station"] == name, "duration"].sum())
         availability = _ratio(apt, pbt)
@@ -119,6 +130,50 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
     return table
 
 
+def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
+    """Items finished at each station in [t0, t1]: ``station, product, start, end`` [s], the
+    start being the item's ``start`` event at that station (its last before the end)."""
+    ev = events[events["kind"].isin(["start", "end"])]
+    station = ev["station"].astype(str).to_numpy()
+    part = ev["part"].to_numpy()
+    time = ev["time"].to_numpy(dtype=float)
+    is_end = (ev["kind"] == "end").to_numpy()
+    order = np.lexsort((is_end, time, part, station))  # a start sorts before its end
+    station, part, time, is_end = station[order], part[order], time[order], is_end[order]
+    product = ev["product"].astype(str).to_numpy()[order]
+    prev = np.roll(np.arange(len(order)), 1)
+    paired = ((~is_end[prev]) & (part[prev] == part) & (station[prev] == station)
+              if len(order) else np.zeros(0, dtype=bool))
+    start = np.where(paired, time[prev], time)
+    keep = is_end & (time >= t0) & (time <= t1)
+    return pd.DataFrame({"station": station[keep], "product": product[keep],
+                         "start": start[keep], "end": time[keep]})
+
+
+def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
+                 phases: pd.DataFrame | None, t0: float, t1: float) -> float:
+    """Planned run time [s] of what ``st`` finished in [t0, t1]: the sum over items of the
+    planned time per item (PRI, the ideal cycle time; a process batch without a stated one:
+    its phases' own durations without waiting and stops, ``planned_s``), less the part of an
+    item's cycle that lay before ``t0`` (at least what it produced before the window; the
+    parts of a batch share it), so that planned time never exceeds the production time in
+    the window when no cycle is faster than the ideal."""
+    if isinstance(st, S.Process) and st.ideal_cycle_time is None:
+        if phases is None or not len(phases) or "planned_s" not in phases:
+            return 0.0
+        ph = phases[(phases["station"].astype(str) == name) & (phases["kind"] != "clean")
+                    & (phases["end"] >= t0) & (phases["end"] <= t1)]
+        before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
+        return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())
+    mine = items[items["station"] == name]
+    pri = mine["product"].map(lambda p: st.planned_time_per_item(p)).to_numpy(dtype=float)
+    before = np.clip(t0 - mine["start"].to_numpy(dtype=float), 0.0, None)
+    per_cycle = pri * getattr(st, "batch_size", 1)  # a batch's parts share one cycle
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(before > 0, np.clip(1.0 - before / per_cycle, 0.0, 1.0), 1.0)
+    return float((pri * left).sum())
+
+
 def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else float("nan")
 
@@ -149,6 +204,7 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
     kwh = float(energy["kwh"].sum())
     co2 = float(energy["kg_co2e"].sum())
     kgce = float(energy["kgce"].sum())
+    utilities = window_utilities(line, tables.get("phases"), t0) if line.utilities else None
     bottleneck = ""
     if len(stations):
         active = stations["active_fraction"].fillna(-1.0).to_numpy()
@@ -181,7 +237,5 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         "electricity_kwh": kwh,
         "co2e_kg": co2,
         "kgce": kgce,
-        "kwh_per_good_unit": _ratio(kwh, gq),
-        "co2e_kg_per_good_unit": _ratio(co2, gq),
-        "kgce_per_good_unit": _ratio(kgce, gq),
+        **energy_kpis(by_carrier(line, energy, utilities), gq, bool(line.species)),
     }

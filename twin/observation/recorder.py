@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from twin.observation import schema
 from twin.observation.alarms import alarm_table
 
 STATES = ("producing", "idle", "blocked", "setup", "down", "off", "maintenance", "waiting")
@@ -160,6 +161,22 @@ class Recorder:
         """Record the start of a stop (``kind`` failure or maintenance) lasting ``duration``."""
         self.stops.append((t, unit, kind, mode, duration))
 
+    def buffers(self) -> dict[str, tuple[list, ...] | list]:
+        """The append-only record buffers, by table name (:data:`twin.observation.schema.
+        RECORDED`): a tuple of column lists in the order of the table's stream columns, or
+        one list of rows (tuples in that order; dicts for ``phases``; kernel profiles for
+        ``profiles``). Readers slice them while the run goes (live runs)."""
+        return {
+            "states": (self.s_time, self.s_unit, self.s_state),
+            "events": (self.e_time, self.e_part, self.e_product, self.e_station, self.e_kind),
+            "parts": (self.p_id, self.p_product, self.p_created, self.p_done, self.p_fate,
+                      self.p_reworks),
+            "stops": self.stops, "flows": self.flows, "phases": self.phases,
+            "profiles": self.profiles, "utility_load": self.utility_load,
+            "levels": self.levels, "level_events": self.level_events,
+            "signals": self.signals, "alarms": self.alarm_rows,
+        }
+
     # ------------------------------------------------------------------ tables
 
     def tables(self, end: float) -> dict[str, pd.DataFrame]:
@@ -213,7 +230,7 @@ class Recorder:
                 np.asarray(self.p_fate, dtype=np.int8), categories=list(FATES)),
             "reworks": np.asarray(self.p_reworks, dtype=np.int64),
         }).sort_values("part", kind="stable").reset_index(drop=True)
-        stops = pd.DataFrame(self.stops, columns=["start", "unit", "kind", "mode", "duration"])
+        stops = pd.DataFrame(self.stops, columns=list(schema.names("stops", stream=True)))
         stops["station"] = pd.Categorical.from_codes(
             units[stops["unit"].to_numpy(dtype=np.int64), 0] if len(stops) else
             np.zeros(0, dtype=np.int64), dtype=station_cat)
@@ -223,15 +240,14 @@ class Recorder:
         if self.species:
             out.update(self._process_tables(station_cat))
         if self.monitored:
-            signals = pd.DataFrame(self.signals, columns=["time", "tag", "value"])
+            signals = pd.DataFrame(self.signals, columns=list(schema.names("signals")))
             out["signals"] = signals.astype({"time": float, "tag": str, "value": float})
             out["alarms"] = alarm_table(self.alarm_rows)
         return out
 
     def _process_tables(self, station_cat: pd.CategoricalDtype) -> dict[str, pd.DataFrame]:
         species_cat = pd.CategoricalDtype(self.species)
-        flows = pd.DataFrame(self.flows, columns=["time", "part", "station", "phase", "species",
-                                                  "kind", "kg"])
+        flows = pd.DataFrame(self.flows, columns=list(schema.names("flows")))
         flows["station"] = pd.Categorical.from_codes(flows["station"].to_numpy(np.int64),
                                                      dtype=station_cat)
         flows["species"] = pd.Categorical.from_codes(flows["species"].to_numpy(np.int64),
@@ -250,15 +266,12 @@ class Recorder:
             long.insert(0, "part", part)
             rows.append(long)
         profiles = (pd.concat(rows, ignore_index=True) if rows else
-                    pd.DataFrame(columns=["part", "station", "phase", "time_s", "variable",
-                                          "value"]))
-        load = pd.DataFrame(self.utility_load, columns=["time", "utility", "load"])
+                    pd.DataFrame(columns=list(schema.names("profiles"))))
+        load = pd.DataFrame(self.utility_load, columns=list(schema.names("utility_load")))
         out = {"flows": flows, "phases": phases, "profiles": profiles, "utility_load": load}
         if self.levels:
-            for key, rows, cols in (
-                    ("levels", self.levels, ["time", "station", "kg"]),
-                    ("level_events", self.level_events, ["time", "station", "zone", "kg"])):
-                frame = pd.DataFrame(rows, columns=cols)
+            for key, rows in (("levels", self.levels), ("level_events", self.level_events)):
+                frame = pd.DataFrame(rows, columns=list(schema.names(key)))
                 frame["station"] = pd.Categorical.from_codes(
                     frame["station"].to_numpy(np.int64), dtype=station_cat)
                 out[key] = frame

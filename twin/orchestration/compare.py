@@ -8,14 +8,15 @@ with one observation a side, the plain difference.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from twin.observation import runfolder
 from twin.orchestration import statistics as stats
+from twin.orchestration.study import STUDY_FILE
 from twin.orchestration.sweep import Study
 
 
@@ -24,13 +25,16 @@ def load_side(ref: str | Path) -> tuple[str, pd.DataFrame]:
     text = str(ref)
     path, _, point = text.partition("#")
     folder = Path(path)
-    if (folder / "run.json").is_file():
-        summary = json.loads((folder / "run.json").read_text())
-        if summary["provenance"]["status"] != "completed":
+    if runfolder.is_run_folder(folder):
+        st = runfolder.state(folder)
+        if st.status == "damaged":  # a RunFolderError names the file and the reason
+            raise runfolder.RunFolderError(folder, st.file, st.reason)
+        if st.status != "completed":
             raise ValueError(f"{folder} is a failed run")
+        summary = runfolder.read_summary(folder)
         row = {"seed": summary["provenance"]["seed"], **summary["kpis"]}
         return folder.name, pd.DataFrame([row])
-    if (folder / "study.json").is_file():
+    if (folder / STUDY_FILE).is_file():
         study = Study(folder)
         table = study.results()
         k = int(point) if point else 0

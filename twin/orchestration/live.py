@@ -27,13 +27,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twin.observation import schema
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
@@ -44,45 +45,14 @@ from twin.simulation.line import LineModel
 
 Columns = dict[str, list[Any]]
 
-# Column groups of the Recorder: table -> (field, column name) in order.
-_COLUMN_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    "states": (("s_time", "time"), ("s_unit", "unit"), ("s_state", "state")),
-    "events": (("e_time", "time"), ("e_part", "part"), ("e_product", "product"),
-               ("e_station", "station"), ("e_kind", "kind")),
-    "parts": (("p_id", "part"), ("p_product", "product"), ("p_created", "created"),
-              ("p_done", "done"), ("p_fate", "fate"), ("p_reworks", "reworks")),
-}
-COLUMN_KINDS: dict[str, dict[str, str]] = {
-    "states": {"time": "f64", "unit": "code", "state": "code"},
-    "events": {"time": "f64", "part": "int", "product": "code", "station": "code",
-               "kind": "code"},
-    "parts": {"part": "int", "product": "code", "created": "f64", "done": "f64",
-              "fate": "code", "reworks": "int"},
-}
-"""What the columns of the busiest tables hold: ``f64`` times [s], ``int`` counts and ids,
-``code`` indexes into a registry (small non-negative integers). Writers use it to encode a
-column without inspecting it."""
-# Recorder fields holding one tuple per row: field -> column names.
-_ROW_TABLES: dict[str, tuple[str, ...]] = {
-    "stops": ("start", "unit", "kind", "mode", "duration"),
-    "flows": ("time", "part", "station", "phase", "species", "kind", "kg"),
-    "utility_load": ("time", "utility", "load"),
-    "levels": ("time", "station", "kg"),
-    "level_events": ("time", "station", "zone", "kg"),
-    "signals": ("time", "tag", "value"),
-}
-# Recorder fields streamed under another table name (as the run folder names the table).
-_RENAMED = {"alarm_rows": "alarms"}
-_PHASE_KEYS = ("part", "station", "phase", "kind", "start", "end", "utility", "heat_J", "load_W")
-# Registries (names behind the codes, sent once with the run's description) and fields that
-# are not records (callbacks): never streamed.
-_NOT_STREAMED = {"stations", "products", "units", "species", "listeners"}
+COLUMN_KINDS: dict[str, dict[str, str]] = schema.wire_kinds()
+"""What the streamed columns hold, from :mod:`twin.observation.schema`: ``f64`` times and
+quantities, ``int`` counts and ids, ``code`` indexes into a registry (small non-negative
+integers). Writers use it to encode a column without inspecting it."""
 PROFILE_VARIABLES = ("temperature_K", "conversion")
 """Kernel profile columns streamed to watchers (batch temperature and conversion)."""
 PROFILE_POINTS = 60
 """Profiles are thinned to at most this many points when streamed."""
-ALARM_COLUMNS = ("time", "alarm", "tag", "priority", "event", "state", "value", "limit")
-"""Columns of alarm rows (one row per alarm event)."""
 
 
 def _finite(values: list[Any]) -> list[Any]:
@@ -121,6 +91,11 @@ def _profiles(rows: list[Any]) -> Columns:
         for v in PROFILE_VARIABLES:
             out[v].append(_finite(arr[idx, columns.index(v)].tolist()) if v in columns else None)
     return out
+
+
+def _rows(buffer: tuple[list[Any], ...] | list[Any]) -> int:
+    """Complete rows of a buffer (columns are appended one after another)."""
+    return min(len(c) for c in buffer) if isinstance(buffer, tuple) else len(buffer)
 
 
 def alarm_rows_of(monitor: Any) -> list[Any] | None:
@@ -260,7 +235,9 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        return RunResult(self.prep.line, provenance, tables, kpis)
+        end = self.prep.warmup + self.prep.duration
+        return RunResult(self.prep.line, provenance, tables, kpis,
+                         stability_warnings(self.prep.line, tables, self.prep.warmup, end))
 
     # -- alarm actions --------------------------------------------------------------------
 
@@ -341,16 +318,11 @@ class LiveRun:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _sources(self) -> dict[str, list[Any]]:
-        """Every append-only list a watcher may read, by cursor key."""
-        rec = self.recorder
-        out: dict[str, list[Any]] = {}
-        for f in fields(rec):
-            value = getattr(rec, f.name)
-            if f.name not in _NOT_STREAMED and isinstance(value, list):
-                out[_RENAMED.get(f.name, f.name)] = value
-        if "alarms" not in out and self.monitor is not None:  # a monitor keeping its rows
-            rows = alarm_rows_of(self.monitor)
+    def _sources(self) -> dict[str, tuple[list[Any], ...] | list[Any]]:
+        """Every append-only buffer a watcher may read, by table name (the cursor's keys)."""
+        out = self.recorder.buffers()
+        if not self.recorder.monitored and self.monitor is not None:  # a monitor keeping
+            rows = alarm_rows_of(self.monitor)  # its own rows
             if rows is not None:
                 out["alarms"] = rows
         return out
@@ -362,8 +334,8 @@ class LiveRun:
     def check_cursor(self, cursor: dict[str, int]) -> None:
         """Raise ``ValueError`` if ``cursor`` points past what this run has recorded: it was
         handed out by another run (``since`` would otherwise skip this run's first rows)."""
-        src = self._sources()
-        ahead = sorted(k for k, v in cursor.items() if v > len(src.get(k, ())))
+        lengths = {k: _rows(v) for k, v in self._sources().items()}
+        ahead = sorted(k for k, v in cursor.items() if v > lengths.get(k, 0))
         if ahead:
             raise ValueError(f"the cursor is ahead of run {self.run_id} ({', '.join(ahead)}): "
                              "it belongs to another run")
@@ -389,35 +361,21 @@ class LiveRun:
             (:meth:`describe`).
         """
         cursor = dict(cursor or {})
-        src = self._sources()
         new: dict[str, int] = {}
         records: dict[str, Columns] = {}
-        grouped = {f for cols in _COLUMN_TABLES.values() for f, _ in cols}
-        for table, cols in _COLUMN_TABLES.items():
-            lists = [src[f] for f, _ in cols]
-            a = cursor.get(cols[0][0], 0)
-            b = min(min(len(x) for x in lists), a + limit)  # rows whose columns are complete
-            for f, _ in cols:
-                new[f] = b
-            if b > a:
-                records[table] = {name: src[f][a:b] for f, name in cols}
-        for key, rows in src.items():
-            if key in grouped:
-                continue
-            a = cursor.get(key, 0)
-            b = min(len(rows), a + limit)
-            new[key] = b
+        for table, buffer in self._sources().items():
+            a = cursor.get(table, 0)
+            b = min(_rows(buffer), a + limit)  # rows whose columns are all appended
+            new[table] = b
             if b <= a:
                 continue
-            chunk = rows[a:b]
-            if key == "profiles":
-                records[key] = _profiles(chunk)
-            elif key == "phases":
-                records[key] = _table_of_rows(chunk, _PHASE_KEYS)
-            elif key == "alarms":
-                records[key] = _table_of_rows(chunk, ALARM_COLUMNS)
+            names = schema.names(table, stream=True)
+            if isinstance(buffer, tuple):
+                records[table] = {n: col[a:b] for n, col in zip(names, buffer, strict=True)}
+            elif table == "profiles":
+                records[table] = _profiles(buffer[a:b])
             else:
-                records[key] = _table_of_rows(chunk, _ROW_TABLES.get(key))
+                records[table] = _table_of_rows(buffer[a:b], names)
         return records, new
 
     def describe(self) -> dict[str, Any]:

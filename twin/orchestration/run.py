@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import time
 import traceback
@@ -22,29 +21,28 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
 from twin.data.units import to_si
+from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
-from twin.observation.flows import (
-    check_closure,
-    load_integral,
-    material_balance,
-    utility_energy,
-    water_and_emissions,
-)
+from twin.observation.catalogue import derive, line_kind
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
+from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.stability import stability_warnings
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
 from twin.simulation.line import LineModel
+
+if TYPE_CHECKING:
+    from twin.figures.timeline import RunFigures
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
             "pyarrow")
@@ -83,12 +81,17 @@ class RunResult:
         ``signals`` (watched signal changes) and ``alarms`` (ISA-18.2 transitions).
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
+    warnings
+        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
+        ``units``): e.g. a station offered more work than it can do, a WIP that grows
+        through the run (:mod:`twin.observation.stability`).
     """
 
     line: S.LineSpec
     provenance: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     kpis: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def run_id(self) -> str:
@@ -101,61 +104,63 @@ class RunResult:
         """Station KPIs."""
         return self.tables["stations"]
 
+    @property
+    def plot(self) -> RunFigures:
+        """Figures of this run: ``result.plot.gantt()``, ``levels()``, ``batch_profiles()``,
+        ``utility_load()`` (matplotlib figures; a notebook shows them as PNG)."""
+        from twin.figures.timeline import RunFigures
+
+        s = self.provenance.get("settings") or {}
+        return RunFigures(self.tables, self.provenance.get("parameters") or {},
+                          float(s.get("warmup_s") or 0.0), float(s.get("duration_s") or 0.0))
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a run as its id, headline KPIs and state Gantt."""
+        from twin.figures.display import run_html
+
+        return run_html(self.run_id, self.provenance, self.kpis, self.plot)
+
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: provenance and line KPIs (NaN becomes ``null``)."""
-        return _jsonable({"run_id": self.run_id, "provenance": self.provenance,
-                          "kpis": self.kpis})
+        return runfolder.jsonable({"run_id": self.run_id, "provenance": self.provenance,
+                                   "kpis": self.kpis, "warnings": self.warnings})
 
     def save(self, root: str | Path) -> Path:
         """Write the run folder under ``root``; returns its path.
 
         The folder is written under a temporary name and renamed when complete, so an
-        interrupted save never leaves a folder that looks finished.
+        interrupted save never leaves a folder that looks finished (see
+        :mod:`twin.observation.runfolder`).
         """
-        root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
-        final = root / self.run_id
-        tmp = root / f".tmp-{self.run_id}-{time.time_ns()}"
-        tmp.mkdir()
-        for name, frame in self.tables.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "run.json").write_text(json.dumps(self.summary(), indent=2, allow_nan=False))
-        if final.exists():
-            old = root / f".old-{self.run_id}-{time.time_ns()}"
-            final.rename(old)
-            tmp.rename(final)
-            _remove_tree(old)
-        else:
-            tmp.rename(final)
-        return final
+        return runfolder.write(root, self.run_id, self.summary(), self.tables)
 
 
-def _remove_tree(path: Path) -> None:
-    for child in path.iterdir():
-        child.unlink()
-    path.rmdir()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if hasattr(obj, "item"):  # numpy scalars
-        return _jsonable(obj.item())
-    return obj
+RESULT_SOURCES = ("kernels", "data", "process", "observation", "simulation",
+                  "orchestration/run.py")
+"""Packages and modules of ``twin`` whose source decides a run's results (hashed into its
+identity): the layers up to the simulation, and this module (ledgers and KPIs of a run).
+The rest of the orchestration layer and the edges (reports, dashboard, CLI) are not: editing
+them does not make stored runs stale."""
 
 
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """SHA-256 of the library's source files: runs made by other code get other ids."""
+    """SHA-256 of the source that changes results (:data:`RESULT_SOURCES`): runs made by
+    other code get other ids."""
     root = Path(__file__).resolve().parents[1]
+    return source_hash(root, RESULT_SOURCES)
+
+
+def source_hash(root: Path, sources: Sequence[str]) -> str:
+    """SHA-256 of the ``.py`` files of each source under ``root`` (a package folder or one
+    file; paths and bytes; a missing source counts as empty)."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for source in sources:
+        where = root / source
+        files = [where] if where.is_file() else sorted(where.rglob("*.py"))
+        for path in files:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -296,7 +301,8 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis)
+    return RunResult(prep.line, provenance, tables, kpis,
+                     stability_warnings(prep.line, tables, prep.warmup, end))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -337,73 +343,13 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
         kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
     tables.update(energy=energy, stations=stations)
+    derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None)
     created = int((tables["events"]["kind"] == "created").sum())
     held = sum(model.wip().values())
     if created != len(tables["parts"]) + held:  # every part is finished or still in the line
         raise RuntimeError(f"part flow does not close: {created} created, "
                            f"{len(tables['parts'])} finished, {held} in the line")
     return tables, kpis
-
-
-def process_ledger(spec: S.LineSpec, tables: dict[str, pd.DataFrame],
-                   inventory: dict[str, float], end: float) -> dict[str, pd.DataFrame]:
-    """Balance (checked: raises BalanceError if it does not close) and utility energy."""
-    balance = material_balance(tables["flows"], list(spec.species), inventory)
-    check_closure(balance)
-    utilities = utility_energy(spec, tables["phases"])
-    measured = load_integral(tables["utility_load"], end)
-    medium = [spec.utilities[u].is_medium for u in utilities["utility"]]
-    used = [float(measured.get(u, 0.0)) for u in utilities["utility"]]
-    utilities["load_integral_kwh"] = [np.nan if m else x / 3.6e6
-                                      for x, m in zip(used, medium, strict=True)]
-    utilities["load_integral_m3"] = [x if m else np.nan for x, m in zip(used, medium, strict=True)]
-    flows = tables["flows"]
-    emitted = flows[flows["kind"] == "emission"]
-    emissions = (emitted.assign(species=emitted["species"].astype(str),
-                                station=emitted["station"].astype(str))
-                 .groupby(["station", "species"], as_index=False)["kg"].sum())
-    emissions["voc"] = emissions["species"].map(lambda s: spec.species[s].voc).astype(bool)
-    return {"balance": balance, "utilities": utilities, "emissions": emissions}
-
-
-def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str, Any],
-                 t0: float) -> dict[str, Any]:
-    """Process KPIs over the observation window (flows and phases ending after ``t0``), like
-    the line KPIs they join; not ISO 22400 (energy, emission and water intensities)."""
-    flows = tables["flows"][tables["flows"]["time"] >= t0]
-    phases = tables["phases"]
-    phases = phases[phases["end"] >= t0] if len(phases) else phases
-    utilities = utility_energy(spec, phases)
-    product = float(flows.loc[flows["kind"] == "output", "kg"].sum())
-    elec = float(utilities["electricity_kwh"].sum()) + kpis["electricity_kwh"]
-    co2 = float(utilities[["kg_co2e_scope1", "kg_co2e_scope2"]].to_numpy().sum())
-    out: dict[str, Any] = {
-        "product_kg": product,
-        "utility_electricity_kwh": float(utilities["electricity_kwh"].sum()),
-        "natural_gas_m3": float(utilities["natural_gas_m3"].sum()),
-        "co2e_scope1_kg": float(utilities["kg_co2e_scope1"].sum()),
-        "co2e_scope2_utilities_kg": float(utilities["kg_co2e_scope2"].sum()),
-        **water_and_emissions(spec, flows, phases),
-    }
-    total_co2 = co2 + kpis["co2e_kg"]
-    out.update({
-        "kwh_electricity_per_kg": elec / product if product else float("nan"),
-        "co2e_kg_per_kg": total_co2 / product if product else float("nan"),
-        "e_factor": _losses(spec, flows) / product if product else float("nan"),
-        "water_kg_per_kg": out["water_kg"] / product if product else float("nan"),
-    })
-    return out
-
-
-def _losses(spec: S.LineSpec, flows: pd.DataFrame) -> float:
-    """Material that leaves other than as product or recovered solvent [kg] (E-factor
-    numerator, Sheldon): waste, wastewater, emissions, destroyed, and recovered non-solvents
-    (e.g. product lost in mother liquor sent to solvent recovery)."""
-    voc = {n for n, s in spec.species.items() if s.voc}
-    kind, species = flows["kind"], flows["species"].astype(str)
-    lost = kind.isin(["waste", "wastewater", "emission", "destroyed"]) | (
-        (kind == "recovered") & ~species.isin(voc))
-    return float(flows.loc[lost, "kg"].sum())
 
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,

@@ -11,7 +11,6 @@ TD24 is given.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,16 +27,12 @@ from twin.data.units import to_si
 from twin.kernels import safety
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R
-from twin.orchestration.executors import Executor, map_unordered
-from twin.orchestration.run import (
-    RunResult,
-    execute,
-    execute_keeping_failures,
-    prepare,
-    resolve_line,
-)
+from twin.observation import runfolder
+from twin.orchestration.executors import Executor
+from twin.orchestration.run import RunResult, execute, prepare, resolve_line
 from twin.orchestration.scaleup import ScaledLine, scale_line
 from twin.orchestration.statistics import mean_ci
+from twin.orchestration.study import RUNS_DIR, run_planned, stored, write_study
 from twin.simulation import phases as ph
 
 HOURS_PER_YEAR = 8760.0
@@ -122,25 +117,18 @@ def study(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
         s.derivation.to_csv(root / "lines" / f"{name}.derivation.csv", index=False)
     preps = [(i, prepare(s.line, duration=duration, warmup=warmup, seed=seed + r))
              for i, s in enumerate(scaled) for r in range(replications)]
-    runs = root / "runs"
-    todo = [p for _, p in preps if not (runs / p.run_id / "run.json").is_file()]
-    done = len(preps) - len(todo)
-    for _, result in map_unordered(execute_keeping_failures, todo, executor=executor,
-                                   workers=workers):
-        result.save(runs)
-        done += 1
-        if progress:
-            progress(done, len(preps))
+    plan = {"line": spec.line.name, "unit": unit, "rule": scaled[0].rule if scaled else rule,
+            "volumes_m3": [s.volume for s in scaled], "replications": replications,
+            "seed": seed, "runs": [p.run_id for _, p in preps]}
+    write_study(root, "scaleup", plan)
+    run_planned(root, [p for _, p in preps], executor=executor, workers=workers,
+                progress=progress)
     rows = []
     for i, s in enumerate(scaled):
-        results = [_load(runs / p.run_id) for j, p in preps if j == i]
-        rows.append(_row(s, unit, results, mtt, td24))
+        results = [_load(root, p.run_id) for j, p in preps if j == i]
+        rows.append(_row(s, unit, [r for r in results if r is not None], mtt, td24))
     table = pd.DataFrame(rows)
     table.to_csv(root / "comparison.csv", index=False)
-    (root / "study.json").write_text(json.dumps({
-        "line": spec.line.name, "unit": unit, "rule": scaled[0].rule if scaled else rule,
-        "volumes_m3": [s.volume for s in scaled], "replications": replications,
-        "seed": seed, "runs": [p.run_id for _, p in preps]}, indent=2))
     return ScaleUpStudy(root, table, scaled)
 
 
@@ -166,11 +154,17 @@ def _toml_ready(data: Any) -> Any:
     return data
 
 
-def _load(folder: Path) -> dict[str, Any]:
-    summary = json.loads((folder / "run.json").read_text())
-    phases = (pd.read_parquet(folder / "phases.parquet")
-              if (folder / "phases.parquet").is_file() else pd.DataFrame())
-    return {"summary": summary, "phases": phases}
+def _load(root: Path, run_id: str) -> dict[str, Any] | None:
+    """A stored run's summary and phases; ``None`` if it is missing or damaged."""
+    status, summary = stored(root, run_id)
+    if summary is None:
+        return None
+    folder = root / RUNS_DIR / run_id
+    try:
+        phases = runfolder.read_table(folder, "phases")
+    except runfolder.RunFolderError:
+        return None
+    return {"summary": summary, "phases": pd.DataFrame() if phases is None else phases}
 
 
 def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | None,

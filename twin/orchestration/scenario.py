@@ -41,6 +41,7 @@ from pydantic import ValidationError
 from twin.data.checks import Problem, SpecError, read_toml, schema_problems, validate
 from twin.data.overrides import apply_overrides, relocate
 from twin.data.scenario import ScenarioSpec
+from twin.observation import catalogue
 from twin.orchestration.design import DesignError, design_points
 from twin.orchestration.run import PreparedRun, prepare
 
@@ -134,9 +135,42 @@ class Scenario:
             seen.add(key)
             self.line_for(point, f"{source}, design point {i}")
         try:
-            self.prepare(points[0], self.spec.run.seed, warmup=0.0)
+            prepared = self.prepare(points[0], self.spec.run.seed, warmup=0.0)
         except SpecError as exc:
             raise SpecError(exc.problems, source) from None
+        problems = self.kpi_problems(catalogue.line_kind(bool(prepared.line.species)),
+                                     bool(prepared.line.alarms))
+        if problems:
+            raise SpecError(problems, source)
+
+    def kpi_problems(self, kind: str, alarms: bool) -> list[Problem]:
+        """The ranking and target KPIs must be line KPIs of the catalogue that a line of
+        ``kind`` reports; ranking needs a direction (the KPI's or ``maximize``)."""
+        out = []
+        for where, key in (("rank_by", self.spec.rank_by),
+                           ("run.target_kpi", self.spec.run.target_kpi)):
+            try:
+                entry = catalogue.kpi(key)
+            except catalogue.UnknownKPI as exc:
+                out.append(Problem(where, str(exc)))
+                continue
+            if not entry.applies_to(kind, alarms):
+                needs = "alarms" if entry.requires else " or ".join(sorted(entry.kinds)) + " lines"
+                out.append(Problem(where, f"KPI {key!r} exists only for {needs}; "
+                                          f"this is a {kind} line"))
+            elif (where == "rank_by" and entry.higher_is_better is None
+                  and self.spec.maximize is None):
+                out.append(Problem(where, f"KPI {key!r} has no better direction: "
+                                          "set 'maximize' to rank by it"))
+        return out
+
+    def ranking(self) -> tuple[str, bool]:
+        """The ranking KPI and whether higher is better (``maximize``, else the catalogue's
+        direction of the KPI)."""
+        key, maximize = self.spec.rank_by, self.spec.maximize
+        if maximize is None:
+            maximize = bool(catalogue.kpi(key).higher_is_better)
+        return key, maximize
 
     def prepare(self, overrides: dict[str, Any], seed: int,
                 warmup: float | None = None) -> PreparedRun:

@@ -39,6 +39,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from twin.observation.stability import TREND_BATCHES, wip_trend
+
 __all__ = [
     "Interval",
     "Truncation",
@@ -48,6 +50,7 @@ __all__ = [
     "rank",
     "replications_needed",
     "warmup_from_run",
+    "WarmupNotFound",
     "welch_difference",
     "wip_per_bin",
     "throughput_per_bin",
@@ -552,6 +555,10 @@ def warmup_from_run(result: Any, signal: str = "wip", bin_s: float = 3600.0) -> 
     ------
     ValueError
         For an unknown signal, or a run with fewer than 20 full bins.
+    WarmupNotFound
+        If the output never settles: MSER-5 truncates half of the run, or the WIP after the
+        truncation still grows (:func:`twin.observation.stability.wip_trend`); a warm-up
+        returned then would be meaningless.
 
     Notes
     -----
@@ -570,7 +577,26 @@ def warmup_from_run(result: Any, signal: str = "wip", bin_s: float = 3600.0) -> 
         series = throughput_per_bin(result, bin_s)
     else:
         raise ValueError(f"signal must be 'wip' or 'throughput', got {signal!r}")
-    return float(mser(series, batch=5).index * float(bin_s))
+    cut = mser(series, batch=5)
+    rest = series[cut.index:]
+    k = min(TREND_BATCHES, rest.size)
+    tau, p, grows = wip_trend(rest[: rest.size // k * k].reshape(k, -1).mean(axis=1))
+    if grows and signal == "wip":
+        raise WarmupNotFound(
+            f"cannot find a warm-up: the WIP still grows after MSER-5's truncation at "
+            f"{cut.index * bin_s / 3600.0:g} h (Mann-Kendall tau {tau:.2f}, p {p:.1g}); the "
+            "line is unstable or the pilot run too short: check the stations' loads, or "
+            "state the warm-up")
+    if cut.deleted_batches >= cut.batches // 2:
+        raise WarmupNotFound(
+            f"cannot find a warm-up: MSER-5 truncates half of the {len(series) * bin_s / 3600.0:g}"
+            f" h pilot run, so the {signal} never settles in it; run a longer pilot or state "
+            "the warm-up")
+    return float(cut.index * float(bin_s))
+
+
+class WarmupNotFound(ValueError):
+    """``warmup = "auto"`` found no warm-up: the output never settles in the pilot run."""
 
 
 # --------------------------------------------------------------------------- ranking

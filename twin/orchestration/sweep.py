@@ -2,13 +2,14 @@
 
 A study lives in one folder::
 
-    studies/<scenario>/study.json         # scenario, design points, planned runs (rewritten
-                                          # atomically whenever the plan grows)
-    studies/<scenario>/runs/<run_id>/     # one run folder per run (see RunResult.save)
+    studies/<scenario>/study.json         # kind "sweep", scenario, design points, planned
+                                          # runs (rewritten atomically when the plan grows)
+    studies/<scenario>/runs/<run_id>/     # one run folder per run (twin.observation.runfolder)
 
-Running a study again skips every run whose folder is complete (``status: completed``), so an
-interrupted or crashed sweep resumes where it stopped; a run that failed is recorded with its
-traceback and retried on the next attempt, while the sweep goes on.
+Running a study again skips every run whose folder is complete (``status: completed``) and
+undamaged, so an interrupted or crashed sweep resumes where it stopped; a run that failed is
+recorded with its traceback and retried on the next attempt, while the sweep goes on; a damaged
+folder is run again (see :mod:`twin.orchestration.study`).
 
 Replication ``r`` of every design point uses seed ``seed + r``: configurations are compared
 under common random numbers (each station's streams depend only on the seed and its name).
@@ -16,32 +17,30 @@ under common random numbers (each station's streams depend only on the seed and 
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from twin.observation import catalogue
 from twin.orchestration import statistics as stats
-from twin.orchestration.executors import Executor, map_unordered
-from twin.orchestration.run import PreparedRun, execute, execute_keeping_failures, prepare
+from twin.orchestration.executors import Executor
+from twin.orchestration.run import PreparedRun, execute, prepare
 from twin.orchestration.scenario import Scenario
+from twin.orchestration.study import (
+    RUNS_DIR,
+    Progress,
+    StudyInterrupted,
+    read_study,
+    run_planned,
+    stored,
+    write_study,
+)
 
-Progress = Callable[[int, int], None]
-"""Called as ``progress(done, total)`` after each completed run."""
-
-
-class SweepInterrupted(RuntimeError):
-    """The sweep was interrupted; every completed run is stored and the next call resumes."""
-
-    def __init__(self, done: int, total: int, root: Path) -> None:
-        self.done, self.total, self.root = done, total, root
-        super().__init__(f"interrupted after {done} of {total} runs; completed runs are kept "
-                         f"in {root} and the next run of the sweep resumes from there")
+SweepInterrupted = StudyInterrupted
+"""The sweep was interrupted; every completed run is stored and the next call resumes."""
 
 
 @dataclass
@@ -62,34 +61,35 @@ class Study:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        if not (self.root / "study.json").is_file():
-            raise ValueError(f"{self.root} is not a study folder (no study.json)")
-        self.meta: dict[str, Any] = json.loads((self.root / "study.json").read_text())
+        self.meta: dict[str, Any] = read_study(self.root)
+        if self.meta["kind"] != "sweep":
+            raise ValueError(f"{self.root} is a {self.meta['kind']} study, not a sweep")
 
     @property
     def runs_dir(self) -> Path:
-        return self.root / "runs"
+        return self.root / RUNS_DIR
 
     def results(self) -> pd.DataFrame:
-        """One row per planned run: point, replication, seed, run_id, status, factors, KPIs."""
+        """One row per planned run: point, replication, seed, run_id, status (``completed``,
+        ``failed``, ``damaged`` or ``missing``), factors, KPIs."""
         rows = []
         factors = self.meta["points"]
         for t in self.meta["tasks"]:
             row: dict[str, Any] = {"point": t["point"], "replication": t["replication"],
                                    "seed": t["seed"], "run_id": t["run_id"], "status": "missing"}
             row.update({f"factor:{k}": v for k, v in factors[t["point"]].items()})
-            path = self.runs_dir / t["run_id"] / "run.json"
-            if path.is_file():
-                summary = json.loads(path.read_text())
-                row["status"] = summary["provenance"]["status"]
-                row.update({k: v for k, v in summary.get("kpis", {}).items()})
+            row["status"], summary = stored(self.root, t["run_id"])
+            if summary is not None:
+                row.update(summary.get("kpis", {}))
             rows.append(row)
         return pd.DataFrame(rows)
 
     def summary(self, kpi: str | None = None, maximize: bool | None = None) -> pd.DataFrame:
         """Configurations ranked by ``kpi`` with 95% intervals (paired differences to the best)."""
+        if maximize is None:
+            maximize = (self.meta["maximize"] if kpi in (None, self.meta["rank_by"])
+                        else bool(catalogue.kpi(kpi).higher_is_better))
         kpi = kpi or self.meta["rank_by"]
-        maximize = self.meta["maximize"] if maximize is None else maximize
         table = self.results()
         table = table[table["status"] == "completed"]
         if kpi not in table.columns:
@@ -109,22 +109,6 @@ def point_label(point: dict[str, Any]) -> str:
     return ", ".join(f"{short(k)}={v}" for k, v in point.items()) or "(base)"
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    tmp.replace(path)
-
-
-def _completed(folder: Path) -> bool:
-    path = folder / "run.json"
-    if not path.is_file():
-        return False
-    try:
-        return json.loads(path.read_text())["provenance"]["status"] == "completed"
-    except (ValueError, KeyError):
-        return False
-
-
 def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
               executor: Executor = "local", workers: int | None = None,
               cluster: str | None = None, progress: Progress | None = None) -> Study:
@@ -140,7 +124,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     sc = scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
     sc.check(f"scenario {sc.name!r}")  # everything is validated before anything is written
     root = Path(out) / sc.name
-    (root / "runs").mkdir(parents=True, exist_ok=True)
+    (root / RUNS_DIR).mkdir(parents=True, exist_ok=True)
     points = sc.points()
     run = sc.spec.run
     warmup = _stored_warmup(root) if run.warmup == "auto" else None
@@ -157,14 +141,10 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
 
     n0 = run.min_replications if run.replications == "auto" else int(run.replications)
     tasks = [task(p, r) for p in range(len(points)) for r in range(n0)]
-    state = {"done": 0}
     while True:
         _save_plan(root, sc, points, tasks, warmup)
-        todo = [t for t in tasks if not _completed(root / "runs" / t.run_id)]
-        state["done"] = len(tasks) - len(todo)
-        if progress:
-            progress(state["done"], len(tasks))
-        _execute(todo, root, executor, workers, cluster, progress, state, len(tasks))
+        run_planned(root, [t.prepared for t in tasks], executor=executor, workers=workers,
+                    cluster=cluster, progress=progress)
         if run.replications != "auto":
             break
         more = _more_replications(Study(root), run, len(points))
@@ -174,30 +154,13 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     return Study(root)
 
 
-def _execute(todo: list[Task], root: Path, executor: Executor, workers: int | None,
-             cluster: str | None, progress: Progress | None, state: dict[str, int],
-             total: int) -> None:
-    by_id = {t.run_id: t for t in todo}
-    results = map_unordered(execute_keeping_failures, [t.prepared for t in by_id.values()],
-                            executor=executor, workers=workers, cluster=cluster)
-    try:
-        for _prep, result in results:
-            result.save(root / "runs")
-            state["done"] += 1
-            if progress:
-                progress(state["done"], total)
-    except KeyboardInterrupt:
-        results.close()
-        raise SweepInterrupted(state["done"], total, root) from None
-
-
 def _save_plan(root: Path, sc: Scenario, points: list[dict[str, Any]], tasks: list[Task],
                warmup: float | None) -> None:
-    _write_json(root / "study.json", {
+    write_study(root, "sweep", {
         "scenario": sc.spec.model_dump(mode="json", by_alias=True),
         "line_file": str(sc.line_path()),
-        "rank_by": sc.spec.rank_by,
-        "maximize": sc.spec.maximize,
+        "rank_by": sc.ranking()[0],
+        "maximize": sc.ranking()[1],
         "auto_warmup_s": warmup,
         "points": points,
         "tasks": [{"point": t.point, "replication": t.replication, "seed": t.prepared.seed,
@@ -225,8 +188,8 @@ def _more_replications(study: Study, run: Any, n_points: int) -> dict[int, list[
 def _stored_warmup(root: Path) -> float | None:
     """The warm-up an earlier attempt of this study found (so a resume does not redo it)."""
     try:
-        return json.loads((root / "study.json").read_text()).get("auto_warmup_s")
-    except (OSError, ValueError):
+        return read_study(root).get("auto_warmup_s")
+    except ValueError:
         return None
 
 

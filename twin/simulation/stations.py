@@ -603,7 +603,8 @@ class ProcessNode(EquipmentNode):
             ctx.signal(self.temperature_tag, part.temperature)
         ctx.rec.phase({
             "part": part.id, "station": self.code, "phase": label, "kind": phase.phase,
-            "start": start, "end": now, "utility": out.utility or "", "heat_J": out.heat,
+            "start": start, "end": now, "planned_s": out.duration,
+            "utility": out.utility or "", "heat_J": out.heat,
             "load_W": load, "water_kg": out.water, "wastewater_kg": out.wastewater,
             "cod_kg": out.cod, "temperature_K": part.temperature,
             **{f"{medium}_m3": volume for medium, volume in out.uses.items()},

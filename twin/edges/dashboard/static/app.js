@@ -3,19 +3,35 @@
 // them at a time T: the live clock, or the replay cursor of a stored run.
 "use strict";
 
-const STATE_COLOURS = {
-  producing: "#6b6b6b", idle: "#c8c8c8", setup: "#8f8f8f", waiting: "#a9a9a9",
-  blocked: "#d9a300", down: "#c62828", maintenance: "#9a9a9a", off: "#e4e4e4",
+// ISA-101: calm greys for the normal states, colour only for the abnormal ones (down, blocked);
+// no two states look alike: greys differ in lightness or carry a pattern, and every chart of
+// states has a legend.
+const STATE_STYLE = {
+  producing: { colour: "#4d4d4d", pattern: "" },
+  idle: { colour: "#c4c4c4", pattern: "" },
+  setup: { colour: "#8c8c8c", pattern: "/" },
+  waiting: { colour: "#8c8c8c", pattern: "." },
+  maintenance: { colour: "#8c8c8c", pattern: "x" },
+  off: { colour: "#ececec", pattern: "" },
+  blocked: { colour: "#d9a300", pattern: "" },
+  down: { colour: "#c62828", pattern: "" },
 };
+const STATE_COLOURS = Object.fromEntries(Object.entries(STATE_STYLE).map(([s, v]) => [s, v.colour]));
 const ABNORMAL = new Set(["down", "blocked"]);
 const GREYS = ["#4d4d4d", "#8a8a8a", "#a8a8a8", "#2e2e2e", "#6e6e6e", "#bdbdbd", "#5e5e5e"];
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 const BASE_LAYOUT = {
   paper_bgcolor: "#ededed", plot_bgcolor: "#f2f2f2", font: { color: "#262626", size: 12 },
-  margin: { l: 60, r: 20, t: 10, b: 40 }, showlegend: true,
-  legend: { orientation: "h", y: -0.2 },
+  margin: { l: 70, r: 20, t: 10, b: 70 }, showlegend: true,
+  legend: { orientation: "h", y: -0.35 },
 };
 const HOUR = 3600;
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const TIME_TITLE = "time of the run (day, weekday, clock; day 1 starts Monday 00:00)";
+const TICK_STEPS = [600, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400];
+// The most segments a chart draws per unit (about its width in pixels): longer whole-run views
+// show per slot the state that took most of it (see ganttTraces).
+const MAX_SEGMENTS = 1200;
 
 const ui = {
   view: "overview", source: null, run: null, stream: null, renderTimer: null, lastRender: 0,
@@ -125,11 +141,18 @@ function kpisAt(run, T) {
   const es = run.col("events", "station"), ep = run.col("events", "product");
   const created = events.indexOf("created"), end = events.indexOf("end");
   const scrapK = events.indexOf("scrap"), rework = events.indexOf("rework");
-  let made = 0;
+  // time-weighted mean WIP over [t0, T]: each part from its creation to its end (or T)
+  const pid = run.col("parts", "part"), epart = run.col("events", "part"), doneAt = new Map();
+  for (let i = 0; i < pid.length; i++) if (done[i] !== null) doneAt.set(pid[i], done[i]);
+  let made = 0, partSeconds = 0;
   const perStation = new Map();
   for (let i = 0; i < et.length; i++) {
     if (et[i] > T) continue;
-    if (ek[i] === created) made++;
+    if (ek[i] === created) {
+      made++;
+      const out = Math.min(doneAt.has(epart[i]) ? doneAt.get(epart[i]) : T, T);
+      partSeconds += Math.max(0, out - Math.max(et[i], t0));
+    }
     if (et[i] < t0) continue;
     if (ek[i] === end || ek[i] === scrapK || ek[i] === rework) {
       const s = perStation.get(es[i]) || { end: 0, scrap: 0, rework: 0, planned: 0 };
@@ -177,13 +200,16 @@ function kpisAt(run, T) {
   return {
     throughput: good / (span / HOUR), good, scrap,
     yield: good + scrap > 0 ? good / (good + scrap) : NaN,
-    wip: made - finished, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
+    wip: made - finished, wipMean: partSeconds / span, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
     kwh, kwhPerUnit: good > 0 ? kwh / good : NaN,
     co2PerUnit: good > 0 ? kwh * grid / good : NaN,
   };
 }
 
 // Alarm rows up to T and the latest row of each alarm.
+// Alarm rows up to T and the latest row of each alarm. Active: the condition is present now
+// (unacknowledged or acknowledged, not shelved), as the KPI "standing alarms" counts them;
+// returned-unacknowledged alarms wait for an acknowledgement but are not active.
 function alarmsAt(run, T) {
   const cols = run.t.alarms || {};
   const time = cols.time || [], n = time.length, rows = [];
@@ -195,21 +221,53 @@ function alarmsAt(run, T) {
   }
   const latest = new Map();
   for (const r of rows) latest.set(r.alarm, r);
-  const active = [...latest.values()].filter((r) => !isNormal(r.state));
-  return { rows, active };
+  const last = [...latest.values()];
+  const active = last.filter((r) => isActive(r.state));
+  const returned = last.filter((r) => String(r.state) === "rtn_unack");
+  const shelved = last.filter((r) => isShelved(r.state));
+  return { rows, active, returned, shelved };
 }
-function isNormal(state) { return !state || /^(normal|ok|cleared|rtn_ack)$/i.test(String(state)); }
+
+function isActive(state) { return /^(unack|ack)$/i.test(String(state)); }
 function isUnacked(state) { return /unack/i.test(String(state)); }
 function isShelved(state) { return /shelv/i.test(String(state)); }
 
 // -------------------------------------------------------------------- formatting
 
-function simTime(s) {
+// A time of the run as a clock: day (1 = the run's first day, a Monday), weekday, hh:mm.
+function simTime(s, seconds = false) {
   if (s === null || s === undefined || !isFinite(s)) return "--";
   const d = Math.floor(s / 86400), r = s - d * 86400;
-  const h = Math.floor(r / 3600), m = Math.floor((r - h * 3600) / 60);
-  return `day ${d} ${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+  const h = Math.floor(r / 3600), m = Math.floor((r - h * 3600) / 60), sec = Math.floor(r - h * 3600 - m * 60);
+  const clock = `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}` + (seconds ? `:${String(sec).padStart(2, "0")}` : "");
+  return `day ${d + 1} ${WEEKDAYS[((d % 7) + 7) % 7]} ${clock}`;
 }
+
+// A time axis [h] over [w0, T] [s] labelled with clock times of the run (ticks every 10 min to
+// 4 weeks, about 8 of them), with its title.
+function timeAxis(w0, T, extra = {}) {
+  const span = Math.max(T - w0, 1);
+  const step = TICK_STEPS.find((s) => span / s <= 8) || TICK_STEPS[TICK_STEPS.length - 1];
+  const vals = [], text = [];
+  for (let t = Math.ceil(w0 / step) * step; t <= T + 1e-9; t += step) {
+    vals.push(t / HOUR);
+    text.push(step >= 86400 ? simTime(t).slice(0, -6) : simTime(t).replace(/^(day \d+ \w+) /, "$1<br>"));
+  }
+  return { title: { text: TIME_TITLE }, range: [w0 / HOUR, T / HOUR], tickvals: vals, ticktext: text, ...extra };
+}
+
+// The warm-up (outside the observation window of the KPIs) shaded on a time axis.
+function windowShapes(run, w0, T) {
+  const wu = run.meta.warmup || 0;
+  if (wu <= w0) return { shapes: [], annotations: [] };
+  return {
+    shapes: [{ type: "rect", xref: "x", yref: "paper", x0: w0 / HOUR, x1: Math.min(wu, T) / HOUR, y0: 0, y1: 1, fillcolor: "#d6d6d6", opacity: 0.5, line: { width: 0 }, layer: "below" }],
+    annotations: [{ xref: "x", yref: "paper", x: Math.min(wu, T) / HOUR, y: 1, xanchor: "right", yanchor: "top", showarrow: false, text: "warm-up | observation window", font: { size: 11, color: "#5c5c5c" } }],
+  };
+}
+
+function axisTitle(text, extra = {}) { return { title: { text }, ...extra }; }
+
 function fmt(v, digits = 2) {
   if (v === null || v === undefined || (typeof v === "number" && !isFinite(v))) return "-";
   if (typeof v !== "number") return String(v);
@@ -233,52 +291,56 @@ async function getJSON(url) {
 
 // -------------------------------------------------------------------- views
 
+// Tiles from the KPI catalogue. At the end of a run they show the run's own KPIs (computed by
+// twin.observation); before the end these are recomputed here over [warm-up, T], energy and CO2e
+// from equipment electricity only on lines with utilities (the tile says so); any other KPI
+// the catalogue marks as a tile shows the run's stored (whole-run or latest live) value.
+const TILE_VALUES = {
+  throughput_per_h: (k) => k.throughput, bottleneck_oee: (k) => k.oee, wip_mean: (k) => k.wipMean,
+  quality_ratio: (k) => k.yield, kwh_per_good_unit: (k) => k.kwhPerUnit,
+  co2e_kg_per_good_unit: (k) => k.co2PerUnit,
+};
+const EQUIPMENT_ONLY = new Set(["kwh_per_good_unit", "co2e_kg_per_good_unit"]);
+
 function renderKpis(run, T) {
-  const k = kpisAt(run, T);
-  const tiles = [
-    ["throughput", "Throughput", k.throughput, "good units/h"],
-    ["oee", "OEE", k.oee, `bottleneck ${k.bottleneck || "-"}`],
-    ["wip", "WIP", k.wip, "units in the line"],
-    ["yield", "Yield", k.yield, "good / (good + scrap)"],
-    ["energy", "Energy per unit", k.kwhPerUnit, "kWh electricity / good unit"],
-    ["co2", "CO2e per unit", k.co2PerUnit, "kg (grid) / good unit"],
-  ];
+  const k = kpisAt(run, T), stored = run.meta.kpis || {};
+  const atEnd = run.meta.kpis && T >= run.end - 1e-6;
+  const utilities = Object.keys(run.meta.layout.utilities || {}).length > 0;
+  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile"));
   const box = document.getElementById("kpis");
-  box.replaceChildren(...tiles.map(([id, label, value, unit]) => el("div", { class: "tile", id: `kpi-${id}` },
-    el("div", { class: "label" }, label),
-    el("div", { class: "value" }, id === "wip" ? fmt(value, 0) : fmt(value, id === "yield" || id === "oee" ? 3 : 2)),
-    el("div", { class: "unit" }, unit))));
+  box.replaceChildren(...tiles.map((c) => {
+    const mine = TILE_VALUES[c.key];
+    const value = mine && !(atEnd && typeof stored[c.key] === "number") ? mine(k) : stored[c.key];
+    let unit = c.key === "bottleneck_oee" ? `bottleneck ${(atEnd && stored.bottleneck) || k.bottleneck || "-"}`
+      : c.key === "wip_mean" ? `${c.unit}, ${k.wip} in the line now` : c.unit;
+    if (EQUIPMENT_ONLY.has(c.key) && utilities && !atEnd) unit += " (equipment electricity so far; all carriers at the end)";
+    return el("div", { class: "tile", id: `kpi-${c.key}`, title: `${c.key} (${c.iso})` },
+      el("div", { class: "label" }, c.en),
+      el("div", { class: "value" }, fmt(value, c.decimals)),
+      el("div", { class: "unit" }, unit));
+  }));
 }
 
+// The line diagram: the layout the report uses too (twin/edges/layout.py, positions in pt),
+// drawn at CSS pt (4/3 px), never scaled down, so labels keep their size; a wide line scrolls.
+const PT = 4 / 3;
+
 function layoutDiagram(run) {
-  const stations = run.meta.layout.stations, names = Object.keys(stations);
-  const order = names.length ? names : run.meta.stations;
-  const depth = new Map();
-  const targets = (n) => (stations[n] || {}).routes || [];
-  const hasIn = new Set(order.flatMap((n) => targets(n)));
-  const queue = order.filter((n) => !hasIn.has(n) || (stations[n] || {}).type === "source");
-  queue.forEach((n) => depth.set(n, 0));
-  for (let i = 0; i < queue.length; i++) {
-    const n = queue[i];
-    for (const t of targets(n)) {
-      if (!depth.has(t) && t !== (stations[n] || {}).rework_to) {
-        depth.set(t, depth.get(n) + 1);
-        queue.push(t);
-      }
-    }
+  const d = run.meta.layout.diagram;
+  if (d) return d;
+  const names = run.meta.stations, boxes = {};  // no spec: the stations in a row
+  names.forEach((n, i) => { boxes[n] = { type: "", column: i, row: 0, x: 10 + i * 150, y: 10, w: 120, h: 40 }; });
+  return { width: 20 + names.length * 150, height: 60, label_pt: 10, boxes, edges: [], order: names };
+}
+
+function edgePath(a, b, back) {
+  if (back) {  // a loop back upstream: from the bottom of a, below the boxes, to the bottom of b
+    const y = Math.max(a.y + a.h, b.y + b.h) + 14;
+    return `M${a.x + a.w / 2},${a.y + a.h} C${a.x + a.w / 2},${y} ${b.x + b.w * 0.75},${y} ${b.x + b.w * 0.75},${b.y + b.h}`;
   }
-  order.forEach((n) => { if (!depth.has(n)) depth.set(n, 0); });
-  const cols = new Map();
-  for (const n of order) {
-    const d = depth.get(n);
-    if (!cols.has(d)) cols.set(d, []);
-    cols.get(d).push(n);
-  }
-  const pos = new Map();
-  for (const [d, list] of cols) list.forEach((n, i) => pos.set(n, [10 + d * 160, 10 + i * 76]));
-  const height = 30 + Math.max(...[...cols.values()].map((l) => l.length)) * 76;
-  const width = 20 + (Math.max(...cols.keys()) + 1) * 160;
-  return { pos, height, width, order, targets };
+  if (b.column === a.column) return `M${a.x + a.w / 2},${a.y + a.h} L${b.x + b.w / 2},${b.y}`;
+  const x1 = a.x + a.w, y1 = a.y + a.h / 2, x2 = b.x, y2 = b.y + b.h / 2, mx = (x1 + x2) / 2;
+  return `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
 }
 
 function renderDiagram(run, T) {
@@ -290,44 +352,48 @@ function renderDiagram(run, T) {
     byStation.get(st).push([u, s]);
   }
   const lay = ui.layout || (ui.layout = layoutDiagram(run));
-  const NS = "http://www.w3.org/2000/svg";
+  const em = lay.label_pt, NS = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(NS, "svg");
   svg.setAttribute("viewBox", `0 0 ${lay.width} ${lay.height}`);
-  svg.setAttribute("width", "100%");
-  svg.style.maxWidth = `${lay.width}px`;
-  svg.innerHTML = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c8c"/></marker></defs>';
-  for (const n of lay.order) {
-    const [x, y] = lay.pos.get(n);
-    for (const t of lay.targets(n)) {
-      if (!lay.pos.has(t)) continue;
-      const [x2, y2] = lay.pos.get(t);
-      const line = document.createElementNS(NS, "path");
-      const back = x2 <= x;
-      line.setAttribute("d", back ? `M${x + 65},${y + 56} C${x + 65},${y + 80} ${x2 + 65},${y2 + 80} ${x2 + 65},${y2 + 56}`
-        : `M${x + 130},${y + 28} L${x2},${y2 + 28}`);
-      line.setAttribute("class", "edge");
-      svg.append(line);
-    }
+  svg.setAttribute("width", lay.width * PT);
+  svg.setAttribute("height", lay.height * PT);
+  svg.setAttribute("font-size", em);
+  const patterns = Object.entries(STATE_STYLE).filter(([, v]) => v.pattern).map(([s, v]) =>
+    `<pattern id="pat-${s}" width="4" height="4" patternUnits="userSpaceOnUse"><rect width="4" height="4" fill="${v.colour}"/>` +
+    (v.pattern === "." ? '<circle cx="2" cy="2" r="0.8" fill="#3a3a3a"/>' : v.pattern === "/" ? '<path d="M0,4 L4,0" stroke="#3a3a3a" stroke-width="0.7"/>'
+      : '<path d="M0,0 L4,4 M0,4 L4,0" stroke="#3a3a3a" stroke-width="0.6"/>') + "</pattern>").join("");
+  svg.innerHTML = `<defs>${patterns}<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#8c8c8c"/></marker></defs>`;
+  for (const e of lay.edges) {
+    const a = lay.boxes[e.source], b = lay.boxes[e.target];
+    if (!a || !b) continue;
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("d", edgePath(a, b, e.back));
+    path.setAttribute("class", `edge ${e.kind}${e.back ? " back" : ""}`);
+    path.setAttribute("data-from", e.source);
+    path.setAttribute("data-to", e.target);
+    svg.append(path);
   }
   for (const n of lay.order) {
-    const [x, y] = lay.pos.get(n);
-    const units = (byStation.get(n) || []).sort((a, b) => a[0] - b[0]);
+    const b = lay.boxes[n];
+    if (!b) continue;
+    const units = (byStation.get(n) || []).sort((p, q) => p[0] - q[0]);
     const abnormal = units.some(([, s]) => ABNORMAL.has(s));
     const g = document.createElementNS(NS, "g");
     g.setAttribute("class", `station${abnormal ? " abnormal" : ""}`);
     g.setAttribute("data-station", n);
+    g.setAttribute("data-column", b.column);
     const summary = units.map(([, s]) => s).join(", ");
-    g.innerHTML = `<rect class="box" x="${x}" y="${y}" width="130" height="56" rx="3"/>` +
-      `<text x="${x + 6}" y="${y + 16}">${escapeHtml(n)}</text>` +
-      `<text class="state" x="${x + 6}" y="${y + 32}" fill="#5c5c5c">${escapeHtml(summary || (run.meta.layout.stations[n] || {}).type || "")}</text>`;
+    g.innerHTML = `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3"/>` +
+      `<text class="name" x="${b.x + 0.5 * em}" y="${b.y + 1.3 * em}">${escapeHtml(n)}</text>` +
+      `<text class="state" x="${b.x + 0.5 * em}" y="${b.y + 2.5 * em}" fill="#5c5c5c">${escapeHtml(summary || b.type || "")}</text>`;
     units.forEach(([u, s], i) => {
       const r = document.createElementNS(NS, "rect");
       r.setAttribute("class", "unit");
-      r.setAttribute("x", x + 6 + i * 16);
-      r.setAttribute("y", y + 38);
-      r.setAttribute("width", 12);
-      r.setAttribute("height", 12);
-      r.setAttribute("fill", STATE_COLOURS[s] || "#ccc");
+      r.setAttribute("x", b.x + 0.5 * em + i * 1.2 * em);
+      r.setAttribute("y", b.y + 2.9 * em);
+      r.setAttribute("width", 0.9 * em);
+      r.setAttribute("height", 0.9 * em);
+      r.setAttribute("fill", STATE_STYLE[s] && STATE_STYLE[s].pattern ? `url(#pat-${s})` : (STATE_COLOURS[s] || "#ccc"));
       const title = document.createElementNS(NS, "title");
       title.textContent = `${run.unitLabel(u)}: ${s}`;
       r.append(title);
@@ -335,12 +401,12 @@ function renderDiagram(run, T) {
     });
     svg.append(g);
   }
-  const legend = el("div", { class: "legend" }, ...Object.entries(STATE_COLOURS).map(([s, c]) => {
-    const i = el("i");
-    i.style.background = c;
+  const legend = el("div", { class: "legend" }, ...Object.entries(STATE_STYLE).map(([s, v]) => {
+    const i = el("i", { class: v.pattern ? `pat pat-${s}` : "" });
+    i.style.background = v.colour;
     return el("span", {}, i, s);
-  }));
-  document.getElementById("diagram").replaceChildren(svg, legend);
+  }), el("span", {}, el("i", { class: "line" }), "route"), el("span", {}, el("i", { class: "line back" }), "rework / loop back"));
+  document.getElementById("diagram").replaceChildren(el("div", { class: "scroll" }, svg), legend);
 }
 
 function escapeHtml(s) {
@@ -355,11 +421,22 @@ function shown(alarm, value) {
   return typeof value === "number" ? [value * d.scale + d.offset, d.unit] : [value, d.unit];
 }
 
+// Actions are offered only while a live run is running. Shelving runs on the simulated clock
+// of the run (the button says so, with what it is in wall-clock time at the run's speed).
+function actionsOffered(run) { return Boolean(run.meta.live && run.meta.status === "running"); }
+
+function shelveLabel(run) {
+  const speed = run.meta.speed;
+  const wall = speed ? `${fmt(3600 / speed, 3600 / speed < 10 ? 1 : 0)} s of wall-clock time at ${speed}x` : "as fast as the run goes";
+  return { text: "Shelve 1 h (simulated)", title: `Shelve for 1 h of the run's simulated time (${wall})` };
+}
+
 function alarmTable(rows, withActions) {
   const cols = ["time", "alarm", "tag", "priority", "event", "state", "value", "limit", "unit"];
   const num = (c) => c === "value" || c === "limit";
   const head = el("tr", {}, ...cols.map((c) => el("th", { class: num(c) ? "num" : "" }, c)),
     ...(withActions ? [el("th", {}, "")] : []));
+  const shelve = ui.run ? shelveLabel(ui.run) : null;
   const body = rows.map((r) => {
     const content = (c) => {
       if (c === "time") return simTime(r.time);
@@ -371,8 +448,8 @@ function alarmTable(rows, withActions) {
       ...cols.map((c) => el("td", { class: num(c) ? "num" : "" }, content(c))));
     if (withActions) {
       const cell = el("td");
-      if (isUnacked(r.state)) cell.append(el("button", { class: "small ack", type: "button", onclick: () => alarmAction(r.alarm, "ack") }, "Ack"));
-      if (!isShelved(r.state)) cell.append(el("button", { class: "small shelve", type: "button", onclick: () => alarmAction(r.alarm, "shelve") }, "Shelve 1 h"));
+      if (isUnacked(r.state)) cell.append(el("button", { class: "small ack", type: "button", onclick: (e) => alarmAction(r.alarm, "ack", e.target) }, "Ack"));
+      if (!isShelved(r.state)) cell.append(el("button", { class: "small shelve", type: "button", title: shelve.title, onclick: (e) => alarmAction(r.alarm, "shelve", e.target) }, shelve.text));
       tr.append(cell);
     }
     return tr;
@@ -380,73 +457,156 @@ function alarmTable(rows, withActions) {
   return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
 }
 
-async function alarmAction(name, action) {
+
+// An alarm action, with feedback where it was asked for (the button) and in the status line.
+async function alarmAction(name, action, button) {
   const url = `/api/live/alarms/${encodeURIComponent(name)}/${action}` + (action === "shelve" ? "?duration_s=3600" : "");
-  const res = await fetch(url, { method: "POST" });
-  const box = document.getElementById("status");
-  box.textContent = res.ok ? `${action} ${name}: done` : `${action} ${name}: refused (${res.status})`;
+  if (button) { button.disabled = true; button.textContent = "sending ..."; }
+  let text;
+  try {
+    const res = await fetch(url, { method: "POST" });
+    const body = await res.json().catch(() => ({}));
+    if (res.ok) {
+      text = action === "ack" ? `${name} acknowledged at ${simTime(body.time)}`
+        : `${name} shelved at ${simTime(body.time)} until ${simTime(body.until)} (simulated time)`;
+    } else text = `${action} ${name} refused: ${body.error || res.status}`;
+    if (button) button.textContent = res.ok ? (action === "ack" ? "acknowledged" : "shelved") : "refused";
+  } catch (err) {
+    text = `${action} ${name} failed: ${err.message}`;
+  }
+  ui.feedback = text;
+  document.getElementById("status").textContent = text;
+  const box = document.getElementById("alarm-feedback");
+  if (box) { box.textContent = text; box.hidden = false; }
 }
 
+
 function renderActiveAlarms(run, T) {
-  const { active } = alarmsAt(run, T);
+  const { active, returned } = alarmsAt(run, T);
   const badge = document.getElementById("alarmcount");
   badge.hidden = active.length === 0;
   badge.textContent = active.length;
+  badge.title = `${active.length} active (standing) alarm(s)`;
   const box = document.getElementById("active-alarms");
-  if (!active.length) { box.replaceChildren("none"); box.className = "muted"; return; }
+  const panel = box.closest(".panel");
+  if (panel) panel.hidden = !hasAlarms(run);
+  const shown = [...active, ...returned];
+  if (!shown.length) { box.replaceChildren("none"); box.className = "muted"; return; }
   box.className = "";
-  box.replaceChildren(alarmTable(active.slice(-12).reverse(), run.meta.live));
+  box.replaceChildren(alarmTable(shown.slice(-12).reverse(), actionsOffered(run)));
 }
 
+function hasAlarms(run) { return (run.meta.layout.alarms || []).length > 0 || (run.col("alarms", "time").length > 0); }
+
+
 function renderAlarms(run, T) {
-  const { rows, active } = alarmsAt(run, T);
+  const { rows, active, returned, shelved } = alarmsAt(run, T);
   const list = document.getElementById("alarm-list");
-  const live = run.meta.live;
-  list.replaceChildren(el("h2", {}, `Active (${active.length})`), alarmTable(active, live),
+  const actions = actionsOffered(run);
+  const feedback = el("div", { id: "alarm-feedback", class: "feedback" }, ui.feedback || "");
+  feedback.hidden = !ui.feedback;
+  list.replaceChildren(feedback, el("h2", {}, `Active (${active.length})`), alarmTable(active, actions),
+    el("h2", {}, `Returned to normal, awaiting acknowledgement (${returned.length})`), alarmTable(returned, actions),
+    el("h2", {}, `Shelved (${shelved.length})`), alarmTable(shelved, false),
     el("h2", {}, `Journal (${rows.length} events, newest first)`), alarmTable(rows.slice(-200).reverse(), false));
-  const raised = rows.filter((r) => r.event === "activate");
-  const bin = 600, start = 0, n = Math.max(1, Math.ceil((T - start) / bin));
-  const counts = new Array(n).fill(0);
-  for (const r of raised) { const i = Math.floor((r.time - start) / bin); if (i >= 0 && i < n) counts[i]++; }
-  const x = counts.map((_, i) => (start + (i + 0.5) * bin) / HOUR);
-  Plotly.react("alarm-rate", [
-    { type: "bar", x, y: counts, name: "alarms per 10 min", marker: { color: counts.map((c) => (c > 10 ? "#c62828" : "#8a8a8a")) } },
-    { type: "scatter", mode: "lines", x: [0, T / HOUR], y: [10, 10], name: "flood (10 per 10 min)", line: { color: "#c62828", dash: "dash" } },
-  ], { ...BASE_LAYOUT, xaxis: { title: "time [h]" }, yaxis: { title: "alarms" } }, PLOT_CONFIG);
+  renderAlarmRate(run, rows, T);
 }
+
+// Alarm rate against the ISA-18.2 flood threshold (10 per 10 min). Over long windows a bar
+// covers several 10-minute slots and shows the largest count among them, so a flood stays
+// visible whatever the zoom.
+function renderAlarmRate(run, rows, T) {
+  const slot = 600, w0 = windowStart(T), first = Math.floor(w0 / slot), n = Math.max(1, Math.ceil((T - first * slot) / slot));
+  const per = Math.max(1, Math.ceil(n / 400)), bins = Math.ceil(n / per);
+  const slots = new Array(n).fill(0);
+  for (const r of rows) {
+    if (r.event !== "activate") continue;
+    const i = Math.floor(r.time / slot) - first;
+    if (i >= 0 && i < n) slots[i]++;
+  }
+  const counts = new Array(bins).fill(0);
+  for (let i = 0; i < n; i++) counts[Math.floor(i / per)] = Math.max(counts[Math.floor(i / per)], slots[i]);
+  const width = per * slot;
+  const x = counts.map((_, i) => (first * slot + (i + 0.5) * width) / HOUR);
+  const name = per > 1 ? `most alarms in a 10-min slot (bars of ${fmt(width / HOUR, 1)} h)` : "alarms per 10 min";
+  const win = windowShapes(run, w0, T);
+  Plotly.react("alarm-rate", [
+    { type: "bar", x, y: counts, width: width / HOUR, name, marker: { color: counts.map((c) => (c > 10 ? "#c62828" : "#8a8a8a")) } },
+    { type: "scatter", mode: "lines", x: [w0 / HOUR, T / HOUR], y: [10, 10], name: "flood (10 per 10 min)", line: { color: "#c62828", dash: "dash" } },
+  ], { ...BASE_LAYOUT, ...win, xaxis: timeAxis(w0, T), yaxis: axisTitle("alarms activated per 10 min [count]", { rangemode: "tozero" }) }, PLOT_CONFIG);
+}
+
 
 function windowStart(T) {
   const hours = Number(document.getElementById("window").value);
   return hours > 0 ? Math.max(0, T - hours * HOUR) : 0;
 }
 
+// Per unit, [start, end, state] over [w0, T]; a unit with more than MAX_SEGMENTS intervals in
+// the window is shown in MAX_SEGMENTS equal slots, each in the state that took most of it
+// (adjacent slots in the same state merged), so a whole 90-day run draws what the screen can
+// show. Returns the segments and whether any unit was aggregated.
+function ganttSegments(list, w0, T) {
+  const inside = list.filter(([a, b]) => b > w0 && a < T);
+  if (inside.length <= MAX_SEGMENTS) return { segs: inside.map(([a, b, s]) => [Math.max(a, w0), Math.min(b, T), s]), coarse: false };
+  const width = (T - w0) / MAX_SEGMENTS, share = Array.from({ length: MAX_SEGMENTS }, () => new Map());
+  for (const [a, b, s] of inside) {
+    const lo = Math.max(a, w0), hi = Math.min(b, T);
+    for (let k = Math.floor((lo - w0) / width); k < MAX_SEGMENTS && w0 + k * width < hi; k++) {
+      const d = Math.min(hi, w0 + (k + 1) * width) - Math.max(lo, w0 + k * width);
+      if (d > 0) share[k].set(s, (share[k].get(s) || 0) + d);
+    }
+  }
+  const segs = [];
+  share.forEach((m, k) => {
+    let best = null, most = -1;
+    for (const [s, d] of m) if (d > most) { best = s; most = d; }
+    if (best === null) return;
+    const last = segs[segs.length - 1];
+    if (last && last[2] === best && Math.abs(last[1] - (w0 + k * width)) < 1e-6) last[1] = w0 + (k + 1) * width;
+    else segs.push([w0 + k * width, w0 + (k + 1) * width, best]);
+  });
+  return { segs, coarse: true };
+}
+
 function ganttTraces(run, T, w0, suffix = "") {
   const { intervals: iv } = intervals(run, T);
-  const byState = new Map();
+  const byState = new Map(Object.keys(STATE_STYLE).map((s) => [s, { x: [], base: [], y: [] }]));
   const units = [...iv.keys()].sort((a, b) => a - b);
+  let coarse = false;
   for (const u of units) {
-    for (const [a, b, s] of iv.get(u)) {
-      if (b <= w0) continue;
+    const g = ganttSegments(iv.get(u), w0, T);
+    coarse = coarse || g.coarse;
+    for (const [a, b, s] of g.segs) {
       if (!byState.has(s)) byState.set(s, { x: [], base: [], y: [] });
-      const tr = byState.get(s), a0 = Math.max(a, w0);
-      tr.base.push(a0 / HOUR);
-      tr.x.push((Math.min(b, T) - a0) / HOUR);
+      const tr = byState.get(s);
+      tr.base.push(a / HOUR);
+      tr.x.push((b - a) / HOUR);
       tr.y.push(run.unitLabel(u) + suffix);
     }
   }
-  return [...byState].map(([s, tr]) => ({
-    type: "bar", orientation: "h", name: s, x: tr.x, base: tr.base, y: tr.y,
-    marker: { color: STATE_COLOURS[s] || "#999", line: { width: 0 } }, hovertemplate: `${s}<extra></extra>`,
-  }));
+  const traces = [...byState].filter(([, tr]) => tr.x.length).map(([s, tr]) => {
+    const st = STATE_STYLE[s] || { colour: "#999", pattern: "" };
+    return {
+      type: "bar", orientation: "h", name: s, x: tr.x, base: tr.base, y: tr.y,
+      marker: { color: st.colour, line: { width: 0 }, pattern: { shape: st.pattern, fgcolor: "#3a3a3a", size: 6, solidity: 0.25 } },
+      hovertemplate: `${s}${coarse ? " (most of this slot)" : ""}<extra></extra>`,
+    };
+  });
+  traces.coarse = coarse;
+  return traces;
 }
 
 function renderGantt(run, T) {
-  const w0 = windowStart(T);
-  Plotly.react("gantt", ganttTraces(run, T, w0), {
-    ...BASE_LAYOUT, barmode: "overlay", margin: { l: 130, r: 20, t: 10, b: 40 },
-    xaxis: { title: "time [h]", range: [w0 / HOUR, T / HOUR] }, yaxis: { autorange: "reversed" },
+  const w0 = windowStart(T), traces = ganttTraces(run, T, w0), win = windowShapes(run, w0, T);
+  document.getElementById("gantt-note").textContent = traces.coarse
+    ? `long window: each of ${MAX_SEGMENTS} slots per unit shows the state that took most of it` : "";
+  Plotly.react("gantt", traces, {
+    ...BASE_LAYOUT, ...win, barmode: "overlay", margin: { l: 130, r: 20, t: 10, b: 80 },
+    xaxis: timeAxis(w0, T), yaxis: axisTitle("unit (station #server)", { autorange: "reversed" }),
   }, PLOT_CONFIG);
 }
+
 
 function stepSeries(points, w0, T) {
   // points: [t, value] sorted by t; returns x (h), y of a step line over [w0, T]
@@ -460,6 +620,13 @@ function stepSeries(points, w0, T) {
   }
   if (last !== null) { if (!x.length) { x.push(w0 / HOUR); y.push(last); } x.push(T / HOUR); y.push(last); }
   return { x, y };
+}
+
+// Show the panel of a chart only when the line has something to draw in it.
+function panel(id, shown) {
+  const box = document.getElementById(id).closest(".panel");
+  box.hidden = !shown;
+  return shown;
 }
 
 function renderLevels(run, T) {
@@ -482,7 +649,7 @@ function renderLevels(run, T) {
   let k = 0;
   for (const [st, pts] of series) {
     const s = stepSeries(pts, w0, T);
-    traces.push({ type: "scatter", mode: "lines", line: { shape: "hv", color: GREYS[k++ % GREYS.length] }, name: `${st} queue`, x: s.x, y: s.y });
+    traces.push({ type: "scatter", mode: "lines", line: { shape: "hv", color: GREYS[k++ % GREYS.length] }, name: `${st} queue [parts]`, x: s.x, y: s.y });
   }
   const lt = run.col("levels", "time"), ls = run.col("levels", "station"), kg = run.col("levels", "kg");
   const tanks = new Map();
@@ -493,14 +660,18 @@ function renderLevels(run, T) {
   }
   for (const [st, pts] of tanks) {
     const s = stepSeries(pts, w0, T);
-    traces.push({ type: "scatter", mode: "lines", yaxis: "y2", line: { shape: "hv", color: GREYS[k++ % GREYS.length], dash: "dot" }, name: `${st} [kg]`, x: s.x, y: s.y });
+    traces.push({ type: "scatter", mode: "lines", yaxis: series.size ? "y2" : "y", line: { shape: "hv", color: GREYS[k++ % GREYS.length], dash: "dot" }, name: `${st} [kg]`, x: s.x, y: s.y });
   }
-  Plotly.react("levels", traces, {
-    ...BASE_LAYOUT, xaxis: { title: "time [h]", range: [w0 / HOUR, T / HOUR] }, yaxis: { title: "parts waiting" },
-    yaxis2: { title: "tank [kg]", overlaying: "y", side: "right", visible: tanks.size > 0 },
-  }, PLOT_CONFIG);
+  if (!panel("levels", traces.length > 0)) return;
+  const layout = { ...BASE_LAYOUT, ...windowShapes(run, w0, T), xaxis: timeAxis(w0, T) };
+  if (series.size) {
+    layout.yaxis = axisTitle("parts waiting [parts]", { rangemode: "tozero" });
+    if (tanks.size) layout.yaxis2 = axisTitle("tank content [kg]", { overlaying: "y", side: "right", rangemode: "tozero" });
+  } else layout.yaxis = axisTitle("tank content [kg]", { rangemode: "tozero" });
+  Plotly.react("levels", traces, layout, PLOT_CONFIG);
 }
 
+// Utility load against capacity: heat and power in kW (left axis), media in m3/h (right).
 function renderUtility(run, T) {
   const w0 = windowStart(T);
   const ut = run.col("utility_load", "time"), un = run.col("utility_load", "utility"), ul = run.col("utility_load", "load");
@@ -509,104 +680,129 @@ function renderUtility(run, T) {
     if (!per.has(un[i])) per.set(un[i], []);
     per.get(un[i]).push([ut[i], ul[i]]);
   }
+  const utilities = run.meta.layout.utilities || {};
+  if (!panel("utility", Object.keys(utilities).length > 0 || per.size > 0)) return;
   const traces = [];
-  let k = 0;
+  let k = 0, media = false, power = false;
   for (const [name, pts] of per) {
-    const info = run.meta.layout.utilities[name] || {};
-    const scale = info.medium ? 3600 : 1e-3, unit = info.medium ? "m3/h" : "kW";
+    const info = utilities[name] || {};
+    const scale = info.medium ? 3600 : 1e-3, unit = info.medium ? "m3/h" : "kW", axis = info.medium ? "y2" : "y";
+    media = media || info.medium; power = power || !info.medium;
     const s = stepSeries(pts, w0, T);
     const colour = GREYS[k++ % GREYS.length];
-    traces.push({ type: "scatter", mode: "lines", line: { shape: "hv", color: colour }, name: `${name} [${unit}]`, x: s.x, y: s.y.map((v) => v * scale) });
+    traces.push({ type: "scatter", mode: "lines", yaxis: axis, line: { shape: "hv", color: colour }, name: `${name} [${unit}]`, x: s.x, y: s.y.map((v) => v * scale) });
     if (info.capacity) {
       const over = s.y.some((v) => v > info.capacity * (1 + 1e-9));
-      traces.push({ type: "scatter", mode: "lines", line: { color: over ? "#c62828" : colour, dash: "dash" }, name: `${name} capacity`, x: [w0 / HOUR, T / HOUR], y: [info.capacity * scale, info.capacity * scale] });
+      traces.push({ type: "scatter", mode: "lines", yaxis: axis, line: { color: over ? "#c62828" : colour, dash: "dash" }, name: `${name} capacity [${unit}]`, x: [w0 / HOUR, T / HOUR], y: [info.capacity * scale, info.capacity * scale] });
     }
   }
-  Plotly.react("utility", traces, { ...BASE_LAYOUT, xaxis: { title: "time [h]", range: [w0 / HOUR, T / HOUR] }, yaxis: { title: "load" },
-    annotations: traces.length ? [] : [{ text: "no utilities on this line", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, PLOT_CONFIG);
+  const layout = { ...BASE_LAYOUT, ...windowShapes(run, w0, T), xaxis: timeAxis(w0, T) };
+  if (media && !power) layout.yaxis = axisTitle("media flow [m3/h]", { rangemode: "tozero" });
+  else {
+    layout.yaxis = axisTitle("heat or power [kW]", { rangemode: "tozero" });
+    if (media) layout.yaxis2 = axisTitle("media flow [m3/h]", { overlaying: "y", side: "right", rangemode: "tozero" });
+  }
+  if (!traces.length) layout.annotations = [...layout.annotations, { text: "no utility drawn yet in this window", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }];
+  Plotly.react("utility", traces, layout, PLOT_CONFIG);
 }
 
+
+// Batch profiles in the time window: the last six phases that overlap [w0, T], cut to it.
 function renderProfiles(run, T) {
   const cols = run.t.profiles || {};
   const time = cols.time || [], traces = [];
-  const idx = [];
-  for (let i = 0; i < time.length; i++) if (time[i] && time[i].length && time[i][0] <= T) idx.push(i);
+  if (!panel("profiles", time.length > 0 || (run.meta.layout.stations && Object.values(run.meta.layout.stations).some((s) => s.type === "process")))) return;
+  const w0 = windowStart(T), idx = [];
+  for (let i = 0; i < time.length; i++) {
+    const t = time[i];
+    if (t && t.length && t[0] <= T && t[t.length - 1] >= w0) idx.push(i);
+  }
   let k = 0;
   for (const i of idx.slice(-6)) {
     const label = `${run.stationName(cols.station[i])} ${cols.phase[i]} batch ${cols.part[i]}`;
-    const keep = time[i].map((t) => t <= T);
+    const keep = time[i].map((t) => t <= T && t >= w0);
     const x = time[i].filter((_, j) => keep[j]).map((t) => t / HOUR);
     const colour = GREYS[k++ % GREYS.length];
     if (cols.temperature_K && cols.temperature_K[i]) traces.push({ type: "scatter", mode: "lines", name: `${label} T [degC]`, x, y: cols.temperature_K[i].filter((_, j) => keep[j]).map((v) => v - 273.15), line: { color: colour } });
-    if (cols.conversion && cols.conversion[i]) traces.push({ type: "scatter", mode: "lines", yaxis: "y2", name: `${label} conversion`, x, y: cols.conversion[i].filter((_, j) => keep[j]), line: { color: colour, dash: "dot" } });
+    if (cols.conversion && cols.conversion[i]) traces.push({ type: "scatter", mode: "lines", yaxis: "y2", name: `${label} conversion [-]`, x, y: cols.conversion[i].filter((_, j) => keep[j]), line: { color: colour, dash: "dot" } });
   }
-  Plotly.react("profiles", traces, { ...BASE_LAYOUT, xaxis: { title: "time [h]" }, yaxis: { title: "temperature [degC]" },
-    yaxis2: { title: "conversion [-]", overlaying: "y", side: "right", range: [0, 1] },
-    annotations: traces.length ? [] : [{ text: "no batch profiles (yet) on this line", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, PLOT_CONFIG);
+  const win = windowShapes(run, w0, T);
+  Plotly.react("profiles", traces, { ...BASE_LAYOUT, ...win, xaxis: timeAxis(w0, T), yaxis: axisTitle("temperature [degC]"),
+    yaxis2: axisTitle("conversion [-]", { overlaying: "y", side: "right", range: [0, 1] }),
+    annotations: [...win.annotations, ...(traces.length ? [] : [{ text: "no batch phase in this time window", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }])] }, PLOT_CONFIG);
 }
 
-function sankey(div, nodes, links, unit) {
-  const index = new Map(nodes.map((n, i) => [n, i]));
-  const keep = links.filter((l) => l[2] > 0);
+
+const NODE_COLOURS = { carrier: "#6b6b6b", plant: "#8f8f8f", unit: "#a9a9a9", loss: "#d0d0d0", inventory: "#bdbdbd", source: "#6b6b6b",
+  output: "#7a7a7a", waste: "#c9a0a0", wastewater: "#c9a0a0", emission: "#c9a0a0", recovered: "#9a9a9a", destroyed: "#b0b0b0" };
+
+function sankey(div, data) {
+  const nodes = data.nodes, index = new Map(nodes.map((n, i) => [n, i]));
+  const keep = data.links.filter((l) => l[2] > 0);
   const node = document.getElementById(div), key = nodes.join("\u0000");
   if (node.dataset.nodes !== key) { Plotly.purge(node); node.dataset.nodes = key; }  // new nodes: draw afresh
   Plotly.react(div, [{
-    type: "sankey", arrangement: "snap", valueformat: ".3s", valuesuffix: ` ${unit}`,
-    node: { label: nodes, pad: 12, thickness: 14, color: nodes.map((n) => (/scrap|waste|emission/.test(n) ? "#c9a0a0" : "#9a9a9a")), line: { color: "#6b6b6b", width: 0.5 } },
+    type: "sankey", arrangement: "snap", valueformat: ".4s", valuesuffix: ` ${data.unit}`,
+    node: { label: nodes, pad: 12, thickness: 14, color: (data.kinds || []).map((k) => NODE_COLOURS[k] || "#9a9a9a"), line: { color: "#6b6b6b", width: 0.5 } },
     link: { source: keep.map((l) => index.get(l[0])), target: keep.map((l) => index.get(l[1])), value: keep.map((l) => l[2]), color: "rgba(110,110,110,0.35)" },
   }], { ...BASE_LAYOUT, margin: { l: 10, r: 10, t: 10, b: 10 } }, PLOT_CONFIG);
 }
 
+// Parts between stations of a discrete line over the observation window up to T (counts).
+function partFlows(run, T) {
+  const t0 = Math.min(run.meta.warmup || 0, T), links = new Map(), add = (a, b) => { const k = `${a}\u0000${b}`; links.set(k, (links.get(k) || 0) + 1); };
+  const ev = run.meta.event_names, et = run.col("events", "time"), ek = run.col("events", "kind");
+  const es = run.col("events", "station"), ep = run.col("events", "part");
+  const created = ev.indexOf("created"), arrive = ev.indexOf("arrive"), exit = ev.indexOf("exit"), scrap = ev.indexOf("scrap");
+  const where = new Map();
+  for (let i = 0; i < et.length && et[i] <= T; i++) {
+    const k = ek[i], st = run.stationName(es[i]);
+    if (k === created) where.set(ep[i], st);
+    else if (k === arrive || k === exit) {
+      const prev = where.get(ep[i]);
+      if (prev !== undefined && prev !== st && et[i] >= t0) add(prev, st);
+      where.set(ep[i], st);
+    } else if (k === scrap && et[i] >= t0) add(st, "scrap");
+  }
+  const out = [...links].map(([k, v]) => [...k.split("\u0000"), v]);
+  const nodes = [...new Set(out.flatMap((l) => [l[0], l[1]]))];
+  return { unit: "parts", nodes, kinds: nodes.map((n) => (n === "scrap" ? "waste" : "unit")), links: out, t0, t1: T };
+}
+
+// The Sankeys come from the server (twin.observation.sankey: the same numbers as the report),
+// over the observation window; a live run's are fetched again at most every 5 s.
+async function fetchSankeys(run) {
+  const now = performance.now();
+  if (ui.sankey && ui.sankey.run === run && (!run.meta.live || now - ui.sankey.at < 5000)) return ui.sankey.data;
+  if (ui.sankeyPending) return ui.sankey ? ui.sankey.data : null;
+  ui.sankeyPending = true;
+  try {
+    const url = run.meta.live ? "/api/live/sankey" : `/api/runs/${ui.source.slice(4).split("/").map(encodeURIComponent).join("/")}/sankey`;
+    const data = await getJSON(url);
+    ui.sankey = { run, at: performance.now(), data };
+    return data;
+  } finally { ui.sankeyPending = false; }
+}
+
 function renderFlows(run, T) {
-  const ft = run.col("flows", "time");
-  const linkMap = new Map(), add = (a, b, v) => { const k = `${a}\u0000${b}`; linkMap.set(k, (linkMap.get(k) || 0) + v); };
-  let unit = "parts";
-  if (ft.length) {
-    unit = "kg";
-    const fs = run.col("flows", "station"), fk = run.col("flows", "kind"), kg = run.col("flows", "kg");
-    for (let i = 0; i < ft.length && ft[i] <= T; i++) {
-      const st = run.stationName(fs[i]);
-      if (fk[i] === "input") add("raw materials", st, kg[i]);
-      else if (fk[i] !== "transformation") add(st, fk[i] === "output" ? "product" : fk[i], kg[i]);
-    }
-  } else {
-    const ev = run.meta.event_names, et = run.col("events", "time"), ek = run.col("events", "kind");
-    const es = run.col("events", "station"), ep = run.col("events", "part");
-    const created = ev.indexOf("created"), arrive = ev.indexOf("arrive"), exit = ev.indexOf("exit"), scrap = ev.indexOf("scrap");
-    const where = new Map();
-    for (let i = 0; i < et.length && et[i] <= T; i++) {
-      const k = ek[i], st = run.stationName(es[i]);
-      if (k === created) where.set(ep[i], st);
-      else if (k === arrive || k === exit) {
-        const prev = where.get(ep[i]);
-        if (prev !== undefined && prev !== st) add(prev, st, 1);
-        where.set(ep[i], st);
-      } else if (k === scrap) add(st, "scrap", 1);
-    }
-  }
-  const links = [...linkMap].map(([k, v]) => [...k.split("\u0000"), v]);
-  const nodes = [...new Set(links.flatMap((l) => [l[0], l[1]]))];
-  sankey("sankey-material", nodes, links, unit);
-  // energy: grid electricity to equipment (from states), utilities to units (from phases)
-  const { intervals: iv } = intervals(run, T);
-  const elinks = new Map(), eadd = (a, b, v) => { const k = `${a}\u0000${b}`; elinks.set(k, (elinks.get(k) || 0) + v); };
-  for (const [u, list] of iv) {
-    const st = run.stationName((run.meta.units[u] || [-1])[0]);
-    const power = (run.meta.layout.stations[st] || {}).power_W || {};
-    for (const [a, b, s] of list) eadd("grid electricity", st, (power[s] || 0) * (Math.min(b, T) - a) / 3.6e6);
-  }
-  const pe = run.col("phases", "end"), pu = run.col("phases", "utility"), ps = run.col("phases", "station"), ph = run.col("phases", "heat_J");
-  for (let i = 0; i < pe.length; i++) {
-    if (pe[i] > T || !pu[i] || !ph[i]) continue;
-    const info = run.meta.layout.utilities[pu[i]] || {};
-    const src = info.carrier === "steam" ? "natural gas (boiler)" : "electric utility plant";
-    eadd(src, pu[i], ph[i] / 3.6e6);
-    eadd(pu[i], run.stationName(ps[i]), ph[i] / 3.6e6);
-  }
-  const el2 = [...elinks].map(([k, v]) => [...k.split("\u0000"), v]);
-  sankey("sankey-energy", [...new Set(el2.flatMap((l) => [l[0], l[1]]))], el2, "kWh");
-  // emissions: rate per species [kg/h] (the watched emission signals where recorded, else
-  // hourly from the flows), against the limits of the line's emission alarms
+  fetchSankeys(run).then((data) => {
+    if (!data || ui.run !== run || ui.view !== "flows") return;
+    const material = data.material && data.material.links.length ? data.material : partFlows(run, T);
+    const caption = `observation window ${simTime(data.t0)} to ${simTime(data.t1)}`;
+    document.getElementById("flows-window").textContent = caption;
+    if (panel("sankey-material", material.links.length > 0)) sankey("sankey-material", material);
+    if (panel("sankey-energy", Boolean(data.energy && data.energy.links.length))) sankey("sankey-energy", data.energy);
+    window.twinState.flows = ui.source;
+  }).catch((err) => { document.getElementById("flows-window").textContent = `Sankeys unavailable: ${err.message}`; });
+  renderEmissions(run, T);
+}
+
+// Emissions: rate per species [kg/h] (the watched emission signals where recorded, else
+// hourly from the flows), against the limits of the line's emission alarms.
+function renderEmissions(run, T) {
+  const w0 = windowStart(T), ft = run.col("flows", "time");
+  const limits = (run.meta.layout.alarms || []).filter((a) => String(a.tag).startsWith("emission.") && typeof a.limit === "number");
+  if (!panel("emissions", ft.length > 0 || limits.length > 0)) return;
   const traces = [];
   const fs = run.col("flows", "species"), fk = run.col("flows", "kind"), kg = run.col("flows", "kg");
   const st = run.col("signals", "time"), sg = run.col("signals", "tag"), sv = run.col("signals", "value");
@@ -619,7 +815,7 @@ function renderFlows(run, T) {
   }
   const hourly = new Map();
   for (let i = 0; i < ft.length && ft[i] <= T; i++) {
-    if (fk[i] !== "emission") continue;
+    if (fk[i] !== "emission" || ft[i] < w0) continue;
     const sp = run.meta.species[fs[i]] ?? String(fs[i]);
     if (watched.has(sp)) continue;
     if (!hourly.has(sp)) hourly.set(sp, new Map());
@@ -628,20 +824,20 @@ function renderFlows(run, T) {
   }
   let k = 0;
   for (const [sp, pts] of watched) {
-    const s = stepSeries(pts, 0, T);
+    const s = stepSeries(pts, w0, T);
     traces.push({ type: "scatter", mode: "lines", line: { shape: "hv", color: GREYS[k++ % GREYS.length] }, name: `${sp} [kg/h]`, x: s.x, y: s.y });
   }
   for (const [sp, m] of hourly) {
     const hours = [...m.keys()].sort((a, b) => a - b);
     traces.push({ type: "bar", marker: { color: GREYS[k++ % GREYS.length] }, name: `${sp} [kg/h, hourly]`, width: 1, x: hours.map((h) => h + 0.5), y: hours.map((h) => m.get(h)) });
   }
-  for (const a of run.meta.layout.alarms || []) {
-    if (!String(a.tag).startsWith("emission.") || typeof a.limit !== "number") continue;
+  for (const a of limits) {
     const over = traces.some((t) => t.name.startsWith(a.tag.slice(9) + " ") && t.y.some((v) => v >= a.limit * HOUR));
-    traces.push({ type: "scatter", mode: "lines", line: { color: over ? "#c62828" : "#6b6b6b", dash: "dash" }, name: `limit ${a.name} (${a.tag})`, x: [0, T / HOUR], y: [a.limit * HOUR, a.limit * HOUR] });
+    traces.push({ type: "scatter", mode: "lines", line: { color: over ? "#c62828" : "#6b6b6b", dash: "dash" }, name: `limit ${a.name} (${a.tag}) [kg/h]`, x: [w0 / HOUR, T / HOUR], y: [a.limit * HOUR, a.limit * HOUR] });
   }
-  Plotly.react("emissions", traces, { ...BASE_LAYOUT, barmode: "overlay", xaxis: { title: "time [h]", range: [0, T / HOUR] }, yaxis: { title: "emission rate [kg/h]" },
-    annotations: traces.length ? [] : [{ text: "no emissions recorded on this line", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }, PLOT_CONFIG);
+  const win = windowShapes(run, w0, T);
+  Plotly.react("emissions", traces, { ...BASE_LAYOUT, ...win, barmode: "overlay", xaxis: timeAxis(w0, T), yaxis: axisTitle("emission rate [kg/h]", { rangemode: "tozero" }),
+    annotations: [...win.annotations, ...(traces.length ? [] : [{ text: "no emissions in this time window", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }])] }, PLOT_CONFIG);
 }
 
 // -------------------------------------------------------------------- rendering
@@ -666,6 +862,7 @@ function render() {
   if (ui.view === "timelines") { renderGantt(run, T); renderLevels(run, T); renderUtility(run, T); renderProfiles(run, T); }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);
+  document.querySelector('#tabs button[data-view="alarms"]').hidden = !hasAlarms(run);
   window.twinState.now = T;
 }
 
@@ -706,6 +903,7 @@ function connectLive(run, cursor, failures = 0) {
     run.append(data.records);
     run.now = data.now;
     run.meta.status = data.status;
+    if (data.kpis) run.meta.kpis = data.kpis;
     window.twinState.records = run.count;
     window.twinState.messages++;
     document.getElementById("status").textContent = data.status + (data.error ? ": the run failed" : "") + (data.end ? " (stream closed)" : "");
@@ -761,6 +959,7 @@ async function selectSource(value) {
   if (ui.playing) { clearInterval(ui.playing); ui.playing = null; document.getElementById("play").textContent = "Play"; }
   window.twinState.ready = false;
   ui.source = value;
+  ui.sankey = null; ui.feedback = null; window.twinState.flows = null;
   for (const div of document.querySelectorAll(".view .plot")) { Plotly.purge(div); delete div.dataset.nodes; }
   try {
     if (value === "live") await openLive();
@@ -794,8 +993,7 @@ async function compare() {
   const out = document.getElementById("cmp-out");
   out.replaceChildren(el("span", { class: "muted" }, "loading ..."));
   const runs = await Promise.all([loadStored(a), loadStored(b)]);
-  const keys = ["throughput_per_h", "good_units", "scrap_units", "quality_ratio", "wip_mean", "lead_time_mean_h",
-    "bottleneck", "bottleneck_oee", "electricity_kwh", "kwh_per_good_unit", "co2e_kg_per_good_unit"];
+  const keys = (runs[0].meta.kpi_catalogue || []).filter((c) => c.shown.includes("compare")).map((c) => c.key);
   const table = el("table", { id: "cmp-table" }, el("thead", {}, el("tr", {}, el("th", {}, "KPI"), el("th", { class: "num" }, "A"), el("th", { class: "num" }, "B"), el("th", { class: "num" }, "B - A"))),
     el("tbody", {}, ...keys.map((k) => {
       const va = (runs[0].meta.kpis || {})[k], vb = (runs[1].meta.kpis || {})[k];
@@ -806,18 +1004,20 @@ async function compare() {
     const div = el("div", { class: "plot tall", id: `cmp-gantt-${i}` });
     return { run, div, box: el("div", { class: "panel cmp" }, el("h2", {}, `${i ? "B" : "A"}: ${[a, b][i]}`), div) };
   });
-  out.replaceChildren(el("div", { class: "panel cmp" }, el("h2", {}, "KPIs (whole run)"), table), ...columns.map((c) => c.box));
+  out.replaceChildren(el("div", { class: "panel cmp" }, el("h2", {}, "KPIs (observation window)"), table), ...columns.map((c) => c.box));
   for (const { run, div } of columns) {
     const T = run.end, w0 = Math.max(0, T - 24 * HOUR);
-    Plotly.react(div, ganttTraces(run, T, w0), { ...BASE_LAYOUT, barmode: "overlay", margin: { l: 130, r: 10, t: 10, b: 40 },
-      xaxis: { title: "time [h] (last 24 h)", range: [w0 / HOUR, T / HOUR] }, yaxis: { autorange: "reversed" } }, PLOT_CONFIG);
+    Plotly.react(div, ganttTraces(run, T, w0), { ...BASE_LAYOUT, barmode: "overlay", margin: { l: 130, r: 10, t: 10, b: 80 },
+      xaxis: timeAxis(w0, T), yaxis: axisTitle("unit (station #server), last 24 h", { autorange: "reversed" }) }, PLOT_CONFIG);
   }
+  // good units over the observation window (as the KPI table counts them)
   const curves = runs.map((run, i) => {
     const done = run.col("parts", "done"), fate = run.col("parts", "fate"), good = run.meta.fate_names.indexOf("good");
-    const t = done.filter((d, j) => fate[j] === good && d !== null).sort((x, y) => x - y);
+    const t = done.filter((d, j) => fate[j] === good && d !== null && d >= run.meta.warmup).sort((x, y) => x - y);
     return { type: "scatter", mode: "lines", line: { shape: "hv", color: i ? "#2e2e2e" : "#9a9a9a", dash: i ? "solid" : "dot" }, name: `${i ? "B" : "A"}: ${[a, b][i]}`, x: t.map((v) => v / HOUR), y: t.map((_, j) => j + 1) };
   });
-  Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: { title: "time [h]" }, yaxis: { title: "good units" } }, PLOT_CONFIG);
+  const c0 = Math.min(...runs.map((r) => r.meta.warmup || 0)), c1 = Math.max(...runs.map((r) => r.end));
+  Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: timeAxis(c0, c1), yaxis: axisTitle("good units since the warm-up [count]", { rangemode: "tozero" }) }, PLOT_CONFIG);
   window.twinState.compared = [a, b];
 }
 

@@ -1,0 +1,142 @@
+"""The pilot data commands of ``twin``: ``twin pilotdata schema|check`` (formats and
+cleaning reports) and ``twin mine`` (a draft line spec from event and state logs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from twin.pilotdata.formats import FORMATS
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    kinds = args.kind or list(FORMATS)
+    unknown = [k for k in kinds if k not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown format(s) {unknown} (formats: {', '.join(FORMATS)})")
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        for k in kinds:
+            fmt = FORMATS[k]
+            path = out / f"{fmt.name}-{fmt.version}.schema.json"
+            path.write_text(json.dumps(fmt.json_schema(), indent=2) + "\n")
+            print(path)
+        return 0
+    schemas = [FORMATS[k].json_schema() for k in kinds]
+    print(json.dumps(schemas[0] if len(schemas) == 1 else schemas, indent=2))
+    return 0
+
+
+def _stations(line: str | None) -> list[str] | None:
+    if not line:
+        return None
+    from twin.data.checks import load_line
+
+    return list(load_line(line).stations)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from twin.pilotdata.load import load
+
+    tags = load(args.tags, "tagmap") if args.tags else None
+    table = load(args.file, args.kind, stations=_stations(args.line), tagmap=tags,
+                 timezone=args.timezone)
+    print(table.report())
+    return 1 if args.strict and table.errors() else 0
+
+
+def _kind_of(path: str) -> str:
+    """``events`` or ``states``, from the columns of a log file."""
+    from twin.pilotdata.load import read_raw
+
+    columns = set(read_raw(Path(path))[0].columns)
+    if "event" in columns:
+        return "events"
+    if "state" in columns:
+        return "states"
+    raise ValueError(f"{path}: neither an event log (column 'event') nor a state log "
+                     "(column 'state')")
+
+
+def _load_logs(paths: list[str], stations: list[str] | None, timezone: str | None
+               ) -> tuple[Any, Any, list[str]]:
+    """The event logs and state logs among ``paths``, each kind concatenated."""
+    import pandas as pd
+
+    from twin.pilotdata.load import load
+
+    frames: dict[str, list[Any]] = {"events": [], "states": []}
+    reports = []
+    for p in paths:
+        table = load(p, _kind_of(p), stations=stations, timezone=timezone)
+        frames[table.format.name].append(table.frame)
+        reports.append(table.report())
+    if not frames["events"]:
+        raise ValueError("no event log among the files (an event log has a column 'event')")
+    events = pd.concat(frames["events"], ignore_index=True)
+    states = pd.concat(frames["states"], ignore_index=True) if frames["states"] else None
+    return events, states, reports
+
+
+def _cmd_mine(args: argparse.Namespace) -> int:
+    from twin.data.checks import load_line
+    from twin.edges.fit_figures import qq_figure
+    from twin.fit.mine import mine
+    from twin.fit.stations import Options
+
+    line = load_line(args.line) if args.line else None
+    stations = list(line.stations) if line is not None else None
+    events, states, reports = _load_logs(args.logs, stations, args.timezone)
+    opt = Options(seed=args.seed, rounds=args.rounds, renewal_at_start=args.renewal_at_start)
+    name = args.name or Path(args.output).stem
+    m = mine(events, states, line=line, name=name, end=args.end, options=opt)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(m.toml())
+    report = Path(args.report) if args.report else out.with_suffix(".mining.md")
+    text = "\n".join(["# Pilot data loaded", ""] + [f"```\n{r}\n```" for r in reports])
+    report.write_text(m.report() + "\n" + text + "\n")
+    qq = qq_figure(m.estimates, report.with_suffix(".qq.png"))
+    print(f"draft spec: {out}\nmining report: {report}" + (f"\nQ-Q plots: {qq}" if qq else ""))
+    if m.conformance is not None and not m.conformance.ok():
+        print("conformance: the log and the spec differ:\n" + "\n".join(m.conformance.lines()))
+    for p in m.problems:
+        print(f"draft spec problem: {p}")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
+    pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
+    pds = pd_.add_subparsers(dest="pilotdata_command", required=True)
+    s = pds.add_parser("schema", help="print (or write) the JSON Schema of pilot data formats")
+    s.add_argument("kind", nargs="*", help=f"formats (default: all): {', '.join(FORMATS)}")
+    s.add_argument("-o", "--output", help="folder to write <format>-<version>.schema.json to")
+    s.set_defaults(func=_cmd_schema)
+    c = pds.add_parser("check", help="load a pilot data file and report what was dropped "
+                       "and why, with file, row and column")
+    c.add_argument("kind", choices=list(FORMATS))
+    c.add_argument("file", help="CSV or Parquet file")
+    c.add_argument("--line", help="line spec whose stations the data must name")
+    c.add_argument("--tags", help="tag map (CSV or Parquet) for a time series")
+    c.add_argument("--timezone", help="IANA zone of times written without one, e.g. "
+                   "Asia/Shanghai")
+    c.add_argument("--strict", action="store_true", help="exit 1 if any row was dropped")
+    c.set_defaults(func=_cmd_check)
+    mi = sub.add_parser("mine", help="mine event and state logs into a draft line spec with "
+                        "every fitted number annotated, and a mining report")
+    mi.add_argument("logs", nargs="+", help="event logs and state logs (CSV or Parquet)")
+    mi.add_argument("-o", "--output", required=True, help="draft spec to write (line.toml)")
+    mi.add_argument("--report", help="mining report (default: OUTPUT with .mining.md)")
+    mi.add_argument("--line", help="a spec to check the mined routes against (conformance)")
+    mi.add_argument("--name", help="line name (default: the output file's stem)")
+    mi.add_argument("--end", help="when the logs end (ISO 8601; default: their last time)")
+    mi.add_argument("--timezone", help="IANA zone of times written without one")
+    mi.add_argument("--seed", type=int, default=0, help="seed of the bootstrap GoF tests")
+    mi.add_argument("--rounds", type=int, default=199, help="bootstrap rounds per GoF test")
+    mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
+                    "state log began: count each unit's first time to failure")
+    mi.set_defaults(func=_cmd_mine)

@@ -1,0 +1,208 @@
+"""Stored runs: the run folders under the runs directory, by id, and their tables in the form
+the live stream sends (codes, not names), built once per run and cached."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.data.checks import line_from_dict
+from twin.edges.dashboard.describe import describe_line, registries
+from twin.edges.dashboard.replies import BadRequest
+from twin.edges.dashboard.wire import dumps
+from twin.observation import runfolder, schema
+from twin.observation.recorder import EVENTS, FATES, STATES
+from twin.observation.runfolder import RUN_FILE, find_runs
+from twin.orchestration.live import PROFILE_POINTS, PROFILE_VARIABLES
+
+RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.#\-]*(/[A-Za-z0-9_][A-Za-z0-9_.#\-]*)*")
+MAX_ID = 300
+CACHED = 8
+"""Serialised answers kept in memory (meta and records of the last few runs opened)."""
+TABLE_FILES = schema.RECORDED
+
+
+class StoredRuns:
+    """The run folders under a root, by id (their path relative to the root)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._by_id: dict[str, Path] = {}
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str, float], Any] = OrderedDict()
+        self.refresh()
+
+    def refresh(self) -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for folder in find_runs(self.root):
+            real = Path(os.path.realpath(folder))
+            if not real.is_relative_to(self.root):  # a link leading outside the root
+                continue
+            rid = folder.relative_to(self.root).as_posix()
+            if rid == ".":
+                rid = folder.name
+            found[rid] = real
+        with self._lock:
+            self._by_id = found
+        return found
+
+    def folder(self, rid: str) -> Path:
+        if len(rid) > MAX_ID or not RUN_ID.fullmatch(rid) or ".." in rid.split("/"):
+            raise BadRequest(400, "malformed run id")
+        with self._lock:
+            folder = self._by_id.get(rid)
+        if folder is None:
+            folder = self.refresh().get(rid)
+        if folder is None or not (folder / RUN_FILE).is_file():
+            raise BadRequest(404, "no such run")
+        return folder
+
+    def summary(self, folder: Path) -> dict[str, Any]:
+        try:
+            return runfolder.read_summary(folder)
+        except runfolder.RunFolderError as exc:
+            raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
+
+    def cached(self, rid: str, kind: str, build: Callable[[Path], Any],
+               serialise: bool = True) -> Any:
+        """``build(folder)`` of run ``rid`` (as JSON text if ``serialise``), kept until the
+        run folder changes."""
+        folder = self.folder(rid)
+        key = (rid, kind, (folder / RUN_FILE).stat().st_mtime)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = build(folder)
+        if serialise:
+            value = dumps(value)
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHED:
+                self._cache.popitem(last=False)
+        return value
+
+
+def _codes(series: pd.Series, names: list[str]) -> list[int]:
+    index = {n: i for i, n in enumerate(names)}
+    return [index.get(str(v), -1) for v in series.tolist()]
+
+
+def read_table(folder: Path, table: str) -> pd.DataFrame | None:
+    """A recorded table of a run folder (``None`` if the run has none; 422 if damaged)."""
+    try:
+        return runfolder.read_table(folder, table)
+    except runfolder.RunFolderError as exc:
+        raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
+
+
+def _names(frame: pd.DataFrame | None, column: str) -> list[str]:
+    if frame is None or column not in frame:
+        return []
+    col = frame[column]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return [str(c) for c in col.cat.categories]
+    return sorted({str(v) for v in col.dropna().tolist()})
+
+
+def _units(states: pd.DataFrame | None, stations: list[str]) -> list[list[int]]:
+    """Per unit: [station code, server index]."""
+    if states is None or not len(states):
+        return []
+    pairs = states.drop_duplicates("unit").sort_values("unit")
+    by_code = {n: i for i, n in enumerate(stations)}
+    units = [[-1, 0] for _ in range(int(pairs["unit"].max()) + 1)]
+    for u, st, sv in zip(pairs["unit"], pairs["station"].astype(str), pairs["server"],
+                         strict=True):
+        units[int(u)] = [by_code.get(st, -1), int(sv)]
+    return units
+
+
+def stored_meta(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """Registries, layout and settings of a stored run (codes as in :func:`stored_records`)."""
+    prov = summary.get("provenance", {})
+    try:
+        spec = line_from_dict(prov["parameters"])
+    except Exception:  # an old or foreign run.json: draw what the tables say
+        spec = None
+    states, events = read_table(folder, "states"), read_table(folder, "events")
+    flows = read_table(folder, "flows")
+    stations = _names(events, "station") or _names(states, "station")
+    if spec is not None:
+        stations = stations or list(spec.stations)
+    settings = prov.get("settings", {})
+    warmup, duration = settings.get("warmup_s", 0.0), settings.get("duration_s", 0.0)
+    return {
+        "run_id": summary.get("run_id"), "live": False, "status": prov.get("status"),
+        "line": prov.get("line"), "seed": prov.get("seed"), "warmup": warmup,
+        "duration": duration, "end": warmup + duration, "now": warmup + duration,
+        "stations": stations, "products": _names(events, "product"),
+        "units": _units(states, stations), "species": _names(flows, "species"),
+        "kpis": summary.get("kpis"), "layout": describe_line(spec), **registries(),
+    }
+
+
+def _thin_profiles(frame: pd.DataFrame, stations: list[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {"part": [], "station": [], "phase": [], "time": []}
+    for v in PROFILE_VARIABLES:
+        out[v] = []
+    code = {n: i for i, n in enumerate(stations)}
+    frame = frame.assign(station=frame["station"].astype(str))
+    for (part, station, phase), group in frame.groupby(["part", "station", "phase"], sort=False,
+                                                       observed=True):
+        wide = group.pivot_table(index="time_s", columns="variable", values="value",
+                                 aggfunc="first").sort_index()
+        step = max(1, math.ceil(len(wide) / PROFILE_POINTS))
+        idx = sorted(set(range(0, len(wide), step)) | {len(wide) - 1})
+        wide = wide.iloc[idx]
+        out["part"].append(int(part))
+        out["station"].append(code.get(station, -1))
+        out["phase"].append(str(phase))
+        out["time"].append(wide.index.tolist())
+        for v in PROFILE_VARIABLES:
+            out[v].append(wide[v].tolist() if v in wide else None)
+    return out
+
+
+def _coded(table: str, frame: pd.DataFrame, meta: dict[str, Any]) -> dict[str, list[Any]]:
+    """A table's columns with names replaced by codes into the run's registries."""
+    registry = {"product": meta["products"], "species": meta["species"], "fate": list(FATES)}
+    if table != "alarms":
+        registry["station"] = meta["stations"]
+    if table == "events":
+        registry["kind"] = list(EVENTS)
+    cols: dict[str, list[Any]] = {}
+    for c in frame.columns:
+        if c in registry:
+            cols[c] = _codes(frame[c], registry[c])
+        elif isinstance(frame[c].dtype, pd.CategoricalDtype):
+            cols[c] = frame[c].astype(str).tolist()
+        else:
+            cols[c] = frame[c].tolist()
+    return cols
+
+
+def stored_records(folder: Path, meta: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """A stored run's tables as the columns the live stream sends (codes, not names)."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for table in TABLE_FILES:
+        frame = read_table(folder, table)
+        if frame is None or not len(frame):
+            continue
+        if table == "states":
+            frame = frame.sort_values(["start", "unit"], kind="stable")
+            out[table] = {"time": frame["start"].tolist(), "unit": frame["unit"].tolist(),
+                          "state": _codes(frame["state"], list(STATES))}
+        elif table == "profiles":
+            out[table] = _thin_profiles(frame, meta["stations"])
+        else:
+            out[table] = _coded(table, frame, meta)
+    return out

@@ -1,0 +1,1 @@
+"""Fitting models to pilot data: mining event and state logs into a line spec."""
