@@ -20,6 +20,7 @@ from twin.orchestration.run import RunResult, run
 
 SEEDS = tuple(range(201, 209))
 HOUR = 3600.0
+ENGINES = pytest.mark.parametrize("engine", ["simpy", "compiled"])
 
 
 # --------------------------------------------------------------------------- references
@@ -95,8 +96,9 @@ def erlang_line(lam: float, mean: float, k: int) -> dict:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("mu1, mu2", [(1.0, 1.0), (1.0, 0.6)])
-def test_hunt_zero_buffer_line(mu1: float, mu2: float) -> None:
+def test_hunt_zero_buffer_line(mu1: float, mu2: float, engine: str) -> None:
     """Two exponential machines with no buffer between them: throughput, M1 blocked and M2
     starved fractions from Hunt's three-state chain."""
     chain = hunt_chain(mu1, mu2)
@@ -106,7 +108,7 @@ def test_hunt_zero_buffer_line(mu1: float, mu2: float) -> None:
                 "m1_blocked": station_row(r, "m1")["blocked_fraction"],
                 "m2_starved": station_row(r, "m2")["starved_fraction"]}
 
-    est = replicate(hunt_line(mu1, mu2), SEEDS, 30_000.0, 500.0, measure)
+    est = replicate(hunt_line(mu1, mu2), SEEDS, 30_000.0, 500.0, measure, engine)
     failures = [ci_check("throughput [1/s]", est["TH"], chain["throughput"], 0.02),
                 ci_check("M1 blocked", est["m1_blocked"], chain["m1_blocked"], 0.08),
                 ci_check("M2 starved", est["m2_starved"], chain["m2_starved"], 0.08)]
@@ -114,8 +116,9 @@ def test_hunt_zero_buffer_line(mu1: float, mu2: float) -> None:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("rho, slots", [(0.8, 2), (1.2, 1)])
-def test_mm1k_with_loss(rho: float, slots: int) -> None:
+def test_mm1k_with_loss(rho: float, slots: int, engine: str) -> None:
     """Poisson arrivals lost when the buffer (``slots``) and the machine are full: an M/M/1/K
     queue with K = slots + 1. Checks the fraction of arrivals lost (PASTA) and the
     throughput lambda (1 - P_K)."""
@@ -130,7 +133,7 @@ def test_mm1k_with_loss(rho: float, slots: int) -> None:
         assert lost == r.kpis["lost_arrivals"]
         return {"P_loss": lost / (lost + entered), "TH": r.kpis["throughput_per_h"] / HOUR}
 
-    est = replicate(loss_line(lam, mu, slots), SEEDS, 40_000.0, 500.0, measure)
+    est = replicate(loss_line(lam, mu, slots), SEEDS, 40_000.0, 500.0, measure, engine)
     p = mm1k_blocking(rho, k)
     failures = [ci_check("P(loss)", est["P_loss"], p, 0.05),
                 ci_check("throughput [1/s]", est["TH"], lam * (1.0 - p), 0.02)]
@@ -138,8 +141,9 @@ def test_mm1k_with_loss(rho: float, slots: int) -> None:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("k", [2, 4])
-def test_m_ek_1_pollaczek_khinchine(k: int) -> None:
+def test_m_ek_1_pollaczek_khinchine(k: int, engine: str) -> None:
     """M/E_k/1 at rho = 0.75: Wq = lambda E[S^2] / (2 (1 - rho)) with E[S^2] = (1 + 1/k)
     E[S]^2 (Pollaczek-Khinchine), and utilisation rho."""
     mean, rho, warmup = 1.0, 0.75, 2000.0
@@ -150,7 +154,7 @@ def test_m_ek_1_pollaczek_khinchine(k: int) -> None:
         return {"Wq": float(waits_at(r, "m", warmup).mean()),
                 "utilisation": station_row(r, "m")["utilisation"]}
 
-    est = replicate(erlang_line(lam, mean, k), SEEDS, 60_000.0, warmup, measure)
+    est = replicate(erlang_line(lam, mean, k), SEEDS, 60_000.0, warmup, measure, engine)
     failures = [ci_check("Wq [s]", est["Wq"], wq, 0.08),
                 ci_check("utilisation", est["utilisation"], rho, 0.02)]
     assert not any(failures), "\n".join(f for f in failures if f)
@@ -159,7 +163,8 @@ def test_m_ek_1_pollaczek_khinchine(k: int) -> None:
 # --------------------------------------------------------------------------- behaviour
 
 
-def test_zero_buffer_hands_over_directly() -> None:
+@ENGINES
+def test_zero_buffer_hands_over_directly(engine: str) -> None:
     """Constant times, M1 1 s and M2 3 s with no buffer between: M1 finishes its first part
     at 1 s and hands it over at once; its second at 2 s and holds it until M2 frees at 4 s;
     from then on a part leaves every 3 s and M1 is blocked 2 s in every 3."""
@@ -168,7 +173,7 @@ def test_zero_buffer_hands_over_directly() -> None:
         "m1": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "m2"},
         "m2": {"type": "machine", "buffer": 0, "cycle_time": const(3.0), "to": "out"},
         "out": {"type": "sink"}}}
-    r = run(spec, duration=301.0, seed=1)
+    r = run(spec, duration=301.0, seed=1, engine=engine)
     done = r.tables["parts"]["done"].to_numpy()
     assert done[:4].tolist() == [4.0, 7.0, 10.0, 13.0]
     ev = r.tables["events"]

@@ -77,19 +77,15 @@ class CompiledModel:
         self._to_recorder()
 
     def _to_recorder(self) -> None:
-        """Hand the records made so far to the recorder (its column lists)."""
+        """Hand the records made so far to the recorder (its columns, as NumPy arrays)."""
         a, rec, n = self.a, self.rec, self.a["n"]
         ns, ne, np_, nstop = (int(n[L.N_S]), int(n[L.N_E]), int(n[L.N_P]), int(n[L.N_STOP]))
-        rec.s_time, rec.s_unit, rec.s_state = (a["s_t"][:ns].tolist(), a["s_i"][:ns, 0].tolist(),
-                                               a["s_i"][:ns, 1].tolist())
-        e = a["e_i"][:ne]
+        s, e, p = a["s_i"][:ns], a["e_i"][:ne], a["p_i"][:np_]
+        rec.s_time, rec.s_unit, rec.s_state = a["s_t"][:ns].copy(), s[:, 0], s[:, 1]
         rec.e_time, rec.e_part, rec.e_product, rec.e_station, rec.e_kind = (
-            a["e_t"][:ne].tolist(), e[:, 0].tolist(), e[:, 1].tolist(), e[:, 2].tolist(),
-            e[:, 3].tolist())
-        p = a["p_i"][:np_]
-        rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = (
-            p[:, 0].tolist(), p[:, 1].tolist(), p[:, 2].tolist(), p[:, 3].tolist())
-        rec.p_created, rec.p_done = a["p_f"][:np_, 0].tolist(), a["p_f"][:np_, 1].tolist()
+            a["e_t"][:ne].copy(), e[:, 0], e[:, 1], e[:, 2], e[:, 3])
+        rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+        rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
         modes = self.low.modes
         rec.stops = [(float(t), int(u), "failure", modes[int(m)], float(d)) for (t, d), (u, m)
                      in zip(a["st_f"][:nstop].tolist(), a["st_i"][:nstop].tolist(), strict=True)]
