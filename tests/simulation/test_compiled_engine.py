@@ -74,13 +74,15 @@ def durations(draw: st.DrawFn, mean: float) -> dict[str, Any]:
 
 @st.composite
 def lines(draw: st.DrawFn) -> dict[str, Any]:
-    """A random discrete line: a source (infinite supply or arrivals, a product mix in lots,
-    a limit, lost arrivals), 1-4 stages of machines (parallel servers, finite, unlimited or
-    zero buffers, per-product cycle times, operating-time failures), splits by probability
-    or to the least loaded machine, an inspection with scrap and rework, and sinks."""
+    """A random discrete line: a source (infinite supply, arrivals or a release schedule, a
+    product mix in lots, a limit, lost arrivals), 1-4 stages of machines (parallel servers,
+    finite, unlimited or zero buffers, per-product cycle times, operating-time failures),
+    splits by probability or to the least loaded machine, an inspection with scrap and
+    rework, and sinks."""
     n_stages = draw(st.integers(1, 4))
     products = ["A", "B"] if draw(st.booleans()) else ["A"]
-    infinite = draw(st.booleans())
+    supply = draw(st.sampled_from(["infinite", "arrivals", "schedule"]))
+    infinite = supply == "infinite"
     stations: dict[str, Any] = {}
     src: dict[str, Any] = {"type": "source"}
     if len(products) == 2:
@@ -88,10 +90,16 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         src["lot_size"] = draw(st.integers(1, 3))
     else:
         src["product"] = "A"
-    if not infinite:
+    if supply == "arrivals":
         src["interarrival"] = draw(durations(1.0))
-        if draw(st.booleans()):
-            src["when_full"] = "lost"
+    elif supply == "schedule":  # lots at irrational-looking times, some repeating
+        src["schedule"] = [
+            {"at": f"{draw(st.floats(0.0, 50.0))} s", "quantity": draw(st.integers(1, 6)),
+             "every": f"{draw(st.floats(3.0, 20.0))} s",
+             **({"product": "B"} if len(products) == 2 and draw(st.booleans()) else {})},
+            {"at": f"{draw(st.floats(0.0, 100.0))} s", "quantity": draw(st.integers(1, 4))}]
+    if not infinite and draw(st.booleans()):
+        src["when_full"] = "lost"
     if draw(st.booleans()):
         src["limit"] = draw(st.integers(1, 400))
     stations["src"] = src

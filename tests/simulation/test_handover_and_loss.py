@@ -185,7 +185,8 @@ def test_zero_buffer_hands_over_directly(engine: str) -> None:
     assert r.provenance["end_wip"]["m2"] <= 1 and r.provenance["end_wip"]["m1"] <= 2
 
 
-def test_lost_arrivals_from_a_schedule() -> None:
+@ENGINES
+def test_lost_arrivals_from_a_schedule(engine: str) -> None:
     """Five parts released together into a machine with one slot: one starts, one waits in
     the slot, three are lost (and counted); with ``when_full = "wait"`` none is lost."""
     def spec(when_full: str) -> dict:
@@ -194,13 +195,13 @@ def test_lost_arrivals_from_a_schedule() -> None:
                     "schedule": [{"at": "10 s", "quantity": 5}], "to": "m"},
             "m": {"type": "machine", "buffer": 1, "cycle_time": const(5.0), "to": "out"},
             "out": {"type": "sink"}}}
-    lost = run(spec("lost"), duration=100.0, seed=1)
+    lost = run(spec("lost"), duration=100.0, seed=1, engine=engine)
     ev = lost.tables["events"]
     assert lost.kpis["lost_arrivals"] == 3
     assert (ev["kind"] == "lost").sum() == 3 and (ev["kind"] == "created").sum() == 2
     assert set(ev.loc[ev["kind"] == "lost", "part"]) == {-1}
     assert lost.kpis["good_units"] == 2
-    waited = run(spec("wait"), duration=100.0, seed=1)
+    waited = run(spec("wait"), duration=100.0, seed=1, engine=engine)
     assert waited.kpis["lost_arrivals"] == 0 and waited.kpis["good_units"] == 5
 
 

@@ -41,21 +41,28 @@ from twin.simulation.units import OperatingFailure, Unit
 INF = float("inf")
 
 
-def settled(store: simpy.Store) -> int:
-    """Parts in ``store`` once the hand-overs already decided at this instant are done.
+def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
+    """``store`` once the hand-overs already decided at this instant are done, with ``extra``
+    more parts put now: (parts in it, parts given to waiting servers, puts still waiting).
 
     SimPy serves a waiting get after a put (and a waiting put after a get) when that event is
     processed, later at the same time; counting them now avoids zero-length glitches.
     """
-    n, gets, puts, cap = len(store.items), len(store.get_queue), len(store.put_queue), \
-        store.capacity
+    n, gets, puts, cap = len(store.items), len(store.get_queue), \
+        len(store.put_queue) + extra, store.capacity
+    given = 0
     while True:
         taken = min(n, gets)
-        n, gets = n - taken, gets - taken
+        n, gets, given = n - taken, gets - taken, given + taken
         added = int(min(puts, cap - n))
         n, puts = n + added, puts - added
         if not (gets and n):
-            return n
+            return n, given, puts
+
+
+def settled(store: simpy.Store) -> int:
+    """Parts in ``store`` once the hand-overs already decided at this instant are done."""
+    return settle(store)[0]
 
 
 class Buffer(simpy.Store):
@@ -113,11 +120,11 @@ def input_buffer(env: simpy.Environment, slots: int | None) -> Buffer:
 
 
 def can_take_now(store: simpy.Store) -> bool:
-    """Whether a part put into ``store`` now would enter at once (no one waits before it),
-    counting the hand-overs already decided at this instant (:func:`settled`)."""
+    """Whether a part put into ``store`` now enters at this instant, counting the hand-overs
+    already decided at it (:func:`settle`)."""
     if isinstance(store, HandOver):
         return any(not g.triggered for g in store.get_queue)
-    return not store.put_queue and settled(store) < store.capacity
+    return settle(store, 1)[2] == 0
 
 
 class EquipmentNode(Node):
@@ -177,7 +184,10 @@ class EquipmentNode(Node):
         return ev
 
     def load(self) -> int:
-        return sum(len(q.items) + q.passing for q in self.stores) + self.holding
+        """Parts in the buffers and at the servers, once this instant's decided hand-overs
+        are done (parts given to a server count as held by it)."""
+        return sum(n + given + q.passing for q in self.stores
+                   for n, given, _ in [settle(q)]) + self.holding
 
     def can_take(self, part: Part) -> bool:
         return can_take_now(self.store_for(part))

@@ -58,7 +58,8 @@ class CompiledModel:
         while True:
             code = L.run_loop(until, self.clock, a["n"], a["sta"], a["uni"], a["ufl"],
                               a["fleft"], a["fint"], a["mix"], a["qual"], a["cycle"],
-                              a["rptr"], a["rdest"], a["rcum"], a["rmode"], a["sbuf"],
+                              a["rptr"], a["rdest"], a["rcum"], a["rmode"], a["rel_i"],
+                              a["rel_f"], a["sbuf"],
                               a["spos"], a["slen"], a["sconst"], a["ht"], a["hi"], a["qbuf"],
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
@@ -162,9 +163,11 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
             continue
         if sta[s, L.SMODE] == 0:
             L._heap_push(a["ht"], a["hi"], n, 0.0, L.EV_SUPPLY, s)
-        elif sta[s, L.LIMIT] != 0:
+        elif sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
             gap = L._draw(sta[s, L.ARRSTREAM], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
             L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
+    for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows
+        L._heap_push(a["ht"], a["hi"], n, max(0.0, float(a["rel_f"][r, 0])), L.EV_RELEASE, r)
     return a
 
 

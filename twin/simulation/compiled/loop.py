@@ -36,9 +36,9 @@ F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED = range(4)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE = range(5)
 # work-list actions within one instant
-A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK = range(5)
+A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE = range(6)
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
@@ -192,12 +192,15 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 
 @kernel
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
-             rcum, rmode, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs, pqp, pqh,
-             pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i, work):
+             rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
+             pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
+             work):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
-    ``clock[0]`` is the simulated time [s]; ``n`` the counters (heap size, scheduling
-    sequence, parts, record rows, flags). The other arrays are described in :mod:`.lower`.
+    ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
+    or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
+    ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
+    other arrays are described in :mod:`.lower`.
     """
     now = clock[0]
     n_st = sta.shape[0]
@@ -223,10 +226,25 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             return DONE
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
-        work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
-                                  if kind == EV_SUPPLY else A_WORK), who
-        work[0, 2] = kind
         wn, wi = 1, 0
+        if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
+            s = rel_i[who, 0]
+            wn = 0
+            if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
+                continue  # the source is done: no more lots from this row
+            if rel_i[who, 1] + 8 > work.shape[0]:
+                n[FLAG_ERR] = 2
+                return FAILED
+            for _ in range(rel_i[who, 1]):
+                work[wn, 0], work[wn, 1], work[wn, 2] = A_RELEASE, s, rel_i[who, 2]
+                wn += 1
+            if rel_f[who, 1] > 0.0:  # the next lot of a repeating row
+                rel_f[who, 0] += rel_f[who, 1]
+                _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
+        else:
+            work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
+                                      if kind == EV_SUPPLY else A_WORK), who
+            work[0, 2] = kind
         while wi < wn:
             act, a, b = work[wi, 0], work[wi, 1], work[wi, 2]
             wi += 1
@@ -234,12 +252,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 n[FLAG_ERR] = 2
                 return FAILED
             part, dest, sender = -1, -1, 0
-            if act == A_ARRIVAL or act == A_SUPPLY:  # a source releases a part
+            if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
                 s = a
                 sender = -1 - s
                 if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
                     continue
-                if sta[s, MIXN] == 1:
+                if act == A_RELEASE and b >= 0:  # the schedule names the product
+                    prod = b
+                elif sta[s, MIXN] == 1:
                     prod = int(mix[sta[s, MIX0], 1])
                 else:  # drawn from the mix once per lot
                     if sta[s, LOTLEFT] == 0:

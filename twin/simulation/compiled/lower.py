@@ -45,8 +45,6 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
         if any(r.to == name for r in st.routes) or (
                 isinstance(st, S.Inspection) and st.rework_to == name):
             why.append(f"{where}: a route back to itself")
-        if isinstance(st, S.Source) and st.schedule is not None:
-            why.append(f"{where}: a release schedule")
         if isinstance(st, S.Machine | S.Inspection):
             if st.setup_time is not None:
                 why.append(f"{where}: setups")
@@ -113,6 +111,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
     fint_rows: list[tuple[int, int, int]] = []
     modes: list[str] = []
     route_rows: list[tuple[int, float]] = []
+    rel_rows: list[tuple[int, int, int, float, float]] = []  # source, quantity, product, at, every
     rptr = [0]
     rmode = _rows(n_st * n_prod)
     for s, (name, st) in enumerate(line.stations.items()):
@@ -146,7 +145,11 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
             sta[s, L.LOT] = st.lot_size
             sta[s, L.LIMIT] = -1 if st.limit is None else st.limit
             sta[s, L.LOSTMODE] = int(st.when_full == "lost")
-            sta[s, L.SMODE] = 0 if st.interarrival is None else 1
+            sta[s, L.SMODE] = (2 if st.schedule is not None else
+                               0 if st.interarrival is None else 1)
+            for rel in st.schedule or ():
+                rel_rows.append((s, rel.quantity, -1 if rel.product is None
+                                 else pcode[rel.product], rel.at, rel.every or 0.0))
             if st.interarrival is not None:
                 sta[s, L.ARRSTREAM] = stream(st.interarrival, name, "arrival")
         elif isinstance(st, S.Machine | S.Inspection):
@@ -185,5 +188,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
         rptr=np.asarray(rptr, dtype=np.int64),
         rdest=np.asarray([d for d, _ in route_rows], dtype=np.int64),
-        rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode)
+        rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode,
+        rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
+        rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     return low
