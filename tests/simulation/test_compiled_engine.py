@@ -256,3 +256,22 @@ def test_tie_rule_constant_times_agree_statistically() -> None:
         half = stats.t.ppf(0.9995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
         assert abs(x.mean()) <= half, f"{k}: paired difference {x.mean():.4g} +/- {half:.3g}"
 
+
+
+def test_scenarios_choose_the_compiled_engine_by_default(tmp_path: Any) -> None:
+    """A scenario's runs default to engine = auto: a supported line runs compiled."""
+    from twin.orchestration.scenario import Scenario
+
+    line = tmp_path / "line.toml"
+    line.write_text('[line]\nname = "tiny"\n[products.A]\n[stations.src]\ntype = "source"\n'
+                    'product = "A"\ninterarrival = { dist = "exponential", mean = "10 s" }\n'
+                    'to = "m"\n[stations.m]\ntype = "machine"\n'
+                    'cycle_time = { dist = "exponential", mean = "6 s" }\nto = "out"\n'
+                    '[stations.out]\ntype = "sink"\n')
+    sc = Scenario.from_dict({"name": "s", "line": str(line), "run": {"duration": "100 s"}},
+                            base_dir=tmp_path)
+    assert sc.prepare({}, 1).engine == "compiled"
+    sc = Scenario.from_dict({"name": "s", "line": str(line),
+                             "run": {"duration": "100 s", "engine": "simpy"}},
+                            base_dir=tmp_path)
+    assert sc.prepare({}, 1).engine == "simpy"

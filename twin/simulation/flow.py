@@ -268,7 +268,6 @@ class SourceNode(Node):
         self._lot_left = 0
         self._lot_product = self._codes[0]
         self.holding = 0  # created parts whose hand-over downstream is still pending
-        self.lost = 0  # arrivals lost because the next station was full (when_full = "lost")
 
     def load(self) -> int:
         return self.holding
@@ -311,7 +310,6 @@ class SourceNode(Node):
         probe = Part(-1, code, self.env.now)
         dest, _ = self.router.pick(probe)
         if not dest.can_take(probe):
-            self.lost += 1
             self.ctx.rec.event(self.env.now, -1, code, self.code, LOST)
             return
         self.made += 1
