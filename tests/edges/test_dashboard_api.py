@@ -373,3 +373,33 @@ def test_alarms_say_how_their_values_are_shown(client: TestClient) -> None:
     assert {a["name"]: a["display"] for a in alarms} == {
         "wip_high": {"scale": 1.0, "offset": 0.0, "unit": ""},
         "washer_queue": {"scale": 1.0, "offset": 0.0, "unit": ""}}
+
+
+def test_sankeys_of_a_stored_and_the_live_run(client: TestClient, live: LiveRun) -> None:
+    """The endpoints serve twin.observation.sankey over the observation window: equipment
+    electricity equals the stored energy table, recomputed here with pandas."""
+    import pandas as pd
+
+    rid = live.run_id
+    data = client.get(f"/api/runs/{rid}/sankey").json()
+    assert (data["t0"], data["t1"]) == (live.prep.warmup, live.end)
+    energy = pd.read_parquet(Path(live.folder) / "energy.parquet")
+    grid = {b: v for a, b, v in data["energy"]["links"] if a == "grid electricity"}
+    assert sum(grid.values()) == pytest.approx(energy["kwh"].sum(), rel=1e-9)
+    assert data["material"] is None  # a discrete line: no material flows
+    again = client.get("/api/live/sankey").json()
+    assert again["energy"] == data["energy"]  # the live run is over: the same window
+
+
+def test_answers_are_compressed_and_static_files_revalidated(client: TestClient) -> None:
+    r = client.get("/static/plotly.min.js", headers={"accept-encoding": "gzip"})
+    raw = client.get("/static/plotly.min.js", headers={"accept-encoding": "identity"})
+    assert r.headers["content-encoding"] == "gzip" and "content-encoding" not in raw.headers
+    assert r.content == raw.content  # the same file, decompressed by the client
+    assert r.num_bytes_downloaded < raw.num_bytes_downloaded / 2
+    again = client.get("/static/plotly.min.js", headers={"if-none-match": r.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    rid = client.get("/api/runs").json()["runs"][0]["id"]
+    rec = client.get(f"/api/runs/{rid}/records", headers={"accept-encoding": "gzip"})
+    assert rec.headers["content-encoding"] == "gzip" and rec.json()["records"]["states"]
+    assert rec.num_bytes_downloaded < len(rec.content) / 2

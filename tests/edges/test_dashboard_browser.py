@@ -232,6 +232,10 @@ def test_an_alarm_appears_and_is_acknowledged(browser_page: tuple[Page, list[str
     assert server["live"].monitor.state("wip_high") in ("ack", "normal", "unack")
     events = [r[4] for r in server["live"].recorder.alarm_rows if r[1] == "wip_high"]
     assert "ack" in events
+    feedback = page.inner_text("#alarm-feedback")  # the operator is told what happened
+    assert re.fullmatch(r"wip_high acknowledged at day \d+ \w{3} \d\d:\d\d", feedback)
+    shelve = page.locator("#alarm-list button.shelve").first
+    assert "simulated" in shelve.inner_text() and "wall-clock" in shelve.get_attribute("title")
     rate = plot_traces(page, "alarm-rate")
     assert rate and rate[0]["type"] == "bar"
     shot(page, server, "alarms_acknowledged")
@@ -288,6 +292,13 @@ def test_batch_line_profiles_and_material(browser_page: tuple[Page, list[str]],
     view(page, "timelines")
     profiles = plot_traces(page, "profiles")
     assert profiles and all(t["n"] > 0 for t in profiles)
+    for hours in ("24", "8"):  # the profiles follow the time window
+        page.select_option("#window", hours)
+        page.wait_for_function("""h => { const r = document.getElementById('profiles')
+            .layout.xaxis.range; return Math.abs(r[1] - r[0] - Number(h)) < 1e-6; }""", arg=hours)
+        xs = page.evaluate("() => document.getElementById('profiles').data.flatMap(t => t.x)")
+        x0, x1 = page.evaluate("() => document.getElementById('profiles').layout.xaxis.range")
+        assert xs and all(x0 - 1e-9 <= x <= x1 + 1e-9 for x in xs)
     assert sum(t["n"] for t in plot_traces(page, "utility")) > 0
     shot(page, server, "timelines_batch")
     view(page, "flows")
@@ -480,3 +491,29 @@ def test_the_badge_counts_only_active_alarms(browser_page: tuple[Page, list[str]
     badge = page.inner_text("#alarmcount") if page.locator("#alarmcount").is_visible() else "0"
     assert int(badge) == active
     assert page.locator("#alarm-list button").count() == 0
+
+
+def test_long_windows_show_the_state_that_took_most_of_each_slot(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    """A window with more intervals per unit than slots is drawn as slots, each in the state
+    with the most time in it: checked against the stored states table (pandas)."""
+    page, _ = browser_page
+    rid = server["stored"][0]
+    goto(page, server, f"run:{rid}")
+    slots = 40
+    got = page.evaluate("""n => { const T = ui.run.end, tr = ganttTraces(ui.run, T, 0, '', n);
+        return { coarse: tr.coarse, y: tr[0].y, z: tr[0].customdata,
+                 legend: tr.slice(1).map(t => [t.name, t.marker.color]) }; }""", slots)
+    assert got["coarse"]
+    states = pd.read_parquet(Path(server["root"]) / rid / "states.parquet")
+    end = states["end"].max()
+    width = end / slots
+    labels = page.evaluate("() => ui.run.meta.units.map((_, u) => ui.run.unitLabel(u))")
+    for row, label in zip(got["z"], got["y"], strict=True):
+        unit = states[states["unit"] == labels.index(label)]
+        for k, shown in enumerate(row):
+            a, b = k * width, (k + 1) * width
+            d = (unit["end"].clip(upper=b) - unit["start"].clip(lower=a)).clip(lower=0)
+            share = d.groupby(unit["state"].astype(str)).sum()
+            assert shown == share.idxmax(), (label, k, shown, share.to_dict())
+    assert len({c for _, c in got["legend"]}) == len(got["legend"])  # distinguishable

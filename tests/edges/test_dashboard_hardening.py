@@ -145,3 +145,23 @@ def test_a_stalled_stream_is_dropped_and_its_slot_given_back() -> None:
     asyncio.run(asyncio.wait_for(stream(scope, receive, send), 20))
     assert slots.used == 0
     slots.take()  # the slot can be taken again
+
+
+def test_streams_outlive_the_request_timeout(served: dict[str, Any]) -> None:
+    """The request timeout cuts idle connections only: a WebSocket (upgraded from HTTP) and
+    an SSE stream keep running past it."""
+    from websockets.sync.client import connect
+
+    port = served["port"]
+    url = f"ws://127.0.0.1:{port}/api/live/ws?interval=100"
+    with connect(url, origin=f"http://127.0.0.1:{port}", max_size=None) as ws:
+        time.sleep(4 * REQUEST_TIMEOUT)  # (the line may record nothing now: night shift)
+        assert ws.ping().wait(10)  # the server still answers on this connection
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /api/live/stream?interval=100 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(4 * REQUEST_TIMEOUT)
+        got = b""
+        while got.count(b"\n\n") < 4 * REQUEST_TIMEOUT / 0.1:  # updates or keep-alives
+            chunk = s.recv(65536)
+            assert chunk, "the server closed a running stream"
+            got += chunk

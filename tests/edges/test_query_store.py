@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -106,3 +107,14 @@ def test_factor_columns_group_a_sweep(tmp_path: Path) -> None:
     want = table.groupby("factor:stations.m.servers")["throughput_per_h"].agg(["size", "mean"])
     assert list(got["s"]) == [1, 2] and list(got["n"]) == list(want["size"])
     assert got["tp"].to_numpy() == pytest.approx(want["mean"].to_numpy(), rel=1e-12)
+
+
+def test_a_link_out_of_the_store_is_left_out_not_fatal(store_root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    run(TANK_LINE, duration="2 h", warmup="0 s", seed=4).save(outside)
+    root = tmp_path / "store"
+    shutil.copytree(store_root, root)
+    (root / "linked").symlink_to(next(outside.iterdir()), target_is_directory=True)
+    with RunStore(root) as store:
+        assert len(store.runs()) == 2
+        assert [(d.path.name, d.status) for d in store.damaged] == [("linked", "outside")]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_text import page_texts
 
 from twin.edges.cli import main
 from twin.edges.report import ReportError, build_report
@@ -356,7 +357,7 @@ def test_report_renders_in_chromium_and_prints_to_pdf(built: dict[str, Path], tm
                                                      kind: str, lang: str) -> None:
     """The report opened in Debian's Chromium (Playwright): nothing is fetched from anywhere,
     every figure decodes, every section has content; a screenshot is kept and the page prints
-    to a multi-page PDF."""
+    to a multi-page PDF whose every page shows the report id and its page number."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is needed (the test command installs it)"
@@ -387,6 +388,14 @@ def test_report_renders_in_chromium_and_prints_to_pdf(built: dict[str, Path], tm
     assert len(sections) >= 4 and all(s["text"] > 0 for s in sections), sections
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
+    # every printed page carries the running header with the report id, and its number
+    rid = re.search(r"(TR-[0-9a-f]{12})", html_file.read_text(encoding="utf-8"))
+    assert rid is not None
+    pages = page_texts(pdf)
+    assert len(pages) >= 2
+    for n, page in enumerate(pages, start=1):
+        assert rid.group(1) in page, (n, page[:120])
+        assert f"{n} / {len(pages)}" in page, (n, page[:120])
 
 
 
@@ -580,3 +589,91 @@ def test_readme_markdown_is_rendered_safely() -> None:
     assert "href" not in out and "docs</span> (https://example.org/x)" in out
     assert "<img" not in out and "[a pump]" in out
     assert "<td>1</td>" in out
+
+
+def test_report_diagram_draws_the_shared_layout_with_readable_labels() -> None:
+    """The report's line diagram puts each station where the shared layout (the dashboard's)
+    puts it, so the flow reads left to right along the routes (a station reached only by
+    rework sits after its sender, not at the far left); no label is below the minimum size."""
+    import twin
+    from twin.edges.layout import MIN_LABEL_PT, line_layout
+    from twin.edges.report_diagram import line_diagram
+    from twin.figures.style import figure_style
+
+    for path in sorted((ROOT / "lines").glob("*/line.toml")):
+        stations = twin.load_line(path).model_dump(mode="json", by_alias=True)["stations"]
+        fig = line_diagram(stations, figure_style("en"))
+        texts = [t for ax in fig.axes for t in ax.texts] + [
+            t for legend in fig.legends for t in legend.get_texts()]
+        assert texts and min(t.get_fontsize() for t in texts) >= MIN_LABEL_PT, path
+        name_x = {t.get_text(): t.get_position()[0] for t in fig.axes[0].texts
+                  if t.get_text() in stations}
+        assert set(name_x) == set(stations), path
+        lay = line_layout(stations)
+        for a, b in ((a, b) for a in stations for b in stations):
+            if lay.column(a) < lay.column(b):
+                assert name_x[a] < name_x[b], (path.parent.name, a, b)
+    servo = twin.load_line(SERVO).model_dump(mode="json", by_alias=True)["stations"]
+    lay = line_layout(servo)
+    assert lay.column("rework_bench") > lay.column("eol_test") > lay.column("housing_blanks")
+
+
+def test_energy_and_emission_tables_recompute_from_stored_tables(built: dict[str, Path]) -> None:
+    """Equipment electricity by station and state sums energy.parquet; the scope total is
+    equipment CO2e (energy.parquet) + scope 1 gas and scope 2 utility electricity recomputed
+    from the heat of the phases in the window; species emissions sum flows.parquet after the
+    warm-up."""
+    import pandas as pd
+
+    folder = built["api"]
+    summary = _run_json(folder)
+    params, warmup = (summary["provenance"]["parameters"],
+                      summary["provenance"]["settings"]["warmup_s"])
+    doc = build_report(folder)
+    energy = pd.read_parquet(folder / "energy.parquet")
+    balances = _rows(doc, "balances")
+    by_state = energy.assign(station=energy["station"].astype(str)).groupby("station")["kwh"]
+    for station, kwh in by_state.sum().items():
+        row = next(r for r in balances if r[0] == station)
+        assert row[-1] == fmt_num(float(kwh)), station
+    assert next(r for r in balances if r[0] == "<b>total</b>" and len(r) < 9)[-1] == \
+        fmt_num(float(energy["kwh"].sum()))
+    phases = pd.read_parquet(folder / "phases.parquet")
+    heat = phases[phases["end"] >= warmup].groupby("utility")["heat_J"].sum()
+    e, u = params["energy"], params["utilities"]
+    grid = float(e["grid"]["value"].split()[0]) * 3.6e6  # kg/J -> kg/kWh
+    scope1 = heat["steam"] / u["steam"]["boiler_efficiency"] / float(
+        e["natural_gas_lhv"].split()[0]) * e["natural_gas_co2_per_m3"]
+    utility_kwh = (heat["chilled_water"] / u["chilled_water"]["cop"]
+                   + heat["cooling_water"] * u["cooling_water"]["specific_power"]) / 3.6e6
+    total = float(energy["kg_co2e"].sum()) + scope1 + utility_kwh * grid
+    emissions = _rows(doc, "emissions")
+    assert next(r for r in emissions if r[0] == "<b>total</b>")[2] == fmt_num(total)
+    flows = pd.read_parquet(folder / "flows.parquet")
+    late = flows[(flows["time"] >= warmup) & (flows["kind"] == "emission")]
+    for (station, species), kg in late.groupby(
+            [late["station"].astype(str), late["species"].astype(str)])["kg"].sum().items():
+        row = next(r for r in emissions if r[:2] == [station, species])
+        assert row[3] == fmt_num(float(kg)), (station, species)
+
+
+def test_study_kpis_by_configuration_are_student_t_intervals(built: dict[str, Path]) -> None:
+    """Each configuration's mean ± half-width recomputed from its runs' run.json with SciPy's
+    Student-t quantile (95%, n - 1 degrees of freedom)."""
+    import numpy as np
+    from scipy import stats
+
+    root = built["study"]
+    meta = json.loads((root / "study.json").read_text())
+    doc = build_report(root)
+    rows = _rows(doc, "kpis")
+    values: dict[int, list[float]] = {}
+    for task in meta["tasks"]:
+        kpis = _run_json(root / "runs" / task["run_id"])["kpis"]
+        values.setdefault(task["point"], []).append(kpis["throughput_per_h"])
+    for point, xs in values.items():
+        x = np.asarray(xs)
+        hw = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        shown = f"{fmt_num(float(x.mean()))} ± {fmt_num(float(hw))}"
+        assert any(len(r) > 2 and r[1] == str(len(x)) and r[2] == shown for r in rows), \
+            (point, shown)

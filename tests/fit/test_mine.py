@@ -208,3 +208,46 @@ def test_shifts_found_from_off_periods(tmp_path: Path) -> None:
              options=Options(rounds=0))
     assert m.spec["calendar"] == {"days": ["mon", "tue", "wed", "thu", "fri"],
                                   "shifts": [{"start": "06:00", "end": "22:00"}]}
+
+
+def test_twin_mine_writes_spec_report_and_qq_plots(tmp_path: Path, capsys) -> None:
+    from twin.edges.cli import main
+
+    logs = pilot_logs(twin.run(LINE, seed=5, duration="3 d"))
+    paths = []
+    for kind, frame in logs.items():
+        paths.append(str(tmp_path / f"{kind}.csv"))
+        frame.to_csv(paths[-1], index=False)
+    out = tmp_path / "mined" / "line.toml"
+    assert main(["mine", *paths, "-o", str(out), "--rounds", "19"]) == 0
+    line_from_dict(tomllib.loads(out.read_text()))
+    report = out.with_suffix(".mining.md").read_text()
+    assert "## Directly-follows graph" in report and "| test | drill |" in report
+    assert "rows read" in report  # the cleaning reports of the loaded files
+    assert out.with_suffix(".mining.qq.png").exists()
+    assert main(["mine", paths[1], "-o", str(out)]) == 1  # a state log alone
+    assert "no event log" in capsys.readouterr().err
+
+
+def test_routing_probabilities_with_wilson_intervals(tmp_path: Path) -> None:
+    """A split 70/30 between two parallel machines: the mined routes carry both shares,
+    each with a Wilson interval around the truth, and the draft validates."""
+    line = {"line": {"name": "split"}, "run": {"duration": "4 d"}, "products": {"A": {}},
+            "stations": {
+                "src": {"type": "source", "product": "A",
+                        "interarrival": {"dist": "exponential", "mean": "5 min"}, "to": "m"},
+                "m": {"type": "machine", "cycle_time": {"dist": "exponential", "mean": "2 min"},
+                      "routes": [{"to": "a", "probability": 0.7},
+                                 {"to": "b", "probability": 0.3}]},
+                "a": {"type": "machine", "cycle_time": "3 min", "to": "out"},
+                "b": {"type": "machine", "cycle_time": "4 min", "to": "out"},
+                "out": {"type": "sink"}}}
+    logs = pilot_logs(twin.run(line, seed=2))
+    m = mine(*(_frame(logs, k, tmp_path) for k in ("events", "states")),
+             line=line_from_dict(line), options=Options(rounds=0))
+    routes = {r["to"]: r["probability"] for r in m.spec["stations"]["m"]["routes"]}
+    assert set(routes) == {"a", "b"} and sum(routes.values()) == pytest.approx(1.0)
+    for i, r in enumerate(m.spec["stations"]["m"]["routes"]):
+        lo, hi = m.estimate(f"stations.m.routes[{i}].probability").intervals["p"]
+        assert lo <= {"a": 0.7, "b": 0.3}[r["to"]] <= hi
+    assert m.conformance is not None and m.conformance.ok() and not m.problems

@@ -118,15 +118,6 @@ def test_fermentation_conservation(f0: float, s_feed: float, kla: float) -> None
                                       abs=1e-6 * totals[fe.O2_TRANSFERRED])
 
 
-def test_van_t_riet() -> None:
-    """Reference: the correlation's formula evaluated by hand (P/V = 1000 W/m3, vs = 0.01 m/s)."""
-    assert fe.kla_van_t_riet(1000.0, 0.01, True) == pytest.approx(
-        0.026 * 1000**0.4 * 0.01**0.5, rel=1e-14)
-    assert fe.kla_van_t_riet(1000.0, 0.01, True) == pytest.approx(0.041207, rel=1e-4)
-    assert fe.kla_van_t_riet(1000.0, 0.01, False) == pytest.approx(
-        0.002 * 1000**0.7 * 0.01**0.2, rel=1e-14)
-
-
 # ---------------------------------------------------------------- drying
 
 NMP = dict(molar_mass=0.09913, dh_vap=53e3, t_boil=475.15)  # illustrative NMP-like solvent

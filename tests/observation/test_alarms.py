@@ -25,6 +25,7 @@ from twin.observation.alarms import (
     alarm_table,
     flood_periods,
     rate_sweep,
+    standing_alarms,
 )
 
 
@@ -221,7 +222,7 @@ def test_alarm_summary_by_priority_rate_and_floods() -> None:
              (5001.0, "b", "wip", "low", "rtn", RTN_UNACK, 0.0, 1.0),
              (10.0, "b", "wip", "low", "activate", UNACK, 1.0, 1.0)]  # before t0
     table = alarm_table(rows)
-    s = alarm_summary(table, t0=100.0, t1=100.0 + 7200.0, standing=1)
+    s = alarm_summary(table, t0=100.0, t1=100.0 + 7200.0)
     assert s["alarm_activations"] == 13
     assert s["alarm_activations_high"] == 12 and s["alarm_activations_low"] == 1
     assert s["alarm_activations_urgent"] == 0 and s["alarm_activations_medium"] == 0
@@ -233,7 +234,7 @@ def test_alarm_summary_by_priority_rate_and_floods() -> None:
 
 
 def test_summary_of_no_alarms() -> None:
-    s = alarm_summary(alarm_table([]), 0.0, 3600.0, 0)
+    s = alarm_summary(alarm_table([]), 0.0, 3600.0)
     assert s["alarm_activations"] == 0 and s["alarm_max_per_10min"] == 0
     assert s["alarm_flood_count"] == 0 and s["alarm_rate_per_h"] == 0.0
 
@@ -302,3 +303,20 @@ def test_alarm_values_are_displayed_in_the_units_they_were_written_in(
     scale, offset, got_unit = display_scale(alarm)
     assert alarm.limit * scale + offset == pytest.approx(shown, rel=1e-12)
     assert got_unit == unit
+
+
+def test_standing_alarms_are_active_ones_only() -> None:
+    """ISA-18.2: a standing alarm's condition is active (unack or ack); one that returned to
+    normal unacknowledged, or is shelved, does not stand. One definition for the KPI, the
+    report and the dashboard (it used to differ: the report counted rtn_unack too)."""
+    rows = [(10.0, "a", "wip", "high", "activate", UNACK, 1.0, 1.0),
+            (20.0, "a", "wip", "high", "rtn", RTN_UNACK, 0.0, 1.0),       # returned: no
+            (10.0, "b", "wip", "low", "activate", UNACK, 1.0, 1.0),
+            (30.0, "b", "wip", "low", "ack", ACK, 1.0, 1.0),              # active, acked: yes
+            (10.0, "c", "wip", "low", "activate", UNACK, 1.0, 1.0),       # active: yes
+            (10.0, "d", "wip", "low", "activate", UNACK, 1.0, 1.0),
+            (15.0, "d", "wip", "low", "shelve", SHELVED, 1.0, 1.0)]       # shelved: no
+    table = alarm_table(rows)
+    assert sorted(standing_alarms(table)["alarm"]) == ["b", "c"]
+    assert sorted(standing_alarms(table, at=12.0)["alarm"]) == ["a", "b", "c", "d"]
+    assert alarm_summary(table, 0.0, 40.0)["alarms_standing_at_end"] == 2

@@ -38,7 +38,8 @@ def test_every_kpi_a_reference_line_produces_is_catalogued_and_vice_versa(name: 
     spec = load_line(LINES / name / "line.toml")
     result = run(spec, duration="1 d", warmup="0 s", seed=3)
     kind = line_kind(bool(spec.species))
-    declared = {k.key for k in catalogue.kpis("line", kind=kind, alarms=bool(spec.alarms))}
+    declared = {k.key for k in catalogue.kpis("line", kind=kind, alarms=bool(spec.alarms),
+                                              costs=spec.costs is not None)}
     assert set(result.kpis) == declared
     columns = set(result.stations.columns) - set(catalogue.STATION_IDENTITY)
     assert columns == {k.key for k in catalogue.kpis("station")}
@@ -61,7 +62,7 @@ def test_catalogue_entries_are_well_formed() -> None:
         assert k.shown <= set(catalogue.PLACES), key
         assert k.en and k.zh, key
         assert k.higher_is_better in (True, False, None), key
-        assert k.requires in ("", "alarms"), key
+        assert k.requires in ("", "alarms", "costs"), key
         sample = "name" if k.fmt == "" else 1.5
         assert k.format(sample) != "-"
         assert k.format(float("nan")) == "-"

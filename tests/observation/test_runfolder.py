@@ -108,6 +108,7 @@ def test_move_aside_keeps_the_folder_out_of_listings(tmp_path: Path) -> None:
     ("{}", "no provenance"), ('{"provenance": {"status": "odd"}}', "no valid status"),
     ('{"provenance": {"status": "completed"}, "kpis": {"oee": "high"}}', "not a number"),
     ('{"provenance": {"status": "completed"}, "kpis": {"oee": {"a": 1}}}', "is a dict"),
+    ('{"provenance": {"status": "completed"}, "warnings": "none"}', "warnings is not a list"),
 ])
 def test_run_json_damage_names_file_and_reason(tmp_path: Path, text: str, reason: str) -> None:
     (tmp_path / "run.json").write_text(text)
@@ -119,8 +120,9 @@ def test_run_json_damage_names_file_and_reason(tmp_path: Path, text: str, reason
 
 
 def test_text_kpis_are_names(tmp_path: Path) -> None:
+    assert runfolder.text_kpis() == {"bottleneck", "shifting_bottleneck"}
     data = {"provenance": {"status": "completed"},
-            "kpis": {k: "m1" for k in schema.TEXT_KPIS} | {"oee": None, "good_units": 3}}
+            "kpis": {k: "m1" for k in runfolder.text_kpis()} | {"oee": None, "good_units": 3}}
     (tmp_path / "run.json").write_text(json.dumps(data))
     assert runfolder.state(tmp_path).status == "completed"
 
@@ -133,3 +135,12 @@ def test_the_user_documentation_lists_every_table_and_column() -> None:
         body = section[1].split("### ", 1)[0]
         for c in t.columns:
             assert f"| `{c.name}` | {c.kind} |" in body, (t.name, c.name)
+
+
+@pytest.mark.parametrize("duration", ["1 s", "20 min"])
+def test_short_runs_are_sound(tmp_path: Path, duration: str) -> None:
+    """Tables of runs too short to record anything (no phase, no part) are not damage."""
+    for line in ("api_batch", "servo_actuator"):
+        folder = run(LINES / line / "line.toml", duration=duration, warmup="0 s",
+                     seed=1).save(tmp_path)
+        assert runfolder.state(folder, deep=True).status == "completed", (line, duration)

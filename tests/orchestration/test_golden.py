@@ -1,11 +1,13 @@
 """Golden test: every reference line, at a fixed seed and short duration, stores the same
 tables and KPIs as the code before the run-folder, schema and study-runner refactoring.
 
-The hashes in ``golden_tables.json`` were computed from the code without that change (a run
-saved, each Parquet table read back, hashed as its column dtypes plus its CSV text; the KPIs
-as sorted JSON); they were recomputed the same way, from the main line with the refactoring
-taken out, when the corrected energy and OEE figures were merged. A change meant to alter
-results must regenerate them on purpose and say by how much the figures moved::
+``golden_tables.json`` holds, per line, each stored table's hash (the Parquet table read
+back, hashed as its column dtypes plus its CSV text) and the KPIs as stored in run.json. The
+table hashes come from the code without that refactoring (the main line with it taken out);
+the KPIs also, except the water KPIs, which a deliberate correction (all process water,
+``cleaning_water_kg``) changed after it and which were checked to be the only KPIs that
+moved. A change meant to alter results must regenerate the file on purpose and say by how
+much the figures moved::
 
     python tests/orchestration/test_golden.py > tests/orchestration/golden_tables.json
 """
@@ -44,7 +46,7 @@ def stored_hashes(name: str, duration: str, warmup: str, seed: int, root: Path
               for t in runfolder.table_names(folder)}
     kpis = runfolder.read_summary(folder)["kpis"]
     return {"duration": duration, "warmup": warmup, "seed": seed, "tables": tables,
-            "kpis": hashlib.sha256(json.dumps(kpis, sort_keys=True).encode()).hexdigest()}
+            "kpis": kpis}
 
 
 CASES = json.loads(GOLDEN.read_text())
@@ -57,7 +59,10 @@ def test_reference_line_tables_are_unchanged(name: str, tmp_path: Path) -> None:
     assert sorted(got["tables"]) == sorted(want["tables"])
     changed = [t for t in want["tables"] if got["tables"][t] != want["tables"][t]]
     assert not changed, f"{name}: tables {changed} differ from the golden run"
-    assert got["kpis"] == want["kpis"], f"{name}: KPIs differ from the golden run"
+    moved = {k: (want["kpis"].get(k), got["kpis"].get(k))
+             for k in set(want["kpis"]) | set(got["kpis"])
+             if want["kpis"].get(k, "absent") != got["kpis"].get(k, "absent")}
+    assert not moved, f"{name}: KPIs differ from the golden run (golden, now): {moved}"
 
 
 if __name__ == "__main__":  # regenerate (only when results are meant to change)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from twin.edges.dashboard.wire import COLUMN_KINDS
 from twin.observation import schema
-from twin.orchestration.live import COLUMN_KINDS, LiveRun
+from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare
 
 LINES = Path(__file__).resolve().parents[2] / "lines"

@@ -32,7 +32,8 @@ from twin.data.spec import LineSpec
 from twin.kernels import scaleup as rules
 from twin.orchestration import scaleup_study as ss
 from twin.orchestration.run import execute, prepare, resolve_line
-from twin.orchestration.scaleup import copy_line, scale_line
+from twin.process import safety as ps
+from twin.process.scaleup import copy_line, scale_line
 
 API_LINE = Path(__file__).resolve().parents[2] / "lines" / "api_batch" / "line.toml"
 UNIT = "reactor"
@@ -217,7 +218,7 @@ def test_area_per_volume_falls_as_one_over_the_scale(api: LineSpec) -> None:
         d = (4.0 * v / math.pi) ** (1.0 / 3.0)
         geometry = rules.vessel_geometry(v)
         assert geometry.area_per_volume == pytest.approx(5.0 / d, rel=1e-12)
-        av[name] = ss.semenov(line, UNIT)["area_per_volume_1_m"]
+        av[name] = ps.semenov(line, UNIT)["area_per_volume_1_m"]
         assert av[name] == pytest.approx(5.0 / d, rel=1e-4), name
     assert av["pilot"] == pytest.approx(3.522, abs=5e-3)
     assert av["plant"] == pytest.approx(av["pilot"] / lf, rel=1e-9)
@@ -227,13 +228,13 @@ def test_area_per_volume_falls_as_one_over_the_scale(api: LineSpec) -> None:
 def test_semenov_balance_turns_against_the_jacket_with_scale(api: LineSpec) -> None:
     """Generation ~ V ~ L^3, removal ~ A ~ L^2 at the same Tp and Tj: removal/generation ~ 1/L.
 
-    For this line the balance flips between the lab (0.05 m3: the jacket takes more than the
-    reaction makes at 65 degC) and the pilot: the 2.5 m3 pilot is already cooling-limited by
-    this criterion (jacket 5 K below Tp; the batch self-heats to 75 degC), and at 25 m3 the
-    jacket covers less than a fifth of the generation."""
+    For this line the balance at Tp flips between the lab (0.05 m3: the jacket takes more than
+    the reaction makes at 65 degC) and the pilot (jacket 5 K below Tp; the batch self-heats to
+    75 degC), and at 25 m3 the jacket covers less than a fifth of the generation. The Semenov
+    check agrees here: the lab has a stable point, the pilot and the plant have none."""
     ratio = {}
     for v in (0.05, PILOT, 25.0):
-        sem = ss.semenov(scale_line(api, UNIT, v).line, UNIT)
+        sem = ps.semenov(scale_line(api, UNIT, v).line, UNIT)
         assert sem["process_temperature_K"] == pytest.approx(338.15, abs=1e-9)
         ratio[v] = sem["removal_W"] / sem["generation_W"]
     for v in (0.05, 25.0):
@@ -241,6 +242,9 @@ def test_semenov_balance_turns_against_the_jacket_with_scale(api: LineSpec) -> N
     assert ratio[0.05] > 1.0, "the lab vessel should not be cooling-limited"
     assert ratio[25.0] < 1.0, "the plant vessel should be cooling-limited"
     assert ratio[25.0] < ratio[PILOT] < ratio[0.05]
+    limited = {v: ps.semenov(scale_line(api, UNIT, v).line, UNIT)["cooling_limited"]
+               for v in (0.05, PILOT, 25.0)}
+    assert limited == {0.05: False, PILOT: True, 25.0: True}
 
 
 # ---- independent reference: SciPy of the series reactor written from the model equations
@@ -265,7 +269,7 @@ def scipy_reactor(line: LineSpec) -> dict[str, float]:
 
     from the batch entering the react phase and the scaled phase parameters; ends at the target
     conversion or at the temperature abort ``t_max``, whichever comes first."""
-    mass, t_start, react, mat = ss.reaction_entry(line, UNIT)
+    mass, t_start, react, mat = ps.reaction_entry(line, UNIT)
     assert react is react_phase(line)
     heat_capacity = sum(float(mass[mat.code(n)]) * line.species[n].cp for n in line.species)
     n_a0 = float(mass[mat.code("A")]) / line.species["A"].molar_mass
@@ -347,7 +351,7 @@ def test_engine_react_phase_matches_scipy(case: str, scales: dict[str, LineSpec]
 def test_semenov_generation_and_removal_by_hand(api: LineSpec, volume: float) -> None:
     """generation = (-dH) k(Tp) n_A0, removal = UA (Tp - Tj), from the spec values."""
     lf = (volume / PILOT) ** (1 / 3)
-    sem = ss.semenov(scale_line(api, UNIT, volume).line, UNIT)
+    sem = ps.semenov(scale_line(api, UNIT, volume).line, UNIT)
     tp = 65.0 + T0_C
     n_a0 = 300.0 * lf**3 / 0.150
     k = 2.9e8 * math.exp(-80e3 / (R_GAS * tp))
@@ -359,6 +363,56 @@ def test_semenov_generation_and_removal_by_hand(api: LineSpec, volume: float) ->
     assert sem["dt_ad_K"] == pytest.approx(120e3 * n_a0 / cap, rel=1e-4)
     if volume == PILOT:
         assert sem["removal_W"] == pytest.approx(12e3, rel=1e-12)  # 2.4 kW/K x 5 K
+
+
+def with_react(line: LineSpec, **react_updates: str) -> LineSpec:
+    """``line`` with changes to its react phase."""
+    data = copy_line(line)
+    raw = next(p for p in data["stations"][UNIT]["recipe"] if p["phase"] == "react")
+    raw.update(react_updates)
+    return line_from_dict(data, "modified scaled line")
+
+
+def test_jacket_at_the_process_temperature_is_flagged_only_where_the_batch_runs_away(
+        api: LineSpec) -> None:
+    """With the jacket at Tp = 65 degC the removal at Tp is zero, so comparing generation with
+    UA (Tp - Tj) called every scale cooling-limited. The lab batch (0.05 m3) only rises a few
+    kelvin in the engine (reference: its react phase) and is not flagged; the 10 m3 batch has
+    no stable point and, without its temperature abort, runs away (reference: the SciPy
+    reactor of this file)."""
+    lab = with_react(scale_line(api, UNIT, 0.05).line, jacket="65 degC")
+    sem = ps.semenov(lab, UNIT)
+    assert sem["removal_W"] == 0.0 < sem["generation_W"]  # the old criterion fired here
+    assert not sem["cooling_limited"] and sem["cooling_ratio"] < 1.0
+    rise = engine_react(lab)["peak_temperature_K"] - (65.0 + T0_C)
+    assert 1.0 < rise < sem["stable_rise_K"] < 10.0  # depletion keeps it below the steady rise
+    plant = with_react(scale_line(api, UNIT, 10.0).line, jacket="65 degC")
+    hot = ps.semenov(plant, UNIT)
+    assert hot["cooling_limited"] and hot["cooling_ratio"] >= 1.0
+    assert "no stable operating point" in hot["flags"][0]
+    assert scipy_reactor(without_t_max(plant))["peak_K"] - (65.0 + T0_C) > 30.0
+
+
+def test_safety_monte_carlo_reports_the_uncapped_peak(api: LineSpec) -> None:
+    """At 25 m3 the recipe stops the reaction at its 105 degC limit, so the recipe's peak never
+    reaches the MTT (110.6 degC) even where the batch would run away. The safety statistics use
+    the uncapped peak; reference for the nominal sample: the SciPy reactor without the abort."""
+    plant = scale_line(api, UNIT, 25.0).line
+    nominal = ps.monte_carlo(plant, UNIT, n=1, ua_cv=0.0, ea_sd=0.0, seed=1)
+    assert bool(nominal["aborted"].iloc[0])
+    assert nominal["peak_temperature_C"].iloc[0] == pytest.approx(105.0, abs=KERNEL_PEAK_ABS_K)
+    free = scipy_reactor(without_t_max(plant))["peak_K"] - T0_C
+    assert nominal["uncapped_peak_temperature_C"].iloc[0] == pytest.approx(
+        free, abs=KERNEL_PEAK_ABS_K)
+    mc = ps.monte_carlo(plant, UNIT, n=12, ua_cv=0.1, ea_sd=2000.0, seed=2)
+    uncapped = mc["uncapped_peak_temperature_C"].to_numpy()
+    assert mc.attrs["p_exceeds_mtt"] == pytest.approx(float(np.mean(uncapped >= 110.6)))
+    assert mc.attrs["p_exceeds_mtt"] > 0.0
+    assert mc.attrs["p_recipe_peak_exceeds_mtt"] == 0.0  # what the capped peak would say
+    done = ~mc["aborted"]
+    assert np.array_equal(mc.loc[done, "uncapped_peak_temperature_C"],
+                          mc.loc[done, "peak_temperature_C"])
+    assert "uncapped" in mc.attrs["peak_basis"]
 
 
 # =========================================================== 4. study
@@ -386,11 +440,16 @@ def test_study_table_has_one_row_per_scale(studied: dict[str, Any]) -> None:
     assert np.all(np.diff(ratio.to_numpy()) < 0)
     assert table["heat_generation_kW"].iloc[1] == pytest.approx(30.56, abs=0.01)
     assert table["cooling_capacity_kW"].iloc[1] == pytest.approx(12.0, rel=1e-12)
-    # cooling-limited flag and its alarm, row by row
+    # cooling-limited flag (Semenov: no stable operating point) and its alarm, row by row;
+    # the cooling ratio grows as L (generation ~ L^3, UA ~ L^2, same critical temperature)
     for _, row in table.iterrows():
-        limited = row["heat_generation_kW"] > row["cooling_capacity_kW"]
+        limited = row["cooling_ratio"] >= 1.0
         assert row["cooling_limited"] == limited
-        assert ("cooling-limited" in row["alarms"]) == limited
+        assert ("cooling-limited (Semenov cooling ratio" in row["alarms"]) == limited
+    lf = (table["volume_m3"] / table["volume_m3"].iloc[0]) ** (1 / 3)
+    assert table["cooling_ratio"].to_numpy() == pytest.approx(
+        (table["cooling_ratio"].iloc[0] * lf).to_numpy(), rel=1e-9)
+    assert list(table["cooling_limited"]) == [False, True, True]
     # the MTT defaults to the boiling point of toluene
     assert table["mtt_C"].to_numpy() == pytest.approx([110.6] * 3, abs=1e-9)
 
@@ -444,7 +503,7 @@ def pilot_react(api: LineSpec) -> pd.Series:
 def test_monte_carlo_without_uncertainty_repeats_the_deterministic_outcome(
         api: LineSpec, pilot_react: pd.Series) -> None:
     """Reference: the react phase of a full engine run at the pilot scale."""
-    mc = ss.monte_carlo(api, UNIT, n=5, ua_cv=0.0, ea_sd=0.0, k0_cv=0.0, seed=3)
+    mc = ps.monte_carlo(api, UNIT, n=5, ua_cv=0.0, ea_sd=0.0, k0_cv=0.0, seed=3)
     assert len(mc) == 5
     assert mc["ua_W_K"].to_numpy() == pytest.approx([2400.0] * 5, rel=1e-15)
     assert mc["peak_temperature_C"].to_numpy() == pytest.approx(
@@ -460,9 +519,9 @@ def test_monte_carlo_is_reproducible_and_its_probability_is_the_sample_fraction(
         api: LineSpec) -> None:
     plant = scale_line(api, UNIT, 25.0).line
     hot = without_t_max(plant, jacket="65 degC")
-    a = ss.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=7)
-    b = ss.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=7)
-    c = ss.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=8)
+    a = ps.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=7)
+    b = ps.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=7)
+    c = ps.monte_carlo(hot, UNIT, n=40, ua_cv=0.1, ea_sd=2000.0, k0_cv=0.1, seed=8)
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["peak_temperature_C"], c["peak_temperature_C"])
     assert a["peak_temperature_C"].std() > 1.0
@@ -477,10 +536,15 @@ def test_monte_carlo_is_reproducible_and_its_probability_is_the_sample_fraction(
         math.sqrt(math.log1p(0.01)), rel=0.35)
 
 
-def test_monte_carlo_pilot_stays_below_the_mtt(api: LineSpec) -> None:
-    mc = ss.monte_carlo(api, UNIT, n=30, seed=4)
-    assert mc.attrs["p_exceeds_mtt"] == 0.0
+def test_monte_carlo_pilot_only_batches_stopped_at_the_limit_would_reach_the_mtt(
+        api: LineSpec) -> None:
+    """At the pilot scale the recipe's peaks stay below the MTT (105 degC abort < 110.6 degC);
+    a batch that reaches the MTT uncapped is one the abort stopped."""
+    mc = ps.monte_carlo(api, UNIT, n=30, seed=4)
     assert mc["peak_temperature_C"].max() < 110.6
+    assert mc.attrs["p_recipe_peak_exceeds_mtt"] == 0.0
+    assert not (mc["exceeds_mtt"] & ~mc["aborted"]).any()
+    assert mc.attrs["p_exceeds_mtt"] <= mc.attrs["p_aborted"]
 
 
 # =========================================================== 6. design mode

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from twin.observation import runfolder
+from twin.observation.runfolder import read_study
 from twin.orchestration import run as run_module
 from twin.orchestration import scaleup_study as ss
 from twin.orchestration.run import RESULT_SOURCES, source_hash
-from twin.orchestration.study import read_study, run_planned
+from twin.orchestration.study import run_planned
 
 ROOT = Path(__file__).resolve().parents[2]
 API_LINE = ROOT / "lines" / "api_batch" / "line.toml"

@@ -72,7 +72,7 @@ def test_nmp_balance_closes_from_flows_and_inventory(result):
 
 def test_dryer_emission_is_one_minus_recovery_of_evaporated(spec, result):
     """NMP to air at the coater = (1 - abatement efficiency) x NMP evaporated in the dryer;
-    recovered = efficiency x evaporated (twin.simulation.phases._abate)."""
+    recovered = efficiency x evaporated (twin.process.phases._abate)."""
     eff = spec.stations["coating"].abatement.efficiency
     assert 0.95 <= eff <= 0.99
     ph = result.tables["phases"]

@@ -23,6 +23,7 @@ from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
 from twin.data.distributions import DISTRIBUTION_NAMES
+from twin.data.runnable import runnable_problems
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
     out += alarm_problems(line)
     if out:
         return out  # flow and physical checks need sound references
-    return _flow_problems(line) + physical_problems(line)
+    return (_flow_problems(line) + physical_problems(line)
+            + [Problem(path, msg) for path, msg in runnable_problems(line)])
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
@@ -295,9 +297,7 @@ def _process_problems(line: S.LineSpec, name: str, st: S.Process) -> list[Proble
         if key not in line.products:
             out.append(Problem(f"stations.{name}.product_recipes.{key}",
                                f"no product named {key!r}"))
-    recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
-                                         for k, r in st.product_recipes.items()]
-    for field, recipe in recipes:
+    for field, recipe in _recipes(st):
         out += _recipe_problems(line, f"stations.{name}.{field}", recipe)
     return out
 
@@ -352,14 +352,20 @@ def physical_problems(line: S.LineSpec) -> list[Problem]:
     for name, st in line.stations.items():
         if not isinstance(st, S.Process):
             continue
-        recipes = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
-                                             for k, r in st.product_recipes.items()]
-        for field, recipe in recipes:
+        for field, recipe in _recipes(st):
             where = f"stations.{name}.{field}"
             if "volume" in st.model_fields_set:
                 out += _charge_volume_problems(line, where, st.volume, recipe)
             out += _jacket_problems(where, recipe)
     return out
+
+
+def _recipes(st: S.Process) -> list[tuple[str, list[Any]]]:
+    """Every recipe of a process station with its key: the recipe, the products' recipes
+    and the rework recipe."""
+    out = [("recipe", st.recipe)] + [(f"product_recipes.{k}", r)
+                                     for k, r in st.product_recipes.items()]
+    return out + ([("rework_recipe", st.rework_recipe)] if st.rework_recipe else [])
 
 
 def _charge_volume_problems(line: S.LineSpec, where: str, volume: float,
@@ -467,6 +473,10 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
             leaving -= set(st.components)
             if st.output_product and leaving & set(st.base):
                 leaving = (leaving - set(st.base)) | {st.output_product}
+            stray = sorted(reach[n] - set(st.base) - set(st.components))
+            if stray:
+                out.append(Problem(base, f"product(s) {stray} arrive here but are neither a "
+                                         "base nor a component: nothing could take them"))
             missing = [p for p in st.components if p not in reach[n]]
             if not reach[n] & set(st.base):
                 missing.insert(0, " or ".join(st.base))

@@ -10,9 +10,12 @@ from __future__ import annotations
 import copy
 import difflib
 import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
-from twin.data.checks import Problem
+from twin.data.checks import Problem, SpecError, validate
+from twin.data.spec import LineSpec
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
@@ -77,6 +80,44 @@ def _missing(node: Any, parts: list[str | int]) -> str:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{shown!r} does not exist in the line{hint}"
     return f"{shown!r} does not exist in the line"
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` as written on a command line (``twin run --set``).
+
+    VALUE is read as a TOML value when it is one (``3``, ``0.25``, ``true``, ``"4 min"``,
+    ``[1, 2]``, ``{ dist = "exponential", mean = "4 min" }``), else kept as the text itself,
+    so quantities need no quotes: ``stations.cnc.cycle_time=4.5 min``; the spec parses their
+    units like those of a line file.
+    """
+    path, sep, value = text.partition("=")
+    path, value = path.strip(), value.strip()
+    if not sep or not path:
+        raise ValueError(f"{text!r}: write PATH=VALUE, e.g. stations.cnc.servers=2")
+    split_path(path)  # a malformed path fails here, naming it
+    try:
+        return path, tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return path, value
+
+
+def line_with_overrides(data: dict[str, Any], overrides: dict[str, Any],
+                        base_dir: str | Path = ".", source: str = "line spec") -> LineSpec:
+    """The validated line of ``data`` with ``overrides`` applied.
+
+    Raises
+    ------
+    SpecError
+        With every problem; a path that leads nowhere, or a value that does not validate,
+        is reported against its override (``overrides['stations.cnc.servers']: ...``).
+    """
+    out, problems = apply_overrides(data, overrides)
+    if not problems:
+        line, found = validate(out, base_dir)
+        problems = relocate(found, overrides)
+        if line is not None:
+            return line
+    raise SpecError(problems, source)
 
 
 def relocate(problems: list[Problem], overrides: dict[str, Any]) -> list[Problem]:

@@ -115,6 +115,26 @@ class Utility(Model):
         """True for media counted by volume (air, nitrogen, water)."""
         return self.carrier in MEDIA
 
+    def electricity_for_heat(self, heat: Any) -> Any:
+        """Electricity [J] drawn to deliver ``heat`` [J] (a number or an array): all of it
+        for electricity, ``heat / cop`` for chilled water, ``heat * specific_power`` for
+        cooling water, none for steam (its energy is boiler gas) and for media (counted by
+        volume)."""
+        if self.is_medium or self.carrier == "steam":
+            return heat * 0.0
+        if self.carrier == "electricity":
+            return heat
+        if self.carrier == "chilled_water":
+            return heat / self.cop
+        return heat * self.specific_power
+
+    @property
+    def quantum(self) -> float:
+        """Units of the capacity per SI unit as the engine counts it: whole milliwatts for
+        energy carriers, whole millilitres per second for media (takes and returns add up
+        exactly); a capacity below one quantum rounds to nothing."""
+        return 1e6 if self.is_medium else 1e3
+
     def electricity_per_m3(self) -> float:
         """Electricity to make one m3 of this medium [J/m3]."""
         if self.specific_energy is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from twin.data.units import DIMENSIONS, to_si
 
 
-def _quantity(dimension: str, example: str, *, bare_unit: str | None = None) -> Any:
+def _quantity(dimension: str, example: str, *, bare_unit: str | None = None,
+              check: Any = None) -> Any:
     def parse(value: Any) -> float:
         return to_si(value, dimension, bare_unit=bare_unit)
 
@@ -23,8 +24,16 @@ def _quantity(dimension: str, example: str, *, bare_unit: str | None = None) -> 
         "anyOf": [{"type": "string"}, {"type": "number"}],
         "description": f"a {dimension} with its unit, e.g. {example!r}",
     }
-    return Annotated[float, BeforeValidator(parse), PlainSerializer(dump, return_type=str),
-                     WithJsonSchema(schema)]
+    checks = [AfterValidator(check)] if check is not None else []
+    return Annotated[float, BeforeValidator(parse), *checks,
+                     PlainSerializer(dump, return_type=str), WithJsonSchema(schema)]
+
+
+def _absolute(kelvin: float) -> float:
+    """An absolute temperature is above 0 K (the kernels divide by it)."""
+    if not kelvin > 0.0:
+        raise ValueError(f"an absolute temperature must be above 0 K, got {kelvin:g} K")
+    return kelvin
 
 
 Duration = _quantity("time", "90 s")
@@ -38,8 +47,8 @@ Mass = _quantity("mass", "500 kg")
 """A mass [kg]."""
 Volume = _quantity("volume", "2 m3")
 """A volume [m3]."""
-Temperature = _quantity("temperature", "85 degC")
-"""An absolute temperature [K] (write degC or K)."""
+Temperature = _quantity("temperature", "85 degC", check=_absolute)
+"""An absolute temperature [K] (write degC or K), above 0 K."""
 Area = _quantity("area", "12 m2")
 """An area [m2]."""
 Speed = _quantity("speed", "0.02 m/s")

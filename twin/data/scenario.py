@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from twin.data import spec as S
 from twin.data.checks import Problem
 from twin.data.distributions import Distribution
+from twin.data.optimise import OptimiseSpec
 from twin.data.quantities import Duration, PositiveInt
 from twin.data.spec import Model, Name
 
@@ -120,6 +121,7 @@ class ScenarioSpec(Model):
     run: ScenarioRun = ScenarioRun()
     events: list[TimedEvent] = []
     sweep: SweepSpec | None = None
+    optimise: OptimiseSpec | None = None
     rank_by: str = Field("throughput_per_h", description="line KPI that ranks configurations")
     maximize: bool | None = Field(
         None, description="true: higher is better; default: the KPI's direction in the catalogue")
@@ -147,3 +149,11 @@ def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") ->
                     out.append(Problem(f"{where}.what",
                                        f"{name!r} ({st.type}) has no {ev.what} to change"))
     return out
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file (for editors and ``twin schema --scenario``)."""
+    schema = ScenarioSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Pilot Twin scenario specification"
+    return schema

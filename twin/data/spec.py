@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from twin.data.alarms import AlarmSpec
+from twin.data.costs import CostModel
 from twin.data.distributions import Distribution
 from twin.data.ideal_time import ideal_time
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
@@ -63,6 +64,9 @@ class RunSettings(Model):
     engine: Literal["simpy", "compiled", "auto"] = Field(
         "simpy", description="simulation engine: the SimPy engine, the compiled (Numba) engine "
         "for discrete lines, or 'auto' (compiled when the line uses only what it supports)")
+    on_deadlock: Literal["stop", "continue"] = Field(
+        "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
+        "recorded as a warning and the run goes on")
 
     @model_validator(mode="after")
     def _warmup_shorter(self) -> RunSettings:
@@ -466,9 +470,21 @@ class Process(Equipment):
     product_recipes: dict[Name, list[Phase]] = Field(
         {}, description="recipes of particular products on this (shared) equipment")
 
+    rework_recipe: list[Phase] | None = Field(
+        None, description="phases a batch sent back here for rework runs (it still holds "
+        "its material); default: its recipe without the charge phases")
+
     def recipe_for(self, product: str) -> list[Any]:
         """The recipe a batch of ``product`` runs here."""
         return self.product_recipes.get(product, self.recipe)
+
+    def rework_for(self, product: str) -> list[Any]:
+        """The phases a batch of ``product`` runs when it comes back for rework: the stated
+        ``rework_recipe``, else its recipe without the charge phases (the material is
+        already in the batch; charging it again would create material)."""
+        if self.rework_recipe is not None:
+            return self.rework_recipe
+        return [ph for ph in self.recipe_for(product) if ph.phase != "charge"]
 
     def planned_time_per_item(self, product: str) -> float:
         """The stated ``ideal_cycle_time`` of a batch [s]; else NaN: a batch's planned time
@@ -594,6 +610,21 @@ class LineSpec(Model):
     utilities: dict[Name, Utility] = Field({}, description="shared utilities")
     alarms: dict[Name, AlarmSpec] = Field(
         {}, description="ISA-18.2 alarms on recorded signals (see twin.data.alarms)")
+    costs: CostModel | None = Field(None, description="prices (see twin.data.costs)")
+
+    @model_validator(mode="after")
+    def _priced_names(self) -> LineSpec:
+        if self.costs is None:
+            return self
+        for where, names, known in (
+                ("costs.capital", self.costs.capital, self.stations),
+                ("costs.materials.species", self.costs.materials.species, self.species),
+                ("costs.materials.products", self.costs.materials.products, self.products)):
+            unknown = sorted(set(names) - set(known))
+            if unknown:
+                raise ValueError(f"{where}: no {where.split('.')[-1].rstrip('s')} named "
+                                 f"{', '.join(map(repr, unknown))}")
+        return self
 
 
 def json_schema() -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 ``twin run FILE`` runs a line and prints its KPIs; ``twin validate FILE`` checks a spec and
 lists every problem with its key path; ``twin schema`` prints the JSON Schema of line files;
-``twin lines`` lists the reference lines. Errors in user input end with exit code 1 and a
-plain message, never a traceback.
+``twin lines`` lists the reference lines; ``twin warmup`` compiles the process kernels ahead of
+use. Errors in user input end with exit code 1 and a plain message, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,17 +11,36 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from twin.data.checks import SpecError, read_toml, validate
+from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
-from twin.observation import catalogue
+from twin.kernels.errors import IntegrationError
+from twin.observation import catalogue, runfolder
 from twin.observation.stability import load_warnings
-from twin.orchestration.run import RunFailed, RunResult, run
+from twin.orchestration.run import RunFailed, RunResult
+from twin.orchestration.whatif import (
+    CONFIDENCE,
+    export_study,
+    intervals,
+    replicate,
+    summary_rows,
+    what_if_line,
+)
+from twin.process.phases import PhaseError
+from twin.simulation.run_errors import RunError
+
+NAMED_ERRORS = (RunError, IntegrationError, PhaseError)
+"""Errors whose message says what and where: ``twin run`` prints no code location for them."""
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 
@@ -50,21 +69,26 @@ def kpi_report(result: RunResult) -> str:
                                     for i, (c, w) in enumerate(zip(r, widths, strict=True))))
     if result.warnings:
         out += ["", "WARNINGS (the numbers above need a second look):"]
-        out += [f"  ! {w['message']}" for w in result.warnings]
+        out += [f"  ! [{w['code']}] {w['message']}" for w in result.warnings]
     return "\n".join(out)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.live:
         return _run_live(args)
+    line = what_if_line(args.file, args.set)
+    if args.replications != 1:
+        return _run_replications(args, line)
     try:
-        result = run(args.file, duration=args.duration, warmup=args.warmup, seed=args.seed,
-                     engine=args.engine)
+        result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
+                           seed=args.seed, source=str(args.file), engine=args.engine,
+                           on_deadlock="continue" if args.run_on_deadlock else None)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
-        print(f"error: the run failed: {exc.__cause__!r}", file=sys.stderr)
+        print(failure_text(exc.__cause__), file=sys.stderr)
         if folder:
-            print(f"the traceback is in {folder / 'run.json'}", file=sys.stderr)
+            print(f"the traceback is in {folder / 'run.json'} (provenance.error)",
+                  file=sys.stderr)
         return 1
     folder = result.save(args.out)
     report = None
@@ -90,7 +114,68 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_replications(args: argparse.Namespace, line: Any) -> int:
+    """``twin run --replications N``: N runs (seeds seed, seed + 1, ...), each saved, and
+    every KPI's mean with its 95% t-interval."""
+    from twin.edges.query import format_table
+
+    try:
+        results = replicate(line, args.replications, duration=args.duration,
+                            warmup=args.warmup, seed=args.seed, source=str(args.file),
+                            engine=args.engine,
+                            on_deadlock="continue" if args.run_on_deadlock else None)
+    except RunFailed as exc:
+        folder = exc.result.save(args.out)
+        print(f"replication seed {exc.result.provenance['seed']}: "
+              f"{failure_text(exc.__cause__)}", file=sys.stderr)
+        print(f"the traceback is in {folder / 'run.json'} (provenance.error)", file=sys.stderr)
+        return 1
+    folders = [r.save(args.out) for r in results]
+    table = intervals(pd.DataFrame(summary_rows(results)).drop(columns="seed"))
+    codes: dict[str, list[str]] = {}  # code -> messages, one per replication that warned
+    for r in results:
+        for w in r.warnings:
+            codes.setdefault(w["code"], []).append(w["message"])
+    warned = [f"{m[0]} ({len(m)} of {len(results)} replications)" for m in codes.values()]
+    if args.json:
+        print(json.dumps(runfolder.jsonable({
+            "replications": len(results), "confidence": CONFIDENCE,
+            "folders": [str(f) for f in folders], "intervals": table.to_dict("records"),
+            "warnings": warned}), indent=2))
+        return 0
+    first = results[0].provenance
+    print(f"line {first['line']}: {len(results)} replications, seeds {first['seed']}.."
+          f"{first['seed'] + len(results) - 1}; mean and {CONFIDENCE:.0%} t-interval per KPI")
+    print(format_table(table, max_rows=500))
+    for message in warned:
+        print(f"  ! {message}")
+    print(f"\nrun folders: {Path(args.out)} ({len(folders)} runs)")
+    return 0
+
+
+def failure_text(exc: BaseException | None) -> str:
+    """What ``twin run`` prints for a failed run: the error's type and message and, unless it
+    is a named error of the engine or the kernels, where it was raised."""
+    if exc is None:
+        return "error: the run failed"
+    lines = [f"error: the run failed: {type(exc).__name__}: {exc}"]
+    lines += [f"  {note}" for note in getattr(exc, "__notes__", [])]
+    if not isinstance(exc, NAMED_ERRORS):
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if "/twin/" in f.filename.replace("\\", "/")]
+        shown = ours[-1:] + [f for f in frames[-1:] if f not in ours[-1:]]
+        lines += [f"  raised at {f.filename}:{f.lineno} in {f.name}: {f.line}" for f in shown]
+    return "\n".join(lines)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if _is_scenario(args.file):
+        from twin.orchestration.scenario import Scenario
+
+        sc = Scenario.load(args.file)
+        print(f"{args.file}: valid scenario '{sc.name}' on {sc.line_path().name} with "
+              f"{len(sc.points())} configuration(s)")
+        return 0
     data = read_toml(args.file)
     line, problems = validate(data, Path(args.file).parent)
     if problems:
@@ -102,8 +187,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_scenario(file: str) -> bool:
+    """A scenario file: a ``.py`` script, or TOML with a ``[scenario]`` table."""
+    if str(file).endswith(".py"):
+        return True
+    return isinstance(read_toml(file).get("scenario"), dict)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
-    text = json.dumps(json_schema(), indent=2)
+    text = json.dumps(scenario_json_schema() if args.scenario else json_schema(), indent=2)
     if args.output:
         Path(args.output).write_text(text + "\n")
     else:
@@ -129,35 +221,19 @@ def _cmd_lines(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
-
+    from twin.edges.progress import ProgressBar
     from twin.edges.query import format_table
     from twin.figures.studies import ranking_figure
     from twin.figures.style import figure_style, save_png
     from twin.orchestration.sweep import SweepInterrupted, run_study
 
-    bar = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if args.no_progress:
-            return
-        if bar is None:
-            bar = tqdm(total=total, initial=done, unit="run", desc="sweep", file=sys.stderr,
-                       disable=None)  # None: no bar when stderr is not a terminal
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        study = run_study(args.scenario, args.out, executor=args.executor, workers=args.workers,
-                          cluster=args.cluster, progress=progress)
+        with ProgressBar("sweep", not args.no_progress) as progress:
+            study = run_study(args.scenario, args.out, executor=args.executor,
+                              workers=args.workers, cluster=args.cluster, progress=progress)
     except SweepInterrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return 130
-    finally:
-        if bar is not None:
-            bar.close()
     results = study.results()
     failed = results[results["status"] != "completed"]
     ranked = study.summary()
@@ -177,7 +253,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _damaged_lines(damaged: Any) -> list[str]:
-    return [f"damaged: {d.path} ({d.file}: {d.reason})" for d in damaged]
+    return [f"{d.status}: {d.path} ({d.file + ': ' if d.file else ''}{d.reason})"
+            for d in damaged]
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
@@ -192,8 +269,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
                         "good_units", "bottleneck") if c in table.columns]
     print(format_table(table[cols], max_rows=args.limit))
     if damaged:
-        print(f"{len(damaged)} damaged run folder(s), left out above (twin runs --check "
-              "verifies every folder, --repair moves damaged ones aside):")
+        print(f"{len(damaged)} run folder(s) left out above (twin runs --check verifies "
+              "every folder, --repair moves damaged ones aside):")
         print("\n".join(_damaged_lines(damaged)))
     return 0
 
@@ -231,6 +308,12 @@ def _cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    path = export_study(args.study, args.output)
+    print(f"{path}: every KPI with its {CONFIDENCE:.0%} interval per configuration")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from twin.edges.query import format_table
     from twin.orchestration.compare import compare
@@ -247,7 +330,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
     from twin.edges.query import format_table
     from twin.figures.studies import scaleup_figure
     from twin.figures.style import figure_style, save_png
-    from twin.orchestration.scaleup_study import monte_carlo, study
+    from twin.orchestration.scaleup_study import study
+    from twin.process.safety import monte_carlo
 
     volumes = [v.strip() for v in args.volumes.split(",") if v.strip()]
     if not volumes:
@@ -261,8 +345,9 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
                         result.root / "figures" / "scaleup.png")]
     cols = ["volume_m3", "area_per_volume_1_m", "react_time_h", "conversion", "selectivity",
             "peak_temperature_C", "max_mtsr_C", "heat_generation_kW", "cooling_capacity_kW",
-            "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
-            "annual_output_t", "time_bottleneck", "bottleneck", "worst_cooling_failure_C"]
+            "cooling_ratio", "stable_rise_K", "agitation_power_kW", "kwh_electricity_per_kg",
+            "co2e_kg_per_kg", "annual_output_t", "time_bottleneck", "bottleneck",
+            "worst_cooling_failure_C"]
     print(f"scale-up of {args.unit!r} ({result.scaled[0].rule.replace('_', ' ')}), "
           f"{args.replications} replication(s) per scale")
     print(format_table(result.table[cols].T.reset_index(), max_rows=100))
@@ -273,12 +358,30 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
         for s in result.scaled:
             mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed)
             mc.to_csv(result.root / f"monte_carlo_{s.volume:g}m3.csv", index=False)
-            print(f"{s.volume:g} m3: P(peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
+            free = mc["uncapped_peak_temperature_C"]
+            print(f"{s.volume:g} m3: P(uncapped peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
                   f"{mc.attrs['p_exceeds_mtt']:.3f}, P(stopped at the temperature limit) = "
-                  f"{mc.attrs['p_aborted']:.3f} over {args.monte_carlo} samples; peak "
-                  f"p50 {mc['peak_temperature_C'].median():.1f}, p95 "
-                  f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC")
+                  f"{mc.attrs['p_aborted']:.3f} over {args.monte_carlo} samples; uncapped peak "
+                  f"p50 {free.median():.1f}, p95 {free.quantile(0.95):.1f} degC (the recipe's "
+                  f"own peak, capped by its temperature abort: p95 "
+                  f"{mc['peak_temperature_C'].quantile(0.95):.1f} degC, P(>= MTT) = "
+                  f"{mc.attrs['p_recipe_peak_exceeds_mtt']:.3f})")
     print(f"study folder: {result.root}\nfigures: {', '.join(str(f) for f in figures)}")
+    return 0
+
+
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from twin.kernels.warmup import warm_up
+
+    def say(name: str) -> None:
+        print(f"compiling {name} ...", flush=True)
+
+    spent = warm_up(report=say)
+    if spent:
+        print(f"compiled {len(spent)} kernel(s) in {sum(spent.values()):.1f} s; cached for "
+              "later runs")
+    else:
+        print("the process kernels are compiled and cached")
     return 0
 
 
@@ -367,6 +470,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
+    r.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a spec value by its dotted path, e.g. "
+                   "--set stations.cnc.servers=2 --set 'stations.cnc.cycle_time=4.5 min' "
+                   "(repeatable; values as in a line file, units parsed)")
+    r.add_argument("--replications", type=int, default=1, metavar="N",
+                   help="run N replications (seeds seed..seed+N-1) and print every KPI "
+                   "with its 95%% t-interval")
+    r.add_argument("--run-on-deadlock", action="store_true",
+                   help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)
@@ -376,6 +488,8 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
     s = sub.add_parser("schema", help="print the JSON Schema of line specs")
     s.add_argument("-o", "--output", help="write to this file instead")
+    s.add_argument("--scenario", action="store_true",
+                   help="the JSON Schema of scenario files instead")
     s.set_defaults(func=_cmd_schema)
     ln = sub.add_parser("lines", help="list the reference lines")
     ln.add_argument("--dir", help="folder of lines (default: the reference lines)")
@@ -430,6 +544,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
     c.add_argument("--kpi", help="comma-separated KPIs (default: all numeric)")
     c.set_defaults(func=_cmd_compare)
+    ex = sub.add_parser("export", help="every KPI with its interval per configuration of a "
+                        "study, to CSV or Excel")
+    ex.add_argument("study", help="study folder (of twin sweep)")
+    ex.add_argument("-o", "--output", required=True, help="file to write: .csv or .xlsx")
+    ex.set_defaults(func=_cmd_export)
     rp = sub.add_parser("report", help="write a self-contained HTML report of a run or study")
     rp.add_argument("folder", help="run folder, study folder or scale-up study folder")
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write "
@@ -451,7 +570,11 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
+    wu = sub.add_parser("warmup", help="compile the process kernels now (cached for every "
+                                       "later run; dev.py does this at set-up)")
+    wu.set_defaults(func=_cmd_warmup)
     add_pilot_commands(sub)
+    add_optimise_commands(sub)
     return p
 
 

@@ -108,6 +108,84 @@ def _cmd_mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(text: str | None) -> dict[str, float]:
+    out = {}
+    for item in (text or "").split(","):
+        if item.strip():
+            key, _, value = item.partition("=")
+            out[key.strip()] = float(value)
+    return out
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from twin.data.checks import line_from_dict, read_toml
+    from twin.edges.fit_figures import parity_figure
+    from twin.fit.calibrate import calibrate, validate
+    from twin.fit.calibrate_spec import (
+        batches_from,
+        calibrated_spec,
+        data_hash,
+        model_for,
+        process_phase,
+    )
+    from twin.pilotdata.load import load
+
+    data = read_toml(args.spec)
+    line = line_from_dict(data, str(args.spec), Path(args.spec).parent)
+    samples = load(args.data, "samples", timezone=args.timezone)
+    records = load(args.records, "batches", timezone=args.timezone)
+    model, _ = model_for(line, args.station, args.rho_cp, args.t_ref)
+    series = None
+    if args.series:
+        if not args.tags:
+            raise ValueError("--series needs --tags (the tag map naming temperature.STATION)")
+        tags = load(args.tags, "tagmap")
+        series = load(args.series, "timeseries", tagmap=tags, timezone=args.timezone).frame
+    batches = batches_from(line, args.station, samples.frame, records.frame, _pairs(args.sd),
+                           series)
+    test = set(filter(None, (args.test or "").split(",")))
+    fit_b = [b for b in batches if b.name not in test]
+    test_b = [b for b in batches if b.name in test]
+    params = [p.strip() for p in args.params.split(",") if p.strip()]
+    cal = calibrate(model, fit_b, params, profile=args.profile)
+    index, _ = process_phase(line, args.station)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
+    head = [f"# Calibrated by `twin calibrate` from {args.spec}",
+            f"# data: {args.data}, {args.records} (sha256 {digest})",
+            f"# batches fitted: {', '.join(b.name for b in fit_b)}; held out: "
+            f"{', '.join(b.name for b in test_b) or 'none'}"
+            + (f"; T_ref = {model.t_ref:.6g} K" if hasattr(model, "t_ref") else "")]
+    head += [f"# {ln}" for ln in cal.table().splitlines()]
+    head += [f"# warning: {w}" for w in cal.warnings]
+    spec = calibrated_spec(data, args.station, index, model, cal)
+    out.write_text("\n".join(head) + "\n\n" + tomli_w.dumps(spec))
+    lines = ["# Calibration report", "", f"spec: {args.spec}; station {args.station}; data "
+             f"sha256 {digest}", "", "```", cal.table(), "```", "", "## Correlation", "",
+             "| | " + " | ".join(params) + " |", "|---" * (len(params) + 1) + "|"]
+    lines += [f"| {p} | " + " | ".join(f"{x:+.3f}" for x in row) + " |"
+              for p, row in zip(params, cal.correlation, strict=True)]
+    lines += ["", "## Identifiability", ""] + ([f"- {w}" for w in cal.warnings] or ["- none"])
+    if test_b:
+        v = validate(model, cal, fit_b, test_b, args.tolerance)
+        lines += ["", "## Validation on held-out batches", "", v.message, "",
+                  "| variable | n | RMSE | MAE | bias | R2 | fit RMSE |", "|---" * 7 + "|"]
+        lines += [f"| {r['variable']} | {r['n']} | {r['rmse']:.4g} | {r['mae']:.4g} | "
+                  f"{r['bias']:+.4g} | {r['r2']:.4f} | {r['rmse_fit']:.4g} |" for r in v.rows]
+        print(v.message)
+    report = out.with_suffix(".calibration.md")
+    figure = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
+    report.write_text("\n".join(lines) + f"\n\n![parity]({figure.name})\n")
+    print(cal.table())
+    for w in cal.warnings:
+        print(f"warning: {w}")
+    print(f"calibrated spec: {out}\ncalibration report: {report}")
+    return 0 if not test_b or v.passed else 2
+
+
 def add_commands(sub: Any) -> None:
     """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
     pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
@@ -140,3 +218,28 @@ def add_commands(sub: Any) -> None:
     mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
                     "state log began: count each unit's first time to failure")
     mi.set_defaults(func=_cmd_mine)
+    ca = sub.add_parser("calibrate", help="fit a process station's reaction parameters to "
+                        "lab samples of several batches (weighted least squares, intervals)")
+    ca.add_argument("spec", help="line spec (line.toml)")
+    ca.add_argument("data", help="lab samples (format samples)")
+    ca.add_argument("--records", required=True, help="batch records (format batches)")
+    ca.add_argument("--station", required=True, help="the process station whose (first) "
+                    "react or ferment phase is calibrated")
+    ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
+                    "ua, k_ref_2, ea_2, dh_2; ferment: mu_max, ks, ko, y_xs, y_xo, m_s, m_o, "
+                    "kla, c_star; any: VAR0@BATCH (a batch's initial value)")
+    ca.add_argument("--sd", required=True, help="measurement standard deviations, mol/m3 "
+                    "for A, B, C, kg/m3 for X, S, O, K for T; e.g. A=5,B=5")
+    ca.add_argument("--series", help="historian time series with the reactor temperature "
+                    "(format timeseries; needs --tags)")
+    ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")
+    ca.add_argument("--test", help="comma-separated batches held out for validation")
+    ca.add_argument("--tolerance", type=float, default=2.0, help="validation passes if the "
+                    "held-out RMSE is at most this times the fit RMSE (default 2)")
+    ca.add_argument("--profile", action="store_true", help="profile-likelihood intervals too")
+    ca.add_argument("--t-ref", type=float, help="reference temperature [K] (default: jacket)")
+    ca.add_argument("--rho-cp", type=float, default=4.0e6, help="volumetric heat capacity "
+                    "of the reaction mass [J/(m3 K)] (default 4e6)")
+    ca.add_argument("--timezone", help="IANA zone of times written without one")
+    ca.add_argument("-o", "--output", required=True, help="calibrated spec to write")
+    ca.set_defaults(func=_cmd_calibrate)

@@ -37,3 +37,40 @@ def qq_figure(estimates: list[Any], path: str | Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def parity_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: list[Any],
+                  path: str | Path) -> Path:
+    """Parity plot (predicted against measured) per variable, fitted batches as dots and
+    held-out batches as crosses; returns the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from twin.fit.calibrate import predict
+
+    variables = sorted({v for b in fit_batches + test_batches for v in set(b.variable)})
+    fig, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.8),
+                             squeeze=False)
+    for ax, var in zip(axes[0], variables, strict=True):
+        for batches, marker, label in ((fit_batches, ".", "fitted"),
+                                       (test_batches, "x", "held out")):
+            pairs = [(b.value[b.variable == var], predict(model, cal.estimate, b)[
+                b.variable == var]) for b in batches]
+            if pairs:
+                y = np.concatenate([p[0] for p in pairs])
+                yhat = np.concatenate([p[1] for p in pairs])
+                ax.plot(y, yhat, marker, label=label)
+        lo, hi = ax.get_xlim()
+        ax.plot([lo, hi], [lo, hi], "-", color="#c0392b", lw=1)
+        unit = {"T": "K", "X": "kg/m3", "S": "kg/m3", "O": "kg/m3"}.get(var, "mol/m3")
+        ax.set_xlabel(f"measured {var} [{unit}]")
+        ax.set_ylabel(f"predicted {var} [{unit}]")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -8,9 +8,10 @@ feed, so a component supply appears next to the assembly it feeds, not at the fa
 a column follow the mean row of the predecessors (barycentre), which keeps crossings few;
 supplies go below the flow.
 
-Geometry is in points (1/72 inch; the page draws 1 pt as 1 CSS px): a box is wide enough for
-its longest label line at :data:`LABEL_PT`, never smaller than :data:`MIN_LABEL_PT`, so labels
-stay readable however many stations a line has (a large line is wider, not smaller).
+Geometry is in points (1/72 inch; the page draws 1 pt as 4/3 CSS px, CSS's own pt): a box is
+wide enough for its longest label line at :data:`LABEL_PT`, never smaller than
+:data:`MIN_LABEL_PT`, so labels stay readable however many stations a line has (a large line
+is wider, not smaller).
 
 >>> lay = line_layout({"a": {"type": "source", "routes": [{"to": "b"}]},
 ...                    "b": {"type": "sink", "routes": []}})

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -61,8 +62,14 @@ import numpy as np
 import pandas as pd
 
 from twin.observation import runfolder, schema
-from twin.observation.runfolder import RUN_FILE, FolderState
-from twin.orchestration.study import RUNS_DIR, STUDY_FILE, read_study
+from twin.observation.runfolder import (
+    RUN_FILE,
+    RUNS_DIR,
+    STUDY_FILE,
+    FolderState,
+    read_study,
+    short_path,
+)
 
 TABLES: tuple[str, ...] = tuple(schema.TABLES)
 """Recorded tables of a run folder (:mod:`twin.observation.schema`); each becomes a view."""
@@ -167,7 +174,7 @@ def _study_rows(root: Path, folders: set[str]) -> list[dict[str, Any]]:
         except ValueError:
             continue
         runs = study_file.parent / RUNS_DIR
-        if meta["kind"] == "sweep":
+        if meta["kind"] in ("sweep", "optimisation"):
             points = meta.get("points") or []
             plan = [(t["run_id"], t["point"], t["replication"],
                      points[t["point"]] if t["point"] < len(points) else {})
@@ -189,9 +196,7 @@ def _study_rows(root: Path, folders: set[str]) -> list[dict[str, Any]]:
 
 def _factor_name(path: str) -> str:
     """``stations.assembly.servers`` -> ``factor_assembly_servers`` (a plain SQL name)."""
-    head, _, rest = path.partition(".")
-    short = rest if head in ("stations", "operators", "products") and rest else path
-    return "factor_" + re.sub(r"\W+", "_", short).strip("_").lower()
+    return "factor_" + re.sub(r"\W+", "_", short_path(path)).strip("_").lower()
 
 
 def _factor_type(values: list[Any]) -> str:
@@ -262,7 +267,10 @@ class RunStore:
             If a ``run.json`` or Parquet file cannot be read.
         """
         good, bad = runfolder.usable(self._root)
-        folders = tuple(good)
+        inside = [f for f in good if Path(os.path.realpath(f)).is_relative_to(self._root)]
+        bad += [FolderState(f, "outside", "", "a link to a folder outside the store (query "
+                            "that folder itself)") for f in good if f not in inside]
+        folders = tuple(inside)
         try:
             factors = self._define_factors(folders)
             kpis = self._define_runs(folders, factors)
@@ -365,7 +373,9 @@ class RunStore:
 
     @property
     def damaged(self) -> tuple[FolderState, ...]:
-        """Run folders left out of the views because they are damaged (file and reason)."""
+        """Run folders left out of the views: damaged ones (status ``damaged``, the file and
+        the reason) and links to folders outside the store (status ``outside``), which
+        DuckDB may not read."""
         return self._damaged
 
     def query(self, sql: str) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from twin.edges.report_html import Section, document, kv_table
 from twin.edges.report_load import ReportError, RunFolder, find_readme, folder_kind, report_id
+from twin.edges.report_optimisation import optimisation_report
 from twin.edges.report_process import batch_section, timeline_section
 from twin.edges.report_sections import (
     alarms_section,
@@ -105,6 +106,8 @@ def build_report(path: str | Path, lang: str = "en", *, td24: float | None = Non
         return run_report(path, lang, td24, mtt)
     if kind == "study":
         return study_report(path, lang)
+    if kind == "optimisation":
+        return optimisation_report(path, lang)
     return scaleup_report(path, lang)
 
 

@@ -1,13 +1,15 @@
-"""The line diagram of a report: boxes per station, arrows for routes, loops for rework."""
+"""The line diagram of a report: boxes per station, arrows for routes, loops for rework.
+
+Where each box goes comes from the shared layout (:mod:`twin.edges.layout`, the same one the
+dashboard draws): left to right along the routes, labels never below the layout's minimum
+size. This module only draws it with matplotlib, at 1 pt of the layout per point of the figure.
+"""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import numpy as np
-
-from twin.edges.report_html import fmt_num, si_number
+from twin.edges.layout import MIN_LABEL_PT, Box, Edge, box_lines, line_layout
 from twin.figures.style import FigureStyle, new_figure
 
 TYPE_COLOURS = {"source": "#e8eef3", "sink": "#e8eef3", "machine": "#d5dbe0",
@@ -15,191 +17,65 @@ TYPE_COLOURS = {"source": "#e8eef3", "sink": "#e8eef3", "machine": "#d5dbe0",
                 "process": "#cfe0ea", "tank": "#f0f0f0", "continuous": "#cde3dc"}
 """Box colour of each station type."""
 
+ROUTE, LOOP = "#333333", "#a05a00"
+"""Colours of forward routes and of rework loops and routes back upstream."""
 
-def line_edges(stations: dict[str, dict[str, Any]]) -> list[tuple[str, str, str, str]]:
-    """Edges of the line graph: (from, to, kind, label) with kind ``route`` or ``rework``."""
-    edges = []
-    for name, st in stations.items():
-        for r in st.get("routes") or []:
-            to = r.get("to")
-            if to not in stations:
-                continue
-            bits = []
-            if r.get("products"):
-                bits.append(",".join(map(str, r["products"])))
-            if r.get("probability") is not None:
-                bits.append(f"p={fmt_num(float(r['probability']))}")
-            edges.append((name, to, "route", " ".join(bits)))
-        rework = st.get("rework_to")
-        if rework in stations:
-            p = st.get("rework_probability")
-            edges.append((name, rework, "rework",
-                          f"rework p={fmt_num(float(p))}" if p is not None else "rework"))
-    return edges
+LEGEND_PT = 36.0
+"""Height of the legend strip under the diagram [pt]."""
 
 
-def layout(stations: dict[str, dict[str, Any]],
-           edges: list[tuple[str, str, str, str]]) -> tuple[dict[str, tuple[float, float]],
-                                                            set[tuple[str, str]]]:
-    """Columns by longest path from the sources (back edges ignored), rows by barycentre.
-
-    Returns positions and the set of back edges (drawn dashed as loops)."""
-    names = list(stations)
-    succ: dict[str, list[str]] = {n: [] for n in names}
-    for a, b, _, _ in edges:
-        if b not in succ[a]:
-            succ[a].append(b)
-    indeg = {n: 0 for n in names}
-    for a in names:
-        for b in succ[a]:
-            indeg[b] += 1
-    roots = [n for n in names if indeg[n] == 0] or names[:1]
-    back: set[tuple[str, str]] = set()
-    state: dict[str, int] = {}
-
-    def dfs(n: str) -> None:
-        stack = [(n, iter(succ[n]))]
-        state[n] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
-                back.add((node, nxt))
-            elif nxt not in state:
-                state[nxt] = 1
-                stack.append((nxt, iter(succ[nxt])))
-
-    for r in roots + names:
-        if r not in state:
-            dfs(r)
-    level = {n: 0 for n in names}
-    order = _topological(names, succ, back)
-    for n in order:
-        for b in succ[n]:
-            if (n, b) not in back:
-                level[b] = max(level[b], level[n] + 1)
-    for n in names:  # sources sit just before the first station they feed
-        fwd = [level[b] for b in succ[n] if (n, b) not in back]
-        if indeg[n] == 0 and fwd:
-            level[n] = max(min(fwd) - 1, 0)
-    columns: dict[int, list[str]] = {}
-    for n in order:
-        columns.setdefault(level[n], []).append(n)
-    pos: dict[str, tuple[float, float]] = {}
-    preds: dict[str, list[str]] = {n: [] for n in names}
-    for a in names:
-        for b in succ[a]:
-            if (a, b) not in back:
-                preds[b].append(a)
-    for col in sorted(columns):
-        members = columns[col]
-        key = {n: np.mean([pos[p][1] for p in preds[n] if p in pos])
-               if any(p in pos for p in preds[n]) else 0.0 for n in members}
-        members.sort(key=lambda n: key[n])
-        k = len(members)
-        for i, n in enumerate(members):
-            pos[n] = (float(col), (k - 1) / 2.0 - i)
-    return pos, back
-
-
-def _topological(names: list[str], succ: dict[str, list[str]],
-                 back: set[tuple[str, str]]) -> list[str]:
-    indeg = {n: 0 for n in names}
-    for a in names:
-        for b in succ[a]:
-            if (a, b) not in back:
-                indeg[b] += 1
-    ready = [n for n in names if indeg[n] == 0]
-    out = []
-    while ready:
-        n = ready.pop(0)
-        out.append(n)
-        for b in succ[n]:
-            if (n, b) in back:
-                continue
-            indeg[b] -= 1
-            if indeg[b] == 0:
-                ready.append(b)
-    return out + [n for n in names if n not in out]
-
-
-def _box_text(name: str, st: dict[str, Any]) -> str:
-    kind = st.get("type", "?")
-    extra = []
-    if st.get("servers", 1) not in (None, 1):
-        extra.append(f"x{st['servers']}")
-    if st.get("buffer") is not None:
-        extra.append(f"buf {st['buffer']}")
-    if kind == "batch" and st.get("batch_size"):
-        extra.append(f"batch {st['batch_size']}")
-    if kind == "process" and st.get("volume"):
-        v, unit = si_number(st["volume"])
-        if math.isfinite(v):
-            extra.append(f"{fmt_num(v)} m3" if unit.startswith("m") else str(st["volume"]))
-    second = kind + (" " + ", ".join(extra) if extra else "")
-    return f"{name}\n{second}"
+def _ends(a: Box, b: Box, edge: Edge) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """Start, end [pt, y down] and curvature of an arrow from box ``a`` to box ``b``."""
+    if edge.back or b.column < a.column:  # loop back upstream: bottom to bottom, below
+        return (a.x + a.w / 2, a.y + a.h), (b.x + b.w * 3 / 4, b.y + b.h), -0.45
+    if b.column == a.column:
+        down = b.y > a.y
+        return ((a.x + a.w / 2, a.y + (a.h if down else 0.0)),
+                (b.x + b.w / 2, b.y + (0.0 if down else b.h)), 0.0)
+    return (a.x + a.w, a.y + a.h / 2), (b.x, b.y + b.h / 2), 0.0
 
 
 def line_diagram(stations: dict[str, dict[str, Any]], style: FigureStyle) -> Any:
-    """Boxes per station (shaded by type), arrows for routes, dashed loops for rework (a
-    matplotlib figure)."""
+    """Boxes per station (shaded by type), arrows for routes, dashed loops for rework and
+    routes back upstream (a matplotlib figure, drawn to the shared layout's size)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-    edges = line_edges(stations)
-    pos, back = layout(stations, edges)
-    ncol = max(int(x) for x, _ in pos.values()) + 1 if pos else 1
-    nrow = max(sum(1 for x, _ in pos.values() if int(x) == c) for c in range(ncol)) if pos else 1
-    sx, sy, w, h = 2.3, 1.25, 1.75, 0.72
-    fig = new_figure((max(6.0, 0.6 + 1.6 * ncol), max(2.4, 1.3 + 0.8 * nrow)))
+    lay = line_layout(stations)
+    pt = lay.label_pt
+    fig = new_figure((lay.width / 72.0, (lay.height + LEGEND_PT) / 72.0))
     with style.fonts():
-        ax = fig.add_subplot(1, 1, 1)
-        for name, (x, y) in pos.items():
-            st = stations[name]
-            kind = st.get("type", "machine")
-            ax.add_patch(FancyBboxPatch((x * sx - w / 2, y * sy - h / 2), w, h,
-                                        boxstyle="round,pad=0.02,rounding_size=0.08",
-                                        facecolor=TYPE_COLOURS.get(kind, "#dddddd"),
+        ax = fig.add_axes((0.0, LEGEND_PT / (lay.height + LEGEND_PT), 1.0,
+                           lay.height / (lay.height + LEGEND_PT)))
+        for name, box in lay.boxes.items():
+            ax.add_patch(FancyBboxPatch((box.x, box.y), box.w, box.h,
+                                        boxstyle=f"round,pad=0,rounding_size={pt / 2}",
+                                        facecolor=TYPE_COLOURS.get(box.type, "#dddddd"),
                                         edgecolor="#333333", linewidth=1.0))
-            ax.text(x * sx, y * sy, style.safe(_box_text(name, st)), ha="center",
-                    va="center", fontsize=7)
-        for a, b, kind, label in edges:
-            (xa, ya), (xb, yb) = pos[a], pos[b]
-            dashed = kind == "rework" or (a, b) in back
-            if (a, b) in back or xb < xa:  # loop back upstream: bottom to bottom, below
-                pa, pb = (xa * sx, ya * sy - h / 2), (xb * sx + w / 4, yb * sy - h / 2)
-                rad = -0.45
-            elif xb == xa:
-                down = yb < ya
-                pa = (xa * sx, ya * sy + (-h / 2 if down else h / 2))
-                pb = (xb * sx, yb * sy + (h / 2 if down else -h / 2))
-                rad = 0.0
-            else:
-                pa, pb, rad = (xa * sx + w / 2, ya * sy), (xb * sx - w / 2, yb * sy), 0.0
-            ax.add_patch(FancyArrowPatch(pa, pb, arrowstyle="-|>", mutation_scale=10,
-                                         linestyle="--" if dashed else "-",
-                                         color="#a05a00" if dashed else "#333333",
+            first, second = box_lines(name, stations[name])
+            ax.text(box.x + box.w / 2, box.y + box.h * 0.38, style.safe(first), ha="center",
+                    va="center", fontsize=pt, fontweight="bold")
+            ax.text(box.x + box.w / 2, box.y + box.h * 0.68, style.safe(second), ha="center",
+                    va="center", fontsize=max(pt * 0.85, MIN_LABEL_PT))
+        for edge in lay.edges:
+            pa, pb, rad = _ends(lay.boxes[edge.source], lay.boxes[edge.target], edge)
+            dashed = edge.kind == "rework" or edge.back
+            colour = LOOP if dashed else ROUTE
+            ax.add_patch(FancyArrowPatch(pa, pb, arrowstyle="-|>", mutation_scale=pt,
+                                         linestyle="--" if dashed else "-", color=colour,
                                          linewidth=1.0, connectionstyle=f"arc3,rad={rad}"))
-            if label:
-                f = 0.5 if dashed else 0.3
-                tx = pa[0] + f * (pb[0] - pa[0])
-                ty = pa[1] + f * (pb[1] - pa[1]) + (-0.22 if dashed else 0.12)
-                ax.text(tx, ty, style.safe(label), fontsize=6, ha="center",
-                        color="#a05a00" if dashed else "#555555")
-        ax.set_xlim(-sx / 2 - 0.1, (ncol - 1) * sx + sx / 2 + 0.1)
-        ax.set_ylim(-(nrow / 2) * sy - 0.6, (nrow / 2) * sy + 0.3)
+            if edge.label:
+                ax.text((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2
+                        + (pt * 1.6 if dashed else -pt * 0.4), style.safe(edge.label),
+                        fontsize=MIN_LABEL_PT, ha="center", color=colour)
+        ax.set_xlim(0.0, lay.width)
+        ax.set_ylim(lay.height, 0.0)
         ax.axis("off")
-        kinds = [k for k in TYPE_COLOURS if any(s.get("type") == k for s in stations.values())]
+        kinds = [k for k in TYPE_COLOURS if any(b.type == k for b in lay.boxes.values())]
         handles: list[Any] = [Patch(facecolor=TYPE_COLOURS[k], edgecolor="#333333", label=k)
                               for k in kinds]
-        handles.append(Line2D([0], [0], color="#333333", label=style.label("route")))
-        handles.append(Line2D([0], [0], color="#a05a00", linestyle="--",
-                              label=style.label("rework")))
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                  ncol=min(len(handles), 6), fontsize=7, frameon=False)
-
+        handles.append(Line2D([0], [0], color=ROUTE, label=style.label("route")))
+        handles.append(Line2D([0], [0], color=LOOP, linestyle="--", label=style.label("rework")))
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8),
+                   fontsize=MIN_LABEL_PT, frameon=False)
     return fig
-

@@ -19,7 +19,7 @@ import pandas as pd
 from twin.figures.style import FigureStyle
 from twin.figures.timeline import RunFigures
 from twin.observation import runfolder
-from twin.orchestration.study import STUDY_FILE, read_study
+from twin.observation.runfolder import STUDY_FILE, read_study
 
 LINES_DIR = Path(__file__).resolve().parents[2] / "lines"
 """The reference lines (their READMEs are found by line name for scale-up studies)."""
@@ -33,6 +33,7 @@ class ReportError(ValueError):
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path`` (ReportError if it cannot be read or is not an object)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -145,6 +146,8 @@ def folder_kind(path: Path) -> str:
 
 
 def load_runs(runs_dir: Path, ids: Sequence[str]) -> dict[str, RunFolder]:
+    """The readable run folders among ``ids`` under ``runs_dir`` (missing or damaged ones
+    are left out; the report lists them with their status)."""
     out = {}
     for rid in ids:
         if runfolder.is_run_folder(runs_dir / rid):
@@ -156,6 +159,7 @@ def load_runs(runs_dir: Path, ids: Sequence[str]) -> dict[str, RunFolder]:
 
 
 def find_readme(source: str | None, base: Path) -> Path | None:
+    """The README.md next to the line file a run came from, or None."""
     if not source or source == "python":
         return None
     src = Path(source)

@@ -13,10 +13,7 @@ from twin.edges.report_load import RunFolder
 from twin.edges.report_stats import BATCH_COLUMNS, batch_record, max_technical_temperature
 from twin.edges.report_text import column_label, text
 from twin.figures.style import FigureStyle, png_data_uri
-from twin.figures.timeline import NoData
-
-KELVIN = 273.15
-"""0 degC in K."""
+from twin.figures.timeline import KELVIN, NoData
 
 FIGURES = (("gantt", "fig_gantt"), ("levels", "fig_levels"),
            ("batch_profiles", "fig_batch_profiles"), ("utility_load", "fig_utility_load"))

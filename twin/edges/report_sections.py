@@ -22,7 +22,6 @@ from twin.edges.report_markdown import markdown_html
 from twin.edges.report_stats import (
     alarm_floods,
     catalogue_keys,
-    standing_alarms,
     utilities_in_window,
 )
 from twin.edges.report_text import column_label, kpi_label, station_label, text
@@ -30,6 +29,7 @@ from twin.figures.studies import STATE_FRACTIONS, bottleneck_figure
 from twin.figures.style import FigureStyle, png_data_uri
 from twin.observation import catalogue
 from twin.observation import kpis as kpi_module
+from twin.observation.alarms import standing_alarms
 
 TRACEBACK_LINES = 40
 """Lines of a failed run's traceback the report shows."""
@@ -38,6 +38,7 @@ TRACEBACK_LINES = 40
 
 
 def provenance_rows(run: RunFolder, lang: str) -> list[tuple[str, Any]]:
+    """What ran: line, source, run id, hashes, seed, window, events, start, status."""
     p = run.provenance
     s = p.get("settings") or {}
     line = run.parameters.get("line") or {}
@@ -63,12 +64,14 @@ def provenance_rows(run: RunFolder, lang: str) -> list[tuple[str, Any]]:
 
 
 def duration(seconds: Any) -> str:
+    """A duration in seconds as people read it, with the seconds (``1.0 d (86400 s)``)."""
     if seconds is None:
         return "–"
     return f"{format_duration(float(seconds))} ({fmt_num(float(seconds))} s)"
 
 
 def versions_table(versions: dict[str, Any], lang: str) -> str:
+    """The package versions of the run."""
     return table([text("package", lang), text("version", lang)],
                  sorted(versions.items()))
 
@@ -91,6 +94,7 @@ def _stations_table(stations: dict[str, dict[str, Any]], lang: str) -> str:
 
 
 def model_section(run: RunFolder | None, lang: str, style: FigureStyle) -> Section:
+    """The line diagram and the station table of a run's resolved parameters."""
     sec = Section("model", text("sec_model", lang))
     stations = (run.parameters.get("stations") if run else None) or {}
     if not stations:
@@ -126,6 +130,7 @@ def _kpi_headers(lang: str, value_header: str) -> list[str]:
 
 
 def kpi_section_run(run: RunFolder, lang: str) -> Section:
+    """Line KPIs (from the catalogue, over the observation window) and station KPIs."""
     sec = Section("kpis", text("sec_kpis", lang))
     k = run.kpis
     sec.add(note(text("window_note", lang)))
@@ -145,6 +150,7 @@ def kpi_section_run(run: RunFolder, lang: str) -> Section:
 
 def bottleneck_section(frame: pd.DataFrame | None, bottleneck: str, lang: str,
                        style: FigureStyle, extra: str = "") -> Section:
+    """State fractions per station (figure and table) and the shifting-bottleneck shares."""
     sec = Section("bottlenecks", text("sec_bottlenecks", lang))
     if frame is None or not len(frame):
         sec.add(note(text("none", lang)))
@@ -198,6 +204,8 @@ def balance_html(balance: pd.DataFrame, lang: str) -> str:
 
 
 def balance_section(run: RunFolder, lang: str) -> Section:
+    """Material balance per species (whole run), energy totals, utilities and equipment
+    electricity by station and state (observation window)."""
     sec = Section("balances", text("sec_balances", lang))
     balance = run.table("balance")
     sec.h3(text("material_balance", lang))
@@ -236,6 +244,7 @@ def balance_section(run: RunFolder, lang: str) -> Section:
 
 
 def emissions_section(run: RunFolder, lang: str) -> Section:
+    """Greenhouse gases by scope, emissions to air by species, water and wastewater."""
     sec = Section("emissions", text("sec_emissions", lang))
     k = run.kpis
     process = "product_kg" in k
@@ -284,6 +293,7 @@ def emissions_section(run: RunFolder, lang: str) -> Section:
 
 
 def alarms_section(run: RunFolder | None, lang: str) -> Section:
+    """The alarm summary of a run (or a note when it watched no alarms)."""
     sec = Section("alarms", text("sec_alarms", lang))
     alarms = run.table("alarms") if run else None
     if alarms is None:
@@ -343,6 +353,7 @@ def alarms_html(alarms: pd.DataFrame, kpis: dict[str, Any], lang: str,
 
 def assumptions_section(params: dict[str, Any], readme: Path | None, lang: str,
                         readme_note: str = "") -> Section:
+    """The line README, the KPI definitions, emission and conversion factors, utilities."""
     sec = Section("assumptions", text("sec_assumptions", lang))
     sec.h3(text("readme", lang))
     if readme is not None:
@@ -401,6 +412,7 @@ def _year_in(s: str) -> str:
 
 
 def failed_section(run: RunFolder, lang: str) -> Section:
+    """A failed run: the note that it failed and an excerpt of its traceback."""
     sec = Section("failed", text("sec_failed", lang))
     sec.add(f'<p class="warn">{esc(text("failed_note", lang))}</p>')
     error = str(run.provenance.get("error") or "")

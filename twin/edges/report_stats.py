@@ -11,6 +11,7 @@ import pandas as pd
 from twin.edges.report_html import Raw, esc, fmt_ci
 from twin.edges.report_load import RunFolder
 from twin.figures.studies import STATE_FRACTIONS
+from twin.figures.timeline import HOUR, KELVIN
 from twin.observation import catalogue
 
 
@@ -39,13 +40,6 @@ def alarm_floods(times: np.ndarray) -> int:
         else:
             i += 1
     return floods
-
-
-def standing_alarms(alarms: pd.DataFrame) -> pd.DataFrame:
-    """The last transition of each alarm whose state at the end is neither normal nor
-    shelved (the alarms table: one row per transition)."""
-    last = alarms.sort_values("time", kind="stable").groupby("alarm").tail(1)
-    return last[~last["state"].astype(str).isin(["normal", "shelved"])]
 
 
 def stations_ci(runs: Sequence[RunFolder]) -> tuple[list[str], list[list[Any]],
@@ -96,11 +90,11 @@ def batch_record(phases: pd.DataFrame, flows: pd.DataFrame | None, parts: pd.Dat
         finished = part in done
         start = span.loc[part, "start"]
         end = span.loc[part, "end"] if finished else np.nan
-        rows.append([int(part), str(rec["station"]), start / 3600.0, end / 3600.0,
-                     (end - start) / 3600.0, (rec["end"] - rec["start"]) / 3600.0,
+        rows.append([int(part), str(rec["station"]), start / HOUR, end / HOUR,
+                     (end - start) / HOUR, (rec["end"] - rec["start"]) / HOUR,
                      rec.get("conversion"), rec.get("selectivity"), rec.get("yield"),
-                     rec.get("peak_temperature_K", np.nan) - 273.15,
-                     rec.get("max_mtsr_K", np.nan) - 273.15,
+                     rec.get("peak_temperature_K", np.nan) - KELVIN,
+                     rec.get("max_mtsr_K", np.nan) - KELVIN,
                      float(product.get(part, 0.0)) if finished else np.nan, finished,
                      float(rec["start"])])
     return pd.DataFrame(rows, columns=[*BATCH_COLUMNS, "react_start_s"])

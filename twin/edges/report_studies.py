@@ -49,7 +49,8 @@ from twin.figures.style import FigureStyle, figure_style, png_data_uri
 
 SCALEUP_SHOWN = ["volume_m3", "scale_factor", "runs", "area_per_volume_1_m", "react_time_h",
                  "conversion", "selectivity", "peak_temperature_C", "max_mtsr_C",
-                 "heat_generation_kW", "cooling_capacity_kW", "cooling_limited",
+                 "heat_generation_kW", "cooling_capacity_kW", "cooling_ratio",
+                 "stable_rise_K", "cooling_limited",
                  "agitation_power_kW", "kwh_electricity_per_kg", "co2e_kg_per_kg",
                  "annual_output_t", "annual_output_half_width_t", "time_bottleneck",
                  "bottleneck"]

@@ -199,8 +199,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "severity": ("severity (dT_ad)", "严重度(dT_ad)"),
     "alarms": ("alarms", "报警"),
     "safety_note": ("Criticality classes after Stoessel from MTSR, MTT and TD24; severity from "
-                    "the adiabatic temperature rise.",
-                    "依据MTSR、MTT和TD24按Stoessel划分危险度等级;严重度由绝热温升确定。"),
+                    "the adiabatic temperature rise. Cooling-limited: the Semenov cooling ratio "
+                    "(generation over jacket removal at the critical temperature, all reactant "
+                    "present) is 1 or more, so the jacket has no stable operating point.",
+                    "依据MTSR、MTT和TD24按Stoessel划分危险度等级;严重度由绝热温升确定。移热受限:"
+                    "Semenov移热比(反应物全部存在时,临界温度下放热与夹套移热之比)不小于1,"
+                    "夹套无稳定操作点。"),
     "kpis_by_scale": ("KPIs by scale (mean ± 95% CI half-width)",
                       "各规模KPI(均值 ± 95%置信区间半宽)"),
     # assumptions
@@ -234,10 +238,13 @@ TEXT: dict[str, tuple[str, str]] = {
                    "reaction results from the phases table; for batches that left the line, "
                    "the span from the first phase start to the last phase end and the product "
                    "from the output flows (a dash while a batch is still in the line). Means "
-                   "over the batches that have the value.",
+                   "over the batches that have the value. Peak T is the temperature the batch "
+                   "reached as it ran (a recipe's temperature limit caps it); MTSR is the "
+                   "temperature a cooling failure at the worst moment would reach (not capped).",
                    "每行为反应在观测窗口内结束的一个批次:反应结果取自阶段表;已出线批次的时长为其"
                    "首个阶段开始至最后阶段结束,产品量取自产出物流(仍在线的批次以短横表示)。均值"
-                   "按有该数值的批次计算。"),
+                   "按有该数值的批次计算。峰值温度为批次实际运行达到的温度(受配方温度上限限制);"
+                   "MTSR为最不利时刻冷却失效时将达到的温度(不受限制)。"),
     "no_batches": ("No reaction ended in the observation window.", "观测窗口内没有反应结束。"),
     "safety_class": ("Thermal safety class per batch", "各批次热安全等级"),
     "batch_safety_note": ("Criticality class after Stoessel from the batch's MTSR, the maximum "
@@ -346,6 +353,9 @@ SCALEUP_COLUMNS: dict[str, tuple[str, str]] = {
     "max_mtsr_C": ("MTSR [degC]", "MTSR [degC]"),
     "heat_generation_kW": ("heat generation at Tp [kW]", "Tp下放热 [kW]"),
     "cooling_capacity_kW": ("jacket capacity [kW]", "夹套移热能力 [kW]"),
+    "cooling_ratio": ("Semenov cooling ratio (>= 1: no stable point)",
+                      "Semenov移热比(>=1:无稳定操作点)"),
+    "stable_rise_K": ("stable rise above Tp [K]", "稳定温升(高于Tp) [K]"),
     "cooling_limited": ("cooling-limited", "移热受限"),
     "agitation_power_kW": ("agitation power [kW]", "搅拌功率 [kW]"),
     "kwh_electricity_per_kg": ("kWh/kg *", "kWh/kg *"),

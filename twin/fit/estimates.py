@@ -22,7 +22,7 @@ MIN_FIT = 10
 """Fewest observations fitted with a family; fewer give the mean as a constant."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Estimate:
     """A fitted spec value at ``path`` with its ``note``; ``fits`` and ``data`` keep what the
     mining report shows (AIC table, Q-Q plot)."""
@@ -41,7 +41,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def describe(f: Fit, confidence: float = 0.95) -> str:
+def describe(f: Fit) -> str:
     """``lognormal mean 360 [352, 368] s, std ...`` with the intervals of a fit."""
     parts = []
     for name, value in f.params.items():

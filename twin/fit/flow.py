@@ -112,14 +112,11 @@ def routes(station: str, v: pd.DataFrame, end: float, confidence: float
     total = sum(dest.values())
     if len(dest) <= 1:
         return (next(iter(dest)) if dest else "out"), []
-    est = []
-    routes_ = []
-    for i, (to, n) in enumerate(dest.most_common()):
-        e = proportion(f"stations.{station}.routes[{i}].probability", n, total, confidence,
-                       f"share of parts from {station} to {to}")
-        est.append(e)
-        routes_.append({"to": to, "probability": e.value})
-    return routes_, est
+    est = [proportion(f"stations.{station}.routes[{i}].probability", n, total, confidence,
+                      f"share of parts from {station} to {to}")
+           for i, (to, n) in enumerate(dest.most_common())]
+    return [{"to": to, "probability": e.value} for (to, _), e in
+            zip(dest.most_common(), est, strict=True)], est
 
 
 def releases(events: pd.DataFrame, v: pd.DataFrame, seconds: Any, opt: Any

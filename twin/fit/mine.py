@@ -70,8 +70,8 @@ class Mining:
                     out.append("  - AIC: " + ", ".join(f"{f.family} {f.aic:.1f}"
                                                        for f in e.fits))
         out += ["", "## Releases and routes", ""]
-        out += [f"- `{e.path}`: {e.note}" for e in self.estimates
-                if not any(e in m.estimates for m in self.stations.values())]
+        shown = {id(e) for m in self.stations.values() for e in m.estimates}
+        out += [f"- `{e.path}`: {e.note}" for e in self.estimates if id(e) not in shown]
         out += ["", "## Directly-follows graph", "", "| from | to | count |", "|---|---|---|"]
         out += [f"| {a} | {b} | {n} |" for (a, b), n in sorted(self.edges.items())]
         if self.conformance is not None:

@@ -10,6 +10,6 @@ Modules: ``integrate`` (phase integrator with events: ``dopri`` Dormand-Prince 5
 ``drying``, ``crystallisation`` (their right-hand sides live in ``rhs``), ``statistics``
 (time-weighted statistics of piecewise-constant signals).
 
-Numba's on-disk cache does not track dependencies between modules: after editing a
-right-hand side, delete the ``__pycache__/*.nbi``/``*.nbc`` files of ``twin/kernels``.
+The on-disk cache of compiled kernels invalidates itself when any kernel source changes
+(:mod:`twin.kernels.jit`); ``warmup`` compiles the phase kernels ahead of use (``twin warmup``).
 """

@@ -68,12 +68,16 @@ class IntegrationError(Exception):
     def __init__(
         self, message: str, status: int, unit: str, phase: str, t: float, h: float
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, status, unit, phase, t, h)  # re-creatable from its args
+        self.message = message
         self.status = int(status)
         self.unit = unit
         self.phase = phase
         self.t = t
         self.h = h
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def check_status(

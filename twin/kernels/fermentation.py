@@ -1,4 +1,4 @@
-"""Fed-batch aerobic fermentation phase and the van 't Riet kLa correlation.
+"""Fed-batch aerobic fermentation phase (kLa from :func:`twin.kernels.scaleup.kla_van_t_riet`).
 
 Model (all SI; concentrations in kg/m3, masses in kg):
 
@@ -57,32 +57,6 @@ EVENT_NAMES = ("target_biomass", "substrate_depleted", "max_volume")
 
 
 @kernel
-def kla_van_t_riet(
-    power_per_volume: float, superficial_velocity: float, coalescing: bool
-) -> float:
-    """Volumetric oxygen transfer coefficient kLa [1/s] of a stirred, sparged tank.
-
-    Parameters
-    ----------
-    power_per_volume : float
-        Gassed power input per liquid volume P/V [W/m3].
-    superficial_velocity : float
-        Superficial gas velocity vs [m/s].
-    coalescing : bool
-        True for coalescing (pure water-like) media, False for non-coalescing (ionic) media.
-
-    Notes
-    -----
-    K. van 't Riet, Ind. Eng. Chem. Process Des. Dev. 18 (1979) 357-364: kLa = 0.026
-    (P/V)^0.4 vs^0.5 (coalescing) and kLa = 0.002 (P/V)^0.7 vs^0.2 (non-coalescing), SI units,
-    stated accuracy within 20-40 %, for vessels up to about 2.6 m3 and P/V 500-10000 W/m3.
-    """
-    if coalescing:
-        return 0.026 * power_per_volume**0.4 * superficial_velocity**0.5
-    return 0.002 * power_per_volume**0.7 * superficial_velocity**0.2
-
-
-@kernel
 def fermentation_phase(
     p: np.ndarray,
     y0: np.ndarray,
@@ -128,9 +102,10 @@ def fermentation_phase(
     Notes
     -----
     Ideally mixed broth; constant kLa and saturation concentration C* (set them from the
-    aeration policy, e.g. with :func:`kla_van_t_riet`); feed free of biomass and oxygen; no
-    product formation, death or lysis; maintenance uptake scaled by S/(Ks + S) so that it
-    stops when the substrate is exhausted; growth and uptake clip negative S and C to zero.
+    aeration policy, e.g. with :func:`twin.kernels.scaleup.kla_van_t_riet`); feed free of
+    biomass and oxygen; no product formation, death or lysis; maintenance uptake scaled by
+    S/(Ks + S) so that it stops when the substrate is exhausted; growth and uptake clip
+    negative S and C to zero.
     """
     n_rows = max(n_out, 2)
     totals = np.full(N_TOTALS, np.nan)

@@ -2,11 +2,15 @@
 
 Kernels return tuples of arrays; :func:`run_phase` turns one into a :class:`PhaseResult` with
 named totals and raises :class:`~twin.kernels.errors.IntegrationError` on failure;
-:func:`phase_runner` makes the checked, named form of a kernel (``run_reactor_phase``, ...).
+:func:`phase_runner` makes the checked, named form of a kernel (``run_reactor_phase``, ...);
+its first call in a process says so (a ``twin.kernels.phase`` log warning) when the kernel has
+to be compiled rather than loaded from the disk cache.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +18,10 @@ from typing import Any
 import numpy as np
 
 from twin.kernels import integrate
-from twin.kernels.errors import EVENT, check_status
+from twin.kernels.errors import EVENT, NON_FINITE, IntegrationError, check_status, describe
+from twin.kernels.jit import needs_compiling
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,15 @@ def phase_runner(kernel: Callable[..., tuple], event_names: Sequence[str],
     def run(p: np.ndarray, y0: np.ndarray, *, t_end: float, unit: str, phase: str,
             rtol: float = 1e-6, method: int = integrate.AUTO, max_steps: int = 200_000,
             n_out: int = 200) -> PhaseResult:
-        out: Any = kernel(p, y0, t_end, rtol, method, max_steps, n_out)
+        if needs_compiling(kernel):
+            _log.warning("compiling the %s kernel (once after installing or editing the "
+                         "kernels; 'twin warmup' does it ahead of time) ...", name)
+        try:
+            out: Any = kernel(p, y0, t_end, rtol, method, max_steps, n_out)
+        except ArithmeticError as exc:  # only without JIT (compiled kernels return NaN)
+            raise IntegrationError(f"unit {unit!r} phase {phase!r}: {describe(NON_FINITE)} "
+                                   f"({exc})", NON_FINITE, unit, phase, math.nan,
+                                   math.nan) from exc
         return run_phase(out, unit=unit, phase=phase, event_names=event_names,
                          total_names=total_names, profile_columns=profile_columns)
 

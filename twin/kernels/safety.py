@@ -586,10 +586,10 @@ class SafetyAssessment:
         Maximum temperature of the synthesis reaction [K].
     mtt : float
         Maximum technical temperature [K].
-    td24 : float
-        Temperature of TMRad = 24 h [K].
+    td24 : float or None
+        Temperature of TMRad = 24 h [K] (None when unknown).
     criticality_class : int
-        Stoessel class 1..5.
+        Stoessel class 1..5 (0: not classified, TD24 unknown).
     worst_failure_temperature : float or None
         Highest temperature of the simulated cooling failures [K], if simulated.
     alarms : list of str
@@ -600,7 +600,7 @@ class SafetyAssessment:
     severity: str
     mtsr: float
     mtt: float
-    td24: float
+    td24: float | None
     criticality_class: int
     worst_failure_temperature: float | None = None
     alarms: list[str] = field(default_factory=list)
@@ -609,11 +609,12 @@ class SafetyAssessment:
 def assess(
     *,
     dt_ad: float,
-    tp: float,
-    x_acc: float,
+    tp: float = math.nan,
+    x_acc: float = math.nan,
     mtt: float,
-    td24: float,
+    td24: float | None,
     worst_failure_temperature: float | None = None,
+    mtsr_known: float | None = None,
 ) -> SafetyAssessment:
     """Assess a process step: severity, MTSR, Stoessel class and alarms.
 
@@ -627,10 +628,14 @@ def assess(
         Accumulation at that moment [-].
     mtt : float
         Maximum technical temperature [K].
-    td24 : float
-        TD24 of the reaction mass [K] (:func:`td24`).
+    td24 : float or None
+        TD24 of the reaction mass [K] (:func:`td24`); ``None`` when unknown: no class
+        (``criticality_class`` 0) and no TD24 alarms.
     worst_failure_temperature : float, optional
         Highest temperature of simulated cooling failures [K] (:func:`worst_cooling_failure`).
+    mtsr_known : float, optional
+        The MTSR [K] when it is known directly (e.g. the reactor kernel's highest
+        ``T + accumulated heat / heat capacity`` along the batch); replaces ``tp + x_acc dt_ad``.
 
     Returns
     -------
@@ -643,24 +648,23 @@ def assess(
     reaching MTT or TD24. Class 1 and 2 raise no class alarm (Stoessel 2008: no specific measure
     beyond keeping the accumulation low for class 2).
     """
-    t_syn = mtsr(tp, x_acc, dt_ad)
+    t_syn = mtsr(tp, x_acc, dt_ad) if mtsr_known is None else float(mtsr_known)
     sev = severity(dt_ad)
-    cls = stoessel_class(t_syn, mtt, td24)
+    cls = stoessel_class(t_syn, mtt, td24) if td24 is not None else 0
+    limits = [("MTT", mtt)] + ([("TD24", td24)] if td24 is not None else [])
     alarms: list[str] = []
-    if t_syn >= mtt:
-        verb = "exceeds" if t_syn > mtt else "reaches"
-        alarms.append(f"MTSR {_c(t_syn)} degC {verb} MTT {_c(mtt)} degC")
-    if t_syn >= td24:
-        verb = "exceeds" if t_syn > td24 else "reaches"
-        alarms.append(f"MTSR {_c(t_syn)} degC {verb} TD24 {_c(td24)} degC")
-    if td24 <= mtt:
+    for name, limit in limits:
+        if t_syn >= limit:
+            verb = "exceeds" if t_syn > limit else "reaches"
+            alarms.append(f"MTSR {_c(t_syn)} degC {verb} {name} {_c(limit)} degC")
+    if td24 is not None and td24 <= mtt:
         alarms.append(f"TD24 {_c(td24)} degC is not above MTT {_c(mtt)} degC")
     if cls >= 3:
         alarms.append(f"class {cls}: {CLASS_MEANING[cls]}")
     if sev in ("high", "very high"):
         alarms.append(f"severity {sev}: dT_ad {dt_ad:.1f} K")
     if worst_failure_temperature is not None:
-        for name, limit in (("MTT", mtt), ("TD24", td24)):
+        for name, limit in limits:
             if worst_failure_temperature >= limit:
                 alarms.append(
                     f"cooling failure reaches {_c(worst_failure_temperature)} degC, "

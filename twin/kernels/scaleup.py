@@ -595,9 +595,9 @@ def kla_van_t_riet(power_per_volume: float, superficial_velocity: float,
 
     Notes
     -----
-    Constants ``VAN_T_RIET_COALESCING`` and ``VAN_T_RIET_NON_COALESCING``; the same
-    correlation as the compiled :func:`twin.kernels.fermentation.kla_van_t_riet`. Stated
-    accuracy 20-40 %. Check the range with :func:`van_t_riet_flags`.
+    Constants ``VAN_T_RIET_COALESCING`` and ``VAN_T_RIET_NON_COALESCING``; the one
+    implementation of the correlation (fermentation phases and the scale-up of a spec call
+    it). Stated accuracy 20-40 %. Check the range with :func:`van_t_riet_flags`.
     """
     c, a, b = _van_t_riet(coalescing)
     pv = _non_negative("power_per_volume", power_per_volume)

@@ -311,15 +311,29 @@ def flood_periods(times: np.ndarray, window: float = FLOOD_WINDOW,
     return out
 
 
-def alarm_summary(alarms: pd.DataFrame, t0: float, t1: float,
-                  standing: int) -> dict[str, Any]:
+STANDING_STATES = (UNACK, ACK)
+"""States of a standing alarm: its condition is active (acknowledged or not); an alarm that
+returned to normal unacknowledged (``rtn_unack``) or is shelved does not stand."""
+
+
+def standing_alarms(alarms: pd.DataFrame, at: float | None = None) -> pd.DataFrame:
+    """The last transition (at or before ``at`` [s]; default: all) of each alarm that stands
+    then (:data:`STANDING_STATES`). The one definition of a standing alarm: the KPI
+    ``alarms_standing_at_end``, the report and the dashboard's badge count these."""
+    if at is not None:
+        alarms = alarms[alarms["time"] <= at]
+    last = alarms.sort_values("time", kind="stable").groupby("alarm", observed=True).tail(1)
+    return last[last["state"].astype(str).isin(STANDING_STATES)]
+
+
+def alarm_summary(alarms: pd.DataFrame, t0: float, t1: float) -> dict[str, Any]:
     """Alarm-performance figures over ``[t0, t1]`` (ISA-18.2 / EEMUA 191; not ISO 22400).
 
     ``alarm_activations`` (and ``alarm_activations_<priority>``) counts annunciations
     (``activate`` rows); ``alarm_max_per_10min`` is the most in any 10-minute window;
     ``alarm_flood_count`` / ``alarm_flood_duration_s`` the flood periods (more than 10 in 10
-    minutes) clipped to the window; ``alarms_standing_at_end`` the alarms active at ``t1``
-    (``standing``); ``alarm_rate_per_h`` activations per hour of the window.
+    minutes) clipped to the window; ``alarms_standing_at_end`` the alarms standing at ``t1``
+    (:func:`standing_alarms`); ``alarm_rate_per_h`` activations per hour of the window.
     """
     act = alarms[(alarms["event"] == "activate") & (alarms["time"] >= t0)
                  & (alarms["time"] <= t1)]
@@ -332,7 +346,7 @@ def alarm_summary(alarms: pd.DataFrame, t0: float, t1: float,
     floods = [(max(a, t0), min(b, t1)) for a, b in flood_periods(times)]
     out["alarm_flood_count"] = len(floods)
     out["alarm_flood_duration_s"] = float(sum(b - a for a, b in floods))
-    out["alarms_standing_at_end"] = int(standing)
+    out["alarms_standing_at_end"] = len(standing_alarms(alarms, t1))
     hours = (t1 - t0) / 3600.0
     out["alarm_rate_per_h"] = times.size / hours if hours > 0 else math.nan
     return out

@@ -12,11 +12,12 @@ a function of other KPIs or of the recorded tables carries its ``compute`` and i
 :mod:`twin.observation.process_kpis`, :func:`twin.observation.alarms.alarm_summary`).
 
 Line kinds: ``discrete`` (no species declared) and ``process`` (a line with ``[species]``:
-material ledger, utilities); ``requires = "alarms"`` marks KPIs that exist only when the line
-declares alarms. Places (``shown``): ``cli`` (``twin run``), ``report`` (the run report's KPI
-table), ``energy`` and ``water`` (the report's balance and emission tables), ``study`` (study
-and comparison tables), ``scaleup`` (KPIs by scale), ``tile`` (dashboard overview tiles),
-``compare`` (dashboard comparison of two runs).
+material ledger, utilities); ``requires = "alarms"`` (or ``"costs"``) marks KPIs that exist
+only when the line declares alarms (or a ``[costs]`` section). Places (``shown``): ``cli``
+(``twin run``), ``report`` (the run report's KPI table), ``energy`` and ``water`` (the
+report's balance and emission tables), ``study`` (study and comparison tables), ``scaleup``
+(KPIs by scale), ``tile`` (dashboard overview tiles), ``compare`` (dashboard comparison of
+two runs).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class KPI:
     short
         Short English header for narrow tables (the CLI's station table); default ``en``.
     requires
-        ``"alarms"`` if the KPI exists only when the line declares alarms.
+        ``"alarms"`` (``"costs"``) if the KPI exists only when the line declares alarms
+        (prices).
     compute
         For derived KPIs: ``compute(kpis, tables)`` returns the value from the built-in
         line KPIs and the recorded tables; ``None`` for KPIs computed by the observation
@@ -115,16 +117,18 @@ class KPI:
         text = format(value, self.fmt)
         return f"{text} {self.unit}" if with_unit and self.unit else text
 
-    def applies_to(self, kind: str, alarms: bool) -> bool:
-        """Whether a line of ``kind`` (with or without alarms) reports this KPI."""
-        return kind in self.kinds and (self.requires != "alarms" or alarms)
+    def applies_to(self, kind: str, alarms: bool, costs: bool = True) -> bool:
+        """Whether a line of ``kind`` (with or without alarms, prices) reports this KPI."""
+        return kind in self.kinds and (self.requires != "alarms" or alarms) and (
+            self.requires != "costs" or costs)
 
 
 def _k(key: str, unit: str, en: str, zh: str, iso: str = NOT_ISO, better: bool | None = None,
        fmt: str = ".3f", kinds: frozenset[str] = BOTH, shown: str = "", short: str = "",
-       level: str = "line", requires: str = "") -> KPI:
+       level: str = "line", requires: str = "",
+       compute: Callable[[Mapping[str, Any], Mapping[str, Any]], Any] | None = None) -> KPI:
     return KPI(key, unit, en, zh, iso, better, fmt, kinds, level, frozenset(shown.split()),
-               short or en, requires)
+               short or en, requires, compute)
 
 
 _LINE = [
@@ -272,6 +276,38 @@ _TIME_ELEMENTS = [
     ("AUBT_h", "actual unit busy time", "实际忙碌时间", "AUBT (actual unit busy time)"),
 ]
 
+def _cost(key: str, en: str, zh: str, shown: str = "report", kinds: frozenset[str] = BOTH,
+          unit: str = "¤", fmt: str = ".2f", better: bool | None = False) -> KPI:
+    return _k(key, unit, en, zh, better=better, fmt=fmt, kinds=kinds, shown=shown,
+              requires="costs")
+
+
+_COST = [  # in the line's [costs] currency (¤): see twin.observation.costs
+    _cost("cost_electricity", "electricity cost (time of use)", "电费(分时电价)"),
+    _cost("cost_natural_gas", "natural gas cost", "天然气费用"),
+    _cost("cost_materials", "raw material cost", "原材料费用"),
+    _cost("cost_water", "process water cost", "工艺水费用"),
+    _cost("cost_labour", "labour cost (paid shift hours)", "人工费用(班次工时)"),
+    _cost("cost_waste", "waste and wastewater treatment cost", "固废与废水处理费用"),
+    _cost("cost_carbon", "carbon cost (scope 1 + 2)", "碳排放费用(范围一+二)"),
+    _cost("cost_maintenance", "maintenance cost (share of capital)", "维护费用(按资本比例)"),
+    _cost("cost_depreciation", "depreciation (straight line)", "折旧(直线法)"),
+    _cost("cost_total", "total cost", "总成本", shown="cli report study"),
+    _cost("cost_per_good_unit", "cost per good unit *", "单位合格品成本 *",
+          shown="cli report study tile compare"),
+    _cost("cost_per_kg", "cost per kg product *", "单位产品成本 *", kinds=PROCESS,
+          shown="cli report study scaleup", fmt=".4f"),
+    _cost("capital_installed", "installed capital", "设备投资(含安装)", fmt=".0f"),
+    _cost("revenue_per_year", "revenue per year (as in the window)", "年收入(按观测窗口)",
+          fmt=".0f", better=True),
+    _cost("npv", "net present value", "净现值", fmt=".0f", better=True, shown="report study"),
+    _cost("irr", "internal rate of return", "内部收益率", unit="", fmt=".4f", better=True,
+          shown="report study"),
+    _cost("payback_years", "payback time", "投资回收期", unit="years", fmt=".2f",
+          shown="report study"),
+]
+
+
 _STATION = [
     *[_s(key, "h", en, zh, iso, shown="", fmt=".2f") for key, en, zh, iso in _TIME_ELEMENTS],
     _s("idle_h", "h", "idle (starved) time", "空闲(饥饿)时间", shown=""),
@@ -314,7 +350,7 @@ _STATION = [
 ]
 
 CATALOGUE: dict[tuple[str, str], KPI] = {
-    (k.level, k.key): k for k in (*_LINE, *_PROCESS, *_ALARM, *_STATION)}
+    (k.level, k.key): k for k in (*_LINE, *_PROCESS, *_ALARM, *_COST, *_STATION)}
 """Every KPI, keyed by (level, key), in display order."""
 
 STATION_IDENTITY = ("station", "type", "servers")
@@ -329,12 +365,12 @@ class UnknownKPI(KeyError):
 
 
 def kpis(level: str = "line", place: str | None = None, kind: str | None = None,
-         alarms: bool = True) -> list[KPI]:
+         alarms: bool = True, costs: bool = True) -> list[KPI]:
     """KPIs of ``level`` in display order, optionally only those shown at ``place`` and
     applying to a line of ``kind`` (with or without alarms)."""
     return [k for k in CATALOGUE.values() if k.level == level
             and (place is None or place in k.shown)
-            and (kind is None or k.applies_to(kind, alarms))]
+            and (kind is None or k.applies_to(kind, alarms, costs))]
 
 
 def kpi(key: str, level: str = "line") -> KPI:
@@ -377,10 +413,10 @@ def line_kind(has_species: bool) -> str:
 
 
 def derive(values: dict[str, Any], tables: Mapping[str, Any], kind: str,
-           alarms: bool) -> dict[str, Any]:
+           alarms: bool, costs: bool = False) -> dict[str, Any]:
     """Add the derived line KPIs (those with a ``compute``) that apply to the line; returns
     ``values`` (updated in place, in catalogue order)."""
-    for k in kpis("line", kind=kind, alarms=alarms):
+    for k in kpis("line", kind=kind, alarms=alarms, costs=costs):
         if k.compute is not None:
             values[k.key] = k.compute(values, tables)
     return values

@@ -89,14 +89,10 @@ def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
             volume = float(phases[column].sum()) if column in phases else 0.0
             delivered = 0.0
             elec = volume * u.electricity_per_m3()
-        elif u.carrier == "electricity":
-            elec = delivered
         elif u.carrier == "steam":
             gas = delivered / u.boiler_efficiency / energy.natural_gas_lhv
-        elif u.carrier == "chilled_water":
-            elec = delivered / u.cop
-        else:  # cooling water
-            elec = delivered * u.specific_power
+        else:  # electricity, chilled water (chillers), cooling water (pumps and towers)
+            elec = u.electricity_for_heat(delivered)
         kwh = elec / J_PER_KWH
         rows.append({
             "utility": name, "carrier": u.carrier, "delivered_kwh": delivered / J_PER_KWH,

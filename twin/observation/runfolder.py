@@ -1,4 +1,4 @@
-"""Run folders: the one place that writes, reads, lists and checks them.
+"""Run folders and study folders: the one place that writes, reads, lists and checks them.
 
 A run folder is a directory named for its run id holding ``run.json`` and one Parquet file
 per recorded table (see ``docs/RUN_FOLDERS.md``)::
@@ -15,6 +15,9 @@ is first renamed ``.old-<run_id>-<ns>``. :func:`clean_leftovers` removes both ki
 kill. Folders whose names start with a dot are never listed. :func:`move_aside` moves a
 damaged folder into the ``_damaged`` folder next to it (nothing is deleted).
 
+A study folder holds ``study.json`` (its declared ``kind``, :data:`KINDS`, and its plan) and
+``runs/`` (its run folders): :func:`write_study`, :func:`read_study`.
+
 Every reader (sweeps, scale-up studies, compare, ``twin runs``/``query``, the report and the
 dashboard) goes through :func:`read_summary`, :func:`read_table` and :func:`state`, so a
 damaged folder is reported the same way everywhere (:class:`RunFolderError`: the file and
@@ -29,7 +32,7 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,10 @@ RUN_FILE = "run.json"
 TABLE_SUFFIX = ".parquet"
 TMP_PREFIX = ".tmp-"
 OLD_PREFIX = ".old-"
+STUDY_FILE = "study.json"
+RUNS_DIR = "runs"
+KINDS = ("sweep", "scaleup", "optimisation")
+"""Kinds of study, declared as ``kind`` in ``study.json``."""
 DAMAGED_DIR = "_damaged"
 """Damaged folders are moved into this folder, next to where they were (``--repair``)."""
 STATUSES = ("completed", "failed", "damaged")
@@ -160,6 +167,53 @@ def move_aside(folder: str | Path) -> Path:
     return target
 
 
+# -- study folders ----------------------------------------------------------------------------
+
+
+def write_study(root: Path, kind: str, data: dict[str, Any]) -> None:
+    """Write ``study.json`` (atomically: a reader never sees half a file) with its kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown study kind {kind!r} (expected one of {KINDS})")
+    path = Path(root) / STUDY_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"kind": kind, **data}, indent=2))
+    tmp.replace(path)
+
+
+def read_study(root: str | Path) -> dict[str, Any]:
+    """The contents of ``study.json``, with its ``kind``.
+
+    Studies written before ``kind`` was declared get it from their plan (``tasks``: a sweep;
+    ``volumes_m3``: a scale-up study).
+
+    Raises
+    ------
+    ValueError
+        If there is no readable ``study.json`` or its kind is unknown.
+    """
+    path = Path(root) / STUDY_FILE
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{root} is not a study folder (no {STUDY_FILE})") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} does not hold a JSON object")
+    if "kind" not in meta:  # written before kinds were declared
+        meta["kind"] = "sweep" if "tasks" in meta else "scaleup" if "volumes_m3" in meta else ""
+    if meta["kind"] not in KINDS:
+        raise ValueError(f"{path} declares an unknown study kind {meta['kind']!r}")
+    return meta
+
+
+def short_path(path: str) -> str:
+    """A study factor's dotted path without its section: ``stations.assembly.servers`` ->
+    ``assembly.servers``."""
+    head, _, rest = path.partition(".")
+    return rest if head in ("stations", "operators", "products") and rest else path
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -189,16 +243,25 @@ def is_run_folder(path: str | Path) -> bool:
     return (Path(path) / RUN_FILE).is_file()
 
 
-def _kpi_problem(key: str, value: Any) -> str | None:
+def text_kpis() -> frozenset[str]:
+    """Line KPIs whose value is a name (no number format in the KPI catalogue, e.g.
+    ``bottleneck``); every other KPI in ``run.json`` is a number or null."""
+    from twin.observation import catalogue  # on use: it loads the spec models
+
+    return frozenset(k.key for k in catalogue.kpis("line") if not k.fmt)
+
+
+def _kpi_problem(key: str, value: Any, names: frozenset[str]) -> str | None:
     if value is None or isinstance(value, bool | int | float):
         return None
     if isinstance(value, str):
-        return None if key in schema.TEXT_KPIS else f"KPI {key!r} is text ({value!r}), not a number"
+        return None if key in names else f"KPI {key!r} is text ({value!r}), not a number"
     return f"KPI {key!r} is a {type(value).__name__}, not a number or a name"
 
 
 def read_summary(folder: str | Path) -> dict[str, Any]:
-    """The JSON part of a run folder (``run_id``, ``provenance``, ``kpis``, ``files``), checked.
+    """The JSON part of a run folder (``run_id``, ``provenance``, ``kpis``, ``warnings``,
+    ``files``), checked.
 
     Raises
     ------
@@ -231,10 +294,13 @@ def read_summary(folder: str | Path) -> dict[str, Any]:
     kpis = data.get("kpis", {})
     if not isinstance(kpis, dict):
         raise RunFolderError(folder, RUN_FILE, "kpis is not an object")
+    names = text_kpis()
     for key, value in kpis.items():
-        problem = _kpi_problem(key, value)
+        problem = _kpi_problem(key, value, names)
         if problem:
             raise RunFolderError(folder, RUN_FILE, problem)
+    if not isinstance(data.get("warnings", []), list):
+        raise RunFolderError(folder, RUN_FILE, "warnings is not a list")
     files = data.get("files", {})
     if not isinstance(files, dict) or not all(
             isinstance(v, dict) and isinstance(v.get("bytes"), int) for v in files.values()):
@@ -333,11 +399,10 @@ def scan(root: str | Path, deep: bool = False) -> list[FolderState]:
     return [state(f, deep) for f in find_runs(root)]
 
 
-def usable(root: str | Path | Iterable[Path]) -> tuple[list[Path], list[FolderState]]:
-    """Run folders (under a root, or given) split into readable ones and damaged ones."""
-    folders = find_runs(root) if isinstance(root, str | Path) else list(root)
+def usable(root: str | Path) -> tuple[list[Path], list[FolderState]]:
+    """The run folders under ``root`` split into sound ones and damaged ones (quick check)."""
     good, bad = [], []
-    for folder in folders:
+    for folder in find_runs(root):
         st = state(folder)
         if st.status == "damaged":
             bad.append(st)

@@ -43,9 +43,6 @@ KINDS = ("time", "float", "int", "id", "code", "category", "text", "bool")
 WIRE_KINDS = {"time": "f64", "float": "f64", "int": "int", "id": "int", "code": "code"}
 """How the live stream encodes a column of each kind (other kinds travel as JSON)."""
 
-TEXT_KPIS = ("bottleneck", "shifting_bottleneck")
-"""Line KPIs whose value is a name; every other KPI in ``run.json`` is a number or null."""
-
 
 @dataclass(frozen=True)
 class Column:
@@ -228,11 +225,12 @@ def problems(name: str, frame: pd.DataFrame) -> list[str]:
 
     Checks that the declared columns are there, with values of their kind, and
     that a table not marked ``open`` has no other columns. Columns of no type (all-null
-    object columns of an empty table) are not type-checked. Names not declared here are not
-    checked (a newer or foreign table).
+    object columns of an empty table) are not type-checked; a table with neither rows nor
+    columns (nothing was recorded, e.g. no phase ran yet) has nothing to check. Names not
+    declared here are not checked (a newer or foreign table).
     """
     t = TABLES.get(name)
-    if t is None:
+    if t is None or (not len(frame) and not len(frame.columns)):  # nothing was recorded
         return []
     cols = list(frame.columns)
     missing = [c for c in t.names if c not in cols]

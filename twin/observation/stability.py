@@ -23,8 +23,8 @@ loaded is chosen at run time), tanks and continuous units.
 :data:`TREND_P`) whose last quarter exceeds the first by more than the batch means' spread
 says the WIP grows through the run: the KPIs are not steady-state values.
 
-Both give warning records (``code``, ``message``, ``time``, ``stations``, ``units``) as the
-run's ``warnings`` list holds them.
+Both give warning records of :mod:`twin.observation.run_warnings` (codes
+``unstable_station`` and ``wip_grows``), stored in the run's ``warnings`` list.
 """
 
 from __future__ import annotations
@@ -36,18 +36,12 @@ import pandas as pd
 from scipy import stats
 
 from twin.data import spec as S
+from twin.observation.run_warnings import warning
 
 TREND_BATCHES = 20
 """Batch means of the WIP series in the trend test."""
 TREND_P = 0.001
 """p-value below which an upward WIP trend is reported."""
-
-
-def warning(code: str, message: str, time: float | None = None,
-            stations: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """One warning record (see the module doc)."""
-    return {"code": code, "message": message, "time": time, "stations": list(stations),
-            "units": []}
 
 
 def _rate(src: S.Source) -> float | None:

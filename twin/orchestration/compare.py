@@ -16,7 +16,6 @@ import pandas as pd
 
 from twin.observation import runfolder
 from twin.orchestration import statistics as stats
-from twin.orchestration.study import STUDY_FILE
 from twin.orchestration.sweep import Study
 
 
@@ -34,7 +33,7 @@ def load_side(ref: str | Path) -> tuple[str, pd.DataFrame]:
         summary = runfolder.read_summary(folder)
         row = {"seed": summary["provenance"]["seed"], **summary["kpis"]}
         return folder.name, pd.DataFrame([row])
-    if (folder / STUDY_FILE).is_file():
+    if (folder / runfolder.STUDY_FILE).is_file():
         study = Study(folder)
         table = study.results()
         k = int(point) if point else 0

@@ -23,8 +23,10 @@ class DesignError(ValueError):
     """A sweep design cannot be built; the message names the factor."""
 
 
-def _range(name: str, f: Factor) -> tuple[float, float, str]:
-    """(low, high, unit) of a range factor; unit '' for plain numbers."""
+def quantity_range(name: str, f: Factor | Any, where: str = "sweep.factors"
+                   ) -> tuple[float, float, str]:
+    """(low, high, unit) of a range (a sweep factor or an optimisation variable named
+    ``name`` under ``where``); unit '' for plain numbers."""
     lo, hi = f.low, f.high
     if isinstance(lo, int | float) and isinstance(hi, int | float):
         a, b, unit = float(lo), float(hi), ""
@@ -33,15 +35,17 @@ def _range(name: str, f: Factor) -> tuple[float, float, str]:
             q_lo = registry().Quantity(str(lo))
             q_hi = registry().Quantity(str(hi)).to(q_lo.units)
         except Exception as exc:
-            raise DesignError(f"sweep.factors[{name!r}]: low and high must be numbers or "
+            raise DesignError(f"{where}[{name!r}]: low and high must be numbers or "
                               f"quantities of one dimension ({exc})") from None
         a, b, unit = float(q_lo.magnitude), float(q_hi.magnitude), f"{q_lo.units:~}"
     if not b > a:
-        raise DesignError(f"sweep.factors[{name!r}]: high must be greater than low")
+        raise DesignError(f"{where}[{name!r}]: high must be greater than low")
     return a, b, unit
 
 
-def _value(x: float, unit: str, integer: bool) -> Any:
+def range_value(x: float, unit: str, integer: bool) -> Any:
+    """A value of a range as the spec takes it: an int, a float (6 significant digits) or a
+    quantity string in ``unit``."""
     if integer:
         v: float | int = int(round(x))
     else:
@@ -52,8 +56,8 @@ def _value(x: float, unit: str, integer: bool) -> Any:
 def _levels(name: str, f: Factor) -> list[Any]:
     if f.levels is not None:
         return list(f.levels)
-    lo, hi, unit = _range(name, f)
-    return [_value(lo, unit, f.integer), _value(hi, unit, f.integer)]
+    lo, hi, unit = quantity_range(name, f)
+    return [range_value(lo, unit, f.integer), range_value(hi, unit, f.integer)]
 
 
 def design_points(sweep: SweepSpec) -> list[dict[str, Any]]:
@@ -85,7 +89,7 @@ def design_points(sweep: SweepSpec) -> list[dict[str, Any]]:
             if f.levels is not None:
                 point[n] = f.levels[min(int(u * len(f.levels)), len(f.levels) - 1)]
             else:
-                lo, hi, unit = _range(n, f)
-                point[n] = _value(lo + float(u) * (hi - lo), unit, f.integer)
+                lo, hi, unit = quantity_range(n, f)
+                point[n] = range_value(lo + float(u) * (hi - lo), unit, f.integer)
         points.append(point)
     return points

@@ -3,18 +3,59 @@
 Every executor runs the same function on the same prepared runs, so the same seeds give
 identical results in each; only the order in which results arrive differs. Results come back
 to the calling process (which writes the run folders), so workers need no shared file system.
+
+Workers this module starts end with the process that started them, so killing a sweep (even
+with SIGKILL, where no clean-up runs) leaves no worker behind: each local-pool worker watches
+its parent and exits when it is gone (:func:`end_with_parent`); a local Dask cluster's workers
+do so by themselves (Dask's nannies live in the parent). Workers of an existing Dask cluster
+(``cluster=``) belong to that cluster and are left alone.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Literal
 
 Executor = Literal["serial", "local", "dask"]
 EXECUTORS: tuple[str, ...] = ("serial", "local", "dask")
+
+
+PARENT_POLL_S = 0.2
+"""How often a worker checks that the process that started it is still there [s]."""
+
+
+def end_with_parent(parent: int) -> None:
+    """In a worker process: end this process (exit status 70) as soon as ``parent`` is gone.
+
+    A daemon thread polls every :data:`PARENT_POLL_S` seconds: a worker whose parent was
+    ``parent`` notices that it was re-parented; otherwise it checks that ``parent`` still
+    exists. It runs even while the worker is busy with a run (the kernels release the GIL
+    between calls).
+    """
+    direct = os.getppid() == parent
+
+    def gone() -> bool:
+        if direct:
+            return os.getppid() != parent
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # exists, but not ours to signal
+            return False
+        return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(PARENT_POLL_S)
+        os._exit(70)
+
+    threading.Thread(target=watch, name="twin-end-with-parent", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -60,7 +101,8 @@ def _local(fn: Callable[[Any], Any], items: Sequence[Any],
            workers: int) -> Iterator[tuple[Any, Any]]:
     # 'spawn' starts clean interpreters: no inherited threads or locks, same on every OS.
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=ctx,
+                               initializer=end_with_parent, initargs=(os.getpid(),))
     try:
         pending: dict[Future[Any], Any] = {pool.submit(fn, item): item for item in items}
         while pending:

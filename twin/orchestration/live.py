@@ -34,21 +34,17 @@ import numpy as np
 
 from twin.observation import schema
 from twin.observation.recorder import Recorder
-from twin.observation.stability import stability_warnings
 from twin.orchestration.run import (
     PreparedRun,
     RunResult,
     finish_tables,
+    run_warnings,
     start_provenance,
 )
 from twin.simulation.line import LineModel
 
 Columns = dict[str, list[Any]]
 
-COLUMN_KINDS: dict[str, dict[str, str]] = schema.wire_kinds()
-"""What the streamed columns hold, from :mod:`twin.observation.schema`: ``f64`` times and
-quantities, ``int`` counts and ids, ``code`` indexes into a registry (small non-negative
-integers). Writers use it to encode a column without inspecting it."""
 PROFILE_VARIABLES = ("temperature_K", "conversion")
 """Kernel profile columns streamed to watchers (batch temperature and conversion)."""
 PROFILE_POINTS = 60
@@ -235,9 +231,8 @@ class LiveRun:
         tables, kpis = finish_tables(self.prep, self.model, self.recorder)
         provenance = {**self._provenance, "live": {"speed": self.speed}, "status": "completed",
                       "wall_time_s": wall, "end_wip": self.model.wip()}
-        end = self.prep.warmup + self.prep.duration
         return RunResult(self.prep.line, provenance, tables, kpis,
-                         stability_warnings(self.prep.line, tables, self.prep.warmup, end))
+                         run_warnings(self.prep, self.model, tables, kpis))
 
     # -- alarm actions --------------------------------------------------------------------
 

@@ -32,10 +32,12 @@ from twin.data.units import to_si
 from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
+from twin.observation.costs import cost_kpis
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
+from twin.observation.run_warnings import result_warnings
 from twin.observation.stability import stability_warnings
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
@@ -82,9 +84,10 @@ class RunResult:
     kpis
         Line KPIs (see :mod:`twin.observation.kpis`).
     warnings
-        What needs a second look, as records (``code``, ``message``, ``time``, ``stations``,
-        ``units``): e.g. a station offered more work than it can do, a WIP that grows
-        through the run (:mod:`twin.observation.stability`).
+        What needs a second look (:mod:`twin.observation.run_warnings` records: ``code``,
+        ``message``, ``time``, ``stations``, ``units``): a deadlock run through, no good
+        units, a batch station that never filled, a station offered more work than it can
+        do, a WIP that grows through the run (:mod:`twin.observation.stability`), ...
     """
 
     line: S.LineSpec
@@ -255,9 +258,13 @@ def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str) -> tup
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
             seed: int | None = None, events: Sequence[Any] = (),
-            engine: str | None = None) -> PreparedRun:
+            engine: str | None = None, on_deadlock: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
+    if on_deadlock is not None:  # part of the spec (and its hash): the run behaves otherwise
+        settings = S.RunSettings.model_validate(
+            {**spec.run.model_dump(), "on_deadlock": on_deadlock})
+        spec = spec.model_copy(update={"run": settings})
     dur = spec.run.duration if duration is None else to_si(duration, "time", bare_unit="s")
     wu = spec.run.warmup if warmup is None else to_si(warmup, "time", bare_unit="s")
     sd = spec.run.seed if seed is None else int(seed)
@@ -301,8 +308,7 @@ def execute(prep: PreparedRun) -> RunResult:
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis,
-                     stability_warnings(prep.line, tables, prep.warmup, end))
+    return RunResult(prep.line, provenance, tables, kpis, run_warnings(prep, model, tables, kpis))
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -340,9 +346,12 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
         tables.update(process_ledger(spec, tables, model.inventory(), end))
         kpis.update(process_kpis(spec, tables, kpis, wu))
     if model.alarms is not None:  # alarm performance (ISA-18.2; not ISO 22400)
-        kpis.update(alarm_summary(tables["alarms"], wu, end, len(model.alarms.standing())))
+        kpis.update(alarm_summary(tables["alarms"], wu, end))
+    if spec.costs is not None:  # after every KPI the costs read (energy, water, CO2e)
+        kpis.update(cost_kpis(spec, tables, kpis, wu, end))
     tables.update(energy=energy, stations=stations)
-    derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None)
+    derive(kpis, tables, line_kind(bool(spec.species)), model.alarms is not None,
+           spec.costs is not None)
     created = int((tables["events"]["kind"] == "created").sum())
     held = sum(model.wip().values())
     if created != len(tables["parts"]) + held:  # every part is finished or still in the line
@@ -351,9 +360,19 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
     return tables, kpis
 
 
+def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
+                 kpis: dict[str, Any]) -> list[dict[str, Any]]:
+    """The engine's warnings of a finished run, then those read from its tables (results
+    and stability)."""
+    end = prep.warmup + prep.duration
+    return (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
+            + stability_warnings(prep.line, tables, prep.warmup, end))
+
+
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
         warmup: str | float | None = None, seed: int | None = None,
-        events: Sequence[Any] = (), engine: str | None = None) -> RunResult:
+        events: Sequence[Any] = (), engine: str | None = None,
+        on_deadlock: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -373,6 +392,9 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         ``"simpy"``, ``"compiled"`` (discrete lines only; an error names what it does not
         support) or ``"auto"`` (compiled when it can, else SimPy, and the provenance's
         ``engine_note`` says why); default: the spec's ``run.engine`` (``"simpy"``).
+    on_deadlock
+        ``"stop"`` (a deadlock fails the run with ``DeadlockError``) or ``"continue"`` (it
+        becomes a warning); default: the spec's ``run.on_deadlock``.
 
     Raises
     ------
@@ -382,4 +404,4 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         If the simulation raised; the error carries the provenance with the traceback.
     """
     return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
-                           engine=engine))
+                           engine=engine, on_deadlock=on_deadlock))

@@ -1,12 +1,14 @@
 """Scale-up studies: one recipe at several scales, compared; uncertainty; design mode.
 
-A study scales a line to each volume (:func:`twin.orchestration.scaleup.scale_line`), runs
+A study scales a line to each volume (:func:`twin.process.scaleup.scale_line`), runs
 replications of every scale under common random numbers, and tabulates per scale: batch
 time, conversion, selectivity, peak temperature and MTSR of the reaction, the heat
-generation at the process temperature against the jacket's removal capacity (Semenov: the
-batch is cooling-limited when generation exceeds removal), agitation power, energy and CO2e
-per kg, annual output and the bottleneck. Thermal-safety classes follow Stoessel when a
-TD24 is given.
+generation at the process temperature against the jacket's removal capacity and the Semenov
+cooling ratio (cooling-limited only where the jacket has no stable operating point:
+:func:`twin.process.safety.semenov`), agitation power, energy and CO2e per kg, annual output
+and the bottleneck. Thermal-safety classes and alarms come from
+:func:`twin.process.safety.assessment` (Stoessel; a class when a TD24 is given). The
+physics is the process layer's (:mod:`twin.process`); this module runs and tabulates.
 """
 
 from __future__ import annotations
@@ -21,19 +23,16 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from twin.data import process as P
 from twin.data import spec as S
 from twin.data.units import to_si
-from twin.kernels import safety
-from twin.kernels import scaleup as rules
-from twin.kernels.thermo import R
 from twin.observation import runfolder
+from twin.observation.runfolder import RUNS_DIR, write_study
 from twin.orchestration.executors import Executor
 from twin.orchestration.run import RunResult, execute, prepare, resolve_line
-from twin.orchestration.scaleup import ScaledLine, scale_line
 from twin.orchestration.statistics import mean_ci
-from twin.orchestration.study import RUNS_DIR, run_planned, stored, write_study
-from twin.simulation import phases as ph
+from twin.orchestration.study import run_planned, stored
+from twin.process import safety
+from twin.process.scaleup import ScaledLine, scale_line
 
 HOURS_PER_YEAR = 8760.0
 
@@ -45,55 +44,6 @@ class ScaleUpStudy:
     root: Path
     table: pd.DataFrame
     scaled: list[ScaledLine]
-
-
-def reaction_entry(line: S.LineSpec, unit: str) -> tuple[np.ndarray, float, Any, ph.Materials]:
-    """Batch composition [kg] and temperature [K] entering the unit's react phase, and the
-    phase itself (phases before it are computed with their mean durations)."""
-    st = line.stations[unit]
-    assert isinstance(st, S.Process)
-    mat = ph.Materials.from_spec(line.species)
-    mass, temp = np.zeros(len(mat.names)), 298.15
-    for phase in st.recipe:
-        if isinstance(phase, P.React):
-            return mass, temp, phase, mat
-        out = ph.compute(phase, st, unit, mass, temp, mat, ph_mean)
-        for code, kind, kg in out.flows:
-            mass[code] += kg if kind in ("input", "transformation") else -kg
-        temp = out.temperature if out.temperature is not None else temp
-    raise ValueError(f"{unit!r} has no react phase")
-
-
-def ph_mean(phase: Any) -> float:
-    """Mean duration of a phase's distribution [s] (deterministic pre-calculation)."""
-    dist = getattr(phase, "duration", None) or getattr(phase, "time", None)
-    return float(dist.mean()) if dist is not None else 0.0
-
-
-def semenov(line: S.LineSpec, unit: str) -> dict[str, float]:
-    """Heat generation at the start of the reaction vs the jacket's removal capacity [W].
-
-    Generation ``(-dH) k(Tp) n_A0`` (first order in A, all A present, at the process
-    temperature Tp the batch enters the reaction with); removal ``UA (Tp - Tj)``.
-    """
-    mass, tp, react, mat = reaction_entry(line, unit)
-    n_a0 = mass[mat.code(react.reactant)] / mat.molar_mass[mat.code(react.reactant)]
-    n_a0 *= 1.0 - react.dose_fraction
-    k = react.k0 * math.exp(-react.ea / (R * tp))
-    generation = -react.dh * k * n_a0
-    removal = react.ua * (tp - react.jacket)
-    cap = float(mass @ mat.cp)
-    volume = float((mass / mat.density).sum())
-    return {"process_temperature_K": tp, "generation_W": generation, "removal_W": removal,
-            "dt_ad_K": -react.dh * n_a0 / cap if cap else math.nan,
-            "area_per_volume_1_m": rules.vessel_geometry(volume).area_per_volume}
-
-
-def _mtt(line: S.LineSpec, unit: str) -> float:
-    """Maximum technical temperature: the lowest boiling point of the VOCs charged [K]."""
-    mass, _, _, mat = reaction_entry(line, unit)
-    boils = [mat.t_boil[i] for i in np.flatnonzero(mass > 0) if math.isfinite(mat.t_boil[i])]
-    return float(min(boils)) if boils else math.nan
 
 
 def study(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
@@ -175,8 +125,8 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
     react = pd.concat([r["phases"] for r in ok], ignore_index=True) if ok else pd.DataFrame()
     if len(react):
         react = react[(react["station"].astype(str) == unit) & (react["kind"] == "react")]
-    sem = semenov(line, unit)
-    t_mtt = mtt if mtt is not None else _mtt(line, unit)
+    sem = safety.semenov(line, unit)
+    t_mtt = mtt if mtt is not None else safety.max_technical_temperature(line, unit)
     st = line.stations[unit]
     assert isinstance(st, S.Process)
     window_h = float(kpis["window_h"].iloc[0]) if len(kpis) else math.nan
@@ -193,7 +143,9 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         "max_mtsr_C": float(react["max_mtsr_K"].max() - 273.15) if len(react) else math.nan,
         "heat_generation_kW": sem["generation_W"] / 1e3,
         "cooling_capacity_kW": sem["removal_W"] / 1e3,
-        "cooling_limited": bool(sem["generation_W"] > sem["removal_W"]),
+        "cooling_ratio": sem["cooling_ratio"],
+        "stable_rise_K": sem["stable_rise_K"],
+        "cooling_limited": bool(sem["cooling_limited"]),
         "agitation_power_kW": st.power.producing / 1e3,
         "kwh_electricity_per_kg": float(kpis["kwh_electricity_per_kg"].mean()) if len(kpis)
         else math.nan,
@@ -206,82 +158,35 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         "mtt_C": t_mtt - 273.15,
         "dt_ad_K": sem["dt_ad_K"],
     }
-    worst = cooling_failure_scan(line, unit)
+    worst = safety.cooling_failure_scan(line, unit)
     row["worst_cooling_failure_C"] = worst.max_temperature - 273.15
     row["worst_failure_at_h"] = worst.t_fail / 3600.0
-    alarms = []
-    if row["worst_cooling_failure_C"] >= row["mtt_C"]:
-        alarms.append(f"cooling failure at {row['worst_failure_at_h']:.2f} h reaches "
-                      f"{row['worst_cooling_failure_C']:.1f} degC (MTT {row['mtt_C']:.1f})")
+    known = math.isfinite(row["max_mtsr_C"])
+    verdict = safety.assessment(line, unit, max_mtsr=row["max_mtsr_C"] + 273.15, t_mtt=t_mtt,
+                                td24=td24 if known else None,
+                                worst_failure=worst.max_temperature)
+    if td24 is not None and known:
+        row["stoessel_class"] = verdict.criticality_class
+    row["alarms"] = "; ".join(_alarms(row, sem, verdict.alarms, react, s.flags))
+    return row
+
+
+def _alarms(row: dict[str, Any], sem: dict[str, Any], assessed: list[str], react: pd.DataFrame,
+            flags: list[str]) -> list[str]:
+    """The alarms of one scale: the safety assessment's (MTSR, class, severity, cooling
+    failure), the peak of normal operation at the MTT, the cooling check, reactions stopped
+    at their temperature limit, and correlations used outside their range."""
+    alarms = list(assessed)
     if math.isfinite(row["peak_temperature_C"]) and row["peak_temperature_C"] >= row["mtt_C"]:
         alarms.append(f"peak {row['peak_temperature_C']:.1f} degC reaches the MTT")
     if row["cooling_limited"]:
-        alarms.append("cooling-limited: heat generation exceeds jacket capacity")
+        why = "; ".join(f.split(": ", 1)[-1] for f in sem["flags"])
+        alarms.append(f"cooling-limited (Semenov cooling ratio {row['cooling_ratio']:.2f}): {why}")
     aborted = react[react["ended_by"] == "temperature_limit"] if len(react) else react
     if len(aborted):
         alarms.append(f"reaction stopped at its temperature limit in {len(aborted)} batch(es) "
                       f"at {aborted['conversion'].mean():.1%} conversion")
-    if td24 is not None and math.isfinite(row["max_mtsr_C"]):
-        cls = safety.stoessel_class(row["max_mtsr_C"] + 273.15, t_mtt, td24)
-        row["stoessel_class"] = cls
-        if cls >= 3:
-            alarms.append(f"Stoessel class {cls}")
-    elif math.isfinite(row["max_mtsr_C"]) and row["max_mtsr_C"] >= row["mtt_C"]:
-        alarms.append(f"MTSR {row['max_mtsr_C']:.1f} degC at or above the MTT")
-    row["alarms"] = "; ".join(alarms)
-    return row
-
-
-def cooling_failure_scan(line: S.LineSpec, unit: str, n_grid: int = 12) -> Any:
-    """The worst loss of jacket cooling during the unit's reaction (kernel simulation: the
-    normal phase to the failure time, then adiabatic; see twin.kernels.safety)."""
-    mass, temp, react, mat = reaction_entry(line, unit)
-    p, y0, t_end = ph.reactor_inputs(react, mass, temp, mat)
-    normal = ph.compute(react, line.stations[unit], unit, mass.copy(), temp, mat, ph_mean)
-    scan = safety.worst_cooling_failure(p, y0, t_phase=normal.duration, unit=unit,
-                                        phase=react.name or "react", t_end=t_end,
-                                        n_grid=n_grid)
-    return scan.worst
-
-
-def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1,
-                ea_sd: float = 2000.0, k0_cv: float = 0.0, seed: int = 0,
-                mtt: float | None = None) -> pd.DataFrame:
-    """Propagate uncertain ``ua`` (lognormal, coefficient of variation ``ua_cv``), activation
-    energy (normal, ``ea_sd`` [J/mol]) and ``k0`` (lognormal) through the reaction kernel of
-    ``unit``: one kernel call per sample. Returns one row per sample (peak temperature,
-    conversion, reaction time, ``aborted`` at the recipe's temperature limit) with
-    ``exceeds_mtt``; ``frame.attrs`` holds ``p_exceeds_mtt`` and ``p_aborted`` (a reaction
-    stopped by its ``t_max`` would have run hotter: count both as the risk)."""
-    mass, temp, react, mat = reaction_entry(line, unit)
-    st = line.stations[unit]
-    rng = np.random.default_rng(seed)
-
-    def lognormal(cv: float) -> np.ndarray:
-        if cv <= 0:
-            return np.ones(n)
-        s2 = math.log1p(cv * cv)
-        return rng.lognormal(-0.5 * s2, math.sqrt(s2), n)
-
-    ua, k0 = react.ua * lognormal(ua_cv), react.k0 * lognormal(k0_cv)
-    ea = react.ea + (rng.normal(0.0, ea_sd, n) if ea_sd > 0 else np.zeros(n))
-    rows = []
-    for i in range(n):
-        variant = react.model_copy(update={"ua": float(ua[i]), "ea": float(ea[i]),
-                                           "k0": float(k0[i])})
-        out = ph.compute(variant, st, unit, mass.copy(), temp, mat, ph_mean)
-        rows.append({"ua_W_K": ua[i], "ea_J_mol": ea[i], "k0_1_s": k0[i],
-                     "peak_temperature_C": out.summary["peak_temperature_K"] - 273.15,
-                     "conversion": out.summary["conversion"],
-                     "react_time_h": out.duration / 3600.0,
-                     "aborted": out.summary["ended_by"] == "temperature_limit"})
-    frame = pd.DataFrame(rows)
-    limit = (mtt if mtt is not None else _mtt(line, unit)) - 273.15
-    frame["exceeds_mtt"] = frame["peak_temperature_C"] >= limit
-    frame.attrs["p_exceeds_mtt"] = float(frame["exceeds_mtt"].mean())
-    frame.attrs["p_aborted"] = float(frame["aborted"].mean())
-    frame.attrs["mtt_C"] = limit
-    return frame
+    return alarms + flags
 
 
 def design_volume(line: S.LineSpec | str | Path | dict[str, Any], unit: str,

@@ -38,8 +38,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twin.data.checks import Problem, SpecError, read_toml, schema_problems, validate
-from twin.data.overrides import apply_overrides, relocate
+from twin.data.checks import Problem, SpecError, read_toml, schema_problems
+from twin.data.overrides import line_with_overrides
 from twin.data.scenario import ScenarioSpec
 from twin.observation import catalogue
 from twin.orchestration.design import DesignError, design_points
@@ -111,13 +111,8 @@ class Scenario:
 
     def line_for(self, overrides: dict[str, Any], source: str = "") -> Any:
         """The validated line with ``overrides`` applied (problems name the override)."""
-        data, problems = apply_overrides(self.line_data(), overrides)
-        if not problems:
-            line, found = validate(data, self.line_path().parent)
-            problems = relocate(found, overrides)
-            if line is not None:
-                return line
-        raise SpecError(problems, source or f"scenario {self.name!r}")
+        return line_with_overrides(self.line_data(), overrides, self.line_path().parent,
+                                   source or f"scenario {self.name!r}")
 
     def check(self, source: str = "scenario") -> None:
         """Validate everything a run needs (line, every point's overrides, events)."""
@@ -139,11 +134,11 @@ class Scenario:
         except SpecError as exc:
             raise SpecError(exc.problems, source) from None
         problems = self.kpi_problems(catalogue.line_kind(bool(prepared.line.species)),
-                                     bool(prepared.line.alarms))
+                                     bool(prepared.line.alarms), prepared.line.costs is not None)
         if problems:
             raise SpecError(problems, source)
 
-    def kpi_problems(self, kind: str, alarms: bool) -> list[Problem]:
+    def kpi_problems(self, kind: str, alarms: bool, costs: bool = True) -> list[Problem]:
         """The ranking and target KPIs must be line KPIs of the catalogue that a line of
         ``kind`` reports; ranking needs a direction (the KPI's or ``maximize``)."""
         out = []
@@ -154,8 +149,9 @@ class Scenario:
             except catalogue.UnknownKPI as exc:
                 out.append(Problem(where, str(exc)))
                 continue
-            if not entry.applies_to(kind, alarms):
-                needs = "alarms" if entry.requires else " or ".join(sorted(entry.kinds)) + " lines"
+            if not entry.applies_to(kind, alarms, costs):
+                needs = (f"lines with {entry.requires}" if entry.requires
+                         else " or ".join(sorted(entry.kinds)) + " lines")
                 out.append(Problem(where, f"KPI {key!r} exists only for {needs}; "
                                           f"this is a {kind} line"))
             elif (where == "rank_by" and entry.higher_is_better is None

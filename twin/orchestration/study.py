@@ -14,20 +14,14 @@ folder per planned run, see :mod:`twin.observation.runfolder`). Sweeps
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from twin.observation import runfolder
+from twin.observation.runfolder import RUNS_DIR
 from twin.orchestration.executors import Executor, map_unordered
 from twin.orchestration.run import PreparedRun, execute_keeping_failures
-
-STUDY_FILE = "study.json"
-RUNS_DIR = "runs"
-KINDS = ("sweep", "scaleup")
-"""Kinds of study, declared as ``kind`` in ``study.json``."""
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each completed run."""
@@ -40,43 +34,6 @@ class StudyInterrupted(RuntimeError):
         self.done, self.total, self.root = done, total, root
         super().__init__(f"interrupted after {done} of {total} runs; completed runs are kept "
                          f"in {root} and the next run of the study resumes from there")
-
-
-def write_study(root: Path, kind: str, data: dict[str, Any]) -> None:
-    """Write ``study.json`` (atomically: a reader never sees half a file) with its kind."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown study kind {kind!r} (expected one of {KINDS})")
-    path = Path(root) / STUDY_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"kind": kind, **data}, indent=2))
-    tmp.replace(path)
-
-
-def read_study(root: str | Path) -> dict[str, Any]:
-    """The contents of ``study.json``, with its ``kind``.
-
-    Studies written before ``kind`` was declared get it from their plan (``tasks``: a sweep;
-    ``volumes_m3``: a scale-up study).
-
-    Raises
-    ------
-    ValueError
-        If there is no readable ``study.json`` or its kind is unknown.
-    """
-    path = Path(root) / STUDY_FILE
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{root} is not a study folder (no {STUDY_FILE})") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path} does not hold a JSON object")
-    if "kind" not in meta:  # written before kinds were declared
-        meta["kind"] = "sweep" if "tasks" in meta else "scaleup" if "volumes_m3" in meta else ""
-    if meta["kind"] not in KINDS:
-        raise ValueError(f"{path} declares an unknown study kind {meta['kind']!r}")
-    return meta
 
 
 def run_planned(root: Path, planned: Sequence[PreparedRun], *, executor: Executor = "local",

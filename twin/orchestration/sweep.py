@@ -25,19 +25,12 @@ from typing import Any
 import pandas as pd
 
 from twin.observation import catalogue
+from twin.observation.runfolder import RUNS_DIR, read_study, short_path, write_study
 from twin.orchestration import statistics as stats
 from twin.orchestration.executors import Executor
 from twin.orchestration.run import PreparedRun, execute, prepare
 from twin.orchestration.scenario import Scenario
-from twin.orchestration.study import (
-    RUNS_DIR,
-    Progress,
-    StudyInterrupted,
-    read_study,
-    run_planned,
-    stored,
-    write_study,
-)
+from twin.orchestration.study import Progress, StudyInterrupted, run_planned, stored
 
 SweepInterrupted = StudyInterrupted
 """The sweep was interrupted; every completed run is stored and the next call resumes."""
@@ -102,11 +95,7 @@ class Study:
 
 def point_label(point: dict[str, Any]) -> str:
     """Short label of a design point: ``assembly.servers=3, assemblers.count=3``."""
-    def short(path: str) -> str:
-        head, _, rest = path.partition(".")
-        return rest if head in ("stations", "operators", "products") and rest else path
-
-    return ", ".join(f"{short(k)}={v}" for k, v in point.items()) or "(base)"
+    return ", ".join(f"{short_path(k)}={v}" for k, v in point.items()) or "(base)"
 
 
 def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,

@@ -19,15 +19,14 @@ import simpy
 from twin.data import spec as S
 from twin.data.alarms import kpi_windows
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorder
+from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
-from twin.simulation.phases import Materials
 from twin.simulation.streams import Streams, uniform_stream
 
 
 def quantum(utility: Any) -> float:
-    """Units of a utility's capacity per SI unit: whole milliwatts for energy carriers,
-    whole millilitres per second for media, so that takes and returns add up exactly."""
-    return 1e6 if utility.is_medium else 1e3
+    """Units of a utility's capacity per SI unit (:attr:`twin.data.process.Utility.quantum`)."""
+    return float(utility.quantum)
 
 
 class Part:
@@ -82,6 +81,8 @@ class Context:
         kpi_tags = kpi_windows(line.alarms)
         #: Rolling KPI signals (only while an alarm watches a ``kpi.*`` tag).
         self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
+        #: Warnings of the run so far (:mod:`twin.observation.run_warnings` records).
+        self.warnings: list[dict[str, Any]] = []
 
     def signal(self, tag: str, value: float) -> None:
         """Set the watched signal ``tag`` to ``value`` [SI] now.
@@ -235,6 +236,11 @@ class Node:
     def can_take(self, part: Part) -> bool:
         """Whether ``part`` handed over now would enter at once (lost arrivals)."""
         return True
+
+    def waits(self) -> list[Node] | None:
+        """The nodes this node's servers all wait to hand a part to (their buffers full), or
+        ``None`` if any server could still move (deadlock detection)."""
+        return None
 
     def push(self, part: Part) -> tuple[simpy.Event, Node] | None:
         """Send ``part`` on along its route; returns ``(event, node)`` if it must wait."""

@@ -26,6 +26,7 @@ from twin.simulation.stations import (
 )
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
+from twin.simulation.watchdog import Limits, Watchdog, busiest
 
 NODE_TYPES: dict[type, type[Node]] = {
     S.Source: SourceNode,
@@ -56,10 +57,12 @@ class LineModel:
         Where everything that happens is written.
     events
         Timed events of a scenario (:mod:`twin.data.scenario`), checked against the line.
+    limits
+        Bounds of the run's watchdogs (default: :class:`~twin.simulation.watchdog.Limits`).
     """
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
-                 events: Sequence[Any] = ()) -> None:
+                 events: Sequence[Any] = (), limits: Limits | None = None) -> None:
         self.line = line
         self.env = simpy.Environment()
         self.recorder = recorder
@@ -96,10 +99,29 @@ class LineModel:
         for node in self.nodes.values():
             node.start()
         interventions.start(self.ctx, self.nodes, list(events))
+        self.watchdog = Watchdog(self.env, self._busy, limits)
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warnings the engine recorded so far (deadlocks run through, starved phases...)."""
+        return self.ctx.warnings
+
+    def _busy(self, n: int) -> list[str]:
+        """Stations with the most part events among the last ``n`` recorded."""
+        rec = self.recorder
+        return busiest(rec.e_station[-n:], rec.stations)
 
     def run(self, until: float) -> None:
-        """Advance the simulation to time ``until`` [s]."""
-        self.env.run(until=until)
+        """Advance the simulation to time ``until`` [s] under the watchdogs.
+
+        Raises
+        ------
+        twin.simulation.run_errors.RunError
+            A deadlock (unless the line runs on through them), a stalled clock, or runaway
+            growth of the event queue or memory; errors raised by the stations come through
+            as themselves.
+        """
+        self.watchdog.run(until)
         self.ctx.settle_signals(until)  # every instant before ``until`` is over
         if self.alarms is not None:
             self.alarms.advance(until)

@@ -33,12 +33,28 @@ from twin.observation.recorder import (
     START,
     WAITING,
 )
-from twin.simulation import phases
+from twin.observation.run_warnings import warning
+from twin.process import phases
 from twin.simulation.flow import Context, Node, Part, quantum
+from twin.simulation.run_errors import DeadlockError
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
+from twin.simulation.watchdog import cycle_of, stuck_stations
 
 INF = float("inf")
+STARVED_STRETCH = 10.0
+"""A phase stretched more than this many times by a utility's capacity is warned about."""
+
+
+def _missed_target(phase: Any, out: phases.Outcome) -> str:
+    """Why a batch is off-spec after ``phase`` (empty: it is not): a reaction that reached
+    its time limit before its target conversion. (One stopped at its temperature limit is a
+    safety stop the recipe handles: it goes on.)"""
+    if phase.phase != "react" or out.summary.get("ended_by") != "end_time":
+        return ""
+    return (f"reached its time limit at {out.duration:g} s with conversion "
+            f"{100 * float(out.summary['conversion']):.3g} % "
+            f"(target {100 * phase.target_conversion:.3g} %)")
 
 
 def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
@@ -247,9 +263,43 @@ class EquipmentNode(Node):
             out = None if ev is None else (ev, dest)
         if out is not None:
             unit.set(BLOCKED)
+            self._block(unit, out)
             yield out[0]
+            unit.blocked = None
             out[1].arrived(part)
         self.holding -= 1
+
+    def _block(self, unit: Unit, out: tuple[simpy.Event, Node]) -> None:
+        """``unit`` waits to hand a part to ``out[1]`` (its buffer full): check for a
+        deadlock once every server of this station waits so."""
+        unit.blocked = out
+        if self.waits() is None:
+            return
+        stuck = stuck_stations(self)
+        if stuck is None:
+            return
+        ctx, now = self.ctx, self.env.now
+        cycle = cycle_of(self)
+        names = sorted(n.name for n in stuck)
+        if any(w["code"] == "deadlock" and w["stations"] == names for w in ctx.warnings):
+            return
+        message = (f"deadlock at t = {now:g} s: {' -> '.join(cycle)}: every server of "
+                   f"{', '.join(repr(n) for n in names)} holds a part for a full buffer on "
+                   "this cycle, so nothing there can move again")
+        if ctx.line.run.on_deadlock != "continue":
+            raise DeadlockError(message + " (to record it and run on: run setting "
+                                "on_deadlock = 'continue', or twin run --run-on-deadlock)",
+                                now, cycle[:-1])
+        ctx.warnings.append(warning("deadlock", message, now, names))
+
+    def waits(self) -> list[Node] | None:
+        dests = []
+        for u in self.units:
+            b = u.blocked
+            if b is None or b[0].triggered:
+                return None
+            dests.append(b[1])
+        return dests
 
     def _operate(self, unit: Unit, parts: Sequence[Part]) -> Generator[Any, Any, None]:
         """Set up if the product changed, get an operator if needed, run one cycle."""
@@ -283,6 +333,18 @@ class EquipmentNode(Node):
         now = env.now
         for p in parts:
             event(now, p.id, p.product, code, END)
+
+    def _scrap(self, part: Part) -> None:
+        """Scrap ``part`` here: it leaves the line (its material as waste)."""
+        now, rec, ctx = self.env.now, self.ctx.rec, self.ctx
+        rec.event(now, part.id, part.product, self.code, SCRAP)
+        rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
+        ctx.leave(part, "waste", self.code)
+        if ctx.kpis is not None:
+            ctx.kpis.finished(False, now - part.created)
+        if ctx.watch_wip:
+            ctx.count_part(-1)
+        self.holding -= 1
 
     @staticmethod
     def _operator(unit: Unit, pool: simpy.Resource) -> Generator[Any, Any, Any]:
@@ -356,7 +418,9 @@ class MachineNode(EquipmentNode):
             out = push(part)
             if out is not None:
                 set_state(BLOCKED)
+                self._block(unit, out)
                 yield out[0]
+                unit.blocked = None
                 out[1].arrived(part)
             self.holding -= 1
 
@@ -379,15 +443,7 @@ class InspectionNode(EquipmentNode):
             yield from self._operate(unit, (part,))
             u = self._u()
             if u < p_scrap or (u < p_fail and part.reworks >= spec.max_reworks):
-                now = self.env.now
-                rec.event(now, part.id, part.product, self.code, SCRAP)
-                rec.part_done(part.id, part.product, part.created, now, SCRAPPED, part.reworks)
-                self.ctx.leave(part, "waste", self.code)
-                if self.ctx.kpis is not None:
-                    self.ctx.kpis.finished(False, now - part.created)
-                if self.ctx.watch_wip:
-                    self.ctx.count_part(-1)
-                self.holding -= 1
+                self._scrap(part)
             elif u < p_fail:
                 part.reworks += 1
                 rec.event(self.env.now, part.id, part.product, self.code, REWORK)
@@ -486,7 +542,7 @@ class ProcessNode(EquipmentNode):
     """A batch process unit: each batch it holds goes through the recipe's phases in order.
 
     A phase's outcome (duration, flows, heat) is computed when it starts
-    (:func:`twin.simulation.phases.compute`); the unit then waits for utility capacity
+    (:func:`twin.process.phases.compute`); the unit then waits for utility capacity
     (state ``waiting``), works for the duration (``setup`` for cleaning, else ``producing``;
     stops extend it) and applies the material flows when the phase ends. A phase whose
     average load exceeds its utility's capacity runs at the capacity, for longer.
@@ -499,8 +555,11 @@ class ProcessNode(EquipmentNode):
         self.interruptible = True
         by_code = sorted(ctx.product_code, key=ctx.product_code.__getitem__)
         self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
+        self.reworks = [spec.rework_for(p) for p in by_code]
+        self.seen: set[int] = set()  # batches that ran their recipe here (a return is rework)
         self._samplers: dict[int, Callable[[], float]] = {}
-        for key, recipe in [("", spec.recipe), *spec.product_recipes.items()]:
+        extra = [("rework", spec.rework_recipe)] if spec.rework_recipe is not None else []
+        for key, recipe in [("", spec.recipe), *spec.product_recipes.items(), *extra]:
             for i, ph in enumerate(recipe):
                 dist = getattr(ph, "duration", None) or getattr(ph, "time", None)
                 if dist is not None:
@@ -508,6 +567,8 @@ class ProcessNode(EquipmentNode):
                         ctx.streams.rng(name, "phase", *([key] if key else []), str(i)))
         tag = f"temperature.{name}"
         self.temperature_tag = tag if tag in ctx.watch else None
+        self._warned: dict[str, dict[str, Any]] = {}  # this unit's warnings, by kind
+        self._first_off_spec = ""  # the first off-spec batch and why
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
@@ -525,15 +586,39 @@ class ProcessNode(EquipmentNode):
             if self.temperature_tag is not None:
                 self.ctx.signal(self.temperature_tag, part.temperature)
             request = None
-            for phase in self.recipes[part.product]:
+            missed = []
+            rework = part.id in self.seen
+            self.seen.add(part.id)
+            for phase in (self.reworks if rework else self.recipes)[part.product]:
                 request = yield from self._staff(unit, phase, request)
                 out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                      mat, self._draw)
+                reason = _missed_target(phase, out)
+                if reason:
+                    missed.append(f"{phase.name or phase.phase}: {reason}")
                 yield from self._run_phase(unit, part, phase, out)
             if request is not None:
                 self.pool.release(request)  # type: ignore[union-attr]
             self._event(self.env.now, part.id, part.product, self.code, END)
-            yield from self._send(unit, part)
+            if missed:
+                self._off_spec(part, "; ".join(missed))
+            else:
+                yield from self._send(unit, part)
+
+    def _off_spec(self, part: Part, reason: str) -> None:
+        """Scrap a batch that missed a phase's target, with the reason in the run warnings
+        (one warning per station, listing every such batch)."""
+        self._scrap(part)
+        w = self._warned.get("off_spec")
+        if w is None:
+            first = f"batch {part.id} at t = {self.env.now:g} s: {reason}"
+            w = self._warned["off_spec"] = warning("off_spec_batch", first, self.env.now,
+                                                   [self.name])
+            self.ctx.warnings.append(w)
+            self._first_off_spec = first
+        w["units"].append(part.id)
+        w["message"] = (f"{len(w['units'])} batch(es) at {self.name!r} missed their target and "
+                        f"were scrapped (off-spec); the first, {self._first_off_spec}")
 
     def _staff(self, unit: Unit, phase: Any, request: Any) -> Generator[Any, Any, Any]:
         """Hold an operator through the phases that need one (``during``: ``setup`` means
@@ -563,6 +648,9 @@ class ProcessNode(EquipmentNode):
             capacity = ctx.line.utilities[name].capacity
             if capacity is not None and duration * capacity < amount:
                 duration = amount / capacity
+                if duration > STARVED_STRETCH * out.duration:
+                    self._starved(phase, name, amount / out.duration if out.duration else
+                                  math.inf, capacity, out.duration, duration)
         loads = {n: a / duration for n, a in demands.items() if duration > 0 and a > 0}
         emits = {sp: kg / duration for sp, kind, kg in out.flows
                  if kind == "emission" and kg > 0 and duration > 0
@@ -595,7 +683,10 @@ class ProcessNode(EquipmentNode):
                     env.process(self._temperature_profile(
                         env.now, duration / out.duration if out.duration else 1.0, out, done))
 
-        yield from unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause)
+        # a phase is not paused by the calendar: it runs on past a shift end (operator
+        # rule), and the next phase waits for the next shift
+        yield from unit.run_on(
+            unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause))
         pause(True)
         start = started[0]
         done[0] = True
@@ -624,6 +715,21 @@ class ProcessNode(EquipmentNode):
             ctx.rec.profile(part.id, self.code, label, start,
                             duration / out.duration if out.duration else 1.0, out.profile,
                             out.columns)
+
+    def _starved(self, phase: Any, utility: str, need: float, capacity: float,
+                 planned: float, duration: float) -> None:
+        """Warn (once per station and utility) that a phase runs far slower than planned for
+        want of utility capacity."""
+        key = f"starved:{utility}"
+        if key in self._warned:
+            return
+        label = phase.name or phase.phase
+        unit = "m3/s" if self.ctx.line.utilities[utility].is_medium else "W"
+        self._warned[key] = warning("utility_starved", (
+            f"phase {label!r} at {self.name!r} needs {need:.3g} {unit} of utility {utility!r} "
+            f"on average but its capacity is {capacity:.3g} {unit}: the phase takes "
+            f"{duration:.3g} s instead of {planned:.3g} s"), self.env.now, [self.name])
+        self.ctx.warnings.append(self._warned[key])
 
     def _temperature_profile(self, start: float, stretch: float, out: phases.Outcome,
                              done: list[bool]) -> Generator[Any, Any, None]:

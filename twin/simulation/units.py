@@ -36,7 +36,8 @@ class Unit:
     """One server: records its state changes and performs preemptible work."""
 
     __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
-                 "working", "wear", "last_product", "rec_stop", "stopping")
+                 "working", "wear", "last_product", "rec_stop", "stopping", "blocked",
+                 "runs_on", "deferred_off")
 
     def __init__(self, env: simpy.Environment, code: int,
                  record: Callable[[float, int, int], None],
@@ -54,6 +55,12 @@ class Unit:
         self.working = False
         self.wear: list[OperatingFailure] = []
         self.last_product = -1
+        #: While blocked after service: the pending put and the node it waits for.
+        self.blocked: tuple[simpy.Event, Any] | None = None
+        #: True while the unit does work that must not pause at a shift end (a process
+        #: phase): shift ends are deferred to the end of that work (:meth:`run_on`).
+        self.runs_on = False
+        self.deferred_off = 0
 
     # ----------------------------------------------------------------- state
 
@@ -78,7 +85,11 @@ class Unit:
         return bool(s[OFF] or s[MAINTENANCE] or s[DOWN])
 
     def hold(self, state: int) -> None:
-        """Begin a stoppage of kind ``state`` (OFF, MAINTENANCE or DOWN)."""
+        """Begin a stoppage of kind ``state`` (OFF, MAINTENANCE or DOWN); a shift end
+        (OFF) during work that runs on is deferred to the end of that work."""
+        if state == OFF and self.runs_on:
+            self.deferred_off += 1
+            return
         self.stops[state] += 1
         self._show()
         if self.stopping is not None:
@@ -90,11 +101,29 @@ class Unit:
 
     def release(self, state: int) -> None:
         """End one stoppage of kind ``state``; work resumes when none is left."""
+        if state == OFF and self.deferred_off:
+            self.deferred_off -= 1  # the next shift began before the work that ran on ended
+            return
         self.stops[state] -= 1
         self._show()
         if not self.stopped and self.up is not None:
             up, self.up = self.up, None
             up.succeed()
+
+    def run_on(self, work: Generator[Any, Any, None]) -> Generator[Any, Any, None]:
+        """Do ``work`` (e.g. :meth:`work`) without pausing at a shift end: the operator rule
+        of a process phase, which chemistry cannot pause. A shift end that falls during it
+        takes effect when it ends (the unit then goes off until the next shift); failures
+        and maintenance still stop it. Work is not started outside a shift."""
+        self.runs_on = True
+        try:
+            yield from work
+        finally:
+            self.runs_on = False
+            if self.deferred_off:
+                self.stops[OFF] += self.deferred_off
+                self.deferred_off = 0
+                self._show()
 
     def next_stop(self) -> simpy.Event:
         """An event that fires when the next stoppage begins (e.g. to stop waiting for work)."""

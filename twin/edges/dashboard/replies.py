@@ -34,8 +34,13 @@ def json_reply(obj: Any, status: int = 200) -> Response:
                     headers=SECURITY_HEADERS)
 
 
-def json_text(text: str) -> Response:
-    """Already serialised JSON with the security headers."""
+def json_answer(conn: HTTPConnection, text: bytes, gz: bytes) -> Response:
+    """Already serialised JSON with the security headers, compressed if the client accepts
+    gzip (``gz``: the same, compressed once)."""
+    if "gzip" in conn.headers.get("accept-encoding", ""):
+        return Response(gz, media_type="application/json",
+                        headers={**SECURITY_HEADERS, "Content-Encoding": "gzip",
+                                 "Vary": "Accept-Encoding"})
     return Response(text, media_type="application/json", headers=SECURITY_HEADERS)
 
 

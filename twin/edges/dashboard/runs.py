@@ -13,7 +13,7 @@ from starlette.responses import Response
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.context import dashboard_of
 from twin.edges.dashboard.params import check_query
-from twin.edges.dashboard.replies import json_reply, json_text
+from twin.edges.dashboard.replies import json_answer, json_reply
 from twin.edges.dashboard.stored import read_table, stored_meta, stored_records
 from twin.edges.dashboard.wire import pack
 from twin.observation import runfolder
@@ -57,8 +57,8 @@ async def run_meta(request: Request) -> Response:
     check_query(request)
     store = dashboard_of(request).store
     rid = request.path_params["rid"]
-    return json_text(await asyncio.to_thread(store.cached, rid, "meta",
-                                             lambda f: _meta(request, f)))
+    answer = await asyncio.to_thread(store.cached, rid, "meta", lambda f: _meta(request, f))
+    return json_answer(request, answer.text, answer.gz)
 
 
 async def run_records(request: Request) -> Response:
@@ -70,13 +70,15 @@ async def run_records(request: Request) -> Response:
     def build(folder: Path) -> Any:
         return {"records": pack(stored_records(folder, _meta(request, folder)))}
 
-    return json_text(await asyncio.to_thread(store.cached, rid, "records", build))
+    answer = await asyncio.to_thread(store.cached, rid, "records", build)
+    return json_answer(request, answer.text, answer.gz)
 
 
 def sankeys(spec: Any, tables: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
-    """Material and energy Sankeys of ``[t0, t1]`` [s] (:mod:`twin.observation.sankey`)."""
+    """Material and energy Sankeys of ``[t0, t1]`` [s] (:mod:`twin.observation.sankey`);
+    ``None`` for what the run has not recorded (no material flows on a discrete line)."""
     flows, states = tables.get("flows"), tables.get("states")
-    material = material_sankey(flows, t0, t1) if flows is not None else None
+    material = material_sankey(flows, t0, t1) if flows is not None and len(flows) else None
     energy = (energy_sankey(spec, states, tables.get("phases"), t0, t1)
               if spec is not None and states is not None else None)
     return {"t0": t0, "t1": t1, "material": material.as_dict() if material else None,
@@ -103,5 +105,6 @@ async def run_sankey(request: Request) -> Response:
     check_query(request)
     store = dashboard_of(request).store
     rid = request.path_params["rid"]
-    return json_text(await asyncio.to_thread(
-        store.cached, rid, "sankey", lambda f: stored_sankeys(f, store.summary(f))))
+    answer = await asyncio.to_thread(store.cached, rid, "sankey",
+                                     lambda f: stored_sankeys(f, store.summary(f)))
+    return json_answer(request, answer.text, answer.gz)

@@ -111,7 +111,7 @@ def create_app(runs_dir: str | Path, live: LiveRun | None = None, *,
     app = Starlette(
         routes=ROUTES,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
-                    Middleware(GZipMiddleware, minimum_size=1000)],
+                    Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6)],
         exception_handlers={BadRequest: _refused, HTTPException: _http_error,
                             Exception: _server_error},
     )
@@ -139,10 +139,12 @@ def _guarded_h11(timeout: float) -> type:
             self.loop.call_later(timeout, self._idle, self.cycle)
 
         def _idle(self, cycle: Any) -> None:
-            # no new request since armed (a new request makes a new cycle): close
-            if self.cycle is cycle and not self.transport.is_closing():
-                if cycle is None or cycle.response_complete:
-                    self.transport.close()
+            # close if no new request came since armed (a request makes a new cycle) and the
+            # connection was not handed to another protocol (a WebSocket upgrade)
+            if (self.cycle is cycle and self.transport.get_protocol() is self
+                    and not self.transport.is_closing()
+                    and (cycle is None or cycle.response_complete)):
+                self.transport.close()
 
     return GuardedH11
 

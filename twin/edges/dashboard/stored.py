@@ -3,15 +3,18 @@ the live stream sends (codes, not names), built once per run and cached."""
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data.checks import line_from_dict
@@ -30,6 +33,19 @@ CACHED = 8
 TABLE_FILES = schema.RECORDED
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A JSON answer kept in memory, as text and compressed once (gzip)."""
+
+    text: bytes
+    gz: bytes
+
+    @classmethod
+    def of(cls, text: str) -> Answer:
+        raw = text.encode()
+        return cls(raw, gzip.compress(raw, compresslevel=6, mtime=0))
+
+
 class StoredRuns:
     """The run folders under a root, by id (their path relative to the root)."""
 
@@ -37,7 +53,7 @@ class StoredRuns:
         self.root = root.resolve()
         self._by_id: dict[str, Path] = {}
         self._lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, str, float], Any] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, float], Answer] = OrderedDict()
         self.refresh()
 
     def refresh(self) -> dict[str, Path]:
@@ -71,19 +87,16 @@ class StoredRuns:
         except runfolder.RunFolderError as exc:
             raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
-    def cached(self, rid: str, kind: str, build: Callable[[Path], Any],
-               serialise: bool = True) -> Any:
-        """``build(folder)`` of run ``rid`` (as JSON text if ``serialise``), kept until the
-        run folder changes."""
+    def cached(self, rid: str, kind: str, build: Callable[[Path], Any]) -> Answer:
+        """``build(folder)`` of run ``rid`` as JSON (text and gzip), kept until the run folder
+        changes."""
         folder = self.folder(rid)
         key = (rid, kind, (folder / RUN_FILE).stat().st_mtime)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        value = build(folder)
-        if serialise:
-            value = dumps(value)
+        value = Answer.of(dumps(build(folder)))
         with self._lock:
             self._cache[key] = value
             while len(self._cache) > CACHED:
@@ -92,8 +105,13 @@ class StoredRuns:
 
 
 def _codes(series: pd.Series, names: list[str]) -> list[int]:
+    """Codes of ``series`` into ``names`` (-1 for a value not among them), vectorised."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(str).astype("category")
     index = {n: i for i, n in enumerate(names)}
-    return [index.get(str(v), -1) for v in series.tolist()]
+    lookup = np.array([index.get(str(c), -1) for c in series.cat.categories] + [-1],
+                      dtype=np.int64)
+    return lookup[series.cat.codes.to_numpy()].tolist()  # code -1 (missing) takes the last
 
 
 def read_table(folder: Path, table: str) -> pd.DataFrame | None:

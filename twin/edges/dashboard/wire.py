@@ -13,9 +13,10 @@ same columns packed (:func:`pack`): ``{"f64": B}`` and so on, ``B`` the base64 o
 
 Writing numbers as text is what costs most when a fast run is streamed, and the cost is paid
 in the run's own process (the server shares its interpreter). Columns whose kind is known
-(:data:`~twin.orchestration.live.COLUMN_KINDS`) are therefore converted straight from the
-recorder's lists by :mod:`array` (one C loop, no type inference), codes take one byte each
-while their registry is small, and nothing is encoded twice.
+(:data:`COLUMN_KINDS`, from the declared schema of the recorded tables) are therefore
+converted straight from the recorder's lists by :mod:`array` (one C loop, no type
+inference), codes take one byte each while their registry is small, and nothing is encoded
+twice.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from twin.orchestration.live import COLUMN_KINDS
+from twin.observation.schema import wire_kinds
 
+COLUMN_KINDS: dict[str, dict[str, str]] = wire_kinds()
+"""Stream kind (``f64``, ``int``, ``code``) of each numeric column of each recorded table
+(:func:`twin.observation.schema.wire_kinds`)."""
 LITTLE = sys.byteorder == "little"
 EXACT = 2**53
 """Integers up to this size are exact as doubles (larger ones travel as JSON numbers)."""

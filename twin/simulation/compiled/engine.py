@@ -38,6 +38,7 @@ class CompiledModel:
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
         self.line, self.rec = line, recorder
+        self.warnings: list[dict[str, Any]] = []  # engine warnings (none: no cycles to deadlock)
         for p in line.products:  # the same codes, in the same order, as LineModel
             recorder.product_code(p)
         for name, st in line.stations.items():

@@ -12,7 +12,7 @@ const STATE_STYLE = {
   setup: { colour: "#8c8c8c", pattern: "/" },
   waiting: { colour: "#8c8c8c", pattern: "." },
   maintenance: { colour: "#8c8c8c", pattern: "x" },
-  off: { colour: "#ececec", pattern: "" },
+  off: { colour: "#e0e0e0", pattern: "" },
   blocked: { colour: "#d9a300", pattern: "" },
   down: { colour: "#c62828", pattern: "" },
 };
@@ -21,17 +21,17 @@ const ABNORMAL = new Set(["down", "blocked"]);
 const GREYS = ["#4d4d4d", "#8a8a8a", "#a8a8a8", "#2e2e2e", "#6e6e6e", "#bdbdbd", "#5e5e5e"];
 const PLOT_CONFIG = { displayModeBar: false, responsive: true };
 const BASE_LAYOUT = {
-  paper_bgcolor: "#ededed", plot_bgcolor: "#f2f2f2", font: { color: "#262626", size: 12 },
-  margin: { l: 70, r: 20, t: 10, b: 70 }, showlegend: true,
+  paper_bgcolor: "#ededed", plot_bgcolor: "#fbfbfb", font: { color: "#262626", size: 12 },
+  margin: { l: 70, r: 70, t: 24, b: 70 }, showlegend: true,
   legend: { orientation: "h", y: -0.35 },
 };
 const HOUR = 3600;
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const TIME_TITLE = "time of the run (day, weekday, clock; day 1 starts Monday 00:00)";
 const TICK_STEPS = [600, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400];
-// The most segments a chart draws per unit (about its width in pixels): longer whole-run views
-// show per slot the state that took most of it (see ganttTraces).
-const MAX_SEGMENTS = 1200;
+// The most segments a chart draws per unit or series (about its width in pixels): longer
+// views show per slot the state that took most of it (ganttTraces), or the extremes (thin).
+const MAX_SEGMENTS = 1000;
 
 const ui = {
   view: "overview", source: null, run: null, stream: null, renderTimer: null, lastRender: 0,
@@ -262,7 +262,7 @@ function windowShapes(run, w0, T) {
   if (wu <= w0) return { shapes: [], annotations: [] };
   return {
     shapes: [{ type: "rect", xref: "x", yref: "paper", x0: w0 / HOUR, x1: Math.min(wu, T) / HOUR, y0: 0, y1: 1, fillcolor: "#d6d6d6", opacity: 0.5, line: { width: 0 }, layer: "below" }],
-    annotations: [{ xref: "x", yref: "paper", x: Math.min(wu, T) / HOUR, y: 1, xanchor: "right", yanchor: "top", showarrow: false, text: "warm-up | observation window", font: { size: 11, color: "#5c5c5c" } }],
+    annotations: [{ xref: "x", yref: "paper", x: Math.min(wu, T) / HOUR, y: 1, xanchor: "left", yanchor: "bottom", showarrow: false, text: "| observation window (warm-up shaded)", font: { size: 11, color: "#5c5c5c" } }],
   };
 }
 
@@ -505,10 +505,12 @@ function renderAlarms(run, T) {
   const actions = actionsOffered(run);
   const feedback = el("div", { id: "alarm-feedback", class: "feedback" }, ui.feedback || "");
   feedback.hidden = !ui.feedback;
-  list.replaceChildren(feedback, el("h2", {}, `Active (${active.length})`), alarmTable(active, actions),
-    el("h2", {}, `Returned to normal, awaiting acknowledgement (${returned.length})`), alarmTable(returned, actions),
-    el("h2", {}, `Shelved (${shelved.length})`), alarmTable(shelved, false),
-    el("h2", {}, `Journal (${rows.length} events, newest first)`), alarmTable(rows.slice(-200).reverse(), false));
+  const part = (title, items, withActions) => [el("h2", {}, title),
+    items.length ? alarmTable(items, withActions) : el("div", { class: "muted" }, "none")];
+  list.replaceChildren(feedback, ...part(`Active (${active.length})`, active, actions),
+    ...part(`Returned to normal, awaiting acknowledgement (${returned.length})`, returned, actions),
+    ...part(`Shelved (${shelved.length})`, shelved, false),
+    ...part(`Journal (${rows.length} events, newest first)`, rows.slice(-200).reverse(), false));
   renderAlarmRate(run, rows, T);
 }
 
@@ -542,42 +544,61 @@ function windowStart(T) {
   return hours > 0 ? Math.max(0, T - hours * HOUR) : 0;
 }
 
-// Per unit, [start, end, state] over [w0, T]; a unit with more than MAX_SEGMENTS intervals in
-// the window is shown in MAX_SEGMENTS equal slots, each in the state that took most of it
-// (adjacent slots in the same state merged), so a whole 90-day run draws what the screen can
-// show. Returns the segments and whether any unit was aggregated.
+// Per unit, [start, end, state] over [w0, T].
 function ganttSegments(list, w0, T) {
-  const inside = list.filter(([a, b]) => b > w0 && a < T);
-  if (inside.length <= MAX_SEGMENTS) return { segs: inside.map(([a, b, s]) => [Math.max(a, w0), Math.min(b, T), s]), coarse: false };
-  const width = (T - w0) / MAX_SEGMENTS, share = Array.from({ length: MAX_SEGMENTS }, () => new Map());
-  for (const [a, b, s] of inside) {
-    const lo = Math.max(a, w0), hi = Math.min(b, T);
-    for (let k = Math.floor((lo - w0) / width); k < MAX_SEGMENTS && w0 + k * width < hi; k++) {
-      const d = Math.min(hi, w0 + (k + 1) * width) - Math.max(lo, w0 + k * width);
+  return list.filter(([a, b]) => b > w0 && a < T).map(([a, b, s]) => [Math.max(a, w0), Math.min(b, T), s]);
+}
+
+// The state that took most of each of `slots` equal slots of [w0, T] (null: none).
+function dominantStates(segs, w0, T, slots) {
+  const width = (T - w0) / slots, share = Array.from({ length: slots }, () => new Map());
+  for (const [a, b, s] of segs) {
+    for (let k = Math.max(0, Math.floor((a - w0) / width)); k < slots && w0 + k * width < b; k++) {
+      const d = Math.min(b, w0 + (k + 1) * width) - Math.max(a, w0 + k * width);
       if (d > 0) share[k].set(s, (share[k].get(s) || 0) + d);
     }
   }
-  const segs = [];
-  share.forEach((m, k) => {
+  return share.map((m) => {
     let best = null, most = -1;
     for (const [s, d] of m) if (d > most) { best = s; most = d; }
-    if (best === null) return;
-    const last = segs[segs.length - 1];
-    if (last && last[2] === best && Math.abs(last[1] - (w0 + k * width)) < 1e-6) last[1] = w0 + (k + 1) * width;
-    else segs.push([w0 + k * width, w0 + (k + 1) * width, best]);
+    return best;
   });
-  return { segs, coarse: true };
 }
 
-function ganttTraces(run, T, w0, suffix = "") {
+// Colours of the states where patterns cannot be drawn (the whole-run heatmap): the patterned
+// greys get greys of their own.
+const COARSE_COLOURS = { ...STATE_COLOURS, setup: "#707070", waiting: "#a3a3a3", maintenance: "#8a8aa6" };
+
+// The Gantt: one bar per state interval; when a unit has more intervals in the window than
+// the chart has room for (`slots`, about its width in pixels), every unit is drawn as `slots`
+// slots showing the state that took most of each (one heatmap trace, with a legend of the
+// states).
+function ganttTraces(run, T, w0, suffix = "", slots = MAX_SEGMENTS) {
   const { intervals: iv } = intervals(run, T);
-  const byState = new Map(Object.keys(STATE_STYLE).map((s) => [s, { x: [], base: [], y: [] }]));
   const units = [...iv.keys()].sort((a, b) => a - b);
-  let coarse = false;
+  const segs = new Map(units.map((u) => [u, ganttSegments(iv.get(u), w0, T)]));
+  const coarse = units.some((u) => segs.get(u).length > slots);
+  const names = Object.keys(STATE_STYLE);
+  if (coarse) {
+    const width = (T - w0) / slots, code = new Map(names.map((s, i) => [s, i]));
+    const rows = units.map((u) => dominantStates(segs.get(u), w0, T, slots));
+    const n = names.length, scale = [];
+    names.forEach((s, i) => { scale.push([i / n, COARSE_COLOURS[s]], [(i + 1) / n, COARSE_COLOURS[s]]); });
+    const heat = {
+      type: "heatmap", showscale: false, showlegend: false, zmin: -0.5, zmax: n - 0.5, colorscale: scale,
+      x: Array.from({ length: slots }, (_, k) => (w0 + (k + 0.5) * width) / HOUR),
+      y: units.map((u) => run.unitLabel(u) + suffix), z: rows.map((r) => r.map((s) => (s === null ? null : code.get(s)))),
+      customdata: rows.map((r) => r.map((s) => s || "")), hovertemplate: "%{y}: %{customdata} (most of this slot)<extra></extra>",
+    };
+    const seen = new Set(rows.flat());
+    const legend = names.filter((s) => seen.has(s)).map((s) => ({ type: "bar", orientation: "h", name: s, x: [null], y: [null], marker: { color: COARSE_COLOURS[s], line: { color: "#6b6b6b", width: 1 } }, hoverinfo: "skip" }));
+    const traces = [heat, ...legend];
+    traces.coarse = true;
+    return traces;
+  }
+  const byState = new Map(names.map((s) => [s, { x: [], base: [], y: [] }]));
   for (const u of units) {
-    const g = ganttSegments(iv.get(u), w0, T);
-    coarse = coarse || g.coarse;
-    for (const [a, b, s] of g.segs) {
+    for (const [a, b, s] of segs.get(u)) {
       if (!byState.has(s)) byState.set(s, { x: [], base: [], y: [] });
       const tr = byState.get(s);
       tr.base.push(a / HOUR);
@@ -589,11 +610,11 @@ function ganttTraces(run, T, w0, suffix = "") {
     const st = STATE_STYLE[s] || { colour: "#999", pattern: "" };
     return {
       type: "bar", orientation: "h", name: s, x: tr.x, base: tr.base, y: tr.y,
-      marker: { color: st.colour, line: { width: 0 }, pattern: { shape: st.pattern, fgcolor: "#3a3a3a", size: 6, solidity: 0.25 } },
-      hovertemplate: `${s}${coarse ? " (most of this slot)" : ""}<extra></extra>`,
+      marker: { color: st.colour, line: s === "off" ? { color: "#9a9a9a", width: 0.5 } : { width: 0 }, pattern: { shape: st.pattern, fgcolor: "#3a3a3a", size: 6, solidity: 0.25 } },
+      hovertemplate: `${s}<extra></extra>`,
     };
   });
-  traces.coarse = coarse;
+  traces.coarse = false;
   return traces;
 }
 
@@ -602,7 +623,7 @@ function renderGantt(run, T) {
   document.getElementById("gantt-note").textContent = traces.coarse
     ? `long window: each of ${MAX_SEGMENTS} slots per unit shows the state that took most of it` : "";
   Plotly.react("gantt", traces, {
-    ...BASE_LAYOUT, ...win, barmode: "overlay", margin: { l: 130, r: 20, t: 10, b: 80 },
+    ...BASE_LAYOUT, ...win, barmode: "overlay", margin: { l: 130, r: 20, t: 24, b: 80 },
     xaxis: timeAxis(w0, T), yaxis: axisTitle("unit (station #server)", { autorange: "reversed" }),
   }, PLOT_CONFIG);
 }
@@ -619,10 +640,30 @@ function stepSeries(points, w0, T) {
     x.push(t / HOUR); y.push(v); last = v;
   }
   if (last !== null) { if (!x.length) { x.push(w0 / HOUR); y.push(last); } x.push(T / HOUR); y.push(last); }
-  return { x, y };
+  return thin(x, y, w0 / HOUR, T / HOUR);
 }
 
-// Show the panel of a chart only when the line has something to draw in it.
+// A long series cut to what the chart can show: per slot of MAX_SEGMENTS slots over the
+// window, its first, lowest, highest and last points (in time order), so every peak and dip
+// stays visible.
+function thin(x, y, x0, x1) {
+  if (x.length <= 4 * MAX_SEGMENTS) return { x, y };
+  const width = (x1 - x0) / MAX_SEGMENTS, ox = [], oy = [];
+  let i = 0;
+  while (i < x.length) {
+    const slot = Math.floor((x[i] - x0) / width);
+    let j = i, lo = i, hi = i;
+    while (j < x.length && Math.floor((x[j] - x0) / width) === slot) {
+      if (y[j] < y[lo]) lo = j;
+      if (y[j] > y[hi]) hi = j;
+      j++;
+    }
+    for (const k of [...new Set([i, lo, hi, j - 1])].sort((a, b) => a - b)) { ox.push(x[k]); oy.push(y[k]); }
+    i = j;
+  }
+  return { x: ox, y: oy };
+}
+
 function panel(id, shown) {
   const box = document.getElementById(id).closest(".panel");
   box.hidden = !shown;
@@ -859,7 +900,9 @@ function render() {
   document.getElementById("clock").textContent = simTime(T);
   renderActiveAlarms(run, T);
   if (ui.view === "overview") { renderKpis(run, T); renderDiagram(run, T); }
-  if (ui.view === "timelines") { renderGantt(run, T); renderLevels(run, T); renderUtility(run, T); renderProfiles(run, T); }
+  // panels that a line lacks are hidden before their neighbours are drawn (which then fill
+  // the row)
+  if (ui.view === "timelines") { renderUtility(run, T); renderProfiles(run, T); renderGantt(run, T); renderLevels(run, T); }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);
   document.querySelector('#tabs button[data-view="alarms"]').hidden = !hasAlarms(run);

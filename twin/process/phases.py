@@ -25,7 +25,9 @@ from twin.kernels import crystallisation as kc
 from twin.kernels import drying as kd
 from twin.kernels import fermentation as kf
 from twin.kernels import reactor as kr
+from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
+from twin.process.materials import Materials
 
 DEFAULT_MAX_REACTION_TIME = 48 * 3600.0
 """Time limit of a reaction without ``max_time`` [s]."""
@@ -51,37 +53,6 @@ class Outcome:
     profile: np.ndarray | None = None
     columns: tuple[str, ...] = ()
     summary: dict[str, float | str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Materials:
-    """Species properties as arrays indexed by species code."""
-
-    names: tuple[str, ...]
-    molar_mass: np.ndarray
-    density: np.ndarray
-    cp: np.ndarray
-    solid: np.ndarray  # bool: state == "solid"
-    voc: np.ndarray  # bool
-    dh_vap: np.ndarray  # NaN where unknown
-    t_boil: np.ndarray
-
-    @classmethod
-    def from_spec(cls, species: dict[str, P.Species]) -> Materials:
-        sp = list(species.values())
-        return cls(
-            names=tuple(species),
-            molar_mass=np.array([s.molar_mass for s in sp]),
-            density=np.array([s.density for s in sp]),
-            cp=np.array([s.cp for s in sp]),
-            solid=np.array([s.state == "solid" for s in sp], dtype=bool),
-            voc=np.array([s.voc for s in sp], dtype=bool),
-            dh_vap=np.array([s.dh_vap if s.dh_vap else np.nan for s in sp]),
-            t_boil=np.array([s.t_boil if s.t_boil else np.nan for s in sp]),
-        )
-
-    def code(self, name: str) -> int:
-        return self.names.index(name)
 
 
 def _abate(unit: Process, code: int, kg: float) -> list[tuple[int, str, float]]:
@@ -288,7 +259,7 @@ def _ferment(ph: P.Ferment, unit: Process, name: str, mass: np.ndarray, t: float
     volume = float((mass / mat.density).sum())
     if volume <= 0:
         raise PhaseError("the fermenter is empty")
-    kla = ph.kla if ph.kla is not None else kf.kla_van_t_riet(
+    kla = ph.kla if ph.kla is not None else rules.kla_van_t_riet(
         ph.power_per_volume, ph.gas_velocity, ph.coalescing)
     start = draw_dist(ph.feed_start) if ph.feed_start is not None else 0.0
     p = kf.fermentation_parameters(

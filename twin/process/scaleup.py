@@ -1,4 +1,4 @@
-"""Scale-up of process lines: a spec transformation and studies across scales.
+"""Scale-up of a process line's spec (studies across scales: ``twin.orchestration.scaleup_study``).
 
 :func:`scale_line` turns a line whose named process unit has volume V1 into the same line at
 V2, under geometric similarity (L = (V2/V1)^(1/3)) and an agitation rule, for every process
@@ -15,16 +15,18 @@ unit, tank and continuous unit (a recipe scaled as a whole). What changes and wh
   new P/V and gas velocity (``constant_vvm``: vs x L; ``constant_superficial_velocity``);
 - utilities' capacities: x L^3 (the plant is scaled with the line) unless told otherwise.
 
-Every change is written to the derivation table with its formula. The scaled line is an
-ordinary, validated spec: it runs, sweeps and reports like any other.
+Each rule is the kernel library's (:mod:`twin.kernels.scaleup`: ``speed_for_rule``,
+``power``, ``ua_at_scale``, ``gas_velocity_for_rule``, ``kla_van_t_riet``), with its validity
+flags: a flag is raised only where a correlation is used outside its range (van 't Riet above
+2.6 m3 or outside 500-10000 W/m3). Every change is written to the derivation table with its
+formula. The scaled line is an ordinary, validated spec: it runs, sweeps and reports like any
+other.
 """
 
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,7 +36,6 @@ from twin.data import spec as S
 from twin.data.checks import line_from_dict
 from twin.data.units import to_si
 from twin.kernels import scaleup as rules
-from twin.orchestration.run import resolve_line
 
 GAS_RULES = rules.GAS_RULES
 
@@ -72,17 +73,17 @@ def _q(value: float, unit: str) -> str:
     return f"{value!r} {unit}"
 
 
-def scale_line(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
-               volume: float | str, rule: str = "constant_power_per_volume", *,
-               gas_rule: str = "constant_vvm", scale_utilities: bool = True) -> ScaledLine:
-    """Scale ``line`` so that process unit ``unit`` has ``volume`` (see the module notes).
+def scale_line(spec: S.LineSpec, unit: str, volume: float | str,
+               rule: str = "constant_power_per_volume", *, gas_rule: str = "constant_vvm",
+               scale_utilities: bool = True) -> ScaledLine:
+    """Scale the validated line ``spec`` so that process unit ``unit`` has ``volume`` (see the
+    module notes).
 
     Raises
     ------
     ValueError
         If the unit is not a process unit, the volume is not positive, or the rule unknown.
     """
-    spec, _ = resolve_line(line)
     rule = rule_name(rule)
     if gas_rule not in GAS_RULES:
         raise ValueError(f"unknown gas rule {gas_rule!r} (known: {', '.join(GAS_RULES)})")
@@ -97,7 +98,9 @@ def scale_line(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
     data = spec.model_dump(mode="json", by_alias=True)
     log = _Log()
     flags: list[str] = []
-    p_ratio, pv_ratio = lf ** (3 * a + 5), lf ** (3 * a + 2)
+    # P = Np rho N^3 D^5 at both scales (same Np and rho), N2 = N1 L^a: ratios of the kernel
+    p_ratio = rules.power(1.0, 1.0, rules.speed_for_rule(1.0, 1.0, lf, rule), lf)
+    pv_ratio = p_ratio / lf**3
     for name, station in spec.stations.items():
         raw = data["stations"][name]
         where = f"stations.{name}"
@@ -154,11 +157,11 @@ def _scale_process(st: S.Process, raw: dict[str, Any], where: str, lf: float, a:
     for label, recipe, raw_recipe in recipes:
         for i, ph in enumerate(recipe):
             _scale_phase(ph, raw_recipe[i], f"{where}.{label}[{i}]", lf, gas_rule, pv_ratio,
-                         log, flags)
+                         st.volume * lf**3, log, flags)
 
 
 def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: str,
-                 pv_ratio: float, log: _Log, flags: list[str]) -> None:
+                 pv_ratio: float, vessel: float, log: _Log, flags: list[str]) -> None:
     v3, v2 = lf**3, lf**2
     for medium, volume in ph.uses.items():
         raw["uses"][medium] = _q(volume * v3, "m**3")
@@ -168,8 +171,9 @@ def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: 
             raw["materials"][sp] = _q(kg * v3, "kg")
             log(f"{where}.materials.{sp}", kg, kg * v3, "x L^3 (mass ~ volume)")
     if isinstance(ph, P.Thermal | P.React):
-        raw["ua"] = _q(ph.ua * v2, "W/K")
-        log(f"{where}.ua", ph.ua, ph.ua * v2, "x L^2 (constant U, jacket area ~ L^2)")
+        ua = rules.ua_at_scale(ph.ua, 1.0, v3)
+        raw["ua"] = _q(ua, "W/K")
+        log(f"{where}.ua", ph.ua, ua, "x L^2 (constant U, jacket area ~ L^2)")
     if isinstance(ph, P.Crystallise) and ph.seed_mass:
         raw["seed_mass"] = _q(ph.seed_mass * v3, "kg")
         log(f"{where}.seed_mass", ph.seed_mass, ph.seed_mass * v3, "x L^3")
@@ -184,32 +188,42 @@ def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: 
         log(f"{where}.water", ph.water, ph.water * v2, "x L^2 (wetted area)")
         log(f"{where}.cod", ph.cod, ph.cod * v2, "x L^2 (wetted area)")
     if isinstance(ph, P.Ferment):
-        _scale_ferment(ph, raw, where, lf, gas_rule, pv_ratio, log, flags)
+        _scale_ferment(ph, raw, where, lf, gas_rule, pv_ratio, vessel, log, flags)
 
 
 def _scale_ferment(ph: P.Ferment, raw: dict[str, Any], where: str, lf: float, gas_rule: str,
-                   pv_ratio: float, log: _Log, flags: list[str]) -> None:
-    vs_ratio = lf if gas_rule == "constant_vvm" else 1.0
+                   pv_ratio: float, vessel: float, log: _Log, flags: list[str]) -> None:
+    """Feed and volume x L^3; P/V and gas velocity by the rules, kLa by van 't Riet; a flag
+    only where van 't Riet is used outside its range at the new scale (``vessel`` [m3])."""
+    vs_ratio = rules.gas_velocity_for_rule(1.0, 1.0, lf**3, gas_rule)
     raw["feed_rate"] = _q(ph.feed_rate * lf**3, "m**3/s")
     log(f"{where}.feed_rate", ph.feed_rate, ph.feed_rate * lf**3, "x L^3")
+    volume = vessel
     if ph.max_volume:
         raw["max_volume"] = _q(ph.max_volume * lf**3, "m**3")
+        volume = ph.max_volume * lf**3
     if ph.power_per_volume is not None and ph.gas_velocity is not None:
         pv, vs = ph.power_per_volume * pv_ratio, ph.gas_velocity * vs_ratio
         raw["power_per_volume"] = _q(pv, "W/m**3")
         raw["gas_velocity"] = _q(vs, "m/s")
         log(f"{where}.power_per_volume", ph.power_per_volume, pv, f"x L^(3a+2) = x {pv_ratio:.4g}")
         log(f"{where}.gas_velocity", ph.gas_velocity, vs, f"{gas_rule}: x {vs_ratio:.4g}")
+        found = rules.van_t_riet_flags(volume, pv)
     elif ph.kla is not None:
-        c, e_pv, e_vs = (rules.VAN_T_RIET_COALESCING if ph.coalescing
+        # van 't Riet is a power law: the kLa ratio is the correlation at the P/V and vs ratios
+        ratio = (rules.kla_van_t_riet(pv_ratio, vs_ratio, ph.coalescing)
+                 / rules.kla_van_t_riet(1.0, 1.0, ph.coalescing))
+        raw["kla"] = _q(ph.kla * ratio, "1/s")
+        _, e_pv, e_vs = (rules.VAN_T_RIET_COALESCING if ph.coalescing
                          else rules.VAN_T_RIET_NON_COALESCING)
-        kla = ph.kla * pv_ratio**e_pv * vs_ratio**e_vs
-        raw["kla"] = _q(kla, "1/s")
-        log(f"{where}.kla", ph.kla, kla,
-            f"van 't Riet: x (P/V ratio)^{e_pv} x (vs ratio)^{e_vs} (constant {c})")
-    if math.isclose(lf, 1.0):
-        return
-    flags.append(f"{where}: kLa extrapolated by van 't Riet (check its validity range)")
+        log(f"{where}.kla", ph.kla, ph.kla * ratio,
+            f"van 't Riet: x (P/V ratio)^{e_pv} x (vs ratio)^{e_vs}")
+        # P/V itself is not in the spec: only the volume range can be checked
+        found = tuple(f for f in rules.van_t_riet_flags(volume, rules.VAN_T_RIET_PV_MIN)
+                      if "V = " in f)
+    else:
+        found = ()
+    flags.extend(f"{where}: {f}" for f in found)
 
 
 def copy_line(line: S.LineSpec) -> dict[str, Any]:

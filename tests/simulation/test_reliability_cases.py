@@ -1,0 +1,168 @@
+"""Every reliability case ends in bounded time and memory with a clear outcome.
+
+Each case in ``reliability_cases/`` (see its README) once hung, deadlocked silently, produced
+nothing without a word or failed with an internal error. Here each runs through the CLI
+(``twin validate``, then ``twin run --duration 1d``) in a forked child process with a hard
+address-space limit (and killed after a minute); the child reports the wall time of the two
+commands and how much its resident memory grew. It must end within 10 s and 500 MB in the
+outcome the table names: a validation error at a key path, a named run error, or a completed
+run with the named warnings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import select
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from twin.simulation.watchdog import resident_memory
+
+CASES = Path(__file__).parent / "reliability_cases"
+WALL_S = 10.0
+PEAK_BYTES = 500e6
+
+EXPECTED: dict[str, tuple[str, str]] = {
+    # case: (outcome, what: key path | error type | warning codes)
+    "ia_zero": ("invalid", "stations.src.interarrival"),
+    "ia_tiny": ("invalid", "stations.src.interarrival"),
+    "infinite_zero_cycle": ("invalid", "stations.m.cycle_time"),
+    "infinite_supply_huge_buffer": ("invalid", "stations.m.buffer"),
+    "huge_servers": ("invalid", "stations.m.servers"),
+    "cal_nodays": ("invalid", "calendar.days"),
+    "assembly_stray_product": ("invalid", "stations.asm"),
+    "rx_charge_0K": ("invalid", "stations.r.recipe[0].charge.temperature"),
+    "rx_charge_negK": ("invalid", "stations.r.recipe[0].charge.temperature"),
+    "rx_utility_tiny": ("invalid", "utilities.cw.capacity"),
+    "deadlock_loop": ("error", "DeadlockError"),
+    "self_loop_deadlock": ("error", "DeadlockError"),
+    "rx_k0_1e30": ("error", "IntegrationError"),
+    "rx_k0_1e300": ("error", "IntegrationError"),
+    "batch_never_full": ("warning", "batch_never_full no_good_units"),
+    "rx_utility_1mW": ("warning", "utility_starved no_good_units"),
+    "rx_base": ("completed", ""),
+}
+
+HARD_WALL_S = 60.0  # the parent kills a child that is still running by then
+
+
+def _child(args: list[list[str]], write: int) -> None:
+    """In the forked child: bound the address space, run the commands, report as JSON."""
+    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))  # a runaway dies, not the host
+    from twin.edges.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    rss0 = resident_memory()
+    t0 = time.perf_counter()
+    codes = []
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for argv in args:
+            codes.append(main(argv))
+            if codes[-1]:
+                break
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    report = {"codes": codes, "wall": wall, "grown": peak - rss0, "stdout": out.getvalue(),
+              "stderr": err.getvalue()}
+    os.write(write, json.dumps(report).encode())
+
+
+def run_case(path: Path, tmp: Path, *extra: str) -> dict:
+    """Validate and run ``path`` in a forked child (the libraries are loaded already, so the
+    wall time is the commands' own); its report: exit codes, wall time [s], memory grown
+    [bytes] (peak resident minus resident at the start), output."""
+    args = [["validate", str(path)],
+            ["run", str(path), "--duration", "1d", "--out", str(tmp), *extra]]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        code = 0
+        try:
+            os.close(read)
+            _child(args, write)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    chunks = []
+    deadline = time.monotonic() + HARD_WALL_S
+    while True:
+        ready, _, _ = select.select([read], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail(f"{path.name} still running after {HARD_WALL_S} s")
+        chunk = os.read(read, 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0 and chunks, f"{path.name}: the child failed (status {status})"
+    return json.loads(b"".join(chunks))
+
+
+@pytest.fixture(scope="module")
+def warm_kernels() -> None:
+    """Compile (or load) the reactor kernel once, so that no child pays for compiling it."""
+    import twin
+
+    twin.run(CASES / "rx_base.toml", duration="1 d")
+
+
+def test_every_case_is_listed() -> None:
+    assert sorted(p.stem for p in CASES.glob("*.toml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_case_ends_bounded_and_clear(case: str, tmp_path: Path, warm_kernels: None) -> None:
+    outcome, what = EXPECTED[case]
+    rep = run_case(CASES / f"{case}.toml", tmp_path)
+    assert rep["wall"] < WALL_S, rep
+    assert rep["grown"] < PEAK_BYTES, rep
+    err = rep["stderr"]
+    assert "Traceback" not in err and "Traceback" not in rep["stdout"]
+    if outcome == "invalid":
+        assert rep["codes"] == [1], rep
+        assert f"\n  {what}: " in err, err  # a located problem, at its key path
+        assert not list(tmp_path.iterdir())  # nothing ran
+        return
+    assert rep["codes"][0] == 0, rep  # the spec is valid
+    if outcome == "error":
+        assert rep["codes"] == [0, 1], rep
+        assert f"error: the run failed: {what}: " in err, err
+        assert "raised at" not in err  # a named error: no code location needed
+        (folder,) = tmp_path.iterdir()
+        summary = json.loads((folder / "run.json").read_text())
+        assert summary["provenance"]["status"] == "failed"
+        assert what in summary["provenance"]["error"]
+        return
+    assert rep["codes"] == [0, 0], rep
+    (folder,) = tmp_path.iterdir()
+    summary = json.loads((folder / "run.json").read_text())
+    codes = {w["code"] for w in summary["warnings"]}
+    assert set(what.split()) <= codes, summary["warnings"]
+    for code in what.split():
+        assert f"  ! [{code}] " in rep["stdout"]
+
+
+def test_deadlock_run_on_is_a_warning(tmp_path: Path, warm_kernels: None) -> None:
+    """With --run-on-deadlock the deadlock of a -> b -> a is recorded (time, cycle) and the
+    run completes."""
+    rep = run_case(CASES / "deadlock_loop.toml", tmp_path, "--run-on-deadlock")
+    assert rep["codes"] == [0, 0], rep
+    assert rep["wall"] < WALL_S and rep["grown"] < PEAK_BYTES
+    (folder,) = tmp_path.iterdir()
+    summary = json.loads((folder / "run.json").read_text())
+    (w,) = [w for w in summary["warnings"] if w["code"] == "deadlock"]
+    assert w["stations"] == ["a", "b"] and w["time"] == 540.0
+    assert "a -> b -> a" in w["message"]
+    assert "  ! [deadlock] deadlock at t = 540 s" in rep["stdout"]

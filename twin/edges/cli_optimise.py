@@ -1,0 +1,68 @@
+"""``twin optimise SCENARIO``: simulation-based optimisation of a scenario's ``[optimise]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+
+def _cmd_optimise(args: argparse.Namespace) -> int:
+    from twin.edges.progress import ProgressBar
+    from twin.edges.query import format_table
+    from twin.optimise.search import optimise
+    from twin.orchestration.study import StudyInterrupted
+
+    try:
+        with ProgressBar("optimise", not args.no_progress) as progress:
+            result = optimise(args.scenario, args.out, executor=args.executor,
+                              workers=args.workers, cluster=args.cluster, progress=progress)
+    except StudyInterrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return 130
+    hist = result.history
+    print(f"optimisation {result.root}: {len(hist)} candidates, "
+          f"{int(hist['feasible'].sum())} feasible")
+    if result.front is not None:
+        cols = [c for c in result.front.columns if c.startswith(("x:", "mean:", "confirm:"))]
+        print("Pareto front (means over the search's replications; confirm: independent "
+              "replications):")
+        print(format_table(result.front[cols].rename(columns=_short)))
+        print(f"table: {result.root / 'pareto.csv'}")
+        return 0
+    if result.best is None:
+        print("no feasible design: see history.csv for each candidate's constraint violation")
+        return 1
+    sel = result.selection
+    print("best design" + (" (procedure KN, P(correct) >= "
+                           f"{1 - sel['alpha']:.0%} within {sel['delta']:.4g})"
+                           if sel.get("guaranteed") else " (no selection guarantee: "
+                           f"{sel.get('note', 'replication cap reached')})") + ":")
+    for path, value in result.best.items():
+        print(f"  {path} = {value!r}")
+    vs = sel.get("versus_start")
+    if vs:
+        print(pd.DataFrame([vs]).to_string(index=False))
+    print(f"spec: {result.root / 'best.toml'}\nhistory: {result.root / 'history.csv'}")
+    return 0
+
+
+def _short(column: str) -> str:
+    """``x:stations.m1.buffer`` -> ``x:m1.buffer`` (as sweep labels shorten paths)."""
+    head, _, path = column.partition(":")
+    first, _, rest = path.partition(".")
+    return f"{head}:{rest if first in ('stations', 'operators', 'products') and rest else path}"
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``twin optimise``."""
+    op = sub.add_parser("optimise", help="optimise a scenario's [optimise] section "
+                        "(search, then selection of the best with a guarantee)")
+    op.add_argument("scenario", help="scenario file (.toml or .py) with an [optimise] section")
+    op.add_argument("--executor", choices=["serial", "local", "dask"], default="local")
+    op.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    op.add_argument("--cluster", help="Dask scheduler address, e.g. tcp://HOST:8786")
+    op.add_argument("--out", default="studies", help="folder of studies (default: studies)")
+    op.add_argument("--no-progress", action="store_true", help="no progress bar")
+    op.set_defaults(func=_cmd_optimise)

@@ -1,0 +1,175 @@
+"""Calibration from a line spec and pilot data files, and the calibrated spec it writes.
+
+The first react or ferment phase of a process station gives the model
+(:class:`~twin.fit.calibrate.Reactor`: k0 and Ea turned into k_ref at T_ref, heats, UA,
+scheme; :class:`~twin.fit.calibrate.Fermenter`: Monod, yields, kLa, the feed). Lab samples
+(format ``samples``) give the observations, their times counted from the start of each
+batch's phase in the batch records (format ``batches``, phase column = the phase kind or its
+name); each batch starts from its first sample of every species, at the jacket temperature
+(or its first temperature sample), in the station's working volume. Reactor temperatures
+come from a time series whose tag map names the signal ``temperature.<station>``. Species
+are the reactant (A), product (B) and by-product (C) of a react phase, or the biomass (X),
+substrate (S) and oxygen (O) of a ferment phase; concentrations are converted between molar
+and mass basis with the spec's molar masses.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.fit.calibrate import (
+    R_GAS,
+    Batch,
+    Calibration,
+    CalibrationError,
+    Fermenter,
+    Model,
+    Reactor,
+)
+from twin.kernels.scaleup import kla_van_t_riet
+
+REACTOR_KEYS = {"ea": ("ea", "J/mol"), "dh": ("dh", "J/mol"), "ua": ("ua", "W/K"),
+                "ea_2": ("ea_2", "J/mol"), "dh_2": ("dh_2", "J/mol")}
+"""Calibrated reactor parameters written back under the same key of the react phase (k_ref
+and k_ref_2 are written as k0 and k0_2)."""
+FERMENTER_KEYS = {"mu_max": "1/s", "ks": "kg/m3", "ko": "kg/m3", "y_xs": "", "y_xo": "",
+                  "m_s": "1/s", "kla": "1/s", "c_star": "kg/m3"}
+"""Calibrated fermentation parameters and their units in the ferment phase."""
+PHASES = ("react", "ferment")
+
+
+def process_phase(line: Any, station: str) -> tuple[int, Any]:
+    """Index and model of the first react or ferment phase of ``station``'s recipe."""
+    st = line.stations.get(station)
+    if st is None or getattr(st, "type", "") != "process":
+        raise CalibrationError(f"no process station named {station!r}")
+    for i, ph in enumerate(st.recipe):
+        if ph.phase in PHASES:
+            return i, ph
+    raise CalibrationError(f"station {station!r} has no react or ferment phase")
+
+
+def model_for(line: Any, station: str, rho_cp: float = 4.0e6, t_ref: float | None = None
+              ) -> tuple[Model, Any]:
+    """The kernel model of a station's react phase (Arrhenius pairs in reference-temperature
+    form, T_ref the jacket temperature unless given) or ferment phase (kLa from van 't Riet
+    when the spec gives power and gas velocity instead)."""
+    _, ph = process_phase(line, station)
+    if ph.phase == "ferment":
+        kla = ph.kla if ph.kla is not None else kla_van_t_riet(
+            ph.power_per_volume, ph.gas_velocity, ph.coalescing)
+        return Fermenter(mu_max=ph.mu_max, ks=ph.ks, y_xs=ph.y_xs, y_xo=ph.y_xo, kla=kla,
+                         c_star=ph.c_star, ko=ph.ko, m_s=ph.m_s), ph
+    t_ref = float(t_ref or ph.jacket)
+    return Reactor(
+        k_ref=ph.k0 * math.exp(-ph.ea / (R_GAS * t_ref)), ea=ph.ea, t_ref=t_ref, dh=ph.dh,
+        ua=ph.ua, rho_cp=rho_cp, scheme=ph.second or "single",
+        k_ref_2=ph.k0_2 * math.exp(-ph.ea_2 / (R_GAS * t_ref)) if ph.k0_2 else 0.0,
+        ea_2=ph.ea_2, dh_2=ph.dh_2), ph
+
+
+def _species(ph: Any) -> dict[str, str]:
+    if ph.phase == "ferment":
+        return {ph.biomass: "X", ph.substrate: "S", ph.oxygen: "O"}
+    return {ph.reactant: "A", ph.product: "B"} | ({ph.by_product: "C"} if ph.by_product
+                                                  else {})
+
+
+def _concentrations(line: Any, ph: Any, g: pd.DataFrame) -> np.ndarray:
+    """Sample concentrations in the model's basis: mol/m3 (reactor) or kg/m3 (fermenter),
+    converted with the spec's molar masses where the sample has the other basis."""
+    c = g["concentration_si"].to_numpy(dtype=float).copy()
+    want = "mass" if ph.phase == "ferment" else "molar"
+    for i, (sp, basis) in enumerate(zip(g["species"], g["basis"], strict=True)):
+        if basis != want:
+            mm = line.species[sp].molar_mass
+            c[i] = c[i] * mm if want == "mass" else c[i] / mm
+    return c
+
+
+def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.DataFrame,
+                 sd: dict[str, float], series: pd.DataFrame | None = None) -> list[Batch]:
+    """Batches from clean samples and batch records (see the module docstring); with a
+    time series whose tag map names the signal ``temperature.<station>``, its samples
+    during each react phase are temperature observations (T) and the first is the batch's
+    initial temperature."""
+    _, ph = process_phase(line, station)
+    names = _species(ph)
+    rows = records[(records["unit"] == station) & records["phase"].isin([ph.phase, ph.name])]
+    start = dict(zip(rows["batch"], rows["start"], strict=True))
+    end = dict(zip(rows["batch"], rows["end"], strict=True))
+    temps = (series[series["signal"] == f"temperature.{station}"]
+             if series is not None and "signal" in series else None)
+    volume = line.stations[station].volume
+    jacket = getattr(ph, "jacket", 0.0)
+    feed = {} if ph.phase != "ferment" else {
+        "s_feed": ph.feed_concentration, "f0": ph.feed_rate, "mu_feed": ph.feed_exponent,
+        "t_feed_start": ph.feed_start.mean() if ph.feed_start is not None else 0.0}
+    out = []
+    for batch, g in samples[samples["species"].isin(names)].groupby("batch", sort=True):
+        if batch not in start:
+            raise CalibrationError(f"batch {batch!r} has samples but no {ph.phase} phase of "
+                                   f"{station!r} in the batch records")
+        t = (g["time"] - start[batch]).dt.total_seconds().to_numpy()
+        c = _concentrations(line, ph, g)
+        var = np.array([names[s] for s in g["species"]])
+        keep = t >= 0
+        first = {v: float(c[keep & (var == v)][np.argmin(t[keep & (var == v)])])
+                 for v in set(var[keep])}
+        t, var, c = t[keep], var[keep], c[keep]
+        t0 = jacket
+        if temps is not None:
+            during = temps[(temps["time"] >= start[batch]) & (temps["time"] <= end[batch])]
+            tt = (during["time"] - start[batch]).dt.total_seconds().to_numpy()
+            if tt.size:
+                t0 = float(during["value_si"].iloc[int(np.argmin(tt))])
+                t = np.r_[t, tt]
+                var = np.r_[var, np.full(tt.size, "T")]
+                c = np.r_[c, during["value_si"].to_numpy(dtype=float)]
+        missing = [v for v in var if v not in sd]
+        if missing:
+            raise CalibrationError(f"no measurement standard deviation for {missing[0]} "
+                                   "(give --sd A=...,B=...)")
+        out.append(Batch(str(batch), first, t0, volume, jacket, t, var, c,
+                         np.array([sd[v] for v in var]), feed))
+    if not out:
+        raise CalibrationError(f"no samples of {sorted(names)} in the data")
+    return out
+
+
+def data_hash(*paths: str | Path) -> str:
+    """SHA-256 of the data files' bytes, in the order given."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(Path(p).read_bytes())
+    return h.hexdigest()
+
+
+def calibrated_spec(spec: dict[str, Any], station: str, index: int, model: Model,
+                    cal: Calibration) -> dict[str, Any]:
+    """A copy of the spec dict with the calibrated parameters of the phase replaced (k_ref
+    back to k0 = k_ref exp(Ea / (R T_ref)))."""
+    out = copy.deepcopy(spec)
+    phase = out["stations"][station]["recipe"][index]
+    est = cal.estimate
+    if isinstance(model, Fermenter):
+        for p, unit in FERMENTER_KEYS.items():
+            if p in est:
+                phase[p] = f"{est[p]:.8g} {unit}" if unit else float(f"{est[p]:.8g}")
+        return out
+    for suffix in ("", "_2"):
+        if f"k_ref{suffix}" in est or f"ea{suffix}" in est:
+            k_ref = est.get(f"k_ref{suffix}", getattr(model, f"k_ref{suffix}"))
+            ea = est.get(f"ea{suffix}", getattr(model, f"ea{suffix}"))
+            phase[f"k0{suffix}"] = f"{model.k0(k_ref, ea):.8g} 1/s"
+    for p, (key, unit) in REACTOR_KEYS.items():
+        if p in est:
+            phase[key] = f"{est[p]:.8g} {unit}"
+    return out

@@ -1,0 +1,165 @@
+"""Thermal safety of a unit's reaction, from its spec (no clock, no engine run).
+
+- :func:`reaction_entry`: the batch as it enters the react phase (earlier phases computed with
+  their mean durations);
+- :func:`semenov`: heat generation at the process temperature against the jacket, and the
+  Semenov cooling check (:func:`twin.kernels.semenov.semenov_check`): the cooling ratio and
+  whether the batch is actually cooling-limited;
+- :func:`max_technical_temperature`: the MTT (lowest boiling point of the VOCs charged);
+- :func:`cooling_failure_scan`: the worst loss of cooling during the reaction (reactor kernel);
+- :func:`assessment`: Stoessel class, severity and alarms (:func:`twin.kernels.safety.assess`);
+- :func:`monte_carlo`: the peak temperature under uncertain UA, Ea and k0, both as the
+  recipe runs it (stopped at its temperature limit ``t_max``) and uncapped (what the batch
+  would reach without the stop: the figure the safety statistics use).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from twin.data import process as P
+from twin.data import spec as S
+from twin.kernels import safety
+from twin.kernels import scaleup as rules
+from twin.kernels.semenov import semenov_check
+from twin.kernels.thermo import R
+from twin.process import phases as ph
+from twin.process.materials import Materials
+
+
+def mean_duration(phase: Any) -> float:
+    """Mean duration of a phase's distribution [s] (deterministic pre-calculation)."""
+    dist = getattr(phase, "duration", None) or getattr(phase, "time", None)
+    return float(dist.mean()) if dist is not None else 0.0
+
+
+def reaction_entry(line: S.LineSpec, unit: str) -> tuple[np.ndarray, float, P.React, Materials]:
+    """Batch composition [kg] and temperature [K] entering the unit's react phase, and the
+    phase itself (phases before it are computed with their mean durations)."""
+    st = line.stations[unit]
+    if not isinstance(st, S.Process):
+        raise ValueError(f"{unit!r} is not a process unit of line {line.line.name!r}")
+    mat = Materials.from_spec(line.species)
+    mass, temp = np.zeros(len(mat.names)), 298.15
+    for phase in st.recipe:
+        if isinstance(phase, P.React):
+            return mass, temp, phase, mat
+        out = ph.compute(phase, st, unit, mass, temp, mat, mean_duration)
+        for code, kind, kg in out.flows:
+            mass[code] += kg if kind in ("input", "transformation") else -kg
+        temp = out.temperature if out.temperature is not None else temp
+    raise ValueError(f"{unit!r} has no react phase")
+
+
+def semenov(line: S.LineSpec, unit: str) -> dict[str, Any]:
+    """Heat generation at the start of the reaction against the jacket, and the cooling check.
+
+    Generation ``(-dH) k(Tp) n_A0`` [W] (first order in A, all of A present, at the process
+    temperature Tp the batch enters the reaction with); removal ``UA (Tp - Tj)`` [W]. The
+    check (:func:`twin.kernels.semenov.semenov_check`) gives the cooling ratio (generation to
+    removal at Semenov's critical temperature: >= 1, no stable operating point), the stable
+    temperature rise above Tp, and ``cooling_limited`` only where the jacket cannot hold the
+    batch. Also the adiabatic rise ``dt_ad_K`` and the vessel's A/V [1/m].
+    """
+    mass, tp, react, mat = reaction_entry(line, unit)
+    n_a0 = mass[mat.code(react.reactant)] / mat.molar_mass[mat.code(react.reactant)]
+    n_a0 *= 1.0 - react.dose_fraction
+    k = react.k0 * math.exp(-react.ea / (R * tp))
+    generation = float(-react.dh * k * n_a0)
+    check = semenov_check(max(generation, 0.0), tp, react.ea, react.ua, react.jacket)
+    cap = float(mass @ mat.cp)
+    volume = float((mass / mat.density).sum())
+    return {"process_temperature_K": tp, "generation_W": generation, "removal_W": check.removal,
+            "cooling_ratio": check.ratio, "stable_rise_K": check.stable_rise,
+            "cooling_limited": check.limited, "flags": list(check.flags),
+            "dt_ad_K": float(-react.dh * n_a0 / cap) if cap else math.nan,
+            "area_per_volume_1_m": rules.vessel_geometry(volume).area_per_volume}
+
+
+def max_technical_temperature(line: S.LineSpec, unit: str) -> float:
+    """Maximum technical temperature: the lowest boiling point of the VOCs charged [K]."""
+    mass, _, _, mat = reaction_entry(line, unit)
+    boils = [mat.t_boil[i] for i in np.flatnonzero(mass > 0) if math.isfinite(mat.t_boil[i])]
+    return float(min(boils)) if boils else math.nan
+
+
+def cooling_failure_scan(line: S.LineSpec, unit: str, n_grid: int = 12) -> Any:
+    """The worst loss of jacket cooling during the unit's reaction (kernel simulation: the
+    normal phase to the failure time, then adiabatic; see twin.kernels.safety)."""
+    mass, temp, react, mat = reaction_entry(line, unit)
+    p, y0, t_end = ph.reactor_inputs(react, mass, temp, mat)
+    normal = ph.compute(react, line.stations[unit], unit, mass.copy(), temp, mat, mean_duration)
+    scan = safety.worst_cooling_failure(p, y0, t_phase=normal.duration, unit=unit,
+                                        phase=react.name or "react", t_end=t_end,
+                                        n_grid=n_grid)
+    return scan.worst
+
+
+def assessment(line: S.LineSpec, unit: str, *, max_mtsr: float, t_mtt: float,
+               td24: float | None, worst_failure: float) -> safety.SafetyAssessment:
+    """Stoessel class, severity and alarms of the unit's reaction
+    (:func:`twin.kernels.safety.assess`): MTSR ``max_mtsr`` [K] (the reactor kernel's highest
+    along the batches run), MTT ``t_mtt`` [K], TD24 [K] or ``None`` (no class), the worst
+    cooling-failure temperature [K]; the adiabatic rise from :func:`semenov`."""
+    dt_ad = semenov(line, unit)["dt_ad_K"]
+    return safety.assess(dt_ad=dt_ad, mtt=t_mtt, td24=td24, mtsr_known=max_mtsr,
+                         worst_failure_temperature=worst_failure)
+
+
+def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1,
+                ea_sd: float = 2000.0, k0_cv: float = 0.0, seed: int = 0,
+                mtt: float | None = None) -> pd.DataFrame:
+    """Propagate uncertain ``ua`` (lognormal, coefficient of variation ``ua_cv``), activation
+    energy (normal, ``ea_sd`` [J/mol]) and ``k0`` (lognormal) through the reaction kernel of
+    ``unit``: one kernel call per sample, and a second without the temperature abort for the
+    samples the recipe stopped.
+
+    Returns one row per sample: ``peak_temperature_C`` as the recipe runs (capped by its
+    ``t_max`` abort), ``uncapped_peak_temperature_C`` (the abort removed: where the batch
+    would have gone), conversion, reaction time, ``aborted`` and ``exceeds_mtt`` (uncapped
+    peak at or above the MTT). ``frame.attrs``: ``p_exceeds_mtt`` (uncapped: the safety
+    figure), ``p_recipe_peak_exceeds_mtt`` (capped, for reference: it cannot see runaways the
+    abort cut off), ``p_aborted``, ``mtt_C`` and ``peak_basis``.
+    """
+    mass, temp, react, mat = reaction_entry(line, unit)
+    st = line.stations[unit]
+    rng = np.random.default_rng(seed)
+
+    def lognormal(cv: float) -> np.ndarray:
+        if cv <= 0:
+            return np.ones(n)
+        s2 = math.log1p(cv * cv)
+        return rng.lognormal(-0.5 * s2, math.sqrt(s2), n)
+
+    ua, k0 = react.ua * lognormal(ua_cv), react.k0 * lognormal(k0_cv)
+    ea = react.ea + (rng.normal(0.0, ea_sd, n) if ea_sd > 0 else np.zeros(n))
+    rows = []
+    for i in range(n):
+        variant = react.model_copy(update={"ua": float(ua[i]), "ea": float(ea[i]),
+                                           "k0": float(k0[i])})
+        out = ph.compute(variant, st, unit, mass.copy(), temp, mat, mean_duration)
+        aborted = out.summary["ended_by"] == "temperature_limit"
+        free = out
+        if aborted:
+            free = ph.compute(variant.model_copy(update={"t_max": None}), st, unit,
+                              mass.copy(), temp, mat, mean_duration)
+        rows.append({"ua_W_K": ua[i], "ea_J_mol": ea[i], "k0_1_s": k0[i],
+                     "peak_temperature_C": out.summary["peak_temperature_K"] - 273.15,
+                     "uncapped_peak_temperature_C": free.summary["peak_temperature_K"] - 273.15,
+                     "conversion": out.summary["conversion"],
+                     "react_time_h": out.duration / 3600.0, "aborted": aborted})
+    frame = pd.DataFrame(rows)
+    limit = (mtt if mtt is not None else max_technical_temperature(line, unit)) - 273.15
+    frame["exceeds_mtt"] = frame["uncapped_peak_temperature_C"] >= limit
+    frame.attrs["p_exceeds_mtt"] = float(frame["exceeds_mtt"].mean())
+    capped = frame["peak_temperature_C"] >= limit
+    frame.attrs["p_recipe_peak_exceeds_mtt"] = float(capped.mean())
+    frame.attrs["p_aborted"] = float(frame["aborted"].mean())
+    frame.attrs["mtt_C"] = limit
+    frame.attrs["peak_basis"] = ("uncapped: the reaction followed past the recipe's temperature "
+                                 "abort (t_max) to its own peak")
+    return frame

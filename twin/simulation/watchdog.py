@@ -1,0 +1,201 @@
+"""The run loop with its watchdogs, and the deadlock detector.
+
+:meth:`Watchdog.run` advances a SimPy environment like ``env.run(until)`` but steps it in
+chunks and, between chunks, checks that the run still makes progress:
+
+- the clock advanced at least :data:`twin.data.runnable.TIME_RESOLUTION` over the last
+  ``stall_events`` events (else :class:`StallError`, naming the stations busy at that time:
+  a zero-time loop would otherwise run forever with memory growing);
+- the event queue holds at most ``max_queue`` events and the process grew by at most
+  ``max_memory`` bytes since the run began (else :class:`RunawayError`).
+
+An exception raised inside a SimPy process reaches the caller as itself (type, message,
+attributes and the traceback into the process), with a note of the simulation time; SimPy
+alone would re-create it from its ``args``, which fails for exceptions that need more.
+
+:func:`stuck_stations` finds a deadlock when the last free server of a station blocks: every
+server of each station it waits for, transitively, holds a part for a full buffer whose own
+servers all wait the same way. Nothing on such a cycle can move again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import simpy
+from simpy.core import StopSimulation
+from simpy.events import URGENT
+
+from twin.data.runnable import TIME_RESOLUTION
+from twin.simulation.run_errors import RunawayError, RunError, StallError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds a run must stay within.
+
+    Attributes
+    ----------
+    stall_events
+        Events after which the clock must have advanced by the time resolution.
+    max_queue
+        Most events scheduled at once.
+    max_memory
+        Most growth of the process's resident memory during the run [bytes] (checked where
+        the platform reports it: Linux ``/proc``).
+    check_every
+        Events between two checks (the checks cost a few microseconds).
+    """
+
+    stall_events: int = 2_000_000
+    max_queue: int = 5_000_000
+    max_memory: float = 4e9
+    check_every: int = 16_384
+
+
+def resident_memory() -> float:
+    """Resident memory of this process now [bytes] (NaN where ``/proc`` is not available)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError, IndexError):
+        return math.nan
+
+
+class Watchdog:
+    """Runs an environment under :class:`Limits`.
+
+    ``busy_stations(n)`` names the stations with the most activity in the last ``n`` recorded
+    events (for the messages of the errors).
+    """
+
+    def __init__(self, env: simpy.Environment, busy_stations: Callable[[int], list[str]],
+                 limits: Limits | None = None) -> None:
+        self.env = env
+        self.limits = limits or Limits()
+        self.busy_stations = busy_stations
+        self.events = 0  # events processed so far
+        self._mark = (0.0, 0)  # (clock, events) when the clock last moved by the resolution
+        self._memory0 = resident_memory()
+
+    def run(self, until: float) -> None:
+        """Advance the clock to ``until`` [s] (events at ``until`` itself stay pending)."""
+        env = self.env
+        if not until > env.now:
+            raise ValueError(f"until ({until}) must be greater than the current time {env.now}")
+        stop = simpy.Event(env)  # as env.run(until): before other events at that time
+        stop._ok, stop._value = True, None  # noqa: SLF001 (the shape SimPy's run uses)
+        stop.callbacks.append(StopSimulation.callback)  # type: ignore[union-attr]
+        env.schedule(stop, URGENT, until - env.now)
+        step, chunk = env.step, range(self.limits.check_every)
+        try:
+            while True:
+                for _ in chunk:
+                    step()
+                self.events += len(chunk)
+                self._check()
+        except StopSimulation:
+            return
+        except simpy.core.EmptySchedule:
+            return
+        except Exception as exc:
+            original = _original(exc)
+            if not isinstance(original, RunError):
+                time_note(original, env.now)
+            raise original from None
+
+    def _check(self) -> None:
+        env, limits = self.env, self.limits
+        now = env.now
+        t0, n0 = self._mark
+        if now - t0 >= TIME_RESOLUTION:
+            self._mark = (now, self.events)
+        elif self.events - n0 >= limits.stall_events:
+            names = self.busy_stations(limits.check_every)
+            raise StallError(
+                f"the simulation clock stayed within {TIME_RESOLUTION:g} s of t = {now:g} s "
+                f"for {self.events - n0:,} events (a loop that takes no time); busy stations: "
+                f"{', '.join(names) or 'none recorded'}", now, names)
+        queued = len(env._queue)  # noqa: SLF001 (no public size of the event queue)
+        if queued > limits.max_queue:
+            names = self.busy_stations(limits.check_every)
+            raise RunawayError(
+                f"{queued:,} events are scheduled at t = {now:g} s, more than the bound of "
+                f"{limits.max_queue:,}; busy stations: {', '.join(names) or 'none recorded'}",
+                now, names)
+        grown = resident_memory() - self._memory0
+        if grown > limits.max_memory:
+            names = self.busy_stations(limits.check_every)
+            raise RunawayError(
+                f"the run grew by {grown / 1e6:,.0f} MB by t = {now:g} s, more than the bound "
+                f"of {limits.max_memory / 1e6:,.0f} MB; busy stations: "
+                f"{', '.join(names) or 'none recorded'}", now, names)
+
+
+def _original(exc: BaseException) -> BaseException:
+    """The exception a SimPy process raised, rather than SimPy's re-creation of it.
+
+    SimPy re-raises a process's exception as ``type(e)(*e.args)`` with the original as
+    ``__cause__``; where that re-creation itself fails, the original is still the failed
+    event's value in SimPy's ``step`` frame.
+    """
+    cause = exc.__cause__
+    if cause is not None and type(cause) is type(exc) and cause.args == exc.args:
+        return cause
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "step" and "simpy" in frame.f_code.co_filename:
+            event = frame.f_locals.get("event")
+            value = getattr(event, "_value", None)
+            if isinstance(value, BaseException) and value is not exc:
+                return value
+        tb = tb.tb_next
+    return exc
+
+
+def time_note(exc: BaseException, now: float) -> None:
+    """Add the simulation time [s] to an exception's notes (shown with its traceback)."""
+    exc.add_note(f"(at simulation time t = {now:g} s)")
+
+
+def busiest(codes: Iterable[int], names: list[str], top: int = 5) -> list[str]:
+    """Names of the ``top`` most frequent station codes in ``codes``."""
+    return [names[c] for c, _ in Counter(codes).most_common(top)]
+
+
+def stuck_stations(start: Any) -> list[Any] | None:
+    """The stations deadlocked with ``start`` (a station whose servers are all blocked), or
+    ``None`` if any of them can still move.
+
+    A station is stuck when every server waits to put a part into a full buffer (its put not
+    yet granted) of a station that is stuck too; the walk follows those waits from ``start``.
+    """
+    seen: dict[int, Any] = {}
+    todo: list[Any] = [start]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        waits = node.waits()
+        if waits is None:
+            return None
+        seen[id(node)] = node
+        todo.extend(waits)
+    return list(seen.values())
+
+
+def cycle_of(start: Any) -> list[str]:
+    """Names along the waits from ``start`` (a stuck station) until one repeats: the cycle,
+    closed by its first station (``['a', 'b', 'a']``)."""
+    path: list[Any] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = node.waits()[0]
+    return [n.name for n in path[path.index(node):]] + [node.name]
