@@ -260,8 +260,6 @@ def test_non_utf8_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("where", "key", "value"),
     [
-        (("stations", "washing"), "buffer", 0),
-        (("stations", "washing"), "buffer", -3),
         (("stations", "cnc"), "servers", 0),
         (("stations", "cnc"), "servers", -1),
         (("stations", "burn_in"), "batch_size", 0),
@@ -277,6 +275,18 @@ def test_capacity_must_be_positive(line: dict[str, Any], where: tuple[str, str],
     p = only(problems_of(line))
     assert p.path == f"{where[0]}.{where[1]}.{key}"
     assert p.message == "must be greater than 0"
+
+
+def test_buffer_may_be_zero_but_not_negative(line: dict[str, Any]) -> None:
+    """``buffer = 0`` is a direct hand-over (valid); a negative buffer is refused."""
+    line["stations"]["washing"]["buffer"] = 0
+    spec, problems = validate(line)
+    assert spec is not None and not problems
+    assert spec.stations["washing"].buffer == 0
+    line["stations"]["washing"]["buffer"] = -3
+    p = only(problems_of(line))
+    assert p.path == "stations.washing.buffer"
+    assert p.message == "must be greater than or equal to 0"
 
 
 def test_capacity_must_be_whole_number(line: dict[str, Any]) -> None:
@@ -668,7 +678,7 @@ def test_problem_str_joins_path_and_message() -> None:
 
 
 def test_line_from_dict_raises_spec_error_with_all_problems(line: dict[str, Any]) -> None:
-    line["stations"]["washing"]["buffer"] = 0
+    line["stations"]["washing"]["buffer"] = -1
     line["stations"]["cnc"]["bufer"] = 4
     line["stations"]["eol_test"]["scrap_probability"] = 3
     line["operators"]["technicians"]["count"] = 0

@@ -47,7 +47,7 @@ def _equipment_stations() -> list[str]:
 def broken_file(tmp_path: Path) -> Path:
     text = REFERENCE.read_text()
     text = text.replace('to = "assembly"\n\n# ----', 'to = "asembly"\n\n# ----', 1)
-    text = text.replace("buffer = 6\ncycle_time = \"4 min\"", "buffer = 0\ncycle_time = \"4 min\"")
+    text = text.replace("buffer = 6\ncycle_time = \"4 min\"", "buffer = -1\ncycle_time = \"4 min\"")
     assert text != REFERENCE.read_text()
     f = tmp_path / "broken.toml"
     f.write_text(text)
@@ -68,11 +68,11 @@ def test_validate_valid_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_validate_schema_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "line.toml"
     f.write_text(REFERENCE.read_text().replace("buffer = 6\ncycle_time = \"4 min\"",
-                                               "buffer = 0\ncycle_time = \"4 min\""))
+                                               "buffer = -1\ncycle_time = \"4 min\""))
     assert main(["validate", str(f)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert "stations.washing.buffer: must be greater than 0" in err
+    assert "stations.washing.buffer: must be greater than or equal to 0" in err
     assert str(f) in err
     assert "Traceback" not in err
 
@@ -90,7 +90,7 @@ def test_validate_lists_every_problem(tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "line.toml"
     text = REFERENCE.read_text()
-    text = text.replace("buffer = 6\ncycle_time = \"4 min\"", "buffer = 0\ncycle_time = \"4 min\"")
+    text = text.replace("buffer = 6\ncycle_time = \"4 min\"", "buffer = -1\ncycle_time = \"4 min\"")
     text = text.replace("scrap_probability = 0.01", "scrap_probability = 1.01")
     text = text.replace("[operators.assemblers]\ncount = 2", "[operators.assemblers]\ncount = 0")
     f.write_text(text)
@@ -131,7 +131,7 @@ def test_validate_subprocess_exit_code_and_no_traceback(broken_file: Path) -> No
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     # schema problems are reported first (route checks need a schema-valid spec)
-    assert "stations.washing.buffer: must be greater than 0" in proc.stderr
+    assert "stations.washing.buffer: must be greater than or equal to 0" in proc.stderr
     assert proc.stderr.startswith("error: 1 problem(s) in ")
     assert proc.stdout == ""
 
@@ -275,7 +275,7 @@ def test_run_invalid_spec(broken_file: Path, tmp_path: Path,
                           capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(broken_file), *RUN_ARGS, "--out", str(tmp_path / "runs")]) == 1
     err = capsys.readouterr().err
-    assert "stations.washing.buffer: must be greater than 0" in err
+    assert "stations.washing.buffer: must be greater than or equal to 0" in err
     assert "Traceback" not in err
 
 

@@ -37,8 +37,9 @@ BAD = [
     pytest.param({"overrides": {"stations.m.bufer": 3}},
                  "overrides['stations.m.bufer']", ["bufer", "did you mean 'buffer'"],
                  id="unknown-key-in-override"),
-    pytest.param({"overrides": {"stations.m.buffer": 0}},
-                 "overrides['stations.m.buffer']", ["stations.m.buffer", "greater than 0"],
+    pytest.param({"overrides": {"stations.m.buffer": -1}},
+                 "overrides['stations.m.buffer']",
+                 ["stations.m.buffer", "greater than or equal to 0"],
                  id="override-breaks-line"),
     pytest.param({"overrides": {"stations..m": 1}},
                  "overrides['stations..m']", ["cannot read path"], id="unreadable-path"),
@@ -79,8 +80,8 @@ BAD = [
                             "factors": {"stations.m.buffer": {"low": 1, "high": 3}}}},
                  "sweep", ["needs 'samples'"], id="lhs-without-samples"),
     pytest.param({"sweep": {"design": "grid",
-                            "factors": {"stations.m.buffer": {"levels": [2, 0]}}}},
-                 "overrides['stations.m.buffer']", ["greater than 0"],
+                            "factors": {"stations.m.buffer": {"levels": [2, -1]}}}},
+                 "overrides['stations.m.buffer']", ["greater than or equal to 0"],
                  id="second-level-breaks-line"),
     pytest.param({"line": "nowhere/line.toml"}, "line", ["no line file", "nowhere"],
                  id="missing-line-file"),
@@ -103,7 +104,7 @@ def test_bad_scenario_names_the_path(tmp_path: Path, extra: dict[str, Any], path
 
 
 @pytest.mark.parametrize("extra", [
-    pytest.param({"overrides": {"stations.m.buffer": 0}}, id="override"),
+    pytest.param({"overrides": {"stations.m.buffer": -1}}, id="override"),
     pytest.param({"sweep": {"design": "grid", "factors": {"x": {"low": 1, "high": 2}}}},
                  id="sweep"),
     pytest.param({"events": [{"kind": "failure", "station": "nope", "at": "1 s",
@@ -120,14 +121,14 @@ def test_problems_name_the_scenario_file(tmp_path: Path, extra: dict[str, Any]) 
 def test_bad_design_point_is_named_in_the_source(tmp_path: Path) -> None:
     write_line(tmp_path)
     data = scenario_dict(sweep={"design": "grid",
-                                "factors": {"stations.m.buffer": {"levels": [2, 3, 0]}}})
+                                "factors": {"stations.m.buffer": {"levels": [2, 3, -1]}}})
     with pytest.raises(SpecError) as exc:
         Scenario.from_dict(data, base_dir=tmp_path, source="sc")
     assert "design point 2" in exc.value.source
 
 
 @pytest.mark.parametrize(("extra", "path"), [
-    pytest.param({"overrides": {"stations.m.buffer": 0}}, "overrides['stations.m.buffer']",
+    pytest.param({"overrides": {"stations.m.buffer": -1}}, "overrides['stations.m.buffer']",
                  id="override"),
     pytest.param({"events": [{"kind": "failure", "station": "nope", "at": "1 s",
                               "duration": "1 s"}]}, "events[0].station", id="event"),
@@ -164,7 +165,7 @@ def test_script_without_scenario(tmp_path: Path) -> None:
 def test_script_with_a_bad_dict_names_the_script(tmp_path: Path) -> None:
     write_line(tmp_path)
     script = tmp_path / "bad.py"
-    script.write_text(f"scenario = {scenario_dict(overrides={'stations.m.buffer': 0})!r}\n")
+    script.write_text(f"scenario = {scenario_dict(overrides={'stations.m.buffer': -1})!r}\n")
     with pytest.raises(SpecError) as exc:
         Scenario.load(script)
     assert "overrides['stations.m.buffer']" in problems_of(exc)
@@ -182,7 +183,7 @@ def test_unchecked_scenario_from_a_script_writes_nothing(tmp_path: Path) -> None
         from twin.orchestration.scenario import Scenario
 
         scenario = Scenario(ScenarioSpec.model_validate(
-            {"name": "direct", "line": "line.toml", "overrides": {"stations.m.buffer": 0}}),
+            {"name": "direct", "line": "line.toml", "overrides": {"stations.m.buffer": -1}}),
             Path(__file__).parent)
         """))
     out = tmp_path / "studies"

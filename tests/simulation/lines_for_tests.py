@@ -105,11 +105,14 @@ def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> Inter
 
 
 def replicate(spec: dict[str, Any], seeds: Sequence[int], duration: float, warmup: float,
-              measure: Callable[[RunResult], dict[str, float]]) -> dict[str, Interval]:
-    """Run ``spec`` once per seed and return a t interval for every measured quantity."""
+              measure: Callable[[RunResult], dict[str, float]],
+              engine: str = "simpy") -> dict[str, Interval]:
+    """Run ``spec`` once per seed (on ``engine``) and return a t interval for every measured
+    quantity."""
     samples: dict[str, list[float]] = {}
     for seed in seeds:
-        r = run(spec, duration=duration, warmup=warmup, seed=seed)
+        r = run(spec, duration=duration, warmup=warmup, seed=seed, engine=engine)
+        assert r.provenance["engine"] == engine
         for key, value in measure(r).items():
             samples.setdefault(key, []).append(float(value))
     return {key: t_interval(v) for key, v in samples.items()}

@@ -33,6 +33,8 @@ from lines_for_tests import (
 from twin.orchestration.run import RunResult
 
 SEEDS = tuple(range(101, 111))  # ten independent replications
+ENGINES = pytest.mark.parametrize("engine", ["simpy", "compiled"])
+"""Every check runs on both engines (the compiled engine: discrete lines, Numba)."""
 HOUR = 3600.0
 
 
@@ -123,13 +125,14 @@ def single_station(r: RunResult, t0: float) -> dict[str, float]:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("rho, duration", [(0.5, 60_000.0), (0.8, 100_000.0)])
-def test_mm1(rho: float, duration: float) -> None:
+def test_mm1(rho: float, duration: float, engine: str) -> None:
     """M/M/1: W = 1 / (mu - lambda), L = lambda W, Wq = rho / (mu - lambda), utilisation
     = rho, P(wait) = rho (PASTA)."""
     mu, lam, warmup = 1.0, rho, 2000.0
     est = replicate(queue_line("mm1", lam, expo(1.0 / mu)), SEEDS, duration, warmup,
-                    lambda r: single_station(r, warmup))
+                    lambda r: single_station(r, warmup), engine)
     w = 1.0 / (mu - lam)
     failures: list[str] = []
     check(failures, "W [s]", est["W"], w, 0.10)
@@ -144,14 +147,15 @@ def test_mm1(rho: float, duration: float) -> None:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("servers, duration", [(2, 50_000.0), (3, 40_000.0)])
-def test_mmc_erlang_c(servers: int, duration: float) -> None:
+def test_mmc_erlang_c(servers: int, duration: float, engine: str) -> None:
     """M/M/c at rho = 0.8: P(wait) = Erlang C, Wq = C / (c mu - lambda), W = Wq + 1/mu,
     L = lambda W, utilisation = lambda / (c mu)."""
     mu, rho, warmup = 1.0, 0.8, 2000.0
     lam = rho * servers * mu
     est = replicate(queue_line("mmc", lam, expo(1.0 / mu), servers), SEEDS, duration,
-                    warmup, lambda r: single_station(r, warmup))
+                    warmup, lambda r: single_station(r, warmup), engine)
     c_wait = erlang_c(servers, lam / mu)
     wq = c_wait / (servers * mu - lam)
     failures: list[str] = []
@@ -167,13 +171,14 @@ def test_mmc_erlang_c(servers: int, duration: float) -> None:
 
 
 @pytest.mark.slow
-def test_md1_pollaczek_khinchine() -> None:
+@ENGINES
+def test_md1_pollaczek_khinchine(engine: str) -> None:
     """M/D/1 at rho = 0.7: Wq = rho / (2 mu (1 - rho)) (P-K with zero service variance),
     W = Wq + 1/mu, L = lambda W, utilisation = rho."""
     mu, rho, warmup = 1.0, 0.7, 2000.0
     lam = rho * mu
     est = replicate(queue_line("md1", lam, const(1.0 / mu)), SEEDS, 60_000.0, warmup,
-                    lambda r: single_station(r, warmup))
+                    lambda r: single_station(r, warmup), engine)
     wq = rho / (2.0 * mu * (1.0 - rho))
     failures: list[str] = []
     check(failures, "Wq [s]", est["Wq"], wq, 0.08)
@@ -187,13 +192,15 @@ def test_md1_pollaczek_khinchine() -> None:
 
 
 @pytest.mark.slow
+@ENGINES
 @pytest.mark.parametrize("mu1, mu2, slots", [
     (1.0, 1.0, 1),   # balanced, N = 3: TH = 3/4
     (1.0, 1.0, 3),   # balanced, N = 5: TH = 5/6
     (1.0, 0.7, 1),   # slow second machine: M1 often blocked
     (0.7, 1.0, 3),   # slow first machine: M2 often starved
 ])
-def test_two_machines_blocking_after_service(mu1: float, mu2: float, slots: int) -> None:
+def test_two_machines_blocking_after_service(mu1: float, mu2: float, slots: int,
+                                             engine: str) -> None:
     """Two exponential machines with ``slots`` buffer slots between them, blocking after
     service, M1 never starved: an M/M/1/N chain with N = slots + 2. Checks throughput
     (closed form), M1 blocked fraction = P(N), M2 starved fraction = P(0) and
@@ -207,7 +214,8 @@ def test_two_machines_blocking_after_service(mu1: float, mu2: float, slots: int)
                 "m1_starved": m1["starved_fraction"], "m1_util": m1["utilisation"],
                 "m2_starved": m2["starved_fraction"]}
 
-    est = replicate(two_machine_line(mu1, mu2, slots), SEEDS[:8], 40_000.0, warmup, measure)
+    est = replicate(two_machine_line(mu1, mu2, slots), SEEDS[:8], 40_000.0, warmup, measure,
+                    engine)
     failures: list[str] = []
     check(failures, "throughput [1/s]", est["TH"], two_machine_throughput(mu1, mu2, slots),
           0.025)
@@ -256,7 +264,8 @@ def jackson_line() -> tuple[dict[str, object], float, float]:
 
 
 @pytest.mark.slow
-def test_littles_law_on_a_routed_network() -> None:
+@ENGINES
+def test_littles_law_on_a_routed_network(engine: str) -> None:
     """Little's law WIP = TH x W on a network with probabilistic routes and feedback: the
     per-replication difference wip_mean - throughput x lead_time_mean must have a t interval
     containing 0 (it is a sample-path identity up to edge effects of zero mean in steady
@@ -270,7 +279,7 @@ def test_littles_law_on_a_routed_network() -> None:
         return {"TH": th, "W": w, "L": wip, "little_gap": wip - th * w,
                 "little_rel_gap": (wip - th * w) / wip}
 
-    est = replicate(spec, SEEDS[:8], 50_000.0, 3000.0, measure)
+    est = replicate(spec, SEEDS[:8], 50_000.0, 3000.0, measure, engine)
     failures: list[str] = []
     gap, rel = est["little_gap"], est["little_rel_gap"]
     print(f"Little: WIP - TH x W = {gap}; relative {rel}")

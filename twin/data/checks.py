@@ -179,6 +179,19 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
                 product_ref(f"{base}.mix.{p}", p)
             for i, rel in enumerate(st.schedule or []):
                 product_ref(f"{base}.schedule[{i}].product", rel.product)
+            if st.when_full == "lost":
+                for i, r in enumerate(st.routes):
+                    dest = stations.get(r.to)
+                    if r.delay is not None:
+                        out.append(Problem(f"{base}.routes[{i}].delay",
+                                           "lost arrivals are decided at the hand-over; a "
+                                           "source with when_full = 'lost' cannot have a "
+                                           "transport delay"))
+                    elif dest is not None and not isinstance(
+                            dest, S.Machine | S.Inspection | S.Batch | S.Assembly | S.Sink):
+                        out.append(Problem(f"{base}.routes[{i}].to",
+                                           f"lost arrivals need a discrete station, not "
+                                           f"{r.to!r} ({dest.type})"))
             if st.interarrival is None and st.schedule is None:
                 for i, r in enumerate(st.routes):
                     dest = stations.get(r.to)

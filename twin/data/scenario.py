@@ -68,6 +68,9 @@ class ScenarioRun(Model):
         0.05, gt=0.0, description="relative half width of the 95% CI for replications = 'auto'")
     min_replications: int = Field(5, ge=2)
     max_replications: int = Field(50, ge=2)
+    engine: Literal["simpy", "compiled", "auto"] = Field(
+        "auto", description="engine of every run: 'auto' runs a discrete line on the "
+        "compiled engine when it supports the line (else SimPy)")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScenarioRun:

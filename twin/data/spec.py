@@ -61,6 +61,9 @@ class RunSettings(Model):
     duration: Duration = Field(30 * 86400.0, gt=0.0)
     warmup: Duration = Field(0.0, ge=0.0)
     seed: int = Field(1, ge=0)
+    engine: Literal["simpy", "compiled", "auto"] = Field(
+        "simpy", description="simulation engine: the SimPy engine, the compiled (Numba) engine "
+        "for discrete lines, or 'auto' (compiled when the line uses only what it supports)")
     on_deadlock: Literal["stop", "continue"] = Field(
         "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
         "recorded as a warning and the run goes on")
@@ -303,7 +306,9 @@ class Source(StationBase):
 
     With ``interarrival`` parts arrive as a renewal process; with ``schedule`` they are
     released in lots at given times; with neither the supply is infinite (a new part is
-    always waiting to enter the first station).
+    always waiting to enter the first station). An arrival that finds the next station's
+    buffer full waits at the source (``when_full = "wait"``) or is lost (``"lost"``: it never
+    enters the line and is recorded as a ``lost`` event, as in a loss system M/M/c/K).
     """
 
     type: Literal["source"]
@@ -314,6 +319,9 @@ class Source(StationBase):
     limit: PositiveInt | None = Field(None, description="stop after this many parts")
     lot_size: PositiveInt = Field(
         1, description="parts released in a row of the product drawn from the mix (a campaign)")
+    when_full: Literal["wait", "lost"] = Field(
+        "wait", description="an arrival that finds the next station full: waits at the "
+        "source ('wait') or is lost ('lost', balks; counted as a 'lost' event)")
 
     @model_validator(mode="after")
     def _one_product_rule(self) -> Source:
@@ -325,6 +333,9 @@ class Source(StationBase):
             raise ValueError("mix weights must be >= 0 with a positive sum")
         if self.interarrival is not None and self.schedule is not None:
             raise ValueError("give 'interarrival' or 'schedule', not both")
+        if self.when_full == "lost" and self.interarrival is None and self.schedule is None:
+            raise ValueError("when_full = 'lost' needs arrivals ('interarrival' or "
+                             "'schedule'); an infinite supply always waits")
         return self
 
     def products_made(self) -> list[str]:
@@ -345,8 +356,10 @@ class Equipment(StationBase):
     """A station with servers, cycle times, setups, failures, maintenance, operators, power."""
 
     servers: PositiveInt = 1
-    buffer: PositiveInt | None = Field(
-        None, description="input buffer slots in front of the servers; none = unlimited"
+    buffer: int | None = Field(
+        None, ge=0, description="input buffer slots in front of the servers; none = "
+        "unlimited; 0 = direct hand-over (a finished part waits on the upstream machine "
+        "until a server here takes it)"
     )
     cycle_time: Distribution
     product_cycle_time: dict[Name, Distribution] = Field(

@@ -81,7 +81,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run_replications(args, line)
     try:
         result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
-                           seed=args.seed, source=str(args.file),
+                           seed=args.seed, source=str(args.file), engine=args.engine,
                            on_deadlock="continue" if args.run_on_deadlock else None)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
@@ -105,7 +105,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print(kpi_report(result))
-        print(f"\nrun folder: {folder}")
+        prov = result.provenance
+        print(f"\nengine: {prov['engine']}" + (f" ({prov['engine_note']})"
+                                                 if prov["engine_note"] else ""))
+        print(f"run folder: {folder}")
         if report is not None:
             print(f"report: {report}")
     return 0
@@ -119,6 +122,7 @@ def _run_replications(args: argparse.Namespace, line: Any) -> int:
     try:
         results = replicate(line, args.replications, duration=args.duration,
                             warmup=args.warmup, seed=args.seed, source=str(args.file),
+                            engine=args.engine,
                             on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out)
@@ -460,6 +464,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--warmup", help="warm-up excluded from statistics, e.g. 1d")
     r.add_argument("--seed", type=int, help="random seed (>= 0)")
     r.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+    r.add_argument("--engine", choices=["simpy", "compiled", "auto"],
+                   help="simulation engine (default: the spec's run.engine, simpy); compiled "
+                   "runs discrete lines with a Numba event loop, auto uses it when it can")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")

@@ -140,6 +140,8 @@ _LINE = [
        shown="cli report compare"),
     _k("rework_events", "", "rework events", "返工次数", "RQ (rework quantity)", False, "d",
        shown="cli report"),
+    _k("lost_arrivals", "units", "lost arrivals (line full)", "损失到达数(产线满)", better=False,
+       fmt="d", shown="report"),
     _k("quality_ratio", "", "quality ratio", "质量比率", "Quality ratio = GQ/PQ", True,
        shown="cli report study tile compare"),
     _k("scrap_ratio", "", "scrap ratio", "报废率", "Scrap ratio = SQ/PQ", False,

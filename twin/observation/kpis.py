@@ -27,6 +27,8 @@ lower heating value), with ``kwh_per_good_unit_<carrier>`` its parts, and
 ``co2e_kg_per_good_unit`` is scope 1 (gas burnt on site) + scope 2 (all electricity).
 ``electricity_kwh``, ``co2e_kg`` and ``kgce`` stay the stations' own electricity, its scope 2
 CO2e and primary energy.
+``lost_arrivals``: arrivals in the window that found the line full and never entered (sources
+with ``when_full = "lost"``; not ISO 22400).
 The bottleneck is the station with the largest active fraction (producing, setup or down:
 neither starved nor blocked) of its planned busy time. The shifting bottleneck method
 (:mod:`twin.observation.bottlenecks`) adds each station's sole and shifting bottleneck
@@ -189,8 +191,9 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
     pq = gq + sq
     lead = (done - parts["created"].to_numpy())[good]
     events = tables["events"]
-    rq = int(((events["kind"] == "rework") & (events["time"] >= t0)
-              & (events["time"] <= t1)).sum())
+    ev_win = (events["time"] >= t0) & (events["time"] <= t1)
+    rq = int(((events["kind"] == "rework") & ev_win).sum())
+    lost = int(((events["kind"] == "lost") & ev_win).sum())
     fpy = int((good & (parts["reworks"].to_numpy() == 0)).sum())
     # Parts of the line (not consumed components) for WIP: created, finished (inf if still in).
     created_ev = events[events["kind"] == "created"]
@@ -218,6 +221,7 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         "good_units": gq,
         "scrap_units": sq,
         "rework_events": rq,
+        "lost_arrivals": lost,
         "throughput_per_h": gq / hours,
         "wip_mean": time_weighted_wip(created, finish, t0, t1),
         "lead_time_mean_h": float(lead.mean() / HOUR) if lead.size else float("nan"),

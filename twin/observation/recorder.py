@@ -20,9 +20,10 @@ STATES = ("producing", "idle", "blocked", "setup", "down", "off", "maintenance",
 """Equipment state names, indexed by state code."""
 PRODUCING, IDLE, BLOCKED, SETUP, DOWN, OFF, MAINTENANCE, WAITING = range(len(STATES))
 
-EVENTS = ("created", "arrive", "start", "end", "scrap", "rework", "consumed", "exit")
-"""Part event kinds, indexed by event code."""
-CREATED, ARRIVE, START, END, SCRAP, REWORK, CONSUMED, EXIT = range(len(EVENTS))
+EVENTS = ("created", "arrive", "start", "end", "scrap", "rework", "consumed", "exit", "lost")
+"""Part event kinds, indexed by event code (``lost``: an arrival that found the line full
+and never entered; its part is -1)."""
+CREATED, ARRIVE, START, END, SCRAP, REWORK, CONSUMED, EXIT, LOST = range(len(EVENTS))
 
 FATES = ("wip", "good", "scrap", "consumed")
 """What finally happened to a part (``wip``: still in the line at the end)."""

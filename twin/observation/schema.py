@@ -112,7 +112,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (
                 _c("state", "code"))),
     Table("events", "one movement of one part", (
         _T, _PART, _c("product", "code"), _STATION,
-        _c("kind", "code", doc="created, arrive, start, end, scrap, rework, consumed, exit"))),
+        _c("kind", "code", doc="created, arrive, start, end, scrap, rework, consumed, exit, "
+                               "lost (an arrival that found the line full; part -1)"))),
     Table("parts", "one part that left the line (or was consumed by an assembly)", (
         _PART, _c("product", "code"), _c("created", "time", "s"), _c("done", "time", "s"),
         _c("fate", "code", doc="wip, good, scrap, consumed"),

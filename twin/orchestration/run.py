@@ -39,6 +39,8 @@ from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
 from twin.observation.run_warnings import result_warnings
 from twin.observation.stability import stability_warnings
+from twin.simulation.compiled.engine import CompiledModel
+from twin.simulation.compiled.lower import unsupported
 from twin.simulation.line import LineModel
 
 if TYPE_CHECKING:
@@ -46,6 +48,10 @@ if TYPE_CHECKING:
 
 PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydantic", "pint",
             "pyarrow")
+
+
+ENGINES = ("simpy", "compiled", "auto")
+"""Engine choices of a run (``run.engine`` in a spec, ``--engine``, ``engine=``)."""
 
 
 def run_id(line: str, run_hash: str, seed: int) -> str:
@@ -207,6 +213,8 @@ class PreparedRun:
     events: tuple[Any, ...] = ()
     spec_hash: str = ""
     run_hash: str = ""
+    engine: str = "simpy"
+    engine_note: str = ""
 
     @property
     def run_id(self) -> str:
@@ -226,10 +234,31 @@ def execute_keeping_failures(prep: PreparedRun) -> RunResult:
         return exc.result
 
 
+def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str) -> tuple[str, str]:
+    """The engine that runs ``spec`` (``wanted``: simpy, compiled or auto) and, when auto
+    falls back to SimPy, why (what the compiled engine does not support).
+
+    Raises
+    ------
+    ValueError
+        If ``wanted`` is ``compiled`` and the compiled engine cannot run the line.
+    """
+    if wanted not in ENGINES:
+        raise ValueError(f"unknown engine {wanted!r} (expected one of {ENGINES})")
+    if wanted == "simpy":
+        return "simpy", ""
+    why = unsupported(spec, events)
+    if not why:
+        return "compiled", ""
+    if wanted == "compiled":
+        raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
+    return "simpy", "auto chose SimPy: the compiled engine does not support " + "; ".join(why)
+
+
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
             seed: int | None = None, events: Sequence[Any] = (),
-            on_deadlock: str | None = None) -> PreparedRun:
+            engine: str | None = None, on_deadlock: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
     if on_deadlock is not None:  # part of the spec (and its hash): the run behaves otherwise
@@ -245,11 +274,13 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     problems = event_problems(spec, list(events))
     if problems:
         raise SpecError(problems, "timed events")
+    chosen, note = choose_engine(spec, events, engine or spec.run.engine)
     shash = spec_hash(spec)
     blob = json.dumps([e.model_dump(mode="json") for e in events], sort_keys=True)
+    tag = "" if chosen == "simpy" else f"|{chosen}"  # SimPy run ids are unchanged
     run_hash = hashlib.sha256(
-        f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}".encode()).hexdigest()
-    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash)
+        f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}{tag}".encode()).hexdigest()
+    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note)
 
 
 def execute(prep: PreparedRun) -> RunResult:
@@ -265,7 +296,10 @@ def execute(prep: PreparedRun) -> RunResult:
     recorder = Recorder()
     end = prep.warmup + prep.duration
     try:
-        model = LineModel(prep.line, prep.seed, recorder, prep.events)
+        model: LineModel | CompiledModel = (
+            CompiledModel(prep.line, prep.seed, recorder, prep.events)
+            if prep.engine == "compiled" else LineModel(prep.line, prep.seed, recorder,
+                                                        prep.events))
         model.run(until=end)
         tables, kpis = finish_tables(prep, model, recorder)
     except Exception as exc:
@@ -287,6 +321,8 @@ def start_provenance(prep: PreparedRun) -> dict[str, Any]:
         "run_hash": prep.run_hash,
         "seed": prep.seed,
         "settings": {"duration_s": prep.duration, "warmup_s": prep.warmup, "seed": prep.seed},
+        "engine": prep.engine,
+        "engine_note": prep.engine_note,
         "events": [e.model_dump(mode="json") for e in prep.events],
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": dict(_versions()),
@@ -295,7 +331,7 @@ def start_provenance(prep: PreparedRun) -> dict[str, Any]:
     }
 
 
-def finish_tables(prep: PreparedRun, model: LineModel,
+def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
                   recorder: Recorder) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Tables, ledgers (balance checked) and KPIs of a model run to its end."""
     spec, wu = prep.line, prep.warmup
@@ -335,7 +371,8 @@ def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataF
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
         warmup: str | float | None = None, seed: int | None = None,
-        events: Sequence[Any] = (), on_deadlock: str | None = None) -> RunResult:
+        events: Sequence[Any] = (), engine: str | None = None,
+        on_deadlock: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -351,6 +388,10 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         Seed of all random streams; default: the spec's ``run.seed``.
     events
         Timed events (:mod:`twin.data.scenario`) played into the run.
+    engine
+        ``"simpy"``, ``"compiled"`` (discrete lines only; an error names what it does not
+        support) or ``"auto"`` (compiled when it can, else SimPy, and the provenance's
+        ``engine_note`` says why); default: the spec's ``run.engine`` (``"simpy"``).
     on_deadlock
         ``"stop"`` (a deadlock fails the run with ``DeadlockError``) or ``"continue"`` (it
         becomes a warning); default: the spec's ``run.on_deadlock``.
@@ -363,4 +404,4 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         If the simulation raised; the error carries the provenance with the traceback.
     """
     return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
-                           on_deadlock=on_deadlock))
+                           engine=engine, on_deadlock=on_deadlock))

@@ -18,7 +18,7 @@ import simpy
 
 from twin.data import spec as S
 from twin.data.alarms import kpi_windows
-from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, Recorder
+from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorder
 from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
 from twin.simulation.streams import Streams, uniform_stream
@@ -233,6 +233,10 @@ class Node:
         """Parts in this node now (for least-loaded routing and flow checks)."""
         return 0
 
+    def can_take(self, part: Part) -> bool:
+        """Whether ``part`` handed over now would enter at once (lost arrivals)."""
+        return True
+
     def waits(self) -> list[Node] | None:
         """The nodes this node's servers all wait to hand a part to (their buffers full), or
         ``None`` if any server could still move (deadlock detection)."""
@@ -301,13 +305,34 @@ class SourceNode(Node):
         else:
             self.env.process(self._infinite())
 
+    def _arrive(self, product: int | None = None) -> None:
+        """One arrival: it enters (or waits in line at the source), or with
+        ``when_full = "lost"`` it is lost if its destination cannot take it at once."""
+        if self.spec.when_full == "wait":
+            self._release(self._new(product))
+            return
+        assert self.router is not None
+        code = self._product() if product is None else product
+        probe = Part(-1, code, self.env.now)
+        dest, _ = self.router.pick(probe)
+        if not dest.can_take(probe):
+            self.ctx.rec.event(self.env.now, -1, code, self.code, LOST)
+            return
+        self.made += 1
+        part = self.ctx.new_part(code, self.code)
+        ev = dest.accept(part)  # it may wait for a hand-over decided at this instant
+        if ev is not None:
+            self._wait(part, ev, dest)
+
     def _release(self, part: Part) -> None:
         """Hand over without waiting: a part that cannot enter waits in line at the source."""
         out = self.push(part)
         if out is not None:
-            ev, dest = out
-            self.holding += 1
-            ev.callbacks.append(lambda _e, p=part, d=dest: self._handed_over(p, d))
+            self._wait(part, *out)
+
+    def _wait(self, part: Part, ev: simpy.Event, dest: Node) -> None:
+        self.holding += 1
+        ev.callbacks.append(lambda _e, p=part, d=dest: self._handed_over(p, d))
 
     def _handed_over(self, part: Part, dest: Node) -> None:
         self.holding -= 1
@@ -329,7 +354,7 @@ class SourceNode(Node):
         self.gap = self.spec.interarrival.sampler(self.ctx.streams.rng(self.name, "arrival"))
         while not self._full():
             yield self.env.timeout(self.gap())
-            self._release(self._new())
+            self._arrive()
 
     def _releases(self, rel: S.Release, index: int) -> Generator[Any, Any, None]:
         product = None if rel.product is None else self.ctx.product_code[rel.product]
@@ -339,7 +364,7 @@ class SourceNode(Node):
             for _ in range(rel.quantity):
                 if self._full():
                     return
-                self._release(self._new(product))
+                self._arrive(product)
             if rel.every is None:
                 return
             t += rel.every

@@ -57,21 +57,90 @@ def _missed_target(phase: Any, out: phases.Outcome) -> str:
             f"(target {100 * phase.target_conversion:.3g} %)")
 
 
-def settled(store: simpy.Store) -> int:
-    """Parts in ``store`` once the hand-overs already decided at this instant are done.
+def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
+    """``store`` once the hand-overs already decided at this instant are done, with ``extra``
+    more parts put now: (parts in it, parts given to waiting servers, puts still waiting).
 
     SimPy serves a waiting get after a put (and a waiting put after a get) when that event is
     processed, later at the same time; counting them now avoids zero-length glitches.
     """
-    n, gets, puts, cap = len(store.items), len(store.get_queue), len(store.put_queue), \
-        store.capacity
+    n, gets, puts, cap = len(store.items), len(store.get_queue), \
+        len(store.put_queue) + extra, store.capacity
+    given = 0
     while True:
         taken = min(n, gets)
-        n, gets = n - taken, gets - taken
+        n, gets, given = n - taken, gets - taken, given + taken
         added = int(min(puts, cap - n))
         n, puts = n + added, puts - added
         if not (gets and n):
-            return n
+            return n, given, puts
+
+
+def settled(store: simpy.Store) -> int:
+    """Parts in ``store`` once the hand-overs already decided at this instant are done."""
+    return settle(store)[0]
+
+
+class Buffer(simpy.Store):
+    """An input buffer: a ``simpy.Store`` that also counts the parts given to a waiting
+    server but not yet taken up (its process resumes later in the same instant), so that a
+    station's load (least-loaded routing) includes them. Whoever takes a part up from a
+    get decrements :attr:`passing`."""
+
+    def __init__(self, env: simpy.Environment, capacity: float) -> None:
+        super().__init__(env, capacity=capacity)
+        self.passing = 0
+
+    def _do_get(self, event: Any) -> bool | None:
+        if self.items:
+            self.passing += 1
+            event.succeed(self.items.pop(0))
+        return None
+
+
+class HandOver(Buffer):
+    """An input buffer with no slots (``buffer = 0``): a part passes only straight to a
+    server already waiting for one; until then its sender holds it (blocked). Waiting
+    senders and servers are matched first come, first served."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env, capacity=1)
+        self._capacity = 0  # nothing is ever kept: ``settled`` and loads count 0 slots
+
+    def _do_put(self, event: Any) -> bool | None:
+        for get in self.get_queue:
+            if not get.triggered:
+                self.get_queue.remove(get)
+                self.passing += 1
+                get.succeed(event.item)
+                event.succeed()
+                return True
+        return None
+
+    def _do_get(self, event: Any) -> bool | None:
+        for put in self.put_queue:
+            if not put.triggered:
+                self.put_queue.remove(put)
+                self.passing += 1
+                put.succeed()
+                event.succeed(put.item)
+                return True
+        return None
+
+
+def input_buffer(env: simpy.Environment, slots: int | None) -> Buffer:
+    """An input buffer of ``slots`` places (``None``: unlimited, 0: direct hand-over)."""
+    if slots == 0:
+        return HandOver(env)
+    return Buffer(env, capacity=INF if slots is None else slots)
+
+
+def can_take_now(store: simpy.Store) -> bool:
+    """Whether a part put into ``store`` now enters at this instant, counting the hand-overs
+    already decided at it (:func:`settle`)."""
+    if isinstance(store, HandOver):
+        return any(not g.triggered for g in store.get_queue)
+    return settle(store, 1)[2] == 0
 
 
 class EquipmentNode(Node):
@@ -82,8 +151,8 @@ class EquipmentNode(Node):
     def __init__(self, ctx: Context, name: str, spec: S.Equipment) -> None:
         super().__init__(ctx, name, spec)
         streams, rec = ctx.streams, ctx.rec
-        self.queue = simpy.Store(self.env, capacity=spec.buffer or INF)
-        self.stores: list[simpy.Store] = [self.queue]  # every input buffer, once
+        self.queue = input_buffer(self.env, spec.buffer)
+        self.stores: list[Buffer] = [self.queue]  # every input buffer, once
         default = spec.cycle_time.sampler(streams.rng(name, "cycle"))
         self.cycle: list[Callable[[], float]] = [default] * len(ctx.product_code)
         for product, dist in spec.product_cycle_time.items():
@@ -117,7 +186,7 @@ class EquipmentNode(Node):
 
     # --------------------------------------------------------------- hand-over
 
-    def store_for(self, part: Part) -> simpy.Store:
+    def store_for(self, part: Part) -> Buffer:
         """The input buffer ``part`` waits in."""
         return self.queue
 
@@ -131,7 +200,13 @@ class EquipmentNode(Node):
         return ev
 
     def load(self) -> int:
-        return sum(len(q.items) for q in self.stores) + self.holding
+        """Parts in the buffers and at the servers, once this instant's decided hand-overs
+        are done (parts given to a server count as held by it)."""
+        return sum(n + given + q.passing for q in self.stores
+                   for n, given, _ in [settle(q)]) + self.holding
+
+    def can_take(self, part: Part) -> bool:
+        return can_take_now(self.store_for(part))
 
     # --------------------------------------------------------------- processes
 
@@ -151,7 +226,7 @@ class EquipmentNode(Node):
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         raise NotImplementedError
 
-    def _take(self, unit: Unit, store: simpy.Store) -> Generator[Any, Any, Part]:
+    def _take(self, unit: Unit, store: Buffer) -> Generator[Any, Any, Part]:
         """Take the next part from ``store``, idle (starved) while there is none.
 
         A unit that stops while it waits (a failure, maintenance, the end of a shift)
@@ -173,6 +248,7 @@ class EquipmentNode(Node):
                         continue
                 else:
                     yield req
+            store.passing -= 1
             self.holding += 1
             return req.value
 
@@ -321,7 +397,8 @@ class MachineNode(EquipmentNode):
 
         It is the hot path of large runs, so it binds everything it calls to locals.
         """
-        env, get, cycle, code, rec = self.env, self.queue.get, self.cycle, self.code, self.ctx.rec
+        env, queue, cycle, code, rec = self.env, self.queue, self.cycle, self.code, self.ctx.rec
+        get = queue.get
         at, ap, apr, ast, ak = (rec.e_time.append, rec.e_part.append, rec.e_product.append,
                                 rec.e_station.append, rec.e_kind.append)
         push, set_state, timeout = self.push, unit.set, env.timeout
@@ -332,6 +409,7 @@ class MachineNode(EquipmentNode):
             else:
                 set_state(IDLE)
                 part = yield req
+            queue.passing -= 1
             self.holding += 1
             at(env.now), ap(part.id), apr(part.product), ast(code), ak(START)
             set_state(PRODUCING)
@@ -403,6 +481,7 @@ class BatchNode(EquipmentNode):
                         self.buffer_level()
                     yield req | env.timeout(left)
                     if req.triggered:  # also when the part came at the very instant of the timeout
+                        queue.passing -= 1
                         self.holding += 1
                         batch.append(req.value)
                     else:
@@ -422,17 +501,16 @@ class AssemblyNode(EquipmentNode):
 
     def __init__(self, ctx: Context, name: str, spec: S.Assembly) -> None:
         super().__init__(ctx, name, spec)
-        cap = spec.buffer or INF
-        self.base_queue = simpy.Store(self.env, capacity=cap)
+        self.base_queue = input_buffer(self.env, spec.buffer)
         self.queues = {ctx.product_code[p]: self.base_queue for p in spec.base}
-        self.queues.update({ctx.product_code[p]: simpy.Store(self.env, capacity=cap)
+        self.queues.update({ctx.product_code[p]: input_buffer(self.env, spec.buffer)
                             for p in spec.components})
         self.stores = list({id(q): q for q in self.queues.values()}.values())
         self.parts_needed = [(ctx.product_code[p], q) for p, q in spec.components.items()]
         self.output = (ctx.product_code[spec.output_product]
                        if spec.output_product is not None else None)
 
-    def store_for(self, part: Part) -> simpy.Store:
+    def store_for(self, part: Part) -> Buffer:
         return self.queues[part.product]
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:

@@ -1,0 +1,234 @@
+"""Run a discrete line on the compiled loop and hand its records to a :class:`Recorder`.
+
+:class:`CompiledModel` has the parts of :class:`twin.simulation.line.LineModel` that the run
+layer reads (``run``, ``wip``, ``inventory``, ``alarms``), so the same tables, ledgers and KPIs
+are computed from its records.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from twin.data import spec as S
+from twin.observation.recorder import Recorder
+from twin.simulation.compiled import loop as L
+from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
+
+FIRST_ROWS = 1 << 16
+"""Rows each record array starts with (doubled when it runs low)."""
+
+
+class CompiledModel:
+    """A discrete line ready to run on the compiled loop (same seed, same draws as SimPy).
+
+    Raises
+    ------
+    ValueError
+        If the line uses something the compiled engine does not support (the message says
+        what); :func:`twin.simulation.compiled.lower.unsupported` tells beforehand.
+    """
+
+    alarms = None  # the compiled engine runs lines without alarms
+
+    def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
+                 events: tuple[Any, ...] = ()) -> None:
+        why = unsupported(line, tuple(events))
+        if why:
+            raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
+        self.line, self.rec = line, recorder
+        self.warnings: list[dict[str, Any]] = []  # engine warnings (none: no cycles to deadlock)
+        for p in line.products:  # the same codes, in the same order, as LineModel
+            recorder.product_code(p)
+        for name, st in line.stations.items():
+            code = recorder.add_station(name)
+            if isinstance(st, S.Equipment):
+                for i in range(st.servers):
+                    recorder.add_unit(code, i)
+        self.low = lower(line, seed)
+        self.a = _state(self.low)
+        self.clock = np.zeros(1)
+        self._copied = 0
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, until: float) -> None:
+        """Advance the simulation to time ``until`` [s] (events at ``until`` are not run)."""
+        a = self.a
+        while True:
+            code = L.run_loop(until, self.clock, a["n"], a["sta"], a["uni"], a["ufl"],
+                              a["fleft"], a["fint"], a["mix"], a["qual"], a["cycle"],
+                              a["rptr"], a["rdest"], a["rcum"], a["rmode"], a["rel_i"],
+                              a["rel_f"], a["sbuf"],
+                              a["spos"], a["slen"], a["sconst"], a["ht"], a["hi"], a["qbuf"],
+                              a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
+                              a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
+                              a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
+                              a["st_i"], a["work"])
+            if code == L.DONE:
+                break
+            if code == L.REFILL:
+                _refill(self.low, a)
+            elif code == L.GROW:
+                _grow(a)
+            else:
+                raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
+                                   f"at t = {self.clock[0]:.6g} s")
+        self.clock[0] = until
+        self._to_recorder()
+
+    def _to_recorder(self) -> None:
+        """Hand the records made so far to the recorder (its columns, as NumPy arrays)."""
+        a, rec, n = self.a, self.rec, self.a["n"]
+        ns, ne, np_, nstop = (int(n[L.N_S]), int(n[L.N_E]), int(n[L.N_P]), int(n[L.N_STOP]))
+        s, e, p = a["s_i"][:ns], a["e_i"][:ne], a["p_i"][:np_]
+        rec.s_time, rec.s_unit, rec.s_state = a["s_t"][:ns].copy(), s[:, 0], s[:, 1]
+        rec.e_time, rec.e_part, rec.e_product, rec.e_station, rec.e_kind = (
+            a["e_t"][:ne].copy(), e[:, 0], e[:, 1], e[:, 2], e[:, 3])
+        rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
+        rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
+        modes = self.low.modes
+        rec.stops = [(float(t), int(u), "failure", modes[int(m)], float(d)) for (t, d), (u, m)
+                     in zip(a["st_f"][:nstop].tolist(), a["st_i"][:nstop].tolist(), strict=True)]
+
+    # ------------------------------------------------------------------ what LineModel offers
+
+    def wip(self) -> dict[str, int]:
+        """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
+        sta, ql = self.a["sta"], self.a["ql"]
+        out = {}
+        for s, name in enumerate(self.low.names):
+            kind = sta[s, L.KIND]
+            out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
+                         else int(ql[s] + sta[s, L.HOLD]))
+        out["(in transit)"] = 0
+        return out
+
+    def inventory(self) -> dict[str, float]:
+        """No process material on a discrete line."""
+        return {}
+
+
+def _state(low: Lowered) -> dict[str, np.ndarray]:
+    """Every mutable array of a run, sized for a start, with the streams drawn and the
+    t = 0 situation set: every unit idle and waiting, each source's first event scheduled."""
+    a = dict(low.arrays)
+    n_st, n_u = a["sta"].shape[0], a["uni"].shape[0]
+    k = len(low.streams)
+    a["sbuf"] = np.zeros((k, STREAM_ROWS))
+    a["spos"] = np.zeros(k, np.int64)
+    a["slen"] = np.zeros(k, np.int64)
+    a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
+    for i, s in enumerate(low.streams):
+        if s.draw is not None and s.needed:
+            _fill(a, i, s.draw)
+    fint = a["fint"]
+    a["fleft"] = np.zeros(fint.shape[0])
+    n = np.zeros(L.N_COUNTERS, np.int64)
+    a["n"] = n
+    for f in range(fint.shape[0]):  # each failure mode draws its first time to failure
+        a["fleft"][f] = L._draw(fint[f, L.FI_TTF], a["sbuf"], a["spos"], a["slen"],
+                                a["sconst"], n)
+    servers = max(1, int(a["sta"][:, L.NU].max()) if n_st else 1)
+    caps = a["sta"][:, L.CAP]
+    q = int(max(256, 2 * caps.max() + 128)) if n_st else 256
+    a.update(
+        ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),
+                                                            np.int64),
+        qbuf=np.zeros((n_st, q), np.int64), qh=np.zeros(n_st, np.int64),
+        ql=np.zeros(n_st, np.int64), pqs=np.zeros((n_st, 256), np.int64),
+        pqp=np.zeros((n_st, 256), np.int64), pqh=np.zeros(n_st, np.int64),
+        pql=np.zeros(n_st, np.int64), gq=np.zeros((n_st, servers), np.int64),
+        gqh=np.zeros(n_st, np.int64), gql=np.zeros(n_st, np.int64),
+        pint=np.zeros((FIRST_ROWS, 2), np.int64), pc=np.zeros(FIRST_ROWS),
+        s_t=np.zeros(FIRST_ROWS), s_i=np.zeros((FIRST_ROWS, 2), np.int64),
+        e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
+        p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
+        st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
+        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+    # t = 0: every unit idle, waiting for work in server order (recorded), as in LineModel
+    uni, gq, gql = a["uni"], a["gq"], a["gql"]
+    for u in range(n_u):
+        s = int(uni[u, L.U_ST])
+        uni[u, L.U_ACT] = L.IDLE
+        uni[u, L.U_SHOWN] = L.IDLE
+        i = int(n[L.N_S])
+        a["s_t"][i], a["s_i"][i, 0], a["s_i"][i, 1] = 0.0, u, L.IDLE
+        n[L.N_S] = i + 1
+        gq[s, gql[s]] = u
+        gql[s] += 1
+    sta = a["sta"]
+    for s in range(n_st):  # sources start in station order
+        if sta[s, L.KIND] != L.SOURCE:
+            continue
+        if sta[s, L.SMODE] == 0:
+            L._heap_push(a["ht"], a["hi"], n, 0.0, L.EV_SUPPLY, s)
+        elif sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
+            gap = L._draw(sta[s, L.ARRSTREAM], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
+            L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
+    for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows
+        L._heap_push(a["ht"], a["hi"], n, max(0.0, float(a["rel_f"][r, 0])), L.EV_RELEASE, r)
+    return a
+
+
+def _fill(a: dict[str, np.ndarray], k: int, draw: Any) -> None:
+    """Move stream ``k``'s unread values to the front and append whole chunks."""
+    pos, end = int(a["spos"][k]), int(a["slen"][k])
+    buf = a["sbuf"]
+    left = end - pos
+    buf[k, :left] = buf[k, pos:end]
+    while left + L.LOW <= buf.shape[1] - 1024:
+        chunk = draw()
+        buf[k, left:left + chunk.size] = chunk
+        left += chunk.size
+    a["spos"][k], a["slen"][k] = 0, left
+
+
+def _refill(low: Lowered, a: dict[str, np.ndarray]) -> None:
+    a["n"][L.FLAG_REFILL] = 0
+    for k, s in enumerate(low.streams):
+        if s.draw is not None and s.needed and a["slen"][k] - a["spos"][k] < L.LOW:
+            _fill(a, k, s.draw)
+
+
+def _grow(a: dict[str, np.ndarray]) -> None:
+    """Double every array that runs low (record rows, parts, queues)."""
+    n = a["n"]
+    for key, used in (("s_t", L.N_S), ("e_t", L.N_E), ("p_f", L.N_P), ("st_f", L.N_STOP),
+                      ("pc", L.N_PARTS), ("ht", L.N_HEAP)):
+        if a[key].shape[0] - n[used] < L.SLACK:
+            partner = {"s_t": "s_i", "e_t": "e_i", "p_f": "p_i", "st_f": "st_i", "pc": "pint",
+                       "ht": "hi"}[key]
+            for name in (key, partner):
+                old = a[name]
+                new = np.zeros((2 * old.shape[0],) + old.shape[1:], old.dtype)
+                new[:old.shape[0]] = old
+                a[name] = new
+    for ring, head, size, extra in (("qbuf", "qh", "ql", None), ("pqs", "pqh", "pql", "pqp")):
+        if (a[size] > a[ring].shape[1] - 64).any():
+            for name in (ring, extra) if extra else (ring,):
+                old = a[name]
+                width = old.shape[1]
+                new = np.zeros((old.shape[0], 2 * width), old.dtype)
+                for s in range(old.shape[0]):  # unroll each ring from its head
+                    idx = (a[head][s] + np.arange(a[size][s])) % width
+                    new[s, :idx.size] = old[s, idx]
+                a[name] = new
+            a[head][:] = 0
+
+
+def warm() -> float:
+    """Compile (or load from Numba's cache) the kernel by running a tiny line; returns the
+    simulated time reached [s]. ``python -m twin.simulation.compiled`` calls it."""
+    from twin.data.checks import line_from_dict
+
+    exp = {"dist": "exponential", "mean": "1 s"}
+    line = line_from_dict({"line": {"name": "warm"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": exp, "to": "m"},
+        "m": {"type": "machine", "cycle_time": exp, "to": "out",
+              "failures": [{"ttf": {"dist": "exponential", "mean": "20 s"}, "ttr": exp}]},
+        "out": {"type": "sink"}}})
+    model = CompiledModel(line, 1, Recorder())
+    model.run(100.0)
+    return float(model.clock[0])

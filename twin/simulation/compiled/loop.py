@@ -1,0 +1,452 @@
+"""The compiled event loop for discrete lines (Numba, cached).
+
+Everything the loop needs is in flat arrays made once by :mod:`.lower`; it never calls
+Python. :func:`run_loop` advances a line from event to event until the next event is at or
+after ``until`` [s] (like ``simpy.Environment.run(until)``), or until a pre-drawn random
+stream or a record array runs low; it then returns, Python refills or grows the arrays and
+calls again. The whole state lives in the arrays, so a call resumes where the last stopped.
+
+Semantics are those of the SimPy engine (:mod:`twin.simulation.stations`): FIFO buffers with
+blocking after service (``buffer = 0``: direct hand-over), idle servers served first come
+first served, blocked senders admitted first come first served, operating-time failures
+clipped into the work (the unit is down for the repair, then resumes), the same state codes
+and record rows. The hand-overs an event causes are done at once, in cascade (a freed slot
+admits the first blocked sender, which then takes its next part, ...); the SimPy engine does
+the same through zero-delay events, so the two agree on every line where no two timed events
+fall on the same instant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.kernels.jit import kernel
+
+# node kinds
+SOURCE, EQUIP, SINK = 0, 1, 2
+# columns of ``sta`` (int, one row per station)
+(KIND, CAP, U0, NU, HOLD, INSP, REWDEST, MAXREW, QSTREAM, RSTREAM, MADE, LIMIT, SMODE,
+ ARRSTREAM, MIX0, MIXN, MIXSTREAM, LOT, LOTLEFT, LOTPROD, LOSTMODE) = range(21)
+STA_COLS = 21
+# columns of ``uni`` (int, one row per unit)
+U_ST, U_ACT, U_SHOWN, U_DOWN, U_PART, U_DUE, U_F0, U_NF = range(8)
+UNI_COLS = 8
+# columns of ``ufl`` (float, one row per unit): work left, cycle length, current step [s]
+F_LEFT, F_DURATION, F_STEP = range(3)
+# columns of ``fint`` (int, one row per failure mode of a unit)
+FI_TTF, FI_TTR, FI_MODE = range(3)
+# heap event kinds
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE = range(5)
+# work-list actions within one instant
+A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE = range(6)
+# state codes (twin.observation.recorder.STATES)
+PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
+# event codes (twin.observation.recorder.EVENTS)
+CREATED, ARRIVE, START, END, SCRAP, REWORK, EXIT, LOST = 0, 1, 2, 3, 4, 5, 7, 8
+# fates (twin.observation.recorder.FATES)
+GOOD, SCRAPPED = 1, 2
+# return codes of run_loop
+DONE, REFILL, GROW, FAILED = range(4)
+# indices into the counters array ``n``
+N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR = range(9)
+N_COUNTERS = 9
+SLACK = 4096
+"""Free rows each record array keeps before an event is processed (else: GROW)."""
+LOW = 1100
+"""Pre-drawn values a stream keeps before an event is processed (else: REFILL)."""
+WORK_ROWS = 4096
+"""Rows of the work list of one instant."""
+
+
+@kernel
+def _heap_push(ht, hi, n, t, kind, who):
+    """Schedule event ``(kind, who)`` at ``t``; equal times keep scheduling order."""
+    i = n[N_HEAP]
+    seq = n[N_SEQ]
+    n[N_SEQ] = seq + 1
+    n[N_HEAP] = i + 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if ht[parent] < t or (ht[parent] == t and hi[parent, 0] < seq):
+            break
+        ht[i] = ht[parent]
+        hi[i, 0], hi[i, 1], hi[i, 2] = hi[parent, 0], hi[parent, 1], hi[parent, 2]
+        i = parent
+    ht[i] = t
+    hi[i, 0], hi[i, 1], hi[i, 2] = seq, kind, who
+
+
+@kernel
+def _heap_pop(ht, hi, n):
+    """Remove the earliest event; returns ``(time, kind, who)``."""
+    t0, k0, w0 = ht[0], hi[0, 1], hi[0, 2]
+    size = n[N_HEAP] - 1
+    n[N_HEAP] = size
+    t, s, k, w = ht[size], hi[size, 0], hi[size, 1], hi[size, 2]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c]
+                                                   and hi[c + 1, 0] < hi[c, 0])):
+            c += 1
+        if t < ht[c] or (t == ht[c] and s < hi[c, 0]):
+            break
+        ht[i] = ht[c]
+        hi[i, 0], hi[i, 1], hi[i, 2] = hi[c, 0], hi[c, 1], hi[c, 2]
+        i = c
+    ht[i] = t
+    hi[i, 0], hi[i, 1], hi[i, 2] = s, k, w
+    return t0, k0, w0
+
+
+@kernel
+def _draw(k, sbuf, spos, slen, sconst, n):
+    """The next value of stream ``k`` (a constant stream draws nothing)."""
+    c = sconst[k]
+    if c == c:
+        return c
+    p = spos[k]
+    if p >= slen[k]:
+        n[FLAG_ERR] = 1
+        return np.nan
+    spos[k] = p + 1
+    if slen[k] - p - 1 < LOW:
+        n[FLAG_REFILL] = 1
+    return sbuf[k, p]
+
+
+@kernel
+def _set(u, act, t, uni, s_t, s_i, n):
+    """Set unit ``u``'s activity; record its effective state if that changed."""
+    if act >= 0:
+        uni[u, U_ACT] = act
+    x = DOWN if uni[u, U_DOWN] > 0 else uni[u, U_ACT]
+    if x != uni[u, U_SHOWN]:
+        uni[u, U_SHOWN] = x
+        i = n[N_S]
+        s_t[i] = t
+        s_i[i, 0], s_i[i, 1] = u, x
+        n[N_S] = i + 1
+
+
+@kernel
+def _event(t, part, product, station, kind, e_t, e_i, n):
+    i = n[N_E]
+    e_t[i] = t
+    e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3] = part, product, station, kind
+    n[N_E] = i + 1
+
+
+@kernel
+def _finish(part, t, fate, pint, pc, p_f, p_i, n):
+    """Record that ``part`` left the line (good or scrapped)."""
+    i = n[N_P]
+    p_f[i, 0], p_f[i, 1] = pc[part], t
+    p_i[i, 0], p_i[i, 1], p_i[i, 2], p_i[i, 3] = part, pint[part, 0], fate, pint[part, 1]
+    n[N_P] = i + 1
+
+
+@kernel
+def _step(u, now, uni, ufl, fleft, ht, hi, n):
+    """Schedule unit ``u``'s next work step: the rest of the cycle, or up to the first
+    operating-time failure that falls due before it ends."""
+    step = ufl[u, F_LEFT]
+    due = -1
+    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
+        if fleft[f] < step:
+            step = fleft[f]
+            due = f
+    uni[u, U_DUE] = due
+    ufl[u, F_STEP] = step
+    _heap_push(ht, hi, n, now + step, EV_WORK, u)
+
+
+@kernel
+def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen, sconst,
+           n):
+    """The next station of a part of ``prod`` leaving station ``s``: the only route, one
+    drawn by probability, or the least loaded destination (ties: the first listed)."""
+    row = s * n_prod + prod
+    r0, r1 = rptr[row], rptr[row + 1]
+    if r1 == r0:  # no route for this product
+        n[FLAG_ERR] = 3
+        return s
+    if r1 - r0 == 1:
+        return rdest[r0]
+    if rmode[row] == 1:
+        u01 = _draw(sta[s, RSTREAM], sbuf, spos, slen, sconst, n)
+        i = r0
+        while i < r1 and rcum[i] <= u01:
+            i += 1
+        return rdest[min(i, r1 - 1)]
+    best, best_load = -1, 1 << 62
+    for i in range(r0, r1):
+        d = rdest[i]
+        load = 0 if sta[d, KIND] == SINK else ql[d] + sta[d, HOLD]
+        if load < best_load:
+            best, best_load = d, load
+    return best
+
+
+@kernel
+def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
+             rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
+             pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
+             work):
+    """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
+
+    ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
+    or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
+    ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
+    other arrays are described in :mod:`.lower`.
+    """
+    now = clock[0]
+    n_st = sta.shape[0]
+    n_prod = cycle.shape[1]
+    while True:
+        if n[FLAG_ERR]:
+            clock[0] = now
+            return FAILED
+        if n[FLAG_REFILL]:
+            clock[0] = now
+            return REFILL
+        if (s_t.shape[0] - n[N_S] < SLACK or e_t.shape[0] - n[N_E] < SLACK
+                or p_f.shape[0] - n[N_P] < SLACK or st_f.shape[0] - n[N_STOP] < SLACK
+                or pc.shape[0] - n[N_PARTS] < SLACK or ht.shape[0] - n[N_HEAP] < SLACK):
+            clock[0] = now
+            return GROW
+        for s in range(n_st):
+            if ql[s] > qbuf.shape[1] - 64 or pql[s] > pqs.shape[1] - 64:
+                clock[0] = now
+                return GROW
+        if n[N_HEAP] == 0 or ht[0] >= until:
+            clock[0] = now
+            return DONE
+        t, kind, who = _heap_pop(ht, hi, n)
+        now = t
+        wn, wi = 1, 0
+        if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
+            s = rel_i[who, 0]
+            wn = 0
+            if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
+                continue  # the source is done: no more lots from this row
+            if rel_i[who, 1] + 8 > work.shape[0]:
+                n[FLAG_ERR] = 2
+                return FAILED
+            for _ in range(rel_i[who, 1]):
+                work[wn, 0], work[wn, 1], work[wn, 2] = A_RELEASE, s, rel_i[who, 2]
+                wn += 1
+            if rel_f[who, 1] > 0.0:  # the next lot of a repeating row
+                rel_f[who, 0] += rel_f[who, 1]
+                _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
+        else:
+            work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
+                                      if kind == EV_SUPPLY else A_WORK), who
+            work[0, 2] = kind
+        while wi < wn:
+            act, a, b = work[wi, 0], work[wi, 1], work[wi, 2]
+            wi += 1
+            if wn + 8 > work.shape[0]:
+                n[FLAG_ERR] = 2
+                return FAILED
+            part, dest, sender = -1, -1, 0
+            if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
+                s = a
+                sender = -1 - s
+                if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
+                    continue
+                if act == A_RELEASE and b >= 0:  # the schedule names the product
+                    prod = b
+                elif sta[s, MIXN] == 1:
+                    prod = int(mix[sta[s, MIX0], 1])
+                else:  # drawn from the mix once per lot
+                    if sta[s, LOTLEFT] == 0:
+                        u01 = _draw(sta[s, MIXSTREAM], sbuf, spos, slen, sconst, n)
+                        m0, mn = sta[s, MIX0], sta[s, MIXN]
+                        i = 0
+                        while i < mn and mix[m0 + i, 0] <= u01:
+                            i += 1
+                        sta[s, LOTPROD] = int(mix[m0 + min(i, mn - 1), 1])
+                        sta[s, LOTLEFT] = sta[s, LOT]
+                    sta[s, LOTLEFT] -= 1
+                    prod = sta[s, LOTPROD]
+                lost = False
+                if sta[s, LOSTMODE] == 1:  # lost if the destination cannot take it now
+                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf,
+                                  spos, slen, sconst, n)
+                    if sta[dest, KIND] == EQUIP:
+                        cap = sta[dest, CAP]
+                        if cap == 0:
+                            lost = gql[dest] == 0
+                        else:
+                            lost = not (pql[dest] == 0 and (cap < 0 or ql[dest] < cap))
+                if lost:
+                    _event(now, -1, prod, s, LOST, e_t, e_i, n)
+                else:
+                    part = n[N_PARTS]
+                    n[N_PARTS] = part + 1
+                    pint[part, 0], pint[part, 1], pc[part] = prod, 0, now
+                    sta[s, MADE] += 1
+                    _event(now, part, prod, s, CREATED, e_t, e_i, n)
+                    if dest < 0:
+                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql,
+                                      sbuf, spos, slen, sconst, n)
+                if act == A_ARRIVAL and not (sta[s, LIMIT] >= 0
+                                             and sta[s, MADE] >= sta[s, LIMIT]):
+                    gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
+                    _heap_push(ht, hi, n, now + gap, EV_ARRIVAL, s)
+                if lost:
+                    continue
+            elif act == A_WORK:  # a unit's work step ended, or its repair did
+                u = a
+                s = uni[u, U_ST]
+                due = uni[u, U_DUE]
+                if b == EV_WORK:
+                    done = ufl[u, F_STEP]
+                    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
+                        fleft[f] -= done
+                    ufl[u, F_LEFT] -= done
+                    if not (ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION])
+                            and due < 0):
+                        ttr = _draw(fint[due, FI_TTR], sbuf, spos, slen, sconst, n)
+                        k = n[N_STOP]
+                        st_f[k, 0], st_f[k, 1] = now, ttr
+                        st_i[k, 0], st_i[k, 1] = u, fint[due, FI_MODE]
+                        n[N_STOP] = k + 1
+                        uni[u, U_DOWN] += 1
+                        _set(u, -1, now, uni, s_t, s_i, n)
+                        _heap_push(ht, hi, n, now + ttr, EV_REPAIRED, u)
+                        continue
+                else:  # repaired: back to work, with the next time to failure
+                    uni[u, U_DOWN] -= 1
+                    _set(u, -1, now, uni, s_t, s_i, n)
+                    fleft[due] = _draw(fint[due, FI_TTF], sbuf, spos, slen, sconst, n)
+                    uni[u, U_DUE] = -1
+                    if not ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION]):
+                        _step(u, now, uni, ufl, fleft, ht, hi, n)
+                        continue
+                # the cycle is over
+                part = uni[u, U_PART]
+                sender = u
+                _event(now, part, pint[part, 0], s, END, e_t, e_i, n)
+                if sta[s, INSP] == 1:
+                    u01 = _draw(sta[s, QSTREAM], sbuf, spos, slen, sconst, n)
+                    if u01 < qual[s, 0] or (u01 < qual[s, 1] and pint[part, 1] >= sta[s, MAXREW]):
+                        _event(now, part, pint[part, 0], s, SCRAP, e_t, e_i, n)
+                        _finish(part, now, SCRAPPED, pint, pc, p_f, p_i, n)
+                        sta[s, HOLD] -= 1
+                        work[wn, 0], work[wn, 1] = A_TAKE, u
+                        wn += 1
+                        continue
+                    if u01 < qual[s, 1]:
+                        pint[part, 1] += 1
+                        _event(now, part, pint[part, 0], s, REWORK, e_t, e_i, n)
+                        dest = sta[s, REWDEST]
+                if dest < 0:
+                    dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
+                                  sbuf, spos, slen, sconst, n)
+            elif act == A_TAKE:  # unit a is free: take the next part or wait for one
+                u = a
+                s = uni[u, U_ST]
+                uni[u, U_PART] = -1
+                got = -1
+                if sta[s, CAP] == 0:  # direct hand-over from the first blocked sender
+                    if pql[s] > 0:
+                        h = pqh[s]
+                        snd, got = pqs[s, h], pqp[s, h]
+                        pqh[s] = (h + 1) % pqs.shape[1]
+                        pql[s] -= 1
+                        _event(now, got, pint[got, 0], s, ARRIVE, e_t, e_i, n)
+                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
+                        wn += 1
+                elif ql[s] > 0:
+                    h = qh[s]
+                    got = qbuf[s, h]
+                    qh[s] = (h + 1) % qbuf.shape[1]
+                    ql[s] -= 1
+                    if pql[s] > 0:  # the freed slot admits the first blocked sender
+                        h = pqh[s]
+                        snd, p2 = pqs[s, h], pqp[s, h]
+                        pqh[s] = (h + 1) % pqs.shape[1]
+                        pql[s] -= 1
+                        qbuf[s, (qh[s] + ql[s]) % qbuf.shape[1]] = p2
+                        ql[s] += 1
+                        _event(now, p2, pint[p2, 0], s, ARRIVE, e_t, e_i, n)
+                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
+                        wn += 1
+                if got < 0:
+                    _set(u, IDLE, now, uni, s_t, s_i, n)
+                    gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
+                    gql[s] += 1
+                else:
+                    _start(u, got, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
+                continue
+            else:  # A_ADMITTED: a blocked sender's part was taken in
+                if a >= 0:
+                    sta[uni[a, U_ST], HOLD] -= 1
+                    work[wn, 0], work[wn, 1] = A_TAKE, a
+                    wn += 1
+                else:
+                    s = -1 - a
+                    sta[s, HOLD] -= 1
+                    if sta[s, SMODE] == 0:  # infinite supply: the next part is ready
+                        work[wn, 0], work[wn, 1] = A_SUPPLY, s
+                        wn += 1
+                continue
+            # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
+            entered = True
+            if sta[dest, KIND] == SINK:
+                _event(now, part, pint[part, 0], dest, EXIT, e_t, e_i, n)
+                _finish(part, now, GOOD, pint, pc, p_f, p_i, n)
+            else:
+                cap = sta[dest, CAP]
+                if gql[dest] > 0 and (cap == 0 or ql[dest] == 0):  # a server waits for it
+                    h = gqh[dest]
+                    v = gq[dest, h]
+                    gqh[dest] = (h + 1) % gq.shape[1]
+                    gql[dest] -= 1
+                    _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
+                    _start(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
+                elif cap != 0 and pql[dest] == 0 and (cap < 0 or ql[dest] < cap):
+                    qbuf[dest, (qh[dest] + ql[dest]) % qbuf.shape[1]] = part
+                    ql[dest] += 1
+                    _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
+                else:  # full: the sender holds the part, blocked
+                    entered = False
+                    k = (pqh[dest] + pql[dest]) % pqs.shape[1]
+                    pqs[dest, k], pqp[dest, k] = sender, part
+                    pql[dest] += 1
+            if sender >= 0:
+                if entered:
+                    sta[uni[sender, U_ST], HOLD] -= 1
+                    work[wn, 0], work[wn, 1] = A_TAKE, sender
+                    wn += 1
+                else:
+                    _set(sender, BLOCKED, now, uni, s_t, s_i, n)
+            else:
+                s = -1 - sender
+                if not entered:
+                    sta[s, HOLD] += 1
+                elif act == A_SUPPLY:
+                    work[wn, 0], work[wn, 1] = A_SUPPLY, s
+                    wn += 1
+
+
+@kernel
+def _start(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+           e_t, e_i, s_t, s_i, ht, hi):
+    """Unit ``u`` starts a cycle on ``part``."""
+    s = uni[u, U_ST]
+    sta[s, HOLD] += 1
+    uni[u, U_PART] = part
+    prod = pint[part, 0]
+    _event(now, part, prod, s, START, e_t, e_i, n)
+    duration = _draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
+    _set(u, PRODUCING, now, uni, s_t, s_i, n)
+    ufl[u, F_LEFT] = duration
+    ufl[u, F_DURATION] = duration
+    _step(u, now, uni, ufl, fleft, ht, hi, n)

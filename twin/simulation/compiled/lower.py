@@ -1,0 +1,228 @@
+"""Lower a discrete line spec into the flat arrays of the compiled loop, once per run.
+
+Also says which lines the compiled engine can run (:func:`unsupported`) and keeps the random
+streams: each is the same generator, drawn with the same calls and chunk size, as the SimPy
+engine's sampler of that station and purpose (:mod:`twin.simulation.streams`), so both
+engines see the same numbers in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twin.data import spec as S
+from twin.data.distributions import CHUNK, Constant
+from twin.simulation.compiled import loop as L
+from twin.simulation.streams import Streams
+
+STREAM_ROWS = 8 * CHUNK
+"""Pre-drawn values held per stream (refilled by whole chunks)."""
+WEEK = 7 * 86400.0
+
+
+def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
+    """Why the compiled engine cannot run ``line`` (empty: it can)."""
+    why: list[str] = []
+    if events:
+        why.append("timed scenario events")
+    if line.alarms:
+        why.append("alarms")
+    if line.species or line.utilities:
+        why.append("process materials and utilities")
+    if line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]:
+        why.append("a shift calendar")
+    for name, st in line.stations.items():
+        where = f"station {name!r}"
+        if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Sink):
+            why.append(f"{where}: type {st.type!r}")
+            continue
+        if any(r.delay is not None for r in st.routes):
+            why.append(f"{where}: transport delays")
+        if any(r.to == name for r in st.routes) or (
+                isinstance(st, S.Inspection) and st.rework_to == name):
+            why.append(f"{where}: a route back to itself")
+        if isinstance(st, S.Machine | S.Inspection):
+            if st.setup_time is not None:
+                why.append(f"{where}: setups")
+            if st.operator is not None:
+                why.append(f"{where}: operators")
+            if st.maintenance is not None:
+                why.append(f"{where}: planned maintenance")
+            if any(f.basis == "calendar" for f in st.failures):
+                why.append(f"{where}: failures on calendar time")
+    cycle = _route_cycle(line)
+    if cycle:
+        why.append("a route cycle (" + " -> ".join(cycle) + "): deadlock detection runs on "
+                   "the SimPy engine")
+    return why
+
+
+def _route_cycle(line: S.LineSpec) -> list[str]:
+    """Stations of one cycle of the route graph (rework routes included), or ``[]``."""
+    nexts = {name: [r.to for r in st.routes] + (
+        [st.rework_to] if isinstance(st, S.Inspection) and st.rework_to else [])
+        for name, st in line.stations.items()}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in nexts.get(node, []):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for name in nexts:
+        if name not in state:
+            found = visit(name)
+            if found:
+                return found
+    return []
+
+
+@dataclass
+class Stream:
+    """One pre-drawn random stream: a distribution (``None``: U(0, 1)) and its generator."""
+
+    draw: Callable[[], np.ndarray] | None
+    constant: float = float("nan")
+    needed: bool = True
+
+
+@dataclass
+class Lowered:
+    """The arrays of one run (see :mod:`.loop` for the column names)."""
+
+    names: list[str]
+    units: list[tuple[int, int]]
+    modes: list[str]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    streams: list[Stream] = field(default_factory=list)
+
+
+def _rows(n: int, cols: int = 0, dtype: Any = np.int64) -> np.ndarray:
+    return np.zeros((n, cols) if cols else n, dtype=dtype)
+
+
+def lower(line: S.LineSpec, seed: int) -> Lowered:
+    """The spec as arrays, with every stream of ``seed`` ready to draw."""
+    names = list(line.stations)
+    index = {n: i for i, n in enumerate(names)}
+    products = list(line.products)
+    pcode = {p: i for i, p in enumerate(products)}
+    n_st, n_prod = len(names), len(products)
+    streams = Streams(seed)
+    out: list[Stream] = []
+
+    def stream(dist: Any, *key: str) -> int:
+        if isinstance(dist, Constant):
+            out.append(Stream(None, dist.value))
+        else:
+            rng = streams.rng(*key)
+            out.append(Stream((lambda d=dist, r=rng: d.draw(r, CHUNK)) if dist is not None
+                              else (lambda r=rng: r.random(CHUNK))))
+        return len(out) - 1
+
+    sta = _rows(n_st, L.STA_COLS)
+    sta[:, L.LIMIT] = -1
+    sta[:, L.REWDEST] = -1
+    cycle = _rows(n_st, n_prod) if n_prod else np.zeros((n_st, 1), np.int64)
+    qual = np.zeros((n_st, 2))
+    mix_rows: list[tuple[float, float]] = []
+    units: list[tuple[int, int]] = []
+    u_fail: list[tuple[int, int]] = []
+    fint_rows: list[tuple[int, int, int]] = []
+    modes: list[str] = []
+    route_rows: list[tuple[int, float]] = []
+    rel_rows: list[tuple[int, int, int, float, float]] = []  # source, quantity, product, at, every
+    rptr = [0]
+    rmode = _rows(n_st * n_prod)
+    for s, (name, st) in enumerate(line.stations.items()):
+        kind = (L.SOURCE if isinstance(st, S.Source) else L.SINK if isinstance(st, S.Sink)
+                else L.EQUIP)
+        sta[s, L.KIND] = kind
+        sta[s, L.RSTREAM] = stream(None, name, "route")
+        drawn = False
+        for p in products:  # routes by product: the only one, by probability, least loaded
+            chosen = [r for r in st.routes if r.products is None or p in r.products]
+            if chosen and all(r.probability is not None for r in chosen):
+                total = sum(r.probability or 0.0 for r in chosen)
+                cum = np.cumsum([(r.probability or 0.0) / total for r in chosen]).tolist()
+                rmode[s * n_prod + pcode[p]] = 1
+                drawn = drawn or len(chosen) > 1
+            else:
+                cum = [0.0] * len(chosen)
+                rmode[s * n_prod + pcode[p]] = 2
+            route_rows += [(index[r.to], c) for r, c in zip(chosen, cum, strict=True)]
+            rptr.append(len(route_rows))
+        out[sta[s, L.RSTREAM]].needed = drawn
+        if isinstance(st, S.Source):
+            mix = st.mix or {st.product: 1.0}
+            made = [p for p, w in mix.items() if w > 0]
+            total = sum(mix[p] for p in made)
+            sta[s, L.MIX0], sta[s, L.MIXN] = len(mix_rows), len(made)
+            mix_rows += list(zip(np.cumsum([mix[p] / total for p in made]).tolist(),
+                                 [float(pcode[p]) for p in made], strict=True))
+            sta[s, L.MIXSTREAM] = stream(None, name, "mix")
+            out[-1].needed = len(made) > 1
+            sta[s, L.LOT] = st.lot_size
+            sta[s, L.LIMIT] = -1 if st.limit is None else st.limit
+            sta[s, L.LOSTMODE] = int(st.when_full == "lost")
+            sta[s, L.SMODE] = (2 if st.schedule is not None else
+                               0 if st.interarrival is None else 1)
+            for rel in st.schedule or ():
+                rel_rows.append((s, rel.quantity, -1 if rel.product is None
+                                 else pcode[rel.product], rel.at, rel.every or 0.0))
+            if st.interarrival is not None:
+                sta[s, L.ARRSTREAM] = stream(st.interarrival, name, "arrival")
+        elif isinstance(st, S.Machine | S.Inspection):
+            sta[s, L.CAP] = -1 if st.buffer is None else st.buffer
+            sta[s, L.U0], sta[s, L.NU] = len(units), st.servers
+            default = stream(st.cycle_time, name, "cycle")
+            for p in products:
+                own = st.product_cycle_time.get(p)
+                cycle[s, pcode[p]] = (default if own is None
+                                      else stream(own, name, "cycle", p))
+            if isinstance(st, S.Inspection):
+                sta[s, L.INSP] = 1
+                sta[s, L.QSTREAM] = stream(None, name, "quality")
+                sta[s, L.MAXREW] = st.max_reworks
+                sta[s, L.REWDEST] = -1 if st.rework_to is None else index[st.rework_to]
+                qual[s] = (st.scrap_probability,
+                           st.scrap_probability + st.rework_probability)
+            for i in range(st.servers):
+                first = len(fint_rows)
+                for f in st.failures:  # operating time only (see unsupported)
+                    key = (name, "failure", f.name, str(i))
+                    if f.name not in modes:
+                        modes.append(f.name)
+                    fint_rows.append((stream(f.ttf, *key, "ttf"), stream(f.ttr, *key, "ttr"),
+                                      modes.index(f.name)))
+                units.append((s, i))
+                u_fail.append((first, len(st.failures)))
+    uni = _rows(len(units), L.UNI_COLS)
+    for u, ((s, _), (f0, nf)) in enumerate(zip(units, u_fail, strict=True)):
+        uni[u, L.U_ST], uni[u, L.U_F0], uni[u, L.U_NF] = s, f0, nf
+        uni[u, L.U_PART], uni[u, L.U_DUE], uni[u, L.U_SHOWN] = -1, -1, -1
+    low = Lowered(names, units, modes, streams=out)
+    low.arrays.update(
+        sta=sta, uni=uni, ufl=np.zeros((len(units), 3)),
+        fint=np.asarray(fint_rows, dtype=np.int64).reshape(-1, 3),
+        mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
+        rptr=np.asarray(rptr, dtype=np.int64),
+        rdest=np.asarray([d for d, _ in route_rows], dtype=np.int64),
+        rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode,
+        rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
+        rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
+    return low
