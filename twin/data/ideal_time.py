@@ -69,6 +69,14 @@ def quantile(dist: D.DistributionBase, q: float) -> float:
         return dist.location + dist.scale * (-math.log1p(-q)) ** (1.0 / dist.shape)
     if isinstance(dist, D.Empirical):
         return float(np.quantile(np.asarray(dist.values, dtype=float), q))
+    if isinstance(dist, D.Gamma):
+        from scipy.special import gammaincinv
+
+        return dist.scale * float(gammaincinv(dist.shape, q))
+    if isinstance(dist, D.Erlang):
+        from scipy.special import gammaincinv
+
+        return dist.mean_ / dist.k * float(gammaincinv(dist.k, q))
     raise TypeError(f"no quantile for {type(dist).__name__}")
 
 
