@@ -54,41 +54,7 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
                 why.append(f"{where}: planned maintenance")
             if any(f.basis == "calendar" for f in st.failures):
                 why.append(f"{where}: failures on calendar time")
-    cycle = _route_cycle(line)
-    if cycle:
-        why.append("a route cycle (" + " -> ".join(cycle) + "): deadlock detection runs on "
-                   "the SimPy engine")
     return why
-
-
-def _route_cycle(line: S.LineSpec) -> list[str]:
-    """Stations of one cycle of the route graph (rework routes included), or ``[]``."""
-    nexts = {name: [r.to for r in st.routes] + (
-        [st.rework_to] if isinstance(st, S.Inspection) and st.rework_to else [])
-        for name, st in line.stations.items()}
-    state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        state[node] = 1
-        path.append(node)
-        for nxt in nexts.get(node, []):
-            if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        state[node] = 2
-        path.pop()
-        return []
-
-    for name in nexts:
-        if name not in state:
-            found = visit(name)
-            if found:
-                return found
-    return []
 
 
 @dataclass
