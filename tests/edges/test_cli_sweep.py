@@ -112,12 +112,12 @@ def test_compare_prints_the_table(swept: dict[str, Any],
 
 def test_sweep_with_bad_override_exits_1_without_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    file = fx.write_scenario(tmp_path, fx.scenario_dict(overrides={"stations.m.buffer": 0}))
+    file = fx.write_scenario(tmp_path, fx.scenario_dict(overrides={"stations.m.buffer": -1}))
     out = tmp_path / "studies"
     assert main(["sweep", str(file), "--executor", "serial", "--out", str(out),
                  "--no-progress"]) == 1
     err = capsys.readouterr().err
-    assert "overrides['stations.m.buffer']" in err and "greater than 0" in err
+    assert "overrides['stations.m.buffer']" in err and "greater than or equal to 0" in err
     assert str(file) in err
     assert not out.exists()
 
