@@ -2,7 +2,7 @@
 
 Each case in ``reliability_cases/`` (see its README) once hung, deadlocked silently, produced
 nothing without a word or failed with an internal error. Here each runs through the CLI
-(``twin validate``, then ``twin run --duration 1d``) in a forked child process with a hard
+(``twin validate``, then ``twin run --duration 1d``) in a child interpreter with a hard
 address-space limit (and killed after a minute); the child reports the wall time of the two
 commands and how much its resident memory grew. It must end within 10 s and 500 MB in the
 outcome the table names: a validation error at a key path, a named run error, or a completed
@@ -11,19 +11,12 @@ run with the named warnings.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
-import resource
-import select
-import signal
-import time
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
-from twin.simulation.watchdog import resident_memory
 
 CASES = Path(__file__).parent / "reliability_cases"
 WALL_S = 10.0
@@ -53,61 +46,45 @@ EXPECTED: dict[str, tuple[str, str]] = {
 HARD_WALL_S = 60.0  # the parent kills a child that is still running by then
 
 
-def _child(args: list[list[str]], write: int) -> None:
-    """In the forked child: bound the address space, run the commands, report as JSON."""
-    resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))  # a runaway dies, not the host
-    from twin.edges.cli import main
+_CHILD = r"""
+import contextlib, io, json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))  # a runaway dies, not the host
+from twin.edges.cli import main
+from twin.simulation.watchdog import resident_memory
 
-    out, err = io.StringIO(), io.StringIO()
-    rss0 = resident_memory()
-    t0 = time.perf_counter()
-    codes = []
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        for argv in args:
-            codes.append(main(argv))
-            if codes[-1]:
-                break
-    wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    report = {"codes": codes, "wall": wall, "grown": peak - rss0, "stdout": out.getvalue(),
-              "stderr": err.getvalue()}
-    os.write(write, json.dumps(report).encode())
+args = json.loads(sys.argv[1])
+out, err = io.StringIO(), io.StringIO()
+rss0 = resident_memory()
+t0 = time.perf_counter()
+codes = []
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    for argv in args:
+        codes.append(main(argv))
+        if codes[-1]:
+            break
+wall = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+sys.__stdout__.write(json.dumps({"codes": codes, "wall": wall, "grown": peak - rss0,
+                                 "stdout": out.getvalue(), "stderr": err.getvalue()}))
+"""
+"""The child: bound its address space, import the CLI (not timed), run the commands and
+report exit codes, wall time [s], memory grown [bytes] and output as JSON on stdout."""
 
 
 def run_case(path: Path, tmp: Path, *extra: str) -> dict:
-    """Validate and run ``path`` in a forked child (the libraries are loaded already, so the
-    wall time is the commands' own); its report: exit codes, wall time [s], memory grown
-    [bytes] (peak resident minus resident at the start), output."""
+    """Validate and run ``path`` in a fresh child interpreter (a spawned process, not a fork:
+    forking a test worker that holds threads can hang the child on a lock it inherited); its
+    report: exit codes, wall time of the commands [s] (imports excluded), memory grown [bytes]
+    (peak resident minus resident after the imports), output."""
     args = [["validate", str(path)],
             ["run", str(path), "--duration", "1d", "--out", str(tmp), *extra]]
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (the child)
-        code = 0
-        try:
-            os.close(read)
-            _child(args, write)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(write)
-    chunks = []
-    deadline = time.monotonic() + HARD_WALL_S
-    while True:
-        ready, _, _ = select.select([read], [], [], max(deadline - time.monotonic(), 0))
-        if not ready:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail(f"{path.name} still running after {HARD_WALL_S} s")
-        chunk = os.read(read, 1 << 16)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    assert status == 0 and chunks, f"{path.name}: the child failed (status {status})"
-    return json.loads(b"".join(chunks))
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)],
+                              capture_output=True, text=True, timeout=HARD_WALL_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{path.name} still running after {HARD_WALL_S} s")
+    assert done.returncode == 0, f"{path.name}: the child failed:\n{done.stderr}"
+    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")
