@@ -96,6 +96,8 @@ class TagChecks:
         info = self.tags.get(raw.tag)
         if info is None:
             raise Rejected("unknown_tag", "the tag is not in the tag map")
+        if raw.quality == "bad":
+            raise Rejected("bad_quality", "the plant flags the value bad")
         if not math.isfinite(raw.value) or not math.isfinite(raw.time):
             raise Rejected("malformed", f"value {raw.value!r} at {raw.time!r} is not finite")
         unit = raw.unit.strip() or info.unit
@@ -106,8 +108,6 @@ class TagChecks:
         if dim != info.dimensionality:
             raise Rejected("wrong_unit", f"{unit!r} measures {dim}, the tag's unit "
                            f"{info.unit!r} measures {info.dimensionality}")
-        if raw.quality == "bad":
-            raise Rejected("bad_quality", "the plant flags the value bad")
         value = raw.value * scale + offset
         if value < info.low_si or value > info.high_si:
             raise Rejected("out_of_range", f"{raw.value:g} {unit} = {value:g} SI is outside "
