@@ -4,7 +4,9 @@ test fails.
 
 The servers run in-process on their own event loop in a background thread
 (:class:`BackgroundLoop`), so a test can drive its clients with ``asyncio.run(...)`` (or from
-a subprocess) while the servers keep serving. Fixtures:
+a subprocess) while the servers keep serving. Helpers: :func:`wait_until` /
+:func:`await_until` (poll a condition with a timeout instead of sleeping) and
+:func:`collecting` (iterate a source in a task, closed even when the test fails). Fixtures:
 
 ``tagmap``
     A loaded tag map (:data:`TAGMAP_CSV`: TI101 degC 0..150, FI202 m3/h >= 0, LI301 kg,
@@ -32,7 +34,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,34 @@ async def await_until(condition: Callable[[], bool], timeout: float = TIMEOUT,
         if time.monotonic() > end:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def collecting(source: Any, wait_connected: bool = True) -> AsyncIterator[list[Any]]:
+    """Iterate ``source`` (any :class:`twin.live.readings.Source`) in a task, collecting its
+    items into the list this yields; wait until it is connected (if it says so), and close it
+    and end the task on exit, also when the test fails."""
+    got: list[Any] = []
+
+    async def consume() -> None:
+        async for item in source.items():
+            got.append(item)
+
+    task = asyncio.create_task(consume())
+    ok = False
+    try:
+        if wait_connected and hasattr(source, "connected"):
+            await asyncio.wait_for(source.connected.wait(), TIMEOUT)
+        yield got
+        ok = True
+    finally:
+        await source.close()
+        if ok:
+            await asyncio.wait_for(task, TIMEOUT)
+        else:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
 
 
 class BackgroundLoop:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.live.conftest import TIMEOUT, await_until
+from tests.live.conftest import await_until, collecting
 from twin.live.connection import OpcUaSettings, WriteRefused
 from twin.live.opcua import OpcUaSource
 from twin.live.readings import PlantEvent, Reading
@@ -17,16 +17,6 @@ def settings(server, **kw) -> OpcUaSettings:
     nodes = {tag: server.node_ids[tag] for tag in ("TI101", "FI202", "SP101")}
     return OpcUaSettings(url=server.url, nodes=nodes, name="plc", backoff_initial=0.05,
                          backoff_max=0.4, **kw)
-
-
-async def started(src: OpcUaSource, got: list[Reading | PlantEvent]) -> asyncio.Task[None]:
-    async def consume() -> None:
-        async for item in src.items():
-            got.append(item)
-
-    task = asyncio.create_task(consume())
-    await asyncio.wait_for(src.connected.wait(), TIMEOUT)
-    return task
 
 
 def test_subscription_sees_changes_and_rejects_bad_status(opcua_server, tagmap) -> None:
@@ -39,22 +29,19 @@ def test_subscription_sees_changes_and_rejects_bad_status(opcua_server, tagmap) 
 
     async def main() -> tuple[OpcUaSource, list[Reading | PlantEvent]]:
         src = OpcUaSource(settings(opcua_server, clock_offset=1.0), tagmap)
-        got: list[Reading | PlantEvent] = []
-        task = await started(src, got)
-        await await_until(lambda: len(got) == 3, what="the initial values")
         write = opcua_server.write
-        await asyncio.to_thread(write, "TI101", 90.0, "Good", stamp)
-        await await_until(lambda: len(got) == 4, what="a good change")
-        await asyncio.to_thread(write, "TI101", 91.0, "BadSensorFailure", at(1))
-        await await_until(lambda: src.stats.rejected["bad_quality"] == 1, what="the bad one")
-        await asyncio.to_thread(write, "TI101", 92.0, "UncertainLastUsableValue",
-                                at(2))
-        await asyncio.to_thread(write, "TI101", 300.0, "Good", at(3))
-        await asyncio.to_thread(write, "FI202", 7.2, "Good", at(4))
-        await await_until(lambda: len(got) == 6 and src.stats.rejected["out_of_range"] == 1,
-                          what="the uncertain and out-of-range ones")
-        await src.close()
-        await asyncio.wait_for(task, TIMEOUT)
+        async with collecting(src) as got:
+            await await_until(lambda: len(got) == 3, what="the initial values")
+            await asyncio.to_thread(write, "TI101", 90.0, "Good", stamp)
+            await await_until(lambda: len(got) == 4, what="a good change")
+            await asyncio.to_thread(write, "TI101", 91.0, "BadSensorFailure", at(1))
+            await await_until(lambda: src.stats.rejected["bad_quality"] == 1,
+                              what="the bad one")
+            await asyncio.to_thread(write, "TI101", 92.0, "UncertainLastUsableValue", at(2))
+            await asyncio.to_thread(write, "TI101", 300.0, "Good", at(3))
+            await asyncio.to_thread(write, "FI202", 7.2, "Good", at(4))
+            await await_until(lambda: len(got) == 6 and src.stats.rejected["out_of_range"] == 1,
+                              what="the uncertain and out-of-range ones")
         return src, got
 
     src, got = asyncio.run(main())
@@ -72,13 +59,11 @@ def test_subscription_sees_changes_and_rejects_bad_status(opcua_server, tagmap) 
 def test_writes_are_refused_unless_allowed(opcua_server, tagmap) -> None:
     async def main() -> None:
         src = OpcUaSource(settings(opcua_server, allow_writes=("SP101",)), tagmap)
-        task = await started(src, [])
-        writer = src.writer()
-        with pytest.raises(WriteRefused, match="read-only.*'TI101'.*allow_writes.*SP101"):
-            await writer.write("TI101", 120.0)
-        await writer.write("SP101", 95.0)
-        await src.close()
-        await task
+        async with collecting(src):
+            writer = src.writer()
+            with pytest.raises(WriteRefused, match="read-only.*'TI101'.*allow_writes.*SP101"):
+                await writer.write("TI101", 120.0)
+            await writer.write("SP101", 95.0)
 
     asyncio.run(main())
     assert opcua_server.read("TI101") == 80.0  # unchanged
@@ -88,11 +73,9 @@ def test_writes_are_refused_unless_allowed(opcua_server, tagmap) -> None:
 def test_read_only_by_default(opcua_server, tagmap) -> None:
     async def main() -> None:
         src = OpcUaSource(settings(opcua_server), tagmap)
-        task = await started(src, [])
-        with pytest.raises(WriteRefused, match="allow_writes in the connection file: none"):
-            await src.writer().write("SP101", 95.0)
-        await src.close()
-        await task
+        async with collecting(src):
+            with pytest.raises(WriteRefused, match="allow_writes in the connection file: none"):
+                await src.writer().write("SP101", 95.0)
 
     asyncio.run(main())
     assert opcua_server.read("SP101") == 85.0

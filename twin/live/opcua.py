@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from twin.live.connection import (
     Backoff,
@@ -216,6 +216,12 @@ class OpcUaSource:
                 yield item
         for item in self._intake.flush():
             yield item
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         """Disconnect and end the iteration."""
