@@ -16,6 +16,8 @@ import numpy as np
 import simpy
 
 from twin.data import spec as S
+from twin.data.costs import parse_span
+from twin.data.energy_schedule import daily_intervals, earliest_start
 from twin.observation.recorder import (
     ARRIVE,
     ASSEMBLED,
@@ -55,6 +57,15 @@ def _missed_target(phase: Any, out: phases.Outcome) -> str:
     return (f"reached its time limit at {out.duration:g} s with conversion "
             f"{100 * float(out.summary['conversion']):.3g} % "
             f"(target {100 * phase.target_conversion:.3g} %)")
+
+
+def _avoided(line: S.LineSpec, spec: S.Equipment) -> list[tuple[float, float]]:
+    """The daily intervals [s] of the tariff periods ``spec``'s energy schedule avoids."""
+    if spec.energy_schedule is None or line.costs is None:
+        return []
+    hours = {p.name: p.hours for p in line.costs.electricity.periods}
+    return daily_intervals([parse_span(h) for name in spec.energy_schedule.avoid
+                            for h in hours[name]])
 
 
 def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
@@ -175,6 +186,11 @@ class EquipmentNode(Node):
             self.units.append(unit)
         self.interruptible = bool(spec.failures or spec.maintenance
                                   or (ctx.line.calendar and spec.follows_calendar))
+        #: Daily intervals [s after midnight] work keeps out of (its energy schedule), and
+        #: the planned cycle time [s] by product code that decides whether work fits first.
+        self.avoided = _avoided(ctx.line, spec)
+        self.planned = [spec.product_cycle_time.get(p, spec.cycle_time).mean()
+                        for p in sorted(ctx.product_code, key=ctx.product_code.__getitem__)]
         self._event = rec.event
         #: Whether an alarm watches this station's input buffer (signals cost nothing if not).
         self.buffer_tag = f"buffer.{name}" if f"buffer.{name}" in ctx.watch else None
@@ -319,6 +335,8 @@ class EquipmentNode(Node):
             request = yield from self._operator(unit, pool)
         while unit.stopped:  # a part taken while the unit was stopped starts after the stop
             yield unit.wait_up()
+        if self.avoided:
+            yield from self._when_cheap(unit, self.planned[product])
         now = env.now
         for p in parts:
             event(now, p.id, p.product, code, START)
@@ -333,6 +351,20 @@ class EquipmentNode(Node):
         now = env.now
         for p in parts:
             event(now, p.id, p.product, code, END)
+
+    def _when_cheap(self, unit: Unit, duration: float) -> Generator[Any, Any, None]:
+        """Hold ready work, the unit idle, until work of ``duration`` [s] runs outside the
+        avoided tariff periods (:func:`twin.data.energy_schedule.earliest_start`) and the
+        unit is up."""
+        while True:
+            start = earliest_start(self.env.now, duration, self.avoided)
+            if start > self.env.now:
+                unit.set(IDLE)
+                yield self.env.timeout(start - self.env.now)
+            elif unit.stopped:
+                yield unit.wait_up()
+            else:
+                return
 
     def _scrap(self, part: Part) -> None:
         """Scrap ``part`` here: it leaves the line (its material as waste)."""
@@ -557,6 +589,8 @@ class ProcessNode(EquipmentNode):
         self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
         self.reworks = [spec.rework_for(p) for p in by_code]
         self.seen: set[int] = set()  # batches that ran their recipe here (a return is rework)
+        #: Recipe phases (names or kinds) its energy schedule holds until they fit.
+        self.scheduled = set(spec.energy_schedule.phases) if spec.energy_schedule else set()
         self._samplers: dict[int, Callable[[], float]] = {}
         extra = [("rework", spec.rework_recipe)] if spec.rework_recipe is not None else []
         for key, recipe in [("", spec.recipe), *spec.product_recipes.items(), *extra]:
@@ -596,6 +630,8 @@ class ProcessNode(EquipmentNode):
                 reason = _missed_target(phase, out)
                 if reason:
                     missed.append(f"{phase.name or phase.phase}: {reason}")
+                if self.avoided and {phase.name, phase.phase} & self.scheduled:
+                    yield from self._when_cheap(unit, out.duration)
                 yield from self._run_phase(unit, part, phase, out)
             if request is not None:
                 self.pool.release(request)  # type: ignore[union-attr]
