@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -76,16 +77,14 @@ class Detector:
         finding; an EWMA with weight ``lam`` and ``L`` by root finding."""
         if not shift > 0:
             raise ValueError(f"the shift to detect must be positive, not {shift}")
+        if kind not in KINDS:
+            raise ValueError(f"detector kind must be one of {KINDS}, not {kind!r}")
+        if side not in arl.SIDES:
+            raise ValueError(f"detector side must be one of {arl.SIDES}, not {side!r}")
+        limit, a1 = _design(kind, float(arl0), float(shift), side, float(lam))
         if kind == "cusum":
-            k = shift / 2
-            h = arl.cusum_h(arl0, k, side)
-            a1 = arl.cusum_arl(k, h, shift if side != "lower" else -shift, side)
-            return cls("cusum", side, k=k, h=h, arl0=arl0, shift=shift, arl1=a1)
-        if kind == "ewma":
-            L = arl.ewma_L(arl0, lam, side)
-            a1 = arl.ewma_arl(lam, L, shift if side != "lower" else -shift, side)
-            return cls("ewma", side, lam=lam, L=L, arl0=arl0, shift=shift, arl1=a1)
-        raise ValueError(f"detector kind must be one of {KINDS}, not {kind!r}")
+            return cls("cusum", side, k=shift / 2, h=limit, arl0=arl0, shift=shift, arl1=a1)
+        return cls("ewma", side, lam=lam, L=limit, arl0=arl0, shift=shift, arl1=a1)
 
     @property
     def limit(self) -> float:
@@ -143,6 +142,19 @@ class Detector:
         else:
             out.update(lam=self.lam, L=self.L)
         return out
+
+
+@lru_cache(maxsize=64)
+def _design(kind: str, arl0: float, shift: float, side: str, lam: float
+            ) -> tuple[float, float]:
+    """The limit (CUSUM ``h`` or EWMA ``L``) for ``arl0`` and the ARL at ``shift`` (a pure
+    function of its arguments, kept for the next chart designed alike)."""
+    signed = shift if side != "lower" else -shift
+    if kind == "cusum":
+        h = arl.cusum_h(arl0, shift / 2, side)
+        return h, arl.cusum_arl(shift / 2, h, signed, side)
+    L = arl.ewma_L(arl0, lam, side)
+    return L, arl.ewma_arl(lam, L, signed, side)
 
 
 def sigma_estimate(residuals: Sequence[float] | np.ndarray, method: str = "moving_range"

@@ -1,0 +1,409 @@
+"""The shadow twin: the twin run beside a pilot line, its predictions compared with the
+line's data, deviations raised as ISA-18.2 alarms.
+
+:class:`ShadowTwin` takes readings and plant events from any
+:class:`~twin.live.readings.Source` (or one at a time through :meth:`ShadowTwin.feed`) and
+keeps, for each monitored signal, the twin's prediction, the residual (measured minus
+predicted), a change detector on the standardised residual and an alarm:
+
+- ``temperature.<station>`` of a process unit: the twin's batch trajectory
+  (:func:`twin.live.predict.reference_batch`), re-synchronised at every plant ``start`` event
+  of a batch there; a scalar Kalman filter (:mod:`twin.live.kalman`) estimates the batch
+  temperature with that trajectory as its model, and its innovations are the residuals. The
+  measurement noise's sigma is given, or estimated (moving range) from the residuals of the
+  in-control window at the start (``calibrate`` seconds); no alarm is raised before.
+- ``kpi.throughput``: good parts completed at the exit stations per window of ``window``
+  seconds against the twin's mean per window; sigma: the standard deviation of the twin's
+  window counts.
+
+Each detector is designed from the in-control average run length (``arl0``, samples between
+false alarms) and the shift to detect (``shift``, standard deviations); see
+:mod:`twin.live.detectors`. Its statistic feeds an alarm ``residual.<signal>`` in an
+:class:`~twin.observation.alarms.AlarmMonitor` (activate when the detector signals; the chart
+restarts, so the alarm returns to normal at the next sample and stays unacknowledged until an
+operator acknowledges it). Residuals and alarm transitions are the ``residuals`` and
+``alarms`` tables of the shadow's run folder; times are seconds since ``origin`` (the first
+item's plant time unless given).
+
+Tagged signals the twin has no prediction for are listed in the run's provenance as
+``unmonitored``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from twin.data import spec as S
+from twin.data.alarms import AlarmSpec
+from twin.live.detectors import Detector, sigma_estimate
+from twin.live.kalman import ScalarKalman
+from twin.live.predict import Throughput, Trajectory, exit_stations, reference_batch, throughput
+from twin.live.readings import PlantEvent, Reading, Source
+from twin.observation import runfolder, schema
+from twin.observation.alarms import AlarmMonitor, alarm_summary, alarm_table
+from twin.orchestration.run import RunResult, resolve_line, spec_hash
+from twin.orchestration.run import run as run_twin
+
+RESIDUALS = schema.names("residuals")
+"""Columns of the residual table (declared in :mod:`twin.observation.schema`)."""
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """How the shadow twin monitors residuals.
+
+    Attributes
+    ----------
+    detector
+        ``cusum`` or ``ewma``.
+    arl0
+        In-control average run length [samples]: the mean number of residuals between false
+        alarms of one signal (one false alarm per ``arl0 x dt`` seconds at one residual every
+        ``dt`` seconds).
+    shift
+        Mean shift to detect quickest [standard deviations of the residual].
+    side
+        ``two``, ``upper`` or ``lower``.
+    lam
+        EWMA weight.
+    priority
+        ISA-18.2 priority of the residual alarms.
+    window
+        Throughput window [s]; ``None``: throughput is not monitored.
+    calibrate
+        In-control window [s] at the start of each continuous signal from which its sigma is
+        estimated (when ``sigma`` does not give it).
+    sigma
+        Known standard deviation of a signal's measurement noise [SI], by signal.
+    q
+        Process-noise intensity of the Kalman filters [SI^2 / s] (0: the batch follows the
+        model exactly; the innovations are then the measurement noise).
+    reference
+        Length of the twin's reference run [s] (after ``warmup``); default: 50 windows, at
+        least one day.
+    warmup
+        Warm-up of the reference run [s].
+    seed
+        Seed of the reference run.
+    """
+
+    detector: str = "cusum"
+    arl0: float = 1000.0
+    shift: float = 1.0
+    side: str = "two"
+    lam: float = 0.1
+    priority: str = "high"
+    window: float | None = 3600.0
+    calibrate: float = 3600.0
+    sigma: Mapping[str, float] = field(default_factory=dict)
+    q: float = 0.0
+    reference: float | None = None
+    warmup: float = 0.0
+    seed: int = 1
+
+    def detector_for(self) -> Detector:
+        """A fresh detector with these settings."""
+        return Detector.design(self.detector, self.arl0, self.shift, self.side, self.lam)
+
+    def reference_length(self) -> float:
+        """Length of the reference run [s]."""
+        if self.reference is not None:
+            return self.reference
+        return max(86400.0, 50 * (self.window or 0.0))
+
+
+class _Track:
+    """One monitored signal: its detector, alarm and rows."""
+
+    def __init__(self, shadow: ShadowTwin, signal: str) -> None:
+        self.shadow, self.signal = shadow, signal
+        self.detector = shadow.settings.detector_for()
+        self.alarm = f"residual.{signal}"
+
+    def emit(self, t: float, measured: float, predicted: float, sigma: float,
+             z: float, estimate: float = math.nan) -> None:
+        """One residual row at plant time ``t`` (standardised residual ``z``; NaN while
+        calibrating) and its alarm input."""
+        sh = self.shadow
+        rel = t - sh.origin
+        stat, alarm = (math.nan, False) if math.isnan(z) else self.detector.update(z)
+        sh.rows.append((rel, self.signal, measured, predicted, measured - predicted, sigma,
+                        stat, self.detector.limit, alarm, estimate))
+        if not math.isnan(stat):
+            sh.monitor.signal(rel, self.alarm, stat)
+
+
+class _BatchTemperature(_Track):
+    """``temperature.<station>``: re-synchronised on batch starts, Kalman-filtered."""
+
+    def __init__(self, shadow: ShadowTwin, signal: str, station: str, model: Trajectory
+                 ) -> None:
+        super().__init__(shadow, signal)
+        self.station, self.model = station, model
+        self.anchor: float | None = None  # plant time of the running batch's start
+        self.sigma = shadow.settings.sigma.get(signal, math.nan)
+        self.calibration: list[float] = []
+        self.calibrated_at: float | None = None
+        self.kalman: ScalarKalman | None = None
+        self.last: tuple[float, float] | None = None  # (time, model value) of the last step
+
+    def start(self, t: float) -> None:
+        self.anchor, self.last = t, None
+
+    def complete(self) -> None:
+        self.anchor, self.last = None, None
+
+    def reading(self, t: float, y: float) -> None:
+        if self.anchor is None:
+            return  # no batch in the unit: the twin predicts nothing
+        m = self.model(t - self.anchor)
+        if math.isnan(m):
+            return
+        if math.isnan(self.sigma):
+            self._calibrate(t, y, m)
+            return
+        if self.kalman is None:
+            q = self.shadow.settings.q
+            self.kalman = ScalarKalman(m, 0.0, q, self.sigma ** 2)
+        if self.last is None:  # first reading of this batch: re-synchronise the filter
+            self.kalman.reset(m, 0.0)
+            step = self.kalman.step(y, 0.0, 0.0)
+        else:
+            step = self.kalman.step(y, m - self.last[1], t - self.last[0])
+        self.last = (t, m)
+        z = step.innovation / math.sqrt(step.innovation_var)
+        self.emit(t, y, step.prior, self.sigma, z, step.estimate)
+
+    def _calibrate(self, t: float, y: float, m: float) -> None:
+        if self.calibrated_at is None:
+            self.calibrated_at = t + self.shadow.settings.calibrate
+        if t < self.calibrated_at or len(self.calibration) < 2:
+            self.calibration.append(y - m)
+            self.emit(t, y, m, math.nan, math.nan)
+            return
+        self.sigma = sigma_estimate(self.calibration)
+        self.reading(t, y)
+
+
+class _Throughput(_Track):
+    """``kpi.throughput``: good parts per window against the twin's mean."""
+
+    def __init__(self, shadow: ShadowTwin, twin: Throughput) -> None:
+        super().__init__(shadow, "kpi.throughput")
+        self.twin = twin
+        self.exits = set(exit_stations(shadow.line))
+        self.window_end: float | None = None
+        self.count = 0
+
+    def advance(self, t: float) -> None:
+        """Close every window that ended by plant time ``t``."""
+        if self.window_end is None:
+            self.window_end = t + self.twin.window
+            return
+        w = self.twin.window
+        while t >= self.window_end:
+            self.emit(self.window_end, self.count / w, self.twin.mean / w, self.twin.sd / w,
+                      (self.count - self.twin.mean) / self.twin.sd)
+            self.count = 0
+            self.window_end += w
+
+    def event(self, ev: PlantEvent) -> None:
+        if ev.event == "complete" and ev.outcome == "good" and ev.station in self.exits:
+            self.count += 1
+
+
+class ShadowTwin:
+    """The twin following a pilot line (see the module docstring).
+
+    Parameters
+    ----------
+    line
+        The twin's line (spec, path or dict).
+    signals
+        The model signals the plant's tags measure (e.g. the ``signal`` column of the tag
+        map); ``kpi.throughput`` is added when ``settings.window`` is set.
+    settings
+        :class:`MonitorSettings`.
+    reference
+        The twin's reference run; default: run now (``settings.reference`` after
+        ``settings.warmup``, seed ``settings.seed``).
+    origin
+        Plant time [s since the epoch] of time 0 of the shadow's tables; default: the first
+        item's time.
+    """
+
+    def __init__(self, line: S.LineSpec | str | Path | dict[str, Any], signals: list[str],
+                 settings: MonitorSettings | None = None, reference: RunResult | None = None,
+                 origin: float | None = None) -> None:
+        self.line, self.source_name = resolve_line(line)
+        self.settings = settings or MonitorSettings()
+        s = self.settings
+        if reference is None:
+            reference = run_twin(self.line, duration=s.reference_length(), warmup=s.warmup,
+                                 seed=s.seed)
+        self.reference = reference
+        self.origin = math.nan if origin is None else float(origin)
+        self.rows: list[tuple[Any, ...]] = []
+        self.batch: dict[str, _BatchTemperature] = {}  # by station
+        self.unmonitored: list[str] = []
+        for signal in sorted(set(signals)):
+            station = signal.partition(".")[2]
+            st = self.line.stations.get(station)
+            if signal.startswith("temperature.") and isinstance(st, S.Process):
+                model = reference_batch(reference.tables, station)
+                self.batch[station] = _BatchTemperature(self, signal, station, model)
+            elif signal != "kpi.throughput":
+                self.unmonitored.append(signal)
+        self.throughput: _Throughput | None = None
+        if s.window is not None:
+            wu = float(reference.provenance["settings"]["warmup_s"])
+            end = wu + float(reference.provenance["settings"]["duration_s"])
+            self.throughput = _Throughput(self, throughput(reference.tables, s.window, wu, end))
+        tracks: list[_Track] = [*self.batch.values(),
+                                *([self.throughput] if self.throughput else [])]
+        self.tracks = {t.signal: t for t in tracks}
+        specs = {t.alarm: AlarmSpec.model_construct(
+            tag=t.alarm, limit=t.detector.limit, direction="high", priority=s.priority,
+            deadband=0.0, on_delay=0.0, window=None,
+            description=f"{t.signal} deviates from the twin ({t.detector.kind} of the "
+                        "standardised residual)") for t in tracks}
+        self.monitor = AlarmMonitor(specs)
+        self.last_time = math.nan
+        self.stats: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, item: Reading | PlantEvent) -> None:
+        """Take one reading or plant event (in plant-time order)."""
+        t = item.time
+        if math.isnan(self.origin):
+            self.origin = t
+        if t < self.last_time:
+            return  # a source yields in time order per tag; the shadow keeps one clock
+        self.last_time = t
+        if self.throughput is not None:
+            self.throughput.advance(t)
+        if isinstance(item, PlantEvent):
+            track = self.batch.get(item.station)
+            if track is not None and item.event == "start":
+                track.start(t)
+            elif track is not None and item.event == "complete":
+                track.complete()
+            if self.throughput is not None:
+                self.throughput.event(item)
+            return
+        station = item.signal.partition(".")[2]
+        track = self.batch.get(station)
+        if track is not None and item.signal == track.signal:
+            track.reading(t, item.value)
+
+    async def follow(self, source: Source, until: float | None = None) -> None:
+        """Feed every item of ``source`` until it ends or plant time passes ``origin +
+        until`` [s]; then close the source."""
+        try:
+            async for item in source.items():
+                if until is not None and not math.isnan(self.origin) and (
+                        item.time - self.origin > until):
+                    break
+                self.feed(item)
+        finally:
+            await source.close()
+            self.stats = {k: (dict(v) if k == "rejected" else v)
+                          for k, v in asdict(source.stats).items()}
+
+    # ------------------------------------------------------------------ output
+
+    def residuals(self) -> pd.DataFrame:
+        """The ``residuals`` table so far."""
+        frame = pd.DataFrame(self.rows, columns=list(RESIDUALS))
+        for col in ("time", "measured", "predicted", "residual", "sigma", "statistic",
+                    "limit", "estimate"):
+            frame[col] = frame[col].astype(float)
+        frame["signal"] = frame["signal"].astype(str)
+        frame["alarm"] = frame["alarm"].astype(bool)
+        return frame
+
+    def finish(self, until: float | None = None) -> ShadowResult:
+        """Close the throughput windows that ended by ``origin + until`` [s] (default: the
+        last item) and return the result."""
+        end = (self.last_time if until is None else self.origin + until)
+        if self.throughput is not None and not math.isnan(end):
+            self.throughput.advance(end)
+        rel = 0.0 if math.isnan(end) else end - self.origin
+        self.monitor.finish(max(rel, self.monitor.now))
+        alarms = alarm_table(self.monitor.rows)
+        return ShadowResult(self, self.residuals(), alarms, rel)
+
+
+@dataclass
+class ShadowResult:
+    """What a shadow run produced: ``residuals`` and ``alarms`` tables, the ``end`` [s
+    since the origin], and the run folder's ``summary``."""
+
+    shadow: ShadowTwin
+    residuals: pd.DataFrame
+    alarms: pd.DataFrame
+    end: float
+
+    @property
+    def run_id(self) -> str:
+        """``<line>_shadow_<origin as YYYYMMDDTHHMMSSZ>_<hash of the settings>``."""
+        sh = self.shadow
+        stamp = datetime.fromtimestamp(sh.origin if math.isfinite(sh.origin) else 0.0, UTC)
+        blob = json.dumps([spec_hash(sh.line), _settings(sh.settings)], sort_keys=True)
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:8]
+        return f"{sh.line.line.name}_shadow_{stamp:%Y%m%dT%H%M%SZ}_{digest}"
+
+    def summary(self) -> dict[str, Any]:
+        """``run.json`` contents: provenance (line, settings, detectors, source counters,
+        unmonitored signals) and the alarm figures as KPIs."""
+        sh = self.shadow
+        origin = datetime.fromtimestamp(sh.origin, UTC) if math.isfinite(sh.origin) else None
+        provenance = {
+            "kind": "shadow", "line": sh.line.line.name, "source": sh.source_name,
+            "spec_hash": spec_hash(sh.line), "seed": sh.settings.seed,
+            "settings": {"duration_s": self.end, "warmup_s": 0.0, "seed": sh.settings.seed},
+            "monitor": _settings(sh.settings),
+            "origin_utc": origin.isoformat() if origin else None,
+            "detectors": {s: {**t.detector.describe(), **_sigma(t)}
+                          for s, t in sh.tracks.items()},
+            "reference_run": sh.reference.run_id, "unmonitored": sh.unmonitored,
+            "source_stats": sh.stats, "status": "completed",
+            "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "parameters": sh.line.model_dump(mode="json", by_alias=True),
+        }
+        kpis = alarm_summary(self.alarms, 0.0, self.end) if self.end > 0 else {}
+        return runfolder.jsonable({"run_id": self.run_id, "provenance": provenance,
+                                   "kpis": kpis, "warnings": []})
+
+    def save(self, root: str | Path) -> Path:
+        """Write the run folder (``run.json``, ``residuals.parquet``, ``alarms.parquet``)
+        under ``root``; returns its path."""
+        return runfolder.write(root, self.run_id, self.summary(),
+                               {"residuals": self.residuals, "alarms": self.alarms})
+
+
+def _settings(s: MonitorSettings) -> dict[str, Any]:
+    out = asdict(s)
+    out["sigma"] = dict(s.sigma)
+    return out
+
+
+def _sigma(track: _Track) -> dict[str, Any]:
+    if isinstance(track, _BatchTemperature):
+        return {"sigma": track.sigma, "sigma_from": (
+            "settings" if track.signal in track.shadow.settings.sigma else "in-control window"),
+            "model_end_s": track.model.end}
+    if isinstance(track, _Throughput):
+        return {"sigma": track.twin.sd / track.twin.window, "sigma_from": "twin reference run",
+                "predicted_per_window": track.twin.mean, "windows": track.twin.windows}
+    return {}
