@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plant_files as pf
 import pytest
 from scipy.stats import poisson
 
 import twin
-from tests.live import plant_files as pf
 from twin.live.detectors import delay_summary, detection_delay
 from twin.live.predict import batch_temperature, reference_batch
 from twin.live.shadow import MonitorSettings, ShadowTwin
