@@ -313,6 +313,7 @@ class ShadowTwin:
             async for item in source.items():
                 if until is not None and not math.isnan(self.origin) and (
                         item.time - self.origin > until):
+                    self.last_time = self.origin + until  # the plant clock passed it
                     break
                 self.feed(item)
         finally:
@@ -333,9 +334,12 @@ class ShadowTwin:
         return frame
 
     def finish(self, until: float | None = None) -> ShadowResult:
-        """Close the throughput windows that ended by ``origin + until`` [s] (default: the
-        last item) and return the result."""
-        end = (self.last_time if until is None else self.origin + until)
+        """Close the throughput windows that ended by the last item, or by ``origin +
+        until`` [s] if the plant data is known to cover that (e.g. the end of a recorded
+        run), and return the result."""
+        end = self.last_time
+        if until is not None and not math.isnan(self.origin):
+            end = max(self.origin + until, end) if not math.isnan(end) else self.origin + until
         if self.throughput is not None and not math.isnan(end):
             self.throughput.advance(end)
         rel = 0.0 if math.isnan(end) else end - self.origin
