@@ -160,7 +160,7 @@ def add_commands(sub: Any) -> None:
                    "temperature.reactor='0.5 K' (repeatable; skips its calibration)")
     s.add_argument("--q", type=float, default=0.0, help="Kalman process-noise intensity "
                    "[SI^2/s] of continuous signals (default 0: the model is exact)")
-    s.add_argument("--reference", help="length of the twin's reference run (default: 50 "
+    s.add_argument("--reference", help="length of the twin's reference run (default: 200 "
                    "windows, at least 1 d)")
     s.add_argument("--warmup", help="warm-up of the reference run (default 0)")
     s.add_argument("--seed", type=int, default=1, help="seed of the reference run")

@@ -88,7 +88,7 @@ class MonitorSettings:
         Process-noise intensity of the Kalman filters [SI^2 / s] (0: the batch follows the
         model exactly; the innovations are then the measurement noise).
     reference
-        Length of the twin's reference run [s] (after ``warmup``); default: 50 windows, at
+        Length of the twin's reference run [s] (after ``warmup``); default: 200 windows, at
         least one day.
     warmup
         Warm-up of the reference run [s].
@@ -118,7 +118,7 @@ class MonitorSettings:
         """Length of the reference run [s]."""
         if self.reference is not None:
             return self.reference
-        return max(86400.0, 50 * (self.window or 0.0))
+        return max(86400.0, 200 * (self.window or 0.0))
 
 
 class _Track:
