@@ -64,6 +64,13 @@ CELL: dict[str, Any] = {
 """A machine fed by an infinite supply: its throughput is its rate (12 parts per hour)."""
 
 
+CELL_QC: dict[str, Any] = copy.deepcopy(CELL) | {"line": {"name": "cell_qc"}}
+CELL_QC["stations"]["mill"]["to"] = "check"
+CELL_QC["stations"]["check"] = {"type": "inspection", "cycle_time": "1 min",
+                                "scrap_probability": 0.1, "to": "done"}
+"""The machine cell with an inspection after the mill that scraps 10 % of the parts."""
+
+
 def jacket(ua: str = "2.4 kW/K") -> dict[str, Any]:
     """The jacketed reactor line with the react phase's UA set to ``ua``."""
     line = copy.deepcopy(JACKET)
@@ -87,16 +94,14 @@ def run_cell(seed: int, duration: str, slower_from: float | None = None,
 
 
 def plant_events(tables: dict[str, pd.DataFrame]) -> list[PlantEvent]:
-    """Starts and completes of a run as plant events (the ``events`` format's content)."""
-    ev = tables["events"]
-    keep = ev[ev["kind"].astype(str).isin(["start", "end"])]
-    out = []
-    for t, p, prod, st, k in zip(keep["time"], keep["part"], keep["product"].astype(str),
-                                 keep["station"].astype(str), keep["kind"].astype(str),
-                                 strict=True):
-        out.append(PlantEvent(EPOCH0 + float(t), f"P{int(p)}", prod, st,
-                              "start" if k == "start" else "complete"))
-    return out
+    """A run's event log (releases, starts, completes with their outcome; the pilot-data
+    ``events`` format, :func:`twin.fit.runlogs.event_log`) as plant events."""
+    log = event_log(tables, {})
+    times = pd.to_datetime(log["time"], utc=True, format="ISO8601")
+    return [PlantEvent(t.timestamp(), i, p, s, e, r, o or "good")
+            for t, i, p, s, e, r, o in zip(times, log["id"], log["product"], log["station"],
+                                           log["event"], log["resource"], log["outcome"],
+                                           strict=True)]
 
 
 def batch_starts(tables: dict[str, pd.DataFrame], station: str) -> list[tuple[int, float]]:

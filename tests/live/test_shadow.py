@@ -177,7 +177,7 @@ def test_the_run_folder_holds_residuals_and_alarms(reactor: dict, tmp_path: Path
     pd.testing.assert_frame_equal(back, res.residuals)
     assert len(runfolder.read_table(folder, "alarms")) == len(res.alarms) > 0
     prov = runfolder.read_summary(folder)["provenance"]
-    assert prov["kind"] == "shadow" and prov["unmonitored"] == ["buffer.reactor"]
+    assert prov["kind"] == "shadow" and list(prov["unmonitored"]) == ["buffer.reactor"]
     det = prov["detectors"]["temperature.reactor"]
     assert det["kind"] == "cusum" and det["sigma"] == NOISE and det["arl0"] == 50
     assert prov["origin_utc"].startswith("2026-01-05T02:00:00")  # the first batch start
@@ -189,3 +189,48 @@ def test_the_run_folder_holds_residuals_and_alarms(reactor: dict, tmp_path: Path
     # residual = measured - predicted, and the estimate lies between prediction and data
     r = res.residuals.dropna(subset=["statistic"])
     np.testing.assert_allclose(r["residual"], r["measured"] - r["predicted"])
+
+
+def test_window_kpis_are_the_plant_parts_recounted() -> None:
+    """Throughput, yield and lead time per 2-hour window, as the shadow measures them from
+    the plant's event log, equal the same figures recounted with NumPy from the plant run's
+    parts table (fate, created, done); the predictions are the twin's window means."""
+    reference = twin.run(pf.CELL_QC, duration="60 h", warmup="1 h", seed=5)
+    plant = twin.run(pf.CELL_QC, duration="30 h", warmup="0 s", seed=6).tables
+    settings = MonitorSettings(window=7200.0, kpis=("throughput", "yield", "lead_time"))
+    shadow = ShadowTwin(pf.CELL_QC, [], settings, reference=reference, origin=pf.EPOCH0)
+    for item in pf.plant_events(plant):
+        shadow.feed(item)
+    res = shadow.finish(until=30 * 3600.0).residuals
+    parts = plant["parts"]
+    fate = parts["fate"].astype(str).to_numpy()
+    done, created = parts["done"].to_numpy(), parts["created"].to_numpy()
+    for kpi in ("throughput", "yield", "lead_time"):
+        rows = res[res["signal"] == f"kpi.{kpi}"]
+        assert len(rows) == 15  # whole 2-hour windows in 30 hours
+        for end, measured in zip(rows["time"], rows["measured"], strict=True):
+            here = (done >= end - 7200.0) & (done < end)
+            good, scrap = here & (fate == "good"), here & (fate == "scrap")
+            expected = {"throughput": good.sum() / 7200.0,
+                        "yield": good.sum() / (good.sum() + scrap.sum()),
+                        "lead_time": float(np.mean(done[good] - created[good]))}[kpi]
+            assert measured == pytest.approx(expected, rel=1e-6), (kpi, end)
+    # the prediction is the twin's mean over its reference windows
+    twin_good = reference.tables["parts"]
+    ok = twin_good[(twin_good["fate"].astype(str) == "good") & (twin_good["done"] >= 3600)
+                   & (twin_good["done"] < 3600 + 30 * 7200)]
+    tp = res.loc[res["signal"] == "kpi.throughput", "predicted"].iloc[0]
+    assert tp == pytest.approx(len(ok) / 30 / 7200.0)
+
+
+def test_settings_and_unmonitored_kpis_are_explained() -> None:
+    with pytest.raises(ValueError, match="kpis \\['oee'\\] unknown"):
+        MonitorSettings(kpis=("oee",))
+    with pytest.raises(ValueError, match="arl0 must exceed 1.*priority"):
+        MonitorSettings(arl0=1, priority="critical")
+    reference = twin.run(pf.CELL, duration="20 h", warmup="0 s", seed=5)
+    shadow = ShadowTwin(pf.CELL, ["wip"], MonitorSettings(kpis=("throughput", "yield")),
+                        reference=reference)
+    assert set(shadow.unmonitored) == {"wip", "kpi.yield"}
+    assert "no prediction" in shadow.unmonitored["wip"]
+    assert "same in every window" in shadow.unmonitored["kpi.yield"]  # nothing is scrapped

@@ -84,6 +84,7 @@ def _cmd_shadow(args: argparse.Namespace) -> int:
     settings = MonitorSettings(
         detector=args.detector, arl0=args.arl0, shift=args.shift, side=args.side,
         lam=args.lam, priority=args.priority, window=_seconds(args.window, "--window"),
+        kpis=tuple(args.kpi or ["throughput"]),
         calibrate=_seconds(args.calibrate, "--calibrate") or 0.0,
         sigma=_sigmas(args.sigma, line), q=args.q,
         reference=_seconds(args.reference, "--reference"),
@@ -115,8 +116,8 @@ def _print_summary(result: Any, folder: Path) -> None:
         d = track.detector
         print(f"  {signal}: {len(rows)} residuals, {d.kind} ARL0 {d.arl0:g} samples "
               f"(limit {d.limit:.3f} sd), {len(alarms)} signals{first}")
-    if sh.unmonitored:
-        print(f"  no prediction for: {', '.join(sh.unmonitored)}")
+    for signal, why in sh.unmonitored.items():
+        print(f"  {signal}: not monitored ({why})")
     st = sh.stats
     if st:
         rejected = ", ".join(f"{k} {v}" for k, v in sorted(st.get("rejected", {}).items()))
@@ -152,7 +153,10 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--priority", choices=["low", "medium", "high", "urgent"], default="high",
                    help="priority of the residual alarms (default high)")
     s.add_argument("--window", default="1h",
-                   help="throughput window (default 1h; 'none': do not monitor throughput)")
+                   help="window of the rolling KPIs (default 1h; 'none': no KPI)")
+    s.add_argument("--kpi", action="append", choices=["throughput", "yield", "lead_time"],
+                   help="a rolling KPI to monitor from the plant's events (repeatable; "
+                   "default: throughput)")
     s.add_argument("--calibrate", default="1h", help="in-control window at the start from "
                    "which each continuous signal's sigma is estimated (default 1h)")
     s.add_argument("--sigma", action="append", default=[], metavar="SIGNAL=VALUE",

@@ -6,13 +6,16 @@
   other phases hold the temperature until their end, where it takes the phase's end
   temperature (``phases.temperature_K``), as the recorded signal does. It is defined from
   its first point (the first phase end or profile point) to the batch's end.
-- **Throughput** (``kpi.throughput``): good parts finished per window of ``window`` seconds,
-  counted in non-overlapping windows; their mean and standard deviation over a long twin
-  run (batch means: windows much longer than a cycle make the counts close to independent
-  and normal).
+- **Rolling KPIs** (``kpi.throughput``, ``kpi.yield``, ``kpi.lead_time``): their value in
+  each non-overlapping window of ``window`` seconds (:func:`window_value`: good parts per
+  second, good over finished, mean lead time of the good parts), and the mean and standard
+  deviation of those values over a long twin run (batch means: windows much longer than a
+  cycle make them close to independent and normal).
 
 A plant event log (``twin.pilotdata`` ``events`` format) counts a good part when it
-completes at a station that sends parts to a sink (:func:`exit_stations`).
+completes at a station that sends parts to a sink (:func:`exit_stations`), a scrapped one
+when a ``complete`` anywhere has outcome ``scrap``; a part's lead time runs from its
+``release`` (or its first ``start``) to that complete.
 """
 
 from __future__ import annotations
@@ -126,46 +129,73 @@ def exit_stations(line: S.LineSpec) -> list[str]:
                   if any(r.to in sinks for r in getattr(st, "routes", []) or []))
 
 
-def window_counts(times: np.ndarray, t0: float, t1: float, window: float) -> np.ndarray:
-    """Number of ``times`` in each whole window ``[t0 + i w, t0 + (i + 1) w)`` before
-    ``t1``."""
+WINDOW_KPIS = ("throughput", "yield", "lead_time")
+"""Rolling KPIs monitored per window (``kpi.<name>``, see :data:`twin.data.alarms.KPI_SIGNALS`)."""
+
+
+def window_value(kpi: str, good: int, scrap: int, lead_times: list[float], window: float
+                 ) -> float:
+    """One window's value of a KPI from the parts finished in it: ``throughput`` good parts
+    per second; ``yield`` good over good and scrapped (NaN if none); ``lead_time`` the mean
+    lead time of the good parts [s] (NaN if none). The one definition for the twin's windows
+    and the plant's."""
+    if kpi == "throughput":
+        return good / window
+    if kpi == "yield":
+        return good / (good + scrap) if good + scrap else math.nan
+    if kpi == "lead_time":
+        return float(np.mean(lead_times)) if lead_times else math.nan
+    raise ValueError(f"no window KPI {kpi!r} (known: {', '.join(WINDOW_KPIS)})")
+
+
+def window_values(tables: dict[str, pd.DataFrame], kpi: str, window: float, t0: float,
+                  t1: float) -> np.ndarray:
+    """The KPI's value in each whole window ``[t0 + i w, t0 + (i + 1) w)`` before ``t1`` of a
+    run, from its ``parts`` table (fate ``good`` or ``scrap``, ``created``, ``done``)."""
+    parts = tables["parts"]
+    fate = parts["fate"].astype(str).to_numpy()
+    done = parts["done"].to_numpy(dtype=float)
+    lead = done - parts["created"].to_numpy(dtype=float)
     n = int((t1 - t0) // window)
-    if n < 1:
-        return np.zeros(0, dtype=np.int64)
-    edges = t0 + window * np.arange(n + 1)
-    return np.histogram(np.asarray(times, dtype=float), bins=edges)[0]
+    slot = np.floor((done - t0) / window)
+    out = np.empty(max(n, 0))
+    for i in range(n):
+        here = slot == i
+        good = here & (fate == "good")
+        out[i] = window_value(kpi, int(good.sum()), int((here & (fate == "scrap")).sum()),
+                              lead[good].tolist(), window)
+    return out
 
 
 @dataclass(frozen=True)
-class Throughput:
-    """The twin's good parts per window: ``mean`` and ``sd`` [parts per window] over
-    ``windows`` windows of ``window`` seconds."""
+class WindowStats:
+    """The twin's values of a KPI per window of ``window`` seconds: ``mean`` and ``sd`` (SI)
+    over ``windows`` windows that had a value."""
 
+    kpi: str
     window: float
     mean: float
     sd: float
     windows: int
 
 
-def throughput(tables: dict[str, pd.DataFrame], window: float, t0: float, t1: float
-               ) -> Throughput:
-    """Good parts per window over ``[t0, t1]`` of a twin run (``parts``: fate ``good``,
-    ``done`` time).
+def window_stats(tables: dict[str, pd.DataFrame], kpi: str, window: float, t0: float,
+                 t1: float) -> WindowStats:
+    """Mean and standard deviation of a KPI's window values over ``[t0, t1]`` of a twin run.
 
     Raises
     ------
     ValueError
-        With fewer than 10 whole windows, or if no window differs from another (the
-        standard deviation is zero: a deterministic line cannot be standardised).
+        With fewer than 10 windows that have a value, or if the value is the same in every
+        window (sd 0: a deterministic line cannot be standardised).
     """
-    parts = tables["parts"]
-    done = parts.loc[parts["fate"].astype(str) == "good", "done"].to_numpy(dtype=float)
-    counts = window_counts(done, t0, t1, window)
-    if counts.size < 10:
-        raise ValueError(f"the twin's reference run holds {counts.size} throughput windows "
-                         f"of {window:g} s; it needs at least 10 (run it longer)")
-    sd = float(counts.std(ddof=1))
+    values = window_values(tables, kpi, window, t0, t1)
+    values = values[np.isfinite(values)]
+    if values.size < 10:
+        raise ValueError(f"kpi.{kpi}: the twin's reference run has {values.size} windows of "
+                         f"{window:g} s with a value; it needs at least 10 (run it longer)")
+    sd = float(values.std(ddof=1))
     if not sd > 0:
-        raise ValueError("the twin's throughput is the same in every window (sd 0); give "
-                         "the throughput's sigma or a shorter window")
-    return Throughput(window, float(counts.mean()), sd, int(counts.size))
+        raise ValueError(f"kpi.{kpi} is the same in every window of the twin's reference run "
+                         "(sd 0): it cannot be standardised")
+    return WindowStats(kpi, window, float(values.mean()), sd, int(values.size))

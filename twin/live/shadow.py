@@ -12,9 +12,10 @@ predicted), a change detector on the standardised residual and an alarm:
   temperature with that trajectory as its model, and its innovations are the residuals. The
   measurement noise's sigma is given, or estimated (moving range) from the residuals of the
   in-control window at the start (``calibrate`` seconds); no alarm is raised before.
-- ``kpi.throughput``: good parts completed at the exit stations per window of ``window``
-  seconds against the twin's mean per window; sigma: the standard deviation of the twin's
-  window counts.
+- ``kpi.throughput`` (and ``kpi.yield``, ``kpi.lead_time`` if asked for): the KPI's value
+  in each window of ``window`` seconds from the plant's events against the twin's mean per
+  window; sigma: the standard deviation of the twin's window values
+  (:mod:`twin.live.predict`).
 
 Each detector is designed from the in-control average run length (``arl0``, samples between
 false alarms) and the shift to detect (``shift``, standard deviations); see
@@ -25,8 +26,8 @@ operator acknowledges it). Residuals and alarm transitions are the ``residuals``
 ``alarms`` tables of the shadow's run folder; times are seconds since ``origin`` (the first
 item's plant time unless given).
 
-Tagged signals the twin has no prediction for are listed in the run's provenance as
-``unmonitored``.
+Tagged signals the twin has no prediction for, and KPIs its reference run cannot
+standardise, are listed in the run's provenance as ``unmonitored``, with the reason.
 """
 
 from __future__ import annotations
@@ -43,10 +44,19 @@ from typing import Any
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.alarms import AlarmSpec
-from twin.live.detectors import Detector, sigma_estimate
+from twin.data.alarms import PRIORITIES, AlarmSpec
+from twin.live.arl import SIDES
+from twin.live.detectors import KINDS, Detector, sigma_estimate
 from twin.live.kalman import ScalarKalman
-from twin.live.predict import Throughput, Trajectory, exit_stations, reference_batch, throughput
+from twin.live.predict import (
+    WINDOW_KPIS,
+    Trajectory,
+    WindowStats,
+    exit_stations,
+    reference_batch,
+    window_stats,
+    window_value,
+)
 from twin.live.readings import PlantEvent, Reading, Source
 from twin.observation import runfolder, schema
 from twin.observation.alarms import AlarmMonitor, alarm_summary, alarm_table
@@ -78,7 +88,11 @@ class MonitorSettings:
     priority
         ISA-18.2 priority of the residual alarms.
     window
-        Throughput window [s]; ``None``: throughput is not monitored.
+        Window of the rolling KPIs [s]; ``None``: no KPI is monitored.
+    kpis
+        The rolling KPIs monitored per window (:data:`twin.live.predict.WINDOW_KPIS`); one
+        the twin's reference run cannot standardise (no variation, too few windows) is
+        listed as unmonitored with the reason.
     calibrate
         In-control window [s] at the start of each continuous signal from which its sigma is
         estimated (when ``sigma`` does not give it).
@@ -103,12 +117,38 @@ class MonitorSettings:
     lam: float = 0.1
     priority: str = "high"
     window: float | None = 3600.0
+    kpis: tuple[str, ...] = ("throughput",)
     calibrate: float = 3600.0
     sigma: Mapping[str, float] = field(default_factory=dict)
     q: float = 0.0
     reference: float | None = None
     warmup: float = 0.0
     seed: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.detector not in KINDS:
+            problems.append(f"detector {self.detector!r} is not one of {KINDS}")
+        if self.side not in SIDES:
+            problems.append(f"side {self.side!r} is not one of {SIDES}")
+        if not self.arl0 > 1:
+            problems.append(f"arl0 must exceed 1 sample, not {self.arl0}")
+        if not self.shift > 0:
+            problems.append(f"shift must be positive, not {self.shift}")
+        if self.priority not in PRIORITIES:
+            problems.append(f"priority {self.priority!r} is not one of {PRIORITIES}")
+        if self.window is not None and not self.window > 0:
+            problems.append(f"window must be positive, not {self.window}")
+        unknown = [k for k in self.kpis if k not in WINDOW_KPIS]
+        if unknown:
+            problems.append(f"kpis {unknown} unknown (known: {', '.join(WINDOW_KPIS)})")
+        bad = {k: v for k, v in self.sigma.items() if not v > 0}
+        if bad:
+            problems.append(f"sigma must be positive: {bad}")
+        if self.q < 0 or self.calibrate < 0:
+            problems.append("q and calibrate cannot be negative")
+        if problems:
+            raise ValueError("monitor settings: " + "; ".join(problems))
 
     def detector_for(self) -> Detector:
         """A fresh detector with these settings."""
@@ -194,31 +234,42 @@ class _BatchTemperature(_Track):
         self.reading(t, y)
 
 
-class _Throughput(_Track):
-    """``kpi.throughput``: good parts per window against the twin's mean."""
+class _WindowKpi(_Track):
+    """``kpi.<name>``: its value per window from the plant's events against the twin's."""
 
-    def __init__(self, shadow: ShadowTwin, twin: Throughput) -> None:
-        super().__init__(shadow, "kpi.throughput")
+    def __init__(self, shadow: ShadowTwin, twin: WindowStats) -> None:
+        super().__init__(shadow, f"kpi.{twin.kpi}")
         self.twin = twin
         self.exits = set(exit_stations(shadow.line))
         self.window_end: float | None = None
-        self.count = 0
+        self.good = self.scrap = 0
+        self.lead: list[float] = []
+        self.entered: dict[str, float] = {}  # part id -> release (or first start) time
 
     def advance(self, t: float) -> None:
         """Close every window that ended by plant time ``t``."""
         if self.window_end is None:
             self.window_end = t + self.twin.window
             return
-        w = self.twin.window
+        tw = self.twin
         while t >= self.window_end:
-            self.emit(self.window_end, self.count / w, self.twin.mean / w, self.twin.sd / w,
-                      (self.count - self.twin.mean) / self.twin.sd)
-            self.count = 0
-            self.window_end += w
+            value = window_value(tw.kpi, self.good, self.scrap, self.lead, tw.window)
+            self.emit(self.window_end, value, tw.mean, tw.sd, (value - tw.mean) / tw.sd)
+            self.good = self.scrap = 0
+            self.lead = []
+            self.window_end += tw.window
 
     def event(self, ev: PlantEvent) -> None:
-        if ev.event == "complete" and ev.outcome == "good" and ev.station in self.exits:
-            self.count += 1
+        if ev.event == "release" or (ev.event == "start" and ev.id not in self.entered):
+            self.entered.setdefault(ev.id, ev.time)
+        elif ev.event == "complete" and ev.outcome == "scrap":
+            self.scrap += 1
+            self.entered.pop(ev.id, None)
+        elif ev.event == "complete" and ev.outcome == "good" and ev.station in self.exits:
+            self.good += 1
+            entered = self.entered.pop(ev.id, None)
+            if entered is not None:
+                self.lead.append(ev.time - entered)
 
 
 class ShadowTwin:
@@ -230,7 +281,7 @@ class ShadowTwin:
         The twin's line (spec, path or dict).
     signals
         The model signals the plant's tags measure (e.g. the ``signal`` column of the tag
-        map); ``kpi.throughput`` is added when ``settings.window`` is set.
+        map); the KPIs of ``settings.kpis`` are added when ``settings.window`` is set.
     settings
         :class:`MonitorSettings`.
     reference
@@ -254,22 +305,27 @@ class ShadowTwin:
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
         self.batch: dict[str, _BatchTemperature] = {}  # by station
-        self.unmonitored: list[str] = []
-        for signal in sorted(set(signals)):
+        self.unmonitored: dict[str, str] = {}  # signal -> why
+        for signal in sorted(set(signals) - {f"kpi.{k}" for k in s.kpis}):
             station = signal.partition(".")[2]
             st = self.line.stations.get(station)
             if signal.startswith("temperature.") and isinstance(st, S.Process):
                 model = reference_batch(reference.tables, station)
                 self.batch[station] = _BatchTemperature(self, signal, station, model)
-            elif signal != "kpi.throughput":
-                self.unmonitored.append(signal)
-        self.throughput: _Throughput | None = None
+            else:
+                self.unmonitored[signal] = "the twin has no prediction of this signal"
+        self.windows: list[_WindowKpi] = []
         if s.window is not None:
             wu = float(reference.provenance["settings"]["warmup_s"])
             end = wu + float(reference.provenance["settings"]["duration_s"])
-            self.throughput = _Throughput(self, throughput(reference.tables, s.window, wu, end))
-        tracks: list[_Track] = [*self.batch.values(),
-                                *([self.throughput] if self.throughput else [])]
+            for kpi in s.kpis:
+                try:
+                    stats = window_stats(reference.tables, kpi, s.window, wu, end)
+                except ValueError as exc:
+                    self.unmonitored[f"kpi.{kpi}"] = str(exc)
+                    continue
+                self.windows.append(_WindowKpi(self, stats))
+        tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
         specs = {t.alarm: AlarmSpec.model_construct(
             tag=t.alarm, limit=t.detector.limit, direction="high", priority=s.priority,
@@ -290,16 +346,16 @@ class ShadowTwin:
         if t < self.last_time:
             return  # a source yields in time order per tag; the shadow keeps one clock
         self.last_time = t
-        if self.throughput is not None:
-            self.throughput.advance(t)
+        for kpi in self.windows:
+            kpi.advance(t)
         if isinstance(item, PlantEvent):
             track = self.batch.get(item.station)
             if track is not None and item.event == "start":
                 track.start(t)
             elif track is not None and item.event == "complete":
                 track.complete()
-            if self.throughput is not None:
-                self.throughput.event(item)
+            for kpi in self.windows:
+                kpi.event(item)
             return
         station = item.signal.partition(".")[2]
         track = self.batch.get(station)
@@ -334,14 +390,15 @@ class ShadowTwin:
         return frame
 
     def finish(self, until: float | None = None) -> ShadowResult:
-        """Close the throughput windows that ended by the last item, or by ``origin +
+        """Close the KPI windows that ended by the last item, or by ``origin +
         until`` [s] if the plant data is known to cover that (e.g. the end of a recorded
         run), and return the result."""
         end = self.last_time
         if until is not None and not math.isnan(self.origin):
             end = max(self.origin + until, end) if not math.isnan(end) else self.origin + until
-        if self.throughput is not None and not math.isnan(end):
-            self.throughput.advance(end)
+        if not math.isnan(end):
+            for kpi in self.windows:
+                kpi.advance(end)
         rel = 0.0 if math.isnan(end) else end - self.origin
         self.monitor.finish(max(rel, self.monitor.now))
         alarms = alarm_table(self.monitor.rows)
@@ -407,7 +464,7 @@ def _sigma(track: _Track) -> dict[str, Any]:
         return {"sigma": track.sigma, "sigma_from": (
             "settings" if track.signal in track.shadow.settings.sigma else "in-control window"),
             "model_end_s": track.model.end}
-    if isinstance(track, _Throughput):
-        return {"sigma": track.twin.sd / track.twin.window, "sigma_from": "twin reference run",
-                "predicted_per_window": track.twin.mean, "windows": track.twin.windows}
+    if isinstance(track, _WindowKpi):
+        return {"sigma": track.twin.sd, "sigma_from": "twin reference run",
+                "window_s": track.twin.window, "windows": track.twin.windows}
     return {}
