@@ -135,12 +135,12 @@ def true_temperature(runs: list[dict[str, pd.DataFrame]], switch: float, dt: flo
     return np.asarray(times), np.asarray(values)
 
 
-def temperature_readings(times: np.ndarray, truth: np.ndarray, noise: float, seed: int
-                         ) -> list[Reading]:
+def temperature_readings(times: np.ndarray, truth: np.ndarray, noise: float, seed: int,
+                         tag: str = "TI-101") -> list[Reading]:
     """Readings of the reactor's temperature tag with N(0, noise^2) sensor noise [K]."""
     rng = np.random.default_rng(seed)
     y = truth + rng.normal(0.0, noise, truth.size)
-    return [Reading(EPOCH0 + float(t), "TI-101", "temperature.reactor", float(v))
+    return [Reading(EPOCH0 + float(t), tag, "temperature.reactor", float(v))
             for t, v in zip(times, y, strict=True)]
 
 
