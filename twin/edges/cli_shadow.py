@@ -64,11 +64,8 @@ def open_source(args: argparse.Namespace, tagmap: Any, stations: list[str]) -> A
         from twin.live.mqtt import MqttSource
 
         return MqttSource(settings, tagmap)
-    try:
-        from twin.live.opcua import OpcUaSource  # type: ignore[import-not-found]
-    except ImportError:
-        raise ValueError(f"{args.source}: OPC UA sources are not available in this "
-                         "version") from None
+    from twin.live.opcua import OpcUaSource
+
     return OpcUaSource(settings, tagmap)
 
 

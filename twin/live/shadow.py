@@ -41,19 +41,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.alarms import PRIORITIES, AlarmSpec
+from twin.data.alarms import PRIORITIES, AlarmSpec, tag_kind
 from twin.live.arl import SIDES
 from twin.live.detectors import KINDS, Detector, sigma_estimate
 from twin.live.kalman import ScalarKalman
 from twin.live.predict import (
+    MEAN_KINDS,
     WINDOW_KPIS,
     Trajectory,
     WindowStats,
     exit_stations,
     reference_batch,
+    signal_window_stats,
+    step_means,
+    watching,
     window_stats,
     window_value,
 )
@@ -238,7 +243,7 @@ class _WindowKpi(_Track):
     """``kpi.<name>``: its value per window from the plant's events against the twin's."""
 
     def __init__(self, shadow: ShadowTwin, twin: WindowStats) -> None:
-        super().__init__(shadow, f"kpi.{twin.kpi}")
+        super().__init__(shadow, f"kpi.{twin.name}")
         self.twin = twin
         self.exits = set(exit_stations(shadow.line))
         self.window_end: float | None = None
@@ -253,7 +258,7 @@ class _WindowKpi(_Track):
             return
         tw = self.twin
         while t >= self.window_end:
-            value = window_value(tw.kpi, self.good, self.scrap, self.lead, tw.window)
+            value = window_value(tw.name, self.good, self.scrap, self.lead, tw.window)
             self.emit(self.window_end, value, tw.mean, tw.sd, (value - tw.mean) / tw.sd)
             self.good = self.scrap = 0
             self.lead = []
@@ -270,6 +275,35 @@ class _WindowKpi(_Track):
             entered = self.entered.pop(ev.id, None)
             if entered is not None:
                 self.lead.append(ev.time - entered)
+
+
+class _WindowMean(_Track):
+    """A sampled signal (buffer, WIP, tank, utility, emission): its time-weighted mean per
+    window (:func:`twin.live.predict.step_means`) against the twin's."""
+
+    def __init__(self, shadow: ShadowTwin, twin: WindowStats) -> None:
+        super().__init__(shadow, twin.name)
+        self.twin = twin
+        self.window_end: float | None = None
+        self.times: list[float] = []  # readings in the current window (the first one
+        self.values: list[float] = []  # carries the value in force at its start)
+
+    def advance(self, t: float) -> None:
+        """Close every window that ended by plant time ``t``."""
+        tw = self.twin
+        while self.window_end is not None and t >= self.window_end:
+            start = self.window_end - tw.window
+            mean = float(step_means(np.asarray(self.times), np.asarray(self.values), start,
+                                    tw.window, 1)[0])
+            self.emit(self.window_end, mean, tw.mean, tw.sd, (mean - tw.mean) / tw.sd)
+            self.times, self.values = [self.window_end], [self.values[-1]]
+            self.window_end += tw.window
+
+    def reading(self, t: float, value: float) -> None:
+        if self.window_end is None:
+            self.window_end = t + self.twin.window
+        self.times.append(t)
+        self.values.append(value)
 
 
 class ShadowTwin:
@@ -298,9 +332,10 @@ class ShadowTwin:
         self.line, self.source_name = resolve_line(line)
         self.settings = settings or MonitorSettings()
         s = self.settings
+        sampled = [x for x in sorted(set(signals)) if tag_kind(x) in MEAN_KINDS]
         if reference is None:
-            reference = run_twin(self.line, duration=s.reference_length(), warmup=s.warmup,
-                                 seed=s.seed)
+            reference = run_twin(watching(self.line, sampled), duration=s.reference_length(),
+                                 warmup=s.warmup, seed=s.seed)
         self.reference = reference
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
@@ -312,19 +347,27 @@ class ShadowTwin:
             if signal.startswith("temperature.") and isinstance(st, S.Process):
                 model = reference_batch(reference.tables, station)
                 self.batch[station] = _BatchTemperature(self, signal, station, model)
-            else:
-                self.unmonitored[signal] = "the twin has no prediction of this signal"
-        self.windows: list[_WindowKpi] = []
+            elif signal not in sampled or s.window is None:
+                self.unmonitored[signal] = "the twin has no prediction of this signal" + (
+                    " without a window" if signal in sampled else "")
+        self.windows: list[_WindowKpi | _WindowMean] = []
+        self.means: dict[str, _WindowMean] = {}
         if s.window is not None:
             wu = float(reference.provenance["settings"]["warmup_s"])
             end = wu + float(reference.provenance["settings"]["duration_s"])
-            for kpi in s.kpis:
+            for name in [*s.kpis, *sampled]:
                 try:
-                    stats = window_stats(reference.tables, kpi, s.window, wu, end)
+                    if name in sampled:
+                        track: _WindowKpi | _WindowMean = _WindowMean(self, signal_window_stats(
+                            reference.tables, name, s.window, wu, end))
+                        self.means[name] = track
+                    else:
+                        track = _WindowKpi(self, window_stats(reference.tables, name, s.window,
+                                                              wu, end))
                 except ValueError as exc:
-                    self.unmonitored[f"kpi.{kpi}"] = str(exc)
+                    self.unmonitored[name if name in sampled else f"kpi.{name}"] = str(exc)
                     continue
-                self.windows.append(_WindowKpi(self, stats))
+                self.windows.append(track)
         tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
         specs = {t.alarm: AlarmSpec.model_construct(
@@ -355,7 +398,12 @@ class ShadowTwin:
             elif track is not None and item.event == "complete":
                 track.complete()
             for kpi in self.windows:
-                kpi.event(item)
+                if isinstance(kpi, _WindowKpi):
+                    kpi.event(item)
+            return
+        mean = self.means.get(item.signal)
+        if mean is not None:
+            mean.reading(t, item.value)
             return
         station = item.signal.partition(".")[2]
         track = self.batch.get(station)
@@ -464,7 +512,7 @@ def _sigma(track: _Track) -> dict[str, Any]:
         return {"sigma": track.sigma, "sigma_from": (
             "settings" if track.signal in track.shadow.settings.sigma else "in-control window"),
             "model_end_s": track.model.end}
-    if isinstance(track, _WindowKpi):
+    if isinstance(track, _WindowKpi | _WindowMean):
         return {"sigma": track.twin.sd, "sigma_from": "twin reference run",
                 "window_s": track.twin.window, "windows": track.twin.windows}
     return {}
