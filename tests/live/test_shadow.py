@@ -234,6 +234,10 @@ def test_settings_and_unmonitored_kpis_are_explained() -> None:
     assert set(shadow.unmonitored) == {"wip", "kpi.yield"}
     assert "reference run did not record wip" in shadow.unmonitored["wip"]
     assert "same in every window" in shadow.unmonitored["kpi.yield"]  # nothing is scrapped
+    # lead times equal up to rounding in a deterministic line: no spread either
+    jacket = ShadowTwin(pf.jacket(), [], MonitorSettings(kpis=("lead_time",)),
+                        reference=twin.run(pf.jacket(), duration="30 h", warmup="0 s"))
+    assert "no spread" in jacket.unmonitored["kpi.lead_time"]
 
 
 def test_a_sampled_signal_is_monitored_by_its_window_means() -> None:

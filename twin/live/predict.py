@@ -188,24 +188,30 @@ class WindowStats:
 
 def window_stats(tables: dict[str, pd.DataFrame], kpi: str, window: float, t0: float,
                  t1: float) -> WindowStats:
-    """Mean and standard deviation of a KPI's window values over ``[t0, t1]`` of a twin run.
+    """Mean and standard deviation of a KPI's window values over ``[t0, t1]`` of a twin run
+    (see :func:`spread` for when it raises)."""
+    return spread(f"kpi.{kpi}", kpi, window_values(tables, kpi, window, t0, t1), window)
+
+
+def spread(signal: str, name: str, values: np.ndarray, window: float) -> WindowStats:
+    """The :class:`WindowStats` of the twin's window values of ``signal``.
 
     Raises
     ------
     ValueError
         With fewer than 10 windows that have a value, or if the value is the same in every
-        window (sd 0: a deterministic line cannot be standardised).
+        window (a standard deviation under 1e-9 of the mean, rounding: a deterministic
+        line cannot be standardised).
     """
-    values = window_values(tables, kpi, window, t0, t1)
     values = values[np.isfinite(values)]
     if values.size < 10:
-        raise ValueError(f"kpi.{kpi}: the twin's reference run has {values.size} windows of "
+        raise ValueError(f"{signal}: the twin's reference run has {values.size} windows of "
                          f"{window:g} s with a value; it needs at least 10 (run it longer)")
-    sd = float(values.std(ddof=1))
-    if not sd > 0:
-        raise ValueError(f"kpi.{kpi} is the same in every window of the twin's reference run "
-                         "(sd 0): it cannot be standardised")
-    return WindowStats(kpi, window, float(values.mean()), sd, int(values.size))
+    mean, sd = float(values.mean()), float(values.std(ddof=1))
+    if not sd > 1e-9 * abs(mean):
+        raise ValueError(f"{signal} is the same in every window of the twin's reference run "
+                         "(no spread): it cannot be standardised")
+    return WindowStats(name, window, mean, sd, int(values.size))
 
 
 MEAN_KINDS = ("buffer", "wip", "tank", "utility", "emission")
@@ -238,8 +244,7 @@ def signal_window_stats(tables: dict[str, pd.DataFrame], signal: str, window: fl
     Raises
     ------
     ValueError
-        If the run did not record the signal, has fewer than 10 windows, or the signal's
-        mean is the same in every window.
+        If the run did not record the signal, or as :func:`spread`.
     """
     sig = tables.get("signals")
     rows = sig[sig["tag"] == signal] if sig is not None else None
@@ -247,15 +252,7 @@ def signal_window_stats(tables: dict[str, pd.DataFrame], signal: str, window: fl
         raise ValueError(f"the twin's reference run did not record {signal}")
     n = int((t1 - t0) // window)
     means = step_means(rows["time"].to_numpy(), rows["value"].to_numpy(), t0, window, n)
-    means = means[np.isfinite(means)]
-    if means.size < 10:
-        raise ValueError(f"{signal}: the twin's reference run has {means.size} windows of "
-                         f"{window:g} s; it needs at least 10 (run it longer)")
-    sd = float(means.std(ddof=1))
-    if not sd > 0:
-        raise ValueError(f"{signal} has the same mean in every window of the twin's reference "
-                         "run (sd 0): it cannot be standardised")
-    return WindowStats(signal, window, float(means.mean()), sd, int(means.size))
+    return spread(signal, signal, means, window)
 
 
 def watching(line: S.LineSpec, signals: list[str]) -> S.LineSpec:
