@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 import pandas as pd
@@ -14,6 +15,9 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     from twin.optimise.search import optimise
     from twin.orchestration.study import StudyInterrupted
 
+    # the command shows its own progress: the sampler's line per trial would drown it (the
+    # application, not the library, decides what its loggers print)
+    logging.getLogger("optuna").setLevel(logging.WARNING)
     try:
         with ProgressBar("optimise", not args.no_progress) as progress:
             result = optimise(args.scenario, args.out, executor=args.executor,

@@ -23,7 +23,6 @@ replays the stored evaluations (read back, not rerun) and continues identically.
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,7 +194,6 @@ class _Search:
     def run_optuna(self) -> None:
         import optuna
 
-        logging.getLogger("optuna").setLevel(logging.WARNING)
         directions = ["maximize" if m else "minimize" for _, m in self.objs]
         constrained = bool(self.opt.constraints or self.opt.linear)
         study = optuna.create_study(directions=directions, sampler=_sampler(
