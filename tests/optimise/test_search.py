@@ -189,6 +189,11 @@ def test_pareto_front_is_non_dominated_and_confirmed(tmp_path: Path) -> None:
     rel = (front["confirm:throughput_per_h"] / front["mean:throughput_per_h"] - 1).abs()
     assert (rel < 0.03).all()
     assert (tmp_path / "studies" / "alloc" / "pareto.csv").is_file()
+    from twin.edges.report import build_report
+
+    doc = build_report(tmp_path / "studies" / "alloc", "en")
+    front_html = doc.split('id="front"', 1)[1].split("</section>", 1)[0]
+    assert "data:image/png" in front_html  # the front drawn in the plane of the objectives
 
 
 def test_non_dominated_mask() -> None:

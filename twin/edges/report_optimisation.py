@@ -9,11 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from twin.edges.report_html import Section, document, esc, fmt_num, kv_table, note, table
+from twin.edges.report_html import Section, document, esc, fmt_num, img, kv_table, note, table
 from twin.edges.report_load import load_runs, report_id
 from twin.edges.report_sections import assumptions_section, header_meta, model_section
 from twin.edges.report_text import kpi_label
-from twin.figures.style import figure_style
+from twin.figures.studies import pareto_figure
+from twin.figures.style import FigureStyle, figure_style, png_data_uri
 from twin.observation import catalogue
 from twin.observation.runfolder import RUNS_DIR, read_study
 
@@ -110,12 +111,28 @@ def _selection_section(meta: dict[str, Any], lang: str) -> Section:
     return sec
 
 
-def _front_section(path: Path, lang: str) -> Section | None:
+def _axis(kpi: str, lang: str) -> str:
+    """An objective's axis label: catalogue label and unit."""
+    try:
+        unit = catalogue.kpi(kpi).unit
+    except catalogue.UnknownKPI:
+        unit = ""
+    return f"{kpi_label(kpi, lang)} [{unit}]" if unit else kpi_label(kpi, lang)
+
+
+def _front_section(path: Path, meta: dict[str, Any], lang: str, style: FigureStyle
+                   ) -> Section | None:
     file = path / "pareto.csv"
     if not file.is_file():
         return None
     front = pd.read_csv(file)
     sec = Section("front", _l("front", lang))
+    objectives = [o["kpi"] for o in meta.get("objectives", [])]
+    history = pd.DataFrame(meta.get("candidates", []))
+    if len(objectives) == 2 and not history.empty:  # the plane of the two objectives
+        x, y = objectives
+        fig = pareto_figure(history, front, x, y, (_axis(x, lang), _axis(y, lang)), style)
+        sec.add(img(png_data_uri(fig, style), _l("front", lang)))
     sec.add(note(_l("confirm", lang)))
     cols = [c for c in front.columns if c.startswith(("x:", "mean:", "confirm:", "confirm_hw:"))]
     sec.add(table([esc(_short(c.split(":", 1)[1])) if c.startswith("x:") else c for c in cols],
@@ -144,7 +161,7 @@ def optimisation_report(path: Path, lang: str) -> str:
     sections = [_search_section(meta, lang), model_section(shown, lang, style)]
     if meta.get("best") is not None or meta.get("selection"):
         sections.append(_selection_section(meta, lang))
-    front = _front_section(path, lang)
+    front = _front_section(path, meta, lang, style)
     if front is not None:
         sections.append(front)
     sections.append(_candidates_section(meta, lang))

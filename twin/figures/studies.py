@@ -1,4 +1,5 @@
-"""Figures of station state fractions, study rankings and scale-up comparisons."""
+"""Figures of station state fractions, study rankings, scale-up comparisons and Pareto
+fronts."""
 
 from __future__ import annotations
 
@@ -95,4 +96,28 @@ def scaleup_figure(comparison: pd.DataFrame, style: FigureStyle) -> Any:
             a.set_xlabel(style.label("volume"))
             a.grid(alpha=0.3)
         fig.tight_layout()
+    return fig
+
+
+def pareto_figure(history: pd.DataFrame, front: pd.DataFrame, x: str, y: str,
+                  labels: tuple[str, str], style: FigureStyle) -> Any:
+    """Every candidate of an optimisation (grey) and its Pareto front (dark, joined in order of
+    ``x``) in the plane of two objectives; ``history`` and ``front`` hold ``mean:<kpi>``
+    columns, the front also ``confirm:<kpi>`` (independent replications, drawn as open
+    rings). ``labels``: axis labels of ``x`` and ``y`` with their units."""
+    fig = new_figure((6.4, 4.4))
+    with style.fonts():
+        ax = fig.add_subplot(1, 1, 1)
+        ax.scatter(history[f"mean:{x}"], history[f"mean:{y}"], s=18, color="#b0b0b0",
+                   label=style.label("candidates"), zorder=2)
+        f = front.sort_values(f"mean:{x}")
+        ax.plot(f[f"mean:{x}"], f[f"mean:{y}"], "-o", color="#303030", markersize=5,
+                label=style.label("front"), zorder=3)
+        if f"confirm:{x}" in f and f"confirm:{y}" in f:
+            ax.scatter(f[f"confirm:{x}"], f[f"confirm:{y}"], s=60, facecolors="none",
+                       edgecolors="#303030", label=style.label("confirmed"), zorder=4)
+        ax.set_xlabel(style.safe(labels[0]))
+        ax.set_ylabel(style.safe(labels[1]))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False)
     return fig
