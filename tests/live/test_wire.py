@@ -82,3 +82,14 @@ def test_malformed_events_are_refused() -> None:
                             ({"outcome": "great"}, "outcome")]:
         with pytest.raises(wire.WireError, match=problem):
             wire.decode_event("cnc", json.dumps(good | change))
+
+
+def test_a_bad_value_may_be_null_and_only_a_bad_one() -> None:
+    msg = wire.RawValue(1.0, "TI101", float("nan"), "degC", "bad", 2)
+    back = wire.decode_value("TI101", wire.encode_value(msg))
+    assert back.quality == "bad" and back.value != back.value  # NaN
+    assert json.loads(wire.encode_value(msg)).get("value") is None
+    with pytest.raises(wire.WireError, match="finite"):
+        wire.encode_value(wire.RawValue(1.0, "TI101", float("nan"), "degC"))
+    with pytest.raises(wire.WireError, match="finite"):
+        wire.decode_value("TI101", b'{"time": 1, "value": null, "quality": "uncertain"}')

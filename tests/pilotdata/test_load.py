@@ -217,6 +217,22 @@ def test_duplicate_and_conflicting_samples(tmp_path: Path) -> None:
     assert sorted(only(t, "conflicting")) == [(5, "time", "dropped"), (9, "time", "dropped")]
 
 
+def test_limits_of_the_tag_map_drop_samples_out_of_range(tmp_path: Path) -> None:
+    tags = "tag,signal,unit,low,high\nTI101,temperature.reactor,degC,0,100\n" \
+        "FI202,flow.feed,m3/h,,\nPI1,pressure.r,bar,5,1\n"
+    tm = load(write(tmp_path, "tags.csv", tags), "tagmap")
+    assert only(tm, "limits_crossed") == [(4, "high", "dropped")]
+    # 100 degC = 373.15 K and 0 degC = 273.15 K (limits in the tag's unit, kept in SI too)
+    row = tm.frame[tm.frame["tag"] == "TI101"].iloc[0]
+    assert (row["low_si"], row["high_si"]) == pytest.approx((273.15, 373.15))
+    # 374 K = 100.85 degC is above 100 degC although its number is not in the tag's unit
+    text = SERIES_OK.replace("355.15,K", "374,K").replace("81,degC", "-1,degC") + \
+        "2026-03-02T06:03:00Z,FI202,1e6,m3/h,good\n"
+    t = load(write(tmp_path, "ts.csv", text), "timeseries", tagmap=tm)
+    assert sorted(only(t, "out_of_range")) == [(4, "value", "dropped"), (6, "value", "dropped")]
+    assert "outside the tag's range [0, 100] degC" in t.report()
+
+
 def test_gaps_from_the_tag_map_and_from_the_median_interval(tmp_path: Path) -> None:
     rows = [f"2026-03-02T06:{m:02d}:00Z,FI202,1.0,m3/h,good" for m in (0, 1, 2, 6, 7)]
     rows += [f"2026-03-02T06:{m:02d}:00Z,TI101,80,degC,good" for m in (0, 1, 2, 3, 20, 21)]

@@ -23,7 +23,7 @@ Tag value (``tags`` and ``kpis``)::
 
 ``unit`` is the unit the value is written in (any unit Pilot Twin reads: ``degC``, ``kg``,
 ``kW``, ``m3/h``, ``1`` for counts); ``quality`` is ``good`` (default), ``uncertain`` or
-``bad`` (the OPC UA status classes).
+``bad`` (the OPC UA status classes); a ``bad`` value may be ``null`` or left out.
 
 Plant event (``events``; the fields of the pilot-data ``events`` format)::
 
@@ -219,11 +219,13 @@ def _dump(obj: dict[str, Any]) -> bytes:
 
 def encode_value(msg: RawValue, *, epoch: bool = False) -> bytes:
     """The payload of a tag or KPI value (time as ISO 8601 UTC, or epoch seconds)."""
-    if not math.isfinite(msg.value):
-        raise WireError(f"value of {msg.tag!r} is not finite: {msg.value!r}")
     if msg.quality not in QUALITIES:
         raise WireError(f"quality {msg.quality!r} is not one of {', '.join(QUALITIES)}")
-    return _dump({"time": msg.time if epoch else format_time(msg.time), "value": msg.value,
+    finite = math.isfinite(msg.value)
+    if not finite and msg.quality != "bad":
+        raise WireError(f"value of {msg.tag!r} is not finite: {msg.value!r}")
+    return _dump({"time": msg.time if epoch else format_time(msg.time),
+                  "value": msg.value if finite else None,
                   "unit": msg.unit, "quality": msg.quality, "seq": msg.seq})
 
 
@@ -233,7 +235,7 @@ def decode_value(tag: str, payload: bytes | str) -> RawValue:
     quality = _text(obj, "quality", required=False, default="good").lower()
     if quality not in QUALITIES:
         raise WireError(f"quality {quality!r} is not one of {', '.join(QUALITIES)}")
-    return RawValue(parse_time(obj["time"]), tag, _number(obj, "value"),
+    return RawValue(parse_time(obj["time"]), tag, _number(obj, "value", quality != "bad"),
                     _text(obj, "unit", required=False), quality, _seq(obj))
 
 

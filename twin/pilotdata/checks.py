@@ -236,10 +236,28 @@ def _timeseries(c: Cleaning, tagmap: Any = None, **_: Any) -> None:
                     pass
     scale, offset, _ = _units(c, "unit", expect)
     f["value_si"] = f["value"].to_numpy() * scale + offset
+    if tagmap is not None:
+        _limits(c, tags, tagmap.frame)
     q = pd.Series(f["quality"])
     c.each((q == "bad").to_numpy(), "quality", "bad_quality", "the sample is flagged bad")
     c.each((q == "uncertain").to_numpy(), "quality", "uncertain_quality",
            "the sample is flagged uncertain", "kept")
+
+
+def _limits(c: Cleaning, tags: pd.Series, tm: pd.DataFrame) -> None:
+    """Drop samples outside the tag map's ``low`` / ``high`` (compared in SI)."""
+    value = c.frame["value_si"].to_numpy()
+    low = tags.map(dict(zip(tm["tag"], tm["low_si"], strict=True))).to_numpy(dtype=float)
+    high = tags.map(dict(zip(tm["tag"], tm["high_si"], strict=True))).to_numpy(dtype=float)
+    bounds = dict(zip(tm["tag"], zip(tm["low"], tm["high"], tm["unit"], strict=True),
+                      strict=True))
+
+    def say(i: int) -> str:
+        lo, hi, unit = bounds[tags.iat[i]]
+        return (f"{c.frame['value'].iat[i]:g} {c.frame['unit'].iat[i]} is outside the tag's "
+                f"range [{lo:g}, {hi:g}] {unit}")
+
+    c.each((value < low) | (value > high), "value", "out_of_range", say)
 
 
 def _timeseries_sorted(c: Cleaning, tagmap: Any = None, max_gap: float | None = None,
@@ -278,8 +296,13 @@ def _samples(c: Cleaning, **_: Any) -> None:
 
 def _tagmap(c: Cleaning, **_: Any) -> None:
     f = c.frame
-    _, _, dims = _units(c, "unit", None)
+    scale, offset, dims = _units(c, "unit", None)
     f["dimensionality"] = dims
+    low, high = f["low"].to_numpy(), f["high"].to_numpy()
+    c.each(low > high, "high", "limits_crossed",
+           lambda i: f"high {high[i]:g} is below low {low[i]:g}")
+    f["low_si"] = low * scale + offset  # NaN (no limit) stays NaN
+    f["high_si"] = high * scale + offset
     gaps = np.full(len(f), np.nan)
     for i, text in enumerate(f["max_gap"]):
         if text and not c.drop[i]:

@@ -203,13 +203,19 @@ SAMPLES = Format(
 TAGMAP = Format(
     "tagmap", 1, "tag map",
     "Links plant tags to model signals (``temperature.reactor``, ``buffer.cnc``) and fixes "
-    "the unit each tag is recorded in; ``max_gap`` flags gaps in its time series.",
+    "the unit each tag is recorded in; ``max_gap`` flags gaps in its time series; ``low`` "
+    "and ``high`` bound its plausible values (samples and live readings outside are "
+    "rejected as out of range).",
     (
         _c("tag", "text", "plant tag as written in the time series"),
         _c("signal", "text", "model signal the tag measures"),
         _c("unit", "unit", "unit the tag is recorded in", dimension="any"),
         _c("max_gap", "text", "longest normal interval between samples (e.g. '5 min'); "
            "default 5 x the median interval", required=False),
+        _c("low", "number", "lowest plausible value, in ``unit`` (blank: no limit)",
+           required=False),
+        _c("high", "number", "highest plausible value, in ``unit`` (blank: no limit)",
+           required=False),
         _c("description", "text", "free text", required=False),
     ),
     time="", sequence=("tag",),

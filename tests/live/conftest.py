@@ -1,0 +1,233 @@
+"""Fixtures for the live twin's tests: a tag map, a real MQTT broker, a network link that can
+be cut, and a real OPC UA server, all on 127.0.0.1 with free ports and shut down even when a
+test fails.
+
+The servers run in-process on their own event loop in a background thread
+(:class:`BackgroundLoop`), so a test can drive its clients with ``asyncio.run(...)`` (or from
+a subprocess) while the servers keep serving. Fixtures:
+
+``tagmap``
+    A loaded tag map (:data:`TAGMAP_CSV`: TI101 degC 0..150, FI202 m3/h >= 0, LI301 kg,
+    BUF1 counts).
+``mqtt_broker``
+    An amqtt broker (MQTT 3.1.1) at ``mqtt_broker.host``/``.port``. Anonymous clients are
+    refused: connect with any username (the broker keeps persistent sessions and their QoS 1
+    messages only for clients with a username). ``session_state(client_id)`` says whether
+    the broker sees a client as ``connected`` or ``disconnected``.
+``mqtt_link``
+    A TCP relay in front of ``mqtt_broker`` at ``mqtt_link.port``: ``cut()`` drops every
+    connection through it and refuses new ones (a network failure) until ``restore()``.
+``opcua_server``
+    An asyncua server at ``opcua_server.url`` with the variables of :data:`OPCUA_VARIABLES`
+    under ``Objects/Line1`` (namespace ``urn:pilot-twin:test``); ``node_ids`` maps each
+    variable's name to its node id text (``ns=2;s=Line1.TI101``); ``write(name, value,
+    status="Good")`` sets a value with a status code from the server side; ``read(name)``
+    returns it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twin.pilotdata.load import PilotTable, load
+
+TAGMAP_CSV = """tag,signal,unit,low,high,description
+TI101,temperature.reactor,degC,0,150,reactor temperature
+FI202,utility.steam,m3/h,0,,steam flow
+LI301,tank.feed,kg,0,5000,feed tank contents
+BUF1,buffer.cnc,1,0,50,parts waiting at the CNC
+"""
+"""A small tag map: a temperature in degC (0..150), a flow in m3/h (>= 0), a tank in kg and
+a buffer count."""
+
+OPCUA_VARIABLES = {"TI101": 80.0, "FI202": 1.5, "LI301": 1200.0, "SP101": 85.0}
+"""Variables of the test OPC UA server with their initial values (doubles)."""
+
+TIMEOUT = 20.0
+"""Longest wait [s] for a server to start or stop, or for a condition in a test."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT,
+               what: str = "condition") -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` [s]."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+
+
+async def await_until(condition: Callable[[], bool], timeout: float = TIMEOUT,
+                      what: str = "condition") -> None:
+    """:func:`wait_until` for coroutines (yields to the event loop while polling)."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+class BackgroundLoop:
+    """An event loop in a daemon thread; :meth:`run` runs a coroutine there and waits."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = TIMEOUT) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(TIMEOUT)
+        self.loop.close()
+
+
+@pytest.fixture
+def background_loop() -> Iterator[BackgroundLoop]:
+    """A fresh :class:`BackgroundLoop`, stopped after the test."""
+    bg = BackgroundLoop()
+    try:
+        yield bg
+    finally:
+        bg.close()
+
+
+@pytest.fixture
+def tagmap(tmp_path: Path) -> PilotTable:
+    """The loaded :data:`TAGMAP_CSV` (``twin.pilotdata`` format ``tagmap``)."""
+    path = tmp_path / "tagmap.csv"
+    path.write_text(TAGMAP_CSV)
+    table = load(path, "tagmap")
+    assert table.issues == []
+    return table
+
+
+# --------------------------------------------------------------------------- MQTT
+
+
+class MqttBroker:
+    """An amqtt broker on 127.0.0.1 running on a :class:`BackgroundLoop`."""
+
+    def __init__(self, bg: BackgroundLoop) -> None:
+        self.bg, self.host, self.port = bg, "127.0.0.1", free_port()
+        self.broker: Any = None
+
+    async def _start(self) -> None:
+        from amqtt.broker import Broker
+
+        self.broker = Broker({
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
+                        {"allow_anonymous": False}},
+        })
+        await self.broker.start()
+
+    def start(self) -> None:
+        self.bg.run(self._start())
+
+    def stop(self) -> None:
+        if self.broker is not None:
+            self.bg.run(self.broker.shutdown())
+            self.broker = None
+
+    def session_state(self, client_id: str) -> str | None:
+        """``connected``, ``disconnected`` (kept by the broker), or None (no session)."""
+        sessions = dict(self.broker._sessions)  # test-only peek at the broker's sessions
+        return sessions[client_id][0].transitions.state if client_id in sessions else None
+
+
+@pytest.fixture
+def mqtt_broker(background_loop: BackgroundLoop) -> Iterator[MqttBroker]:
+    """A running :class:`MqttBroker` (see the module docstring)."""
+    broker = MqttBroker(background_loop)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+class TcpLink:
+    """A TCP relay from 127.0.0.1:``port`` to ``target``, on a :class:`BackgroundLoop`,
+    that can be cut (all its connections dropped, new ones refused) and restored."""
+
+    def __init__(self, bg: BackgroundLoop, target: tuple[str, int]) -> None:
+        self.bg, self.target, self.host, self.port = bg, target, "127.0.0.1", free_port()
+        self.up = True
+        self.cuts = 0
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        self._writers -= {writer, up_writer}
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port,
+                                                  reuse_address=True)
+        self.up = True
+
+    async def _cut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.up = False
+        self.cuts += 1
+        for w in list(self._writers):
+            w.transport.abort()
+
+    def start(self) -> None:
+        self.bg.run(self._start())
+
+    def cut(self) -> None:
+        """Drop every connection through the link and refuse new ones (the port closes)."""
+        self.bg.run(self._cut())
+
+    def restore(self) -> None:
+        """Accept connections again (same port)."""
+        self.bg.run(self._start())
+
+    def stop(self) -> None:
+        self.bg.run(self._cut())
+
+
+@pytest.fixture
+def mqtt_link(background_loop: BackgroundLoop, mqtt_broker: MqttBroker) -> Iterator[TcpLink]:
+    """A :class:`TcpLink` in front of ``mqtt_broker``."""
+    link = TcpLink(background_loop, (mqtt_broker.host, mqtt_broker.port))
+    link.start()
+    try:
+        yield link
+    finally:
+        link.stop()
