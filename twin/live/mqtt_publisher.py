@@ -6,70 +6,48 @@ duplicates that QoS 1 may deliver. A batch of messages is handed to the client i
 awaited together (the broker acknowledges each one); a message is never dropped by the
 publisher: a failed publication raises.
 
-Security: credentials come from the environment (:data:`ENV`), never from a file; a broker
-on another host than this machine needs TLS unless ``allow_insecure`` is set.
+Where and how to connect is a connection setting (:class:`~twin.live.connection.
+MqttSettings`, the same file a source reads, with the same rules: the password comes from
+the environment variable it names, a broker on another host needs TLS and a user unless
+``allow_insecure``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import ssl
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 import aiomqtt
 
 from twin.live import wire
+from twin.live.connection import MqttSettings, check_security, secret
+from twin.live.mqtt import tls_context
 from twin.live.readings import PlantEvent
 from twin.live.wire import AlarmMessage, RawValue
 
-ENV = {"user": "TWIN_MQTT_USER", "password": "TWIN_MQTT_PASSWORD", "ca": "TWIN_MQTT_CA"}
-"""Environment variables of the publisher's credentials and TLS certificate authority."""
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-"""Hosts reached without the network (no TLS needed)."""
-
 
 class Publisher:
-    """An MQTT publisher of one line's messages under a topic ``prefix`` (``async with``).
-
-    Parameters
-    ----------
-    host, port
-        The broker.
-    prefix
-        Topic prefix (``plant/line1``); see :func:`twin.live.wire.topic`.
-    client_id
-        MQTT client identifier (default: chosen by the client library).
-    tls
-        Connect with TLS (the CA file in ``TWIN_MQTT_CA``, else the system's).
-    allow_insecure
-        Allow a broker on another host without TLS.
-    environ
-        Where credentials are read (default: ``os.environ``).
+    """An MQTT publisher of one line's messages under the settings' topic ``prefix``
+    (``async with``).
 
     Raises
     ------
-    ValueError
-        A remote broker without TLS (unless allowed), or a malformed prefix.
+    ConnectionSettingsError
+        Settings that would publish to a remote broker in the clear, or are inconsistent.
     """
 
-    def __init__(self, host: str, port: int, prefix: str, *, client_id: str | None = None,
-                 tls: bool = False, allow_insecure: bool = False,
-                 environ: Mapping[str, str] | None = None) -> None:
-        wire.subscription(prefix)  # a malformed prefix fails here, naming it
-        if host not in LOCAL_HOSTS and not tls and not allow_insecure:
-            raise ValueError(f"MQTT broker {host}:{port} is not on this machine: use TLS, or "
-                             "allow an insecure connection explicitly")
-        env = os.environ if environ is None else environ
-        context = ssl.create_default_context(cafile=env.get(ENV["ca"]) or None) if tls else None
-        self.prefix = prefix
+    def __init__(self, settings: MqttSettings) -> None:
+        check_security(settings)
+        wire.subscription(settings.prefix)  # a malformed prefix fails here, naming it
+        s = settings
+        self.prefix = s.prefix
         self._client = aiomqtt.Client(
-            host, int(port), identifier=client_id, username=env.get(ENV["user"]) or None,
-            password=env.get(ENV["password"]) or None, tls_context=context)
+            s.host, s.port, identifier=s.client_id, username=s.username or None,
+            password=secret(s.password_env, "MQTT password"), keepalive=s.keepalive,
+            tls_context=tls_context(s), protocol=aiomqtt.ProtocolVersion.V311)
         self._seq: Counter[str] = Counter()
         self.published = 0
 
