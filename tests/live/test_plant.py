@@ -152,3 +152,21 @@ def test_plant_publishes_every_signal_and_event_and_records_the_truth(
     good = [m for m in decoded["kpis"] if m.tag == "good_units"]
     assert max(good, key=lambda m: m.seq).value == final["good_units"]
     assert (folder / "tagmap.csv").exists()
+
+
+def test_plant_command_runs_saves_and_reports_bad_faults(
+        spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from twin.edges.cli import main
+
+    out = tmp_path / "cli"
+    assert main(["plant", str(spec), "--duration", "1 h", "--speed", "0", "--json",
+                 "--fault", "m2 down at 20 min for 5 min", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    folder = Path(printed["folder"])
+    assert state(folder).status == "completed"
+    assert printed["truth"]["faults"][0]["begins_s"] == 1200.0
+    stops = read_table(folder, "stops")
+    assert list(zip(stops["start"], stops["kind"], stops["duration"], strict=True)) == [
+        (1200.0, "failure", 300.0)]
+    assert main(["plant", str(spec), "--fault", "m2 down at 1 h"]) == 1
+    assert "'m2 down at 1 h'" in capsys.readouterr().err
