@@ -58,8 +58,15 @@ def test_faults_are_read_and_checked_against_the_line(spec: Path) -> None:
                                                                        1.3)
     down = parse_fault("m2 down at 90 min for 10 min", line)
     assert (down.kind, down.at, down.duration) == ("down", 5400.0, 600.0)
+    api = what_if_line(Path(__file__).resolve().parents[2] / "lines" / "api_batch" /
+                       "line.toml", [])
+    fouled = parse_fault("reactor.ua x0.6 at 20 h", api)
+    assert (fouled.kind, fouled.factor, fouled.event(api).kind) == ("fouled", 0.6, "fouling")
+    steam = parse_fault("utility.steam out at 1 h for 2 h", api)
+    assert steam.kind == "outage" and "reactor" in steam.stations
     for bad, why in (("m1.cycle_time x0 at 1 h", "positive"), ("m9 down at 1 h for 1 h", "m9"),
-                     ("m1 down at 1 h", "how long"), ("m1.ua x0.5 at 1 h", "cycle_time"),
+                     ("m1 down at 1 h", "how long"), ("m1.ua x0.5 at 1 h", "no jacket"),
+                     ("m1.speed x2 at 1 h", "cycle_time or ua"),
                      ("utility.steam out at 1 h for 1 h", "utility"),
                      ("m1 slower", "write"), ("m1 down at soon for 1 h", "duration")):
         with pytest.raises(FaultError, match=why) as err:

@@ -7,6 +7,9 @@ that is really slower than its spec says) and faults that begin during the run:
 ==========================================  =============================================
 ``<station>.cycle_time x<F> at <T>``        the station's cycle time is ``F`` times longer
                                             from ``T`` on (a slower machine)
+``<station>.ua x<F> at <T>``                the jacket of a process station transfers
+                                            ``F`` times its UA from ``T`` on (a fouled
+                                            jacket: ``F`` < 1)
 ``<station> down at <T> for <D>``           the station fails at ``T`` for ``D``
 ``utility.<name> out at <T> for <D>``       the utility fails at ``T`` for ``D``: every
                                             station whose recipe uses it stops (a failed
@@ -38,7 +41,7 @@ import pandas as pd
 from twin.data import spec as S
 from twin.data.checks import read_toml
 from twin.data.overrides import parse_assignment, split_path
-from twin.data.scenario import Change, InjectedFailure, Outage
+from twin.data.scenario import Change, Fouling, InjectedFailure, Outage, event_problems
 from twin.data.units import UnitError, to_si
 from twin.fit.runlogs import ORIGIN
 from twin.live.messages import TagMap, default_tagmap
@@ -59,9 +62,10 @@ class FaultError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected fault: ``kind`` (``slower``, ``down``, ``outage``), the ``station`` or
-    ``utility`` it hits, when it begins (``at`` [s of run time]), ``duration`` [s] (down,
-    outage) or ``factor`` (slower), and the ``text`` it was read from."""
+    """One injected fault: ``kind`` (``slower``, ``fouled``, ``down``, ``outage``), the
+    station or utility it hits (``target``; an outage stops ``stations``), when it begins
+    (``at`` [s of run time]), ``duration`` [s] (down, outage) or ``factor`` (slower,
+    fouled), and the ``text`` it was read from."""
 
     text: str
     kind: str
@@ -79,6 +83,9 @@ class Fault:
             return Change(kind="change", at=f"{self.at!r} s", station=self.target,
                           what="cycle_time",
                           value=st.cycle_time.scaled(self.factor))  # type: ignore[union-attr]
+        if self.kind == "fouled":
+            return Fouling(kind="fouling", at=f"{self.at!r} s", station=self.target,
+                           factor=self.factor)
         if self.kind == "down":
             return InjectedFailure(kind="failure", station=self.target, at=f"{self.at!r} s",
                                    duration=f"{self.duration!r} s")
@@ -127,17 +134,17 @@ def parse_fault(text: str, line: S.LineSpec) -> Fault:
     m = _FAULT.match(text)
     if m is None:
         raise FaultError(f"fault {text!r}: write '<station>.cycle_time x1.3 at 2 h', "
-                         "'<station> down at 2 h for 30 min' or 'utility.<name> out at 2 h "
-                         "for 1 h'")
+                         "'<station>.ua x0.6 at 2 h', '<station> down at 2 h for 30 min' or "
+                         "'utility.<name> out at 2 h for 1 h'")
     target, what, at = m["target"], m["what"], _duration(m["at"], text, "time")
     dur = _duration(m["dur"], text, "duration") if m["dur"] else None
     if what.startswith("x"):
         station, _, param = target.partition(".")
-        if param != "cycle_time":
-            raise FaultError(f"fault {text!r}: only a station's cycle_time can be scaled "
-                             f"(<station>.cycle_time x<factor>)")
+        if param not in ("cycle_time", "ua"):
+            raise FaultError(f"fault {text!r}: a station's cycle_time or ua can be scaled "
+                             f"(<station>.cycle_time x<factor>, <station>.ua x<factor>)")
         st = line.stations.get(station)
-        if st is None or getattr(st, "cycle_time", None) is None:
+        if param == "cycle_time" and (st is None or getattr(st, "cycle_time", None) is None):
             raise FaultError(f"fault {text!r}: {station!r} is not a station with a cycle "
                              f"time (stations: {', '.join(line.stations)})")
         try:
@@ -148,8 +155,13 @@ def parse_fault(text: str, line: S.LineSpec) -> Fault:
             raise FaultError(f"fault {text!r}: the factor {what[1:]!r} must be a positive "
                              "number")
         if dur is not None:
-            raise FaultError(f"fault {text!r}: a slower machine stays slower (no 'for')")
-        return Fault(text, "slower", station, at, factor=factor)
+            raise FaultError(f"fault {text!r}: the change lasts to the end (no 'for')")
+        fault = Fault(text, "slower" if param == "cycle_time" else "fouled", station, at,
+                      factor=factor)
+        problems = event_problems(line, [fault.event(line)]) if param == "ua" else []
+        if problems:
+            raise FaultError(f"fault {text!r}: {problems[0].message}")
+        return fault
     if dur is None or dur <= 0:
         raise FaultError(f"fault {text!r}: say how long it lasts ('for 30 min')")
     if what == "down":

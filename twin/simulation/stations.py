@@ -554,8 +554,9 @@ class ProcessNode(EquipmentNode):
         super().__init__(ctx, name, spec)
         self.interruptible = True
         by_code = sorted(ctx.product_code, key=ctx.product_code.__getitem__)
-        self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
-        self.reworks = [spec.rework_for(p) for p in by_code]
+        # indexed by product code; own lists, so fouling can swap phases without the spec
+        self.recipes = [list(spec.recipe_for(p)) for p in by_code]
+        self.reworks = [list(spec.rework_for(p)) for p in by_code]
         self.seen: set[int] = set()  # batches that ran their recipe here (a return is rework)
         self._samplers: dict[int, Callable[[], float]] = {}
         extra = [("rework", spec.rework_recipe)] if spec.rework_recipe is not None else []
@@ -572,6 +573,21 @@ class ProcessNode(EquipmentNode):
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
+
+    def scale_heat_transfer(self, factor: float) -> None:
+        """From now on, phases that start use ``factor`` x the ``ua`` of their jacket (a
+        fouled jacket: ``factor`` < 1); a phase already running keeps its own. Phases keep
+        their random streams."""
+        new: dict[int, Any] = {}
+        for recipe in (*self.recipes, *self.reworks):
+            for i, ph in enumerate(recipe):
+                if getattr(ph, "ua", None) is None:
+                    continue
+                if id(ph) not in new:
+                    new[id(ph)] = ph.model_copy(update={"ua": ph.ua * factor})
+                    if id(ph) in self._samplers:
+                        self._samplers[id(new[id(ph)])] = self._samplers[id(ph)]
+                recipe[i] = new[id(ph)]
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         mat = self.ctx.materials
