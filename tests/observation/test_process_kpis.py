@@ -93,3 +93,22 @@ def test_media_problems_are_located(change, path: str, message: str) -> None:  #
     spec, problems = validate(data)
     assert spec is None
     assert any(p.path == path and message in p.message for p in problems), problems
+
+
+def test_thermal_maxima_recomputed_from_the_phases_table() -> None:
+    """``peak_temperature_max_c`` and ``mtsr_max_c`` are the highest peak temperature and MTSR
+    of the reaction phases ending in the observation window, as the stored ``phases`` table
+    holds them (kernel values per phase), in degC; a line without reactions has NaN."""
+    from pathlib import Path
+
+    line = Path(__file__).resolve().parents[2] / "lines" / "api_batch" / "line.toml"
+    r = run(line, duration="2 d", warmup="12 h", seed=2)
+    ph = r.tables["phases"]
+    react = ph[(ph["kind"] == "react") & (ph["end"] >= 12 * 3600.0)]
+    assert len(react) >= 1
+    assert r.kpis["peak_temperature_max_c"] == pytest.approx(
+        react["peak_temperature_K"].max() - 273.15, rel=1e-12)
+    assert r.kpis["mtsr_max_c"] == pytest.approx(react["max_mtsr_K"].max() - 273.15, rel=1e-12)
+    assert r.kpis["mtsr_max_c"] > r.kpis["peak_temperature_max_c"]  # a batch reaction
+    plain = run(media_line(), duration="1 d", warmup="0 s", seed=1)
+    assert plain.kpis["mtsr_max_c"] != plain.kpis["mtsr_max_c"]  # NaN

@@ -6,8 +6,9 @@ back, hashed as its column dtypes plus its CSV text) and the KPIs as stored in r
 table hashes come from the code without that refactoring (the main line with it taken out);
 the KPIs also, except the water KPIs, which a deliberate correction (all process water,
 ``cleaning_water_kg``) changed after it and which were checked to be the only KPIs that
-moved. A change meant to alter results must regenerate the file on purpose and say by how
-much the figures moved::
+moved, and the thermal maxima of process lines (``peak_temperature_max_c``, ``mtsr_max_c``),
+added later with no other KPI or table moving. A change meant to alter results must
+regenerate the file on purpose and say by how much the figures moved::
 
     python tests/orchestration/test_golden.py > tests/orchestration/golden_tables.json
 """

@@ -206,6 +206,10 @@ _LINE = [
 _PROCESS = [
     _k("product_kg", "kg", "product", "产品量", better=True, fmt=".1f", kinds=PROCESS,
        shown="cli report study scaleup"),
+    _k("peak_temperature_max_c", "degC", "highest batch temperature (reaction phases)",
+       "最高批次温度(反应阶段)", better=False, fmt=".1f", kinds=PROCESS, shown="report study"),
+    _k("mtsr_max_c", "degC", "highest MTSR (reaction phases)", "最高MTSR(反应阶段)",
+       better=False, fmt=".1f", kinds=PROCESS, shown="report study"),
     _k("utility_electricity_kwh", "kWh", "utility electricity", "公用工程用电量", better=False,
        fmt=".1f", kinds=PROCESS, shown="report energy"),
     _k("natural_gas_m3", "m3", "natural gas", "天然气", better=False, fmt=".2f", kinds=PROCESS,

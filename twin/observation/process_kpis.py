@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.kernels.safety import KELVIN_0C
 from twin.observation.flows import (
     check_closure,
     load_integral,
@@ -63,12 +64,24 @@ def process_kpis(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[s
         **water_and_emissions(spec, flows, phases),
     }
     total_co2 = co2 + kpis["co2e_kg"]
+    out.update(_thermal_maxima(phases))
     out.update({
         "kwh_electricity_per_kg": elec / product if product else float("nan"),
         "co2e_kg_per_kg": total_co2 / product if product else float("nan"),
         "e_factor": _losses(spec, flows) / product if product else float("nan"),
         "water_kg_per_kg": out["water_kg"] / product if product else float("nan"),
     })
+    return out
+
+
+def _thermal_maxima(phases: pd.DataFrame) -> dict[str, float]:
+    """The highest batch temperature and MTSR [degC] over the window's reaction phases (the
+    values safety constraints of an optimisation bound); NaN without reaction phases."""
+    out = {}
+    for key, column in (("peak_temperature_max_c", "peak_temperature_K"),
+                        ("mtsr_max_c", "max_mtsr_K")):
+        values = phases[column].dropna() if column in phases else pd.Series(dtype=float)
+        out[key] = float(values.max()) - KELVIN_0C if len(values) else float("nan")
     return out
 
 
