@@ -27,6 +27,7 @@ from twin.live.connection import MqttSettings
 from twin.live.plant import FaultError, make_plant, parse_fault, run_plant
 from twin.observation.runfolder import read_summary, read_table, state
 from twin.orchestration.whatif import what_if_line
+from twin.pilotdata.load import load
 
 PREFIX = "plant/filling"
 
@@ -166,8 +167,12 @@ def test_plant_command_runs_saves_and_reports_bad_faults(
     from twin.edges.cli import main
 
     out = tmp_path / "cli"
+    tagmap = tmp_path / "tagmap.csv"
     assert main(["plant", str(spec), "--duration", "1 h", "--speed", "0", "--json",
-                 "--fault", "m2 down at 20 min for 5 min", "--out", str(out)]) == 0
+                 "--fault", "m2 down at 20 min for 5 min", "--out", str(out),
+                 "--tagmap", str(tagmap), "--noise", "buffer.m1=0.5"]) == 0
+    loaded = load(tagmap, "tagmap")  # the shadow twin reads it as pilot data
+    assert loaded.issues == [] and set(loaded.frame["signal"]) >= {"buffer.m1", "wip"}
     printed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
     folder = Path(printed["folder"])
     assert state(folder).status == "completed"
@@ -177,3 +182,35 @@ def test_plant_command_runs_saves_and_reports_bad_faults(
         (1200.0, "failure", 300.0)]
     assert main(["plant", str(spec), "--fault", "m2 down at 1 h"]) == 1
     assert "'m2 down at 1 h'" in capsys.readouterr().err
+
+
+def test_sensor_noise_has_its_stated_spread_and_is_seeded(spec: Path) -> None:
+    """Reference: for n normal errors with sd s, (n - 1) S^2 / s^2 ~ chi2(n - 1) (SciPy)."""
+    from scipy import stats
+
+    from twin.live.messages import RunMessages
+    from twin.live.plant import parse_noise
+    from twin.orchestration.live import LiveRun
+
+    plant = make_plant(spec, noise=["wip=0.5"], seed=3)
+    assert plant.noise == {"wip": 0.5} and plant.truth["noise_sd_si"] == {"wip": 0.5}
+    assert parse_noise("temperature.reactor=2 degC", what_if_line(
+        Path(__file__).resolve().parents[2] / "lines" / "api_batch" / "line.toml", []))[1] == 2.0
+    with pytest.raises(ValueError, match="m9"):
+        make_plant(spec, noise=["buffer.m9=1"])
+    live = LiveRun(plant.prep, watch=list(plant.tagmap.tags))
+    live.start()
+    assert live.wait(60) and live.status == "completed"
+    records, _ = live.since(None)
+    exact = [v.value for v in RunMessages(plant.prep.line, live.recorder, 0.0).values(records)
+             if v.tag == "wip"]
+    noisy = [[v.value for v in RunMessages(plant.prep.line, live.recorder, 0.0, noise=plant.noise,
+                                           seed=s).values(records) if v.tag == "wip"]
+             for s in (3, 3, 4)]
+    assert noisy[0] == noisy[1] and noisy[0] != noisy[2]
+    err = np.asarray(noisy[0]) - np.asarray(exact)
+    n = err.size
+    assert n > 100
+    q = (n - 1) * err.var(ddof=1) / 0.5**2
+    assert stats.chi2.ppf(0.0005, n - 1) < q < stats.chi2.ppf(0.9995, n - 1)
+    assert abs(err.mean()) < 4 * 0.5 / np.sqrt(n)

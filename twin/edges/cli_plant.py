@@ -40,8 +40,10 @@ def _cmd_plant(args: argparse.Namespace) -> int:
     # the OPC UA library warns on every start that an open endpoint signs nothing: the
     # command states the endpoint and its security itself
     logging.getLogger("asyncua").setLevel(logging.ERROR)
-    plant = make_plant(args.spec, perturb=args.perturb, faults=args.fault, seed=args.seed,
-                       duration=args.duration, warmup=args.warmup)
+    plant = make_plant(args.spec, perturb=args.perturb, faults=args.fault, noise=args.noise,
+                       seed=args.seed, duration=args.duration, warmup=args.warmup)
+    if args.tagmap:
+        plant.tagmap.frame().to_csv(args.tagmap, index=False)
     name = plant.prep.line.line.name
     mqtt = _mqtt_settings(args, name)
     speed = None if args.speed <= 0 else args.speed
@@ -74,6 +76,11 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--fault", action="append", default=[], metavar="FAULT",
                    help="'<station>.cycle_time x1.3 at 2 h', '<station> down at 2 h for 30 "
                    "min' or 'utility.<name> out at 2 h for 1 h' (repeatable)")
+    p.add_argument("--noise", action="append", default=[], metavar="SIGNAL=SD",
+                   help="sensor noise of a published signal, e.g. 'temperature.reactor=0.5 K' "
+                   "(repeatable)")
+    p.add_argument("--tagmap", metavar="FILE", help="write the tag map the plant publishes "
+                   "with (pilot-data tagmap CSV) before it starts, for a shadow twin")
     p.add_argument("--speed", type=float, default=600.0, help="simulated seconds per second "
                    "(default 600; 0: as fast as possible)")
     p.add_argument("--mqtt", metavar="HOST:PORT", help="publish to this MQTT broker")

@@ -15,10 +15,13 @@ past it (a scrap may follow the complete in the same instant), and flushed at th
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
@@ -73,10 +76,16 @@ class RunMessages:
     tagmap
         Which signals to publish, under which tag and unit (default: all,
         :func:`default_tagmap`).
+    noise
+        Standard deviation [SI] of a normal measurement error added to the published values
+        of a signal, by signal (a sensor's noise; the recorded values stay exact).
+    seed
+        Seed of the measurement errors (same seed, same errors).
     """
 
     def __init__(self, line: S.LineSpec, recorder: Any, origin: float,
-                 tagmap: TagMap | None = None) -> None:
+                 tagmap: TagMap | None = None, noise: Mapping[str, float] | None = None,
+                 seed: int = 0) -> None:
         self.recorder = recorder
         self.origin = float(origin)
         self.tagmap = tagmap if tagmap is not None else default_tagmap(line)
@@ -88,6 +97,14 @@ class RunMessages:
                 raise ValueError(f"tag {tag!r} of {signal}: publish it in {shown or COUNT_UNIT}"
                                  f", not {unit!r}")
             self._convert[signal] = (tag, unit, scale, offset)
+        self.noise = dict(noise or {})
+        unknown = sorted(set(self.noise) - set(self._convert))
+        if unknown:
+            raise ValueError(f"noise on {unknown[0]!r}: not a published signal")
+        bad = [s for s, sd in self.noise.items() if not (math.isfinite(sd) and sd >= 0)]
+        if bad:
+            raise ValueError(f"noise on {bad[0]!r}: the standard deviation must be >= 0")
+        self._rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(b"noise")]))
         self._servers = {n: int(getattr(st, "servers", 0)) for n, st in line.stations.items()}
         self._held: list[tuple[float, int, int, int, int]] = []
 
@@ -101,6 +118,9 @@ class RunMessages:
             conv = self._convert.get(signal)
             if conv is not None:
                 tag, unit, scale, offset = conv
+                sd = self.noise.get(signal)
+                if sd:
+                    value = value + sd * float(self._rng.standard_normal())
                 out.append(RawValue(self.origin + t, tag, value * scale + offset, unit))
         return out
 

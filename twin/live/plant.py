@@ -19,6 +19,10 @@ that is really slower than its spec says) and faults that begin during the run:
 Times are durations with units (``2 h``, ``90 min``). Faults become the scenario's timed
 events (:mod:`twin.data.scenario`), so the engine plays them like any what-if.
 
+Sensor noise (``SIGNAL=SD``, e.g. ``temperature.reactor=0.5 K``) adds a normal measurement
+error, seeded by the run's seed, to the published values of a signal; the run folder keeps
+the exact values.
+
 The plant runs as a :class:`~twin.orchestration.live.LiveRun` paced at ``speed`` simulated
 seconds per second, watching every signal, and is served by :func:`twin.live.serve.serve_run`
 to an MQTT broker and an OPC UA server. Its run folder holds the truth in ``run.json``
@@ -39,6 +43,7 @@ from typing import Any
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.alarms import parse_value, signal_tags
 from twin.data.checks import read_toml
 from twin.data.overrides import parse_assignment, split_path
 from twin.data.scenario import Change, Fouling, InjectedFailure, Outage, event_problems
@@ -181,18 +186,45 @@ def parse_fault(text: str, line: S.LineSpec) -> Fault:
 @dataclass
 class Plant:
     """A virtual plant ready to run: the prepared run (perturbed line, faults as timed
-    events), the truth to record, the tag map it publishes with and its clock origin."""
+    events), the truth to record, the tag map it publishes with, its clock origin [s since
+    the epoch] and the measurement noise of its sensors [SI standard deviation, by signal]."""
 
     prep: PreparedRun
     truth: dict[str, Any]
     tagmap: TagMap
     origin: float
+    noise: dict[str, float]
+
+
+def parse_noise(text: str, line: S.LineSpec) -> tuple[str, float]:
+    """``SIGNAL=SD`` (``temperature.reactor=0.5 K``; counts as a bare number): the signal and
+    the standard deviation of its measurement noise [SI]."""
+    signal, sep, value = text.partition("=")
+    dims = signal_tags(line)
+    signal = signal.strip()
+    if not sep or signal not in dims:
+        raise ValueError(f"noise {text!r}: write SIGNAL=SD with a signal of the line "
+                         f"({', '.join(dims)})")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    try:
+        sd = parse_value(number if number is not None else value.strip(), dims[signal],
+                         difference=True)
+    except (UnitError, ValueError) as exc:
+        raise ValueError(f"noise {text!r}: {exc}") from None
+    if not sd >= 0:
+        raise ValueError(f"noise {text!r}: the standard deviation must be >= 0")
+    return signal, sd
 
 
 def make_plant(spec: str | Path, *, perturb: Sequence[str] = (), faults: Sequence[str] = (),
-               seed: int | None = None, duration: str | float | None = None,
-               warmup: str | float | None = None, origin: str = ORIGIN) -> Plant:
-    """The plant of the line file ``spec`` with perturbations ``PATH=VALUE`` and faults.
+               noise: Sequence[str] = (), seed: int | None = None,
+               duration: str | float | None = None, warmup: str | float | None = None,
+               origin: str = ORIGIN) -> Plant:
+    """The plant of the line file ``spec`` with perturbations ``PATH=VALUE``, faults and
+    sensor noise ``SIGNAL=SD``.
 
     Raises
     ------
@@ -200,17 +232,21 @@ def make_plant(spec: str | Path, *, perturb: Sequence[str] = (), faults: Sequenc
         A perturbation that does not fit the spec (reported against it).
     FaultError
         A fault that cannot be read or does not fit the line.
+    ValueError
+        A noise that names no signal or has no valid standard deviation.
     """
     line = what_if_line(spec, perturb)
     parsed = [parse_fault(f, line) for f in faults]
+    sensors = dict(parse_noise(n, line) for n in noise)
     prep = prepare(line, duration=duration, warmup=warmup, seed=seed,
                    events=[f.event(line) for f in parsed])
     clock = pd.Timestamp(origin).timestamp()
     raw = read_toml(spec)
     truth = {"spec": str(spec), "seed": prep.seed, "origin": _iso(clock),
              "perturbations": [_perturbation(raw, text) for text in perturb],
-             "faults": [f.truth(clock) for f in parsed]}
-    return Plant(prep, truth, default_tagmap(prep.line), clock)
+             "faults": [f.truth(clock) for f in parsed],
+             "noise_sd_si": sensors}
+    return Plant(prep, truth, default_tagmap(prep.line), clock, sensors)
 
 
 def _perturbation(raw: dict[str, Any], text: str) -> dict[str, Any]:
@@ -239,7 +275,6 @@ async def run_plant(plant: Plant, out: str | Path, *, speed: float | None = 600.
     RuntimeError
         If the run failed (with its error).
     """
-    from twin.data.alarms import signal_tags
     from twin.live.serve import serve_run
 
     line = plant.prep.line
@@ -261,7 +296,7 @@ async def run_plant(plant: Plant, out: str | Path, *, speed: float | None = 600.
         try:
             stats = await serve_run(live, server=server, publisher=publisher,
                                     origin=plant.origin, tagmap=plant.tagmap,
-                                    interval=interval)
+                                    noise=plant.noise, interval=interval)
         finally:
             live.stop()
     if live.result is None:

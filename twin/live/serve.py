@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,8 @@ def alarm_writes(live: LiveRun) -> Callable[[Point, Any], None]:
 
 async def serve_run(live: LiveRun, *, server: TwinServer | None = None,
                     publisher: Publisher | None = None, origin: float = 0.0,
-                    tagmap: TagMap | None = None, interval: float = 0.1) -> ServeStats:
+                    tagmap: TagMap | None = None, noise: Mapping[str, float] | None = None,
+                    interval: float = 0.1) -> ServeStats:
     """Serve ``live`` until it is over (it must have been started).
 
     Parameters
@@ -76,6 +77,9 @@ async def serve_run(live: LiveRun, *, server: TwinServer | None = None,
         Plant-clock time of run time 0 [s since the epoch] (message times).
     tagmap
         Signals published and their tags (default: all under their own names).
+    noise
+        Measurement noise of published signals [SI standard deviation], by signal (see
+        :class:`~twin.live.messages.RunMessages`; seeded by the run's seed).
     interval
         Wall-clock seconds between two looks at the run.
 
@@ -86,7 +90,8 @@ async def serve_run(live: LiveRun, *, server: TwinServer | None = None,
     """
     line = live.prep.line
     values = PointValues(line, live.recorder, live.prep.warmup)
-    messages = RunMessages(line, live.recorder, origin, tagmap) if publisher else None
+    messages = (RunMessages(line, live.recorder, origin, tagmap, noise, live.prep.seed)
+                if publisher else None)
     stats = ServeStats()
     cursor: dict[str, int] | None = None
     while True:
