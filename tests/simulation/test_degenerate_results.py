@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import twin
-from twin.simulation.stations import STARVED_STRETCH
+from twin.simulation.process_unit import STARVED_STRETCH
 
 CASES = Path(__file__).parent / "reliability_cases"
 with (CASES / "rx_base.toml").open("rb") as _fh:

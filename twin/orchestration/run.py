@@ -28,6 +28,7 @@ import pandas as pd
 from twin.data import spec as S
 from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
 from twin.data.scenario import event_problems
+from twin.data.state import LineState, checked
 from twin.data.units import to_si
 from twin.observation import runfolder
 from twin.observation.alarms import alarm_summary
@@ -215,6 +216,12 @@ class PreparedRun:
     run_hash: str = ""
     engine: str = "simpy"
     engine_note: str = ""
+    state: LineState | None = None
+
+    @property
+    def start(self) -> float:
+        """Time the run starts at [s]: 0, or the time of its initial state."""
+        return 0.0 if self.state is None else self.state.time
 
     @property
     def run_id(self) -> str:
@@ -234,9 +241,11 @@ def execute_keeping_failures(prep: PreparedRun) -> RunResult:
         return exc.result
 
 
-def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str) -> tuple[str, str]:
+def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str,
+                  from_state: bool = False) -> tuple[str, str]:
     """The engine that runs ``spec`` (``wanted``: simpy, compiled or auto) and, when auto
-    falls back to SimPy, why (what the compiled engine does not support).
+    falls back to SimPy, why (what the compiled engine does not support, e.g. a start from a
+    state).
 
     Raises
     ------
@@ -247,7 +256,7 @@ def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str) -> tup
         raise ValueError(f"unknown engine {wanted!r} (expected one of {ENGINES})")
     if wanted == "simpy":
         return "simpy", ""
-    why = unsupported(spec, events)
+    why = unsupported(spec, events) + (["a start from a state"] if from_state else [])
     if not why:
         return "compiled", ""
     if wanted == "compiled":
@@ -258,9 +267,12 @@ def choose_engine(spec: S.LineSpec, events: tuple[Any, ...], wanted: str) -> tup
 def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
             seed: int | None = None, events: Sequence[Any] = (),
-            engine: str | None = None, on_deadlock: str | None = None) -> PreparedRun:
+            engine: str | None = None, on_deadlock: str | None = None,
+            initial_state: LineState | str | Path | dict[str, Any] | None = None
+            ) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
+    state = None if initial_state is None else checked(read_state(initial_state), spec)
     if on_deadlock is not None:  # part of the spec (and its hash): the run behaves otherwise
         settings = S.RunSettings.model_validate(
             {**spec.run.model_dump(), "on_deadlock": on_deadlock})
@@ -274,13 +286,30 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     problems = event_problems(spec, list(events))
     if problems:
         raise SpecError(problems, "timed events")
-    chosen, note = choose_engine(spec, events, engine or spec.run.engine)
+    chosen, note = choose_engine(spec, events, engine or spec.run.engine, state is not None)
     shash = spec_hash(spec)
     blob = json.dumps([e.model_dump(mode="json") for e in events], sort_keys=True)
     tag = "" if chosen == "simpy" else f"|{chosen}"  # SimPy run ids are unchanged
+    if state is not None:  # runs from a state: the window starts at its time
+        wu += state.time
+        tag += f"|state:{state_hash(state)}"
     run_hash = hashlib.sha256(
         f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}{tag}".encode()).hexdigest()
-    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note)
+    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note, state)
+
+
+def read_state(state: LineState | str | Path | dict[str, Any]) -> LineState:
+    """A state from a :class:`~twin.data.state.LineState`, a state file or its data."""
+    if isinstance(state, LineState):
+        return state
+    if isinstance(state, dict):
+        return LineState.parse(state)
+    return LineState.load(state)
+
+
+def state_hash(state: LineState) -> str:
+    """SHA-256 of a state's JSON."""
+    return hashlib.sha256(state.to_json().encode()).hexdigest()
 
 
 def execute(prep: PreparedRun) -> RunResult:
@@ -299,7 +328,7 @@ def execute(prep: PreparedRun) -> RunResult:
         model: LineModel | CompiledModel = (
             CompiledModel(prep.line, prep.seed, recorder, prep.events)
             if prep.engine == "compiled" else LineModel(prep.line, prep.seed, recorder,
-                                                        prep.events))
+                                                        prep.events, state=prep.state))
         model.run(until=end)
         tables, kpis = finish_tables(prep, model, recorder)
     except Exception as exc:
@@ -314,13 +343,17 @@ def execute(prep: PreparedRun) -> RunResult:
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
     """The provenance of a run as it starts (status and wall time are added at the end)."""
     spec = prep.line
+    started = {} if prep.state is None else {"initial_state": {
+        "time_s": prep.start, "sha256": state_hash(prep.state),
+        "provenance": prep.state.provenance, "state": json.loads(prep.state.to_json())}}
     return {
         "line": spec.line.name,
         "source": prep.source,
         "spec_hash": prep.spec_hash,
         "run_hash": prep.run_hash,
         "seed": prep.seed,
-        "settings": {"duration_s": prep.duration, "warmup_s": prep.warmup, "seed": prep.seed},
+        "settings": {"duration_s": prep.duration, "warmup_s": prep.warmup, "seed": prep.seed,
+                     **({"start_s": prep.start} if prep.state is not None else {})},
         "engine": prep.engine,
         "engine_note": prep.engine_note,
         "events": [e.model_dump(mode="json") for e in prep.events],
@@ -328,6 +361,7 @@ def start_provenance(prep: PreparedRun) -> dict[str, Any]:
         "versions": dict(_versions()),
         "code_hash": code_hash(),
         "parameters": spec.model_dump(mode="json", by_alias=True),
+        **started,
     }
 
 
@@ -372,7 +406,8 @@ def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataF
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
         warmup: str | float | None = None, seed: int | None = None,
         events: Sequence[Any] = (), engine: str | None = None,
-        on_deadlock: str | None = None) -> RunResult:
+        on_deadlock: str | None = None,
+        initial_state: LineState | str | Path | dict[str, Any] | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -395,6 +430,16 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     on_deadlock
         ``"stop"`` (a deadlock fails the run with ``DeadlockError``) or ``"continue"`` (it
         becomes a warning); default: the spec's ``run.on_deadlock``.
+    initial_state
+        Start from this state (a :class:`~twin.data.state.LineState`, a state file or its
+        data) at its time instead of from an empty line at 0: parts in buffers and in
+        process go on (what is left of a cycle or phase under way is its conditional
+        remaining time given the time it has run: exactly the rest for a constant time, a
+        draw conditioned on exceeding the elapsed time for a random one), batches resume
+        in their phase, tanks hold their contents. The run then covers
+        ``[t, t + warmup + duration]`` and its KPIs the window after the warm-up; the
+        provenance keeps the state (``initial_state``). SimPy engine only (``"auto"``
+        picks it; ``"compiled"`` is refused).
 
     Raises
     ------
@@ -404,4 +449,5 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         If the simulation raised; the error carries the provenance with the traceback.
     """
     return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
-                           engine=engine, on_deadlock=on_deadlock))
+                           engine=engine, on_deadlock=on_deadlock,
+                           initial_state=initial_state))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -64,6 +64,19 @@ def _abate(unit: Process, code: int, kg: float) -> list[tuple[int, str, float]]:
     kept = kg * unit.abatement.efficiency
     kind = "destroyed" if unit.abatement.kind == "thermal_oxidiser" else "recovered"
     return [(code, "emission", kg - kept), (code, kind, kept)]
+
+
+def rest(out: Outcome, elapsed: float) -> Outcome:
+    """What is left of ``out`` after ``elapsed`` [s] of it (a batch resumed in its phase when
+    a run starts from a state): the remaining duration, and the heat, media and water of
+    the remaining share of it (they are drawn at a constant rate); the material flows stay
+    whole (they are applied when the phase ends). The kernel profile is left out."""
+    left = max(out.duration - elapsed, 0.0)
+    share = left / out.duration if out.duration > 0 else 0.0
+    return replace(out, duration=left, heat=out.heat * share, water=out.water * share,
+                   cod=out.cod * share, wastewater=out.wastewater * share,
+                   uses={k: v * share for k, v in out.uses.items()}, profile=None,
+                   columns=())
 
 
 def compute(phase: P.Phase, unit: Process, name: str, mass: np.ndarray, temperature: float,

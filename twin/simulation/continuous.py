@@ -37,9 +37,10 @@ class TankNode(Node):
         mat = ctx.materials
         assert mat is not None
         self.level = np.zeros(len(mat.names))
-        for species, kg in spec.initial.items():
+        for species, kg in ctx.tank_levels.get(name, spec.initial).items():
             self.level[mat.code(species)] += kg
-            ctx.rec.flow(0.0, -1, self.code, "initial", mat.code(species), "input", kg)
+            ctx.rec.flow(ctx.env.now, -1, self.code, "initial", mat.code(species), "input",
+                         kg)
         self.waiting: deque[tuple[Part, simpy.Event]] = deque()
         self.changed = ctx.env.event()
         self.zone = ""

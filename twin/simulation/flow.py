@@ -85,6 +85,11 @@ class Context:
         self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
         #: Warnings of the run so far (:mod:`twin.observation.run_warnings` records).
         self.warnings: list[dict[str, Any]] = []
+        #: The time a run from a state starts at [s] (-1: a run from an empty line at 0);
+        #: scheduled releases and maintenance up to it are past.
+        self.resumed_at = -1.0
+        #: Contents of tanks at the start of a run from a state [kg per species, by tank].
+        self.tank_levels: dict[str, dict[str, float]] = {}
 
     def signal(self, tag: str, value: float) -> None:
         """Set the watched signal ``tag`` to ``value`` [SI] now.
@@ -276,6 +281,10 @@ class SourceNode(Node):
         self._lot_left = 0
         self._lot_product = self._codes[0]
         self.holding = 0  # created parts whose hand-over downstream is still pending
+        #: A run from a state: time to the first arrival [s] and parts released before it
+        #: that still wait to enter the line (:mod:`twin.simulation.resume`).
+        self.first_gap: float | None = None
+        self.waiting: list[Part] = []
 
     def load(self) -> int:
         return self.holding
@@ -299,13 +308,16 @@ class SourceNode(Node):
         return self.ctx.new_part(self._product() if product is None else product, self.code)
 
     def start(self) -> None:
+        if self.spec.interarrival is None and self.spec.schedule is None:
+            self.env.process(self._infinite())
+            return
+        for part in self.waiting:
+            self._release(part)
         if self.spec.interarrival is not None:
             self.env.process(self._arrivals())
         elif self.spec.schedule is not None:
             for i, rel in enumerate(self.spec.schedule):
                 self.env.process(self._releases(rel, i))
-        else:
-            self.env.process(self._infinite())
 
     def _arrive(self, product: int | None = None) -> None:
         """One arrival: it enters (or waits in line at the source), or with
@@ -341,8 +353,9 @@ class SourceNode(Node):
         dest.arrived(part)
 
     def _infinite(self) -> Generator[Any, Any, None]:
-        while not self._full():
-            part = self._new()
+        waiting = list(self.waiting)
+        while waiting or not self._full():
+            part = waiting.pop(0) if waiting else self._new()
             out = self.push(part)
             if out is not None:
                 self.holding += 1
@@ -355,12 +368,17 @@ class SourceNode(Node):
         #: The inter-arrival sampler (a scenario may change it during the run).
         self.gap = self.spec.interarrival.sampler(self.ctx.streams.rng(self.name, "arrival"))
         while not self._full():
-            yield self.env.timeout(self.gap())
+            first, self.first_gap = self.first_gap, None
+            yield self.env.timeout(self.gap() if first is None else first)
             self._arrive()
 
     def _releases(self, rel: S.Release, index: int) -> Generator[Any, Any, None]:
         product = None if rel.product is None else self.ctx.product_code[rel.product]
         t = rel.at
+        while t <= self.ctx.resumed_at:  # a run from a state: releases up to it are past
+            if rel.every is None:
+                return
+            t += rel.every
         while True:
             yield self.env.timeout(max(0.0, t - self.env.now))
             for _ in range(rel.quantity):

@@ -14,7 +14,8 @@ from typing import Any
 from twin.data import scenario as E
 from twin.observation.recorder import DOWN
 from twin.simulation.flow import Context, Node, SourceNode
-from twin.simulation.stations import EquipmentNode, ProcessNode
+from twin.simulation.process_unit import ProcessNode
+from twin.simulation.stations import EquipmentNode
 from twin.simulation.units import Unit
 
 

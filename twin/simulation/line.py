@@ -11,18 +11,19 @@ import simpy
 
 from twin.data import spec as S
 from twin.data.alarms import DEFAULT_KPI_WINDOW, signal_tags, tag_kind
+from twin.data.state import LineState
 from twin.observation.alarms import AlarmMonitor
 from twin.observation.recorder import OFF, Recorder
-from twin.simulation import interventions
+from twin.simulation import interventions, resume
 from twin.simulation.continuous import ContinuousNode, TankNode
 from twin.simulation.flow import Context, Node, SinkNode, SourceNode
+from twin.simulation.process_unit import ProcessNode
 from twin.simulation.stations import (
     AssemblyNode,
     BatchNode,
     EquipmentNode,
     InspectionNode,
     MachineNode,
-    ProcessNode,
 )
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
@@ -72,6 +73,9 @@ class LineModel:
         Timed events of a scenario (:mod:`twin.data.scenario`), checked against the line.
     limits
         Bounds of the run's watchdogs (default: :class:`~twin.simulation.watchdog.Limits`).
+    state
+        Start from this state (:mod:`twin.data.state`, checked against the line) at its
+        time instead of from an empty line at 0 (:mod:`twin.simulation.resume`).
     watch
         Signal tags to record besides those the alarms watch (a twin that serves its
         signals): a subset of :func:`~twin.data.alarms.signal_tags`; the ``signals`` table
@@ -87,12 +91,17 @@ class LineModel:
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: Sequence[Any] = (), limits: Limits | None = None,
-                 watch: Iterable[str] = (), kpi_window: float = DEFAULT_KPI_WINDOW) -> None:
+                 state: LineState | None = None, watch: Iterable[str] = (),
+                 kpi_window: float = DEFAULT_KPI_WINDOW) -> None:
         self.line = line
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0 if state is None else state.time)
         self.recorder = recorder
         watched = _watched(line, watch, kpi_window)
         self.ctx = Context(self.env, recorder, Streams(seed), line, watched)
+        if state is not None:
+            self.ctx.resumed_at = state.time
+            self.ctx.tank_levels = {name: dict(st.level) for name, st in state.stations.items()
+                                    if st.level is not None}
         #: The line's alarms (``None`` without any): the alarm list, ack and shelve.
         self.alarms: AlarmMonitor | None = None
         if line.alarms:
@@ -109,6 +118,8 @@ class LineModel:
         }
         for node in self.nodes.values():
             node.connect(self.nodes)
+        #: Parts the run started with (a run from a state).
+        self.initial_parts = 0 if state is None else resume.place(self.ctx, self.nodes, state)
         for name in interventions.stopped_stations(self.nodes, list(events)):
             node = self.nodes[name]
             if isinstance(node, EquipmentNode):
@@ -125,6 +136,8 @@ class LineModel:
                                                  *_send_home(self.ctx.pools[name])))
         for node in self.nodes.values():
             node.start()
+        if state is not None:
+            resume.stop_units(self.ctx, self.nodes, state)
         interventions.start(self.ctx, self.nodes, list(events))
         self.watchdog = Watchdog(self.env, self._busy, limits)
 
@@ -229,11 +242,10 @@ def _shifts(env: simpy.Environment, windows: list[tuple[float, float]],
     # A window ending at the week's end that continues at the next week's start is one.
     if windows[0][0] == 0.0 and windows[-1][1] == WEEK:
         changes = changes[1:-1]
-    working = True
-    if windows[0][0] != 0.0:
+    week = WEEK * math.floor(env.now / WEEK)  # a run from a state starts within a week
+    working = any(a <= env.now - week < b for a, b in windows)
+    if not working:
         end()
-        working = False
-    week = 0.0
     while True:
         for t, on in changes:
             if week + t < env.now:

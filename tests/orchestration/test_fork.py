@@ -1,0 +1,195 @@
+"""Runs started from a state: a fork of a stored run continues it exactly (deterministic
+lines) or in distribution (random lines), and a wrong state is detected."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from twin.data.checks import SpecError
+from twin.data.state import LineState
+from twin.observation import runfolder
+from twin.observation.run_state import state_from_tables
+from twin.orchestration.fork import fork, state_at
+from twin.orchestration.run import RunResult, prepare, run
+
+DISCRETE = {
+    "line": {"name": "det"}, "products": {"A": {}},
+    "calendar": {"days": ["mon", "tue", "wed", "thu", "fri"],
+                 "shifts": [{"start": "06:00", "end": "14:00"}]},
+    "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": "50 s", "to": "m1"},
+        "m1": {"type": "machine", "buffer": 5, "cycle_time": "47 s", "to": "m2",
+               "follows_calendar": False},
+        "m2": {"type": "machine", "buffer": 2, "cycle_time": "55 s", "to": "q"},
+        "q": {"type": "inspection", "cycle_time": "20 s", "to": "out",
+              "rework_probability": 0.0},
+        "out": {"type": "sink"}}}
+
+SPECIES = {"S": {"molar_mass": "0.018 kg/mol", "density": "1000 kg/m3",
+                 "cp": "4180 J/(kg*K)"},
+           "A": {"molar_mass": "0.150 kg/mol", "density": "1200 kg/m3",
+                 "cp": "1500 J/(kg*K)", "state": "dissolved"}}
+PROCESS = {
+    "line": {"name": "proc"}, "products": {"batch": {}}, "species": SPECIES,
+    "stations": {
+        "src": {"type": "source", "product": "batch", "to": "r1",
+                "schedule": [{"at": "0 s", "quantity": 1, "every": "90 min"}]},
+        "r1": {"type": "process", "buffer": 3, "to": "r2", "recipe": [
+            {"phase": "charge", "name": "charge", "duration": "10 min",
+             "temperature": "293.15 K", "materials": {"S": "500 kg", "A": "50 kg"}},
+            {"phase": "heat", "name": "heat", "to": "340 K", "jacket": "360 K",
+             "ua": "2000 W/K"},
+            {"phase": "hold", "name": "hold", "duration": "30 min"},
+            {"phase": "cool", "name": "cool", "to": "300 K", "jacket": "290 K",
+             "ua": "2000 W/K"}]},
+        "r2": {"type": "process", "to": "out",
+               "recipe": [{"phase": "hold", "name": "age", "duration": "100 min"}]},
+        "out": {"type": "sink"}}}
+
+
+def after(result: RunResult, t: float) -> list[tuple[Any, ...]]:
+    """The part events after ``t``, as a sorted list (order within an instant may differ)."""
+    ev = result.tables["events"]
+    ev = ev[ev["time"] > t]
+    return sorted(zip(ev["time"].round(6), ev["part"], ev["station"].astype(str),
+                      ev["kind"].astype(str), strict=True))
+
+
+@pytest.mark.parametrize("t", [3600.0 + 13, 6 * 3600.0, 14 * 3600.0 + 7])
+def test_the_fork_of_a_deterministic_run_repeats_it_exactly(tmp_path: Path, t: float) -> None:
+    """At a time inside a shift, at an instant where parts arrive, and after a shift end
+    (the calendar position is carried by the clock)."""
+    base = run(DISCRETE, duration="1 d", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    forked = fork(folder, at=t)
+    assert after(forked, t) == after(base, t)
+    assert len(after(base, t)) > 100
+    start = forked.provenance["initial_state"]
+    assert start["time_s"] == t and start["provenance"]["run_id"] == base.run_id
+    assert forked.provenance["settings"]["start_s"] == t
+    # recorded where it came from: the state it started from is in run.json
+    saved = runfolder.read_summary(forked.save(tmp_path / "forks"))
+    assert LineState.parse(saved["provenance"]["initial_state"]["state"]) == state_at(folder, t)
+
+
+def test_the_fork_of_a_process_run_resumes_batches_in_their_phase(tmp_path: Path) -> None:
+    base = run(PROCESS, duration="1 d", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    for t in (7000.0, 3 * 3600 + 700.0):
+        state = state_at(folder, t)
+        in_phase = [u for st in state.stations.values() for u in st.units if u.phase]
+        assert in_phase and any(u.elapsed > 0 for u in in_phase)
+        forked = fork(folder, at=t)
+        assert after(forked, t) == after(base, t)
+        ph_b, ph_f = base.tables["phases"], forked.tables["phases"]
+        ends_b = ph_b[ph_b["end"] > t].sort_values(["part", "end"])["end"].to_numpy()
+        ends_f = ph_f.sort_values(["part", "end"])["end"].to_numpy()
+        np.testing.assert_allclose(ends_f, ends_b, rtol=0, atol=1e-6)
+        assert bool(forked.tables["balance"]["closed"].all())
+
+
+def test_a_run_from_a_state_refuses_the_compiled_engine_and_auto_picks_simpy() -> None:
+    state = {"line": "det", "time": 100.0}
+    with pytest.raises(ValueError, match="a start from a state"):
+        prepare(DISCRETE, duration="1 h", engine="compiled", initial_state=state)
+    prep = prepare(DISCRETE, duration="1 h", engine="auto", initial_state=state)
+    assert prep.engine == "simpy" and "a start from a state" in prep.engine_note
+    with pytest.raises(SpecError, match=r"stations\.press: no station named"):
+        prepare(DISCRETE, duration="1 h", initial_state={**state, "stations": {"press": {}}})
+
+
+# --------------------------------------------------------------------- random lines
+
+RANDOM = {
+    "line": {"name": "rnd"}, "products": {"A": {}},
+    "stations": {
+        "src": {"type": "source", "product": "A", "to": "m1",
+                "interarrival": {"dist": "uniform", "low": "20 min", "high": "40 min"}},
+        "m1": {"type": "machine", "buffer": 3, "to": "m2",
+               "cycle_time": {"dist": "uniform", "low": "20 min", "high": "34 min"}},
+        "m2": {"type": "machine", "buffer": 3, "to": "out",
+               "cycle_time": {"dist": "uniform", "low": "24 min", "high": "34 min"},
+               "failures": [{"name": "jam", "ttf": {"dist": "weibull", "shape": 2.0,
+                                                    "scale": "10 h"},
+                             "ttr": {"dist": "uniform", "low": "10 min",
+                                     "high": "50 min"}}]},
+        "out": {"type": "sink"}}}
+T_FORK, HORIZON = 6 * 3600.0, 3600.0
+N_PAIRS = 40
+
+
+def exits_after(result: RunResult, t: float, h: float) -> float:
+    """Sum over the parts that leave in (t, t + h] of the time they leave early: h minus
+    (exit - t), so early exits weigh more (sensitive to what is left of each cycle)."""
+    ev = result.tables["events"]
+    done = ev[(ev["kind"] == "exit") & (ev["time"] > t) & (ev["time"] <= t + h)]
+    return float((h - (done["time"] - t)).sum())
+
+
+@functools.cache
+def plant(seed: int) -> tuple[float, LineState]:
+    """The KPI after T_FORK of the run with ``seed``, and its state at T_FORK."""
+    base = run(RANDOM, duration=T_FORK + HORIZON, warmup=0, seed=seed)
+    return (exits_after(base, T_FORK, HORIZON),
+            state_from_tables(base.line, base.tables, T_FORK))
+
+
+def forked_pairs(wrong: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """For seeds 1..N_PAIRS: the KPI of the run after T_FORK, and of a run started from its
+    state at T_FORK with another seed (``wrong``: the state forgets the work already done)."""
+    base_kpi, fork_kpi = [], []
+    for seed in range(1, N_PAIRS + 1):
+        kpi, state = plant(seed)
+        if wrong:  # every cycle under way starts again: what a naive restart would do
+            data = state.model_dump()
+            for st in data["stations"].values():
+                for u in st["units"]:
+                    u["elapsed"] = 0.0
+            state = LineState.parse(data)
+        forked = run(RANDOM, duration=HORIZON, warmup=0, seed=1000 + seed,
+                     initial_state=state)
+        base_kpi.append(kpi)
+        fork_kpi.append(exits_after(forked, T_FORK, HORIZON))
+    return np.array(base_kpi), np.array(fork_kpi)
+
+
+def test_a_fork_of_a_random_run_continues_it_in_distribution() -> None:
+    """Given the state, the run and its fork are independent draws of the same continuation,
+    so their difference is symmetric about 0: Wilcoxon's signed-rank test (SciPy) at level
+    0.01 must not reject."""
+    base, forked = forked_pairs()
+    assert np.count_nonzero(base - forked) >= 0.75 * N_PAIRS
+    assert stats.wilcoxon(base, forked).pvalue > 0.01
+
+
+def test_the_distribution_check_detects_a_state_that_forgets_work_done() -> None:
+    """The same check on forks whose state drops the elapsed work (cycles start afresh):
+    parts leave later, and the test rejects at level 0.01."""
+    base, forked = forked_pairs(wrong=True)
+    assert stats.wilcoxon(base, forked).pvalue < 0.01
+    assert np.mean(forked) < np.mean(base)
+
+
+def test_state_of_a_run_in_a_stop_keeps_the_known_repair_time(tmp_path: Path) -> None:
+    base = run(RANDOM, duration="3 d", warmup=0, seed=3)
+    stops = base.tables["stops"]
+    s = stops.iloc[len(stops) // 2]
+    t = float(s["start"]) + 0.25 * float(s["duration"])
+    state = state_from_tables(base.line, base.tables, t)
+    unit = state.stations["m2"].units[0]
+    assert unit.state == "down" and unit.stop is not None
+    assert unit.stop.mode == "jam"
+    assert unit.stop.remaining == pytest.approx(0.75 * float(s["duration"]))
+    forked = run(RANDOM, duration="1 h", warmup=0, seed=9, initial_state=state)
+    st = forked.tables["states"]
+    down = st[(st["station"] == "m2") & (st["state"] == "down")].iloc[0]
+    assert down["start"] == t
+    assert down["end"] == pytest.approx(float(s["start"]) + float(s["duration"]))
+    assert isinstance(base.tables["events"], pd.DataFrame)
