@@ -7,6 +7,7 @@ the run without it (same seed, same history up to then)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +52,20 @@ def test_fouling_needs_a_jacket() -> None:
     problems = event_problems(line, bad)
     assert [p.path for p in problems] == ["events[0].station", "events[1].station"]
     assert "no jacket" in problems[0].message and "nowhere" in problems[1].message
+
+
+def test_a_batch_under_way_meets_the_fouled_jacket_in_its_next_phase() -> None:
+    """Fouled while batch 0 is charged (16 h to 16.75 h): its heat-up, which starts after,
+    takes 1 / factor as long."""
+    fouled = [Fouling(kind="fouling", at="16.5 h", station="reactor", factor=0.5)]
+    base = twin.run(API, duration="20 h", warmup="0 s", seed=2).tables["phases"]
+    foul = twin.run(API, duration="20 h", warmup="0 s", seed=2, events=fouled).tables["phases"]
+
+    def first(p: Any, phase: str) -> Any:
+        return p[(p["station"] == "reactor") & (p["phase"] == phase)].iloc[0]
+
+    charge = first(foul, "charge")
+    assert charge["start"] < 16.5 * 3600 < charge["end"]
+    b, f = first(base, "heat-up"), first(foul, "heat-up")
+    assert f["start"] == b["start"]
+    assert f["end"] - f["start"] == pytest.approx((b["end"] - b["start"]) / 0.5, rel=1e-9)
