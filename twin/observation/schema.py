@@ -68,8 +68,9 @@ class Table:
         Declared columns, in stored order.
     when
         ``always``; ``process`` (lines with species); ``tanks`` (lines with tanks);
-        ``alarms`` (lines with alarms); ``derived`` (computed from the others at the end);
-        ``shadow`` (shadow-twin runs beside a pilot line, ``twin shadow``).
+        ``alarms`` (lines with alarms); ``signals`` (lines with alarms, and runs that watch
+        signals: a served twin, the virtual plant); ``derived`` (computed from the others at
+        the end); ``shadow`` (shadow-twin runs beside a pilot line, ``twin shadow``).
     open
         More columns may follow the declared ones.
     stream
@@ -147,7 +148,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("level_events", "a tank entering its low, normal or high zone", (
         _T, _STATION, _c("zone", "text"), _c("kg", "float", "kg")), when="tanks"),
     Table("signals", "a change of a watched signal", (
-        _T, _c("tag", "text"), _c("value", "float", "SI")), when="alarms"),
+        _T, _c("tag", "text"), _c("value", "float", "SI")), when="signals"),
     Table("alarms", "one ISA-18.2 alarm transition", (
         _T, _c("alarm", "text"), _c("tag", "text"), _c("priority", "category"),
         _c("event", "category", doc="activate, rtn, ack, shelve, unshelve"),
