@@ -33,6 +33,8 @@ standardise, are listed in the run's provenance as ``unmonitored``, with the rea
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -106,6 +108,9 @@ class MonitorSettings:
     q
         Process-noise intensity of the Kalman filters [SI^2 / s] (0: the batch follows the
         model exactly; the innovations are then the measurement noise).
+    reorder
+        How long [s of plant time] items are held to be used in time order (readings and
+        events of different tags may arrive out of order; 0: as they come).
     reference
         Length of the twin's reference run [s] (after ``warmup``); default: 200 windows, at
         least one day.
@@ -126,6 +131,7 @@ class MonitorSettings:
     calibrate: float = 3600.0
     sigma: Mapping[str, float] = field(default_factory=dict)
     q: float = 0.0
+    reorder: float = 0.0
     reference: float | None = None
     warmup: float = 0.0
     seed: int = 1
@@ -150,8 +156,8 @@ class MonitorSettings:
         bad = {k: v for k, v in self.sigma.items() if not v > 0}
         if bad:
             problems.append(f"sigma must be positive: {bad}")
-        if self.q < 0 or self.calibrate < 0:
-            problems.append("q and calibrate cannot be negative")
+        if self.q < 0 or self.calibrate < 0 or self.reorder < 0:
+            problems.append("q, calibrate and reorder cannot be negative")
         if problems:
             raise ValueError("monitor settings: " + "; ".join(problems))
 
@@ -376,18 +382,35 @@ class ShadowTwin:
             description=f"{t.signal} deviates from the twin ({t.detector.kind} of the "
                         "standardised residual)") for t in tracks}
         self.monitor = AlarmMonitor(specs)
-        self.last_time = math.nan
+        self.last_time = math.nan  # plant time of the last item used
+        self.late = 0  # items dropped: older than one already used
         self.stats: dict[str, Any] = {}
+        self._held: list[tuple[float, int, Reading | PlantEvent]] = []  # reorder buffer
+        self._order = itertools.count()
+        self._newest = -math.inf
+        self._first = math.nan
 
     # ------------------------------------------------------------------ input
 
     def feed(self, item: Reading | PlantEvent) -> None:
-        """Take one reading or plant event (in plant-time order)."""
+        """Take one reading or plant event. Items are used in plant-time order: each is held
+        until an item ``settings.reorder`` seconds newer has come (readings and events of
+        different tags may arrive out of order); one older than an item already used is
+        dropped and counted (``late``)."""
+        self._newest = max(self._newest, item.time)
+        if math.isnan(self._first):
+            self._first = item.time
+        heapq.heappush(self._held, (item.time, next(self._order), item))
+        while self._held and self._held[0][0] <= self._newest - self.settings.reorder:
+            self._use(heapq.heappop(self._held)[2])
+
+    def _use(self, item: Reading | PlantEvent) -> None:
         t = item.time
         if math.isnan(self.origin):
             self.origin = t
-        if t < self.last_time:
-            return  # a source yields in time order per tag; the shadow keeps one clock
+        if t < self.last_time or t < self.origin:
+            self.late += 1
+            return
         self.last_time = t
         for kpi in self.windows:
             kpi.advance(t)
@@ -415,15 +438,21 @@ class ShadowTwin:
         until`` [s]; then close the source."""
         try:
             async for item in source.items():
-                if until is not None and not math.isnan(self.origin) and (
-                        item.time - self.origin > until):
-                    self.last_time = self.origin + until  # the plant clock passed it
+                start = self._first if math.isnan(self.origin) else self.origin
+                if until is not None and not math.isnan(start) and item.time - start > until:
+                    self._flush()
+                    self.last_time = max(self.last_time, start + until)  # the clock passed
                     break
                 self.feed(item)
         finally:
             await source.close()
             self.stats = {k: (dict(v) if k == "rejected" else v)
                           for k, v in asdict(source.stats).items()}
+
+    def _flush(self) -> None:
+        """Use every item still held."""
+        while self._held:
+            self._use(heapq.heappop(self._held)[2])
 
     # ------------------------------------------------------------------ output
 
@@ -441,6 +470,7 @@ class ShadowTwin:
         """Close the KPI windows that ended by the last item, or by ``origin +
         until`` [s] if the plant data is known to cover that (e.g. the end of a recorded
         run), and return the result."""
+        self._flush()
         end = self.last_time
         if until is not None and not math.isnan(self.origin):
             end = max(self.origin + until, end) if not math.isnan(end) else self.origin + until
@@ -486,7 +516,7 @@ class ShadowResult:
             "detectors": {s: {**t.detector.describe(), **_sigma(t)}
                           for s, t in sh.tracks.items()},
             "reference_run": sh.reference.run_id, "unmonitored": sh.unmonitored,
-            "source_stats": sh.stats, "status": "completed",
+            "source_stats": sh.stats, "late": sh.late, "status": "completed",
             "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "parameters": sh.line.model_dump(mode="json", by_alias=True),
         }
