@@ -100,17 +100,20 @@ def run_queue(seed: int, duration: str, slower_from: float, factor: float = 1.3
     return twin.run(line, duration=duration, warmup="0 s", seed=seed, events=events).tables
 
 
-def sampled_readings(tables: dict[str, pd.DataFrame], signal: str, dt: float, end: float
-                     ) -> list[Reading]:
+def sampled_readings(tables: dict[str, pd.DataFrame], signal: str, dt: float, end: float,
+                     by_exception: bool = False) -> list[Reading]:
     """A historian's samples of a recorded signal every ``dt`` seconds from 0 to ``end``
-    (the value in force at each sample time)."""
+    (the value in force at each sample time); ``by_exception``: only the samples whose
+    value differs from the previous one (report by exception)."""
     sig = tables["signals"]
     rows = sig[sig["tag"] == signal]
     times = np.arange(0.0, end, dt)
     idx = np.searchsorted(rows["time"].to_numpy(), times, side="right") - 1
     values = rows["value"].to_numpy()[np.clip(idx, 0, None)]
+    keep = np.r_[True, values[1:] != values[:-1]] if by_exception else np.ones(len(values),
+                                                                               dtype=bool)
     return [Reading(EPOCH0 + float(t), signal.upper(), signal, float(v))
-            for t, v in zip(times, values, strict=True)]
+            for t, v in zip(times[keep], values[keep], strict=True)]
 
 
 def jacket(ua: str = "2.4 kW/K") -> dict[str, Any]:

@@ -242,8 +242,9 @@ def test_settings_and_unmonitored_kpis_are_explained() -> None:
 
 
 def test_a_sampled_signal_is_monitored_by_its_window_means() -> None:
-    """buffer.mill of an M/M/1-like cell sampled every minute: each hourly residual's
-    measured value is the mean of that hour's 60 samples (recounted with NumPy), the
+    """buffer.mill of an M/M/1-like cell sampled every minute and reported by exception
+    (a reading only when the value changed): each hourly residual's measured value is the
+    mean of that hour's 60 one-minute samples (recounted with NumPy), the
     prediction and sigma come from the twin's own reference run (which the shadow makes,
     recording the signal), and a machine 30 % slower from 10 h on (utilisation 0.83 -> 1.08:
     the queue grows) raises the residual alarm within 10 h in each of 3 runs."""
@@ -252,14 +253,16 @@ def test_a_sampled_signal_is_monitored_by_its_window_means() -> None:
     assert shadow.reference.tables["signals"]["tag"].eq("buffer.mill").any()
     for seed in range(3):
         plant = pf.run_queue(seed, "20 h", slower_from=10 * 3600.0)
-        readings = pf.sampled_readings(plant, "buffer.mill", 60.0, 20 * 3600.0)
+        samples = pf.sampled_readings(plant, "buffer.mill", 60.0, 20 * 3600.0)
+        readings = pf.sampled_readings(plant, "buffer.mill", 60.0, 20 * 3600.0, True)
+        assert len(readings) < len(samples) / 2
         sh = ShadowTwin(pf.QUEUE, ["buffer.mill"], settings, reference=shadow.reference,
                         origin=pf.EPOCH0)
         for item in readings:
             sh.feed(item)
-        r = sh.finish().residuals
-        values = np.array([x.value for x in readings])
-        assert len(r) == 19  # whole hours after the first sample at 0 (the last is cut)
+        r = sh.finish(until=20 * 3600.0).residuals
+        values = np.array([x.value for x in samples])
+        assert len(r) == 20  # the plant data covers 20 whole hours
         for k, (end, measured) in enumerate(zip(r["time"], r["measured"], strict=True)):
             assert end == (k + 1) * 3600.0
             assert measured == pytest.approx(values[60 * k: 60 * (k + 1)].mean())
