@@ -37,6 +37,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -389,9 +390,11 @@ class OpcUaServer:
 
 
     def reset(self) -> None:
-        """Every variable back to its initial value of :data:`OPCUA_VARIABLES`, status Good."""
+        """Every variable back to its initial value of :data:`OPCUA_VARIABLES`, status Good,
+        with the source time of now (a device's time stamp: the same on every read)."""
+        now = datetime.now(UTC)
         for name, value in OPCUA_VARIABLES.items():
-            self.write(name, value)
+            self.write(name, value, source_time=now)
 
 
 @pytest.fixture(scope="module")
