@@ -177,10 +177,11 @@ def _unit(spec: Any, server: int, rows: pd.DataFrame, stops: pd.DataFrame | None
                      & (stops["kind"] == ("failure" if state == "down" else "maintenance"))]
         if len(mine):
             s = mine.iloc[-1]
-            elapsed = t - float(s["start"])
+            elapsed, duration = t - float(s["start"]), float(s["duration"])
             stop = StopState(kind=str(s["kind"]), mode=str(s["mode"]) if state == "down"
                              else "", elapsed=elapsed,
-                             remaining=max(float(s["duration"]) - elapsed, 0.0))
+                             remaining=max(duration - elapsed, 0.0)
+                             if np.isfinite(duration) else None)  # plant data: not known
     ages = {}
     for f in spec.failures:
         ended = None
@@ -222,9 +223,11 @@ def _in_process(line: S.LineSpec, spec: Any, name: str, unit: US, job: list[Any]
               & (ph["start"] >= begun) & (ph["start"] <= t)]
     over = mine[mine["end"] <= t]
     index = min(len(over), len(recipe) - 1)
-    phase_start = float(mine["start"].iloc[-1]) if len(mine) > len(over) else None
-    elapsed = (0.0 if phase_start is None else
-               _time_in(rows, ("producing", "setup"), phase_start, t))
+    # the phase under way began when it was recorded to, else when the last one ended (a
+    # plant's batch record may hold a phase only once it is over)
+    phase_start = (float(mine["start"].iloc[-1]) if len(mine) > len(over) else
+                   float(over["end"].max()) if len(over) else begun)
+    elapsed = _time_in(rows, ("producing", "setup"), phase_start, t)
     flows = tables["flows"]
     composition = _signed(flows[(flows["part"] == row.part) & (flows["time"] <= t)])
     done = ph[(ph["part"] == row.part) & (ph["end"] <= t)]
