@@ -4,7 +4,6 @@ stated rate, output and alarm forecasts add up, and every executor gives the sam
 from __future__ import annotations
 
 import functools
-import math
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from twin.data.checks import line_from_dict
 from twin.data.state import LineState
 from twin.observation.recorder import Recorder
 from twin.observation.run_state import state_from_tables
-from twin.orchestration.forecast import Forecast, forecast, interval_rank, shift_end
+from twin.orchestration.forecast import forecast, interval_rank, shift_end
+from twin.orchestration.run import run
 from twin.simulation.line import LineModel
 
 SPECIES = {"S": {"molar_mass": "0.018 kg/mol", "density": "1000 kg/m3",
@@ -38,7 +38,7 @@ PLANT = {
                           "high": "3.5 h"}}]},
         "out": {"type": "sink"}}}
 T_NOW = 2 * 3600.0 + 40 * 60.0  # batch 1 is at r1, reacting (or draining)
-PLANTS, REPLICATIONS, LEVEL = 60, 9, 0.8
+PLANTS, REPLICATIONS, LEVEL = 40, 9, 0.8
 
 
 def test_the_interval_rank_gives_the_order_statistics_coverage() -> None:
@@ -83,8 +83,8 @@ def coverage(wrong: bool = False) -> int:
 
 
 def test_batch_end_intervals_contain_the_actual_end_at_their_stated_rate() -> None:
-    """60 plants (seeds), each forecast with 9 replications: [min, max] of 9 is an 80 %
-    prediction interval. The hits are binomial(60, 0.8): a two-sided exact binomial test
+    """40 plants (seeds), each forecast with 9 replications: [min, max] of 9 is an 80 %
+    prediction interval. The hits are binomial(40, 0.8): a two-sided exact binomial test
     (SciPy) at level 0.01 must not reject."""
     hits = coverage()
     print(f"{hits} of {PLANTS} actual ends in their interval")
@@ -96,25 +96,44 @@ def test_the_coverage_check_detects_a_forecast_from_a_wrong_state() -> None:
     assert stats.binomtest(hits, PLANTS, LEVEL).pvalue < 0.01, hits
 
 
-def test_output_and_alarm_forecasts_are_read_from_the_replications() -> None:
+def test_output_and_alarm_forecasts_recomputed_from_the_runs_tables() -> None:
+    """The forecast's output and alarm figures equal those recomputed from the stored tables
+    of the same replications run as ordinary runs from the state (same seeds)."""
     _, state = plant(1)
-    fc = forecast(PLANT, state, replications=19, level=0.9, seed=3)
-    assert isinstance(fc, Forecast) and fc.seeds == list(range(3, 22))
+    fc = forecast(PLANT, state, replications=9, level=0.8, seed=3, horizon="6 h")
+    assert fc.seeds == list(range(3, 12)) and fc.level == 0.8
     shift = shift_end(line_from_dict(PLANT), T_NOW)
     assert shift == 8 * 3600.0  # no calendar: 8-hour shifts from 00:00
+    runs = [run(PLANT, duration="6 h", warmup=0, seed=s, initial_state=state)
+            for s in fc.seeds]
     out = fc.output.set_index("horizon")
-    assert list(out.index) == ["end of shift", "end of day"]
-    assert out.loc["end of shift", "until"] == shift and out.loc["end of day", "until"] == 86400
-    # the plant has three batches in the line at T_NOW and one more every 2 h
-    assert out.loc["end of day", "low"] <= out.loc["end of day", "median"] <= 3 + 11
-    assert out.loc["end of shift", "median"] <= out.loc["end of day", "median"]
-    al = fc.alarms.set_index("alarm")
-    if len(al):
-        assert 0 <= al["p_first"].sum() <= 1 + 1e-12
-        assert (al["probability"] >= al["p_first"]).all()
-    assert "forecast from t =" in fc.text()
-    row = fc.batches.iloc[0]
-    assert math.isfinite(row["median"]) and row["low"] <= row["median"] <= row["high"]
+    assert list(out.index) == ["end of shift"]  # the end of the day is beyond the horizon
+    ev = [r.tables["events"] for r in runs]
+    counts = sorted(int(((e["kind"] == "exit") & (e["time"] <= shift)).sum()) for e in ev)
+    # 9 replications, level 0.8: the 1st and 9th values bound the interval
+    assert out.loc["end of shift", "until"] == shift
+    assert (out.loc["end of shift", "low"], out.loc["end of shift", "median"],
+            out.loc["end of shift", "high"]) == (counts[0], counts[4], counts[-1])
+    firsts = []
+    for r in runs:
+        al = r.tables["alarms"]
+        act = al[(al["event"] == "activate") & (al["time"] > T_NOW)]
+        firsts.append(float(act["time"].min()) if len(act) else np.inf)
+    raised = np.isfinite(firsts)
+    row = fc.alarms.set_index("alarm").loc["queue"]
+    assert row["probability"] == raised.mean() == row["p_first"]  # the line's only alarm
+    assert row["median"] == np.median(firsts)
+    assert fc.next_alarm == {"alarm": "queue", "p_first": raised.mean(),
+                             "median": np.median(firsts)}
+    assert 0 < raised.mean() <= 1
+    ends = fc.batches.set_index("station")
+    for station in ("r1", "r2"):
+        part = int(ends.loc[station, "part"])
+        done = sorted(float(ev[(ev["part"] == part) & (ev["station"] == station)
+                               & (ev["kind"] == "end")]["time"].iloc[0])
+                      for ev in (r.tables["events"] for r in runs))
+        assert (ends.loc[station, "low"], ends.loc[station, "high"]) == (done[0], done[-1])
+    assert "next alarm: queue" in fc.text()
 
 
 def test_every_executor_gives_the_same_forecast() -> None:
