@@ -22,7 +22,9 @@ from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
+from twin.data.costs import parse_span
 from twin.data.distributions import DISTRIBUTION_NAMES
+from twin.data.energy_schedule import DAY, daily_intervals
 from twin.data.runnable import runnable_problems
 
 
@@ -217,6 +219,8 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             if st.operator and st.operator.pool not in line.operators:
                 out.append(Problem(f"{base}.operator.pool",
                                    f"no operator pool named {st.operator.pool!r}"))
+            if st.energy_schedule is not None:
+                out += _energy_schedule_problems(line, base, st)
         if isinstance(st, S.Inspection) and st.rework_to is not None:
             dest = stations.get(st.rework_to)
             if dest is None:
@@ -259,6 +263,37 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
         return out  # flow and physical checks need sound references
     return (_flow_problems(line) + physical_problems(line)
             + [Problem(path, msg) for path, msg in runnable_problems(line)])
+
+
+def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> list[Problem]:
+    """An energy schedule names periods of the line's tariff, leaves part of the day free and
+    names phases only of a process station's recipes."""
+    sched, where = st.energy_schedule, f"{base}.energy_schedule"
+    assert sched is not None
+    tariff = line.costs.electricity if line.costs is not None else None
+    periods = {p.name: p for p in tariff.periods} if tariff is not None else {}
+    if not periods:
+        return [Problem(f"{where}.avoid", "needs time-of-use periods in "
+                        "[costs.electricity].periods to avoid")]
+    out = [Problem(f"{where}.avoid[{i}]", f"no tariff period named {name!r}; periods: "
+                   + ", ".join(sorted(periods)))
+           for i, name in enumerate(sched.avoid) if name not in periods]
+    if not out:
+        spans = [parse_span(h) for n in sched.avoid for h in periods[n].hours]
+        if sum(b - a for a, b in daily_intervals(spans)) >= DAY:
+            out.append(Problem(f"{where}.avoid", "the periods cover the whole day: work "
+                               "could never start"))
+    if isinstance(st, S.Process) and not sched.phases:
+        out.append(Problem(f"{where}.phases", "name the recipe phases to schedule (a batch "
+                           "is not held between phases unless they are named)"))
+    if sched.phases and not isinstance(st, S.Process):
+        out.append(Problem(f"{where}.phases", "only a process station has recipe phases"))
+    elif sched.phases:
+        recipes = [st.recipe, *st.product_recipes.values(), st.rework_recipe]
+        known = {k for r in recipes if r for ph in r for k in (ph.name, ph.phase) if k}
+        out += [Problem(f"{where}.phases[{i}]", f"no recipe phase named {name!r}")
+                for i, name in enumerate(sched.phases) if name not in known]
+    return out
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:

@@ -25,6 +25,7 @@ from pydantic import (
 from twin.data.alarms import AlarmSpec
 from twin.data.costs import CostModel
 from twin.data.distributions import Distribution
+from twin.data.energy_schedule import EnergySchedule
 from twin.data.ideal_time import ideal_time
 from twin.data.model import NAME, Model, Name  # noqa: F401  (re-exported)
 from twin.data.process import Abatement, Phase, Species, Utility
@@ -372,6 +373,9 @@ class Equipment(StationBase):
     power: PowerDraw = PowerDraw()
     follows_calendar: bool = Field(
         True, description="false: runs through off-shift time (e.g. an oven or test chamber)")
+    energy_schedule: EnergySchedule | None = Field(
+        None, description="start energy-heavy work outside named tariff periods (see "
+        "twin.data.energy_schedule)")
     ideal_cycle_time: Duration | None = Field(
         None, gt=0.0, description="ideal (fastest) cycle time of an item, or of a batch on a "
         "batch or process station: the planned run time per item of OEE; default: the lower "

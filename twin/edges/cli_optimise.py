@@ -59,8 +59,38 @@ def _short(column: str) -> str:
     return f"{head}:{rest if first in ('stations', 'operators', 'products') and rest else path}"
 
 
+def _cmd_energy_shift(args: argparse.Namespace) -> int:
+    from twin.edges.query import format_table
+    from twin.optimise.schedule import energy_shift
+
+    schedule: dict[str, list[str]] = {"avoid": args.avoid}
+    if args.phases:
+        schedule["phases"] = args.phases
+    table = energy_shift(args.line, {args.station: schedule}, duration=args.duration,
+                         warmup=args.warmup, replications=args.replications, seed=args.seed)
+    print(f"{args.line}: {args.station} avoids {', '.join(args.avoid)}"
+          + (f" (phases {', '.join(args.phases)})" if args.phases else "")
+          + f"; {args.replications} replications, common random numbers; diff = scheduled - "
+          "base with its paired 95 % interval")
+    print(format_table(table))
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    """Register ``twin optimise``."""
+    """Register ``twin optimise`` and ``twin energy-shift``."""
+    es = sub.add_parser("energy-shift", help="what starting a station's energy-heavy work "
+                        "outside costly tariff periods saves (and costs), paired by seed")
+    es.add_argument("line", help="line file with [costs.electricity] periods")
+    es.add_argument("--station", required=True, help="station to schedule")
+    es.add_argument("--avoid", nargs="+", required=True, metavar="PERIOD",
+                    help="tariff periods to keep its work out of (e.g. peak)")
+    es.add_argument("--phases", nargs="+", metavar="PHASE",
+                    help="process stations: the recipe phases to schedule (e.g. dry)")
+    es.add_argument("--duration", help="observation period (default: the spec's)")
+    es.add_argument("--warmup", help="warm-up (default: the spec's)")
+    es.add_argument("--replications", type=int, default=5)
+    es.add_argument("--seed", type=int, help="first seed (default: the spec's)")
+    es.set_defaults(func=_cmd_energy_shift)
     op = sub.add_parser("optimise", help="optimise a scenario's [optimise] section "
                         "(search, then selection of the best with a guarantee)")
     op.add_argument("scenario", help="scenario file (.toml or .py) with an [optimise] section")

@@ -14,6 +14,8 @@ from typing import Any
 import simpy
 
 from twin.data import spec as S
+from twin.data.costs import parse_span
+from twin.data.energy_schedule import daily_intervals, earliest_start
 from twin.observation.recorder import (
     ARRIVE,
     ASSEMBLED,
@@ -46,6 +48,15 @@ def _then(first: Generator[Any, Any, None],
     """Run ``first`` to its end, then ``then``."""
     yield from first
     yield from then
+
+
+def _avoided(line: S.LineSpec, spec: S.Equipment) -> list[tuple[float, float]]:
+    """The daily intervals [s] of the tariff periods ``spec``'s energy schedule avoids."""
+    if spec.energy_schedule is None or line.costs is None:
+        return []
+    hours = {p.name: p.hours for p in line.costs.electricity.periods}
+    return daily_intervals([parse_span(h) for name in spec.energy_schedule.avoid
+                            for h in hours[name]])
 
 
 def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
@@ -166,6 +177,11 @@ class EquipmentNode(Node):
             self.units.append(unit)
         self.interruptible = bool(spec.failures or spec.maintenance
                                   or (ctx.line.calendar and spec.follows_calendar))
+        #: Daily intervals [s after midnight] work keeps out of (its energy schedule), and
+        #: the planned cycle time [s] by product code that decides whether work fits first.
+        self.avoided = _avoided(ctx.line, spec)
+        self.planned = [spec.product_cycle_time.get(p, spec.cycle_time).mean()
+                        for p in sorted(ctx.product_code, key=ctx.product_code.__getitem__)]
         self._event = rec.event
         #: A run started from a state: the job each server finishes first (by server), and
         #: per (server, calendar-time failure mode) the repair time left and the time to the
@@ -318,6 +334,8 @@ class EquipmentNode(Node):
             request = yield from self._operator(unit, pool)
         while unit.stopped:  # a part taken while the unit was stopped starts after the stop
             yield unit.wait_up()
+        if self.avoided:
+            yield from self._when_cheap(unit, self.planned[product])
         now = env.now
         for p in parts:
             event(now, p.id, p.product, code, START)
@@ -332,6 +350,20 @@ class EquipmentNode(Node):
         now = env.now
         for p in parts:
             event(now, p.id, p.product, code, END)
+
+    def _when_cheap(self, unit: Unit, duration: float) -> Generator[Any, Any, None]:
+        """Hold ready work, the unit idle, until work of ``duration`` [s] runs outside the
+        avoided tariff periods (:func:`twin.data.energy_schedule.earliest_start`) and the
+        unit is up."""
+        while True:
+            start = earliest_start(self.env.now, duration, self.avoided)
+            if start > self.env.now:
+                unit.set(IDLE)
+                yield self.env.timeout(start - self.env.now)
+            elif unit.stopped:
+                yield unit.wait_up()
+            else:
+                return
 
     def _scrap(self, part: Part) -> None:
         """Scrap ``part`` here: it leaves the line (its material as waste)."""

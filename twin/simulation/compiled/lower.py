@@ -54,6 +54,8 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
                 why.append(f"{where}: planned maintenance")
             if any(f.basis == "calendar" for f in st.failures):
                 why.append(f"{where}: failures on calendar time")
+            if st.energy_schedule is not None:
+                why.append(f"{where}: an energy schedule")
     return why
 
 
