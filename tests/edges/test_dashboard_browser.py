@@ -331,6 +331,13 @@ def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
                          "t => t.y[t.y.length - 1])")
     assert ends == [int(float(good[1])), int(float(good[2]))]
     assert a in page.inner_text("#cmp-out") and b in page.inner_text("#cmp-out")
+    # a signal both runs recorded, side by side: each line ends at its run's last value
+    tag = page.evaluate("() => window.twinState.comparedSignal")
+    ends = page.evaluate("() => document.getElementById('cmp-signal-plot').data.map("
+                         "t => t.y[t.y.length - 1])")
+    for rid, end in zip((a, b), ends, strict=True):
+        table = pd.read_parquet(server["root"] / rid / "signals.parquet")
+        assert end == table[table["tag"] == tag]["value"].iloc[-1], (rid, tag)
     shot(page, server, "compare")
 
 

@@ -1061,7 +1061,40 @@ async function compare() {
   });
   const c0 = Math.min(...runs.map((r) => r.meta.warmup || 0)), c1 = Math.max(...runs.map((r) => r.end));
   Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: timeAxis(c0, c1), yaxis: axisTitle("good units since the warm-up [count]", { rangemode: "tozero" }) }, PLOT_CONFIG);
+  compareSignals(runs, [a, b]);
   window.twinState.compared = [a, b];
+}
+
+// The signals both runs recorded (a plant run and its twin, two configurations), one at a
+// time: A dotted, B solid, as step lines in the unit people read them in.
+function signalSeries(run, tag) {
+  const t = run.col("signals", "time"), g = run.col("signals", "tag"), v = run.col("signals", "value");
+  const pts = [];
+  for (let i = 0; i < t.length; i++) if (g[i] === tag) pts.push([t[i], v[i]]);
+  return pts;
+}
+
+function compareSignals(runs, names) {
+  const tags = runs.map((r) => new Set(r.col("signals", "tag")));
+  const common = [...tags[0]].filter((t) => tags[1].has(t)).sort();
+  const select = document.getElementById("cmp-signal");
+  if (!panel("cmp-signal-plot", common.length > 0)) return;
+  const keep = common.includes(select.value) ? select.value : common[0];
+  select.replaceChildren(...common.map((t) => el("option", { value: t }, t)));
+  select.value = keep;
+  const draw = () => {
+    const tag = select.value, d = (runs[1].meta.layout.signals || {})[tag] || { scale: 1, offset: 0, unit: "SI" };
+    const c0 = Math.min(...runs.map((r) => r.meta.warmup || 0)), c1 = Math.max(...runs.map((r) => r.end));
+    const traces = runs.map((run, i) => {
+      const s = stepSeries(signalSeries(run, tag), c0, run.end);
+      return { type: "scatter", mode: "lines", line: { shape: "hv", color: i ? "#2e2e2e" : "#9a9a9a", dash: i ? "solid" : "dot" },
+        name: `${i ? "B" : "A"}: ${names[i]}`, x: s.x, y: s.y.map((y) => y * d.scale + d.offset) };
+    });
+    Plotly.react("cmp-signal-plot", traces, { ...BASE_LAYOUT, xaxis: timeAxis(c0, c1), yaxis: axisTitle(`${tag} [${d.unit}]`) }, PLOT_CONFIG);
+    window.twinState.comparedSignal = tag;
+  };
+  select.onchange = draw;
+  draw();
 }
 
 // -------------------------------------------------------------------- wiring
