@@ -4,11 +4,13 @@ test fails.
 
 The servers run in-process on their own event loop in a background thread
 (:class:`BackgroundLoop`), so a test can drive its clients with ``asyncio.run(...)`` (or from
-a subprocess) while the servers keep serving. Fixtures:
+a subprocess) while the servers keep serving. Helpers: :func:`wait_until` /
+:func:`await_until` (poll a condition with a timeout instead of sleeping) and
+:func:`collecting` (iterate a source in a task, closed even when the test fails). Fixtures:
 
 ``tagmap``
     A loaded tag map (:data:`TAGMAP_CSV`: TI101 degC 0..150, FI202 m3/h >= 0, LI301 kg,
-    BUF1 counts).
+    BUF1 counts, SP101 degC).
 ``mqtt_broker``
     An amqtt broker (MQTT 3.1.1) at ``mqtt_broker.host``/``.port``. Anonymous clients are
     refused: connect with any username (the broker keeps persistent sessions and their QoS 1
@@ -21,8 +23,8 @@ a subprocess) while the servers keep serving. Fixtures:
     An asyncua server at ``opcua_server.url`` with the variables of :data:`OPCUA_VARIABLES`
     under ``Objects/Line1`` (namespace ``urn:pilot-twin:test``); ``node_ids`` maps each
     variable's name to its node id text (``ns=2;s=Line1.TI101``); ``write(name, value,
-    status="Good")`` sets a value with a status code from the server side; ``read(name)``
-    returns it.
+    status="Good", source_time=None)`` sets a value with a status code from the server side;
+    ``read(name)`` returns it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +47,10 @@ TI101,temperature.reactor,degC,0,150,reactor temperature
 FI202,utility.steam,m3/h,0,,steam flow
 LI301,tank.feed,kg,0,5000,feed tank contents
 BUF1,buffer.cnc,1,0,50,parts waiting at the CNC
+SP101,setpoint.reactor,degC,0,150,reactor temperature set point
 """
-"""A small tag map: a temperature in degC (0..150), a flow in m3/h (>= 0), a tank in kg and
-a buffer count."""
+"""A small tag map: a temperature in degC (0..150), a flow in m3/h (>= 0), a tank in kg, a
+buffer count and a set point."""
 
 OPCUA_VARIABLES = {"TI101": 80.0, "FI202": 1.5, "LI301": 1200.0, "SP101": 85.0}
 """Variables of the test OPC UA server with their initial values (doubles)."""
@@ -83,6 +86,34 @@ async def await_until(condition: Callable[[], bool], timeout: float = TIMEOUT,
         await asyncio.sleep(0.01)
 
 
+@contextlib.asynccontextmanager
+async def collecting(source: Any, wait_connected: bool = True) -> AsyncIterator[list[Any]]:
+    """Iterate ``source`` (any :class:`twin.live.readings.Source`) in a task, collecting its
+    items into the list this yields; wait until it is connected (if it says so), and close it
+    and end the task on exit, also when the test fails."""
+    got: list[Any] = []
+
+    async def consume() -> None:
+        async for item in source.items():
+            got.append(item)
+
+    task = asyncio.create_task(consume())
+    ok = False
+    try:
+        if wait_connected and hasattr(source, "connected"):
+            await asyncio.wait_for(source.connected.wait(), TIMEOUT)
+        yield got
+        ok = True
+    finally:
+        await source.close()
+        if ok:
+            await asyncio.wait_for(task, TIMEOUT)
+        else:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
 class BackgroundLoop:
     """An event loop in a daemon thread; :meth:`run` runs a coroutine there and waits."""
 
@@ -94,7 +125,15 @@ class BackgroundLoop:
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = TIMEOUT) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    async def _cancel_all(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.run(self._cancel_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(TIMEOUT)
         self.loop.close()
@@ -231,3 +270,97 @@ def mqtt_link(background_loop: BackgroundLoop, mqtt_broker: MqttBroker) -> Itera
         yield link
     finally:
         link.stop()
+
+
+# --------------------------------------------------------------------------- OPC UA
+
+OPCUA_NAMESPACE = "urn:pilot-twin:test"
+
+
+class OpcUaServer:
+    """An asyncua server on 127.0.0.1 (no security) with :data:`OPCUA_VARIABLES` under
+    ``Objects/Line1``, running on a :class:`BackgroundLoop`."""
+
+    def __init__(self, bg: BackgroundLoop) -> None:
+        self.bg, self.port = bg, free_port()
+        self.url = f"opc.tcp://127.0.0.1:{self.port}/pilot-twin/"
+        self.server: Any = None
+        self.nodes: dict[str, Any] = {}
+        self.node_ids: dict[str, str] = {}
+
+    async def _start(self) -> None:
+        from asyncua import Server, ua
+
+        server = Server()
+        await server.init()
+        server.set_endpoint(self.url)
+        server.set_server_name("Pilot Twin test plant")
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        idx = await server.register_namespace(OPCUA_NAMESPACE)
+        line = await server.nodes.objects.add_object(ua.NodeId("Line1", idx), "Line1")
+        for name, value in OPCUA_VARIABLES.items():
+            node = await line.add_variable(ua.NodeId(f"Line1.{name}", idx), name, float(value),
+                                           varianttype=ua.VariantType.Double)
+            await node.set_writable()
+            self.nodes[name] = node
+            self.node_ids[name] = node.nodeid.to_string()
+        await server.start()
+        self.server = server
+
+    async def _write(self, name: str, value: float, status: str, source_time: Any) -> None:
+        from asyncua import ua
+
+        dv = ua.DataValue(ua.Variant(float(value), ua.VariantType.Double),
+                          StatusCode=ua.StatusCode(getattr(ua.StatusCodes, status)),
+                          SourceTimestamp=source_time)
+        await self.server.write_attribute_value(self.nodes[name].nodeid, dv)
+
+    async def _read(self, name: str) -> float:
+        return float(await self.nodes[name].read_value())
+
+    def start(self) -> None:
+        self.bg.run(self._start())
+
+    def write(self, name: str, value: float, status: str = "Good", source_time: Any = None
+              ) -> None:
+        """Set a variable from the server side with a status code name (``Good``,
+        ``BadSensorFailure``, ``UncertainLastUsableValue``...) and a source time
+        (datetime, UTC)."""
+        self.bg.run(self._write(name, value, status, source_time))
+
+    def read(self, name: str) -> float:
+        """The variable's current value."""
+        return self.bg.run(self._read(name))
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.bg.run(self.server.stop())
+            self.server = None
+
+
+    def reset(self) -> None:
+        """Every variable back to its initial value of :data:`OPCUA_VARIABLES`, status Good."""
+        for name, value in OPCUA_VARIABLES.items():
+            self.write(name, value)
+
+
+@pytest.fixture(scope="module")
+def _opcua_module_server() -> Iterator[OpcUaServer]:
+    bg = BackgroundLoop()
+    server = OpcUaServer(bg)
+    try:
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            bg.close()
+
+
+@pytest.fixture
+def opcua_server(_opcua_module_server: OpcUaServer) -> OpcUaServer:
+    """A running :class:`OpcUaServer` (see the module docstring), shared by the tests of a
+    module (starting one takes seconds) and reset to its initial values for each test."""
+    _opcua_module_server.reset()
+    return _opcua_module_server

@@ -8,7 +8,7 @@ import logging
 import aiomqtt
 import pytest
 
-from tests.live.conftest import TIMEOUT, await_until
+from tests.live.conftest import TIMEOUT, await_until, collecting
 from twin.live import wire
 from twin.live.connection import Backoff, MqttSettings
 from twin.live.mqtt import MqttSource
@@ -35,44 +35,31 @@ async def publish(port: int, messages: list[tuple[str, bytes]]) -> None:
             await client.publish(name, payload, qos=1)
 
 
-async def start(src: MqttSource, got: list[Reading | PlantEvent]) -> asyncio.Task[None]:
-    async def consume() -> None:
-        async for item in src.items():
-            got.append(item)
-
-    task = asyncio.create_task(consume())
-    await asyncio.wait_for(src.connected.wait(), TIMEOUT)
-    return task
-
-
 def test_a_network_cut_loses_nothing_the_broker_kept_and_uses_no_duplicate(
         mqtt_broker, mqtt_link, tagmap, caplog) -> None:
     caplog.set_level(logging.INFO, logger="twin.live")
 
     async def main() -> tuple[MqttSource, list[Reading | PlantEvent]]:
         src = MqttSource(settings(mqtt_link.port), tagmap)
-        got: list[Reading | PlantEvent] = []
-        task = await start(src, got)
-        await publish(mqtt_broker.port, [value(i) for i in range(10)])
-        await await_until(lambda: len(got) == 10, what="the first 10 readings")
-        await asyncio.to_thread(mqtt_link.cut)
-        await await_until(lambda: src.stats.disconnects == 1, what="the source to notice")
-        await await_until(lambda: mqtt_broker.session_state("twin-test") == "disconnected",
-                          what="the broker to keep the session")
-        # published while the twin is away: kept by the broker for its persistent session
-        await publish(mqtt_broker.port, [value(i) for i in range(10, 20)] + [
-            value(15), value(3),                                   # duplicates
-            (wire.topic(PREFIX, "tags", "TI101"), b"{not json"),   # malformed
-            (wire.topic(PREFIX, "tags", "TI101"), b'{"time": 1, "value": "hot"}'),
-            (f"{PREFIX}/nonsense/TI101", b"{}"),                   # not a topic of the format
-            value(20, unit="bar"), value(21, value=500.0), value(22, quality="bad"),
-            value(23, tag="NOPE")])
-        await asyncio.to_thread(mqtt_link.restore)
-        await await_until(lambda: sum(src.stats.rejected.values()) == 7,
-                          what="every message after the reconnect")
-        await await_until(lambda: src.stats.duplicates == 2, what="both duplicates")
-        await src.close()
-        await asyncio.wait_for(task, TIMEOUT)
+        async with collecting(src) as got:
+            await publish(mqtt_broker.port, [value(i) for i in range(10)])
+            await await_until(lambda: len(got) == 10, what="the first 10 readings")
+            await asyncio.to_thread(mqtt_link.cut)
+            await await_until(lambda: src.stats.disconnects == 1, what="the source to notice")
+            await await_until(lambda: mqtt_broker.session_state("twin-test") == "disconnected",
+                              what="the broker to keep the session")
+            # published while the twin is away: kept by the broker for its persistent session
+            await publish(mqtt_broker.port, [value(i) for i in range(10, 20)] + [
+                value(15), value(3),                                   # duplicates
+                (wire.topic(PREFIX, "tags", "TI101"), b"{not json"),   # malformed
+                (wire.topic(PREFIX, "tags", "TI101"), b'{"time": 1, "value": "hot"}'),
+                (f"{PREFIX}/nonsense/TI101", b"{}"),                   # not a topic of ours
+                value(20, unit="bar"), value(21, value=500.0), value(22, quality="bad"),
+                value(23, tag="NOPE")])
+            await asyncio.to_thread(mqtt_link.restore)
+            await await_until(lambda: sum(src.stats.rejected.values()) == 7,
+                              what="every message after the reconnect")
+            await await_until(lambda: src.stats.duplicates == 2, what="both duplicates")
         return src, got
 
     src, got = asyncio.run(main())
@@ -94,28 +81,20 @@ def test_events_through_mqtt_and_reconnect_until_the_broker_is_up(
     async def main() -> tuple[MqttSource, list[Reading | PlantEvent]]:
         await asyncio.to_thread(mqtt_link.cut)  # the network is down when the twin starts
         src = MqttSource(settings(mqtt_link.port, lateness=5.0), tagmap)
-        got: list[Reading | PlantEvent] = []
-        task = asyncio.create_task(_consume(src, got))
-        await asyncio.sleep(0.3)  # a few failed attempts (not a disconnect: never connected)
-        await asyncio.to_thread(mqtt_link.restore)
-        await asyncio.wait_for(src.connected.wait(), TIMEOUT)
-        evs = [PlantEvent(1772431200.0 + t, f"p{t}", "A", "cnc", "start", seq=t)
-               for t in (2, 0, 1, 4, 3)]  # out of order within the lateness
-        await publish(mqtt_broker.port, [(wire.topic(PREFIX, "events", "cnc"),
-                                          wire.encode_event(e)) for e in evs])
-        await await_until(lambda: len(got) == 5, what="the events")
-        await src.close()
-        await task
+        async with collecting(src, wait_connected=False) as got:
+            await asyncio.sleep(0.3)  # a few failed attempts (no disconnect: never connected)
+            await asyncio.to_thread(mqtt_link.restore)
+            await asyncio.wait_for(src.connected.wait(), TIMEOUT)
+            evs = [PlantEvent(1772431200.0 + t, f"p{t}", "A", "cnc", "start", seq=t)
+                   for t in (2, 0, 1, 4, 3)]  # out of order within the lateness
+            await publish(mqtt_broker.port, [(wire.topic(PREFIX, "events", "cnc"),
+                                              wire.encode_event(e)) for e in evs])
+            await await_until(lambda: len(got) == 5, what="the events")
         return src, got
 
     src, got = asyncio.run(main())
     assert [e.id for e in got] == ["p0", "p1", "p2", "p3", "p4"]
     assert src.stats.disconnects == 0 and src.stats.offline == []
-
-
-async def _consume(src: MqttSource, got: list[Reading | PlantEvent]) -> None:
-    async for item in src.items():
-        got.append(item)
 
 
 def test_backoff_doubles_up_to_its_cap_with_seeded_jitter() -> None:

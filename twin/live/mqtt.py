@@ -18,7 +18,7 @@ import logging
 import ssl
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
 from twin.live.connection import Backoff, MqttSettings, check_security, secret
 from twin.live.readings import PlantEvent, Reading, SourceStats
@@ -148,6 +148,12 @@ class MqttSource:
                 yield item
         for item in self._intake.flush():
             yield item
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         """Disconnect and end the iteration."""

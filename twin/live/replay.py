@@ -17,7 +17,7 @@ import logging
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from twin.live.readings import PlantEvent, Reading, SourceStats
 from twin.live.tagchecks import Intake, TagChecks
@@ -136,6 +136,12 @@ class ReplaySource:
                 yield item
         for item in self._intake.flush():
             yield item
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     async def close(self) -> None:
         """Stop the replay (the iteration ends at its next item)."""

@@ -1,0 +1,253 @@
+"""OPC UA source: readings of a pilot line from an OPC UA server (asyncua client).
+
+:class:`OpcUaSource` subscribes (data-change subscription) to the node the connection
+settings name for each tag (``[nodes]``). Each notification becomes a
+:class:`~twin.live.wire.RawValue` in the tag map's unit and goes through the same checks as
+every source (:mod:`twin.live.tagchecks`):
+
+- status code class Bad -> rejected as ``bad_quality``; Uncertain -> a reading of quality
+  ``uncertain``; Good -> ``good``.
+- time: with ``timestamps = "source"`` (default) the device's SourceTimestamp, or the
+  server's ServerTimestamp when the device gives none; with ``"server"`` the
+  ServerTimestamp (falling back to the SourceTimestamp); with neither, the time the
+  notification arrived. The clock offset of the settings is added to it.
+
+A lost connection is logged and counted as in :mod:`twin.live.mqtt`, and the source
+reconnects with the same seeded, capped back-off and subscribes again (the values the server
+sends again on subscribing are dropped as duplicates). Writes go only through
+:meth:`OpcUaSource.writer`, which refuses every tag not in ``allow_writes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from twin.live.connection import (
+    Backoff,
+    OpcUaSettings,
+    PlantWriter,
+    check_security,
+    secret,
+)
+from twin.live.readings import PlantEvent, Reading, SourceStats
+from twin.live.tagchecks import Intake, TagChecks
+from twin.live.wire import RawValue
+
+log = logging.getLogger(__name__)
+
+QUIET = 0.25
+"""Wall seconds without a notification after which held values are released."""
+
+
+def _epoch(stamp: datetime | None) -> float | None:
+    if stamp is None:
+        return None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+
+
+def quality_of(status: Any) -> str:
+    """``good``, ``uncertain`` or ``bad``: the class of an OPC UA status code."""
+    if status is None:
+        return "good"
+    if status.is_bad():
+        return "bad"
+    return "uncertain" if status.is_uncertain() else "good"
+
+
+def raw_value(tag: str, data_value: Any, timestamps: str) -> RawValue:
+    """The :class:`RawValue` of an OPC UA DataValue of ``tag`` (unit: the tag map's)."""
+    src, srv = _epoch(data_value.SourceTimestamp), _epoch(data_value.ServerTimestamp)
+    first, second = (src, srv) if timestamps == "source" else (srv, src)
+    t = first if first is not None else second if second is not None else time.time()
+    v = data_value.Value.Value if data_value.Value is not None else None
+    try:
+        value = float(v) if v is not None and not isinstance(v, str) else math.nan
+    except (TypeError, ValueError):
+        value = math.nan
+    return RawValue(t, tag, value, "", quality_of(data_value.StatusCode))
+
+
+class _Changes:
+    """asyncua's data-change handler: passes each notification to the source."""
+
+    def __init__(self, source: OpcUaSource) -> None:
+        self.source = source
+
+    def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
+        self.source._notify(node, data.monitored_item.Value)
+
+
+class OpcUaSource:
+    """A :class:`~twin.live.readings.Source` subscribed to OPC UA nodes.
+
+    ``settings``: :class:`~twin.live.connection.OpcUaSettings`; ``tagmap``: the loaded tag
+    map (every tag of ``settings.nodes`` must be in it).
+    """
+
+    def __init__(self, settings: OpcUaSettings, tagmap: Any) -> None:
+        check_security(settings)
+        checks = TagChecks(tagmap, clock_offset=settings.clock_offset)
+        missing = sorted(set(settings.nodes) - set(checks.tags))
+        if missing:
+            raise ValueError(f"{settings.name}: tags {', '.join(missing)} of [nodes] are not "
+                             f"in the tag map")
+        self.settings, self.name = settings, settings.name
+        self.stats = SourceStats()
+        self._intake = Intake(checks, self.stats, source=settings.name,
+                              lateness=settings.lateness)
+        self._inbox: asyncio.Queue[RawValue] = asyncio.Queue()
+        self._tags: dict[Any, str] = {}
+        self._pump: asyncio.Task[None] | None = None
+        self._closed = asyncio.Event()
+        self._lost = asyncio.Event()
+        self.connected = asyncio.Event()
+        self.client: Any = None
+
+    async def _client(self) -> Any:
+        from asyncua import Client, ua
+        from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
+        s = self.settings
+        client = Client(s.url, timeout=5.0, watchdog_intervall=1.0)
+        client.name = client.description = f"Pilot Twin ({s.name})"
+        if s.username:
+            client.set_user(s.username)
+        password = secret(s.password_env, "OPC UA password")
+        if password is not None:
+            client.set_password(password)
+        if s.security_policy == "Basic256Sha256":
+            await client.set_security(
+                SecurityPolicyBasic256Sha256, s.certificate, s.private_key,
+                secret(s.private_key_password_env, "OPC UA private key passphrase"),
+                s.server_certificate or None, mode=getattr(ua.MessageSecurityMode,
+                                                           s.security_mode))
+
+        async def lost(exc: Exception) -> None:
+            self._lost.set()
+
+        client.connection_lost_callback = lost
+        return client
+
+    async def _subscribe(self, client: Any) -> Any:
+        from asyncua import ua
+
+        nodes = []
+        self._tags = {}
+        for tag, node_id in self.settings.nodes.items():
+            node = client.get_node(ua.NodeId.from_string(node_id))
+            self._tags[node.nodeid] = tag
+            nodes.append(node)
+        sub = await client.create_subscription(
+            self.settings.publishing_interval * 1000.0, _Changes(self))
+        await sub.subscribe_data_change(nodes)
+        return sub
+
+    def _notify(self, node: Any, data_value: Any) -> None:
+        tag = self._tags.get(node.nodeid)
+        if tag is not None:
+            self._inbox.put_nowait(raw_value(tag, data_value, self.settings.timestamps))
+
+    async def _run(self) -> None:
+        """Connect, subscribe, wait for a loss; reconnect with back-off."""
+        s = self.settings
+        backoff = Backoff(s.backoff_initial, s.backoff_max, s.seed)
+        lost_at: float | None = None
+        ever_connected = False
+        while not self._closed.is_set():
+            client = None
+            try:
+                client = await self._client()
+                self._lost.clear()
+                await client.connect()
+                await self._subscribe(client)
+                self.client = client
+                if lost_at is not None and ever_connected:
+                    self.stats.offline.append((lost_at, time.time()))
+                    log.warning("%s: reconnected to %s after %.1f s offline", self.name, s.url,
+                                time.time() - lost_at)
+                else:
+                    log.info("%s: connected to %s, %d nodes subscribed", self.name, s.url,
+                             len(s.nodes))
+                lost_at, ever_connected = None, True
+                backoff.reset()
+                self.connected.set()
+                await self._lost.wait()
+                raise ConnectionError("the server connection was lost")
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                self.connected.clear()
+                self.client = None
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        await client.disconnect()
+                if self._closed.is_set():
+                    return
+                if lost_at is None:
+                    lost_at = time.time()
+                    if ever_connected:
+                        self.stats.disconnects += 1
+                        log.warning("%s: disconnected from %s (%s); reconnecting", self.name,
+                                    s.url, exc)
+                delay = backoff.next()
+                log.info("%s: cannot reach %s (%s); next attempt in %.2f s", self.name, s.url,
+                         exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closed.wait(), delay)
+
+    async def items(self) -> AsyncIterator[Reading | PlantEvent]:
+        """Readings as the server notifies changes, until :meth:`close`."""
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._run())
+        while not self._closed.is_set():
+            try:
+                raw = await asyncio.wait_for(self._inbox.get(), QUIET)
+            except TimeoutError:
+                for item in self._intake.flush():
+                    yield item
+                continue
+            self._intake.value(raw)
+            for item in self._intake.ready():
+                yield item
+        for item in self._intake.flush():
+            yield item
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Disconnect and end the iteration."""
+        self._closed.set()
+        client, self.client = self.client, None
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+
+    def writer(self) -> PlantWriter:
+        """The write guard: writes a value to the node of an allowed tag, in the tag map's
+        unit; refuses (:class:`~twin.live.connection.WriteRefused`) every other tag."""
+
+        async def write(tag: str, value: float) -> None:
+            from asyncua import ua
+
+            if self.client is None:
+                raise ConnectionError(f"{self.name}: not connected to {self.settings.url}")
+            if tag not in self.settings.nodes:
+                raise KeyError(f"{self.name}: tag {tag!r} has no node in [nodes]")
+            node = self.client.get_node(ua.NodeId.from_string(self.settings.nodes[tag]))
+            await node.write_value(ua.DataValue(ua.Variant(float(value),
+                                                           ua.VariantType.Double)))
+
+        return PlantWriter(self.settings.allow_writes, write, source=self.name)
