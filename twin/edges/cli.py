@@ -577,8 +577,8 @@ def parser() -> argparse.ArgumentParser:
     wu.set_defaults(func=_cmd_warmup)
     add_pilot_commands(sub)
     add_optimise_commands(sub)
-    add_plant_commands(sub)
     add_shadow_commands(sub)
+    add_plant_commands(sub)
     return p
 
 
