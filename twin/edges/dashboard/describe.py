@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.data import spec as S
-from twin.data.alarms import DISPLAY, display_scale, signal_tags
-from twin.data.units import DIMENSIONS
+from twin.data.alarms import display_of, display_scale, signal_tags
 from twin.edges.layout import line_layout
 from twin.observation import catalogue, schema
 from twin.observation.ledger import J_PER_KWH
@@ -65,7 +64,7 @@ def signal_display(spec: S.LineSpec) -> dict[str, dict[str, Any]]:
     (shown = SI x scale + offset; :data:`twin.data.alarms.DISPLAY`)."""
     out = {}
     for tag, dim in signal_tags(spec).items():
-        scale, offset, unit = DISPLAY.get(dim, (1.0, 0.0, DIMENSIONS.get(dim, "")))
+        scale, offset, unit = display_of(dim)
         out[tag] = {"scale": scale, "offset": offset, "unit": unit or "count"}
     return out
 
