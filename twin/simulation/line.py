@@ -112,7 +112,7 @@ class LineModel:
         for tag in sorted(self.ctx.watch):  # counts, loads and rates start at zero
             if tag_kind(tag) in ("buffer", "wip", "utility", "emission") or (
                     tag == "kpi.throughput"):
-                recorder.signal(0.0, tag, 0.0)
+                recorder.signal(self.env.now, tag, 0.0)
         self.nodes: dict[str, Node] = {
             name: NODE_TYPES[type(st)](self.ctx, name, st) for name, st in line.stations.items()
         }
