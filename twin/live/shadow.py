@@ -60,15 +60,14 @@ from twin.live.predict import (
     reference_batch,
     signal_window_stats,
     step_means,
-    watching,
     window_stats,
     window_value,
 )
 from twin.live.readings import PlantEvent, Reading, Source
 from twin.observation import runfolder, schema
 from twin.observation.alarms import AlarmMonitor, alarm_summary, alarm_table
-from twin.orchestration.run import RunResult, resolve_line, spec_hash
-from twin.orchestration.run import run as run_twin
+from twin.orchestration.live import LiveRun
+from twin.orchestration.run import RunResult, prepare, resolve_line, spec_hash
 
 RESIDUALS = schema.names("residuals")
 """Columns of the residual table (declared in :mod:`twin.observation.schema`)."""
@@ -340,8 +339,7 @@ class ShadowTwin:
         s = self.settings
         sampled = [x for x in sorted(set(signals)) if tag_kind(x) in MEAN_KINDS]
         if reference is None:
-            reference = run_twin(watching(self.line, sampled), duration=s.reference_length(),
-                                 warmup=s.warmup, seed=s.seed)
+            reference = reference_run(self.line, sampled, s)
         self.reference = reference
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
@@ -529,6 +527,25 @@ class ShadowResult:
         under ``root``; returns its path."""
         return runfolder.write(root, self.run_id, self.summary(),
                                {"residuals": self.residuals, "alarms": self.alarms})
+
+
+def reference_run(line: S.LineSpec, signals: list[str], settings: MonitorSettings
+                  ) -> RunResult:
+    """The twin's reference run (``settings.reference`` after ``settings.warmup``, seed
+    ``settings.seed``), recording ``signals`` besides those its alarms watch.
+
+    Raises
+    ------
+    RuntimeError
+        If the run failed (with its error).
+    """
+    prep = prepare(line, duration=settings.reference_length(), warmup=settings.warmup,
+                   seed=settings.seed)
+    live = LiveRun(prep, speed=None, watch=signals).start()
+    live.wait()
+    if live.result is None:
+        raise RuntimeError(f"the twin's reference run {live.status}: {live.error or ''}")
+    return live.result
 
 
 def _settings(s: MonitorSettings) -> dict[str, Any]:
