@@ -11,7 +11,6 @@
   second, good over finished, mean lead time of the good parts), and the mean and standard
   deviation of those values over a long twin run (batch means: windows much longer than a
   cycle make them close to independent and normal).
-
 - **Sampled signals** (``buffer.<station>``, ``wip``, ``tank.<station>``,
   ``utility.<name>``, ``emission.<species>``): their time-weighted mean in each window
   (:func:`step_means`: a value holds until the next one), and the mean and standard
