@@ -186,7 +186,11 @@ class OpcUaSource:
                 self.connected.set()
                 await self._lost.wait()
                 raise ConnectionError("the server connection was lost")
-            except (OSError, TimeoutError, ConnectionError) as exc:
+            except asyncio.CancelledError:
+                if client is not None and client is not self.client:  # half-way connected
+                    client.disconnect_socket()
+                raise
+            except Exception as exc:  # refused login, bad certificate, network: try again
                 self.connected.clear()
                 self.client = None
                 if client is not None:
@@ -201,8 +205,8 @@ class OpcUaSource:
                         log.warning("%s: disconnected from %s (%s); reconnecting", self.name,
                                     s.url, exc)
                 delay = backoff.next()
-                log.info("%s: cannot reach %s (%s); next attempt in %.2f s", self.name, s.url,
-                         exc, delay)
+                log.info("%s: cannot reach %s (%s: %s); next attempt in %.2f s", self.name,
+                         s.url, type(exc).__name__, exc, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closed.wait(), delay)
 
