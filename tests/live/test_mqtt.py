@@ -87,14 +87,17 @@ def test_events_through_mqtt_and_reconnect_until_the_broker_is_up(
             await asyncio.wait_for(src.connected.wait(), TIMEOUT)
             evs = [PlantEvent(1772431200.0 + t, f"p{t}", "A", "cnc", "start", seq=t)
                    for t in (2, 0, 1, 4, 3)]  # out of order within the lateness
-            await publish(mqtt_broker.port, [(wire.topic(PREFIX, "events", "cnc"),
-                                              wire.encode_event(e)) for e in evs])
+            kpi = wire.RawValue(1772431200.0, "kpi.throughput", 0.1, "1/s")
+            await publish(mqtt_broker.port, [
+                (wire.topic(PREFIX, "kpis", "throughput"), wire.encode_value(kpi))] + [
+                (wire.topic(PREFIX, "events", "cnc"), wire.encode_event(e)) for e in evs])
             await await_until(lambda: len(got) == 5, what="the events")
         return src, got
 
     src, got = asyncio.run(main())
     assert [e.id for e in got] == ["p0", "p1", "p2", "p3", "p4"]
     assert src.stats.disconnects == 0 and src.stats.offline == []
+    assert src.stats.received == 5 and not src.stats.rejected  # a twin's KPI is not plant data
 
 
 def test_backoff_doubles_up_to_its_cap_with_seeded_jitter() -> None:

@@ -125,11 +125,11 @@ class MqttSource:
             self.stats.received += 1
             self._intake.reject(name, exc.reason, str(exc))
             return
-        if isinstance(msg, RawValue):
+        if kind == "tags" and isinstance(msg, RawValue):
             self._intake.value(msg)
-        elif isinstance(msg, PlantEvent):
+        elif kind == "events" and isinstance(msg, PlantEvent):
             self._intake.event(msg)
-        # alarms and KPIs of another twin are not plant data: ignored
+        # KPIs and alarms published by a twin under the same prefix are not plant data
 
     async def items(self) -> AsyncIterator[Reading | PlantEvent]:
         """Readings and events as they arrive (ordered as :mod:`twin.live.tagchecks` says),
