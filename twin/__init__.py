@@ -5,6 +5,9 @@ The everyday entry points, importable from the top level (loaded on first use)::
     import twin
     line = twin.load_line("lines/servo_actuator/line.toml")
     result = twin.run(line, duration="30 d", warmup="1 d", seed=7)
+    state = twin.state_at(result.save("runs/"), "8 h")     # the line's state at 8 h
+    what_if = twin.run(line, duration="1 d", initial_state=state)
+    outlook = twin.forecast(line, state, replications=39)   # batch ends, output, alarms
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ _EXPORTS = {
     "validate": "twin.data.checks",
     "SpecError": "twin.data.checks",
     "LineSpec": "twin.data.spec",
+    "LineState": "twin.data.state",
+    "state_at": "twin.orchestration.fork",
+    "fork": "twin.orchestration.fork",
+    "forecast": "twin.orchestration.forecast",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from twin.data.checks import validate
-from twin.data.runnable import MAX_INFINITE_BUFFER, MAX_SERVERS, TIME_RESOLUTION
+from twin.data.runnable import MAX_INFINITE_BUFFER, MAX_RELEASE, MAX_SERVERS, TIME_RESOLUTION
 
 
 def line() -> dict[str, Any]:
@@ -76,6 +76,10 @@ CASES = [
      ["infinite supply 'src'", f"{TIME_RESOLUTION:g} s"]),
     (line, both(infinite, set_("stations.m.buffer", MAX_INFINITE_BUFFER + 1)),
      "stations.m.buffer", [str(MAX_INFINITE_BUFFER + 1), f"limit is {MAX_INFINITE_BUFFER}"]),
+    (line, both(set_("stations.src.interarrival", None),
+                set_("stations.src.schedule", [{"at": "0 s"},
+                                               {"at": "1 h", "quantity": MAX_RELEASE + 1}])),
+     "stations.src.schedule[1].quantity", [str(MAX_RELEASE + 1), f"limit of {MAX_RELEASE}"]),
     (line, set_("stations.m.servers", MAX_SERVERS + 1), "stations.m.servers",
      [str(MAX_SERVERS + 1), f"limit of {MAX_SERVERS}"]),
     (line, both(set_("operators", {"crew": {"count": MAX_SERVERS + 1}}),
@@ -117,6 +121,10 @@ def test_limits_are_inclusive() -> None:
     assert validate(data)[1] == []
     data = line()
     data["stations"]["src"]["interarrival"] = f"{TIME_RESOLUTION} s"
+    assert validate(data)[1] == []
+    data = line()
+    data["stations"]["src"]["interarrival"] = None
+    data["stations"]["src"]["schedule"] = [{"at": "0 s", "quantity": MAX_RELEASE}]
     assert validate(data)[1] == []
 
 

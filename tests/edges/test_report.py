@@ -677,3 +677,13 @@ def test_study_kpis_by_configuration_are_student_t_intervals(built: dict[str, Pa
         shown = f"{fmt_num(float(x.mean()))} ± {fmt_num(float(hw))}"
         assert any(len(r) > 2 and r[1] == str(len(x)) and r[2] == shown for r in rows), \
             (point, shown)
+
+
+def test_run_report_draws_material_and_energy_sankeys(built: dict[str, Path]) -> None:
+    """Process runs: a material and an energy Sankey of the window; discrete runs: energy."""
+    api = re.search(r'<section id="flows">(.*?)</section>', build_report(built["api"]), re.S)
+    assert api is not None and api.group(1).count("<img") == 2
+    assert 'alt="Material [kg]"' in api.group(1) and 'alt="Energy [kWh]"' in api.group(1)
+    servo = re.search(r'<section id="flows">(.*?)</section>', build_report(built["servo"]),
+                      re.S)
+    assert servo is not None and servo.group(1).count("<img") == 1

@@ -193,3 +193,38 @@ def test_state_of_a_run_in_a_stop_keeps_the_known_repair_time(tmp_path: Path) ->
     assert down["start"] == t
     assert down["end"] == pytest.approx(float(s["start"]) + float(s["duration"]))
     assert isinstance(base.tables["events"], pd.DataFrame)
+
+
+TANK = {
+    "line": {"name": "tank"}, "products": {"batch": {}, "roll": {}},
+    "species": {"slurry": {"molar_mass": "0.1 kg/mol"},
+                "solvent": {"molar_mass": "0.1 kg/mol"}},
+    "stations": {
+        "src": {"type": "source", "product": "batch", "interarrival": "2 h", "to": "mixer"},
+        "mixer": {"type": "process", "to": "tank", "recipe": [
+            {"phase": "charge", "duration": "30 min",
+             "materials": {"slurry": "400 kg", "solvent": "100 kg"}}]},
+        "tank": {"type": "tank", "capacity": "1200 kg", "to": "coater"},
+        "coater": {"type": "continuous", "rate": "400 kg/h", "lot_mass": "300 kg",
+                   "product": "roll", "to": "out"},
+        "out": {"type": "sink"}}}
+
+
+def test_a_tank_starts_at_its_level() -> None:
+    """600 kg in the tank at 1 h, drawn at 400 kg/h in lots of 300 kg: lots leave at
+    1 h + 0.75 h and 1 h + 1.5 h, when the tank is empty (the first new batch reaches it at
+    1 h + 2 h + 0.5 h); the ledger counts the tank's contents as the run's input."""
+    state = {"line": "tank", "time": 3600.0,
+             "stations": {"tank": {"level": {"slurry": 480.0, "solvent": 120.0}}}}
+    res = run(TANK, duration="3 h", warmup=0, seed=1, initial_state=state)
+    ev = res.tables["events"]
+    exits = ev[ev["kind"] == "exit"]["time"].to_numpy() / 3600
+    np.testing.assert_allclose(exits[:2], [1.75, 2.5])
+    lv = res.tables["levels"]
+    assert float(lv["kg"].iloc[0]) == 600.0 and float(lv["time"].iloc[0]) == 3600.0
+    assert float(lv.loc[np.isclose(lv["time"], 2.5 * 3600), "kg"].iloc[-1]) == \
+        pytest.approx(0.0, abs=1e-9)
+    assert bool(res.tables["balance"]["closed"].all())
+    fl = res.tables["flows"]
+    lots = fl[(fl["kind"] == "output")].groupby("species", observed=True)["kg"].sum()
+    assert lots["slurry"] / lots["solvent"] == pytest.approx(4.0)

@@ -57,6 +57,24 @@ class DistributionBase(BaseModel):
 
         return stream().__next__
 
+    def scaled(self, factor: float) -> DistributionBase:
+        """The distribution of ``factor`` x a draw: every duration parameter times
+        ``factor`` (> 0), shapes unchanged (a machine 30 % slower: ``scaled(1.3)``)."""
+        if isinstance(factor, bool) or not (math.isfinite(factor) and factor > 0):
+            raise ValueError(f"a scale factor must be a positive number, not {factor!r}")
+        update: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in _SHAPES or value is None or isinstance(value, str):
+                continue
+            update[name] = ([v * factor for v in value] if isinstance(value, list)
+                            else value * factor)
+        return self.model_copy(update=update)
+
+
+_SHAPES = frozenset({"shape", "k"})
+"""Parameters of a distribution that are not durations (kept by :meth:`scaled`)."""
+
 
 class Constant(DistributionBase):
     """Always the same value."""

@@ -12,6 +12,7 @@ distribution lies beyond ``elapsed`` (an overdue task), the remaining time is ze
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -20,8 +21,10 @@ import numpy as np
 from twin.data import distributions as D
 
 
+@functools.lru_cache(maxsize=256)
 def _frozen(dist: D.DistributionBase) -> Any:
-    """SciPy's frozen distribution with the parameters of ``dist`` (continuous families)."""
+    """SciPy's frozen distribution with the parameters of ``dist`` (continuous families;
+    kept, as making one costs milliseconds)."""
     from scipy import stats  # lazily: scipy.stats is heavy to import
 
     if isinstance(dist, D.Uniform):

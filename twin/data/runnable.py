@@ -2,7 +2,8 @@
 
 A spec can be consistent and still be impossible to simulate: a zero inter-arrival time keeps
 the clock at one instant forever, a zero cycle time behind an infinite supply does the same,
-ten million servers never finish being built, a utility capacity below the engine's counting
+ten million servers never finish being built, nor does a release of a billion parts at
+one instant, a utility capacity below the engine's counting
 quantum is nothing. :func:`runnable_problems` refuses these with located messages, each naming
 the limit it applies (the constants below).
 """
@@ -22,6 +23,8 @@ MAX_SERVERS = 10_000
 """Most servers of one station, and operators of one pool."""
 MAX_INFINITE_BUFFER = 100_000
 """Largest buffer an infinite supply fills at time zero [parts]."""
+MAX_RELEASE = 100_000
+"""Most parts one scheduled release creates at one instant."""
 
 
 def _seconds(value: float) -> str:
@@ -60,6 +63,11 @@ def runnable_problems(line: S.LineSpec) -> list[tuple[str, str]]:
             for i, rel in enumerate(st.schedule or []):
                 if rel.every is not None:
                     short(f"{base}.schedule[{i}].every", "a release period", rel.every)
+                if rel.quantity > MAX_RELEASE:
+                    out.append((f"{base}.schedule[{i}].quantity",
+                                f"{rel.quantity} parts released at one instant is more than "
+                                f"the limit of {MAX_RELEASE} (release them over time: "
+                                "'every', or an inter-arrival time)"))
         if isinstance(st, S.Equipment):
             if st.servers > MAX_SERVERS:
                 out.append((f"{base}.servers", f"{st.servers} servers is more than the limit "

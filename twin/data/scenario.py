@@ -52,7 +52,19 @@ class Change(Model):
     value: Distribution
 
 
-TimedEvent = Annotated[InjectedFailure | Outage | Change, Field(discriminator="kind")]
+class Fouling(Model):
+    """From ``at`` on, the jacket of a process station transfers heat with ``factor`` times
+    its ``ua`` (a fouled jacket: ``factor`` < 1): every heat, cool and react phase that
+    starts from then on uses it; a phase already running keeps the UA it started with."""
+
+    kind: Literal["fouling"]
+    at: Duration = Field(ge=0.0)
+    station: Name
+    factor: float = Field(gt=0.0, allow_inf_nan=False)
+
+
+TimedEvent = Annotated[InjectedFailure | Outage | Change | Fouling,
+                       Field(discriminator="kind")]
 """Any timed event, chosen by its ``kind``."""
 
 
@@ -142,6 +154,11 @@ def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") ->
             elif isinstance(ev, InjectedFailure) and ev.server is not None and isinstance(
                     st, S.Equipment) and ev.server >= st.servers:
                 out.append(Problem(f"{where}.server", f"{name!r} has {st.servers} server(s)"))
+            elif isinstance(ev, Fouling):
+                if not isinstance(st, S.Process) or not any(
+                        getattr(ph, "ua", None) is not None for ph in _phases(st)):
+                    out.append(Problem(f"{where}.station", f"{name!r} ({st.type}) has no "
+                                       "jacket: no heat, cool or react phase with a ua"))
             elif isinstance(ev, Change):
                 want = S.Source if ev.what == "interarrival" else S.Equipment
                 if not isinstance(st, want) or (ev.what == "interarrival"
@@ -149,6 +166,14 @@ def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") ->
                     out.append(Problem(f"{where}.what",
                                        f"{name!r} ({st.type}) has no {ev.what} to change"))
     return out
+
+
+def _phases(st: S.Process) -> list[Any]:
+    """Every phase of a process station's recipes."""
+    recipes = [st.recipe, *st.product_recipes.values()]
+    if st.rework_recipe is not None:
+        recipes.append(st.rework_recipe)
+    return [ph for r in recipes for ph in r]
 
 
 def json_schema() -> dict[str, Any]:

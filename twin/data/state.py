@@ -48,6 +48,7 @@ class PartState(Model):
 
     id: int = Field(ge=0)
     product: str
+    name: str = Field("", description="the plant's id of the part or lot")
     created: float = Field(description="when the part entered the line [s of the run]")
     arrived: float | None = Field(None, description="when it entered its buffer [s]")
     reworks: int = Field(0, ge=0)

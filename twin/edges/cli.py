@@ -24,6 +24,9 @@ from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
 from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
+from twin.edges.cli_plant import add_commands as add_plant_commands
+from twin.edges.cli_shadow import add_commands as add_shadow_commands
+from twin.edges.cli_state import add_commands as add_state_commands
 from twin.kernels.errors import IntegrationError
 from twin.observation import catalogue, runfolder
 from twin.observation.stability import load_warnings
@@ -574,7 +577,10 @@ def parser() -> argparse.ArgumentParser:
                                        "later run; dev.py does this at set-up)")
     wu.set_defaults(func=_cmd_warmup)
     add_pilot_commands(sub)
+    add_state_commands(sub)
     add_optimise_commands(sub)
+    add_shadow_commands(sub)
+    add_plant_commands(sub)
     return p
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from twin.edges.report_html import Section, document, kv_table
 from twin.edges.report_load import ReportError, RunFolder, find_readme, folder_kind, report_id
 from twin.edges.report_optimisation import optimisation_report
-from twin.edges.report_process import batch_section, timeline_section
+from twin.edges.report_process import batch_section, flows_section, timeline_section
 from twin.edges.report_sections import (
     alarms_section,
     assumptions_section,
@@ -70,6 +70,8 @@ def run_report(path: Path, lang: str, td24: float | None = None,
         sections.append(bottleneck_section(run.table("stations"),
                                            str(run.kpis.get("bottleneck", "")), lang, style))
         sections.append(balance_section(run, lang))
+        flows = flows_section(run, lang, style)
+        sections += [flows] if flows is not None else []
         sections.append(emissions_section(run, lang))
         sections.append(alarms_section(run, lang))
     sections.append(assumptions_section(run.parameters, find_readme(p.get("source"), path),

@@ -39,6 +39,33 @@ def timeline_section(run: RunFolder, lang: str, style: FigureStyle) -> Section:
     return sec
 
 
+def flows_section(run: RunFolder, lang: str, style: FigureStyle) -> Section | None:
+    """Material and energy Sankeys of the observation window (the dashboard's numbers)."""
+    from twin.data.checks import line_from_dict
+    from twin.figures.sankey import sankey_figure
+    from twin.observation.sankey import energy_sankey, material_sankey
+
+    warmup, period = run.window
+    t0, t1 = warmup, warmup + period
+    flows, states = run.table("flows"), run.table("states")
+    diagrams = []
+    if flows is not None and len(flows):
+        diagrams.append(("material_flows", material_sankey(flows, t0, t1)))
+    if states is not None and run.parameters:
+        spec = line_from_dict(run.parameters, "the run's parameters")
+        diagrams.append(("energy_flows", energy_sankey(spec, states, run.table("phases"),
+                                                       t0, t1)))
+    diagrams = [(k, d) for k, d in diagrams if d.links]
+    if not diagrams:
+        return None
+    sec = Section("flows", text("sec_flows", lang))
+    sec.add(note(text("flows_note", lang)))
+    for key, diagram in diagrams:
+        sec.add(img(png_data_uri(sankey_figure(diagram.as_dict(), text(key, lang), style),
+                                 style), text(key, lang)))
+    return sec
+
+
 def stoessel(mtsr_k: float, mtt_k: float, td24_k: float | None) -> int | None:
     """Stoessel criticality class, or None without TD24 or MTT."""
     from twin.kernels.safety import stoessel_class

@@ -23,6 +23,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "sec_kpis": ("Key performance indicators", "关键绩效指标"),
     "sec_bottlenecks": ("Bottlenecks", "瓶颈分析"),
     "sec_balances": ("Mass and energy balances", "物料与能量平衡"),
+    "sec_flows": ("Material and energy flows", "物料与能量流"),
+    "flows_note": ("Sankey diagrams of the observation window, drawn from the recorded flows, "
+                   "phases and equipment states (the dashboard's Sankey view shows the same "
+                   "numbers): material in kg (raw materials and the batches' inventory at the "
+                   "start on the left, products, wastes, emissions and the inventory at the end "
+                   "on the right), energy as delivered carriers in kWh. Band widths are the "
+                   "flows; every unit and carrier closes.",
+                   "观测窗口内的桑基图,由记录的物料流、阶段和设备状态计算(与看板桑基图数值一致):"
+                   "物料以kg计(左侧为原料和窗口开始时批次库存,右侧为产品、废物、排放和窗口结束时库存),"
+                   "能量以交付的能源载体kWh计。带宽即流量;每个单元和载体均闭合。"),
+    "material_flows": ("Material [kg]", "物料 [kg]"),
+    "energy_flows": ("Energy [kWh]", "能量 [kWh]"),
     "sec_emissions": ("Emissions inventory, water and COD", "排放清单、用水与COD"),
     "sec_alarms": ("Alarms", "报警"),
     "sec_scaleup": ("Comparison across scales", "不同规模对比"),

@@ -15,6 +15,12 @@ import pandas as pd
 ORIGIN = "2026-01-05T00:00:00Z"
 """Default wall-clock time of simulation time 0 (a Monday, 00:00 UTC)."""
 
+PILOT_EVENTS = {"created": "release", "start": "start", "end": "complete"}
+"""The recorded part events an MES logs, and the ``events`` format's name of each."""
+OUTCOME_EVENTS = ("scrap", "rework")
+"""Recorded events that give the outcome of the ``complete`` at the same part, station and
+time (otherwise the outcome is ``good``)."""
+
 
 def _iso(origin: pd.Timestamp, seconds: np.ndarray) -> list[str]:
     times = origin + pd.to_timedelta(np.round(np.asarray(seconds, dtype=float), 6), unit="s")
@@ -35,10 +41,9 @@ def event_log(tables: dict[str, pd.DataFrame], servers: dict[str, int],
     o = pd.Timestamp(origin)
     outcome_of = {(int(p), str(s), float(t)): k for t, p, s, k in zip(
         ev["time"], ev["part"], ev["station"].astype(str), ev["kind"].astype(str),
-        strict=True) if k in ("scrap", "rework")}
-    keep = ev[ev["kind"].isin(["created", "start", "end"])]
-    kind = keep["kind"].astype(str).map({"created": "release", "start": "start",
-                                         "end": "complete"})
+        strict=True) if k in OUTCOME_EVENTS}
+    keep = ev[ev["kind"].isin(list(PILOT_EVENTS))]
+    kind = keep["kind"].astype(str).map(PILOT_EVENTS)
     station = keep["station"].astype(str)
     outcome = [("" if k != "complete" else outcome_of.get((int(p), s, float(t)), "good"))
                for k, p, s, t in zip(kind, keep["part"], station, keep["time"], strict=True)]

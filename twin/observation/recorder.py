@@ -72,6 +72,8 @@ class Recorder:
     listeners: list[Callable[[float, str, float], None]] = field(default_factory=list)
     #: True when alarms watch this run: the tables then include ``signals`` and ``alarms``.
     monitored: bool = False
+    #: True when signals are watched (by alarms or a serving twin): ``signals`` is a table.
+    watching: bool = False
     last_signal: dict[str, float] = field(default_factory=dict)
 
     def add_station(self, name: str) -> int:
@@ -183,7 +185,8 @@ class Recorder:
         """Build the run tables (pandas) once, at the end of a run at time ``end`` [s].
 
         Returns ``states`` (intervals per unit), ``events``, ``parts`` and ``stops``; process
-        tables for process lines; ``signals`` and ``alarms`` when alarms watched the run.
+        tables for process lines; ``signals`` when signals were watched and ``alarms`` when
+        alarms watched the run.
         """
         station_cat = pd.CategoricalDtype(self.stations)
         product_cat = pd.CategoricalDtype(self.products)
@@ -239,9 +242,10 @@ class Recorder:
         out = {"states": states, "events": events, "parts": parts, "stops": stops}
         if self.species:
             out.update(self._process_tables(station_cat))
-        if self.monitored:
+        if self.monitored or self.watching:
             signals = pd.DataFrame(self.signals, columns=list(schema.names("signals")))
             out["signals"] = signals.astype({"time": float, "tag": str, "value": float})
+        if self.monitored:
             out["alarms"] = alarm_table(self.alarm_rows)
         return out
 

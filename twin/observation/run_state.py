@@ -42,11 +42,11 @@ def state_from_tables(line: S.LineSpec, tables: dict[str, pd.DataFrame], t: floa
                       provenance: dict[str, Any] | None = None) -> LineState:
     """The state of ``line`` at ``t`` [s] from recorded ``tables`` (every event at ``t``
     itself has happened)."""
+    tables = _until(tables, t)
     ev = tables["events"]
-    ev = ev[(ev["time"] <= t) & (ev["part"] >= 0)]
+    ev = ev[ev["part"] >= 0]
     parts = _parts(ev)
     states = tables["states"]
-    states = states[states["start"] <= t]
     stops = tables.get("stops")
     out: dict[str, StationState] = {}
     for name, spec in line.stations.items():
@@ -62,6 +62,18 @@ def state_from_tables(line: S.LineSpec, tables: dict[str, pd.DataFrame], t: floa
     return LineState(line=line.line.name, time=t, next_part=seen,
                      stations={k: v for k, v in out.items() if v != StationState()},
                      provenance=provenance or {})
+
+
+TIME_OF = {"events": "time", "states": "start", "stops": "start", "phases": "start",
+           "flows": "time", "levels": "time"}
+"""The column that says when each row of a table began."""
+
+
+def _until(tables: dict[str, pd.DataFrame], t: float) -> dict[str, pd.DataFrame]:
+    """The rows of ``tables`` that began at or before ``t`` (known at ``t``; an interval
+    under way keeps its recorded end, which is clipped at ``t`` where it is read)."""
+    return {name: frame[frame[TIME_OF[name]] <= t] if name in TIME_OF else frame
+            for name, frame in tables.items()}
 
 
 def _parts(ev: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +122,7 @@ def _tank_level(tables: dict[str, pd.DataFrame], ev: pd.DataFrame, name: str,
     levels = tables.get("levels")
     if levels is None:
         return {}
-    rows = levels[(levels["station"] == name) & (levels["time"] <= t)]
+    rows = levels[levels["station"] == name]
     total = float(rows["kg"].iloc[-1]) if len(rows) else 0.0
     flows = tables["flows"]
     consumed = ev[(ev["station"] == name) & (ev["kind"] == "consumed")]["part"]
@@ -173,14 +185,15 @@ def _unit(spec: Any, server: int, rows: pd.DataFrame, stops: pd.DataFrame | None
     stop = None
     if state in ("down", "maintenance") and stops is not None:
         mine = stops[(stops["station"] == rows["station"].iloc[0])
-                     & (stops["server"] == server) & (stops["start"] <= t)
+                     & (stops["server"] == server)
                      & (stops["kind"] == ("failure" if state == "down" else "maintenance"))]
         if len(mine):
             s = mine.iloc[-1]
-            elapsed = t - float(s["start"])
+            elapsed, duration = t - float(s["start"]), float(s["duration"])
             stop = StopState(kind=str(s["kind"]), mode=str(s["mode"]) if state == "down"
                              else "", elapsed=elapsed,
-                             remaining=max(float(s["duration"]) - elapsed, 0.0))
+                             remaining=max(duration - elapsed, 0.0)
+                             if np.isfinite(duration) else None)  # plant data: not known
     ages = {}
     for f in spec.failures:
         ended = None
@@ -219,14 +232,16 @@ def _in_process(line: S.LineSpec, spec: Any, name: str, unit: US, job: list[Any]
     recipe = (spec.rework_for if row.reworks else spec.recipe_for)(str(row.product))
     ph = tables["phases"]
     mine = ph[(ph["part"] == row.part) & (ph["station"].astype(str) == name)
-              & (ph["start"] >= begun) & (ph["start"] <= t)]
+              & (ph["start"] >= begun)]
     over = mine[mine["end"] <= t]
     index = min(len(over), len(recipe) - 1)
-    phase_start = float(mine["start"].iloc[-1]) if len(mine) > len(over) else None
-    elapsed = (0.0 if phase_start is None else
-               _time_in(rows, ("producing", "setup"), phase_start, t))
+    # the phase under way began when it was recorded to, else when the last one ended (a
+    # plant's batch record may hold a phase only once it is over)
+    phase_start = (float(mine["start"].iloc[-1]) if len(mine) > len(over) else
+                   float(over["end"].max()) if len(over) else begun)
+    elapsed = _time_in(rows, ("producing", "setup"), phase_start, t)
     flows = tables["flows"]
-    composition = _signed(flows[(flows["part"] == row.part) & (flows["time"] <= t)])
+    composition = _signed(flows[flows["part"] == row.part])
     done = ph[(ph["part"] == row.part) & (ph["end"] <= t)]
     temperature = (float(done["temperature_K"].iloc[-1])
                    if len(done) and "temperature_K" in done else None)

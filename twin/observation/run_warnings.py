@@ -53,11 +53,38 @@ def result_warnings(spec: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dic
         here = events[events["station"].astype(str) == name]
         kinds = here["kind"].astype(str)
         arrived, started = int((kinds == "arrive").sum()), int((kinds == "start").sum())
+        fix = "" if st.max_wait is not None else " (set max_wait or min_batch to run " \
+                                                "partial batches)"
         if arrived and not started:
-            fix = "" if st.max_wait is not None else " (set max_wait or min_batch to run " \
-                                                    "partial batches)"
             out.append(warning(
                 "batch_never_full", f"batch station {name!r} never started: {arrived} part(s) "
                                     f"arrived for batches of {st.batch_size}{fix}",
                 stations=[name]))
+        elif started and st.max_wait is None:
+            stranded = _stranded(here, end, 4 * st.cycle_time.mean())
+            if stranded is not None:
+                count, since, last = stranded
+                out.append(warning(
+                    "batch_never_full", f"batch station {name!r}: {count} part(s) wait since "
+                    f"t = {since:g} s for a batch of {st.batch_size} and nothing has arrived "
+                    f"since t = {last:g} s{fix}", time=since, stations=[name]))
     return out
+
+
+def _stranded(events: pd.DataFrame, end: float, quiet: float
+              ) -> tuple[int, float, float] | None:
+    """Parts left waiting at a batch station at ``end`` [s] whose arrivals stopped: ``(count,
+    first arrival of those waiting, last arrival)`` when nothing arrived in the last
+    ``quiet`` seconds and the first has waited at least that long, else ``None``."""
+    kinds = events["kind"].astype(str)
+    arrivals = events[kinds == "arrive"]
+    per_part = arrivals.groupby("part").size().sub(
+        events[kinds == "start"].groupby("part").size(), fill_value=0)
+    waiting = per_part.index[per_part > 0]  # arrived more often than started: still here
+    if not len(waiting):
+        return None
+    last_arrival = arrivals.groupby("part")["time"].max()
+    since, last = float(last_arrival[waiting].min()), float(arrivals["time"].max())
+    if end - last < quiet or end - since < quiet:
+        return None
+    return len(waiting), since, last

@@ -68,7 +68,9 @@ class Table:
         Declared columns, in stored order.
     when
         ``always``; ``process`` (lines with species); ``tanks`` (lines with tanks);
-        ``alarms`` (lines with alarms); ``derived`` (computed from the others at the end).
+        ``alarms`` (lines with alarms); ``signals`` (lines with alarms, and runs that watch
+        signals: a served twin, the virtual plant); ``derived`` (computed from the others at
+        the end); ``shadow`` (shadow-twin runs beside a pilot line, ``twin shadow``).
     open
         More columns may follow the declared ones.
     stream
@@ -146,12 +148,27 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("level_events", "a tank entering its low, normal or high zone", (
         _T, _STATION, _c("zone", "text"), _c("kg", "float", "kg")), when="tanks"),
     Table("signals", "a change of a watched signal", (
-        _T, _c("tag", "text"), _c("value", "float", "SI")), when="alarms"),
+        _T, _c("tag", "text"), _c("value", "float", "SI")), when="signals"),
     Table("alarms", "one ISA-18.2 alarm transition", (
         _T, _c("alarm", "text"), _c("tag", "text"), _c("priority", "category"),
         _c("event", "category", doc="activate, rtn, ack, shelve, unshelve"),
         _c("state", "category"), _c("value", "float", "SI"), _c("limit", "float", "SI")),
         when="alarms"),
+    Table("residuals", "one residual of a monitored signal against the twin's prediction "
+          "(shadow twin)", (
+        _c("time", "time", "s", "seconds since the shadow run's origin (run.json)"),
+        _c("signal", "text", doc="temperature.<station>, kpi.throughput, ..."),
+        _c("measured", "float", "SI", "the plant's value (throughput: per window)"),
+        _c("predicted", "float", "SI", "the twin's prediction of it"),
+        _c("residual", "float", "SI", "measured - predicted"),
+        _c("sigma", "float", "SI", "standard deviation the residual is scaled by (NaN "
+                                   "while calibrating)"),
+        _c("statistic", "float", doc="detector statistic, in standard deviations (NaN "
+                                     "while calibrating)"),
+        _c("limit", "float", doc="detector limit, in standard deviations"),
+        _c("alarm", "bool", doc="the detector signalled (residual alarm activated)"),
+        _c("estimate", "float", "SI", "Kalman estimate of the true value (NaN where none)")),
+        when="shadow"),
     Table("energy", "electricity of one unit in one state over the observation window", (
         _c("station", "text"), _c("server", "int"), _c("state", "code"),
         _c("seconds", "float", "s"), _c("kwh", "float", "kWh"), _c("kg_co2e", "float", "kg"),
@@ -174,9 +191,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 )}
 """Every recorded table, by name."""
 
-RECORDED: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.when != "derived")
-"""Tables recorded while the run goes (what a live run streams); the others are derived
-from them at the end."""
+RECORDED: tuple[str, ...] = tuple(n for n, t in TABLES.items()
+                                  if t.when not in ("derived", "shadow"))
+"""Tables the engine records while a run goes (what a live run streams); the others are
+derived from them at the end, or written by a shadow twin."""
 
 
 def table(name: str) -> Table:

@@ -26,7 +26,7 @@ import math
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -121,11 +121,15 @@ class LiveRun:
         An alarm monitor (``ack(name, t)``, ``shelve(name, t, duration)`` and an append-only
         list of alarm rows); default: the model's own ``alarms`` monitor, if it has one. A
         callable is called with the model to make one.
+    watch
+        Signal tags to record besides those the alarms watch (``signals`` rows; see
+        :class:`~twin.simulation.line.LineModel`), e.g. every tag of
+        :func:`~twin.data.alarms.signal_tags` for a twin that serves its signals.
     """
 
     def __init__(self, prep: PreparedRun, *, speed: float | None = None,
                  out: str | Path | None = None, chunk: float = 0.05,
-                 monitor: Any = None) -> None:
+                 monitor: Any = None, watch: Iterable[str] = ()) -> None:
         if speed is not None and not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"speed must be a positive number of simulated seconds per "
                              f"second (or None: as fast as possible), not {speed!r}")
@@ -134,7 +138,7 @@ class LiveRun:
         self.out = Path(out) if out is not None else None
         self.chunk = float(chunk)
         self.recorder = Recorder()
-        self.model = LineModel(prep.line, prep.seed, self.recorder, prep.events)
+        self.model = LineModel(prep.line, prep.seed, self.recorder, prep.events, watch=watch)
         if callable(monitor) and not hasattr(monitor, "ack"):
             monitor = monitor(self.model)
         self.monitor = monitor if monitor is not None else getattr(self.model, "alarms", None)

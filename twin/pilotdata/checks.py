@@ -140,7 +140,7 @@ def _events(c: Cleaning, stations: list[str] | None, **_: Any) -> None:
     _stations(c, stations)
 
 
-def _events_sorted(c: Cleaning, **_: Any) -> None:
+def _events_sorted(c: Cleaning, keep_open: bool = False, **_: Any) -> None:
     _duplicates(c, ["id", "station", "event", "time"], [], "id, station, event and time")
     live = np.flatnonzero(_live(c))
     sub = c.frame.iloc[live]
@@ -150,7 +150,7 @@ def _events_sorted(c: Cleaning, **_: Any) -> None:
     for p in no_complete:
         if times[p] == last[p]:
             c.issue(int(live[p]), "event", "open_at_end", "started but the log ends before it "
-                    "completes (work in progress)", "dropped")
+                    "completes (work in progress)", "kept" if keep_open else "dropped")
         else:
             c.issue(int(live[p]), "event", "missing_complete",
                     "a start without a complete of the same id at this station", "dropped")

@@ -213,7 +213,7 @@ def sort_in_time(c: Cleaning, frame: pd.DataFrame) -> pd.DataFrame:
 
 def load(path: str | Path, kind: str, *, stations: list[str] | None = None,
          tagmap: PilotTable | None = None, timezone: str | None = None,
-         max_gap: float | None = None) -> PilotTable:
+         max_gap: float | None = None, keep_open: bool = False) -> PilotTable:
     """Read a pilot data file of format ``kind`` (see :data:`FORMATS`) and clean it.
 
     Parameters
@@ -233,6 +233,10 @@ def load(path: str | Path, kind: str, *, stations: list[str] | None = None,
     max_gap
         Longest normal interval between samples of a tag [s] (time series; default: the tag
         map's ``max_gap``, else 5 x the tag's median interval).
+    keep_open
+        Event logs: keep the starts the log ends before completing (work in progress, what
+        a line's state needs; :mod:`twin.pilotdata.plant_state`) instead of dropping them
+        (mining needs whole visits). Either way each is reported as ``open_at_end``.
 
     Raises
     ------
@@ -265,6 +269,6 @@ def load(path: str | Path, kind: str, *, stations: list[str] | None = None,
     c.frame, c.drop = frame, np.zeros(len(frame), dtype=bool)
     c.rows = frame["row"].to_numpy()
     checks.AFTER_SORT.get(fmt.name, lambda *a, **k: None)(c, stations=stations, tagmap=tagmap,
-                                                          max_gap=max_gap)
+                                                          max_gap=max_gap, keep_open=keep_open)
     frame = c.frame[~c.drop].reset_index(drop=True)
     return PilotTable(fmt, str(p), frame, c.issues, len(raw))

@@ -47,7 +47,7 @@ class Context:
     """What every node of one run shares: clock, recorder, random streams, pools, ids."""
 
     def __init__(self, env: simpy.Environment, recorder: Recorder, streams: Streams,
-                 line: S.LineSpec) -> None:
+                 line: S.LineSpec, watch: dict[str, float] | None = None) -> None:
         self.env = env
         self.rec = recorder
         self.streams = streams
@@ -67,8 +67,10 @@ class Context:
             for name, u in line.utilities.items() if u.capacity is not None
             for cap in [round(u.capacity * quantum(u))]}  # whole quanta: sums stay exact
         self._loads = dict.fromkeys(line.utilities, 0.0)
-        #: Signal tags that alarms watch: only these are emitted (``twin.data.alarms``).
-        self.watch = frozenset(a.tag for a in line.alarms.values())
+        #: Signal tags that alarms (or ``watch``: tag -> KPI window [s]) watch: only these
+        #: are emitted (``twin.data.alarms``).
+        kpi_tags = {**(watch or {}), **kpi_windows(line.alarms)}
+        self.watch = frozenset(a.tag for a in line.alarms.values()) | frozenset(watch or ())
         self.watch_wip = "wip" in self.watch
         self.wip = 0
         self._util_tags = {n: f"utility.{n}" for n in line.utilities
@@ -78,7 +80,7 @@ class Context:
         self._emitting = {i: [0.0, 0] for i in self.emission_tags}  # rate [kg/s], sources
         self._signals: dict[str, float] = {}  # watched signals set in the last instant
         self._signals_at = 0.0  # its time [s]
-        kpi_tags = kpi_windows(line.alarms)
+        kpi_tags = {t: w for t, w in kpi_tags.items() if t.startswith("kpi.")}
         #: Rolling KPI signals (only while an alarm watches a ``kpi.*`` tag).
         self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
         #: Warnings of the run so far (:mod:`twin.observation.run_warnings` records).

@@ -3,7 +3,7 @@
 An injected failure or an outage puts the chosen units ``down`` for a while (recorded in the
 stops table as kind ``failure`` / mode ``injected``, or kind ``outage`` / mode = the utility);
 a change swaps a source's inter-arrival distribution or a station's cycle-time distribution
-from a time on.
+from a time on; fouling scales the UA of a process station's jacket from a time on.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from twin.data import scenario as E
 from twin.observation.recorder import DOWN
 from twin.simulation.flow import Context, Node, SourceNode
+from twin.simulation.process_unit import ProcessNode
 from twin.simulation.stations import EquipmentNode
 from twin.simulation.units import Unit
 
@@ -44,6 +45,8 @@ def start(ctx: Context, nodes: dict[str, Node], events: list[Any]) -> None:
             ctx.env.process(_down(ctx, units, ev.at, ev.duration, "outage", ev.utility))
         elif isinstance(ev, E.Change):
             ctx.env.process(_change(ctx, nodes[ev.station], ev, index))
+        elif isinstance(ev, E.Fouling):
+            ctx.env.process(_foul(ctx, nodes[ev.station], ev))
 
 
 def _down(ctx: Context, units: list[Unit], at: float, duration: float, kind: str,
@@ -64,3 +67,9 @@ def _change(ctx: Context, node: Node, ev: E.Change, index: int) -> Generator[Any
         node.gap = sampler
     elif isinstance(node, EquipmentNode):
         node.cycle[:] = [sampler] * len(node.cycle)  # in place: running loops hold the list
+
+
+def _foul(ctx: Context, node: Node, ev: E.Fouling) -> Generator[Any, Any, None]:
+    yield ctx.env.timeout(ev.at)
+    assert isinstance(node, ProcessNode)
+    node.scale_heat_transfer(ev.factor)

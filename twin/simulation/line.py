@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import simpy
 
 from twin.data import spec as S
-from twin.data.alarms import tag_kind
+from twin.data.alarms import DEFAULT_KPI_WINDOW, signal_tags, tag_kind
 from twin.data.state import LineState
 from twin.observation.alarms import AlarmMonitor
 from twin.observation.recorder import OFF, Recorder
@@ -45,6 +45,19 @@ NODE_TYPES: dict[type, type[Node]] = {
 WEEK = 7 * 86400.0
 
 
+def _watched(line: S.LineSpec, watch: Iterable[str], kpi_window: float) -> dict[str, float]:
+    """``watch`` as tag -> KPI window [s], every tag checked against the line's signals."""
+    tags = list(watch)
+    known = signal_tags(line)
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise ValueError(f"line {line.line.name!r} has no signal {', '.join(map(repr, unknown))}"
+                         f" (its signals: {', '.join(known)})")
+    if tags and not (math.isfinite(kpi_window) and kpi_window > 0):
+        raise ValueError(f"kpi_window must be a positive number of seconds, not {kpi_window!r}")
+    return dict.fromkeys(tags, float(kpi_window))
+
+
 class LineModel:
     """A line ready to run: SimPy environment, nodes and their processes.
 
@@ -63,15 +76,28 @@ class LineModel:
     state
         Start from this state (:mod:`twin.data.state`, checked against the line) at its
         time instead of from an empty line at 0 (:mod:`twin.simulation.resume`).
+    watch
+        Signal tags to record besides those the alarms watch (a twin that serves its
+        signals): a subset of :func:`~twin.data.alarms.signal_tags`; the ``signals`` table
+        then holds them. Recording changes no result.
+    kpi_window
+        Trailing window of the watched ``kpi.*`` tags that no alarm watches [s].
+
+    Raises
+    ------
+    ValueError
+        If ``watch`` names a tag the line does not have.
     """
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: Sequence[Any] = (), limits: Limits | None = None,
-                 state: LineState | None = None) -> None:
+                 state: LineState | None = None, watch: Iterable[str] = (),
+                 kpi_window: float = DEFAULT_KPI_WINDOW) -> None:
         self.line = line
         self.env = simpy.Environment(initial_time=0.0 if state is None else state.time)
         self.recorder = recorder
-        self.ctx = Context(self.env, recorder, Streams(seed), line)
+        watched = _watched(line, watch, kpi_window)
+        self.ctx = Context(self.env, recorder, Streams(seed), line, watched)
         if state is not None:
             self.ctx.resumed_at = state.time
             self.ctx.tank_levels = {name: dict(st.level) for name, st in state.stations.items()
@@ -82,10 +108,11 @@ class LineModel:
             self.alarms = AlarmMonitor(line.alarms, recorder.alarm, self._wake)
             recorder.monitored = True
             recorder.listeners.append(self.alarms.signal)
-            for tag in sorted(self.ctx.watch):  # counts, loads and rates start at zero
-                if tag_kind(tag) in ("buffer", "wip", "utility", "emission") or (
-                        tag == "kpi.throughput"):
-                    recorder.signal(0.0, tag, 0.0)
+        recorder.watching = bool(self.ctx.watch)
+        for tag in sorted(self.ctx.watch):  # counts, loads and rates start at zero
+            if tag_kind(tag) in ("buffer", "wip", "utility", "emission") or (
+                    tag == "kpi.throughput"):
+                recorder.signal(self.env.now, tag, 0.0)
         self.nodes: dict[str, Node] = {
             name: NODE_TYPES[type(st)](self.ctx, name, st) for name, st in line.stations.items()
         }

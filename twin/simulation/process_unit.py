@@ -52,8 +52,9 @@ class ProcessNode(EquipmentNode):
         super().__init__(ctx, name, spec)
         self.interruptible = True
         by_code = sorted(ctx.product_code, key=ctx.product_code.__getitem__)
-        self.recipes = [spec.recipe_for(p) for p in by_code]  # indexed by product code
-        self.reworks = [spec.rework_for(p) for p in by_code]
+        # indexed by product code; own lists, so fouling can swap phases without the spec
+        self.recipes = [list(spec.recipe_for(p)) for p in by_code]
+        self.reworks = [list(spec.rework_for(p)) for p in by_code]
         self.seen: set[int] = set()  # batches that ran their recipe here (a return is rework)
         #: Recipe phases (names or kinds) its energy schedule holds until they fit.
         self.scheduled = set(spec.energy_schedule.phases) if spec.energy_schedule else set()
@@ -72,6 +73,21 @@ class ProcessNode(EquipmentNode):
 
     def _draw(self, phase: Any) -> float:
         return self._samplers[id(phase)]()
+
+    def scale_heat_transfer(self, factor: float) -> None:
+        """From now on, phases that start use ``factor`` x the ``ua`` of their jacket (a
+        fouled jacket: ``factor`` < 1); a phase already running keeps its own. Phases keep
+        their random streams."""
+        new: dict[int, Any] = {}
+        for recipe in (*self.recipes, *self.reworks):
+            for i, ph in enumerate(recipe):
+                if getattr(ph, "ua", None) is None:
+                    continue
+                if id(ph) not in new:
+                    new[id(ph)] = ph.model_copy(update={"ua": ph.ua * factor})
+                    if id(ph) in self._samplers:
+                        self._samplers[id(new[id(ph)])] = self._samplers[id(ph)]
+                recipe[i] = new[id(ph)]
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         mat = self.ctx.materials
@@ -97,7 +113,8 @@ class ProcessNode(EquipmentNode):
         rework = part.id in self.seen
         self.seen.add(part.id)
         recipe = (self.reworks if rework else self.recipes)[part.product]
-        for i, phase in enumerate(recipe[first:]):
+        for i in range(len(recipe) - first):
+            phase = recipe[first + i]  # looked up as it starts: a fouled jacket counts
             request = yield from self._staff(unit, phase, request)
             out = phases.compute(phase, self.spec, self.name, part.mass, part.temperature,
                                  mat, self._draw if i or draw is None else draw)

@@ -61,6 +61,8 @@ def place(ctx: Context, nodes: dict[str, Node], state: LineState) -> int:
             part = _part(ctx, node, p)
             node.store_for(part).items.append(part)
         placed += len(st.buffer)
+        if node.buffer_tag is not None:
+            node.buffer_level()
         for us in st.units:
             unit = node.units[us.server]
             _clocks(ctx, node, us)
