@@ -142,3 +142,21 @@ def test_tls_and_a_password_from_the_environment(background_loop, tmp_path, tagm
     finally:
         broker.stop()
     assert [(r.tag, r.seq) for r in got] == [("TI101", 1)]
+
+
+def test_a_settings_error_ends_the_iteration_with_it(tagmap, monkeypatch, tmp_path) -> None:
+    from twin.live.connection import ConnectionSettingsError
+
+    monkeypatch.delenv("TWIN_TEST_UNSET", raising=False)
+
+    async def first(src: MqttSource) -> None:
+        async with src:
+            async for _ in src.items():
+                break
+
+    with pytest.raises(ConnectionSettingsError, match="TWIN_TEST_UNSET, which is not set"):
+        asyncio.run(asyncio.wait_for(first(MqttSource(settings(1, password_env="TWIN_TEST_UNSET"),
+                                                      tagmap)), TIMEOUT))
+    missing = settings(1, tls=True, ca_file=str(tmp_path / "no-ca.pem"))
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(asyncio.wait_for(first(MqttSource(missing, tagmap)), TIMEOUT))
