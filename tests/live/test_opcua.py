@@ -153,3 +153,26 @@ def test_basic256sha256_with_a_user_password_from_the_environment(opcua_server, 
         return src
 
     assert asyncio.run(refused()).stats.used == 0
+
+
+def test_time_stamps_and_status_classes_of_a_data_value() -> None:
+    from asyncua import ua
+
+    from twin.live.opcua import raw_value
+
+    src, srv = datetime(2026, 3, 2, 6, 0, 0, tzinfo=UTC), datetime(2026, 3, 2, 6, 0, 2, tzinfo=UTC)
+
+    def dv(status: str = "Good", source=src, server=srv, value=1.5) -> ua.DataValue:
+        return ua.DataValue(ua.Variant(value, ua.VariantType.Double),
+                            StatusCode=ua.StatusCode(getattr(ua.StatusCodes, status)),
+                            SourceTimestamp=source, ServerTimestamp=server)
+
+    assert raw_value("T", dv(), "source").time == src.timestamp()
+    assert raw_value("T", dv(), "server").time == srv.timestamp()
+    assert raw_value("T", dv(source=None), "source").time == srv.timestamp()  # fallback
+    assert raw_value("T", dv(server=None), "server").time == src.timestamp()
+    assert [raw_value("T", dv(s), "source").quality for s in (
+        "Good", "UncertainSensorNotAccurate", "BadSensorFailure", "BadNoCommunication")] == [
+        "good", "uncertain", "bad", "bad"]
+    r = raw_value("T", dv(), "source")
+    assert (r.tag, r.value, r.unit) == ("T", 1.5, "")  # in the tag map's unit
