@@ -27,9 +27,12 @@ DISCRETE = {
         "src": {"type": "source", "product": "A", "interarrival": "50 s", "to": "m1"},
         "m1": {"type": "machine", "buffer": 5, "cycle_time": "47 s", "to": "m2",
                "follows_calendar": False},
-        "m2": {"type": "machine", "buffer": 2, "cycle_time": "55 s", "to": "q"},
-        "q": {"type": "inspection", "cycle_time": "20 s", "to": "out",
+        "m2": {"type": "machine", "servers": 2, "buffer": 3, "cycle_time": "110 s",
+               "to": "q"},
+        "q": {"type": "inspection", "cycle_time": "20 s", "to": "oven",
               "rework_probability": 0.0},
+        "oven": {"type": "batch", "batch_size": 4, "buffer": 8, "cycle_time": "170 s",
+                 "to": "out"},
         "out": {"type": "sink"}}}
 
 SPECIES = {"S": {"molar_mass": "0.018 kg/mol", "density": "1000 kg/m3",
@@ -62,12 +65,18 @@ def after(result: RunResult, t: float) -> list[tuple[Any, ...]]:
                       ev["kind"].astype(str), strict=True))
 
 
-@pytest.mark.parametrize("t", [3600.0 + 13, 6 * 3600.0, 14 * 3600.0 + 7])
+@pytest.mark.parametrize("t", [3600.0 + 13, 6 * 3600.0, 9 * 3600.0 + 33.3, 14 * 3600.0 + 7])
 def test_the_fork_of_a_deterministic_run_repeats_it_exactly(tmp_path: Path, t: float) -> None:
-    """At a time inside a shift, at an instant where parts arrive, and after a shift end
-    (the calendar position is carried by the clock)."""
+    """Before the shift (the units are off), at the shift start (an instant where parts
+    start), inside the shift and after its end (m1 runs on): the calendar position is
+    carried by the clock. Two servers at m2, a batch oven."""
     base = run(DISCRETE, duration="1 d", warmup=0, seed=1)
     folder = base.save(tmp_path)
+    state = state_at(folder, t)
+    if t == 9 * 3600.0 + 33.3:  # in the shift: both m2 servers and the oven are at work
+        assert len([u for u in state.stations["m2"].units if u.parts]) == 2
+        oven = state.stations["oven"].units[0]
+        assert len(oven.parts) == 4 and not oven.done
     forked = fork(folder, at=t)
     assert after(forked, t) == after(base, t)
     assert len(after(base, t)) > 100
@@ -76,7 +85,7 @@ def test_the_fork_of_a_deterministic_run_repeats_it_exactly(tmp_path: Path, t: f
     assert forked.provenance["settings"]["start_s"] == t
     # recorded where it came from: the state it started from is in run.json
     saved = runfolder.read_summary(forked.save(tmp_path / "forks"))
-    assert LineState.parse(saved["provenance"]["initial_state"]["state"]) == state_at(folder, t)
+    assert LineState.parse(saved["provenance"]["initial_state"]["state"]) == state
 
 
 def test_the_fork_of_a_process_run_resumes_batches_in_their_phase(tmp_path: Path) -> None:
