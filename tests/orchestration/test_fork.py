@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from twin.data.checks import SpecError
+from twin.data.scenario import InjectedFailure
 from twin.data.state import LineState
 from twin.observation import runfolder
 from twin.observation.run_state import state_from_tables
@@ -237,3 +238,17 @@ def test_a_tank_starts_at_its_level() -> None:
     fl = res.tables["flows"]
     lots = fl[(fl["kind"] == "output")].groupby("species", observed=True)["kg"].sum()
     assert lots["slurry"] / lots["solvent"] == pytest.approx(4.0)
+
+
+def test_timed_events_of_a_fork_are_at_times_of_the_run(tmp_path: Path) -> None:
+    base = run(DISCRETE, duration="1 d", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    t = 9 * 3600.0
+    fail = InjectedFailure(kind="failure", station="q", at="10 h", duration="20 min")
+    forked = fork(folder, at=t, events=[fail])
+    st = forked.tables["states"]
+    down = st[(st["station"] == "q") & (st["state"] == "down")]
+    assert (float(down["start"].iloc[0]), float(down["end"].iloc[0])) == (36000.0, 37200.0)
+    early = InjectedFailure(kind="failure", station="q", at="8 h", duration="20 min")
+    with pytest.raises(SpecError, match=r"events\[0\]\.at: 28800 s is before the state's"):
+        fork(folder, at=t, events=[early])
