@@ -252,3 +252,33 @@ def test_timed_events_of_a_fork_are_at_times_of_the_run(tmp_path: Path) -> None:
     early = InjectedFailure(kind="failure", station="q", at="8 h", duration="20 min")
     with pytest.raises(SpecError, match=r"events\[0\]\.at: 28800 s is before the state's"):
         fork(folder, at=t, events=[early])
+
+
+SETUPS = {
+    "line": {"name": "setup"}, "products": {"A": {}, "B": {}},
+    "operators": {"crew": {"count": 1}},
+    "stations": {
+        "src": {"type": "source", "mix": {"A": 1, "B": 1}, "to": "m",
+                "schedule": [{"at": "0 s", "product": "A", "every": "400 s"},
+                             {"at": "200 s", "product": "B", "every": "400 s"}]},
+        "m": {"type": "machine", "setup_time": "60 s", "cycle_time": "100 s", "to": "m2",
+              "operator": {"pool": "crew", "during": "setup"}},
+        "m2": {"type": "machine", "cycle_time": "150 s", "to": "out", "buffer": 3,
+               "operator": {"pool": "crew", "during": "processing"}},
+        "out": {"type": "sink"}}}
+
+
+@pytest.mark.parametrize(("t", "m_state", "m2_state"), [
+    (230.0, "waiting", "producing"), (3613.0, "setup", "waiting")])
+def test_forks_with_setups_under_way_and_a_shared_operator_repeat_the_run(
+        tmp_path: Path, t: float, m_state: str, m2_state: str) -> None:
+    """One operator for m's setups and m2's processing: a unit holding the operator keeps
+    it, one waiting for it queues behind; a setup under way takes the rest of its time; a
+    part taken for a product change still needs its setup (the unit's last product)."""
+    base = run(SETUPS, duration="3 h", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    state = state_at(folder, t)
+    m, m2 = state.stations["m"].units[0], state.stations["m2"].units[0]
+    assert (m.state, m2.state) == (m_state, m2_state) and m.parts and m2.parts
+    assert m.last_product != m.parts[0].product  # a product change: a setup is due
+    assert after(fork(folder, at=t), t) == after(base, t)
