@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import numpy as np
 import pandas as pd
 import pytest
 import uvicorn
@@ -30,6 +31,7 @@ from playwright.sync_api import Page, sync_playwright
 from twin.data.checks import load_line, read_toml
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
+from twin.observation import runfolder
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -46,6 +48,33 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _shadow_folder(root: Path) -> str:
+    """A shadow run folder of the batch line in the run-folder format a shadow twin writes
+    (``residuals`` and ``alarms``): a batch temperature that drifts from the twin after 10 h
+    until its detector alarms, and a throughput per window."""
+    t = np.arange(0.0, 20 * 3600.0, 600.0)
+    drift = np.where(t > 36000.0, (t - 36000.0) / 3600.0, 0.0)
+    stat = np.cumsum(np.clip(drift - 0.5, 0.0, None))
+    temp = pd.DataFrame({"time": t, "signal": "temperature.reactor",
+                         "measured": 338.15 + drift, "predicted": 338.15,
+                         "residual": drift, "sigma": 1.0, "statistic": stat, "limit": 4.0,
+                         "alarm": (stat >= 4.0) & (np.r_[0.0, stat[:-1]] < 4.0),
+                         "estimate": 338.15 + 0.8 * drift})
+    thr = pd.DataFrame({"time": t[::6], "signal": "kpi.throughput", "measured": 1 / 3600.0,
+                        "predicted": 1.1 / 3600.0, "residual": -0.1 / 3600.0, "sigma": 0.2,
+                        "statistic": 0.1, "limit": 5.0, "alarm": False, "estimate": np.nan})
+    spec = load_line(BATCH)
+    summary = {"run_id": "api_batch_shadow", "kpis": {}, "provenance": {
+        "kind": "shadow", "line": "api_batch", "status": "completed", "seed": 0,
+        "settings": {"duration_s": 20 * 3600.0, "warmup_s": 0.0, "seed": 0},
+        "parameters": spec.model_dump(mode="json", by_alias=True)}}
+    alarms = pd.DataFrame(columns=["time", "alarm", "tag", "priority", "event", "state",
+                                   "value", "limit"])
+    runfolder.write(root, "api_batch_shadow", summary,
+                    {"residuals": pd.concat([temp, thr], ignore_index=True), "alarms": alarms})
+    return "api_batch_shadow"
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +95,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                          "washer_queue": {"tag": "buffer.washing", "limit": 3,
                                           "priority": "medium", "deadband": 1}}
     with_alarms = run(alarmed, duration="2 d", warmup="2 h", seed=3).save(root).name
+    shadow = _shadow_folder(root)
     data = read_toml(SERVO)
     data["alarms"] = {  # the WIP climbs over 20 within the first hours of the live run
         "wip_high": {"tag": "wip", "limit": 20, "priority": "high", "deadband": 2},
@@ -88,7 +118,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     shots = tmp_path_factory.mktemp("dashboard_screenshots")
     yield {"url": f"http://127.0.0.1:{port}", "port": port, "live": live, "stored": ids,
            "batch": batch, "shots": shots, "lines": lines, "alarmed": with_alarms,
-           "root": root}
+           "root": root, "shadow": shadow}
     live.stop()
     srv.should_exit = True
     thread.join(10)
@@ -331,6 +361,13 @@ def test_two_runs_side_by_side(browser_page: tuple[Page, list[str]],
                          "t => t.y[t.y.length - 1])")
     assert ends == [int(float(good[1])), int(float(good[2]))]
     assert a in page.inner_text("#cmp-out") and b in page.inner_text("#cmp-out")
+    # a signal both runs recorded, side by side: each line ends at its run's last value
+    tag = page.evaluate("() => window.twinState.comparedSignal")
+    ends = page.evaluate("() => document.getElementById('cmp-signal-plot').data.map("
+                         "t => t.y[t.y.length - 1])")
+    for rid, end in zip((a, b), ends, strict=True):
+        table = pd.read_parquet(server["root"] / rid / "signals.parquet")
+        assert end == table[table["tag"] == tag]["value"].iloc[-1], (rid, tag)
     shot(page, server, "compare")
 
 
@@ -517,3 +554,38 @@ def test_long_windows_show_the_state_that_took_most_of_each_slot(
             share = d.groupby(unit["state"].astype(str)).sum()
             assert shown == share.idxmax(), (label, k, shown, share.to_dict())
     assert len({c for _, c in got["legend"]}) == len(got["legend"])  # distinguishable
+
+
+def test_a_shadow_run_shows_measured_and_twin_with_its_detector(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    page, _ = browser_page
+    goto(page, server, f"run:{server['shadow']}")
+    page.select_option("#window", "0")  # the whole run
+    view(page, "timelines")
+    page.wait_for_function("() => window.twinState.residuals")
+    table = pd.read_parquet(server["root"] / server["shadow"] / "residuals.parquet")
+    for signal in ("kpi.throughput", "temperature.reactor"):
+        page.select_option("#resid-signal", signal)
+        page.wait_for_function("s => window.twinState.residuals.signal === s", arg=signal)
+        mine = table[table["signal"] == signal]
+        got = page.evaluate("() => window.twinState.residuals")
+        assert got["points"] == len(mine) and got["alarms"] == int(mine["alarm"].sum())
+        # measured and twin in the unit people read: degC, per hour
+        ys = page.evaluate("() => document.getElementById('resid-values').data.map("
+                           "t => t.y[t.y.length - 1])")
+        last = mine.iloc[-1]
+        scale, offset = (1.0, -273.15) if signal.startswith("temp") else (3600.0, 0.0)
+        assert ys[:2] == pytest.approx([last["measured"] * scale + offset,
+                                        last["predicted"] * scale + offset], rel=1e-12)
+    assert check_axes(page, "resid-values") is not None
+    assert check_axes(page, "resid-stat") is not None
+    hidden = page.evaluate("""() => ['gantt', 'utility', 'profiles', 'levels'].map(
+        d => document.getElementById(d).closest('.panel').hidden)""")
+    assert hidden == [True] * 4  # no units recorded: no empty timelines
+    page.select_option("#source", f"run:{server['stored'][0]}")  # and back to a line run
+    page.wait_for_function("s => window.twinState.source === s && window.twinState.renders",
+                           arg=f"run:{server['stored'][0]}")
+    page.wait_for_function("() => !document.getElementById('gantt').closest('.panel').hidden"
+                           " && document.getElementById('resid-values').closest('.panel')"
+                           ".hidden")
+    shot(page, server, "shadow_residuals")

@@ -144,3 +144,27 @@ def test_notebooks_display_runs_and_figures_without_pyplot(servo: RunResult) -> 
     assert servo.run_id in data["text/html"]
     data, _ = formatter.format(servo.plot.levels())
     assert data["image/png"][:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("span_h", "step_h"), [(2.5, 0.5), (28.0, 6.0), (16 * 24.0, 48.0)])
+def test_time_axes_read_as_the_run_clock(span_h: float, step_h: float) -> None:
+    """Ticks every ``step_h`` (the smallest spacing giving at most 8 ticks), labelled with the
+    day, weekday and clock of the run: day 1 starts Monday 00:00."""
+    from twin.figures.timeline import clock_ticks
+
+    ticks, labels = clock_ticks(0.0, span_h)
+    assert ticks == pytest.approx(list(np.arange(0.0, span_h + 1e-9, step_h)))
+    for t, label in zip(ticks, labels, strict=True):
+        day = int(t // 24)
+        weekday = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][day % 7]
+        want = f"day {day + 1} {weekday}"
+        if step_h < 24:
+            want += f"\n{int(t % 24):02d}:{int(round(t % 1 * 60)):02d}"
+        assert label == want
+
+
+def test_gantt_time_axis_uses_the_run_clock(servo: RunResult) -> None:
+    ax = servo.plot.gantt().axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[:2] == ["day 1 Mon\n00:00", "day 1 Mon\n02:00"]  # 14 h: every 2 h
+    assert "Monday 00:00" in ax.get_xlabel()

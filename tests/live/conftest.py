@@ -16,6 +16,8 @@ a subprocess) while the servers keep serving. Helpers: :func:`wait_until` /
     refused: connect with any username (the broker keeps persistent sessions and their QoS 1
     messages only for clients with a username). ``session_state(client_id)`` says whether
     the broker sees a client as ``connected`` or ``disconnected``.
+``MqttBroker(background_loop, tls=self_signed(dir), password_file=password_file(...))``
+    gives a broker with TLS and checked passwords (start and stop it in the test).
 ``mqtt_link``
     A TCP relay in front of ``mqtt_broker`` at ``mqtt_link.port``: ``cut()`` drops every
     connection through it and refuses new ones (a network failure) until ``restore()``.
@@ -35,6 +37,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,20 +166,29 @@ def tagmap(tmp_path: Path) -> PilotTable:
 
 
 class MqttBroker:
-    """An amqtt broker on 127.0.0.1 running on a :class:`BackgroundLoop`."""
+    """An amqtt broker on 127.0.0.1 running on a :class:`BackgroundLoop`.
 
-    def __init__(self, bg: BackgroundLoop) -> None:
+    ``tls``: ``(certfile, keyfile)`` of the server (PEM) to listen with TLS only;
+    ``password_file``: a file of ``user:argon2-hash`` lines (:func:`password_file`) to check
+    passwords (default: any username is accepted, anonymous clients are refused).
+    """
+
+    def __init__(self, bg: BackgroundLoop, tls: tuple[Path, Path] | None = None,
+                 password_file: Path | None = None) -> None:
         self.bg, self.host, self.port = bg, "127.0.0.1", free_port()
+        self.tls, self.password_file = tls, password_file
         self.broker: Any = None
 
     async def _start(self) -> None:
         from amqtt.broker import Broker
 
-        self.broker = Broker({
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin":
-                        {"allow_anonymous": False}},
-        })
+        listener: dict[str, Any] = {"type": "tcp", "bind": f"{self.host}:{self.port}"}
+        if self.tls:
+            listener.update(ssl=True, certfile=str(self.tls[0]), keyfile=str(self.tls[1]))
+        auth = ({"amqtt.plugins.authentication.FileAuthPlugin":
+                 {"password_file": str(self.password_file)}} if self.password_file else
+                {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}})
+        self.broker = Broker({"listeners": {"default": listener}, "plugins": auth})
         await self.broker.start()
 
     def start(self) -> None:
@@ -191,6 +203,45 @@ class MqttBroker:
         """``connected``, ``disconnected`` (kept by the broker), or None (no session)."""
         sessions = dict(self.broker._sessions)  # test-only peek at the broker's sessions
         return sessions[client_id][0].transitions.state if client_id in sessions else None
+
+
+def password_file(path: Path, users: dict[str, str]) -> Path:
+    """Write an amqtt password file (argon2 hashes) for ``users`` (name -> password)."""
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    hasher = Argon2Hasher()
+    path.write_text("".join(f"{u}:{hasher.hash(p)}\n" for u, p in users.items()))
+    return path
+
+
+def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A self-signed server certificate for ``host`` (an IP address) and its key, as PEM
+    files ``server.pem`` and ``server.key`` in ``directory``; the certificate is its own CA."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pilot-twin test broker")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
 
 
 @pytest.fixture
@@ -339,9 +390,11 @@ class OpcUaServer:
 
 
     def reset(self) -> None:
-        """Every variable back to its initial value of :data:`OPCUA_VARIABLES`, status Good."""
+        """Every variable back to its initial value of :data:`OPCUA_VARIABLES`, status Good,
+        with the source time of now (a device's time stamp: the same on every read)."""
+        now = datetime.now(UTC)
         for name, value in OPCUA_VARIABLES.items():
-            self.write(name, value)
+            self.write(name, value, source_time=now)
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,48 @@ CELL_QC["stations"]["check"] = {"type": "inspection", "cycle_time": "1 min",
 """The machine cell with an inspection after the mill that scraps 10 % of the parts."""
 
 
+QUEUE: dict[str, Any] = {
+    "line": {"name": "queue"},
+    "products": {"P": {}},
+    "stations": {
+        "arrivals": {"type": "source", "product": "P",
+                     "interarrival": {"dist": "exponential", "mean": "6 min"}, "to": "mill"},
+        "mill": {"type": "machine", "cycle_time": {"dist": "exponential", "mean": "5 min"},
+                 "buffer": 30, "to": "done"},
+        "done": {"type": "sink"}},
+}
+"""Poisson arrivals (10 per hour) at a machine with exponential cycle times (12 per hour):
+its queue varies, and grows when the machine slows down."""
+
+
+def run_queue(seed: int, duration: str, slower_from: float, factor: float = 1.3
+              ) -> dict[str, pd.DataFrame]:
+    """Tables of a run of the queue line recording ``buffer.mill`` (a silent alarm watches
+    it); from ``slower_from`` [s] on the machine's mean cycle time is ``factor`` times
+    longer."""
+    from twin.data.checks import line_from_dict
+    from twin.live.predict import watching
+
+    events = [Change.model_validate({
+        "kind": "change", "at": f"{slower_from} s", "station": "mill", "what": "cycle_time",
+        "value": {"dist": "exponential", "mean": f"{5 * factor} min"}})]
+    line = watching(line_from_dict(QUEUE), ["buffer.mill"])
+    return twin.run(line, duration=duration, warmup="0 s", seed=seed, events=events).tables
+
+
+def sampled_readings(tables: dict[str, pd.DataFrame], signal: str, dt: float, end: float
+                     ) -> list[Reading]:
+    """A historian's samples of a recorded signal every ``dt`` seconds from 0 to ``end``
+    (the value in force at each sample time)."""
+    sig = tables["signals"]
+    rows = sig[sig["tag"] == signal]
+    times = np.arange(0.0, end, dt)
+    idx = np.searchsorted(rows["time"].to_numpy(), times, side="right") - 1
+    values = rows["value"].to_numpy()[np.clip(idx, 0, None)]
+    return [Reading(EPOCH0 + float(t), signal.upper(), signal, float(v))
+            for t, v in zip(times, values, strict=True)]
+
+
 def jacket(ua: str = "2.4 kW/K") -> dict[str, Any]:
     """The jacketed reactor line with the react phase's UA set to ``ua``."""
     line = copy.deepcopy(JACKET)

@@ -11,7 +11,7 @@ import pytest
 from tests.live.conftest import TIMEOUT, await_until, collecting
 from twin.live import wire
 from twin.live.connection import Backoff, MqttSettings
-from twin.live.mqtt import MqttSource
+from twin.live.mqtt import MqttSource, tls_context
 from twin.live.readings import PlantEvent, Reading
 
 PREFIX = "plant/line1"
@@ -105,3 +105,37 @@ def test_backoff_doubles_up_to_its_cap_with_seeded_jitter() -> None:
     assert all(c / 2 <= d < c for d, c in zip(delays, caps, strict=True))
     a.reset()
     assert 0.25 <= a.next() < 0.5
+
+
+def test_tls_and_a_password_from_the_environment(background_loop, tmp_path, tagmap,
+                                                 monkeypatch, caplog) -> None:
+    from tests.live.conftest import MqttBroker, password_file, self_signed
+
+    cert, key = self_signed(tmp_path)
+    broker = MqttBroker(background_loop, tls=(cert, key),
+                        password_file=password_file(tmp_path / "users", {"twin": "s3cret"}))
+    broker.start()
+    monkeypatch.setenv("TWIN_TEST_MQTT_PASSWORD", "wrong")
+    caplog.set_level(logging.INFO, logger="twin.live.mqtt")
+
+    async def main() -> list[Reading | PlantEvent]:
+        s = settings(broker.port, tls=True, ca_file=str(cert),
+                     password_env="TWIN_TEST_MQTT_PASSWORD")
+        async with collecting(MqttSource(s, tagmap), wait_connected=False) as refused:
+            await await_until(lambda: "next attempt" in caplog.text, what="a refusal")
+        assert refused == []
+        monkeypatch.setenv("TWIN_TEST_MQTT_PASSWORD", "s3cret")
+        async with collecting(MqttSource(s, tagmap)) as got:
+            async with aiomqtt.Client("127.0.0.1", broker.port, username="twin",
+                                      password="s3cret", identifier="plant-tls",
+                                      tls_context=tls_context(s),
+                                      protocol=aiomqtt.ProtocolVersion.V311) as client:
+                await client.publish(*value(1), qos=1)
+            await await_until(lambda: len(got) == 1, what="the reading over TLS")
+        return got
+
+    try:
+        got = asyncio.run(main())
+    finally:
+        broker.stop()
+    assert [(r.tag, r.seq) for r in got] == [("TI101", 1)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -79,3 +80,38 @@ def test_read_only_by_default(opcua_server, tagmap) -> None:
 
     asyncio.run(main())
     assert opcua_server.read("SP101") == 85.0
+
+
+def test_a_network_cut_is_counted_and_the_source_resubscribes(opcua_server, tagmap,
+                                                             background_loop, caplog) -> None:
+    from tests.live.conftest import TcpLink
+
+    link = TcpLink(background_loop, ("127.0.0.1", opcua_server.port))
+    link.start()
+    stamp = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=60)
+    caplog.set_level(logging.INFO, logger="twin.live.opcua")
+
+    async def main() -> tuple[OpcUaSource, list[Reading | PlantEvent]]:
+        s = settings(opcua_server)
+        s = OpcUaSettings(**{**s.__dict__, "url": s.url.replace(str(opcua_server.port),
+                                                                 str(link.port))})
+        src = OpcUaSource(s, tagmap)
+        async with collecting(src) as got:
+            await await_until(lambda: len(got) == 3, what="the initial values")
+            await asyncio.to_thread(link.cut)
+            await await_until(lambda: src.stats.disconnects == 1, what="the loss")
+            # changed while the twin is away: the new subscription reports the current value
+            await asyncio.to_thread(opcua_server.write, "TI101", 99.0, "Good", stamp)
+            await asyncio.to_thread(link.restore)
+            await await_until(lambda: len(got) == 4, what="the value after reconnecting")
+            await await_until(lambda: src.stats.duplicates == 2, what="FI202 and SP101 again")
+        return src, got
+
+    try:
+        src, got = asyncio.run(main())
+    finally:
+        link.stop()
+    assert [(r.tag, r.time) for r in got[3:]] == [("TI101", stamp.timestamp())]
+    assert got[3].value == pytest.approx(372.15)
+    assert src.stats.disconnects == 1 and len(src.stats.offline) == 1
+    assert "disconnected from" in caplog.text and "reconnected to" in caplog.text

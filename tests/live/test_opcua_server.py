@@ -154,3 +154,55 @@ async def _browse_subscribe_write() -> None:
             assert await thr.read_value() == pytest.approx(result.kpis["throughput_per_h"])
             alarms = result.tables["alarms"]
             assert "ack" in set(alarms["event"].astype(str))
+
+
+def test_signed_and_encrypted_with_a_user_from_the_environment(tmp_path: Any) -> None:
+    """Security set as the environment would: Basic256Sha256 SignAndEncrypt (self-signed
+    certificates made here) and one user; anonymous, wrong-password and unencrypted clients
+    are refused, the user gets in."""
+    asyncio.run(asyncio.wait_for(_secure(tmp_path), TIMEOUT))
+
+
+async def _certificate(tmp_path: Any, name: str, uri: str, server: bool) -> tuple[Any, Any]:
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key, cert = tmp_path / f"{name}-key.pem", tmp_path / f"{name}-cert.der"
+    use = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    await setup_self_signed_certificate(key, cert, uri, "localhost", [use], {"commonName": name})
+    return cert, key
+
+
+async def _secure(tmp_path: Any) -> None:
+    live = _live()
+    line = live.prep.line
+    cert, key = await _certificate(tmp_path, "server", "urn:freeopcua:python:server", True)
+    ccert, ckey = await _certificate(tmp_path, "client", "urn:freeopcua:client", False)
+    security = ServerSecurity.from_env({
+        "TWIN_OPCUA_SECURITY": "Basic256Sha256_SignAndEncrypt", "TWIN_OPCUA_CERT": str(cert),
+        "TWIN_OPCUA_KEY": str(key), "TWIN_OPCUA_USER": "operator",
+        "TWIN_OPCUA_PASSWORD": "s3cret"})
+    server = TwinServer(line.line.name, line_points(line), port=free_port(), security=security)
+    async with server:
+        async def connect(user: str | None, password: str | None, secure: bool = True) -> Any:
+            client = Client(server.endpoint, timeout=5)
+            if secure:
+                await client.set_security_string(
+                    f"Basic256Sha256,SignAndEncrypt,{ccert},{ckey}")
+            if user is not None:
+                client.set_user(user)
+                client.set_password(password or "")
+            await client.connect()
+            try:
+                node = await _child(client.nodes.objects, "filling", "KPIs", "good_units")
+                return (await node.read_browse_name()).Name
+            finally:
+                await client.disconnect()
+
+        assert await connect("operator", "s3cret") == "good_units"
+        refusals = ((None, None, True, ua.UaStatusCodeError, "BadIdentityTokenRejected"),
+                    ("operator", "wrong", True, ua.UaStatusCodeError, "BadUserAccessDenied"),
+                    ("operator", "s3cret", False, ua.UaError, "No matching endpoints"))
+        for user, password, secure, error, why in refusals:
+            with pytest.raises(error, match=why):
+                await connect(user, password, secure)

@@ -17,6 +17,7 @@ from scipy.stats import poisson
 import twin
 from twin.live.detectors import delay_summary, detection_delay
 from twin.live.predict import batch_temperature, reference_batch
+from twin.live.readings import PlantEvent
 from twin.live.shadow import MonitorSettings, ShadowTwin
 from twin.observation import runfolder
 
@@ -232,5 +233,62 @@ def test_settings_and_unmonitored_kpis_are_explained() -> None:
     shadow = ShadowTwin(pf.CELL, ["wip"], MonitorSettings(kpis=("throughput", "yield")),
                         reference=reference)
     assert set(shadow.unmonitored) == {"wip", "kpi.yield"}
-    assert "no prediction" in shadow.unmonitored["wip"]
+    assert "reference run did not record wip" in shadow.unmonitored["wip"]
     assert "same in every window" in shadow.unmonitored["kpi.yield"]  # nothing is scrapped
+    # lead times equal up to rounding in a deterministic line: no spread either
+    jacket = ShadowTwin(pf.jacket(), [], MonitorSettings(kpis=("lead_time",)),
+                        reference=twin.run(pf.jacket(), duration="30 h", warmup="0 s"))
+    assert "no spread" in jacket.unmonitored["kpi.lead_time"]
+
+
+def test_a_sampled_signal_is_monitored_by_its_window_means() -> None:
+    """buffer.mill of an M/M/1-like cell sampled every minute: each hourly residual's
+    measured value is the mean of that hour's 60 samples (recounted with NumPy), the
+    prediction and sigma come from the twin's own reference run (which the shadow makes,
+    recording the signal), and a machine 30 % slower from 10 h on (utilisation 0.83 -> 1.08:
+    the queue grows) raises the residual alarm within 10 h in each of 3 runs."""
+    settings = MonitorSettings(window=3600.0, kpis=(), arl0=200, reference=100 * 3600.0)
+    shadow = ShadowTwin(pf.QUEUE, ["buffer.mill"], settings)
+    assert shadow.reference.tables["signals"]["tag"].eq("buffer.mill").any()
+    for seed in range(3):
+        plant = pf.run_queue(seed, "20 h", slower_from=10 * 3600.0)
+        readings = pf.sampled_readings(plant, "buffer.mill", 60.0, 20 * 3600.0)
+        sh = ShadowTwin(pf.QUEUE, ["buffer.mill"], settings, reference=shadow.reference,
+                        origin=pf.EPOCH0)
+        for item in readings:
+            sh.feed(item)
+        r = sh.finish().residuals
+        values = np.array([x.value for x in readings])
+        assert len(r) == 19  # whole hours after the first sample at 0 (the last is cut)
+        for k, (end, measured) in enumerate(zip(r["time"], r["measured"], strict=True)):
+            assert end == (k + 1) * 3600.0
+            assert measured == pytest.approx(values[60 * k: 60 * (k + 1)].mean())
+        assert (r["predicted"] == shadow.windows[0].twin.mean).all()
+        d = detection_delay(r.loc[r["alarm"], "time"], 10 * 3600.0)
+        assert d.delay <= 10 * 3600.0, d
+
+
+def test_items_out_of_order_across_tags_are_reordered(reactor: dict) -> None:
+    """A publisher that sends each half hour's readings before its events (as a live run
+    polled in chunks does): held for an hour, the items give the same residuals as in time
+    order; used as they come, the events that arrive after newer readings are dropped and
+    counted."""
+    settings = MonitorSettings(arl0=200, window=None, sigma={"temperature.reactor": NOISE})
+    items = pf.merged(pf.temperature_readings(*reactor["in_control"], NOISE, 2),
+                      reactor["events"])
+    chunks: dict[int, list] = {}
+    for it in items:
+        chunks.setdefault(int((it.time - pf.EPOCH0) // 1800), []).append(it)
+    shuffled = [it for k in sorted(chunks) for it in sorted(
+        chunks[k], key=lambda x: isinstance(x, PlantEvent))]
+    assert shuffled != items
+    runs = {}
+    for name, order, reorder in (("sorted", items, 0.0), ("held", shuffled, 3600.0),
+                                 ("raw", shuffled, 0.0)):
+        sh = _shadow(reactor, MonitorSettings(**{**settings.__dict__, "reorder": reorder}))
+        for it in order:
+            sh.feed(it)
+        runs[name] = (sh.finish().residuals, sh.late)
+    pd.testing.assert_frame_equal(runs["held"][0], runs["sorted"][0])
+    assert runs["held"][1] == 0 and runs["raw"][1] > 0
+    assert len(runs["raw"][0]) < len(runs["sorted"][0])

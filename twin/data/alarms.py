@@ -216,10 +216,15 @@ DISPLAY = {
 """How people read signal values of each dimension: shown = SI value x scale + offset."""
 
 
+def display_of(dimension: str) -> tuple[float, float, str]:
+    """``(scale, offset, unit)`` to show values of ``dimension`` (degC for temperatures, kW,
+    m3/h, kg/h, per hour, %, h; ``""`` for counts); SI if the dimension is not listed."""
+    return DISPLAY.get(dimension, (1.0, 0.0, DIMENSIONS.get(dimension, "")))
+
+
 def display_scale(alarm: AlarmSpec) -> tuple[float, float, str]:
-    """``(scale, offset, unit)`` to show the values and limit of ``alarm``'s signal (degC for
-    temperatures, kW, m3/h, kg/h, per hour, %, h); SI if the dimension is unknown."""
-    return DISPLAY.get(alarm.dimension, (1.0, 0.0, DIMENSIONS.get(alarm.dimension, "")))
+    """``(scale, offset, unit)`` to show the values and limit of ``alarm``'s signal."""
+    return display_of(alarm.dimension)
 
 
 def signal_tags(line: Any) -> dict[str, str]:

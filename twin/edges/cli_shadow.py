@@ -64,11 +64,8 @@ def open_source(args: argparse.Namespace, tagmap: Any, stations: list[str]) -> A
         from twin.live.mqtt import MqttSource
 
         return MqttSource(settings, tagmap)
-    try:
-        from twin.live.opcua import OpcUaSource  # type: ignore[import-not-found]
-    except ImportError:
-        raise ValueError(f"{args.source}: OPC UA sources are not available in this "
-                         "version") from None
+    from twin.live.opcua import OpcUaSource
+
     return OpcUaSource(settings, tagmap)
 
 
@@ -87,6 +84,7 @@ def _cmd_shadow(args: argparse.Namespace) -> int:
         kpis=tuple(args.kpi or ["throughput"]),
         calibrate=_seconds(args.calibrate, "--calibrate") or 0.0,
         sigma=_sigmas(args.sigma, line), q=args.q,
+        reorder=_seconds(args.reorder, "--reorder") or 0.0,
         reference=_seconds(args.reference, "--reference"),
         warmup=_seconds(args.warmup, "--warmup") or 0.0, seed=args.seed)
     until = _seconds(args.until, "--until")
@@ -123,7 +121,8 @@ def _print_summary(result: Any, folder: Path) -> None:
         rejected = ", ".join(f"{k} {v}" for k, v in sorted(st.get("rejected", {}).items()))
         print(f"source: {st.get('received', 0)} received, {st.get('used', 0)} used"
               + (f", rejected: {rejected}" if rejected else "")
-              + (f", {st['disconnects']} disconnects" if st.get("disconnects") else ""))
+              + (f", {st['disconnects']} disconnects" if st.get("disconnects") else "")
+              + (f", {sh.late} late items dropped" if sh.late else ""))
     print(f"run folder: {folder}")
 
 
@@ -164,6 +163,9 @@ def add_commands(sub: Any) -> None:
                    "temperature.reactor='0.5 K' (repeatable; skips its calibration)")
     s.add_argument("--q", type=float, default=0.0, help="Kalman process-noise intensity "
                    "[SI^2/s] of continuous signals (default 0: the model is exact)")
+    s.add_argument("--reorder", default="0 s", help="hold items this long (plant time) "
+                   "to use them in time order when tags and events arrive out of order "
+                   "(default 0; e.g. 5min for a live source)")
     s.add_argument("--reference", help="length of the twin's reference run (default: 200 "
                    "windows, at least 1 d)")
     s.add_argument("--warmup", help="warm-up of the reference run (default 0)")

@@ -58,7 +58,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "candidates": ("candidates", "候选方案"),
     "front": ("Pareto front", "帕累托前沿"),
     "confirmed": ("front confirmed (independent replications)", "前沿确认(独立重复)"),
-    "time": ("time since run start [h]", "自运行开始的时间 [h]"),
+    "time": ("time of the run (day 1 starts Monday 00:00)", "运行时间(第1天自周一00:00起)"),
     "batch_time": ("time since phase start [h]", "自阶段开始的时间 [h]"),
     "warmup": ("warm-up (not in statistics)", "预热期(不计入统计)"),
     "buffer": ("parts in input buffer", "输入缓冲区零件数"),

@@ -2,9 +2,10 @@
 utility load against capacity.
 
 Every figure reads the recorded tables (``states``, ``events``, ``levels``, ``profiles``,
-``utility_load``) and the resolved line parameters, and marks the observation window: time
-runs in hours since the start of the run, and the warm-up (excluded from every statistic) is
-shaded. :class:`RunFigures` bundles them for one run (``result.plot`` in Python, the report's
+``utility_load``) and the resolved line parameters, and marks the observation window: the
+time axis is the run's clock (day, weekday and time of day; day 1 starts Monday 00:00, as the
+calendar and the tariffs), and the warm-up (excluded from every statistic) is shaded.
+:class:`RunFigures` bundles them for one run (``result.plot`` in Python, the report's
 time-series section).
 """
 
@@ -25,6 +26,29 @@ HOUR = 3600.0
 
 KELVIN = 273.15
 """0 degC in K (temperatures are drawn in degC)."""
+
+TICK_STEPS_H = (1 / 6, 0.5, 1.0, 2.0, 3.0, 6.0, 12.0, 24.0, 48.0, 168.0, 336.0, 672.0)
+"""Spacings of time ticks [h]: the smallest giving at most 8 ticks over the axis."""
+
+WEEKDAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+            "zh": ("周一", "周二", "周三", "周四", "周五", "周六", "周日")}
+
+
+def clock_ticks(t0_h: float, t1_h: float, lang: str = "en") -> tuple[list[float], list[str]]:
+    """Ticks [h] over ``[t0_h, t1_h]`` and their labels on the run's clock: ``day 2 Tue`` and,
+    for ticks closer than a day, the time of day under it (``06:00``)."""
+    span = max(t1_h - t0_h, 1e-9)
+    step = next((s for s in TICK_STEPS_H if span / s <= 8), TICK_STEPS_H[-1])
+    first = np.ceil(t0_h / step - 1e-9) * step
+    ticks = [float(t) for t in np.arange(first, t1_h + 1e-9, step)]
+    days = WEEKDAYS.get(lang, WEEKDAYS["en"])
+    labels = []
+    for t in ticks:
+        minutes = int(round(t * 60))
+        d, r = divmod(minutes, 1440)
+        day = f"day {d + 1} {days[d % 7]}" if lang != "zh" else f"第{d + 1}天 {days[d % 7]}"
+        labels.append(day if step >= 24 else f"{day}\n{r // 60:02d}:{r % 60:02d}")
+    return ticks, labels
 
 class NoData(ValueError):
     """The run has nothing of what the figure draws (e.g. batch profiles of a discrete line)."""
@@ -94,6 +118,8 @@ class RunFigures:
                        label=self.style.label("warmup"))
             ax.axvline(t0, color="#555555", lw=0.8, zorder=3)
         ax.set_xlim(0.0, t1)
+        ticks, labels = clock_ticks(0.0, t1, self.style.lang)
+        ax.set_xticks(ticks, labels, fontsize=7)
         if xlabel:
             ax.set_xlabel(self.style.label("time"))
 

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.alarms import signal_tags
+from twin.data.alarms import display_of, signal_tags
 from twin.fit.runlogs import OUTCOME_EVENTS, PILOT_EVENTS, unit_name
-from twin.live.points import display_of
 from twin.live.readings import PlantEvent
 from twin.live.wire import AlarmMessage, RawValue
 from twin.observation.recorder import EVENTS

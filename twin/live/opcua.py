@@ -83,6 +83,12 @@ class _Changes:
     def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
         self.source._notify(node, data.monitored_item.Value)
 
+    def status_change_notification(self, status: Any) -> None:
+        """The server ended the subscription (or the connection did): reconnect."""
+        code = getattr(status, "Status", None)
+        if code is not None and not code.is_good():
+            self.source._lost.set()
+
 
 class OpcUaSource:
     """A :class:`~twin.live.readings.Source` subscribed to OPC UA nodes.

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from twin.data import spec as S
-from twin.data.alarms import DISPLAY, signal_tags, tag_kind
-from twin.data.units import DIMENSIONS
+from twin.data.alarms import display_of, signal_tags, tag_kind
 from twin.fit.runlogs import unit_name
 from twin.observation import catalogue
 from twin.observation.alarms import NORMAL, STANDING_STATES, UNACK
@@ -58,7 +57,7 @@ class Point:
     ``path``: browse path under the line's folder (``("cnc", "buffer")``, ``("KPIs",
     "good_units")``, ``("Alarms", "hot", "state")``); ``kind``: value type; ``unit``:
     display unit (``""``: none); ``description``: what it is, in words; ``source``: where its
-    value comes from (``signal:<tag>``, ``state:<unit code>``, ``done:<station>``,
+    value comes from (``signal:<tag>``, ``state:<station>:<server>``, ``done:<station>``,
     ``kpi:<key>``, ``alarm:<name>:<field>``, ``clock``).
     """
 
@@ -72,11 +71,6 @@ class Point:
     def key(self) -> str:
         """The path as one dotted name (``cnc.buffer``)."""
         return ".".join(self.path)
-
-
-def display_of(dimension: str) -> tuple[float, float, str]:
-    """``(scale, offset, unit)``: shown = SI x scale + offset, for a signal dimension."""
-    return DISPLAY.get(dimension, (1.0, 0.0, DIMENSIONS.get(dimension, "")))
 
 
 def _signal_point(tag: str, dimension: str, kpi_window: float) -> Point:

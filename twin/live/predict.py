@@ -12,6 +12,12 @@
   deviation of those values over a long twin run (batch means: windows much longer than a
   cycle make them close to independent and normal).
 
+- **Sampled signals** (``buffer.<station>``, ``wip``, ``tank.<station>``,
+  ``utility.<name>``, ``emission.<species>``): their time-weighted mean in each window
+  (:func:`step_means`: a value holds until the next one), and the mean and standard
+  deviation of those means over the twin's reference run, which must record the signal
+  (:func:`watching`).
+
 A plant event log (``twin.pilotdata`` ``events`` format) counts a good part when it
 completes at a station that sends parts to a sink (:func:`exit_stations`), a scrapped one
 when a ``complete`` anywhere has outcome ``scrap``; a part's lead time runs from its
@@ -169,10 +175,11 @@ def window_values(tables: dict[str, pd.DataFrame], kpi: str, window: float, t0: 
 
 @dataclass(frozen=True)
 class WindowStats:
-    """The twin's values of a KPI per window of ``window`` seconds: ``mean`` and ``sd`` (SI)
-    over ``windows`` windows that had a value."""
+    """The twin's values of a KPI (``name``: ``throughput``) or the means of a signal
+    (``buffer.mill``) per window of ``window`` seconds: ``mean`` and ``sd`` (SI) over
+    ``windows`` windows that had a value."""
 
-    kpi: str
+    name: str
     window: float
     mean: float
     sd: float
@@ -181,21 +188,88 @@ class WindowStats:
 
 def window_stats(tables: dict[str, pd.DataFrame], kpi: str, window: float, t0: float,
                  t1: float) -> WindowStats:
-    """Mean and standard deviation of a KPI's window values over ``[t0, t1]`` of a twin run.
+    """Mean and standard deviation of a KPI's window values over ``[t0, t1]`` of a twin run
+    (see :func:`spread` for when it raises)."""
+    return spread(f"kpi.{kpi}", kpi, window_values(tables, kpi, window, t0, t1), window)
+
+
+def spread(signal: str, name: str, values: np.ndarray, window: float) -> WindowStats:
+    """The :class:`WindowStats` of the twin's window values of ``signal``.
 
     Raises
     ------
     ValueError
         With fewer than 10 windows that have a value, or if the value is the same in every
-        window (sd 0: a deterministic line cannot be standardised).
+        window (a standard deviation under 1e-9 of the mean, rounding: a deterministic
+        line cannot be standardised).
     """
-    values = window_values(tables, kpi, window, t0, t1)
     values = values[np.isfinite(values)]
     if values.size < 10:
-        raise ValueError(f"kpi.{kpi}: the twin's reference run has {values.size} windows of "
+        raise ValueError(f"{signal}: the twin's reference run has {values.size} windows of "
                          f"{window:g} s with a value; it needs at least 10 (run it longer)")
-    sd = float(values.std(ddof=1))
-    if not sd > 0:
-        raise ValueError(f"kpi.{kpi} is the same in every window of the twin's reference run "
-                         "(sd 0): it cannot be standardised")
-    return WindowStats(kpi, window, float(values.mean()), sd, int(values.size))
+    mean, sd = float(values.mean()), float(values.std(ddof=1))
+    if not sd > 1e-9 * abs(mean):
+        raise ValueError(f"{signal} is the same in every window of the twin's reference run "
+                         "(no spread): it cannot be standardised")
+    return WindowStats(name, window, mean, sd, int(values.size))
+
+
+MEAN_KINDS = ("buffer", "wip", "tank", "utility", "emission")
+"""Signal kinds monitored by their mean per window."""
+
+
+def step_means(times: np.ndarray, values: np.ndarray, t0: float, window: float, n: int
+               ) -> np.ndarray:
+    """Time-weighted means of a step function (``values[i]`` from ``times[i]`` until
+    ``times[i + 1]``, the last one on) over the windows ``[t0 + i w, t0 + (i + 1) w)``,
+    ``i < n``; NaN for a window that begins before the first time."""
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    edges = t0 + window * np.arange(n + 1)
+    if not times.size:
+        return np.full(n, math.nan)
+    cum = np.r_[0.0, np.cumsum(values[:-1] * np.diff(times))]
+    i = np.searchsorted(times, edges, side="right") - 1
+    inside = i >= 0
+    j = np.clip(i, 0, None)
+    area = np.where(inside, cum[j] + values[j] * (edges - times[j]), math.nan)
+    return np.diff(area) / window
+
+
+def signal_window_stats(tables: dict[str, pd.DataFrame], signal: str, window: float,
+                        t0: float, t1: float) -> WindowStats:
+    """Mean and standard deviation of a recorded signal's window means over ``[t0, t1]`` of
+    a twin run (its ``signals`` table).
+
+    Raises
+    ------
+    ValueError
+        If the run did not record the signal, or as :func:`spread`.
+    """
+    sig = tables.get("signals")
+    rows = sig[sig["tag"] == signal] if sig is not None else None
+    if rows is None or not len(rows):
+        raise ValueError(f"the twin's reference run did not record {signal}")
+    n = int((t1 - t0) // window)
+    means = step_means(rows["time"].to_numpy(), rows["value"].to_numpy(), t0, window, n)
+    return spread(signal, signal, means, window)
+
+
+def watching(line: S.LineSpec, signals: list[str]) -> S.LineSpec:
+    """``line`` with a silent alarm on each of ``signals`` (a limit no value reaches), so
+    that a run of it records them in its ``signals`` table (the engine records only the
+    signals an alarm watches)."""
+    from twin.data.alarms import AlarmSpec, signal_tags
+
+    dims = signal_tags(line)
+    watched = {a.tag for a in line.alarms.values()}
+    extra = {}
+    for s in signals:
+        if s in watched:
+            continue
+        alarm = AlarmSpec.model_construct(
+            tag=s, limit=math.inf, direction="high", priority="low", deadband=0.0,
+            on_delay=0.0, window=None, description="recorded for the shadow twin")
+        alarm._dimension = dims.get(s, "")  # as validation sets it from the limit's unit
+        extra[f"_watch_{s}"] = alarm
+    return line.model_copy(update={"alarms": {**line.alarms, **extra}}) if extra else line

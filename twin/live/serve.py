@@ -21,15 +21,17 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twin.live.messages import RunMessages, TagMap
-from twin.live.mqtt_publisher import Publisher
-from twin.live.opcua_server import TwinServer
 from twin.live.points import ALARMS_FOLDER, Point, PointValues
 from twin.live.wire import RawValue
 from twin.observation import catalogue
 from twin.orchestration.live import LiveRun
+
+if TYPE_CHECKING:  # the wire libraries load only where a server or publisher is made
+    from twin.live.mqtt_publisher import Publisher
+    from twin.live.opcua_server import TwinServer
 
 log = logging.getLogger(__name__)
 

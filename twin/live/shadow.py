@@ -33,6 +33,8 @@ standardise, are listed in the run's provenance as ``unmonitored``, with the rea
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -41,19 +43,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.alarms import PRIORITIES, AlarmSpec
+from twin.data.alarms import PRIORITIES, AlarmSpec, tag_kind
 from twin.live.arl import SIDES
 from twin.live.detectors import KINDS, Detector, sigma_estimate
 from twin.live.kalman import ScalarKalman
 from twin.live.predict import (
+    MEAN_KINDS,
     WINDOW_KPIS,
     Trajectory,
     WindowStats,
     exit_stations,
     reference_batch,
+    signal_window_stats,
+    step_means,
+    watching,
     window_stats,
     window_value,
 )
@@ -101,6 +108,9 @@ class MonitorSettings:
     q
         Process-noise intensity of the Kalman filters [SI^2 / s] (0: the batch follows the
         model exactly; the innovations are then the measurement noise).
+    reorder
+        How long [s of plant time] items are held to be used in time order (readings and
+        events of different tags may arrive out of order; 0: as they come).
     reference
         Length of the twin's reference run [s] (after ``warmup``); default: 200 windows, at
         least one day.
@@ -121,6 +131,7 @@ class MonitorSettings:
     calibrate: float = 3600.0
     sigma: Mapping[str, float] = field(default_factory=dict)
     q: float = 0.0
+    reorder: float = 0.0
     reference: float | None = None
     warmup: float = 0.0
     seed: int = 1
@@ -145,8 +156,8 @@ class MonitorSettings:
         bad = {k: v for k, v in self.sigma.items() if not v > 0}
         if bad:
             problems.append(f"sigma must be positive: {bad}")
-        if self.q < 0 or self.calibrate < 0:
-            problems.append("q and calibrate cannot be negative")
+        if self.q < 0 or self.calibrate < 0 or self.reorder < 0:
+            problems.append("q, calibrate and reorder cannot be negative")
         if problems:
             raise ValueError("monitor settings: " + "; ".join(problems))
 
@@ -238,7 +249,7 @@ class _WindowKpi(_Track):
     """``kpi.<name>``: its value per window from the plant's events against the twin's."""
 
     def __init__(self, shadow: ShadowTwin, twin: WindowStats) -> None:
-        super().__init__(shadow, f"kpi.{twin.kpi}")
+        super().__init__(shadow, f"kpi.{twin.name}")
         self.twin = twin
         self.exits = set(exit_stations(shadow.line))
         self.window_end: float | None = None
@@ -253,7 +264,7 @@ class _WindowKpi(_Track):
             return
         tw = self.twin
         while t >= self.window_end:
-            value = window_value(tw.kpi, self.good, self.scrap, self.lead, tw.window)
+            value = window_value(tw.name, self.good, self.scrap, self.lead, tw.window)
             self.emit(self.window_end, value, tw.mean, tw.sd, (value - tw.mean) / tw.sd)
             self.good = self.scrap = 0
             self.lead = []
@@ -270,6 +281,35 @@ class _WindowKpi(_Track):
             entered = self.entered.pop(ev.id, None)
             if entered is not None:
                 self.lead.append(ev.time - entered)
+
+
+class _WindowMean(_Track):
+    """A sampled signal (buffer, WIP, tank, utility, emission): its time-weighted mean per
+    window (:func:`twin.live.predict.step_means`) against the twin's."""
+
+    def __init__(self, shadow: ShadowTwin, twin: WindowStats) -> None:
+        super().__init__(shadow, twin.name)
+        self.twin = twin
+        self.window_end: float | None = None
+        self.times: list[float] = []  # readings in the current window (the first one
+        self.values: list[float] = []  # carries the value in force at its start)
+
+    def advance(self, t: float) -> None:
+        """Close every window that ended by plant time ``t``."""
+        tw = self.twin
+        while self.window_end is not None and t >= self.window_end:
+            start = self.window_end - tw.window
+            mean = float(step_means(np.asarray(self.times), np.asarray(self.values), start,
+                                    tw.window, 1)[0])
+            self.emit(self.window_end, mean, tw.mean, tw.sd, (mean - tw.mean) / tw.sd)
+            self.times, self.values = [self.window_end], [self.values[-1]]
+            self.window_end += tw.window
+
+    def reading(self, t: float, value: float) -> None:
+        if self.window_end is None:
+            self.window_end = t + self.twin.window
+        self.times.append(t)
+        self.values.append(value)
 
 
 class ShadowTwin:
@@ -298,9 +338,10 @@ class ShadowTwin:
         self.line, self.source_name = resolve_line(line)
         self.settings = settings or MonitorSettings()
         s = self.settings
+        sampled = [x for x in sorted(set(signals)) if tag_kind(x) in MEAN_KINDS]
         if reference is None:
-            reference = run_twin(self.line, duration=s.reference_length(), warmup=s.warmup,
-                                 seed=s.seed)
+            reference = run_twin(watching(self.line, sampled), duration=s.reference_length(),
+                                 warmup=s.warmup, seed=s.seed)
         self.reference = reference
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
@@ -312,19 +353,27 @@ class ShadowTwin:
             if signal.startswith("temperature.") and isinstance(st, S.Process):
                 model = reference_batch(reference.tables, station)
                 self.batch[station] = _BatchTemperature(self, signal, station, model)
-            else:
-                self.unmonitored[signal] = "the twin has no prediction of this signal"
-        self.windows: list[_WindowKpi] = []
+            elif signal not in sampled or s.window is None:
+                self.unmonitored[signal] = "the twin has no prediction of this signal" + (
+                    " without a window" if signal in sampled else "")
+        self.windows: list[_WindowKpi | _WindowMean] = []
+        self.means: dict[str, _WindowMean] = {}
         if s.window is not None:
             wu = float(reference.provenance["settings"]["warmup_s"])
             end = wu + float(reference.provenance["settings"]["duration_s"])
-            for kpi in s.kpis:
+            for name in [*s.kpis, *sampled]:
                 try:
-                    stats = window_stats(reference.tables, kpi, s.window, wu, end)
+                    if name in sampled:
+                        track: _WindowKpi | _WindowMean = _WindowMean(self, signal_window_stats(
+                            reference.tables, name, s.window, wu, end))
+                        self.means[name] = track
+                    else:
+                        track = _WindowKpi(self, window_stats(reference.tables, name, s.window,
+                                                              wu, end))
                 except ValueError as exc:
-                    self.unmonitored[f"kpi.{kpi}"] = str(exc)
+                    self.unmonitored[name if name in sampled else f"kpi.{name}"] = str(exc)
                     continue
-                self.windows.append(_WindowKpi(self, stats))
+                self.windows.append(track)
         tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
         specs = {t.alarm: AlarmSpec.model_construct(
@@ -333,18 +382,35 @@ class ShadowTwin:
             description=f"{t.signal} deviates from the twin ({t.detector.kind} of the "
                         "standardised residual)") for t in tracks}
         self.monitor = AlarmMonitor(specs)
-        self.last_time = math.nan
+        self.last_time = math.nan  # plant time of the last item used
+        self.late = 0  # items dropped: older than one already used
         self.stats: dict[str, Any] = {}
+        self._held: list[tuple[float, int, Reading | PlantEvent]] = []  # reorder buffer
+        self._order = itertools.count()
+        self._newest = -math.inf
+        self._first = math.nan
 
     # ------------------------------------------------------------------ input
 
     def feed(self, item: Reading | PlantEvent) -> None:
-        """Take one reading or plant event (in plant-time order)."""
+        """Take one reading or plant event. Items are used in plant-time order: each is held
+        until an item ``settings.reorder`` seconds newer has come (readings and events of
+        different tags may arrive out of order); one older than an item already used is
+        dropped and counted (``late``)."""
+        self._newest = max(self._newest, item.time)
+        if math.isnan(self._first):
+            self._first = item.time
+        heapq.heappush(self._held, (item.time, next(self._order), item))
+        while self._held and self._held[0][0] <= self._newest - self.settings.reorder:
+            self._use(heapq.heappop(self._held)[2])
+
+    def _use(self, item: Reading | PlantEvent) -> None:
         t = item.time
         if math.isnan(self.origin):
             self.origin = t
-        if t < self.last_time:
-            return  # a source yields in time order per tag; the shadow keeps one clock
+        if t < self.last_time or t < self.origin:
+            self.late += 1
+            return
         self.last_time = t
         for kpi in self.windows:
             kpi.advance(t)
@@ -355,7 +421,12 @@ class ShadowTwin:
             elif track is not None and item.event == "complete":
                 track.complete()
             for kpi in self.windows:
-                kpi.event(item)
+                if isinstance(kpi, _WindowKpi):
+                    kpi.event(item)
+            return
+        mean = self.means.get(item.signal)
+        if mean is not None:
+            mean.reading(t, item.value)
             return
         station = item.signal.partition(".")[2]
         track = self.batch.get(station)
@@ -367,15 +438,21 @@ class ShadowTwin:
         until`` [s]; then close the source."""
         try:
             async for item in source.items():
-                if until is not None and not math.isnan(self.origin) and (
-                        item.time - self.origin > until):
-                    self.last_time = self.origin + until  # the plant clock passed it
+                start = self._first if math.isnan(self.origin) else self.origin
+                if until is not None and not math.isnan(start) and item.time - start > until:
+                    self._flush()
+                    self.last_time = max(self.last_time, start + until)  # the clock passed
                     break
                 self.feed(item)
         finally:
             await source.close()
             self.stats = {k: (dict(v) if k == "rejected" else v)
                           for k, v in asdict(source.stats).items()}
+
+    def _flush(self) -> None:
+        """Use every item still held."""
+        while self._held:
+            self._use(heapq.heappop(self._held)[2])
 
     # ------------------------------------------------------------------ output
 
@@ -393,6 +470,7 @@ class ShadowTwin:
         """Close the KPI windows that ended by the last item, or by ``origin +
         until`` [s] if the plant data is known to cover that (e.g. the end of a recorded
         run), and return the result."""
+        self._flush()
         end = self.last_time
         if until is not None and not math.isnan(self.origin):
             end = max(self.origin + until, end) if not math.isnan(end) else self.origin + until
@@ -438,7 +516,7 @@ class ShadowResult:
             "detectors": {s: {**t.detector.describe(), **_sigma(t)}
                           for s, t in sh.tracks.items()},
             "reference_run": sh.reference.run_id, "unmonitored": sh.unmonitored,
-            "source_stats": sh.stats, "status": "completed",
+            "source_stats": sh.stats, "late": sh.late, "status": "completed",
             "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "parameters": sh.line.model_dump(mode="json", by_alias=True),
         }
@@ -464,7 +542,7 @@ def _sigma(track: _Track) -> dict[str, Any]:
         return {"sigma": track.sigma, "sigma_from": (
             "settings" if track.signal in track.shadow.settings.sigma else "in-control window"),
             "model_end_s": track.model.end}
-    if isinstance(track, _WindowKpi):
+    if isinstance(track, _WindowKpi | _WindowMean):
         return {"sigma": track.twin.sd, "sigma_from": "twin reference run",
                 "window_s": track.twin.window, "windows": track.twin.windows}
     return {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.data import spec as S
-from twin.data.alarms import display_scale
+from twin.data.alarms import display_of, display_scale, signal_tags
 from twin.edges.layout import line_layout
 from twin.observation import catalogue, schema
 from twin.observation.ledger import J_PER_KWH
@@ -48,7 +48,7 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
     """The line as the page draws it (empty parts when the spec is unknown)."""
     if spec is None:
         return {"stations": {}, "utilities": {}, "grid_kg_per_kwh": None, "alarms": [],
-                "diagram": None}
+                "signals": {}, "diagram": None}
     stations = {name: _station(spec, st) for name, st in spec.stations.items()}
     utilities = {name: {"carrier": u.carrier, "capacity": u.capacity, "medium": u.is_medium}
                  for name, u in spec.utilities.items()}
@@ -56,7 +56,17 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
     diagram = line_layout(spec.model_dump(mode="json", by_alias=True)["stations"])
     return {"stations": stations, "utilities": utilities,
             "grid_kg_per_kwh": spec.energy.grid.value * J_PER_KWH, "alarms": alarms,
-            "diagram": diagram.as_dict()}
+            "signals": signal_display(spec), "diagram": diagram.as_dict()}
+
+
+def signal_display(spec: S.LineSpec) -> dict[str, dict[str, Any]]:
+    """How the page shows each signal of the line: ``{tag: {scale, offset, unit}}``
+    (shown = SI x scale + offset; :data:`twin.data.alarms.DISPLAY`)."""
+    out = {}
+    for tag, dim in signal_tags(spec).items():
+        scale, offset, unit = display_of(dim)
+        out[tag] = {"scale": scale, "offset": offset, "unit": unit or "count"}
+    return out
 
 
 def registries() -> dict[str, Any]:

@@ -30,7 +30,8 @@ RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.#\-]*(/[A-Za-z0-9_][A-Za-z0-9_.#\-
 MAX_ID = 300
 CACHED = 8
 """Serialised answers kept in memory (meta and records of the last few runs opened)."""
-TABLE_FILES = schema.RECORDED
+TABLE_FILES = tuple(n for n, t in schema.TABLES.items() if t.when != "derived")
+"""Tables sent to the page: the recorded ones and a shadow twin's (residuals)."""
 
 
 @dataclass(frozen=True)

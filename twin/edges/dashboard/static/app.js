@@ -881,6 +881,48 @@ function renderEmissions(run, T) {
     annotations: [...win.annotations, ...(traces.length ? [] : [{ text: "no emissions in this time window", showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }])] }, PLOT_CONFIG);
 }
 
+// Measured and twin (a shadow run's residuals table): the plant's value, the twin's prediction
+// and the Kalman estimate of one monitored signal, in the unit people read it in; below, the
+// detector statistic against its limit (standard deviations), with the residual alarms.
+function renderResiduals(run, T) {
+  const rt = run.col("residuals", "time"), rs = run.col("residuals", "signal");
+  const select = document.getElementById("resid-signal");
+  const signals = [...new Set(rs)].sort();
+  if (!panel("resid-values", signals.length > 0)) return;
+  if (select.options.length !== signals.length) {
+    const keep = signals.includes(select.value) ? select.value : signals[0];
+    select.replaceChildren(...signals.map((t) => el("option", { value: t }, t)));
+    select.value = keep;
+    select.onchange = () => render();
+  }
+  const tag = select.value, w0 = windowStart(T);
+  const d = (run.meta.layout.signals || {})[tag] || { scale: 1, offset: 0, unit: "SI" };
+  const cols = ["measured", "predicted", "estimate", "statistic", "limit", "alarm"].map((c) => run.col("residuals", c));
+  const pick = { x: [], measured: [], predicted: [], estimate: [], statistic: [], limit: [], alarm: [] };
+  for (let i = 0; i < rt.length && rt[i] <= T; i++) {
+    if (rs[i] !== tag || rt[i] < w0) continue;
+    pick.x.push(rt[i] / HOUR);
+    ["measured", "predicted", "estimate", "statistic", "limit", "alarm"].forEach((c, k) => pick[c].push(cols[k][i]));
+  }
+  const shown = (v) => (typeof v === "number" ? v * d.scale + d.offset : null);
+  const values = [
+    { type: "scatter", mode: "markers", marker: { color: "#8a8a8a", size: 5 }, name: `measured [${d.unit}]`, x: pick.x, y: pick.measured.map(shown) },
+    { type: "scatter", mode: "lines", line: { color: "#2e2e2e" }, name: `twin [${d.unit}]`, x: pick.x, y: pick.predicted.map(shown) },
+  ];
+  if (pick.estimate.some((v) => typeof v === "number")) {
+    values.push({ type: "scatter", mode: "lines", line: { color: "#5e5e5e", dash: "dash" }, name: `estimate (Kalman) [${d.unit}]`, x: pick.x, y: pick.estimate.map(shown) });
+  }
+  Plotly.react("resid-values", values, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle(`${tag} [${d.unit}]`) }, PLOT_CONFIG);
+  const alarms = pick.x.map((x, i) => (pick.alarm[i] ? i : -1)).filter((i) => i >= 0);
+  const stat = [
+    { type: "scatter", mode: "lines", line: { color: "#2e2e2e" }, name: "detector statistic [sd]", x: pick.x, y: pick.statistic },
+    { type: "scatter", mode: "lines", line: { color: "#c62828", dash: "dash" }, name: "limit [sd]", x: pick.x, y: pick.limit },
+    { type: "scatter", mode: "markers", marker: { color: "#c62828", symbol: "x", size: 9 }, name: "residual alarm", x: alarms.map((i) => pick.x[i]), y: alarms.map((i) => pick.statistic[i]) },
+  ];
+  Plotly.react("resid-stat", stat, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle("residual statistic [standard deviations]") }, PLOT_CONFIG);
+  window.twinState.residuals = { signal: tag, points: pick.x.length, alarms: alarms.length };
+}
+
 // -------------------------------------------------------------------- rendering
 
 function currentTime() {
@@ -902,7 +944,13 @@ function render() {
   if (ui.view === "overview") { renderKpis(run, T); renderDiagram(run, T); }
   // panels that a line lacks are hidden before their neighbours are drawn (which then fill
   // the row)
-  if (ui.view === "timelines") { renderUtility(run, T); renderProfiles(run, T); renderGantt(run, T); renderLevels(run, T); }
+  if (ui.view === "timelines") {
+    // a shadow run's folder records residuals, not the line's units: no empty timelines
+    const units = run.meta.live || (run.meta.units || []).length > 0;
+    if (units) { panel("gantt", true); renderUtility(run, T); renderProfiles(run, T); renderGantt(run, T); renderLevels(run, T); }
+    else for (const id of ["gantt", "utility", "profiles", "levels"]) panel(id, false);
+    renderResiduals(run, T);
+  }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);
   document.querySelector('#tabs button[data-view="alarms"]').hidden = !hasAlarms(run);
@@ -1061,7 +1109,40 @@ async function compare() {
   });
   const c0 = Math.min(...runs.map((r) => r.meta.warmup || 0)), c1 = Math.max(...runs.map((r) => r.end));
   Plotly.react("cmp-curve", curves, { ...BASE_LAYOUT, xaxis: timeAxis(c0, c1), yaxis: axisTitle("good units since the warm-up [count]", { rangemode: "tozero" }) }, PLOT_CONFIG);
+  compareSignals(runs, [a, b]);
   window.twinState.compared = [a, b];
+}
+
+// The signals both runs recorded (a plant run and its twin, two configurations), one at a
+// time: A dotted, B solid, as step lines in the unit people read them in.
+function signalSeries(run, tag) {
+  const t = run.col("signals", "time"), g = run.col("signals", "tag"), v = run.col("signals", "value");
+  const pts = [];
+  for (let i = 0; i < t.length; i++) if (g[i] === tag) pts.push([t[i], v[i]]);
+  return pts;
+}
+
+function compareSignals(runs, names) {
+  const tags = runs.map((r) => new Set(r.col("signals", "tag")));
+  const common = [...tags[0]].filter((t) => tags[1].has(t)).sort();
+  const select = document.getElementById("cmp-signal");
+  if (!panel("cmp-signal-plot", common.length > 0)) return;
+  const keep = common.includes(select.value) ? select.value : common[0];
+  select.replaceChildren(...common.map((t) => el("option", { value: t }, t)));
+  select.value = keep;
+  const draw = () => {
+    const tag = select.value, d = (runs[1].meta.layout.signals || {})[tag] || { scale: 1, offset: 0, unit: "SI" };
+    const c0 = Math.min(...runs.map((r) => r.meta.warmup || 0)), c1 = Math.max(...runs.map((r) => r.end));
+    const traces = runs.map((run, i) => {
+      const s = stepSeries(signalSeries(run, tag), c0, run.end);
+      return { type: "scatter", mode: "lines", line: { shape: "hv", color: i ? "#2e2e2e" : "#9a9a9a", dash: i ? "solid" : "dot" },
+        name: `${i ? "B" : "A"}: ${names[i]}`, x: s.x, y: s.y.map((y) => y * d.scale + d.offset) };
+    });
+    Plotly.react("cmp-signal-plot", traces, { ...BASE_LAYOUT, xaxis: timeAxis(c0, c1), yaxis: axisTitle(`${tag} [${d.unit}]`) }, PLOT_CONFIG);
+    window.twinState.comparedSignal = tag;
+  };
+  select.onchange = draw;
+  draw();
 }
 
 // -------------------------------------------------------------------- wiring
