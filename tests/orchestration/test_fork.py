@@ -13,6 +13,7 @@ import pytest
 from scipy import stats
 
 from twin.data.checks import SpecError
+from twin.data.scenario import InjectedFailure
 from twin.data.state import LineState
 from twin.observation import runfolder
 from twin.observation.run_state import state_from_tables
@@ -27,9 +28,12 @@ DISCRETE = {
         "src": {"type": "source", "product": "A", "interarrival": "50 s", "to": "m1"},
         "m1": {"type": "machine", "buffer": 5, "cycle_time": "47 s", "to": "m2",
                "follows_calendar": False},
-        "m2": {"type": "machine", "buffer": 2, "cycle_time": "55 s", "to": "q"},
-        "q": {"type": "inspection", "cycle_time": "20 s", "to": "out",
+        "m2": {"type": "machine", "servers": 2, "buffer": 3, "cycle_time": "110 s",
+               "to": "q"},
+        "q": {"type": "inspection", "cycle_time": "20 s", "to": "oven",
               "rework_probability": 0.0},
+        "oven": {"type": "batch", "batch_size": 4, "buffer": 8, "cycle_time": "170 s",
+                 "to": "out"},
         "out": {"type": "sink"}}}
 
 SPECIES = {"S": {"molar_mass": "0.018 kg/mol", "density": "1000 kg/m3",
@@ -62,12 +66,18 @@ def after(result: RunResult, t: float) -> list[tuple[Any, ...]]:
                       ev["kind"].astype(str), strict=True))
 
 
-@pytest.mark.parametrize("t", [3600.0 + 13, 6 * 3600.0, 14 * 3600.0 + 7])
+@pytest.mark.parametrize("t", [3600.0 + 13, 6 * 3600.0, 9 * 3600.0 + 33.3, 14 * 3600.0 + 7])
 def test_the_fork_of_a_deterministic_run_repeats_it_exactly(tmp_path: Path, t: float) -> None:
-    """At a time inside a shift, at an instant where parts arrive, and after a shift end
-    (the calendar position is carried by the clock)."""
+    """Before the shift (the units are off), at the shift start (an instant where parts
+    start), inside the shift and after its end (m1 runs on): the calendar position is
+    carried by the clock. Two servers at m2, a batch oven."""
     base = run(DISCRETE, duration="1 d", warmup=0, seed=1)
     folder = base.save(tmp_path)
+    state = state_at(folder, t)
+    if t == 9 * 3600.0 + 33.3:  # in the shift: both m2 servers and the oven are at work
+        assert len([u for u in state.stations["m2"].units if u.parts]) == 2
+        oven = state.stations["oven"].units[0]
+        assert len(oven.parts) == 4 and not oven.done
     forked = fork(folder, at=t)
     assert after(forked, t) == after(base, t)
     assert len(after(base, t)) > 100
@@ -76,7 +86,7 @@ def test_the_fork_of_a_deterministic_run_repeats_it_exactly(tmp_path: Path, t: f
     assert forked.provenance["settings"]["start_s"] == t
     # recorded where it came from: the state it started from is in run.json
     saved = runfolder.read_summary(forked.save(tmp_path / "forks"))
-    assert LineState.parse(saved["provenance"]["initial_state"]["state"]) == state_at(folder, t)
+    assert LineState.parse(saved["provenance"]["initial_state"]["state"]) == state
 
 
 def test_the_fork_of_a_process_run_resumes_batches_in_their_phase(tmp_path: Path) -> None:
@@ -228,3 +238,47 @@ def test_a_tank_starts_at_its_level() -> None:
     fl = res.tables["flows"]
     lots = fl[(fl["kind"] == "output")].groupby("species", observed=True)["kg"].sum()
     assert lots["slurry"] / lots["solvent"] == pytest.approx(4.0)
+
+
+def test_timed_events_of_a_fork_are_at_times_of_the_run(tmp_path: Path) -> None:
+    base = run(DISCRETE, duration="1 d", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    t = 9 * 3600.0
+    fail = InjectedFailure(kind="failure", station="q", at="10 h", duration="20 min")
+    forked = fork(folder, at=t, events=[fail])
+    st = forked.tables["states"]
+    down = st[(st["station"] == "q") & (st["state"] == "down")]
+    assert (float(down["start"].iloc[0]), float(down["end"].iloc[0])) == (36000.0, 37200.0)
+    early = InjectedFailure(kind="failure", station="q", at="8 h", duration="20 min")
+    with pytest.raises(SpecError, match=r"events\[0\]\.at: 28800 s is before the state's"):
+        fork(folder, at=t, events=[early])
+
+
+SETUPS = {
+    "line": {"name": "setup"}, "products": {"A": {}, "B": {}},
+    "operators": {"crew": {"count": 1}},
+    "stations": {
+        "src": {"type": "source", "mix": {"A": 1, "B": 1}, "to": "m",
+                "schedule": [{"at": "0 s", "product": "A", "every": "400 s"},
+                             {"at": "200 s", "product": "B", "every": "400 s"}]},
+        "m": {"type": "machine", "setup_time": "60 s", "cycle_time": "100 s", "to": "m2",
+              "operator": {"pool": "crew", "during": "setup"}},
+        "m2": {"type": "machine", "cycle_time": "150 s", "to": "out", "buffer": 3,
+               "operator": {"pool": "crew", "during": "processing"}},
+        "out": {"type": "sink"}}}
+
+
+@pytest.mark.parametrize(("t", "m_state", "m2_state"), [
+    (230.0, "waiting", "producing"), (3613.0, "setup", "waiting")])
+def test_forks_with_setups_under_way_and_a_shared_operator_repeat_the_run(
+        tmp_path: Path, t: float, m_state: str, m2_state: str) -> None:
+    """One operator for m's setups and m2's processing: a unit holding the operator keeps
+    it, one waiting for it queues behind; a setup under way takes the rest of its time; a
+    part taken for a product change still needs its setup (the unit's last product)."""
+    base = run(SETUPS, duration="3 h", warmup=0, seed=1)
+    folder = base.save(tmp_path)
+    state = state_at(folder, t)
+    m, m2 = state.stations["m"].units[0], state.stations["m2"].units[0]
+    assert (m.state, m2.state) == (m_state, m2_state) and m.parts and m2.parts
+    assert m.last_product != m.parts[0].product  # a product change: a setup is due
+    assert after(fork(folder, at=t), t) == after(base, t)

@@ -75,7 +75,8 @@ class UnitState(Model):
     A process unit's batch is in ``phase`` (its name in the recipe, or its kind when the
     phase has no name), ``elapsed`` being the work time in that phase. ``ages``: producing
     time [s] since the last repair of each operating-time failure mode, or calendar time
-    for calendar-time modes (missing: a repair just ended).
+    for calendar-time modes (missing: a repair just ended). ``last_product``: the product
+    it last started work on (a setup is due when the next differs; missing: none is).
     """
 
     server: int = Field(ge=0)
@@ -91,6 +92,8 @@ class UnitState(Model):
     to: str | None = None
     stop: StopState | None = None
     ages: dict[str, float] = {}
+    last_product: str | None = Field(None, description="product it last started work on "
+                                     "(a different next one needs a setup)")
 
     @property
     def done(self) -> bool:
@@ -313,6 +316,8 @@ def _unit_problems(state: LineState, line: S.LineSpec, uw: str, spec: Any,
                                f"station (modes: {sorted(modes)})"))
         elif not (age >= 0 and math.isfinite(age)):
             out.append(Problem(f"{uw}.ages.{mode}", f"must be a time >= 0, got {age!r}"))
+    if unit.last_product is not None and unit.last_product not in line.products:
+        out.append(Problem(f"{uw}.last_product", f"no product named {unit.last_product!r}"))
     if unit.to is not None and unit.to not in line.stations:
         out.append(Problem(f"{uw}.to", f"no station named {unit.to!r}"))
     if spec.type == "process":

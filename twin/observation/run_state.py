@@ -155,20 +155,45 @@ def _equipment(line: S.LineSpec, spec: Any, name: str, here: pd.DataFrame,
     for server in range(spec.servers):
         rows = units[units["server"] == server]
         out.append(_unit(spec, server, rows, stops, t))
-    busy = [i for i, (u, act) in enumerate(out) if act in ("producing", "setup", "waiting")]
-    blocked = [i for i, (u, act) in enumerate(out) if act == "blocked"]
-    free = [i for i, (u, act) in enumerate(out) if i not in busy and i not in blocked]
+    acts = [act for _, act in out]
+    busy = [i for i, act in enumerate(acts) if act in ("producing", "setup", "waiting")]
+    blocked = [i for i, act in enumerate(acts) if act == "blocked"]
+    free = [i for i, act in enumerate(acts) if i not in busy and i not in blocked]
     result = [u for u, _ in out]
-    for job, i in zip(jobs, busy + free, strict=False):
+    taken: set[int] = set()
+
+    def pick(order: list[int]) -> int:
+        for i in order:
+            if i not in taken:
+                taken.add(i)
+                return i
+        raise ValueError(f"station {name!r} holds more jobs at t = {t:g} s than its "
+                         f"{spec.servers} server(s)")
+
+    for job in jobs:
+        i = pick(busy + free + blocked)
         result[i] = _in_process(line, spec, name, result[i], job, units, tables, t)
-    for job, i in zip(done, blocked + free + busy, strict=False):
+    for job in done:
+        i = pick(blocked + free + busy)
         to = (spec.rework_to if job[0].kind == "rework" else None)
         result[i] = result[i].model_copy(update={
             "parts": [_part(r) for r in job], "finished": True, "to": to})
-    extra = len(jobs) - len(busy + free) + len(done) - len(blocked + free + busy)
-    if extra > 0:  # more jobs than servers: a record the line cannot hold
-        raise ValueError(f"station {name!r} holds more jobs at t = {t:g} s than its "
-                         f"{spec.servers} server(s)")
+    for i in busy:  # setting up or waiting for an operator: parts taken, not yet started
+        if i in taken or not buffer or spec.type == "process":
+            continue
+        size = getattr(spec, "batch_size", 1)
+        held = [p.model_copy(update={"arrived": None}) for p in buffer[:size]]
+        buffer = buffer[size:]
+        rows = units[units["server"] == i]
+        result[i] = result[i].model_copy(update={
+            "parts": held, "elapsed": _setup_time(rows, t) if acts[i] == "setup" else 0.0})
+    if getattr(spec, "setup_time", None) is not None:  # a product change needs a setup
+        ev = tables["events"]
+        starts = ev[(ev["station"] == name) & (ev["kind"] == "start")]
+        last = str(starts["product"].iloc[-1]) if len(starts) else None
+        result = [u.model_copy(update={"last_product": u.parts[0].product if u.parts
+                                       and i in taken else last})
+                  for i, u in enumerate(result)]
     keep = [u for u in result if u != US(server=u.server)]
     return StationState(buffer=buffer, units=keep)
 
@@ -208,6 +233,14 @@ def _unit(spec: Any, server: int, rows: pd.DataFrame, stops: pd.DataFrame | None
                         else t - origin)
     unit = US(server=server, state=state, since=since, stop=stop, ages=ages)
     return unit, activity
+
+
+def _setup_time(rows: pd.DataFrame, t: float) -> float:
+    """Setup time [s] of the setup under way at ``t`` (since the unit last did something
+    else; stops not counted)."""
+    other = rows[~rows["state"].astype(str).isin(("setup", *STOPS))]
+    began = float(other["end"].iloc[-1]) if len(other) else 0.0
+    return _time_in(rows, ("setup",), began, t)
 
 
 def _time_in(rows: pd.DataFrame, states: tuple[str, ...], a: float, b: float) -> float:

@@ -26,7 +26,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from twin.data import spec as S
-from twin.data.checks import SpecError, line_from_dict, load_line, topology_problems
+from twin.data.checks import (
+    Problem,
+    SpecError,
+    line_from_dict,
+    load_line,
+    topology_problems,
+)
 from twin.data.scenario import event_problems
 from twin.data.state import LineState, checked
 from twin.data.units import to_si
@@ -284,6 +290,10 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
         raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
     events = tuple(events)
     problems = event_problems(spec, list(events))
+    if state is not None:  # event times are times of the run: none before its start
+        problems += [Problem(f"events[{i}].at", f"{e.at:g} s is before the state's time "
+                             f"{state.time:g} s (event times are times of the run)")
+                     for i, e in enumerate(events) if e.at < state.time]
     if problems:
         raise SpecError(problems, "timed events")
     chosen, note = choose_engine(spec, events, engine or spec.run.engine, state is not None)
@@ -438,8 +448,9 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         draw conditioned on exceeding the elapsed time for a random one), batches resume
         in their phase, tanks hold their contents. The run then covers
         ``[t, t + warmup + duration]`` and its KPIs the window after the warm-up; the
-        provenance keeps the state (``initial_state``). SimPy engine only (``"auto"``
-        picks it; ``"compiled"`` is refused).
+        provenance keeps the state (``initial_state``); timed ``events`` are at times of
+        the run (none before the state's time). SimPy engine only (``"auto"`` picks it;
+        ``"compiled"`` is refused).
 
     Raises
     ------

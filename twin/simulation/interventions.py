@@ -51,7 +51,7 @@ def start(ctx: Context, nodes: dict[str, Node], events: list[Any]) -> None:
 
 def _down(ctx: Context, units: list[Unit], at: float, duration: float, kind: str,
           mode: str) -> Generator[Any, Any, None]:
-    yield ctx.env.timeout(at)
+    yield ctx.env.timeout(at - ctx.env.now)  # a time of the run (a run from a state)
     for u in units:
         u.rec_stop(ctx.env.now, u.code, kind, mode, duration)
         u.hold(DOWN)
@@ -61,7 +61,7 @@ def _down(ctx: Context, units: list[Unit], at: float, duration: float, kind: str
 
 
 def _change(ctx: Context, node: Node, ev: E.Change, index: int) -> Generator[Any, Any, None]:
-    yield ctx.env.timeout(ev.at)
+    yield ctx.env.timeout(ev.at - ctx.env.now)
     sampler = ev.value.sampler(ctx.streams.rng(node.name, ev.what, "change", str(index)))
     if isinstance(node, SourceNode):
         node.gap = sampler
@@ -70,6 +70,6 @@ def _change(ctx: Context, node: Node, ev: E.Change, index: int) -> Generator[Any
 
 
 def _foul(ctx: Context, node: Node, ev: E.Fouling) -> Generator[Any, Any, None]:
-    yield ctx.env.timeout(ev.at)
+    yield ctx.env.timeout(ev.at - ctx.env.now)
     assert isinstance(node, ProcessNode)
     node.scale_heat_transfer(ev.factor)

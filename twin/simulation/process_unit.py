@@ -104,11 +104,12 @@ class ProcessNode(EquipmentNode):
             yield from self.batch(unit, part)
 
     def batch(self, unit: Unit, part: Part, first: int = 0, elapsed: float = 0.0,
-              draw: Callable[[Any], float] | None = None) -> Generator[Any, Any, None]:
+              draw: Callable[[Any], float] | None = None,
+              request: Any = None) -> Generator[Any, Any, None]:
         """Run ``part``'s recipe from phase ``first`` on (a run from a state: ``elapsed``
-        [s] of it done, its duration from ``draw``), then send it on (or scrap it)."""
+        [s] of it done, its duration from ``draw``, the operator ``request`` held), then
+        send it on (or scrap it)."""
         mat = self.ctx.materials
-        request = None
         missed = []
         rework = part.id in self.seen
         self.seen.add(part.id)

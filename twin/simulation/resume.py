@@ -66,11 +66,14 @@ def place(ctx: Context, nodes: dict[str, Node], state: LineState) -> int:
         for us in st.units:
             unit = node.units[us.server]
             _clocks(ctx, node, us)
+            if us.last_product is not None:
+                unit.last_product = ctx.product_code[us.last_product]
             if us.parts:
                 parts = [_part(ctx, node, p) for p in us.parts]
                 placed += len(parts)
                 node.first[us.server] = _job(node, unit, us, parts,
-                                             _rng(ctx, name, "work", str(us.server)))
+                                             _rng(ctx, name, "work", str(us.server)),
+                                             _operator_held(node, us))
     return placed
 
 
@@ -163,20 +166,37 @@ def _part(ctx: Context, node: Node, p: PartState) -> Part:
     return part
 
 
+def _operator_held(node: EquipmentNode, us: UnitState) -> Any:
+    """The operator a unit at work holds (requested now, before any process runs, so that
+    units waiting for one queue behind it), or ``None``."""
+    pool, during = node.pool, node.operator_during
+    if pool is None or not us.parts or us.done or us.state in ("waiting", "idle"):
+        return None
+    if isinstance(node, ProcessNode):
+        recipe = (node.reworks if us.parts[0].reworks else node.recipes)[
+            node.ctx.product_code[us.parts[0].product]]
+        cleaning = recipe[phase_position(recipe, us)].phase == "clean"
+    else:
+        cleaning = us.state == "setup"
+    if during == "both" or (during == "setup") == cleaning:
+        return pool.request()
+    return None
+
+
 def _job(node: EquipmentNode, unit: Unit, us: UnitState, parts: list[Part],
-         rng: np.random.Generator) -> Generator[Any, Any, None]:
-    """What a server does first: finish the work on the parts it holds, hand them on."""
+         rng: np.random.Generator, request: Any) -> Generator[Any, Any, None]:
+    """What a server does first: finish the work on the parts it holds (with the operator
+    ``request`` it holds), hand them on."""
     node.holding += len(parts)
-    unit.last_product = parts[0].product
     dest = None if us.to is None else _node(node, us.to)
     if isinstance(node, ProcessNode):
-        yield from _batch(node, unit, us, parts[0], dest, rng)
+        yield from _batch(node, unit, us, parts[0], dest, rng, request)
         return
     if not us.done:
         if us.state in ("waiting", "idle"):
             yield from node._operate(unit, parts)  # taken but not started: all of it
         else:
-            yield from _finish(node, unit, us, parts, rng)
+            yield from _finish(node, unit, us, parts, rng, request)
         if isinstance(node, InspectionNode):
             yield from node.judge(unit, parts[0])
             return
@@ -197,23 +217,25 @@ def _node(node: EquipmentNode, name: str) -> Node:
 
 
 def _finish(node: EquipmentNode, unit: Unit, us: UnitState, parts: list[Part],
-            rng: np.random.Generator) -> Generator[Any, Any, None]:
+            rng: np.random.Generator, request: Any) -> Generator[Any, Any, None]:
     """The rest of a cycle (or of a setup, then a whole cycle) under way for ``us.elapsed``
-    [s]: its conditional remaining time; an operator is held while the spec needs one."""
+    [s]: its conditional remaining time; the operator ``request`` held is released as the
+    spec says, one needed later is asked for then."""
     env, spec = node.env, node.spec
     product = parts[0].product
     name = node.ctx.rec.products[product]
     pool, during = node.pool, node.operator_during
-    request = None
-    if pool is not None and (during != "setup" or us.state == "setup"):
-        request = pool.request()
-        yield request
+    unit.last_product = product  # the work under way is on it
     if us.state == "setup":
         assert spec.setup_time is not None
         yield from unit.work(residual(spec.setup_time, us.elapsed, rng), SETUP)
         if request is not None and during == "setup":
             pool.release(request)  # type: ignore[union-attr]
             request = None
+        if pool is not None and during != "setup" and request is None:
+            request = yield from node._operator(unit, pool)
+        while unit.stopped:
+            yield unit.wait_up()
         for p in parts:
             node._event(env.now, p.id, p.product, node.code, START)
         cycle = node.cycle[product]()
@@ -227,7 +249,7 @@ def _finish(node: EquipmentNode, unit: Unit, us: UnitState, parts: list[Part],
 
 
 def _batch(node: ProcessNode, unit: Unit, us: UnitState, part: Part, dest: Node | None,
-           rng: np.random.Generator) -> Generator[Any, Any, None]:
+           rng: np.random.Generator, request: Any) -> Generator[Any, Any, None]:
     """A batch in a process unit: resume it in its phase, then its remaining phases."""
     if us.done:
         yield from node._send(unit, part, dest)
@@ -243,4 +265,4 @@ def _batch(node: ProcessNode, unit: Unit, us: UnitState, part: Part, dest: Node 
     if dist is not None and elapsed > 0:
         def draw(_phase: Any) -> float:
             return elapsed + residual(dist, elapsed, rng)
-    yield from node.batch(unit, part, first, elapsed, draw)
+    yield from node.batch(unit, part, first, elapsed, draw, request)
