@@ -328,25 +328,63 @@ def mqtt_link(background_loop: BackgroundLoop, mqtt_broker: MqttBroker) -> Itera
 OPCUA_NAMESPACE = "urn:pilot-twin:test"
 
 
-class OpcUaServer:
-    """An asyncua server on 127.0.0.1 (no security) with :data:`OPCUA_VARIABLES` under
-    ``Objects/Line1``, running on a :class:`BackgroundLoop`."""
+OPCUA_USERS = {"twin": "s3cret"}
+"""User names and passwords the test OPC UA server accepts (besides anonymous clients)."""
 
-    def __init__(self, bg: BackgroundLoop) -> None:
-        self.bg, self.port = bg, free_port()
+
+async def opcua_certificate(directory: Path, name: str, server: bool) -> tuple[Path, Path]:
+    """A self-signed OPC UA application certificate (DER) and key (PEM) for ``name`` on
+    127.0.0.1, made with asyncua's own helper; application URI ``urn:pilot-twin:{name}``."""
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    cert, key = directory / f"{name}-cert.der", directory / f"{name}-key.pem"
+    use = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+    await setup_self_signed_certificate(key, cert, f"urn:pilot-twin:{name}", "127.0.0.1", use,
+                                        {"commonName": f"pilot-twin {name}"})
+    return cert, key
+
+
+class _Users:
+    """asyncua user manager: anonymous clients and :data:`OPCUA_USERS` with their password."""
+
+    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> Any:
+        from asyncua.crypto.permission_rules import User, UserRole
+
+        if username is None or OPCUA_USERS.get(username) == password:
+            return User(role=UserRole.User, name=username)
+        return None
+
+
+class OpcUaServer:
+    """An asyncua server on 127.0.0.1 with :data:`OPCUA_VARIABLES` under ``Objects/Line1``,
+    running on a :class:`BackgroundLoop`. Endpoints: no security, and Basic256Sha256 with
+    Sign and with SignAndEncrypt (server certificate ``certificate``, made in
+    ``directory``); users: anonymous, or :data:`OPCUA_USERS` with their password."""
+
+    def __init__(self, bg: BackgroundLoop, directory: Path) -> None:
+        self.bg, self.port, self.directory = bg, free_port(), directory
         self.url = f"opc.tcp://127.0.0.1:{self.port}/pilot-twin/"
         self.server: Any = None
         self.nodes: dict[str, Any] = {}
         self.node_ids: dict[str, str] = {}
+        self.certificate = directory / "server-cert.der"
 
     async def _start(self) -> None:
         from asyncua import Server, ua
 
-        server = Server()
+        cert, key = await opcua_certificate(self.directory, "server", server=True)
+        server = Server(user_manager=_Users())
         await server.init()
         server.set_endpoint(self.url)
         server.set_server_name("Pilot Twin test plant")
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        await server.set_application_uri("urn:pilot-twin:server")
+        await server.load_certificate(str(cert))
+        await server.load_private_key(str(key))
+        server.set_security_policy([
+            ua.SecurityPolicyType.NoSecurity, ua.SecurityPolicyType.Basic256Sha256_Sign,
+            ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
         idx = await server.register_namespace(OPCUA_NAMESPACE)
         line = await server.nodes.objects.add_object(ua.NodeId("Line1", idx), "Line1")
         for name, value in OPCUA_VARIABLES.items():
@@ -398,9 +436,9 @@ class OpcUaServer:
 
 
 @pytest.fixture(scope="module")
-def _opcua_module_server() -> Iterator[OpcUaServer]:
+def _opcua_module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpcUaServer]:
     bg = BackgroundLoop()
-    server = OpcUaServer(bg)
+    server = OpcUaServer(bg, tmp_path_factory.mktemp("opcua"))
     try:
         server.start()
         yield server

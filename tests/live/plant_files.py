@@ -22,6 +22,8 @@ from twin.data.scenario import Change
 from twin.fit.runlogs import ORIGIN, event_log
 from twin.live.predict import batch_temperature
 from twin.live.readings import PlantEvent, Reading
+from twin.orchestration.live import LiveRun
+from twin.orchestration.run import prepare
 
 EPOCH0 = pd.Timestamp(ORIGIN).timestamp()
 """Plant time [s since the epoch] of run time 0."""
@@ -87,30 +89,32 @@ its queue varies, and grows when the machine slows down."""
 
 def run_queue(seed: int, duration: str, slower_from: float, factor: float = 1.3
               ) -> dict[str, pd.DataFrame]:
-    """Tables of a run of the queue line recording ``buffer.mill`` (a silent alarm watches
-    it); from ``slower_from`` [s] on the machine's mean cycle time is ``factor`` times
+    """Tables of a run of the queue line recording ``buffer.mill`` (a run that watches it);
+    from ``slower_from`` [s] on the machine's mean cycle time is ``factor`` times
     longer."""
-    from twin.data.checks import line_from_dict
-    from twin.live.predict import watching
-
     events = [Change.model_validate({
         "kind": "change", "at": f"{slower_from} s", "station": "mill", "what": "cycle_time",
         "value": {"dist": "exponential", "mean": f"{5 * factor} min"}})]
-    line = watching(line_from_dict(QUEUE), ["buffer.mill"])
-    return twin.run(line, duration=duration, warmup="0 s", seed=seed, events=events).tables
+    live = LiveRun(prepare(QUEUE, duration=duration, warmup="0 s", seed=seed, events=events),
+                   watch=["buffer.mill"]).start()
+    assert live.wait(60) and live.result is not None, live.error
+    return live.result.tables
 
 
-def sampled_readings(tables: dict[str, pd.DataFrame], signal: str, dt: float, end: float
-                     ) -> list[Reading]:
+def sampled_readings(tables: dict[str, pd.DataFrame], signal: str, dt: float, end: float,
+                     by_exception: bool = False) -> list[Reading]:
     """A historian's samples of a recorded signal every ``dt`` seconds from 0 to ``end``
-    (the value in force at each sample time)."""
+    (the value in force at each sample time); ``by_exception``: only the samples whose
+    value differs from the previous one (report by exception)."""
     sig = tables["signals"]
     rows = sig[sig["tag"] == signal]
     times = np.arange(0.0, end, dt)
     idx = np.searchsorted(rows["time"].to_numpy(), times, side="right") - 1
     values = rows["value"].to_numpy()[np.clip(idx, 0, None)]
+    keep = np.r_[True, values[1:] != values[:-1]] if by_exception else np.ones(len(values),
+                                                                               dtype=bool)
     return [Reading(EPOCH0 + float(t), signal.upper(), signal, float(v))
-            for t, v in zip(times, values, strict=True)]
+            for t, v in zip(times[keep], values[keep], strict=True)]
 
 
 def jacket(ua: str = "2.4 kW/K") -> dict[str, Any]:

@@ -190,3 +190,16 @@ def test_importing_the_live_modules_loads_no_plant_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_docs_list_every_connection_key_and_rejection_reason() -> None:
+    from dataclasses import fields
+
+    from twin.live.tagchecks import REASONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "LIVE.md").read_text()
+    for cls in (MqttSettings, OpcUaSettings):
+        for f in fields(cls):
+            assert f"`{f.name}`" in doc, f.name
+    for reason in REASONS:
+        assert f"| `{reason}` |" in doc, reason

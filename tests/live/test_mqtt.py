@@ -87,14 +87,17 @@ def test_events_through_mqtt_and_reconnect_until_the_broker_is_up(
             await asyncio.wait_for(src.connected.wait(), TIMEOUT)
             evs = [PlantEvent(1772431200.0 + t, f"p{t}", "A", "cnc", "start", seq=t)
                    for t in (2, 0, 1, 4, 3)]  # out of order within the lateness
-            await publish(mqtt_broker.port, [(wire.topic(PREFIX, "events", "cnc"),
-                                              wire.encode_event(e)) for e in evs])
+            kpi = wire.RawValue(1772431200.0, "kpi.throughput", 0.1, "1/s")
+            await publish(mqtt_broker.port, [
+                (wire.topic(PREFIX, "kpis", "throughput"), wire.encode_value(kpi))] + [
+                (wire.topic(PREFIX, "events", "cnc"), wire.encode_event(e)) for e in evs])
             await await_until(lambda: len(got) == 5, what="the events")
         return src, got
 
     src, got = asyncio.run(main())
     assert [e.id for e in got] == ["p0", "p1", "p2", "p3", "p4"]
     assert src.stats.disconnects == 0 and src.stats.offline == []
+    assert src.stats.received == 5 and not src.stats.rejected  # a twin's KPI is not plant data
 
 
 def test_backoff_doubles_up_to_its_cap_with_seeded_jitter() -> None:
@@ -139,3 +142,21 @@ def test_tls_and_a_password_from_the_environment(background_loop, tmp_path, tagm
     finally:
         broker.stop()
     assert [(r.tag, r.seq) for r in got] == [("TI101", 1)]
+
+
+def test_a_settings_error_ends_the_iteration_with_it(tagmap, monkeypatch, tmp_path) -> None:
+    from twin.live.connection import ConnectionSettingsError
+
+    monkeypatch.delenv("TWIN_TEST_UNSET", raising=False)
+
+    async def first(src: MqttSource) -> None:
+        async with src:
+            async for _ in src.items():
+                break
+
+    with pytest.raises(ConnectionSettingsError, match="TWIN_TEST_UNSET, which is not set"):
+        asyncio.run(asyncio.wait_for(first(MqttSource(settings(1, password_env="TWIN_TEST_UNSET"),
+                                                      tagmap)), TIMEOUT))
+    missing = settings(1, tls=True, ca_file=str(tmp_path / "no-ca.pem"))
+    with pytest.raises(FileNotFoundError):
+        asyncio.run(asyncio.wait_for(first(MqttSource(missing, tagmap)), TIMEOUT))

@@ -115,3 +115,64 @@ def test_a_network_cut_is_counted_and_the_source_resubscribes(opcua_server, tagm
     assert got[3].value == pytest.approx(372.15)
     assert src.stats.disconnects == 1 and len(src.stats.offline) == 1
     assert "disconnected from" in caplog.text and "reconnected to" in caplog.text
+
+
+def test_basic256sha256_with_a_user_password_from_the_environment(opcua_server, tagmap,
+                                                                  tmp_path, monkeypatch,
+                                                                  caplog) -> None:
+    from tests.live.conftest import opcua_certificate
+
+    cert, key = asyncio.run(opcua_certificate(tmp_path, "twin", server=False))
+    monkeypatch.setenv("TWIN_TEST_OPCUA_PASSWORD", "s3cret")
+    secure = settings(opcua_server, security_policy="Basic256Sha256",
+                      security_mode="SignAndEncrypt", certificate=str(cert),
+                      private_key=str(key), server_certificate=str(opcua_server.certificate),
+                      username="twin", password_env="TWIN_TEST_OPCUA_PASSWORD")
+
+    async def main() -> tuple[list[Reading | PlantEvent], str]:
+        src = OpcUaSource(secure, tagmap)
+        async with collecting(src) as got:
+            await await_until(lambda: len(got) == 3, what="the values over a secure channel")
+            policy = src.client.security_policy.URI
+        return got, policy
+
+    got, policy = asyncio.run(main())
+    assert sorted(r.tag for r in got) == ["FI202", "SP101", "TI101"]
+    assert policy.endswith("#Basic256Sha256")
+
+    monkeypatch.setenv("TWIN_TEST_OPCUA_PASSWORD", "wrong")
+
+    caplog.set_level(logging.INFO, logger="twin.live.opcua")
+
+    async def refused() -> OpcUaSource:
+        src = OpcUaSource(secure, tagmap)
+        async with collecting(src, wait_connected=False):
+            await await_until(lambda: caplog.text.count("BadUserAccessDenied") >= 2,
+                              what="refused attempts")
+            assert not src.connected.is_set()
+        return src
+
+    assert asyncio.run(refused()).stats.used == 0
+
+
+def test_time_stamps_and_status_classes_of_a_data_value() -> None:
+    from asyncua import ua
+
+    from twin.live.opcua import raw_value
+
+    src, srv = datetime(2026, 3, 2, 6, 0, 0, tzinfo=UTC), datetime(2026, 3, 2, 6, 0, 2, tzinfo=UTC)
+
+    def dv(status: str = "Good", source=src, server=srv, value=1.5) -> ua.DataValue:
+        return ua.DataValue(ua.Variant(value, ua.VariantType.Double),
+                            StatusCode=ua.StatusCode(getattr(ua.StatusCodes, status)),
+                            SourceTimestamp=source, ServerTimestamp=server)
+
+    assert raw_value("T", dv(), "source").time == src.timestamp()
+    assert raw_value("T", dv(), "server").time == srv.timestamp()
+    assert raw_value("T", dv(source=None), "source").time == srv.timestamp()  # fallback
+    assert raw_value("T", dv(server=None), "server").time == src.timestamp()
+    assert [raw_value("T", dv(s), "source").quality for s in (
+        "Good", "UncertainSensorNotAccurate", "BadSensorFailure", "BadNoCommunication")] == [
+        "good", "uncertain", "bad", "bad"]
+    r = raw_value("T", dv(), "source")
+    assert (r.tag, r.value, r.unit) == ("T", 1.5, "")  # in the tag map's unit

@@ -135,8 +135,11 @@ def test_events_are_shifted_ordered_per_station_and_deduplicated(tagmap) -> None
 def test_memory_of_seen_values_stays_bounded(tagmap) -> None:
     stats = SourceStats()
     intake = Intake(TagChecks(tagmap), stats, capacity=4)
-    for i in range(5000):
+    for i in range(3000):
         intake.value(RawValue(i * 10.0, "TI101", 50.0, "degC", seq=i))
         intake.ready()
-    assert len(intake._seen_value) < 4 * 8 + 400  # ~1 h of 10 s samples plus the batch
-    assert stats.used == 5000
+    # kept: about 1 h (MEMORY) of 10 s samples, at most twice that between clean-ups
+    assert len(intake._seen_value) <= 2 * (3600 // 10 + 1)
+    assert stats.used == 3000
+    intake.value(RawValue(2999 * 10.0 - 1800, "TI101", 50.0, "degC", seq=2999 - 180))
+    assert (stats.duplicates, stats.late) == (1, 0)  # 30 min old: still known

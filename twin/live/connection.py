@@ -160,9 +160,7 @@ def settings_from_dict(data: Mapping[str, Any], source: str = "connection settin
     ``source`` and ``text`` locate errors; relative paths are taken from ``base``.
     """
     for key in data:
-        base_key = key.lower()
-        if base_key in SECRET_KEYS or (base_key.endswith(SECRET_KEYS)
-                                       and not base_key.endswith("_env")):
+        if key.lower().endswith(SECRET_KEYS):  # password_env etc. end otherwise
             raise ConnectionSettingsError(
                 f"{_where(source, text, key)}: {key!r} holds a secret, which is never read "
                 f"from a file; put it in an environment variable and name it: "

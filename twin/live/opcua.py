@@ -21,29 +21,14 @@ sends again on subscribing are dropped as duplicates). Writes go only through
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import math
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
-from twin.live.connection import (
-    Backoff,
-    OpcUaSettings,
-    PlantWriter,
-    check_security,
-    secret,
-)
-from twin.live.readings import PlantEvent, Reading, SourceStats
-from twin.live.tagchecks import Intake, TagChecks
+from twin.live.connected import ConnectedSource
+from twin.live.connection import OpcUaSettings, PlantWriter, secret
 from twin.live.wire import RawValue
-
-log = logging.getLogger(__name__)
-
-QUIET = 0.25
-"""Wall seconds without a notification after which held values are released."""
 
 
 def _epoch(stamp: datetime | None) -> float | None:
@@ -90,31 +75,23 @@ class _Changes:
             self.source._lost.set()
 
 
-class OpcUaSource:
+class OpcUaSource(ConnectedSource):
     """A :class:`~twin.live.readings.Source` subscribed to OPC UA nodes.
 
     ``settings``: :class:`~twin.live.connection.OpcUaSettings`; ``tagmap``: the loaded tag
     map (every tag of ``settings.nodes`` must be in it).
     """
 
+    settings: OpcUaSettings
+
     def __init__(self, settings: OpcUaSettings, tagmap: Any) -> None:
-        check_security(settings)
-        checks = TagChecks(tagmap, clock_offset=settings.clock_offset)
-        missing = sorted(set(settings.nodes) - set(checks.tags))
+        super().__init__(settings, tagmap, settings.url)
+        missing = sorted(set(settings.nodes) - set(self.checks.tags))
         if missing:
             raise ValueError(f"{settings.name}: tags {', '.join(missing)} of [nodes] are not "
                              f"in the tag map")
-        self.settings, self.name = settings, settings.name
-        self.stats = SourceStats()
-        self._intake = Intake(checks, self.stats, source=settings.name,
-                              lateness=settings.lateness)
-        self._inbox: asyncio.Queue[RawValue] = asyncio.Queue()
         self._tags: dict[Any, str] = {}
-        self._pump: asyncio.Task[None] | None = None
-        self._closed = asyncio.Event()
         self._lost = asyncio.Event()
-        self.connected = asyncio.Event()
-        self.client: Any = None
 
     async def _client(self) -> Any:
         from asyncua import Client, ua
@@ -141,7 +118,7 @@ class OpcUaSource:
         client.connection_lost_callback = lost
         return client
 
-    async def _subscribe(self, client: Any) -> Any:
+    async def _subscribe(self, client: Any) -> None:
         from asyncua import ua
 
         nodes = []
@@ -153,93 +130,39 @@ class OpcUaSource:
         sub = await client.create_subscription(
             self.settings.publishing_interval * 1000.0, _Changes(self))
         await sub.subscribe_data_change(nodes)
-        return sub
 
     def _notify(self, node: Any, data_value: Any) -> None:
         tag = self._tags.get(node.nodeid)
         if tag is not None:
-            self._inbox.put_nowait(raw_value(tag, data_value, self.settings.timestamps))
+            self._receive(raw_value(tag, data_value, self.settings.timestamps))
 
-    async def _run(self) -> None:
-        """Connect, subscribe, wait for a loss; reconnect with back-off."""
-        s = self.settings
-        backoff = Backoff(s.backoff_initial, s.backoff_max, s.seed)
-        lost_at: float | None = None
-        ever_connected = False
-        while not self._closed.is_set():
-            client = None
-            try:
-                client = await self._client()
-                self._lost.clear()
-                await client.connect()
-                await self._subscribe(client)
-                self.client = client
-                if lost_at is not None and ever_connected:
-                    self.stats.offline.append((lost_at, time.time()))
-                    log.warning("%s: reconnected to %s after %.1f s offline", self.name, s.url,
-                                time.time() - lost_at)
-                else:
-                    log.info("%s: connected to %s, %d nodes subscribed", self.name, s.url,
-                             len(s.nodes))
-                lost_at, ever_connected = None, True
-                backoff.reset()
-                self.connected.set()
-                await self._lost.wait()
-                raise ConnectionError("the server connection was lost")
-            except (OSError, TimeoutError, ConnectionError) as exc:
-                self.connected.clear()
-                self.client = None
-                if client is not None:
-                    with contextlib.suppress(Exception):
-                        await client.disconnect()
-                if self._closed.is_set():
-                    return
-                if lost_at is None:
-                    lost_at = time.time()
-                    if ever_connected:
-                        self.stats.disconnects += 1
-                        log.warning("%s: disconnected from %s (%s); reconnecting", self.name,
-                                    s.url, exc)
-                delay = backoff.next()
-                log.info("%s: cannot reach %s (%s); next attempt in %.2f s", self.name, s.url,
-                         exc, delay)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closed.wait(), delay)
+    async def _session(self) -> None:
+        client = await self._client()  # settings errors (files, variables) end the source
+        self._lost.clear()
+        up = False
+        try:
+            await client.connect()
+            await self._subscribe(client)
+            self._up(client, f"{len(self.settings.nodes)} nodes subscribed")
+            up = True
+            await self._lost.wait()
+            raise ConnectionError("the server connection was lost")
+        except asyncio.CancelledError:
+            if not up:  # cancelled half-way: close the socket now
+                client.disconnect_socket()
+            raise
+        except Exception:
+            await self._disconnect(client)
+            raise
 
-    async def items(self) -> AsyncIterator[Reading | PlantEvent]:
-        """Readings as the server notifies changes, until :meth:`close`."""
-        if self._pump is None:
-            self._pump = asyncio.create_task(self._run())
-        while not self._closed.is_set():
-            try:
-                raw = await asyncio.wait_for(self._inbox.get(), QUIET)
-            except TimeoutError:
-                for item in self._intake.flush():
-                    yield item
-                continue
-            self._intake.value(raw)
-            for item in self._intake.ready():
-                yield item
-        for item in self._intake.flush():
-            yield item
+    def _accept(self, entry: RawValue) -> None:
+        self._intake.value(entry)
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Disconnect and end the iteration."""
-        self._closed.set()
-        client, self.client = self.client, None
-        if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.disconnect()
+    async def _disconnect(self, client: Any) -> None:
+        try:
+            await client.disconnect()
+        except Exception:  # the connection is gone already: drop the socket
+            client.disconnect_socket()
 
     def writer(self) -> PlantWriter:
         """The write guard: writes a value to the node of an allowed tag, in the tag map's

@@ -11,12 +11,11 @@
   second, good over finished, mean lead time of the good parts), and the mean and standard
   deviation of those values over a long twin run (batch means: windows much longer than a
   cycle make them close to independent and normal).
-
 - **Sampled signals** (``buffer.<station>``, ``wip``, ``tank.<station>``,
   ``utility.<name>``, ``emission.<species>``): their time-weighted mean in each window
   (:func:`step_means`: a value holds until the next one), and the mean and standard
   deviation of those means over the twin's reference run, which must record the signal
-  (:func:`watching`).
+  (a run that watches it: ``LineModel(..., watch=...)``).
 
 A plant event log (``twin.pilotdata`` ``events`` format) counts a good part when it
 completes at a station that sends parts to a sink (:func:`exit_stations`), a scrapped one
@@ -253,23 +252,3 @@ def signal_window_stats(tables: dict[str, pd.DataFrame], signal: str, window: fl
     n = int((t1 - t0) // window)
     means = step_means(rows["time"].to_numpy(), rows["value"].to_numpy(), t0, window, n)
     return spread(signal, signal, means, window)
-
-
-def watching(line: S.LineSpec, signals: list[str]) -> S.LineSpec:
-    """``line`` with a silent alarm on each of ``signals`` (a limit no value reaches), so
-    that a run of it records them in its ``signals`` table (the engine records only the
-    signals an alarm watches)."""
-    from twin.data.alarms import AlarmSpec, signal_tags
-
-    dims = signal_tags(line)
-    watched = {a.tag for a in line.alarms.values()}
-    extra = {}
-    for s in signals:
-        if s in watched:
-            continue
-        alarm = AlarmSpec.model_construct(
-            tag=s, limit=math.inf, direction="high", priority="low", deadband=0.0,
-            on_delay=0.0, window=None, description="recorded for the shadow twin")
-        alarm._dimension = dims.get(s, "")  # as validation sets it from the limit's unit
-        extra[f"_watch_{s}"] = alarm
-    return line.model_copy(update={"alarms": {**line.alarms, **extra}}) if extra else line

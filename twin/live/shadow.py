@@ -60,15 +60,14 @@ from twin.live.predict import (
     reference_batch,
     signal_window_stats,
     step_means,
-    watching,
     window_stats,
     window_value,
 )
 from twin.live.readings import PlantEvent, Reading, Source
 from twin.observation import runfolder, schema
 from twin.observation.alarms import AlarmMonitor, alarm_summary, alarm_table
-from twin.orchestration.run import RunResult, resolve_line, spec_hash
-from twin.orchestration.run import run as run_twin
+from twin.orchestration.live import LiveRun
+from twin.orchestration.run import RunResult, prepare, resolve_line, spec_hash
 
 RESIDUALS = schema.names("residuals")
 """Columns of the residual table (declared in :mod:`twin.observation.schema`)."""
@@ -231,8 +230,8 @@ class _BatchTemperature(_Track):
         else:
             step = self.kalman.step(y, m - self.last[1], t - self.last[0])
         self.last = (t, m)
-        z = step.innovation / math.sqrt(step.innovation_var)
-        self.emit(t, y, step.prior, self.sigma, z, step.estimate)
+        scale = math.sqrt(step.innovation_var)  # measurement and model uncertainty
+        self.emit(t, y, step.prior, scale, step.innovation / scale, step.estimate)
 
     def _calibrate(self, t: float, y: float, m: float) -> None:
         if self.calibrated_at is None:
@@ -340,17 +339,16 @@ class ShadowTwin:
         s = self.settings
         sampled = [x for x in sorted(set(signals)) if tag_kind(x) in MEAN_KINDS]
         if reference is None:
-            reference = run_twin(watching(self.line, sampled), duration=s.reference_length(),
-                                 warmup=s.warmup, seed=s.seed)
+            reference = reference_run(self.line, sampled, s)
         self.reference = reference
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
-        self.batch: dict[str, _BatchTemperature] = {}  # by station
         self.unmonitored: dict[str, str] = {}  # signal -> why
+        self.batch: dict[str, _BatchTemperature] = {}  # by station
         for signal in sorted(set(signals) - {f"kpi.{k}" for k in s.kpis}):
             station = signal.partition(".")[2]
-            st = self.line.stations.get(station)
-            if signal.startswith("temperature.") and isinstance(st, S.Process):
+            if signal.startswith("temperature.") and isinstance(
+                    self.line.stations.get(station), S.Process):
                 model = reference_batch(reference.tables, station)
                 self.batch[station] = _BatchTemperature(self, signal, station, model)
             elif signal not in sampled or s.window is None:
@@ -359,21 +357,7 @@ class ShadowTwin:
         self.windows: list[_WindowKpi | _WindowMean] = []
         self.means: dict[str, _WindowMean] = {}
         if s.window is not None:
-            wu = float(reference.provenance["settings"]["warmup_s"])
-            end = wu + float(reference.provenance["settings"]["duration_s"])
-            for name in [*s.kpis, *sampled]:
-                try:
-                    if name in sampled:
-                        track: _WindowKpi | _WindowMean = _WindowMean(self, signal_window_stats(
-                            reference.tables, name, s.window, wu, end))
-                        self.means[name] = track
-                    else:
-                        track = _WindowKpi(self, window_stats(reference.tables, name, s.window,
-                                                              wu, end))
-                except ValueError as exc:
-                    self.unmonitored[name if name in sampled else f"kpi.{name}"] = str(exc)
-                    continue
-                self.windows.append(track)
+            self._window_tracks(s.window, sampled)
         tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
         specs = {t.alarm: AlarmSpec.model_construct(
@@ -389,6 +373,28 @@ class ShadowTwin:
         self._order = itertools.count()
         self._newest = -math.inf
         self._first = math.nan
+
+    def _window_tracks(self, window: float, sampled: list[str]) -> None:
+        """The tracks of the KPIs and sampled signals, from the reference run's windows (a
+        KPI or signal it cannot standardise is unmonitored, with the reason)."""
+        ref = self.reference
+        wu = float(ref.provenance["settings"]["warmup_s"])
+        end = wu + float(ref.provenance["settings"]["duration_s"])
+        for kpi in self.settings.kpis:
+            try:
+                self.windows.append(_WindowKpi(self, window_stats(ref.tables, kpi, window, wu,
+                                                                  end)))
+            except ValueError as exc:
+                self.unmonitored[f"kpi.{kpi}"] = str(exc)
+        for signal in sampled:
+            try:
+                track = _WindowMean(self, signal_window_stats(ref.tables, signal, window, wu,
+                                                              end))
+            except ValueError as exc:
+                self.unmonitored[signal] = str(exc)
+                continue
+            self.windows.append(track)
+            self.means[signal] = track
 
     # ------------------------------------------------------------------ input
 
@@ -529,6 +535,25 @@ class ShadowResult:
         under ``root``; returns its path."""
         return runfolder.write(root, self.run_id, self.summary(),
                                {"residuals": self.residuals, "alarms": self.alarms})
+
+
+def reference_run(line: S.LineSpec, signals: list[str], settings: MonitorSettings
+                  ) -> RunResult:
+    """The twin's reference run (``settings.reference`` after ``settings.warmup``, seed
+    ``settings.seed``), recording ``signals`` besides those its alarms watch.
+
+    Raises
+    ------
+    RuntimeError
+        If the run failed (with its error).
+    """
+    prep = prepare(line, duration=settings.reference_length(), warmup=settings.warmup,
+                   seed=settings.seed)
+    live = LiveRun(prep, speed=None, watch=signals).start()
+    live.wait()
+    if live.result is None:
+        raise RuntimeError(f"the twin's reference run {live.status}: {live.error or ''}")
+    return live.result
 
 
 def _settings(s: MonitorSettings) -> dict[str, Any]:

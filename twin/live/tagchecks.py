@@ -138,6 +138,7 @@ class Intake:
         self._released: dict[str, float] = {}
         self._seen_seq: dict[tuple[str, int], float] = {}
         self._seen_value: dict[tuple[str, float, float], str] = {}
+        self._forget_at = 8 * self.capacity
 
     def reject(self, where: str, reason: str, detail: str) -> None:
         """Count and log a refused message (``where``: its tag, station or topic)."""
@@ -183,7 +184,7 @@ class Intake:
         if seq_key is not None:
             self._seen_seq[seq_key] = item.time
         self._seen_value[value_key] = order
-        if len(self._seen_value) > 8 * self.capacity:
+        if len(self._seen_value) > self._forget_at:
             self._forget()
         heapq.heappush(self._heap, (item.time, next(self._order), item))
         self._newest = max(self._newest, item.time)
@@ -198,6 +199,7 @@ class Intake:
 
         self._seen_seq = {k: t for k, t in self._seen_seq.items() if not old(k[0], t)}
         self._seen_value = {k: o for k, o in self._seen_value.items() if not old(o, k[1])}
+        self._forget_at = max(8 * self.capacity, 2 * len(self._seen_value))  # amortised
 
     def _pop(self) -> Reading | PlantEvent:
         _, _, item = heapq.heappop(self._heap)
