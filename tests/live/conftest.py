@@ -59,7 +59,10 @@ OPCUA_VARIABLES = {"TI101": 80.0, "FI202": 1.5, "LI301": 1200.0, "SP101": 85.0}
 """Variables of the test OPC UA server with their initial values (doubles)."""
 
 TIMEOUT = 20.0
-"""Longest wait [s] for a server to start or stop, or for a condition in a test."""
+"""Longest wait [s] for a condition in a test."""
+START_TIMEOUT = 120.0
+"""Longest wait [s] for a server to start or stop (an OPC UA server builds its address space
+in seconds, more on a loaded machine)."""
 
 
 def free_port() -> int:
@@ -125,7 +128,7 @@ class BackgroundLoop:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = TIMEOUT) -> Any:
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = START_TIMEOUT) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _cancel_all(self) -> None:

@@ -97,7 +97,8 @@ def test_events_through_mqtt_and_reconnect_until_the_broker_is_up(
     src, got = asyncio.run(main())
     assert [e.id for e in got] == ["p0", "p1", "p2", "p3", "p4"]
     assert src.stats.disconnects == 0 and src.stats.offline == []
-    assert src.stats.received == 5 and not src.stats.rejected  # a twin's KPI is not plant data
+    # a twin's KPI is received but is not plant data: neither used nor rejected
+    assert (src.stats.received, src.stats.used, src.stats.rejected) == (6, 5, {})
 
 
 def test_backoff_doubles_up_to_its_cap_with_seeded_jitter() -> None:

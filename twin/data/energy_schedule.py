@@ -19,6 +19,7 @@ import math
 
 from pydantic import Field
 
+from twin.data.intervals import union
 from twin.data.model import Model
 
 DAY = 86400.0
@@ -33,24 +34,13 @@ class EnergySchedule(Model):
         "empty: the whole cycle or batch")
 
 
-def merge(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sorted, merged intervals ``(start, end)`` [s]."""
-    out: list[tuple[float, float]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
 def daily_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Daily spans ``(start, end)`` [s after midnight; the end may wrap past midnight] as
     sorted, merged intervals within ``[0, DAY]``."""
     flat: list[tuple[float, float]] = []
     for a, b in spans:
         flat.extend([(a, b)] if b > a else [(a, DAY), (0.0, b)])
-    return merge(flat)
+    return union(flat)
 
 
 def earliest_start(now: float, duration: float, avoided: list[tuple[float, float]]) -> float:
@@ -62,7 +52,7 @@ def earliest_start(now: float, duration: float, avoided: list[tuple[float, float
     if not avoided:
         return now
     day0 = math.floor(now / DAY) * DAY
-    blocks = merge([(day0 + k * DAY + a, day0 + k * DAY + b) for k in (-1, 0, 1, 2, 3)
+    blocks = union([(day0 + k * DAY + a, day0 + k * DAY + b) for k in (-1, 0, 1, 2, 3)
                     for a, b in avoided])
     longest = max((blocks[i + 1][0] - blocks[i][1] for i in range(len(blocks) - 1)),
                   default=0.0)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from twin.data import spec as S
-from twin.data.checks import Problem
+from twin.data.checks import Problem, SpecError, schema_problems
 from twin.data.distributions import Distribution
 from twin.data.optimise import OptimiseSpec
 from twin.data.quantities import Duration, PositiveInt
@@ -137,6 +137,28 @@ class ScenarioSpec(Model):
     rank_by: str = Field("throughput_per_h", description="line KPI that ranks configurations")
     maximize: bool | None = Field(
         None, description="true: higher is better; default: the KPI's direction in the catalogue")
+
+
+def parse_events(events: Any, path: str = "events") -> tuple[Any, ...]:
+    """Timed events as models: each item a :data:`TimedEvent` or its data (a dict with its
+    ``kind``), validated here (a :class:`SpecError` locates a bad one at ``events[i]...``)."""
+    adapter = TypeAdapter(TimedEvent)
+    out, problems = [], []
+    for i, ev in enumerate(events):
+        if isinstance(ev, InjectedFailure | Outage | Change | Fouling):
+            out.append(ev)
+            continue
+        try:
+            out.append(adapter.validate_python(ev))
+        except ValidationError as err:
+            kind = ev.get("kind") if isinstance(ev, dict) else None
+            for p in schema_problems(err):
+                key = p.path.removeprefix(f"{kind}.") if kind and p.path != kind else p.path
+                message = p.message.replace("unknown distribution", "unknown event kind")
+                problems.append(Problem(f"{path}[{i}]" + (f".{key}" if key else ""), message))
+    if problems:
+        raise SpecError(problems, "timed events")
+    return tuple(out)
 
 
 def event_problems(line: S.LineSpec, events: list[Any], path: str = "events") -> list[Problem]:

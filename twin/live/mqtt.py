@@ -76,4 +76,5 @@ class MqttSource(ConnectedSource):
             self._intake.value(msg)
         elif kind == "events" and isinstance(msg, PlantEvent):
             self._intake.event(msg)
-        # KPIs and alarms published by a twin under the same prefix are not plant data
+        else:  # a twin's KPIs and alarms under the same prefix: received, not plant data
+            self.stats.received += 1

@@ -3,7 +3,8 @@
 :class:`TagChecks` turns a :class:`~twin.live.wire.RawValue` (plant time, tag, value, unit,
 quality, seq) into a :class:`~twin.live.readings.Reading` in SI, or refuses it with one of
 :data:`REASONS`. :class:`Intake` puts the checks in front of the ordering every source
-shares: duplicates dropped, a reorder buffer that releases values in time order, and late
+shares: duplicates dropped (the same key and ``seq`` at the same time, or the same key, time
+and value), a reorder buffer that releases values in time order, and late
 values (that would break a tag's order) dropped. Everything refused or dropped is counted in
 the source's :class:`~twin.live.readings.SourceStats` and logged with one line each on the
 module logger ``twin.live.tagchecks`` (the application configures logging, not this module).
@@ -170,7 +171,8 @@ class Intake:
                order_key: str | None = None) -> None:
         seq_key = (order_key or key, item.seq) if item.seq is not None else None
         value_key = (key, item.time, value)
-        if (seq_key is not None and seq_key in self._seen_seq) or value_key in self._seen_value:
+        again = seq_key is not None and self._seen_seq.get(seq_key) == item.time
+        if again or value_key in self._seen_value:
             self.stats.duplicates += 1
             log.info("%s: dropped a duplicate of %s at %.6f", self.source, key, item.time)
             return

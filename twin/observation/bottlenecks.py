@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twin.data.intervals import union
+
 ACTIVE_STATES = frozenset({"producing", "setup", "down", "maintenance", "waiting"})
 """Unit states in which a server could not take more work."""
 
@@ -116,7 +118,7 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
         reign_of[int(s)].append((start, end))
     shift = np.zeros(len(names))
     for i in range(len(names)):
-        own = _union(shifting[i])
+        own = union(shifting[i])
         shift[i] = sum(hi - lo for lo, hi in own)
         sole[i] = sum(e - s for s, e in reign_of[i]) - _overlap(reign_of[i], own)
     table = pd.DataFrame({"station": names, "sole_fraction": sole / span,
@@ -124,17 +126,6 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
     table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
     return table.sort_values("bottleneck_fraction", ascending=False, kind="stable"
                              ).reset_index(drop=True)
-
-
-def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Intervals merged into disjoint ones, in order."""
-    out: list[tuple[float, float]] = []
-    for lo, hi in sorted(intervals):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:

@@ -33,7 +33,7 @@ from twin.data.checks import (
     load_line,
     topology_problems,
 )
-from twin.data.scenario import event_problems
+from twin.data.scenario import event_problems, parse_events
 from twin.data.state import LineState, checked
 from twin.data.units import to_si
 from twin.observation import runfolder
@@ -288,7 +288,7 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     sd = spec.run.seed if seed is None else int(seed)
     if dur <= 0 or wu < 0 or sd < 0:
         raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
-    events = tuple(events)
+    events = parse_events(events)
     problems = event_problems(spec, list(events))
     if state is not None:  # event times are times of the run: none before its start
         problems += [Problem(f"events[{i}].at", f"{e.at:g} s is before the state's time "

@@ -91,6 +91,10 @@ class Context:
         #: Contents of tanks at the start of a run from a state [kg per species, by tank].
         self.tank_levels: dict[str, dict[str, float]] = {}
 
+    def number_from(self, first: int) -> None:
+        """New parts get ids ``first, first + 1, ...`` (a run from a state)."""
+        self._ids = itertools.count(first)
+
     def signal(self, tag: str, value: float) -> None:
         """Set the watched signal ``tag`` to ``value`` [SI] now.
 

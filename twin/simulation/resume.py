@@ -16,7 +16,6 @@ rework there when it has been reworked before.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Generator
 from typing import Any
 
@@ -43,7 +42,7 @@ def place(ctx: Context, nodes: dict[str, Node], state: LineState) -> int:
     """Put the parts of ``state`` into the line and set each unit's first job and failure
     clocks; returns the number of parts placed."""
     checked(state, ctx.line)
-    ctx._ids = itertools.count(state.first_new_part())
+    ctx.number_from(state.first_new_part())
     placed = 0
     for name, st in state.stations.items():
         node = nodes[name]
