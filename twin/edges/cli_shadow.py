@@ -50,23 +50,14 @@ def _sigmas(items: list[str], line: Any) -> dict[str, float]:
 def open_source(args: argparse.Namespace, tagmap: Any, stations: list[str]) -> Any:
     """The live source the options name: ``replay`` of recorded files, or a connection
     file (``.toml``: MQTT or OPC UA, see docs/LIVE.md)."""
-    if args.source == "replay":
-        from twin.live.replay import ReplaySource
+    from twin.live.sources import open_source as open_live
 
-        if not args.timeseries and not args.events:
-            raise ValueError("--source replay needs --timeseries and/or --events files")
-        return ReplaySource(tagmap, timeseries=args.timeseries, events=args.events,
-                            speed=args.speed, stations=stations, timezone=args.timezone)
-    from twin.live.connection import MqttSettings, load_connection
-
-    settings = load_connection(args.source)
-    if isinstance(settings, MqttSettings):
-        from twin.live.mqtt import MqttSource
-
-        return MqttSource(settings, tagmap)
-    from twin.live.opcua import OpcUaSource
-
-    return OpcUaSource(settings, tagmap)
+    if args.source != "replay":
+        return open_live(args.source, tagmap)
+    if not args.timeseries and not args.events:
+        raise ValueError("--source replay needs --timeseries and/or --events files")
+    return open_live(None, tagmap, timeseries=args.timeseries, events=args.events,
+                     speed=args.speed, stations=stations, timezone=args.timezone)
 
 
 def _cmd_shadow(args: argparse.Namespace) -> int:
