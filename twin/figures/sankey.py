@@ -16,8 +16,10 @@ from matplotlib.path import Path as MplPath
 
 from twin.figures.style import FigureStyle, new_figure
 
-KIND_COLOURS = {"carrier": "#7a7a7a", "unit": "#3d3d3d", "out": "#a8a8a8", "": "#5a5a5a"}
-"""Node colours by the node kinds :mod:`twin.observation.sankey` assigns."""
+KIND_COLOURS = {"source": "#7a7a7a", "carrier": "#7a7a7a", "inventory": "#9a9a9a",
+                "unit": "#3d3d3d", "plant": "#566573", "loss": "#b0b0b0", "ambient": "#b0b0b0"}
+"""Node colours by the node kinds :mod:`twin.observation.sankey` assigns (outputs such as
+product, waste or emission: a light grey)."""
 
 
 def _columns(nodes: list[str], links: list[tuple[str, str, float]]) -> dict[str, int]:
@@ -80,7 +82,7 @@ def sankey_figure(data: dict[str, Any], title: str, style: FigureStyle) -> Any:
                                    edgecolor="none", alpha=0.55))
         for n in nodes:
             ax.add_patch(Rectangle((x[n], y[n]), width, size[n] * scale,
-                                   color=KIND_COLOURS.get(kinds.get(n, ""), "#5a5a5a")))
+                                   color=KIND_COLOURS.get(kinds.get(n, ""), "#a8a8a8")))
             label = f"{style.safe(n)}  {size[n]:,.0f} {data['unit']}"
             right = col[n] < n_cols - 1
             ax.text(x[n] + (width + 0.006 if right else -0.006), y[n] + size[n] * scale / 2,
