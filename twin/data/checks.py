@@ -22,9 +22,8 @@ from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
-from twin.data.costs import parse_span
 from twin.data.distributions import DISTRIBUTION_NAMES
-from twin.data.energy_schedule import DAY, daily_intervals
+from twin.data.energy_schedule import DAY, avoided_intervals
 from twin.data.runnable import runnable_problems
 
 
@@ -93,6 +92,11 @@ def _path(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+_TAGGED = {"type": "station type", "dist": "distribution", "phase": "phase model",
+           "kind": "event kind"}
+"""What the discriminator key of each tagged union of the spec chooses (for messages)."""
+
+
 def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     kind = err["type"]
     msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -115,7 +119,7 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
     if kind == "missing":
         return "required key is missing"
     if kind == "union_tag_invalid":
-        what = "station type" if ctx.get("discriminator") == "'type'" else "distribution"
+        what = _TAGGED.get(str(ctx.get("discriminator", "")).strip("'"), "kind")
         return f"unknown {what} {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
     if kind == "union_tag_not_found":
         key = str(ctx.get("discriminator", "")).strip("'")
@@ -279,8 +283,7 @@ def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> l
                    + ", ".join(sorted(periods)))
            for i, name in enumerate(sched.avoid) if name not in periods]
     if not out:
-        spans = [parse_span(h) for n in sched.avoid for h in periods[n].hours]
-        if sum(b - a for a, b in daily_intervals(spans)) >= DAY:
+        if sum(b - a for a, b in avoided_intervals(tariff, sched.avoid)) >= DAY:
             out.append(Problem(f"{where}.avoid", "the periods cover the whole day: work "
                                "could never start"))
     if isinstance(st, S.Process) and not sched.phases:

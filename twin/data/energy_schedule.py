@@ -16,9 +16,11 @@ calendar still stops at the end of a shift: the rule only chooses when work star
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from pydantic import Field
 
+from twin.data.costs import parse_span
 from twin.data.intervals import union
 from twin.data.model import Model
 
@@ -41,6 +43,13 @@ def daily_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float
     for a, b in spans:
         flat.extend([(a, b)] if b > a else [(a, DAY), (0.0, b)])
     return union(flat)
+
+
+def avoided_intervals(tariff: Any, names: list[str]) -> list[tuple[float, float]]:
+    """The daily intervals [s after midnight] of the periods ``names`` of ``tariff`` (a
+    :class:`twin.data.costs.Electricity`), merged."""
+    hours = {p.name: p.hours for p in tariff.periods}
+    return daily_intervals([parse_span(h) for name in names for h in hours[name]])
 
 
 def earliest_start(now: float, duration: float, avoided: list[tuple[float, float]]) -> float:

@@ -154,8 +154,7 @@ def parse_events(events: Any, path: str = "events") -> tuple[Any, ...]:
             kind = ev.get("kind") if isinstance(ev, dict) else None
             for p in schema_problems(err):
                 key = p.path.removeprefix(f"{kind}.") if kind and p.path != kind else p.path
-                message = p.message.replace("unknown distribution", "unknown event kind")
-                problems.append(Problem(f"{path}[{i}]" + (f".{key}" if key else ""), message))
+                problems.append(Problem(f"{path}[{i}]" + (f".{key}" if key else ""), p.message))
     if problems:
         raise SpecError(problems, "timed events")
     return tuple(out)

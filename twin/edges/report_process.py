@@ -43,19 +43,13 @@ def flows_section(run: RunFolder, lang: str, style: FigureStyle) -> Section | No
     """Material and energy Sankeys of the observation window (the dashboard's numbers)."""
     from twin.data.checks import line_from_dict
     from twin.figures.sankey import sankey_figure
-    from twin.observation.sankey import energy_sankey, material_sankey
+    from twin.observation.sankey import run_sankeys
 
     warmup, period = run.window
-    t0, t1 = warmup, warmup + period
-    flows, states = run.table("flows"), run.table("states")
-    diagrams = []
-    if flows is not None and len(flows):
-        diagrams.append(("material_flows", material_sankey(flows, t0, t1)))
-    if states is not None and run.parameters:
-        spec = line_from_dict(run.parameters, "the run's parameters")
-        diagrams.append(("energy_flows", energy_sankey(spec, states, run.table("phases"),
-                                                       t0, t1)))
-    diagrams = [(k, d) for k, d in diagrams if d.links]
+    spec = line_from_dict(run.parameters, "the run's parameters") if run.parameters else None
+    tables = {n: run.table(n) for n in ("flows", "states", "phases")}
+    both = run_sankeys(spec, tables, warmup, warmup + period)
+    diagrams = [(f"{k}_flows", d) for k, d in both.items() if d is not None and d.links]
     if not diagrams:
         return None
     sec = Section("flows", text("sec_flows", lang))

@@ -171,3 +171,15 @@ def energy_sankey(line: S.LineSpec, states: pd.DataFrame, phases: pd.DataFrame |
             else:
                 out.add(plant, station, kwh, ("plant", "unit"))
     return out
+
+
+def run_sankeys(line: S.LineSpec | None, tables: dict[str, Any], t0: float, t1: float
+                ) -> dict[str, Sankey | None]:
+    """The ``material`` and ``energy`` Sankeys of a run over ``[t0, t1]`` [s] from its
+    tables (``flows``, ``states``, ``phases``); ``None`` for what the run has not recorded
+    (no material flows on a discrete line, no energy without the line's spec)."""
+    flows, states = tables.get("flows"), tables.get("states")
+    material = material_sankey(flows, t0, t1) if flows is not None and len(flows) else None
+    energy = (energy_sankey(line, states, tables.get("phases"), t0, t1)
+              if line is not None and states is not None else None)
+    return {"material": material, "energy": energy}

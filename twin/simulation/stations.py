@@ -14,8 +14,7 @@ from typing import Any
 import simpy
 
 from twin.data import spec as S
-from twin.data.costs import parse_span
-from twin.data.energy_schedule import daily_intervals, earliest_start
+from twin.data.energy_schedule import avoided_intervals, earliest_start
 from twin.observation.recorder import (
     ARRIVE,
     ASSEMBLED,
@@ -54,9 +53,7 @@ def _avoided(line: S.LineSpec, spec: S.Equipment) -> list[tuple[float, float]]:
     """The daily intervals [s] of the tariff periods ``spec``'s energy schedule avoids."""
     if spec.energy_schedule is None or line.costs is None:
         return []
-    hours = {p.name: p.hours for p in line.costs.electricity.periods}
-    return daily_intervals([parse_span(h) for name in spec.energy_schedule.avoid
-                            for h in hours[name]])
+    return avoided_intervals(line.costs.electricity, spec.energy_schedule.avoid)
 
 
 def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:
@@ -181,7 +178,8 @@ class EquipmentNode(Node):
         #: the planned cycle time [s] by product code that decides whether work fits first.
         self.avoided = _avoided(ctx.line, spec)
         self.planned = [spec.product_cycle_time.get(p, spec.cycle_time).mean()
-                        for p in sorted(ctx.product_code, key=ctx.product_code.__getitem__)]
+                        for p in sorted(ctx.product_code, key=ctx.product_code.__getitem__)
+                        ] if self.avoided else []
         self._event = rec.event
         #: A run started from a state: the job each server finishes first (by server), and
         #: per (server, calendar-time failure mode) the repair time left and the time to the

@@ -17,7 +17,7 @@ from twin.edges.dashboard.replies import json_answer, json_reply
 from twin.edges.dashboard.stored import read_table, stored_meta, stored_records
 from twin.edges.dashboard.wire import pack
 from twin.observation import runfolder
-from twin.observation.sankey import energy_sankey, material_sankey
+from twin.observation.sankey import run_sankeys
 
 
 def _row(rid: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -77,12 +77,9 @@ async def run_records(request: Request) -> Response:
 def sankeys(spec: Any, tables: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
     """Material and energy Sankeys of ``[t0, t1]`` [s] (:mod:`twin.observation.sankey`);
     ``None`` for what the run has not recorded (no material flows on a discrete line)."""
-    flows, states = tables.get("flows"), tables.get("states")
-    material = material_sankey(flows, t0, t1) if flows is not None and len(flows) else None
-    energy = (energy_sankey(spec, states, tables.get("phases"), t0, t1)
-              if spec is not None and states is not None else None)
-    return {"t0": t0, "t1": t1, "material": material.as_dict() if material else None,
-            "energy": energy.as_dict() if energy else None}
+    both = run_sankeys(spec, tables, t0, t1)
+    return {"t0": t0, "t1": t1,
+            **{k: d.as_dict() if d is not None else None for k, d in both.items()}}
 
 
 def stored_sankeys(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
