@@ -32,12 +32,10 @@ from twin.observation.recorder import (
     START,
     WAITING,
 )
-from twin.observation.run_warnings import warning
 from twin.simulation.flow import Context, Node, Part
-from twin.simulation.run_errors import DeadlockError
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
-from twin.simulation.watchdog import cycle_of, stuck_stations
+from twin.simulation.watchdog import cycle_of, report_deadlock, stuck_stations
 
 INF = float("inf")
 
@@ -291,19 +289,8 @@ class EquipmentNode(Node):
         stuck = stuck_stations(self)
         if stuck is None:
             return
-        ctx, now = self.ctx, self.env.now
-        cycle = cycle_of(self)
-        names = sorted(n.name for n in stuck)
-        if any(w["code"] == "deadlock" and w["stations"] == names for w in ctx.warnings):
-            return
-        message = (f"deadlock at t = {now:g} s: {' -> '.join(cycle)}: every server of "
-                   f"{', '.join(repr(n) for n in names)} holds a part for a full buffer on "
-                   "this cycle, so nothing there can move again")
-        if ctx.line.run.on_deadlock != "continue":
-            raise DeadlockError(message + " (to record it and run on: run setting "
-                                "on_deadlock = 'continue', or twin run --run-on-deadlock)",
-                                now, cycle[:-1])
-        ctx.warnings.append(warning("deadlock", message, now, names))
+        report_deadlock(self.ctx.warnings, cycle_of(self), sorted(n.name for n in stuck),
+                        self.env.now, self.ctx.line.run.on_deadlock)
 
     def waits(self) -> list[Node] | None:
         dests = []

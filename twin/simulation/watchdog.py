@@ -32,7 +32,8 @@ from simpy.core import StopSimulation
 from simpy.events import URGENT
 
 from twin.data.runnable import TIME_RESOLUTION
-from twin.simulation.run_errors import RunawayError, RunError, StallError
+from twin.observation.run_warnings import warning
+from twin.simulation.run_errors import DeadlockError, RunawayError, RunError, StallError
 
 
 @dataclass(frozen=True)
@@ -199,3 +200,21 @@ def cycle_of(start: Any) -> list[str]:
         path.append(node)
         node = node.waits()[0]
     return [n.name for n in path[path.index(node):]] + [node.name]
+
+
+def report_deadlock(warnings: list[dict[str, Any]], cycle: list[str], names: list[str],
+                    now: float, on_deadlock: str) -> None:
+    """A deadlock of the stations ``names`` (sorted) found at ``now`` [s] along ``cycle``
+    (closed by its first station): raise :class:`DeadlockError`, or with ``on_deadlock =
+    "continue"`` add a warning to ``warnings`` (once per set of stations). Both engines
+    report through here."""
+    if any(w["code"] == "deadlock" and w["stations"] == names for w in warnings):
+        return
+    message = (f"deadlock at t = {now:g} s: {' -> '.join(cycle)}: every server of "
+               f"{', '.join(repr(n) for n in names)} holds a part for a full buffer on "
+               "this cycle, so nothing there can move again")
+    if on_deadlock != "continue":
+        raise DeadlockError(message + " (to record it and run on: run setting "
+                            "on_deadlock = 'continue', or twin run --run-on-deadlock)",
+                            now, cycle[:-1])
+    warnings.append(warning("deadlock", message, now, names))

@@ -36,17 +36,17 @@ F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE = range(5)
-# work-list actions within one instant
-A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE = range(6)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE = range(6)
+# work-list actions within one instant (from A_FREED on: those of :mod:`.gather`)
+A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_GATHER, A_DUE = range(9)
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
-CREATED, ARRIVE, START, END, SCRAP, REWORK, EXIT, LOST = 0, 1, 2, 3, 4, 5, 7, 8
+CREATED, ARRIVE, START, END, SCRAP, REWORK, CONSUMED, EXIT, LOST = range(9)
 # fates (twin.observation.recorder.FATES)
-GOOD, SCRAPPED = 1, 2
+GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 # return codes of run_loop
-DONE, REFILL, GROW, FAILED = range(4)
+DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
 N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR = range(9)
 N_COUNTERS = 9
@@ -165,7 +165,7 @@ def _step(u, now, uni, ufl, fleft, ht, hi, n):
 
 @kernel
 def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen, sconst,
-           n):
+           n, x):
     """The next station of a part of ``prod`` leaving station ``s``: the only route, one
     drawn by probability, or the least loaded destination (ties: the first listed)."""
     row = s * n_prod + prod
@@ -184,7 +184,8 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
     best, best_load = -1, 1 << 62
     for i in range(r0, r1):
         d = rdest[i]
-        load = 0 if sta[d, KIND] == SINK else ql[d] + sta[d, HOLD]
+        load = 0 if sta[d, KIND] == SINK else (ql[d] + sta[d, HOLD]
+                                                + G.extra_load(d, ql, x[0]))
         if load < best_load:
             best, best_load = d, load
     return best
@@ -194,18 +195,21 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work):
+             work, x):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
-    other arrays are described in :mod:`.lower`.
+    other arrays are described in :mod:`.lower`; ``x`` holds those of :mod:`.gather`.
+    Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock is found.
     """
     now = clock[0]
-    n_st = sta.shape[0]
     n_prod = cycle.shape[1]
     while True:
+        if x[8][G.XN_NBLK] > 0 and G.deadlocked(sta, x):
+            clock[0] = now
+            return DEADLOCK
         if n[FLAG_ERR]:
             clock[0] = now
             return FAILED
@@ -217,7 +221,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 or pc.shape[0] - n[N_PARTS] < SLACK or ht.shape[0] - n[N_HEAP] < SLACK):
             clock[0] = now
             return GROW
-        for s in range(n_st):
+        for s in range(ql.shape[0]):
             if ql[s] > qbuf.shape[1] - 64 or pql[s] > pqs.shape[1] - 64:
                 clock[0] = now
                 return GROW
@@ -243,7 +247,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
         else:
             work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
-                                      if kind == EV_SUPPLY else A_WORK), who
+                                      if kind == EV_SUPPLY else A_DUE if kind == EV_DUE
+                                      else A_WORK), who
             work[0, 2] = kind
         while wi < wn:
             act, a, b = work[wi, 0], work[wi, 1], work[wi, 2]
@@ -275,13 +280,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 lost = False
                 if sta[s, LOSTMODE] == 1:  # lost if the destination cannot take it now
                     dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf,
-                                  spos, slen, sconst, n)
+                                  spos, slen, sconst, n, x)
                     if sta[dest, KIND] == EQUIP:
                         cap = sta[dest, CAP]
+                        q = x[2][dest, prod]
                         if cap == 0:
-                            lost = gql[dest] == 0
+                            lost = gql[q] == 0
                         else:
-                            lost = not (pql[dest] == 0 and (cap < 0 or ql[dest] < cap))
+                            lost = not (pql[q] == 0 and (cap < 0 or ql[q] < cap))
                 if lost:
                     _event(now, -1, prod, s, LOST, e_t, e_i, n)
                 else:
@@ -292,7 +298,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     _event(now, part, prod, s, CREATED, e_t, e_i, n)
                     if dest < 0:
                         dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                      sbuf, spos, slen, sconst, n)
+                                      sbuf, spos, slen, sconst, n, x)
                 if act == A_ARRIVAL and not (sta[s, LIMIT] >= 0
                                              and sta[s, MADE] >= sta[s, LIMIT]):
                     gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
@@ -328,9 +334,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _step(u, now, uni, ufl, fleft, ht, hi, n)
                         continue
                 # the cycle is over
-                part = uni[u, U_PART]
+                part = G.ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x)
                 sender = u
-                _event(now, part, pint[part, 0], s, END, e_t, e_i, n)
                 if sta[s, INSP] == 1:
                     u01 = _draw(sta[s, QSTREAM], sbuf, spos, slen, sconst, n)
                     if u01 < qual[s, 0] or (u01 < qual[s, 1] and pint[part, 1] >= sta[s, MAXREW]):
@@ -346,7 +351,30 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         dest = sta[s, REWDEST]
                 if dest < 0:
                     dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                  sbuf, spos, slen, sconst, n)
+                                  sbuf, spos, slen, sconst, n, x)
+            elif act >= A_FREED:  # batch and assembly stations (:mod:`.gather`)
+                if act == A_FREED:
+                    wn = G.freed(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                 sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
+                                 pqh, pql, gq, gqh, gql, work, wn, x)
+                elif act == A_GATHER:
+                    wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
+                                  pqh, pql, gq, gqh, gql, work, wn, x)
+                else:
+                    G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                          n, e_t, e_i, s_t, s_i, ht, hi, gq, gqh, gql, x)
+                continue
+            elif act == A_TAKE and x[0][uni[a, U_ST], G.X_KIND] != G.PLAIN:
+                part = G.next_part(a, x)  # a batch sends its parts one by one
+                if part < 0:
+                    wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
+                                  pqh, pql, gq, gqh, gql, work, wn, x)
+                    continue
+                sender = a
+                dest = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest, rcum,
+                              rmode, ql, sbuf, spos, slen, sconst, n, x)
             elif act == A_TAKE:  # unit a is free: take the next part or wait for one
                 u = a
                 s = uni[u, U_ST]
@@ -386,6 +414,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
                 if a >= 0:
+                    G.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
                     work[wn, 0], work[wn, 1] = A_TAKE, a
                     wn += 1
@@ -403,23 +432,24 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 _finish(part, now, GOOD, pint, pc, p_f, p_i, n)
             else:
                 cap = sta[dest, CAP]
-                if gql[dest] > 0 and (cap == 0 or ql[dest] == 0):  # a server waits for it
-                    h = gqh[dest]
-                    v = gq[dest, h]
-                    gqh[dest] = (h + 1) % gq.shape[1]
-                    gql[dest] -= 1
+                q = x[2][dest, pint[part, 0]]  # its queue (an assembly has one per product)
+                if gql[q] > 0 and (cap == 0 or ql[q] == 0):  # a server waits for it
+                    h = gqh[q]
+                    v = gq[q, h]
+                    gqh[q] = (h + 1) % gq.shape[1]
+                    gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    _start(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
-                elif cap != 0 and pql[dest] == 0 and (cap < 0 or ql[dest] < cap):
-                    qbuf[dest, (qh[dest] + ql[dest]) % qbuf.shape[1]] = part
-                    ql[dest] += 1
+                    wn = G.got(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, work, wn, x, True)
+                elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
+                    qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
+                    ql[q] += 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
                 else:  # full: the sender holds the part, blocked
                     entered = False
-                    k = (pqh[dest] + pql[dest]) % pqs.shape[1]
-                    pqs[dest, k], pqp[dest, k] = sender, part
-                    pql[dest] += 1
+                    k = (pqh[q] + pql[q]) % pqs.shape[1]
+                    pqs[q, k], pqp[q, k] = sender, part
+                    pql[q] += 1
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
@@ -427,6 +457,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     wn += 1
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
+                    G.blocked(sender, dest, uni, x)
             else:
                 s = -1 - sender
                 if not entered:
@@ -450,3 +481,6 @@ def _start(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
     ufl[u, F_LEFT] = duration
     ufl[u, F_DURATION] = duration
     _step(u, now, uni, ufl, fleft, ht, hi, n)
+
+
+from twin.simulation.compiled import gather as G  # noqa: E402 (it calls the kernels above)

@@ -16,6 +16,7 @@ import numpy as np
 
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
+from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.streams import Streams
 
@@ -37,15 +38,13 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
         why.append("a shift calendar")
     for name, st in line.stations.items():
         where = f"station {name!r}"
-        if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Sink):
+        if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Batch | S.Assembly
+                          | S.Sink):
             why.append(f"{where}: type {st.type!r}")
             continue
         if any(r.delay is not None for r in st.routes):
             why.append(f"{where}: transport delays")
-        if any(r.to == name for r in st.routes) or (
-                isinstance(st, S.Inspection) and st.rework_to == name):
-            why.append(f"{where}: a route back to itself")
-        if isinstance(st, S.Machine | S.Inspection):
+        if isinstance(st, S.Equipment):
             if st.setup_time is not None:
                 why.append(f"{where}: setups")
             if st.operator is not None:
@@ -103,6 +102,12 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         return len(out) - 1
 
     sta = _rows(n_st, L.STA_COLS)
+    stx = _rows(n_st, G.X_COLS)
+    stx[:, G.X_OUT] = -1
+    stxf = np.full(n_st, -1.0)  # a batch's max_wait [s] (-1: none)
+    qof = np.repeat(np.arange(n_st, dtype=np.int64)[:, None], max(n_prod, 1), axis=1)
+    qst = list(range(n_st))  # the station of each queue (then the component queues)
+    aseq: list[int] = []  # the queue of each component an assembly takes, in order
     sta[:, L.LIMIT] = -1
     sta[:, L.REWDEST] = -1
     cycle = _rows(n_st, n_prod) if n_prod else np.zeros((n_st, 1), np.int64)
@@ -154,8 +159,9 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                                  else pcode[rel.product], rel.at, rel.every or 0.0))
             if st.interarrival is not None:
                 sta[s, L.ARRSTREAM] = stream(st.interarrival, name, "arrival")
-        elif isinstance(st, S.Machine | S.Inspection):
+        elif isinstance(st, S.Equipment):
             sta[s, L.CAP] = -1 if st.buffer is None else st.buffer
+            _gathering(st, s, stx, stxf, qof, qst, aseq, pcode)
             sta[s, L.U0], sta[s, L.NU] = len(units), st.servers
             default = stream(st.cycle_time, name, "cycle")
             for p in products:
@@ -185,7 +191,8 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         uni[u, L.U_PART], uni[u, L.U_DUE], uni[u, L.U_SHOWN] = -1, -1, -1
     low = Lowered(names, units, modes, streams=out)
     low.arrays.update(
-        sta=sta, uni=uni, ufl=np.zeros((len(units), 3)),
+        stx=stx, stxf=stxf, qof=qof, qst=np.asarray(qst, dtype=np.int64),
+        aseq=np.asarray(aseq, dtype=np.int64), sta=sta, uni=uni, ufl=np.zeros((len(units), 3)),
         fint=np.asarray(fint_rows, dtype=np.int64).reshape(-1, 3),
         mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
         rptr=np.asarray(rptr, dtype=np.int64),
@@ -194,3 +201,26 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     return low
+
+
+def _gathering(st: S.Equipment, s: int, stx: np.ndarray, stxf: np.ndarray, qof: np.ndarray,
+               qst: list[int], aseq: list[int], pcode: dict[str, int]) -> None:
+    """The batch or assembly settings of station ``s`` (its rows of :mod:`.gather`'s
+    arrays), read as :class:`twin.simulation.stations.BatchNode` and ``AssemblyNode`` do."""
+    if isinstance(st, S.Batch):
+        stx[s, G.X_KIND], stx[s, G.X_BSIZE] = G.BATCH, st.batch_size
+        stx[s, G.X_BMIN] = st.min_batch or (1 if st.max_wait is not None else st.batch_size)
+        wait = st.max_wait if st.max_wait is not None else (
+            0.0 if st.min_batch is not None else None)
+        stxf[s] = -1.0 if wait is None else wait
+    elif isinstance(st, S.Assembly):
+        stx[s, G.X_KIND] = G.ASSEMBLY
+        stx[s, G.X_Q0], stx[s, G.X_QN] = len(qst), len(st.components)
+        stx[s, G.X_ASM0] = len(aseq)
+        for p, quantity in st.components.items():
+            qof[s, pcode[p]] = len(qst)
+            aseq.extend([len(qst)] * quantity)
+            qst.append(s)
+        stx[s, G.X_ASMN] = len(aseq) - stx[s, G.X_ASM0]
+        if st.output_product is not None:
+            stx[s, G.X_OUT] = pcode[st.output_product]
