@@ -271,8 +271,10 @@ def freed(q, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n
         v = gq[q, h]
         gqh[q] = (h + 1) % gq.shape[1]
         gql[q] -= 1
-        return got(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                   n, e_t, e_i, s_t, s_i, ht, hi, work, wn, x, True)
+        wn = got(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                 n, e_t, e_i, s_t, s_i, ht, hi, work, wn, x, True)
+        work[wn, 0], work[wn, 1] = L.A_FREED, q  # the slot is free again: the next sender
+        return wn + 1
     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
     ql[q] += 1
     return wn

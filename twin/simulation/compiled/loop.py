@@ -13,7 +13,9 @@ clipped into the work (the unit is down for the repair, then resumes), the same 
 and record rows. The hand-overs an event causes are done at once, in cascade (a freed slot
 admits the first blocked sender, which then takes its next part, ...); the SimPy engine does
 the same through zero-delay events, so the two agree on every line where no two timed events
-fall on the same instant.
+fall on the same instant. The work list of an instant is first in, first out, as SimPy's
+events of one time are; what a SimPy process does without yielding (a unit whose part was
+taken in takes its next one, an infinite supply releases its next part) is put first.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE = range(6)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE, EV_INIT = range(7)
 # work-list actions within one instant (from A_FREED on: those of :mod:`.gather`)
 A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_GATHER, A_DUE = range(9)
 # state codes (twin.observation.recorder.STATES)
@@ -192,6 +194,23 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 
 
 @kernel
+def _init(sta, work):
+    """The work of t = 0, in the order the SimPy engine starts its processes (station by
+    station): each unit takes its first part or waits for one, each infinite supply releases
+    its first part; returns the length of the work list."""
+    wn = 0
+    for s in range(sta.shape[0]):
+        if sta[s, KIND] == SOURCE and sta[s, SMODE] == 0:
+            work[wn, 0], work[wn, 1] = A_SUPPLY, s
+            wn += 1
+        elif sta[s, KIND] == EQUIP:
+            for u in range(sta[s, U0], sta[s, U0] + sta[s, NU]):
+                work[wn, 0], work[wn, 1] = A_TAKE, u
+                wn += 1
+    return wn
+
+
+@kernel
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
@@ -231,7 +250,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
         wn, wi = 1, 0
-        if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
+        if kind == EV_INIT:  # t = 0: units and infinite supplies start in station order
+            wn = _init(sta, work)
+        elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
             s = rel_i[who, 0]
             wn = 0
             if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
@@ -342,8 +363,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, part, pint[part, 0], s, SCRAP, e_t, e_i, n)
                         _finish(part, now, SCRAPPED, pint, pc, p_f, p_i, n)
                         sta[s, HOLD] -= 1
-                        work[wn, 0], work[wn, 1] = A_TAKE, u
-                        wn += 1
+                        wi -= 1  # its process goes on at once (next in the work list)
+                        work[wi, 0], work[wi, 1] = A_TAKE, u
                         continue
                     if u01 < qual[s, 1]:
                         pint[part, 1] += 1
@@ -416,14 +437,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if a >= 0:
                     G.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, a
-                    wn += 1
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_TAKE, a
                 else:
                     s = -1 - a
                     sta[s, HOLD] -= 1
                     if sta[s, SMODE] == 0:  # infinite supply: the next part is ready
-                        work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                        wn += 1
+                        wi -= 1
+                        work[wi, 0], work[wi, 1] = A_SUPPLY, s
                 continue
             # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
             entered = True
@@ -453,8 +474,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, sender
-                    wn += 1
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
                     G.blocked(sender, dest, uni, x)
@@ -463,8 +484,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if not entered:
                     sta[s, HOLD] += 1
                 elif act == A_SUPPLY:
-                    work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                    wn += 1
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_SUPPLY, s
 
 
 @kernel

@@ -44,6 +44,8 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
             continue
         if any(r.delay is not None for r in st.routes):
             why.append(f"{where}: transport delays")
+        if isinstance(st, S.Batch | S.Assembly) and st.buffer == 0:
+            why.append(f"{where}: a {st.type} station with buffer = 0")
         if isinstance(st, S.Equipment):
             if st.setup_time is not None:
                 why.append(f"{where}: setups")
