@@ -22,6 +22,7 @@ from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
+from twin.data.calibration import calibration_problems
 from twin.data.distributions import DISTRIBUTION_NAMES
 from twin.data.energy_schedule import DAY, avoided_intervals
 from twin.data.runnable import runnable_problems
@@ -263,6 +264,7 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             for p in st.components:
                 product_ref(f"{base}.components.{p}", p)
     out += alarm_problems(line)
+    out += [Problem(path, msg) for path, msg in calibration_problems(line)]
     if out:
         return out  # flow and physical checks need sound references
     return (_flow_problems(line) + physical_problems(line)

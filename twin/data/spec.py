@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from twin.data.alarms import AlarmSpec
+from twin.data.calibration import CalibrationRecord
 from twin.data.costs import CostModel
 from twin.data.distributions import Distribution
 from twin.data.energy_schedule import EnergySchedule
@@ -68,6 +69,9 @@ class RunSettings(Model):
     on_deadlock: Literal["stop", "continue"] = Field(
         "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
         "recorded as a warning and the run goes on")
+    calibrated: Literal["estimate", "sample"] = Field(
+        "estimate", description="values of the parameters in [calibration]: their estimates, "
+        "or a draw from their joint distribution (draw number = the run's seed)")
 
     @model_validator(mode="after")
     def _warmup_shorter(self) -> RunSettings:
@@ -632,6 +636,9 @@ class LineSpec(Model):
     alarms: dict[Name, AlarmSpec] = Field(
         {}, description="ISA-18.2 alarms on recorded signals (see twin.data.alarms)")
     costs: CostModel | None = Field(None, description="prices (see twin.data.costs)")
+    calibration: dict[Name, CalibrationRecord] = Field(
+        {}, description="calibrated parameters of a station's phase with their joint "
+        "distribution (written by twin calibrate; see twin.data.calibration)")
 
     @model_validator(mode="after")
     def _priced_names(self) -> LineSpec:
