@@ -367,6 +367,9 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         elif isinstance(ph, P.Ferment):
             refs += [(k, getattr(ph, k)) for k in ("biomass", "substrate", "water", "oxygen",
                                                     "co2")]
+        elif isinstance(ph, P.Fmu):
+            refs += [(f"inputs.{k}", P.species_of(q)) for k, q in ph.inputs.items()]
+            refs += [(f"outputs.{q}", P.species_of(q)) for q in ph.outputs]
         found = len(out)
         for key, sp in refs:
             if sp is not None and sp not in species:
