@@ -29,7 +29,8 @@ def _missed_target(phase: Any, out: phases.Outcome) -> str:
     """Why a batch is off-spec after ``phase`` (empty: it is not): a reaction that reached
     its time limit before its target conversion. (One stopped at its temperature limit is a
     safety stop the recipe handles: it goes on.)"""
-    if phase.phase != "react" or out.summary.get("ended_by") != "end_time":
+    if (phase.phase != "react" or out.summary.get("ended_by") != "end_time"
+            or phase.target_conversion is None):
         return ""
     return (f"reached its time limit at {out.duration:g} s with conversion "
             f"{100 * float(out.summary['conversion']):.3g} % "
