@@ -162,8 +162,7 @@ class Reaction(Model):
                 ("K", equilibrium_unit(bwd - fwd), "equilibrium constant",
                  f"backward minus forward order {bwd - fwd:g}")):
             if out.get(key) is not None:
-                example = ("a bare number" if unit == "dimensionless" else
-                           f"'1 {unit}'")
+                example = None if unit == "dimensionless" else f"1 {unit}"
                 try:
                     out[key] = to_unit(out[key], unit, what, example=example)
                 except UnitError as exc:

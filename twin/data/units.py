@@ -69,7 +69,8 @@ def _parse(text: str) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r} as a quantity ({exc})") from None
 
 
-def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None) -> float:
+def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None,
+          example: str | None = None) -> float:
     """Convert ``value`` to a float in SI base units, checking its dimension.
 
     Parameters
@@ -82,6 +83,9 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
         One of :data:`DIMENSIONS` (``"time"``, ``"power"``, ...).
     bare_unit
         Unit assumed for bare numbers (e.g. ``"s"``).
+    example
+        A value with its unit shown in the error for a bare number (e.g. ``"0.53 kg/kWh"``);
+        default: the number with the SI unit.
 
     Returns
     -------
@@ -95,7 +99,8 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
     """
     if dimension not in DIMENSIONS:
         raise UnitError(f"unknown dimension {dimension!r}")
-    return to_unit(value, DIMENSIONS[dimension], dimension, bare_unit=bare_unit)
+    return to_unit(value, DIMENSIONS[dimension], dimension, bare_unit=bare_unit,
+                   example=example)
 
 
 @lru_cache(maxsize=256)
@@ -104,11 +109,11 @@ def _is_dimensionless(unit: str) -> bool:
 
 
 def to_unit(value: str | float | int, unit: str, what: str, *,
-            bare_unit: str | None = None, example: str = "'90 s'") -> float:
+            bare_unit: str | None = None, example: str | None = None) -> float:
     """Convert ``value`` to a float in ``unit`` (a pint unit expression such as
-    ``"(m**3/mol)**1/s"``), checking its dimension; ``what`` names the quantity in errors
-    (e.g. ``"rate constant"``), ``example`` shows one with a unit. Bare numbers as for
-    :func:`to_si` (accepted when ``unit`` is dimensionless).
+    ``"m**3/mol/s"``), checking its dimension; ``what`` names the quantity in errors
+    (e.g. ``"rate constant"``), ``example`` shows one with a unit (default: the number with
+    ``unit``). Bare numbers as for :func:`to_si` (accepted when ``unit`` is dimensionless).
 
     Raises
     ------
@@ -127,8 +132,9 @@ def to_unit(value: str | float | int, unit: str, what: str, *,
         if _is_dimensionless(unit):
             return float(ureg.Quantity(float(value), "dimensionless").to(unit).magnitude)
         if bare_unit is None:
-            raise UnitError(f"expected {article} {what} with a unit (e.g. {example}), got "
-                            f"{value!r}")
+            hint = example or f"{value!r} {unit}"
+            raise UnitError(f"expected {article} {what} with a unit (e.g. {hint!r}), "
+                            f"got {value!r}")
         value = f"{value!r} {bare_unit}"
     if not isinstance(value, str):
         raise UnitError(f"expected {article} {what} as text with a unit, got "
