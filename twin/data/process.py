@@ -254,7 +254,8 @@ class ReactNetwork(PhaseBase):
     ``reactions`` list; reaction-network kernel): any species and reactions (equations,
     mass-action or power-law rates, reversible by a backward rate constant or an
     equilibrium constant, heats per reaction), integrated to ``target_conversion`` of the
-    ``key`` species, ``max_time`` or the safety limit ``t_max``. Rate constants ``k`` are
+    ``key`` species (if given; a batch that reaches ``max_time`` first is off-spec),
+    ``max_time`` or the safety limit ``t_max``. Rate constants ``k`` are
     given at ``t_ref`` (default: the jacket temperature). ``isothermal`` holds the batch at
     its temperature (the jacket takes the net heat); otherwise the energy balance with the
     jacket runs. ``dose`` holds back a share of species present in the batch and doses it
@@ -273,7 +274,9 @@ class ReactNetwork(PhaseBase):
     ua: Conductance = Field(gt=0.0)
     jacket: Temperature
     isothermal: bool = False
-    target_conversion: float | None = Field(0.99, gt=0.0, lt=1.0)
+    target_conversion: float | None = Field(None, gt=0.0, lt=1.0, description="conversion "
+                                            "of the key species that ends the phase (none: "
+                                            "it runs for max_time)")
     max_time: Distribution | None = None
     t_max: Temperature | None = Field(None, description="temperature that aborts the phase")
     dose: dict[Name, Probability] = Field({}, description="share of each species dosed "
@@ -288,7 +291,8 @@ class ReactNetwork(PhaseBase):
         if any(share >= 1.0 for share in self.dose.values()):
             raise ValueError("a dosed share must be below 1 (some of it is in the heel)")
         if self.target_conversion is None and self.max_time is None:
-            raise ValueError("without target_conversion the phase needs max_time")
+            raise ValueError("give target_conversion, max_time or both (the phase needs an "
+                             "end)")
         names = self.reaction_names()
         if len(set(names)) != len(names):
             raise ValueError(f"reaction names must be unique, got {names}")
