@@ -81,11 +81,28 @@ class RunSettings(Model):
 
 
 class GridFactor(Model):
-    """Grid electricity emission factor, with the year and source it belongs to."""
+    """Grid electricity emission factor, with the year and source it belongs to.
+
+    ``value`` is the average factor. ``hourly`` (optional, 24 factors, hour 00-01 first) is
+    the factor by hour of the day, the same every day (a typical-day profile of the grid's
+    average or marginal intensity): when given, electricity drawn in each hour is counted at
+    that hour's factor, so moving load into cleaner hours lowers CO2e. Time zero of a run is
+    Monday 00:00.
+    """
 
     value: EmissionFactor = Field(gt=0.0)
     year: int = Field(ge=1990, le=2100)
     source: str = Field(min_length=1)
+    hourly: list[Annotated[EmissionFactor, Field(ge=0.0)]] | None = Field(
+        None, min_length=24, max_length=24,
+        description="emission factor for each hour of the day (24 values, 00:00-01:00 first)")
+
+    def segments(self) -> list[tuple[float, float, float, str]]:
+        """``(start, end, kg CO2e per J, hour)`` covering one day [s after midnight]."""
+        if self.hourly is None:
+            return [(0.0, 86400.0, self.value, "flat")]
+        return [(3600.0 * h, 3600.0 * (h + 1), f, f"{h:02d}")
+                for h, f in enumerate(self.hourly)]
 
 
 class EnergySettings(Model):

@@ -22,6 +22,7 @@ from twin.data.checks import SpecError, read_toml, validate
 from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_fmu import add_commands as add_fmu_commands
 from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.edges.cli_plant import add_commands as add_plant_commands
@@ -591,6 +592,7 @@ def parser() -> argparse.ArgumentParser:
     add_optimise_commands(sub)
     add_shadow_commands(sub)
     add_plant_commands(sub)
+    add_fmu_commands(sub)
     return p
 
 
