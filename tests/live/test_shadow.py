@@ -295,3 +295,51 @@ def test_items_out_of_order_across_tags_are_reordered(reactor: dict) -> None:
     pd.testing.assert_frame_equal(runs["held"][0], runs["sorted"][0])
     assert runs["held"][1] == 0 and runs["raw"][1] > 0
     assert len(runs["raw"][0]) < len(runs["sorted"][0])
+
+
+def test_a_residual_alarm_declared_in_the_line_is_the_shadow_alarm(reactor: dict) -> None:
+    """``[alarms.reactor_model] tag = "residual.temperature.reactor"`` names the residual
+    alarm, sets its priority, and its limit 4 is the CUSUM's h: the false-alarm rate it
+    implies is the published two-sided ARL0 of k = 0.5, h = 4, 168 samples (Montgomery,
+    Introduction to Statistical Quality Control, table of CUSUM ARLs). A declared residual
+    of a signal no tag measures is listed as unmonitored, with the reason."""
+    line = pf.jacket()
+    line["alarms"] = {
+        "reactor_model": {"tag": "residual.temperature.reactor", "priority": "urgent",
+                          "limit": 4.0, "description": "reactor off its model"},
+        "queue_model": {"tag": "residual.buffer.reactor"}}
+    settings = MonitorSettings(arl0=1000, window=None, sigma={"temperature.reactor": NOISE})
+    shadow = ShadowTwin(line, ["temperature.reactor"], settings,
+                        reference=reactor["reference"], origin=pf.EPOCH0)
+    for item in pf.merged(pf.temperature_readings(*reactor["faulty"], NOISE, 3),
+                          reactor["events"]):
+        shadow.feed(item)
+    res = shadow.finish()
+    assert (res.residuals["limit"] == 4.0).all()
+    active = res.alarms[res.alarms["event"] == "activate"]
+    assert len(active) > 0 and set(active["alarm"]) == {"reactor_model"}
+    assert set(active["priority"].astype(str)) == {"urgent"}
+    assert (active["limit"] == 4.0).all()
+    assert shadow.tracks["temperature.reactor"].detector.arl0 == pytest.approx(168, rel=0.01)
+    assert "queue_model" in shadow.unmonitored["buffer.reactor"]
+
+
+def test_residual_alarm_tags_are_checked_against_the_line() -> None:
+    from twin.data.checks import SpecError, line_from_dict
+
+    def problems(alarms: dict) -> str:
+        with pytest.raises((SpecError, ValueError)) as err:
+            line_from_dict({**pf.jacket(), "alarms": alarms}, "jacket")
+        return str(err.value)
+
+    assert "no signal 'residual.temperature.nowhere'" in problems(
+        {"a": {"tag": "residual.temperature.nowhere"}})
+    assert "direction 'high'" in problems(
+        {"a": {"tag": "residual.temperature.reactor", "direction": "low"}})
+    assert "one alarm per residual" in problems(
+        {"a": {"tag": "residual.kpi.throughput"}, "b": {"tag": "residual.kpi.throughput"}})
+    assert "'kpi.speed' is not a rolling KPI" in problems({"a": {"tag": "residual.kpi.speed"}})
+    # a plain run has no residuals: the alarm stays normal
+    run = twin.run({**pf.jacket(), "alarms": {"a": {"tag": "residual.temperature.reactor"}}},
+                   duration="4 h", warmup="0 s", seed=1)
+    assert run.tables["alarms"].empty

@@ -176,8 +176,28 @@ class _Track:
 
     def __init__(self, shadow: ShadowTwin, signal: str) -> None:
         self.shadow, self.signal = shadow, signal
-        self.detector = shadow.settings.detector_for()
-        self.alarm = f"residual.{signal}"
+        self.alarm = f"residual.{signal}"  # the tag of its alarm
+        #: The alarm's name and spec when the line declares one on the tag.
+        self.declared = shadow.declared.get(self.alarm)
+        s = shadow.settings
+        self.detector = (
+            Detector.with_limit(s.detector, self.declared[1].limit, s.shift, s.side, s.lam)
+            if self.declared is not None and self.declared[1].limit > 0
+            else s.detector_for())
+
+    def alarm_spec(self) -> tuple[str, AlarmSpec]:
+        """The name and spec of this signal's residual alarm: the line's (its limit the
+        detector's), or a ``high`` alarm of the shadow's priority named after the tag."""
+        limit = self.detector.limit
+        if self.declared is not None:
+            name, spec = self.declared
+            return name, spec.model_copy(update={"limit": limit})
+        s = self.shadow.settings
+        return self.alarm, AlarmSpec.model_construct(
+            tag=self.alarm, limit=limit, direction="high", priority=s.priority, deadband=0.0,
+            on_delay=0.0, window=None,
+            description=f"{self.signal} deviates from the twin ({self.detector.kind} of the "
+                        "standardised residual)")
 
     def emit(self, t: float, measured: float, predicted: float, sigma: float,
              z: float, estimate: float = math.nan) -> None:
@@ -344,6 +364,9 @@ class ShadowTwin:
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
         self.unmonitored: dict[str, str] = {}  # signal -> why
+        #: Residual alarms the line declares: tag -> (name, spec).
+        self.declared = {a.tag: (name, a) for name, a in self.line.alarms.items()
+                         if a.kind == "residual"}
         self.batch: dict[str, _BatchTemperature] = {}  # by station
         for signal in sorted(set(signals) - {f"kpi.{k}" for k in s.kpis}):
             station = signal.partition(".")[2]
@@ -360,12 +383,12 @@ class ShadowTwin:
             self._window_tracks(s.window, sampled)
         tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
-        specs = {t.alarm: AlarmSpec.model_construct(
-            tag=t.alarm, limit=t.detector.limit, direction="high", priority=s.priority,
-            deadband=0.0, on_delay=0.0, window=None,
-            description=f"{t.signal} deviates from the twin ({t.detector.kind} of the "
-                        "standardised residual)") for t in tracks}
-        self.monitor = AlarmMonitor(specs)
+        self.monitor = AlarmMonitor(dict(t.alarm_spec() for t in tracks))
+        for tag, (name, _) in self.declared.items():
+            signal = tag.partition(".")[2]
+            if signal not in self.tracks and signal not in self.unmonitored:
+                self.unmonitored[signal] = (f"the line declares the residual alarm {name!r} "
+                                            "but no tag of the tag map measures the signal")
         self.last_time = math.nan  # plant time of the last item used
         self.late = 0  # items dropped: older than one already used
         self.stats: dict[str, Any] = {}
