@@ -83,6 +83,10 @@ class ScenarioRun(Model):
     engine: Literal["simpy", "compiled", "auto"] = Field(
         "auto", description="engine of every run: 'auto' runs a discrete line on the "
         "compiled engine when it supports the line (else SimPy)")
+    calibrated: Literal["estimate", "sample"] | None = Field(
+        None, description="'sample': each run takes draw number = its seed of the line's "
+        "calibrated parameters (replication r of every point the same draw); default: the "
+        "line's run.calibrated")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScenarioRun:
