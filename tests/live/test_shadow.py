@@ -17,7 +17,7 @@ from scipy.stats import poisson
 import twin
 from twin.live.detectors import delay_summary, detection_delay
 from twin.live.predict import batch_temperature, reference_batch
-from twin.live.readings import PlantEvent
+from twin.live.readings import PlantEvent, Reading
 from twin.live.shadow import MonitorSettings, ShadowTwin
 from twin.observation import runfolder
 
@@ -343,3 +343,71 @@ def test_residual_alarm_tags_are_checked_against_the_line() -> None:
     run = twin.run({**pf.jacket(), "alarms": {"a": {"tag": "residual.temperature.reactor"}}},
                    duration="4 h", warmup="0 s", seed=1)
     assert run.tables["alarms"].empty
+
+
+def test_resync_forecasts_batch_ends_and_output_of_the_plant(tmp_path: Path) -> None:
+    """At each batch start the shadow rebuilds the plant's state from the events it received
+    and forecasts from it. The jacket line is deterministic, so every forecast interval is a
+    point: the batch's actual end in the plant's event log, and the plant's good output by
+    the end of the shift and of the day (counted from its log). The forecasts are the
+    run folder's ``forecasts`` table."""
+    from twin.live.resync import ResyncSettings
+
+    plant = pf.run_jacket(duration="1 d")
+    events = pf.plant_events(plant)
+    reference = twin.run(pf.jacket(), duration="12 h", warmup="0 s", seed=1)
+    settings = MonitorSettings(window=None, sigma={"temperature.reactor": NOISE})
+    shadow = ShadowTwin(pf.jacket(), ["temperature.reactor"], settings, reference=reference,
+                        resync=ResyncSettings(period=None, on=("start",), replications=9))
+    truth = pf.true_temperature([plant], math.inf, DT)
+    for item in pf.merged(pf.temperature_readings(*truth, NOISE, 1), events):
+        shadow.feed(item)
+    res = shadow.finish()
+    fc = res.forecasts
+    o = shadow.origin  # the first item: the shadow's clock is not the state's
+    assert o > pf.EPOCH0
+    starts = [e.time - o for e in events if e.event == "start"]
+    assert sorted(set(fc["time"])) == pytest.approx(starts)
+    ends = {e.id: e.time - o for e in events if e.event == "complete"}
+    batches = fc[fc["kind"] == "batch_end"]
+    assert len(batches) == len(starts)
+    for r in batches.itertuples():
+        if r.item in ends:  # the last batch may end after the plant's day
+            assert (r.low, r.median, r.high) == pytest.approx((ends[r.item],) * 3, abs=1e-6)
+    good = np.array([e.time - o for e in events
+                     if e.event == "complete" and e.outcome == "good"])
+    output = fc[(fc["kind"] == "output") & (fc["until"] <= 86400.0 + pf.EPOCH0 - o)]
+    assert len(output) > 0
+    for r in output.itertuples():
+        expected = int(((good > r.time) & (good <= r.until)).sum())
+        assert r.low == r.median == r.high == expected
+    folder = res.save(tmp_path)
+    assert runfolder.state(folder, deep=True).status == "completed"
+    pd.testing.assert_frame_equal(runfolder.read_table(folder, "forecasts"), fc)
+    prov = runfolder.read_summary(folder)["provenance"]["resync"]
+    assert prov["forecasts"] == len(starts) and prov["failed"] == 0
+    # a measured batch temperature is the running batch's, never the last one's
+    record = shadow.resync
+    assert record is not None
+    record.see(Reading(1.0, "TI", "temperature.reactor", 350.0))
+    assert "temperature.reactor" in record.measured
+    record.see(PlantEvent(2.0, "P9", "B", "reactor", "start"))
+    assert "temperature.reactor" not in record.measured
+
+
+def test_resync_on_a_period_and_its_settings_are_checked(reactor: dict) -> None:
+    from twin.live.resync import ResyncSettings
+
+    shadow = ShadowTwin(pf.jacket(), ["temperature.reactor"],
+                        MonitorSettings(window=None, sigma={"temperature.reactor": NOISE}),
+                        reference=reactor["reference"], origin=pf.EPOCH0,
+                        resync=ResyncSettings(period=3 * 3600.0, on=(), replications=9))
+    for item in pf.merged(pf.temperature_readings(*reactor["in_control"], NOISE, 2),
+                          reactor["events"]):
+        shadow.feed(item)
+    times = sorted(set(shadow.finish().forecasts["time"]))
+    assert len(times) >= 5 and min(np.diff(times)) >= 3 * 3600.0
+    with pytest.raises(ValueError, match="not plant events"):
+        ResyncSettings(on=("begin",))
+    with pytest.raises(ValueError, match="replications"):
+        ResyncSettings(replications=3, level=0.9)
