@@ -450,8 +450,11 @@ def test_no_empty_panels_for_what_a_line_does_not_have(browser_page: tuple[Page,
     assert hidden == [True, True, False]
     for line, rid in server["lines"].items():  # the alarms tab only where there are alarms
         goto(page, server, f"run:{rid}")
-        has = bool(read_toml(ROOT / "lines" / line / "line.toml").get("alarms"))
-        assert page.locator("#tabs button[data-view=alarms]").is_visible() == has, line
+        spec = read_toml(ROOT / "lines" / line / "line.toml")
+        assert page.locator("#tabs button[data-view=alarms]").is_visible() == bool(
+            spec.get("alarms")), line
+        view(page, "overview")  # the cost tile only on lines with prices
+        assert page.locator("#kpi-cost_per_good_unit").count() == int("costs" in spec), line
     goto(page, server, f"run:{server['batch']}")
     view(page, "timelines")
     assert page.evaluate("() => document.getElementById('utility').closest('.panel').hidden") \

@@ -48,7 +48,7 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
     """The line as the page draws it (empty parts when the spec is unknown)."""
     if spec is None:
         return {"stations": {}, "utilities": {}, "grid_kg_per_kwh": None,
-                "grid_hourly_kg_per_kwh": None, "alarms": [],
+                "grid_hourly_kg_per_kwh": None, "costs": False, "alarms": [],
                 "signals": {}, "diagram": None}
     stations = {name: _station(spec, st) for name, st in spec.stations.items()}
     utilities = {name: {"carrier": u.carrier, "capacity": u.capacity, "medium": u.is_medium}
@@ -59,7 +59,7 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
             "grid_kg_per_kwh": spec.energy.grid.value * J_PER_KWH,
             "grid_hourly_kg_per_kwh": (None if spec.energy.grid.hourly is None else
                                        [f * J_PER_KWH for f in spec.energy.grid.hourly]),
-            "alarms": alarms,
+            "costs": spec.costs is not None, "alarms": alarms,
             "signals": signal_display(spec), "diagram": diagram.as_dict()}
 
 

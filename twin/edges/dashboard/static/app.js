@@ -320,7 +320,11 @@ function renderKpis(run, T) {
   const k = kpisAt(run, T), stored = run.meta.kpis || {};
   const atEnd = run.meta.kpis && T >= run.end - 1e-6;
   const utilities = Object.keys(run.meta.layout.utilities || {}).length > 0;
-  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile"));
+  const layout = run.meta.layout || {};
+  const has = { costs: !!layout.costs, alarms: (layout.alarms || []).length > 0 };
+  // a KPI that needs prices or alarms is shown only on lines that have them (or a stored value)
+  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile")
+    && (!c.requires || has[c.requires] || typeof stored[c.key] === "number"));
   const box = document.getElementById("kpis");
   box.replaceChildren(...tiles.map((c) => {
     const mine = TILE_VALUES[c.key];
