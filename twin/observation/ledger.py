@@ -31,12 +31,17 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    frame = pd.DataFrame({
+    return electricity_table(line, pd.DataFrame({
         "station": states["station"].astype(str),
         "server": states["server"].to_numpy(),
         "state": states["state"].astype(str),
         "seconds": secs,
-    })
+    }))
+
+
+def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The electricity ledger (see :func:`electricity`) from seconds in the window by
+    ``station, server, state`` (several rows of one combination are added up)."""
     frame = frame[frame["seconds"] > 0]
     table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
         "seconds"].sum()
