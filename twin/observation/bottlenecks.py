@@ -95,14 +95,17 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
         which[i, inside] = k[inside]
     best = np.argmax(length, axis=0)
     any_active = length.max(axis=0) > 0 if names else np.zeros(mids.size, bool)
-    # reigns: runs of pieces with the same station and period
-    reigns: list[list[float]] = []  # [station, period, start, end]
-    for j in np.flatnonzero(any_active):
-        s, k = int(best[j]), int(which[best[j], j])
-        if reigns and reigns[-1][0] == s and reigns[-1][1] == k and reigns[-1][3] == cuts[j]:
-            reigns[-1][3] = cuts[j + 1]
-        else:
-            reigns.append([s, k, cuts[j], cuts[j + 1]])
+    # reigns: runs of adjacent pieces with the same station and period
+    j = np.flatnonzero(any_active)
+    st, per = best[j], which[best[j], j]
+    new = np.ones(j.size, dtype=bool)
+    new[1:] = (st[1:] != st[:-1]) | (per[1:] != per[:-1]) | (j[1:] != j[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:] - 1, j.size - 1].astype(int) if j.size else first
+    reigns: list[list[float]] = [  # [station, period, start, end]
+        [int(a), int(b), float(c), float(d)] for a, b, c, d in zip(
+            st[first].tolist(), per[first].tolist(), cuts[j[first]].tolist(),
+            cuts[j[last] + 1].tolist(), strict=True)]
     sole = np.zeros(len(names))
     shifting: list[list[tuple[float, float]]] = [[] for _ in names]
     for a, b in zip(reigns[:-1], reigns[1:], strict=True):

@@ -125,7 +125,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     def task(point: int, rep: int) -> Task:
         wu = warmup if warmup is not None else run.warmup  # "auto" has set ``warmup``
         prep = prepare(lines[point], duration=run.duration, warmup=wu, seed=run.seed + rep,
-                       events=sc.spec.events, engine=run.engine)
+                       events=sc.spec.events, engine=run.engine, record=run.record)
         return Task(point, rep, prep)
 
     n0 = run.min_replications if run.replications == "auto" else int(run.replications)
@@ -184,6 +184,6 @@ def _stored_warmup(root: Path) -> float | None:
 
 def _auto_warmup(sc: Scenario) -> float:
     """Warm-up from one pilot run of the base point without warm-up (MSER-5 on WIP)."""
-    pilot = sc.prepare(sc.points()[0], sc.spec.run.seed, warmup=0.0)
+    pilot = sc.prepare(sc.points()[0], sc.spec.run.seed, warmup=0.0, record="tables")
     result = execute(pilot)
     return float(math.ceil(stats.warmup_from_run(result)))
