@@ -156,7 +156,9 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     """Items finished at each station in [t0, t1]: ``station, product, start, end`` [s], the
     start being the item's ``start`` event at that station (its last before the end)."""
     ev = events[events["kind"].isin(["start", "end"])]
-    station = ev["station"].astype(str).to_numpy()
+    stations = ev["station"].astype("category")
+    names = np.asarray(stations.cat.categories, dtype=object)
+    station = stations.cat.codes.to_numpy()  # codes keep stations apart as names do
     part = ev["part"].to_numpy()
     time = ev["time"].to_numpy(dtype=float)
     is_end = (ev["kind"] == "end").to_numpy()
@@ -168,7 +170,7 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
               if len(order) else np.zeros(0, dtype=bool))
     start = np.where(paired, time[prev], time)
     keep = is_end & (time >= t0) & (time <= t1)
-    return pd.DataFrame({"station": station[keep], "product": product[keep],
+    return pd.DataFrame({"station": names[station[keep]].astype(str), "product": product[keep],
                          "start": start[keep], "end": time[keep]})
 
 
@@ -188,7 +190,8 @@ def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
         before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
         return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())
     mine = items[items["station"] == name]
-    pri = mine["product"].map(lambda p: st.planned_time_per_item(p)).to_numpy(dtype=float)
+    per_product = {p: st.planned_time_per_item(p) for p in mine["product"].unique()}
+    pri = mine["product"].map(per_product).to_numpy(dtype=float)
     before = np.clip(t0 - mine["start"].to_numpy(dtype=float), 0.0, None)
     per_cycle = pri * getattr(st, "batch_size", 1)  # a batch's parts share one cycle
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -100,8 +100,12 @@ def point_label(point: dict[str, Any]) -> str:
 
 def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
               executor: Executor = "local", workers: int | None = None,
-              cluster: str | None = None, progress: Progress | None = None) -> Study:
+              cluster: str | None = None, progress: Progress | None = None,
+              batch: int | None = None) -> Study:
     """Run (or resume) every run of a scenario's study; returns the :class:`Study`.
+
+    ``batch``: runs per executor task (default: a few batches per worker, see
+    :func:`twin.orchestration.study.batch_size`); the results do not depend on it.
 
     Raises
     ------
@@ -133,7 +137,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     while True:
         _save_plan(root, sc, points, tasks, warmup)
         run_planned(root, [t.prepared for t in tasks], executor=executor, workers=workers,
-                    cluster=cluster, progress=progress)
+                    cluster=cluster, progress=progress, batch=batch)
         if run.replications != "auto":
             break
         more = _more_replications(Study(root), run, len(points))
