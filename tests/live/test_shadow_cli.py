@@ -35,7 +35,7 @@ def test_twin_shadow_replays_the_plant_and_flags_the_fouled_jacket(
     code = main(["shadow", str(spec), "--source", "replay", "--tagmap", str(paths["tagmap"]),
                  "--timeseries", str(paths["timeseries"]), "--events", str(paths["events"]),
                  "--window", "none", "--arl0", "500", "--sigma",
-                 "temperature.reactor=0.5 degC", "--out", str(out)])
+                 "temperature.reactor=0.5 degC", "--resync-on", "start", "--out", str(out)])
     text = capsys.readouterr().out
     assert code == 0, text
     (folder,) = runfolder.find_runs(out)
@@ -54,6 +54,12 @@ def test_twin_shadow_replays_the_plant_and_flags_the_fouled_jacket(
     assert first_after - fault < 3600.0
     assert math.isclose(prov["detectors"]["temperature.reactor"]["sigma"], 0.5)
     assert "temperature.reactor:" in text and "run folder:" in text
+    # re-synced at every batch start: each batch's end forecast, in the run folder
+    fc = runfolder.read_table(folder, "forecasts")
+    starts = len(set(fc["time"]))
+    assert prov["resync"]["forecasts"] == starts == 11  # batches starting at 2 h, 4 h, ...
+    assert (fc["kind"] == "batch_end").sum() == starts
+    assert "re-synced to the plant's state 11 times" in text
 
 
 def test_bad_options_are_named(plant: dict, tmp_path: Path,

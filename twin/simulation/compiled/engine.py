@@ -12,18 +12,28 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import unit_time as UT
+from twin.simulation.compiled.accumulate import Folder
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
+"""The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
 
 class CompiledModel:
     """A discrete line ready to run on the compiled loop (same seed, same draws as SimPy).
+
+    With ``window = (t0, t1)`` [s] the run records KPI accumulators over that window instead
+    of tables (``record = "kpis"``): the record rows are folded in and dropped whenever
+    their arrays fill up and at the end (:mod:`.accumulate`); :meth:`accumulated` returns
+    them, and the recorder stays empty.
 
     Raises
     ------
@@ -35,7 +45,8 @@ class CompiledModel:
     alarms = None  # the compiled engine runs lines without alarms
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
-                 events: tuple[Any, ...] = ()) -> None:
+                 events: tuple[Any, ...] = (),
+                 window: tuple[float, float] | None = None) -> None:
         why = unsupported(line, tuple(events))
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
@@ -52,6 +63,8 @@ class CompiledModel:
         self.a = _state(self.low)
         self.clock = np.zeros(1)
         self._copied = 0
+        self.folder = None if window is None else Folder(
+            line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
 
     # ------------------------------------------------------------------ running
 
@@ -67,7 +80,8 @@ class CompiledModel:
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
-                              a["st_i"], a["work"], tuple(a[k] for k in GATHER_ARRAYS))
+                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
+                              tuple(a[k] for k in GATHER_ARRAYS))
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:
@@ -75,12 +89,30 @@ class CompiledModel:
             elif code == L.REFILL:
                 _refill(self.low, a)
             elif code == L.GROW:
+                if self.folder is not None:
+                    self._fold()
                 _grow(a)
             else:
                 raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
                                    f"at t = {self.clock[0]:.6g} s")
         self.clock[0] = until
-        self._to_recorder()
+        if self.folder is not None:
+            self._fold()
+        else:
+            self._to_recorder()
+
+    def _fold(self) -> None:
+        """Fold the record rows into the accumulators and reuse their arrays."""
+        n = self.a["n"]
+        counters = (L.N_S, L.N_E, L.N_P, L.N_STOP)
+        self.folder.fold(self.a, n, int(n[L.N_PARTS]), counters)  # type: ignore[union-attr]
+        n[list(counters)] = 0
+
+    def accumulated(self) -> Accumulated:
+        """The KPI accumulators of a run made with a ``window`` (after :meth:`run`)."""
+        if self.folder is None:
+            raise RuntimeError("this run records tables, not KPI accumulators")
+        return self.folder.result(self.low.units)
 
     def _deadlock(self) -> None:
         """Report the deadlock the loop found (raise, or warn and run on)."""
@@ -106,19 +138,21 @@ class CompiledModel:
         rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
         rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
         modes = self.low.modes
-        rec.stops = [(float(t), int(u), "failure", modes[int(m)], float(d)) for (t, d), (u, m)
-                     in zip(a["st_f"][:nstop].tolist(), a["st_i"][:nstop].tolist(), strict=True)]
+        rec.stops = [(float(t), int(u), "maintenance", "planned", float(d)) if m == UT.MAINT_MODE
+                     else (float(t), int(u), "failure", modes[int(m)], float(d))
+                     for (t, d), (u, m) in zip(a["st_f"][:nstop].tolist(),
+                                               a["st_i"][:nstop].tolist(), strict=True)]
 
     # ------------------------------------------------------------------ what LineModel offers
 
     def wip(self) -> dict[str, int]:
         """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
-        sta, ql, stx = self.a["sta"], self.a["ql"], self.a["stx"]
+        sta, ql, gst = self.a["sta"], self.a["ql"], self.a["gst"]
         out = {}
         for s, name in enumerate(self.low.names):
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
-                         else int(ql[s] + sta[s, L.HOLD] + G.extra_load(s, ql, stx)))
+                         else int(ql[s] + sta[s, L.HOLD] + G.extra_load(s, ql, gst)))
         out["(in transit)"] = 0
         return out
 
@@ -127,7 +161,7 @@ class CompiledModel:
         return {}
 
 
-GATHER_ARRAYS = ("stx", "stxf", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
+GATHER_ARRAYS = ("gst", "gwait", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
 """The arrays of :mod:`.gather`, in the order of the loop's ``x`` tuple."""
 
 
@@ -155,9 +189,9 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     caps = a["sta"][:, L.CAP]
     q = int(max(256, 2 * caps.max() + 128)) if n_st else 256
     n_q = a["qst"].shape[0]  # the stations' queues, then the assembly component queues
-    stx = a["stx"]
-    width = max(1, int(stx[:, G.X_BSIZE].max(initial=0)),
-                1 + int(stx[:, G.X_ASMN].max(initial=0)))
+    gst = a["gst"]
+    width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
+                1 + int(gst[:, G.X_ASMN].max(initial=0)))
     a.update(ux=np.zeros((n_u, G.UX_COLS), np.int64), uxf=np.zeros((n_u, 2)),
              held=np.zeros((n_u, width), np.int64), xn=np.zeros(G.XN_SEEN + n_st, np.int64))
     a["ux"][:, G.UX_BLK] = -1
@@ -192,6 +226,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
             L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
     for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows
         L._heap_push(a["ht"], a["hi"], n, max(0.0, float(a["rel_f"][r, 0])), L.EV_RELEASE, r)
+    UT.start(a)
     return a
 
 

@@ -23,10 +23,11 @@ import numpy as np
 
 from twin.kernels.jit import kernel
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import unit_time as UT
 
 # kinds of equipment (column X_KIND of ``stx``)
 PLAIN, BATCH, ASSEMBLY = 0, 1, 2
-# columns of ``stx`` (int, one row per station): kind, batch size, least batch, first row
+# columns of ``gst`` (int, one row per station): kind, batch size, least batch, first row
 # and number of rows of the station's component queues in ``aseq``, output product (-1: the
 # base part's), first extra queue and number of extra queues
 X_KIND, X_BSIZE, X_BMIN, X_ASM0, X_ASMN, X_OUT, X_Q0, X_QN = range(8)
@@ -47,10 +48,10 @@ that flag the stations of a deadlock (one per station)."""
 
 
 @kernel
-def extra_load(d, ql, stx):
+def extra_load(d, ql, gst):
     """Parts in station ``d``'s extra queues (an assembly station's component queues)."""
     load = 0
-    for q in range(stx[d, X_Q0], stx[d, X_Q0] + stx[d, X_QN]):
+    for q in range(gst[d, X_Q0], gst[d, X_Q0] + gst[d, X_QN]):
         load += ql[q]
     return load
 
@@ -82,40 +83,49 @@ def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, 
 
 
 @kernel
-def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n):
-    """Unit ``u`` waits (idle) for a part of queue ``q``."""
-    L._set(u, L.IDLE, now, uni, s_t, s_i, n)
+def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
+    """Unit ``u`` waits for a part of queue ``q`` (``idle``: shown idle from now on)."""
+    if idle:
+        L._set(u, L.IDLE, now, uni, s_t, s_i, n)
     gq[q, (gqh[q] + gql[q]) % gq.shape[1]] = u
     gql[q] += 1
+    uni[u, L.U_WQ] = q  # where a stoppage finds it (unit_time.hold)
+    ut[u, UT.T_PHASE] = UT.PH_IDLE
 
 
 @kernel
 def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, stx, ux, held):
-    """Unit ``u`` starts the cycle of the parts it holds (a batch: every part starts; an
-    assembly: the base part); the cycle time is that of the first part's product."""
+           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x):
+    """Unit ``u`` starts the cycle of the parts it holds; the cycle time is that of the
+    first part's product. An assembly sets up and asks for its operator as a machine does
+    (:func:`.unit_time.took`: the base part starts); every part of a batch starts at once (a
+    batch station has neither, and nothing stops it while idle: see ``lower.unsupported``)."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     first = held[u, 0]
     uni[u, L.U_PART] = first
     ux[u, UX_PH] = WORKING
-    prod = pint[first, 0]
-    for i in range(ux[u, UX_N] if stx[s, X_KIND] == BATCH else 1):
+    if gst[s, X_KIND] == ASSEMBLY:
+        UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+        return
+    for i in range(ux[u, UX_N]):
         p = held[u, i]
         L._event(now, p, pint[p, 0], s, L.START, e_t, e_i, n)
-    duration = L._draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
-    L._set(u, L.PRODUCING, now, uni, s_t, s_i, n)
-    ufl[u, L.F_LEFT] = duration
-    ufl[u, L.F_DURATION] = duration
-    L._step(u, now, uni, ufl, fleft, ht, hi, n)
+    duration = L._draw(cycle[s, pint[first, 0]], sbuf, spos, slen, sconst, n)
+    ut[u, UT.T_PHASE] = UT.PH_CYCLE
+    UT._work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
 
 
 @kernel
 def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp, pqh, pql, gq, gqh, gql, work, wn, x):
+           s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp, pqh, pql, gq, gqh, gql, ut, uf, stx, op,
+           opq, work, wn, x):
     """Gathering unit ``u`` takes what it can; it starts its cycle once it has what it needs,
-    else waits for the next part (a batch with ``max_wait``: until the wait is over).
-    Returns the new length of the work list."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
+    else waits for the next part (a batch with ``max_wait``: until the wait is over), or
+    for the end of a stoppage before it takes the next. Returns the new length of the work
+    list."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     cap = sta[s, L.CAP]
     while True:
@@ -123,21 +133,26 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
         if wn + 8 > work.shape[0]:
             n[L.FLAG_ERR] = 2
             return wn
-        if stx[s, X_KIND] == ASSEMBLY:
-            if k > stx[s, X_ASMN]:
+        if UT.stopped(ut, u):  # it takes a part once its stoppages are over
+            ux[u, UX_PH] = GATHER
+            ut[u, UT.T_PHASE] = UT.PH_FREE
+            ut[u, UT.T_WAITUP] = 1
+            return wn
+        if gst[s, X_KIND] == ASSEMBLY:
+            if k > gst[s, X_ASMN]:
                 break
-            q = s if k == 0 else aseq[stx[s, X_ASM0] + k - 1]
+            q = s if k == 0 else aseq[gst[s, X_ASM0] + k - 1]
             p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i,
                          n, work, wn)
             if p < 0:
                 ux[u, UX_PH] = GATHER
-                _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n)
+                _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, True)
                 return wn
         else:  # a batch (BatchNode._serve)
-            if k >= stx[s, X_BSIZE]:
+            if k >= gst[s, X_BSIZE]:
                 break
-            wait = stxf[s]
-            timed = k > 0 and wait >= 0.0 and k >= stx[s, X_BMIN]
+            wait = gwait[s]
+            timed = k > 0 and wait >= 0.0 and k >= gst[s, X_BMIN]
             if k > 0 and cap != 0 and ql[s] > 0:
                 p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
                              e_i, n, work, wn)
@@ -152,40 +167,33 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                     due = now + (uxf[u, UF_FIRST] + wait - now)
                     uxf[u, UF_DUE] = due
                     L._heap_push(ht, hi, n, due, L.EV_DUE, u)
-                    gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
-                    gql[s] += 1
                 else:
                     ux[u, UX_PH] = GATHER
-                    _wait(u, s, now, uni, gq, gqh, gql, s_t, s_i, n)
+                _wait(u, s, now, uni, gq, gqh, gql, s_t, s_i, n, ut, not timed)
                 return wn
-        wn = got(u, p, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, work, wn, x, False)
+        wn = got(u, p, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, False)
     _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, stx, ux, held)
+           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x)
     return wn
 
 
 @kernel
-def got(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-        e_i, s_t, s_i, ht, hi, work, wn, x, handed):
-    """Unit ``u`` takes ``part``: a plain unit starts its cycle; a gathering unit holds it
-    (``handed``: the part came to it while it waited, so it goes on gathering afterwards;
-    else the caller does). Returns the new length of the work list."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
+def got(u, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, handed):
+    """Gathering unit ``u`` takes ``part`` (``handed``: it came to the unit while it waited,
+    which goes on gathering later in the instant; else the caller goes on). Returns the new
+    length of the work list."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
-    if stx[s, X_KIND] == PLAIN:
-        L._start(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                 n, e_t, e_i, s_t, s_i, ht, hi)
-        return wn
     k = ux[u, UX_N]
     held[u, k] = part
     ux[u, UX_N] = k + 1
     ux[u, UX_PH] = GATHER
     sta[s, L.HOLD] += 1
-    if k == 0 and stx[s, X_KIND] == BATCH:  # loading (idle) from the first part on
+    if k == 0 and gst[s, X_KIND] == BATCH:  # loading (idle) from the first part on
         L._set(u, L.IDLE, now, uni, s_t, s_i, n)
         uxf[u, UF_FIRST] = now
     if handed:
+        ut[u, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of waiting units
         work[wn, 0], work[wn, 1] = L.A_GATHER, u
         wn += 1
     return wn
@@ -193,15 +201,16 @@ def got(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, scons
 
 @kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-        s_t, s_i, ht, hi, gq, gqh, gql, x):
+        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, x):
     """The timed wait of batch unit ``u`` may be over: start the batch on what it holds."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
-    if ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now:
-        return  # a part came first
-    s = uni[u, L.U_ST]
-    gql[s] -= 1  # its request is withdrawn (a batch station has one server)
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    if (ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now
+            or ut[u, UT.T_PHASE] != UT.PH_IDLE):
+        return  # a part came first, or a stoppage took it out of the queue
+    gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
+    ut[u, UT.T_PHASE] = UT.PH_FREE
     _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, stx, ux, held)
+           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x)
 
 
 @kernel
@@ -209,10 +218,10 @@ def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
     """Unit ``u``'s cycle is over: record the end (a batch: of every part; an assembly: the
     components are consumed, the base part becomes the output product). Returns the part to
     send on first."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     part = uni[u, L.U_PART]
-    kind = stx[s, X_KIND]
+    kind = gst[s, X_KIND]
     if kind == PLAIN:
         L._event(now, part, pint[part, 0], s, L.END, e_t, e_i, n)
         return part
@@ -230,16 +239,19 @@ def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
         L._finish(c, now, L.ASSEMBLED, pint, pc, p_f, p_i, n)
     sta[s, L.HOLD] -= ux[u, UX_N] - 1
     ux[u, UX_N] = 1
-    if stx[s, X_OUT] >= 0:
-        pint[part, 0] = stx[s, X_OUT]
+    if gst[s, X_OUT] >= 0:
+        pint[part, 0] = gst[s, X_OUT]
     return part
 
 
 @kernel
 def next_part(u, x):
-    """The next part gathering unit ``u`` sends on (-1: it has sent all and gathers anew)."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
-    if ux[u, UX_PH] == SENDING and ux[u, UX_SENT] < ux[u, UX_N]:
+    """The next part gathering unit ``u`` sends on; -1 once it has sent all (it gathers
+    anew) or while it gathers."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    if ux[u, UX_PH] != SENDING:
+        return -1
+    if ux[u, UX_SENT] < ux[u, UX_N]:
         i = ux[u, UX_SENT]
         ux[u, UX_SENT] = i + 1
         return held[u, i]
@@ -250,11 +262,11 @@ def next_part(u, x):
 
 
 @kernel
-def freed(q, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-          s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp, pqh, pql, gq, gqh, gql, work, wn, x):
+def freed(q, now, sta, uni, pint, e_t, e_i, s_t, s_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql,
+          gq, gqh, gql, ut, work, wn, x):
     """A slot of queue ``q`` freed earlier at this instant admits its first blocked sender
     (to a unit waiting for it, or into the queue). Returns the new length of the work list."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = qst[q]
     cap = sta[s, L.CAP]
     if pql[q] == 0 or (cap > 0 and ql[q] >= cap):
@@ -271,8 +283,7 @@ def freed(q, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n
         v = gq[q, h]
         gqh[q] = (h + 1) % gq.shape[1]
         gql[q] -= 1
-        wn = got(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                 n, e_t, e_i, s_t, s_i, ht, hi, work, wn, x, True)
+        wn = got(v, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, True)
         work[wn, 0], work[wn, 1] = L.A_FREED, q  # the slot is free again: the next sender
         return wn + 1
     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
@@ -283,7 +294,7 @@ def freed(q, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n
 @kernel
 def blocked(u, dest, uni, x):
     """Unit ``u`` holds a part for the full station ``dest``: note it for the check."""
-    stx, stxf, qof, qst, aseq, ux, uxf, held, xn = x
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     ux[u, UX_BLK] = dest
     k = xn[XN_NBLK]
     if XN_LIST + k < XN_SEEN:

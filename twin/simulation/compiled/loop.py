@@ -13,9 +13,7 @@ clipped into the work (the unit is down for the repair, then resumes), the same 
 and record rows. The hand-overs an event causes are done at once, in cascade (a freed slot
 admits the first blocked sender, which then takes its next part, ...); the SimPy engine does
 the same through zero-delay events, so the two agree on every line where no two timed events
-fall on the same instant. The work list of an instant is first in, first out, as SimPy's
-events of one time are; what a SimPy process does without yielding (a unit whose part was
-taken in takes its next one, an infinite supply releases its next part) is put first.
+fall on the same instant.
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ SOURCE, EQUIP, SINK = 0, 1, 2
 (KIND, CAP, U0, NU, HOLD, INSP, REWDEST, MAXREW, QSTREAM, RSTREAM, MADE, LIMIT, SMODE,
  ARRSTREAM, MIX0, MIXN, MIXSTREAM, LOT, LOTLEFT, LOTPROD, LOSTMODE) = range(21)
 STA_COLS = 21
-# columns of ``uni`` (int, one row per unit)
-U_ST, U_ACT, U_SHOWN, U_DOWN, U_PART, U_DUE, U_F0, U_NF = range(8)
-UNI_COLS = 8
+# columns of ``uni`` (int, one row per unit; U_WQ: the queue it waits in when idle)
+U_ST, U_ACT, U_SHOWN, U_DOWN, U_PART, U_DUE, U_F0, U_NF, U_WQ = range(9)
+UNI_COLS = 9
 # columns of ``ufl`` (float, one row per unit): work left, cycle length, current step [s]
 F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
@@ -124,7 +122,7 @@ def _set(u, act, t, uni, s_t, s_i, n):
     """Set unit ``u``'s activity; record its effective state if that changed."""
     if act >= 0:
         uni[u, U_ACT] = act
-    x = DOWN if uni[u, U_DOWN] > 0 else uni[u, U_ACT]
+    x = uni[u, U_DOWN] if uni[u, U_DOWN] > 0 else uni[u, U_ACT]  # a stoppage's state
     if x != uni[u, U_SHOWN]:
         uni[u, U_SHOWN] = x
         i = n[N_S]
@@ -148,21 +146,6 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
     p_f[i, 0], p_f[i, 1] = pc[part], t
     p_i[i, 0], p_i[i, 1], p_i[i, 2], p_i[i, 3] = part, pint[part, 0], fate, pint[part, 1]
     n[N_P] = i + 1
-
-
-@kernel
-def _step(u, now, uni, ufl, fleft, ht, hi, n):
-    """Schedule unit ``u``'s next work step: the rest of the cycle, or up to the first
-    operating-time failure that falls due before it ends."""
-    step = ufl[u, F_LEFT]
-    due = -1
-    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
-        if fleft[f] < step:
-            step = fleft[f]
-            due = f
-    uni[u, U_DUE] = due
-    ufl[u, F_STEP] = step
-    _heap_push(ht, hi, n, now + step, EV_WORK, u)
 
 
 @kernel
@@ -214,14 +197,15 @@ def _init(sta, work):
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work, x):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf, x):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
-    other arrays are described in :mod:`.lower`; ``x`` holds those of :mod:`.gather`.
-    Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock is found.
+    other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
+    :mod:`.unit_time`, ``x`` holds those of :mod:`.gather`. Returns DEADLOCK
+    (``x[8][XN_DEAD]``: where) when a deadlock is found.
     """
     now = clock[0]
     n_prod = cycle.shape[1]
@@ -252,6 +236,10 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         wn, wi = 1, 0
         if kind == EV_INIT:  # t = 0: units and infinite supplies start in station order
             wn = _init(sta, work)
+        elif kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
+            wn = UT.timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
+                          sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
+                          shs, shf, work)
         elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
             s = rel_i[who, 0]
             wn = 0
@@ -277,7 +265,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if wn + 8 > work.shape[0]:
                 n[FLAG_ERR] = 2
                 return FAILED
-            part, dest, sender = -1, -1, 0
+            part, dest, sender, recv = -1, -1, 0, -1
             if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
                 s = a
                 sender = -1 - s
@@ -331,9 +319,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 s = uni[u, U_ST]
                 due = uni[u, U_DUE]
                 if b == EV_WORK:
+                    if ut[u, UT.T_SKIP] > 0:  # a step a stoppage interrupted
+                        ut[u, UT.T_SKIP] -= 1
+                        continue
+                    ut[u, UT.T_WORKING] = 0
                     done = ufl[u, F_STEP]
-                    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
-                        fleft[f] -= done
+                    if ut[u, UT.T_ACTW] == PRODUCING:
+                        for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
+                            fleft[f] -= done
                     ufl[u, F_LEFT] -= done
                     if not (ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION])
                             and due < 0):
@@ -342,19 +335,24 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         st_f[k, 0], st_f[k, 1] = now, ttr
                         st_i[k, 0], st_i[k, 1] = u, fint[due, FI_MODE]
                         n[N_STOP] = k + 1
-                        uni[u, U_DOWN] += 1
-                        _set(u, -1, now, uni, s_t, s_i, n)
+                        UT.hold(u, UT.T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t,
+                                s_i, n)
                         _heap_push(ht, hi, n, now + ttr, EV_REPAIRED, u)
                         continue
                 else:  # repaired: back to work, with the next time to failure
-                    uni[u, U_DOWN] -= 1
-                    _set(u, -1, now, uni, s_t, s_i, n)
+                    wn = UT.release(u, UT.T_DOWN, now, ut, uni, s_t, s_i, n, work, wn)
                     fleft[due] = _draw(fint[due, FI_TTF], sbuf, spos, slen, sconst, n)
                     uni[u, U_DUE] = -1
                     if not ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION]):
-                        _step(u, now, uni, ufl, fleft, ht, hi, n)
+                        UT.work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
                         continue
+                if ut[u, UT.T_PHASE] == UT.PH_SETUP:
+                    wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                                slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
+                                opq, work, wn)
+                    continue
                 # the cycle is over
+                wn = UT.cycle_over(u, ut, stx, uni, op, opq, work, wn)
                 part = G.ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x)
                 sender = u
                 if sta[s, INSP] == 1:
@@ -363,8 +361,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, part, pint[part, 0], s, SCRAP, e_t, e_i, n)
                         _finish(part, now, SCRAPPED, pint, pc, p_f, p_i, n)
                         sta[s, HOLD] -= 1
-                        wi -= 1  # its process goes on at once (next in the work list)
-                        work[wi, 0], work[wi, 1] = A_TAKE, u
+                        work[wn, 0], work[wn, 1] = A_TAKE, u
+                        wn += 1
                         continue
                     if u01 < qual[s, 1]:
                         pint[part, 1] += 1
@@ -373,25 +371,24 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if dest < 0:
                     dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
                                   sbuf, spos, slen, sconst, n, x)
-            elif act >= A_FREED:  # batch and assembly stations (:mod:`.gather`)
+            elif A_FREED <= act <= A_DUE:  # batch and assembly stations (:mod:`.gather`)
                 if act == A_FREED:
-                    wn = G.freed(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                                 sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
-                                 pqh, pql, gq, gqh, gql, work, wn, x)
+                    wn = G.freed(a, now, sta, uni, pint, e_t, e_i, s_t, s_i, n, qbuf, qh, ql,
+                                 pqs, pqp, pqh, pql, gq, gqh, gql, ut, work, wn, x)
                 elif act == A_GATHER:
                     wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                   sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
-                                  pqh, pql, gq, gqh, gql, work, wn, x)
+                                  pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
                 else:
                     G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                          n, e_t, e_i, s_t, s_i, ht, hi, gq, gqh, gql, x)
+                          n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, x)
                 continue
             elif act == A_TAKE and x[0][uni[a, U_ST], G.X_KIND] != G.PLAIN:
                 part = G.next_part(a, x)  # a batch sends its parts one by one
                 if part < 0:
                     wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                   sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
-                                  pqh, pql, gq, gqh, gql, work, wn, x)
+                                  pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
                     continue
                 sender = a
                 dest = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest, rcum,
@@ -400,6 +397,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 u = a
                 s = uni[u, U_ST]
                 uni[u, U_PART] = -1
+                if UT.stopped(ut, u):  # it takes a part once its stoppages are over
+                    ut[u, UT.T_WAITUP] = 1
+                    continue
                 got = -1
                 if sta[s, CAP] == 0:  # direct hand-over from the first blocked sender
                     if pql[s] > 0:
@@ -429,22 +429,30 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     _set(u, IDLE, now, uni, s_t, s_i, n)
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
                     gql[s] += 1
+                    ut[u, UT.T_PHASE] = UT.PH_IDLE
                 else:
-                    _start(u, got, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
+                    sta[s, HOLD] += 1
+                    uni[u, U_PART] = got
+                    UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+                continue
+            elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
+                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work,
+                            wn)
                 continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
                 if a >= 0:
                     G.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
-                    wi -= 1
-                    work[wi, 0], work[wi, 1] = A_TAKE, a
+                    work[wn, 0], work[wn, 1] = A_TAKE, a
+                    wn += 1
                 else:
                     s = -1 - a
                     sta[s, HOLD] -= 1
                     if sta[s, SMODE] == 0:  # infinite supply: the next part is ready
-                        wi -= 1
-                        work[wi, 0], work[wi, 1] = A_SUPPLY, s
+                        work[wn, 0], work[wn, 1] = A_SUPPLY, s
+                        wn += 1
                 continue
             # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
             entered = True
@@ -460,8 +468,13 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gqh[q] = (h + 1) % gq.shape[1]
                     gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    wn = G.got(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, work, wn, x, True)
+                    if x[0][dest, G.X_KIND] == G.PLAIN:
+                        sta[dest, HOLD] += 1
+                        uni[v, U_PART] = part
+                        recv = v  # it goes on once the sender has (as SimPy resumes it later)
+                    else:  # a batch or assembly unit holds it and goes on gathering later
+                        wn = G.got(v, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn,
+                                   x, True)
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
                     ql[q] += 1
@@ -474,8 +487,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
-                    wi -= 1
-                    work[wi, 0], work[wi, 1] = A_TAKE, sender
+                    work[wn, 0], work[wn, 1] = A_TAKE, sender
+                    wn += 1
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
                     G.blocked(sender, dest, uni, x)
@@ -484,24 +497,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if not entered:
                     sta[s, HOLD] += 1
                 elif act == A_SUPPLY:
-                    wi -= 1
-                    work[wi, 0], work[wi, 1] = A_SUPPLY, s
+                    work[wn, 0], work[wn, 1] = A_SUPPLY, s
+                    wn += 1
+            if recv >= 0:
+                work[wn, 0], work[wn, 1] = UT.A_TOOK, recv
+                wn += 1
 
 
-@kernel
-def _start(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-           e_t, e_i, s_t, s_i, ht, hi):
-    """Unit ``u`` starts a cycle on ``part``."""
-    s = uni[u, U_ST]
-    sta[s, HOLD] += 1
-    uni[u, U_PART] = part
-    prod = pint[part, 0]
-    _event(now, part, prod, s, START, e_t, e_i, n)
-    duration = _draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
-    _set(u, PRODUCING, now, uni, s_t, s_i, n)
-    ufl[u, F_LEFT] = duration
-    ufl[u, F_DURATION] = duration
-    _step(u, now, uni, ufl, fleft, ht, hi, n)
-
-
-from twin.simulation.compiled import gather as G  # noqa: E402 (it calls the kernels above)
+# unit time: stoppages, setups, operators, shifts; batch and assembly stations (imported
+# last: they use this module)
+from twin.simulation.compiled import gather as G  # noqa: E402
+from twin.simulation.compiled import unit_time as UT  # noqa: E402
