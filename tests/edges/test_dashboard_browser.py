@@ -29,6 +29,7 @@ import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from twin.data.checks import load_line, read_toml
+from twin.data.daily import drawn_evenly
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
 from twin.observation import runfolder
@@ -441,8 +442,11 @@ def test_no_empty_panels_for_what_a_line_does_not_have(browser_page: tuple[Page,
     assert hidden == [True, True, False]
     for line, rid in server["lines"].items():  # the alarms tab only where there are alarms
         goto(page, server, f"run:{rid}")
-        has = bool(read_toml(ROOT / "lines" / line / "line.toml").get("alarms"))
-        assert page.locator("#tabs button[data-view=alarms]").is_visible() == has, line
+        spec = read_toml(ROOT / "lines" / line / "line.toml")
+        assert page.locator("#tabs button[data-view=alarms]").is_visible() == bool(
+            spec.get("alarms")), line
+        view(page, "overview")  # the cost tile only on lines with prices
+        assert page.locator("#kpi-cost_per_good_unit").count() == int("costs" in spec), line
     goto(page, server, f"run:{server['batch']}")
     view(page, "timelines")
     assert page.evaluate("() => document.getElementById('utility').closest('.panel').hidden") \
@@ -589,3 +593,20 @@ def test_a_shadow_run_shows_measured_and_twin_with_its_detector(
                            " && document.getElementById('resid-values').closest('.panel')"
                            ".hidden")
     shot(page, server, "shadow_residuals")
+
+
+def test_the_page_counts_co2e_at_the_hourly_grid_factor(browser_page: tuple[Page, list[str]],
+                                                        server: dict[str, Any]) -> None:
+    """The cursor KPIs count each interval's electricity at the factor of every hour it
+    spans, as the stored ledger does (``twin.data.daily.drawn_evenly``); flat otherwise."""
+    page, _ = browser_page
+    goto(page, server, f"run:{server['stored'][0]}")
+    profile = [0.35] * 6 + [0.75] * 12 + [0.45] * 6  # kg CO2e per kWh
+    segments = [(3600.0 * h, 3600.0 * (h + 1), f / 3.6e6, "") for h, f in enumerate(profile)]
+    for a, b in ((0.0, 1800.0), (5000.0, 90000.0), (80000.0, 80000.0 + 3 * 86400.0 + 7.0)):
+        got = page.evaluate("([a, b, p]) => gridKg({grid_hourly_kg_per_kwh: p}, 1500, a, b)",
+                            [a, b, profile])
+        want = drawn_evenly(segments, np.array([a]), np.array([b]), np.array([1500 * (b - a)]))
+        assert got == pytest.approx(want, rel=1e-12), (a, b)
+    flat = page.evaluate("() => gridKg({grid_kg_per_kwh: 0.5}, 2000, 100, 3700)")
+    assert flat == pytest.approx(2000 * 3600 / 3.6e6 * 0.5, rel=1e-12)

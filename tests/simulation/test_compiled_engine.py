@@ -196,14 +196,15 @@ def test_full_runs_give_the_same_kpis_and_record_the_engine() -> None:
 
 
 def test_auto_says_why_it_stays_on_simpy_and_compiled_refuses() -> None:
-    spec = {"line": {"name": "setup"}, "products": {"A": {}}, "stations": {
+    spec = {"line": {"name": "alarmed"}, "products": {"A": {}}, "stations": {
         "src": {"type": "source", "product": "A", "interarrival": expo(2.0), "to": "m"},
-        "m": {"type": "machine", "cycle_time": expo(1.0), "setup_time": "5 s", "to": "out"},
-        "out": {"type": "sink"}}}
+        "m": {"type": "machine", "cycle_time": expo(1.0), "to": "out"},
+        "out": {"type": "sink"}},
+        "alarms": {"queue": {"tag": "buffer.m", "limit": 5}}}
     r = run(spec, duration=100.0, engine="auto")
     assert r.provenance["engine"] == "simpy"
-    assert "station 'm': setups" in r.provenance["engine_note"]
-    with pytest.raises(ValueError, match="station 'm': setups"):
+    assert "alarms" in r.provenance["engine_note"]
+    with pytest.raises(ValueError, match="alarms"):
         run(spec, duration=100.0, engine="compiled")
     with pytest.raises(ValueError, match="unknown engine"):
         run(spec, duration=100.0, engine="fast")

@@ -22,6 +22,7 @@ from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
+from twin.data.calibration import calibration_problems
 from twin.data.distributions import DISTRIBUTION_NAMES
 from twin.data.energy_schedule import DAY, avoided_intervals
 from twin.data.runnable import runnable_problems
@@ -263,6 +264,7 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             for p in st.components:
                 product_ref(f"{base}.components.{p}", p)
     out += alarm_problems(line)
+    out += [Problem(path, msg) for path, msg in calibration_problems(line)]
     if out:
         return out  # flow and physical checks need sound references
     return (_flow_problems(line) + physical_problems(line)
@@ -270,21 +272,27 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
 
 
 def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> list[Problem]:
-    """An energy schedule names periods of the line's tariff, leaves part of the day free and
-    names phases only of a process station's recipes."""
+    """An energy schedule names periods of the line's tariff (or a grid limit with an hourly
+    grid profile), leaves part of the day free and names phases only of a process station's
+    recipes."""
     sched, where = st.energy_schedule, f"{base}.energy_schedule"
     assert sched is not None
     tariff = line.costs.electricity if line.costs is not None else None
     periods = {p.name: p for p in tariff.periods} if tariff is not None else {}
-    if not periods:
-        return [Problem(f"{where}.avoid", "needs time-of-use periods in "
-                        "[costs.electricity].periods to avoid")]
-    out = [Problem(f"{where}.avoid[{i}]", f"no tariff period named {name!r}; periods: "
-                   + ", ".join(sorted(periods)))
-           for i, name in enumerate(sched.avoid) if name not in periods]
+    out: list[Problem] = []
+    if sched.avoid and not periods:
+        out.append(Problem(f"{where}.avoid", "needs time-of-use periods in "
+                           "[costs.electricity].periods to avoid"))
+    elif sched.avoid:
+        out += [Problem(f"{where}.avoid[{i}]", f"no tariff period named {name!r}; periods: "
+                        + ", ".join(sorted(periods)))
+                for i, name in enumerate(sched.avoid) if name not in periods]
+    if sched.avoid_grid_above is not None and line.energy.grid.hourly is None:
+        out.append(Problem(f"{where}.avoid_grid_above", "needs an hourly grid emission "
+                           "profile in [energy.grid].hourly"))
     if not out:
-        if sum(b - a for a, b in avoided_intervals(tariff, sched.avoid)) >= DAY:
-            out.append(Problem(f"{where}.avoid", "the periods cover the whole day: work "
+        if sum(b - a for a, b in avoided_intervals(sched, tariff, line.energy.grid)) >= DAY:
+            out.append(Problem(f"{where}.avoid", "the avoided hours cover the whole day: work "
                                "could never start"))
     if isinstance(st, S.Process) and not sched.phases:
         out.append(Problem(f"{where}.phases", "name the recipe phases to schedule (a batch "
@@ -359,6 +367,9 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         elif isinstance(ph, P.Ferment):
             refs += [(k, getattr(ph, k)) for k in ("biomass", "substrate", "water", "oxygen",
                                                     "co2")]
+        elif isinstance(ph, P.Fmu):
+            refs += [(f"inputs.{k}", P.species_of(q)) for k, q in ph.inputs.items()]
+            refs += [(f"outputs.{q}", P.species_of(q)) for q in ph.outputs]
         found = len(out)
         for key, sp in refs:
             if sp is not None and sp not in species:

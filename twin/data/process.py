@@ -9,16 +9,19 @@ temperature. All values are SI after validation.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
 
+from twin.data import fmu as F
 from twin.data.distributions import Distribution
 from twin.data.model import Model, Name
 from twin.data.quantities import (
     Area,
     Conductance,
     Density,
+    Duration,
     EnergyDensity,
     HeatTransferCoefficient,
     Mass,
@@ -349,7 +352,103 @@ class Hold(PhaseBase):
     duration: Distribution
 
 
+BATCH_INPUTS = ("temperature", "volume", "heat_capacity", "mass")
+"""Batch quantities an FMU input can take (besides ``mass.<species>`` and
+``moles.<species>``): temperature [K], volume [m3], heat capacity [J/K], total mass [kg]."""
+BATCH_OUTPUTS = ("temperature", "heat")
+"""Batch quantities an FMU output can set (besides ``mass.<species>`` and
+``moles.<species>``): temperature [K] at the phase end, and ``heat``, the cumulative heat
+[J] the phase exchanges with its utility (its change over the phase is the duty)."""
+
+
+def species_of(quantity: str) -> str | None:
+    """The species a ``mass.<species>`` or ``moles.<species>`` quantity names (else None)."""
+    kind, _, species = quantity.partition(".")
+    return species if kind in ("mass", "moles") and species else None
+
+
+class Fmu(PhaseBase):
+    """A phase whose model is a co-simulation FMU (FMI 2.0 CS), e.g. exported from a
+    Modelica tool, stepped every ``step`` from the phase start until its ``end`` output
+    becomes true (non-zero) or ``max_time`` is reached; the phase lasts a whole number of
+    steps.
+
+    ``parameters`` sets FMU variables to constants (in the FMU's own units) before it
+    starts; ``inputs`` sets FMU variables from the batch as the phase starts (FMU variable =
+    ``temperature``, ``volume``, ``heat_capacity``, ``mass``, ``mass.<species>`` or
+    ``moles.<species>``, in SI); ``outputs`` reads the batch's new state from FMU outputs
+    when the phase ends (``temperature``, ``heat``, ``mass.<species>``,
+    ``moles.<species>`` = FMU variable). A species whose amount the FMU changes is a
+    ``transformation`` flow; the changes must conserve mass. The ``fmu`` path is relative
+    to the line file; the file's SHA-256 is kept in ``sha256`` (given: it must match).
+    """
+
+    phase: Literal["fmu"]
+    fmu: str
+    step: Duration = Field(gt=0.0)
+    max_time: Distribution
+    end: str | None = Field(None, description="FMU output that ends the phase when true")
+    parameters: dict[str, float | bool | str] = {}
+    inputs: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    sha256: str = ""
+    utility: Name | None = None
+
+    @field_validator("fmu")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        base = Path((info.context or {}).get("base_dir", "."))
+        return str((base / value).resolve())
+
+    @model_validator(mode="after")
+    def _against_fmu(self) -> Fmu:
+        info = F.describe(self.fmu)
+        if self.sha256 and self.sha256 != info.sha256:
+            raise ValueError(f"the FMU {self.fmu!r} changed since the spec named it "
+                             f"(sha256 {info.sha256[:12]}..., spec {self.sha256[:12]}...)")
+        object.__setattr__(self, "sha256", info.sha256)
+        problems = fmu_problems(self, info)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def fmu_problems(ph: Fmu, info: F.FmuInfo) -> list[str]:
+    """What in ``ph``'s mapping does not fit the FMU ``info`` describes (species names are
+    checked against the line elsewhere)."""
+    out = []
+    variables = info.variables
+    settable = ("parameter", "input")
+
+    def check(where: str, name: str, causalities: tuple[str, ...], types: tuple[str, ...]
+              ) -> None:
+        var = variables.get(name)
+        if var is None:
+            out.append(f"{where}: the FMU has no variable {name!r}")
+        elif var.causality not in causalities or var.type not in types:
+            out.append(f"{where}: {name!r} is a {var.type} {var.causality}; expected a "
+                       f"{'/'.join(types)} {' or '.join(causalities)}")
+
+    for name, value in ph.parameters.items():
+        kind = ("Boolean",) if isinstance(value, bool) else (
+            ("String",) if isinstance(value, str) else ("Real", "Integer", "Enumeration"))
+        check(f"parameters.{name}", name, settable, kind)
+    for name, quantity in ph.inputs.items():
+        check(f"inputs.{name}", name, settable, ("Real",))
+        if quantity not in BATCH_INPUTS and species_of(quantity) is None:
+            out.append(f"inputs.{name}: {quantity!r} is not a batch quantity (one of "
+                       f"{', '.join(BATCH_INPUTS)}, mass.<species>, moles.<species>)")
+    for quantity, name in ph.outputs.items():
+        check(f"outputs.{quantity}", name, ("output",), ("Real",))
+        if quantity not in BATCH_OUTPUTS and species_of(quantity) is None:
+            out.append(f"outputs.{quantity}: not a batch quantity (one of "
+                       f"{', '.join(BATCH_OUTPUTS)}, mass.<species>, moles.<species>)")
+    if ph.end is not None:
+        check("end", ph.end, ("output",), ("Boolean", "Integer", "Real"))
+    return out
+
+
 Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Ferment | Clean
-                  | Hold,
+                  | Hold | Fmu,
                   Field(discriminator="phase")]
 """Any recipe phase, chosen by its ``phase`` key."""

@@ -86,6 +86,10 @@ class ScenarioRun(Model):
     record: Literal["tables", "kpis"] | None = Field(
         None, description="what every run keeps: 'tables' or 'kpis' (only KPIs, station and "
         "energy tables); default: the line's run.record")
+    calibrated: Literal["estimate", "sample"] | None = Field(
+        None, description="'sample': each run takes draw number = its seed of the line's "
+        "calibrated parameters (replication r of every point the same draw); default: the "
+        "line's run.calibrated")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScenarioRun:

@@ -69,7 +69,8 @@ def _parse(text: str) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r} as a quantity ({exc})") from None
 
 
-def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None) -> float:
+def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None,
+          example: str | None = None) -> float:
     """Convert ``value`` to a float in SI base units, checking its dimension.
 
     Parameters
@@ -82,6 +83,9 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
         One of :data:`DIMENSIONS` (``"time"``, ``"power"``, ...).
     bare_unit
         Unit assumed for bare numbers (e.g. ``"s"``).
+    example
+        A value with its unit shown in the error for a bare number (e.g. ``"0.53 kg/kWh"``);
+        default: the number with the SI unit.
 
     Returns
     -------
@@ -103,7 +107,9 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
         if dimension == "dimensionless":
             return float(value)
         if bare_unit is None:
-            raise UnitError(f"expected a {dimension} with a unit (e.g. '90 s'), got {value!r}")
+            hint = example or f"{value!r} {DIMENSIONS.get(dimension, '')}"
+            raise UnitError(f"expected a {dimension} with a unit (e.g. {hint!r}), "
+                            f"got {value!r}")
         value = f"{value!r} {bare_unit}"
     if not isinstance(value, str):
         raise UnitError(f"expected a {dimension} as text with a unit, got {type(value).__name__}")

@@ -130,6 +130,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         model_for,
         process_phase,
     )
+    from twin.fit.uncertainty import record
     from twin.pilotdata.load import load
 
     data = read_toml(args.spec)
@@ -150,7 +151,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     test_b = [b for b in batches if b.name in test]
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     cal = calibrate(model, fit_b, params, profile=args.profile)
-    index, _ = process_phase(line, args.station)
+    index, phase = process_phase(line, args.station)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
@@ -162,6 +163,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     head += [f"# {ln}" for ln in cal.table().splitlines()]
     head += [f"# warning: {w}" for w in cal.warnings]
     spec = calibrated_spec(data, args.station, index, model, cal)
+    spec.setdefault("calibration", {})[args.station] = record(model, cal, phase, index,
+                                                              digest=digest)
     out.write_text("\n".join(head) + "\n\n" + tomli_w.dumps(spec))
     lines = ["# Calibration report", "", f"spec: {args.spec}; station {args.station}; data "
              f"sha256 {digest}", "", "```", cal.table(), "```", "", "## Correlation", "",

@@ -232,6 +232,11 @@ class Calibration:
     profile_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     residuals: dict[str, np.ndarray] = field(default_factory=dict)
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    log: list[bool] = field(default_factory=list)
+    fitted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    covariance: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """``log``: whether each parameter is fitted on the log scale; ``fitted``: the
+    estimates on the fitted scale; ``covariance``: s^2 (J'J)^-1 on the fitted scale."""
 
     @property
     def s(self) -> float:
@@ -305,6 +310,20 @@ def _bounds(params: list[str], log: list[bool], z0: np.ndarray
     return lo, hi
 
 
+def residual_function(model: Model, batches: list[Batch], params: list[str]
+                      ) -> tuple[Any, list[bool]]:
+    """The weighted residuals (prediction - value) / sd of all ``batches`` as a function of
+    the parameters on the fitted scale, and which parameters are fitted on the log scale
+    (the least-squares fit and the MCMC posterior use the same function)."""
+    log = [_is_log(model, p) for p in params]
+
+    def resid(z: np.ndarray) -> np.ndarray:
+        vals = {p: _to_natural(g, zi) for p, g, zi in zip(params, log, z, strict=True)}
+        return np.concatenate([(predict(model, vals, b) - b.value) / b.sd for b in batches])
+
+    return resid, log
+
+
 def calibrate(model: Model, batches: list[Batch], params: list[str], *,
               start: dict[str, float] | None = None, confidence: float = 0.95,
               profile: bool = False) -> Calibration:
@@ -314,18 +333,13 @@ def calibrate(model: Model, batches: list[Batch], params: list[str], *,
     ``profile``: also compute profile-likelihood intervals (one constrained fit per point).
     """
     _check(model, params, batches)
-    log = [_is_log(model, p) for p in params]
+    resid, log = residual_function(model, batches, params)
     base = model.values() | {f"{v}0@{b.name}": x for b in batches for v, x in b.c0.items()}
     base |= {f"T0@{b.name}": b.t0 for b in batches} | (start or {})
     missing = [p for p in params if p not in base]
     if missing:
         raise CalibrationError(f"no starting value for {missing[0]} (give it in start)")
     z0 = np.array([_to_fit(g, p, base[p]) for p, g in zip(params, log, strict=True)])
-
-    def resid(z: np.ndarray) -> np.ndarray:
-        vals = {p: _to_natural(g, zi) for p, g, zi in zip(params, log, z, strict=True)}
-        return np.concatenate([(predict(model, vals, b) - b.value) / b.sd for b in batches])
-
     lo, hi = _bounds(params, log, z0)
     sol = optimize.least_squares(resid, np.clip(z0, lo, hi), jac="3-point", x_scale="jac",
                                  xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000,
@@ -359,7 +373,8 @@ def calibrate(model: Model, batches: list[Batch], params: list[str], *,
             if abs(corr[i, j]) > 0.95:
                 warnings.append(f"{params[i]} and {params[j]} are correlated "
                                 f"({corr[i, j]:+.3f}): the data hardly separate them")
-    cal = Calibration(list(params), est, se, ci, corr, ssr, n, dof, confidence, warnings)
+    cal = Calibration(list(params), est, se, ci, corr, ssr, n, dof, confidence, warnings,
+                      log=log, fitted=sol.x.copy(), covariance=cov)
     vals = dict(est)
     for b in batches:
         cal.predictions[b.name] = predict(model, vals, b)

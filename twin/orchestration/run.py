@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.calibration import sample_line
 from twin.data.checks import (
     Problem,
     SpecError,
@@ -285,7 +286,7 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             seed: int | None = None, events: Sequence[Any] = (),
             engine: str | None = None, on_deadlock: str | None = None,
             initial_state: LineState | str | Path | dict[str, Any] | None = None,
-            record: str | None = None) -> PreparedRun:
+            calibrated: str | None = None, record: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
     state = None if initial_state is None else checked(read_state(initial_state), spec)
@@ -298,6 +299,7 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     sd = spec.run.seed if seed is None else int(seed)
     if dur <= 0 or wu < 0 or sd < 0:
         raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
+    spec = _calibrated(spec, calibrated or spec.run.calibrated, sd)
     events = parse_events(events)
     problems = event_problems(spec, list(events))
     if state is not None:  # event times are times of the run: none before its start
@@ -321,6 +323,19 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
         f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}{tag}".encode()).hexdigest()
     return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note, state,
                        keep)
+
+
+def _calibrated(spec: S.LineSpec, mode: str, seed: int) -> S.LineSpec:
+    """The spec with its calibrated parameters at their estimates (as written) or at draw
+    number ``seed`` of their joint distribution (``mode`` ``sample``)."""
+    if mode not in ("estimate", "sample"):
+        raise ValueError(f"calibrated must be 'estimate' or 'sample', got {mode!r}")
+    if mode == "estimate":
+        return spec
+    if not spec.calibration:
+        raise ValueError(f"line {spec.line.name!r} has no [calibration] to sample from "
+                         "(twin calibrate writes it)")
+    return sample_line(spec, seed)
 
 
 def read_state(state: LineState | str | Path | dict[str, Any]) -> LineState:
@@ -476,7 +491,7 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         events: Sequence[Any] = (), engine: str | None = None,
         on_deadlock: str | None = None,
         initial_state: LineState | str | Path | dict[str, Any] | None = None,
-        record: str | None = None) -> RunResult:
+        calibrated: str | None = None, record: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -510,6 +525,10 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         provenance keeps the state (``initial_state``); timed ``events`` are at times of
         the run (none before the state's time). SimPy engine only (``"auto"`` picks it;
         ``"compiled"`` is refused).
+    calibrated
+        ``"estimate"`` (the spec's values) or ``"sample"``: every ``[calibration]`` phase
+        takes draw number ``seed`` of its parameters' joint distribution
+        (:mod:`twin.data.calibration`); default: the spec's ``run.calibrated``.
     record
         ``"tables"`` (every record table with the KPIs) or ``"kpis"`` (only the KPIs and
         the ``stations`` and ``energy`` tables: the compiled engine then folds its records
@@ -526,4 +545,5 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     """
     return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
                            engine=engine, on_deadlock=on_deadlock,
-                           initial_state=initial_state, record=record))
+                           initial_state=initial_state, calibrated=calibrated,
+                           record=record))

@@ -176,5 +176,5 @@ class Scenario:
         wu = warmup if warmup is not None else (None if run.warmup in (None, "auto")
                                                  else run.warmup)
         return prepare(self.line_for(overrides), duration=run.duration, warmup=wu, seed=seed,
-                       events=self.spec.events, engine=run.engine,
+                       events=self.spec.events, engine=run.engine, calibrated=run.calibrated,
                        record=record or run.record)

@@ -129,7 +129,8 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     def task(point: int, rep: int) -> Task:
         wu = warmup if warmup is not None else run.warmup  # "auto" has set ``warmup``
         prep = prepare(lines[point], duration=run.duration, warmup=wu, seed=run.seed + rep,
-                       events=sc.spec.events, engine=run.engine, record=run.record)
+                       events=sc.spec.events, engine=run.engine, calibrated=run.calibrated,
+                       record=run.record)
         return Task(point, rep, prep)
 
     n0 = run.min_replications if run.replications == "auto" else int(run.replications)

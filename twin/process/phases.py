@@ -27,6 +27,7 @@ from twin.kernels import fermentation as kf
 from twin.kernels import reactor as kr
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
+from twin.process import fmu_phase
 from twin.process.materials import Materials
 
 DEFAULT_MAX_REACTION_TIME = 48 * 3600.0
@@ -320,6 +321,21 @@ def _hold(ph: P.Hold, unit: Process, name: str, mass: np.ndarray, t: float, mat:
     return Outcome(draw(ph))
 
 
+def _fmu(ph: P.Fmu, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+         draw: Callable[[P.Phase], float]) -> Outcome:
+    try:
+        res = fmu_phase.run(ph, name, mass, t, mat)
+        flows = fmu_phase.flows(ph, res, mass, mat)
+    except fmu_phase.FmuPhaseError as exc:
+        raise PhaseError(str(exc)) from None
+    end, start = res["end"], res["start"]
+    heat = abs(end["heat"] - start["heat"]) if "heat" in end else 0.0
+    return Outcome(res["duration"], flows, temperature=end.get("temperature"),
+                   utility=ph.utility, heat=heat, profile=res["profile"],
+                   columns=res["columns"],
+                   summary={"ended_by": res["ended_by"], "fmu_steps": res["steps"]})
+
+
 def draw_dist(dist: object) -> float:
     """The mean of a distribution-valued phase limit (limits are not random) [s]."""
     return float(dist.mean())  # type: ignore[attr-defined]
@@ -328,4 +344,5 @@ def draw_dist(dist: object) -> float:
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
     P.Charge: _charge, P.Thermal: _thermal, P.React: _react, P.Crystallise: _crystallise,
     P.Separate: _separate, P.Dry: _dry, P.Ferment: _ferment, P.Clean: _clean, P.Hold: _hold,
+    P.Fmu: _fmu,
 }

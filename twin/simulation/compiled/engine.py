@@ -15,11 +15,14 @@ from twin.data import spec as S
 from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import Recorder
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import Folder
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
+"""The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
 
 class CompiledModel:
@@ -75,7 +78,7 @@ class CompiledModel:
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
-                              a["st_i"], a["work"])
+                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS))
             if code == L.DONE:
                 break
             if code == L.REFILL:
@@ -117,8 +120,10 @@ class CompiledModel:
         rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
         rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
         modes = self.low.modes
-        rec.stops = [(float(t), int(u), "failure", modes[int(m)], float(d)) for (t, d), (u, m)
-                     in zip(a["st_f"][:nstop].tolist(), a["st_i"][:nstop].tolist(), strict=True)]
+        rec.stops = [(float(t), int(u), "maintenance", "planned", float(d)) if m == UT.MAINT_MODE
+                     else (float(t), int(u), "failure", modes[int(m)], float(d))
+                     for (t, d), (u, m) in zip(a["st_f"][:nstop].tolist(),
+                                               a["st_i"][:nstop].tolist(), strict=True)]
 
     # ------------------------------------------------------------------ what LineModel offers
 
@@ -197,6 +202,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
             L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
     for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows
         L._heap_push(a["ht"], a["hi"], n, max(0.0, float(a["rel_f"][r, 0])), L.EV_RELEASE, r)
+    UT.start(a)
     return a
 
 

@@ -122,7 +122,7 @@ def _set(u, act, t, uni, s_t, s_i, n):
     """Set unit ``u``'s activity; record its effective state if that changed."""
     if act >= 0:
         uni[u, U_ACT] = act
-    x = DOWN if uni[u, U_DOWN] > 0 else uni[u, U_ACT]
+    x = uni[u, U_DOWN] if uni[u, U_DOWN] > 0 else uni[u, U_ACT]  # a stoppage's state
     if x != uni[u, U_SHOWN]:
         uni[u, U_SHOWN] = x
         i = n[N_S]
@@ -146,21 +146,6 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
     p_f[i, 0], p_f[i, 1] = pc[part], t
     p_i[i, 0], p_i[i, 1], p_i[i, 2], p_i[i, 3] = part, pint[part, 0], fate, pint[part, 1]
     n[N_P] = i + 1
-
-
-@kernel
-def _step(u, now, uni, ufl, fleft, ht, hi, n):
-    """Schedule unit ``u``'s next work step: the rest of the cycle, or up to the first
-    operating-time failure that falls due before it ends."""
-    step = ufl[u, F_LEFT]
-    due = -1
-    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
-        if fleft[f] < step:
-            step = fleft[f]
-            due = f
-    uni[u, U_DUE] = due
-    ufl[u, F_STEP] = step
-    _heap_push(ht, hi, n, now + step, EV_WORK, u)
 
 
 @kernel
@@ -194,13 +179,14 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
-    other arrays are described in :mod:`.lower`.
+    other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
+    :mod:`.unit_time`.
     """
     now = clock[0]
     n_st = sta.shape[0]
@@ -227,7 +213,11 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
         wn, wi = 1, 0
-        if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
+        if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
+            wn = UT.timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
+                          sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
+                          shs, shf, work)
+        elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
             s = rel_i[who, 0]
             wn = 0
             if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
@@ -251,7 +241,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if wn + 8 > work.shape[0]:
                 n[FLAG_ERR] = 2
                 return FAILED
-            part, dest, sender = -1, -1, 0
+            part, dest, sender, recv = -1, -1, 0, -1
             if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
                 s = a
                 sender = -1 - s
@@ -304,9 +294,14 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 s = uni[u, U_ST]
                 due = uni[u, U_DUE]
                 if b == EV_WORK:
+                    if ut[u, UT.T_SKIP] > 0:  # a step a stoppage interrupted
+                        ut[u, UT.T_SKIP] -= 1
+                        continue
+                    ut[u, UT.T_WORKING] = 0
                     done = ufl[u, F_STEP]
-                    for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
-                        fleft[f] -= done
+                    if ut[u, UT.T_ACTW] == PRODUCING:
+                        for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
+                            fleft[f] -= done
                     ufl[u, F_LEFT] -= done
                     if not (ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION])
                             and due < 0):
@@ -315,19 +310,24 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         st_f[k, 0], st_f[k, 1] = now, ttr
                         st_i[k, 0], st_i[k, 1] = u, fint[due, FI_MODE]
                         n[N_STOP] = k + 1
-                        uni[u, U_DOWN] += 1
-                        _set(u, -1, now, uni, s_t, s_i, n)
+                        UT.hold(u, UT.T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t,
+                                s_i, n)
                         _heap_push(ht, hi, n, now + ttr, EV_REPAIRED, u)
                         continue
                 else:  # repaired: back to work, with the next time to failure
-                    uni[u, U_DOWN] -= 1
-                    _set(u, -1, now, uni, s_t, s_i, n)
+                    wn = UT.release(u, UT.T_DOWN, now, ut, uni, s_t, s_i, n, work, wn)
                     fleft[due] = _draw(fint[due, FI_TTF], sbuf, spos, slen, sconst, n)
                     uni[u, U_DUE] = -1
                     if not ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION]):
-                        _step(u, now, uni, ufl, fleft, ht, hi, n)
+                        UT.work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
                         continue
+                if ut[u, UT.T_PHASE] == UT.PH_SETUP:
+                    wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                                slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
+                                opq, work, wn)
+                    continue
                 # the cycle is over
+                wn = UT.cycle_over(u, ut, stx, uni, op, opq, work, wn)
                 part = uni[u, U_PART]
                 sender = u
                 _event(now, part, pint[part, 0], s, END, e_t, e_i, n)
@@ -351,6 +351,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 u = a
                 s = uni[u, U_ST]
                 uni[u, U_PART] = -1
+                if UT.stopped(ut, u):  # it takes a part once its stoppages are over
+                    ut[u, UT.T_WAITUP] = 1
+                    continue
                 got = -1
                 if sta[s, CAP] == 0:  # direct hand-over from the first blocked sender
                     if pql[s] > 0:
@@ -380,9 +383,17 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     _set(u, IDLE, now, uni, s_t, s_i, n)
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
                     gql[s] += 1
+                    ut[u, UT.T_PHASE] = UT.PH_IDLE
                 else:
-                    _start(u, got, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
+                    sta[s, HOLD] += 1
+                    uni[u, U_PART] = got
+                    UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+                continue
+            elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
+                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work,
+                            wn)
                 continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
                 if a >= 0:
@@ -409,8 +420,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gqh[dest] = (h + 1) % gq.shape[1]
                     gql[dest] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    _start(v, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                           sconst, n, e_t, e_i, s_t, s_i, ht, hi)
+                    sta[dest, HOLD] += 1
+                    uni[v, U_PART] = part
+                    recv = v  # it goes on once the sender has (as SimPy resumes it later)
                 elif cap != 0 and pql[dest] == 0 and (cap < 0 or ql[dest] < cap):
                     qbuf[dest, (qh[dest] + ql[dest]) % qbuf.shape[1]] = part
                     ql[dest] += 1
@@ -434,19 +446,10 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 elif act == A_SUPPLY:
                     work[wn, 0], work[wn, 1] = A_SUPPLY, s
                     wn += 1
+            if recv >= 0:
+                work[wn, 0], work[wn, 1] = UT.A_TOOK, recv
+                wn += 1
 
 
-@kernel
-def _start(u, part, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-           e_t, e_i, s_t, s_i, ht, hi):
-    """Unit ``u`` starts a cycle on ``part``."""
-    s = uni[u, U_ST]
-    sta[s, HOLD] += 1
-    uni[u, U_PART] = part
-    prod = pint[part, 0]
-    _event(now, part, prod, s, START, e_t, e_i, n)
-    duration = _draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
-    _set(u, PRODUCING, now, uni, s_t, s_i, n)
-    ufl[u, F_LEFT] = duration
-    ufl[u, F_DURATION] = duration
-    _step(u, now, uni, ufl, fleft, ht, hi, n)
+# unit time: stoppages, setups, operators, shifts (imported last: it uses this module)
+from twin.simulation.compiled import unit_time as UT  # noqa: E402

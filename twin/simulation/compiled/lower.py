@@ -17,6 +17,7 @@ import numpy as np
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import unit_time as UT
 from twin.simulation.streams import Streams
 
 STREAM_ROWS = 8 * CHUNK
@@ -33,8 +34,6 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
         why.append("alarms")
     if line.species or line.utilities:
         why.append("process materials and utilities")
-    if line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]:
-        why.append("a shift calendar")
     for name, st in line.stations.items():
         where = f"station {name!r}"
         if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Sink):
@@ -46,14 +45,6 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
                 isinstance(st, S.Inspection) and st.rework_to == name):
             why.append(f"{where}: a route back to itself")
         if isinstance(st, S.Machine | S.Inspection):
-            if st.setup_time is not None:
-                why.append(f"{where}: setups")
-            if st.operator is not None:
-                why.append(f"{where}: operators")
-            if st.maintenance is not None:
-                why.append(f"{where}: planned maintenance")
-            if any(f.basis == "calendar" for f in st.failures):
-                why.append(f"{where}: failures on calendar time")
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
     return why
@@ -116,6 +107,14 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
     rel_rows: list[tuple[int, int, int, float, float]] = []  # source, quantity, product, at, every
     rptr = [0]
     rmode = _rows(n_st * n_prod)
+    pools = list(line.operators)
+    stx = _rows(n_st, UT.STX_COLS)
+    stx[:, UT.X_SETUP] = stx[:, UT.X_POOL] = -1
+    cf_rows: list[tuple[int, int, int, int]] = []  # unit, ttf stream, ttr stream, mode
+    # per unit: follows the shifts, maintenance stream, first stop due, period
+    u_time: list[tuple[int, int, float, float]] = []
+    windows = line.calendar.working_windows() if line.calendar is not None else []
+    shifted = bool(windows) and windows != [(0.0, WEEK)]
     for s, (name, st) in enumerate(line.stations.items()):
         kind = (L.SOURCE if isinstance(st, S.Source) else L.SINK if isinstance(st, S.Sink)
                 else L.EQUIP)
@@ -169,16 +168,31 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                 sta[s, L.REWDEST] = -1 if st.rework_to is None else index[st.rework_to]
                 qual[s] = (st.scrap_probability,
                            st.scrap_probability + st.rework_probability)
+            if st.setup_time is not None:
+                stx[s, UT.X_SETUP] = stream(st.setup_time, name, "setup")
+            if st.operator is not None:
+                stx[s, UT.X_POOL] = pools.index(st.operator.pool)
+                stx[s, UT.X_DURING] = DURING[st.operator.during]
             for i in range(st.servers):
                 first = len(fint_rows)
-                for f in st.failures:  # operating time only (see unsupported)
+                for f in st.failures:
                     key = (name, "failure", f.name, str(i))
                     if f.name not in modes:
                         modes.append(f.name)
-                    fint_rows.append((stream(f.ttf, *key, "ttf"), stream(f.ttr, *key, "ttr"),
-                                      modes.index(f.name)))
+                    row = (stream(f.ttf, *key, "ttf"), stream(f.ttr, *key, "ttr"),
+                           modes.index(f.name))
+                    if f.basis == "operating":
+                        fint_rows.append(row)
+                    else:
+                        cf_rows.append((len(units), *row))
+                plan = st.maintenance
+                u_time.append((
+                    int(shifted and st.follows_calendar),
+                    -1 if plan is None else stream(plan.duration, name, "maintenance", str(i)),
+                    0.0 if plan is None else plan.every if plan.first is None else plan.first,
+                    0.0 if plan is None else plan.every))
                 units.append((s, i))
-                u_fail.append((first, len(st.failures)))
+                u_fail.append((first, len(fint_rows) - first))
     uni = _rows(len(units), L.UNI_COLS)
     for u, ((s, _), (f0, nf)) in enumerate(zip(units, u_fail, strict=True)):
         uni[u, L.U_ST], uni[u, L.U_F0], uni[u, L.U_NF] = s, f0, nf
@@ -193,4 +207,40 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode,
         rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
+    low.arrays.update(_unit_time(line, u_time, stx, cf_rows, windows if shifted else []))
     return low
+
+
+DURING = {"setup": UT.DURING_SETUP, "processing": UT.DURING_PROCESSING, "both": UT.DURING_BOTH}
+
+
+def _unit_time(line: S.LineSpec, u_time: list[tuple[int, int, float, float]],
+               stx: np.ndarray, cf_rows: list[tuple[int, int, int, int]],
+               windows: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+    """The arrays of :mod:`.unit_time`: per unit, station, calendar-time failure and
+    operator pool, and the shift clocks (none without shifts) with the week's changes (time
+    in the week [s], working from then on), as the SimPy engine's shift processes have them."""
+    n_u = len(u_time)
+    ut = _rows(n_u, UT.UT_COLS)
+    uf = np.zeros((n_u, UT.UF_COLS))
+    ut[:, UT.T_LAST] = -1
+    ut[:, UT.T_PHASE] = UT.PH_IDLE  # every unit starts idle, waiting for work
+    for u, (follows, mstream, due, every) in enumerate(u_time):
+        ut[u, UT.T_FOLLOWS], ut[u, UT.T_MSTREAM] = follows, mstream
+        uf[u, UT.F_MDUE], uf[u, UT.F_MEVERY] = due, every
+    op = _rows(len(line.operators), UT.OP_COLS)
+    for p, pool in enumerate(line.operators.values()):
+        op[p, UT.O_CAP] = pool.count
+        op[p, UT.O_FOLLOWS] = int(bool(windows) and pool.follows_calendar)
+    changes = [(t, on) for a, b in windows for t, on in ((a, 1.0), (b, 0.0))]
+    if windows and windows[0][0] == 0.0 and windows[-1][1] == WEEK:
+        changes = changes[1:-1]  # one window across the week's end
+    working = int(bool(windows) and windows[0][0] == 0.0)
+    clocks = ([(0, working, -1)] + [(0, working, p) for p in range(len(op))
+                                    if op[p, UT.O_FOLLOWS]]) if windows else []
+    return dict(ut=ut, uf=uf, stx=stx,
+                cf=np.asarray(cf_rows, dtype=np.int64).reshape(-1, 4),
+                op=op, opq=_rows(len(op), max(1, n_u) + 1),
+                shc=np.asarray(changes or [(0.0, 0.0)], dtype=float).reshape(-1, 2),
+                shs=np.asarray(clocks, dtype=np.int64).reshape(-1, 3),
+                shf=np.zeros(len(clocks)))

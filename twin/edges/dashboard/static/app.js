@@ -168,7 +168,7 @@ function kpisAt(run, T) {
   // time elements per station and electricity over [t0, T]
   const { intervals: iv } = intervals(run, T);
   const secs = new Map();
-  let joules = 0;
+  let joules = 0, co2 = 0;
   for (const [u, list] of iv) {
     const st = run.stationName((meta.units[u] || [-1])[0]);
     const power = (layout.stations[st] || {}).power_W || {};
@@ -178,6 +178,7 @@ function kpisAt(run, T) {
       if (d <= 0) continue;
       acc[s] = (acc[s] || 0) + d;
       joules += (power[s] || 0) * d;
+      co2 += gridKg(layout, power[s] || 0, Math.max(a, t0), Math.min(b, T));
     }
     secs.set(st, acc);
   }
@@ -196,17 +197,30 @@ function kpisAt(run, T) {
       best = { name, active, oee: avail * eff * q };
     }
   }
-  const kwh = joules / 3.6e6, grid = layout.grid_kg_per_kwh || 0;
+  const kwh = joules / 3.6e6;
   return {
     throughput: good / (span / HOUR), good, scrap,
     yield: good + scrap > 0 ? good / (good + scrap) : NaN,
     wip: made - finished, wipMean: partSeconds / span, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
     kwh, kwhPerUnit: good > 0 ? kwh / good : NaN,
-    co2PerUnit: good > 0 ? kwh * grid / good : NaN,
+    co2PerUnit: good > 0 ? co2 / good : NaN,
   };
 }
 
-// Alarm rows up to T and the latest row of each alarm.
+// kg CO2e of `watts` drawn over [a, b) [s from Monday 00:00]: at the grid factor of each
+// hour when the line has an hourly profile, else at its flat factor.
+function gridKg(layout, watts, a, b) {
+  const hourly = layout.grid_hourly_kg_per_kwh;
+  if (!hourly) return watts * (b - a) / 3.6e6 * (layout.grid_kg_per_kwh || 0);
+  let kg = 0;
+  for (let t = a; t < b;) {
+    const h = Math.floor(t / 3600), next = Math.min(b, (h + 1) * 3600);
+    kg += watts * (next - t) / 3.6e6 * hourly[h % 24];
+    t = next;
+  }
+  return kg;
+}
+
 // Alarm rows up to T and the latest row of each alarm. Active: the condition is present now
 // (unacknowledged or acknowledged, not shelved), as the KPI "standing alarms" counts them;
 // returned-unacknowledged alarms wait for an acknowledgement but are not active.
@@ -306,7 +320,11 @@ function renderKpis(run, T) {
   const k = kpisAt(run, T), stored = run.meta.kpis || {};
   const atEnd = run.meta.kpis && T >= run.end - 1e-6;
   const utilities = Object.keys(run.meta.layout.utilities || {}).length > 0;
-  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile"));
+  const layout = run.meta.layout || {};
+  const has = { costs: !!layout.costs, alarms: (layout.alarms || []).length > 0 };
+  // a KPI that needs prices or alarms is shown only on lines that have them (or a stored value)
+  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile")
+    && (!c.requires || has[c.requires] || typeof stored[c.key] === "number"));
   const box = document.getElementById("kpis");
   box.replaceChildren(...tiles.map((c) => {
     const mine = TILE_VALUES[c.key];

@@ -1,0 +1,389 @@
+"""Unit time in the compiled loop: stoppages, setups, operators and shifts (Numba, cached).
+
+The SimPy engine's rules (:mod:`twin.simulation.units`, :mod:`twin.simulation.stations`,
+:mod:`twin.simulation.line`), kept draw for draw:
+
+- A unit's shown state is its activity unless a stoppage is in force: ``off`` (outside the
+  shifts) over ``maintenance`` over ``down``. A stoppage that begins while the unit works (a
+  setup or a cycle) interrupts the work, which resumes where it stopped once no stoppage is
+  left (preemptive resume); operating-time failures age only while producing. An idle unit
+  that stops leaves the queue of idle servers and joins it again at its end (behind the
+  others); a blocked unit keeps its place and hands its part over even while stopped.
+- Calendar-time failures and planned maintenance run on elapsed time, per unit, whatever
+  the unit does; a maintenance stop is due every ``every`` from ``first``.
+- A setup (its own stream ``(station, "setup")``) is done before a part of another product
+  than the unit's last one; the first part needs none.
+- Operator pools grant requests first come first served; at a shift end every operator is
+  claimed ahead of the stations (one at work finishes the task first, as the SimPy engine's
+  priority requests do) and all come back at the next shift start.
+
+Everything lives in flat arrays made by :mod:`.lower` (columns below); the kernels here are
+called from :func:`.loop.run_loop` and push follow-up actions onto its work list.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.kernels.jit import kernel
+from twin.observation.recorder import MAINTENANCE, OFF, SETUP, WAITING
+from twin.simulation.compiled import loop as L
+
+# columns of ``ut`` (int, one row per unit)
+(T_OFF, T_MAINT, T_DOWN, T_PHASE, T_SKIP, T_WORKING, T_WAITUP, T_LAST, T_OP, T_ACTW,
+ T_FOLLOWS, T_MSTREAM) = range(12)
+UT_COLS = 12
+# columns of ``uf`` (float, one row per unit): start of the current work step, next
+# maintenance due, maintenance period [s]
+F_T0, F_MDUE, F_MEVERY = range(3)
+UF_COLS = 3
+# unit phases: no part (idle in the queue of servers, blocked, or waiting to take one),
+# waiting for an operator to set up, setting up, waiting for an operator to process,
+# waiting for a stoppage to end before starting, processing
+PH_FREE, PH_IDLE, PH_SETUPQ, PH_SETUP, PH_OPQ, PH_STARTWAIT, PH_CYCLE = range(7)
+# columns of ``stx`` (int, one row per station): setup stream (-1: none), operator pool
+# (-1: none), when the operator is needed
+X_SETUP, X_POOL, X_DURING = range(3)
+STX_COLS = 3
+DURING_SETUP, DURING_PROCESSING, DURING_BOTH = range(3)
+# columns of ``cf`` (int, one row per calendar-time failure mode of a unit)
+C_UNIT, C_TTF, C_TTR, C_MODE = range(4)
+# columns of ``op`` (int, one row per operator pool): operators, in use (by stations or away),
+# shift-end claims waiting, granted, whether the pool follows the calendar
+O_CAP, O_USED, O_AWAYP, O_AWAYG, O_FOLLOWS, O_QH, O_QL = range(7)
+OP_COLS = 7
+# heap events and work-list actions of this module (numbered apart from the loop's own)
+EV_CALFAIL, EV_CALREP, EV_MAINT, EV_MAINTEND, EV_SHIFT = range(40, 45)
+EV_FIRST = 40
+A_RESUME, A_GRANT, A_TOOK = 40, 41, 42
+A_FIRST = 40
+MAINT_MODE = -1
+"""Mode index of a planned-maintenance stop in the stop records."""
+WEEK = 7 * 86400.0
+
+
+@kernel
+def stopped(ut, u):
+    """Whether a stoppage is in force on unit ``u``."""
+    return ut[u, T_OFF] + ut[u, T_MAINT] + ut[u, T_DOWN] > 0
+
+
+@kernel
+def _show_stop(u, now, ut, uni, s_t, s_i, n):
+    uni[u, L.U_DOWN] = (OFF if ut[u, T_OFF] > 0 else MAINTENANCE if ut[u, T_MAINT] > 0
+                        else L.DOWN if ut[u, T_DOWN] > 0 else 0)
+    L._set(u, -1, now, uni, s_t, s_i, n)
+
+
+@kernel
+def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
+    """Begin a stoppage (column ``which``: T_OFF, T_MAINT or T_DOWN) of unit ``u``: an idle
+    unit leaves the queue of idle servers, work under way is interrupted."""
+    ut[u, which] += 1
+    _show_stop(u, now, ut, uni, s_t, s_i, n)
+    s = uni[u, L.U_ST]
+    if ut[u, T_PHASE] == PH_IDLE:
+        w = gq.shape[1]
+        k = 0
+        while gq[s, (gqh[s] + k) % w] != u:
+            k += 1
+        for j in range(k, gql[s] - 1):
+            gq[s, (gqh[s] + j) % w] = gq[s, (gqh[s] + j + 1) % w]
+        gql[s] -= 1
+        ut[u, T_PHASE] = PH_FREE
+        ut[u, T_WAITUP] = 1
+    elif ut[u, T_WORKING] == 1:
+        ut[u, T_WORKING] = 0
+        ut[u, T_SKIP] += 1  # its pending end of step is void
+        done = now - uf[u, F_T0]
+        if ut[u, T_ACTW] == L.PRODUCING:
+            for f in range(uni[u, L.U_F0], uni[u, L.U_F0] + uni[u, L.U_NF]):
+                fleft[f] -= done
+        ufl[u, L.F_LEFT] -= done
+        uni[u, L.U_DUE] = -1
+        ut[u, T_WAITUP] = 1
+
+
+@kernel
+def release(u, which, now, ut, uni, s_t, s_i, n, work, wn):
+    """End one stoppage of unit ``u``; a unit waiting for the end of its stoppages goes on
+    (pushed onto the work list). Returns the new length of the work list."""
+    ut[u, which] -= 1
+    _show_stop(u, now, ut, uni, s_t, s_i, n)
+    if ut[u, T_WAITUP] == 1 and not stopped(ut, u):
+        ut[u, T_WAITUP] = 0
+        work[wn, 0], work[wn, 1] = (L.A_TAKE if ut[u, T_PHASE] == PH_FREE else A_RESUME), u
+        wn += 1
+    return wn
+
+
+@kernel
+def work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
+    """Unit ``u`` works (its activity ``T_ACTW``) on: the rest of the work, or up to the first
+    operating-time failure due before it ends (producing only); waits if stopped."""
+    if stopped(ut, u):
+        ut[u, T_WAITUP] = 1
+        return
+    L._set(u, ut[u, T_ACTW], now, uni, s_t, s_i, n)
+    step = ufl[u, L.F_LEFT]
+    due = -1
+    if ut[u, T_ACTW] == L.PRODUCING:
+        for f in range(uni[u, L.U_F0], uni[u, L.U_F0] + uni[u, L.U_NF]):
+            if fleft[f] < step:
+                step = fleft[f]
+                due = f
+    uni[u, L.U_DUE] = due
+    ufl[u, L.F_STEP] = step
+    uf[u, F_T0] = now
+    ut[u, T_WORKING] = 1
+    L._heap_push(ht, hi, n, now + step, L.EV_WORK, u)
+
+
+@kernel
+def _work(u, duration, activity, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
+    ut[u, T_ACTW] = activity
+    ufl[u, L.F_LEFT] = duration
+    ufl[u, L.F_DURATION] = duration
+    work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+
+
+@kernel
+def _request(u, p, op, opq, ut):
+    """Unit ``u`` asks pool ``p`` for an operator: granted now (True) or queued."""
+    if op[p, O_USED] < op[p, O_CAP] and op[p, O_QL] == 0 and op[p, O_AWAYP] == 0:
+        op[p, O_USED] += 1
+        ut[u, T_OP] = 1
+        return True
+    w = opq.shape[1]
+    opq[p, (op[p, O_QH] + op[p, O_QL]) % w] = u
+    op[p, O_QL] += 1
+    return False
+
+
+@kernel
+def _give_back(p, op, opq, ut, work, wn):
+    """One operator of pool ``p`` is free: to a shift-end claim first, else to the first
+    waiting unit (pushed onto the work list). Returns the new length of the work list."""
+    op[p, O_USED] -= 1
+    if op[p, O_AWAYP] > 0:
+        op[p, O_AWAYP] -= 1
+        op[p, O_AWAYG] += 1
+        op[p, O_USED] += 1
+    elif op[p, O_QL] > 0:
+        h = op[p, O_QH]
+        v = opq[p, h]
+        op[p, O_QH] = (h + 1) % opq.shape[1]
+        op[p, O_QL] -= 1
+        op[p, O_USED] += 1
+        ut[v, T_OP] = 1
+        work[wn, 0], work[wn, 1] = A_GRANT, v
+        wn += 1
+    return wn
+
+
+@kernel
+def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
+         s_t, s_i, ht, hi, ut, uf, stx, op, opq):
+    """Unit ``u`` took its part (``U_PART``, counted in the station's ``HOLD``): set up if
+    the product changed (with an operator if the station needs one then), get an operator
+    for processing if needed, start the cycle."""
+    s = uni[u, L.U_ST]
+    prod = pint[uni[u, L.U_PART], 0]
+    if stx[s, X_SETUP] >= 0 and ut[u, T_LAST] >= 0 and ut[u, T_LAST] != prod:
+        if stx[s, X_POOL] >= 0 and stx[s, X_DURING] != DURING_PROCESSING:
+            if not _request(u, stx[s, X_POOL], op, opq, ut):
+                ut[u, T_PHASE] = PH_SETUPQ
+                L._set(u, WAITING, now, uni, s_t, s_i, n)
+                return
+        _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i,
+               ut, uf, stx)
+        return
+    _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+
+
+@kernel
+def _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i, ut, uf,
+           stx):
+    ut[u, T_PHASE] = PH_SETUP
+    d = L._draw(stx[uni[u, L.U_ST], X_SETUP], sbuf, spos, slen, sconst, n)
+    _work(u, d, SETUP, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+
+
+@kernel
+def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq):
+    s = uni[u, L.U_ST]
+    part = uni[u, L.U_PART]
+    ut[u, T_LAST] = pint[part, 0]
+    if stx[s, X_POOL] >= 0 and stx[s, X_DURING] != DURING_SETUP and ut[u, T_OP] == 0:
+        if not _request(u, stx[s, X_POOL], op, opq, ut):
+            ut[u, T_PHASE] = PH_OPQ
+            L._set(u, WAITING, now, uni, s_t, s_i, n)
+            return
+    _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+
+
+@kernel
+def _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf):
+    """START the cycle (after any stoppage in force is over) and draw its length."""
+    if stopped(ut, u):
+        ut[u, T_PHASE] = PH_STARTWAIT
+        ut[u, T_WAITUP] = 1
+        return
+    s = uni[u, L.U_ST]
+    part = uni[u, L.U_PART]
+    prod = pint[part, 0]
+    L._event(now, part, prod, s, L.START, e_t, e_i, n)
+    duration = L._draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
+    ut[u, T_PHASE] = PH_CYCLE
+    _work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+
+
+@kernel
+def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+        e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+    """A work-list action of this module on unit ``u``: it was handed a part (A_TOOK), its
+    stoppages ended (A_RESUME), it was granted an operator (A_GRANT), or its setup ended
+    (EV_WORK). Returns the new length of the work list."""
+    ph = ut[u, T_PHASE]
+    if kind == A_TOOK:
+        took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
+             s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+    elif kind == A_RESUME:
+        if ph == PH_STARTWAIT:
+            _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                         n, e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+        else:  # setting up or processing: the work resumes
+            work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+    elif kind == A_GRANT:
+        if ph == PH_SETUPQ:
+            _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i,
+                   ut, uf, stx)
+        else:
+            _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                         n, e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+    else:  # the setup is over: an operator needed for the setup only goes back
+        s = uni[u, L.U_ST]
+        if ut[u, T_OP] == 1 and stx[s, X_DURING] == DURING_SETUP:
+            ut[u, T_OP] = 0
+            wn = _give_back(stx[s, X_POOL], op, opq, ut, work, wn)
+        _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                     e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+    return wn
+
+
+@kernel
+def cycle_over(u, ut, stx, uni, op, opq, work, wn):
+    """Unit ``u``'s cycle ended: its operator (if any) goes back. Returns the new length of
+    the work list."""
+    ut[u, T_PHASE] = PH_FREE
+    if ut[u, T_OP] == 1:
+        ut[u, T_OP] = 0
+        wn = _give_back(stx[uni[u, L.U_ST], X_POOL], op, opq, ut, work, wn)
+    return wn
+
+
+@kernel
+def _shift_change(p, on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, op, opq,
+                  work, wn):
+    """A shift starts (``on``) or ends for the units (``p = -1``) or operator pool ``p``."""
+    if p < 0:
+        for u in range(ut.shape[0]):
+            if ut[u, T_FOLLOWS] == 1:
+                if on:
+                    wn = release(u, T_OFF, now, ut, uni, s_t, s_i, n, work, wn)
+                else:
+                    hold(u, T_OFF, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+        return wn
+    if on:  # claims still waiting are withdrawn; the operators claimed go back in turn
+        op[p, O_AWAYP] = 0
+        back = op[p, O_AWAYG]
+        op[p, O_AWAYG] = 0
+        for _ in range(back):
+            wn = _give_back(p, op, opq, ut, work, wn)
+    else:
+        for _ in range(op[p, O_CAP]):
+            if op[p, O_USED] < op[p, O_CAP]:
+                op[p, O_USED] += 1
+                op[p, O_AWAYG] += 1
+            else:
+                op[p, O_AWAYP] += 1
+    return wn
+
+
+@kernel
+def timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst, ht, hi,
+          s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work):
+    """A heap event of this module: a calendar-time failure or its repair (``cf`` row
+    ``who``), a maintenance stop or its end (unit ``who``), a shift change (row ``who`` of
+    ``shs``: next change, working now, whose clock: -1 the units, p operator pool p; ``shf``
+    the start of its week [s]). Returns the length of the work list."""
+    wn = 0
+    if kind == EV_CALFAIL:
+        u = cf[who, C_UNIT]
+        ttr = L._draw(cf[who, C_TTR], sbuf, spos, slen, sconst, n)
+        _stop_record(now, ttr, u, cf[who, C_MODE], st_f, st_i, n)
+        hold(u, T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+        L._heap_push(ht, hi, n, now + ttr, EV_CALREP, who)
+    elif kind == EV_CALREP:
+        wn = release(cf[who, C_UNIT], T_DOWN, now, ut, uni, s_t, s_i, n, work, wn)
+        L._heap_push(ht, hi, n, now + L._draw(cf[who, C_TTF], sbuf, spos, slen, sconst, n),
+                     EV_CALFAIL, who)
+    elif kind == EV_MAINT:
+        length = L._draw(ut[who, T_MSTREAM], sbuf, spos, slen, sconst, n)
+        _stop_record(now, length, who, MAINT_MODE, st_f, st_i, n)
+        hold(who, T_MAINT, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+        L._heap_push(ht, hi, n, now + length, EV_MAINTEND, who)
+    elif kind == EV_MAINTEND:
+        wn = release(who, T_MAINT, now, ut, uni, s_t, s_i, n, work, wn)
+        uf[who, F_MDUE] += uf[who, F_MEVERY]
+        L._heap_push(ht, hi, n, now + max(0.0, uf[who, F_MDUE] - now), EV_MAINT, who)
+    else:  # EV_SHIFT: change ``shs[who, 0]`` of the week starting at ``shf[who]``
+        i = shs[who, 0]
+        on = shc[i, 1] > 0.5
+        if on != (shs[who, 1] == 1):
+            wn = _shift_change(shs[who, 2], on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql,
+                               s_t, s_i, n, op, opq, work, wn)
+        shs[who, 1] = 1 if on else 0
+        i += 1
+        if i == shc.shape[0]:
+            i = 0
+            shf[who] += WEEK
+        shs[who, 0] = i
+        L._heap_push(ht, hi, n, now + (shf[who] + shc[i, 0] - now), EV_SHIFT, who)
+    return wn
+
+
+@kernel
+def _stop_record(now, duration, u, mode, st_f, st_i, n):
+    k = n[L.N_STOP]
+    st_f[k, 0], st_f[k, 1] = now, duration
+    st_i[k, 0], st_i[k, 1] = u, mode
+    n[L.N_STOP] = k + 1
+
+
+def start(a: dict[str, np.ndarray]) -> None:
+    """The t = 0 situation of unit time, after the units queued and the sources started:
+    units off if the week starts outside a shift, each shift clock, calendar-time failure
+    and maintenance stop scheduled (in the SimPy engine's order of processes)."""
+    n, ut, ht, hi = a["n"], a["ut"], a["ht"], a["hi"]
+    shc, shs, shf = a["shc"], a["shs"], a["shf"]
+    for k in range(shs.shape[0]):
+        if shs[k, 1] == 0:  # not working at t = 0
+            _shift_change(shs[k, 2], False, 0.0, ut, a["uf"], a["uni"], a["ufl"], a["fleft"],
+                          a["gq"], a["gqh"], a["gql"], a["s_t"], a["s_i"], n, a["op"],
+                          a["opq"], a["work"], 0)
+        shf[k] = 0.0
+        L._heap_push(ht, hi, n, float(shc[0, 0]), EV_SHIFT, k)
+    cf, uf = a["cf"], a["uf"]
+    maint = [u for u in range(ut.shape[0]) if ut[u, T_MSTREAM] >= 0]
+    for u in range(ut.shape[0]):  # per unit: its calendar-time failures, its maintenance
+        for r in range(cf.shape[0]):
+            if cf[r, C_UNIT] == u:
+                ttf = L._draw(cf[r, C_TTF], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
+                L._heap_push(ht, hi, n, ttf, EV_CALFAIL, r)
+        if u in maint:
+            L._heap_push(ht, hi, n, max(0.0, float(uf[u, F_MDUE])), EV_MAINT, u)
