@@ -170,3 +170,23 @@ type = "sink"
     flows = res.tables["flows"]
     made = flows[(flows["kind"] == "transformation") & (flows["kg"] > 0)]
     assert {"ester", "ether", "water"} <= set(made["species"].astype(str))
+
+
+def test_scale_up_scales_a_network_phase_ua_and_keeps_its_reactions() -> None:
+    """Scaling the 2 m3 reactor to 16 m3 (linear factor L = 2): the network phase's UA goes
+    x L^2 (constant U, jacket area ~ L^2), its reactions stay as they were, and the
+    scaled spec validates again (dumped with its constants' units)."""
+    from twin.process.scaleup import scale_line
+
+    spec = line_from_dict(_line(REACT), "net")
+    scaled = scale_line(spec, "reactor", "16 m3")
+    old, new = spec.stations["reactor"].recipe[1], scaled.line.stations["reactor"].recipe[1]
+    assert new.ua == pytest.approx(old.ua * 4.0, rel=1e-12)
+    assert new.reactions == old.reactions
+
+
+def test_safety_assessment_says_it_does_not_cover_networks() -> None:
+    from twin.process.safety import reaction_entry
+
+    with pytest.raises(ValueError, match="reaction network"):
+        reaction_entry(line_from_dict(_line(REACT), "net"), "reactor")
