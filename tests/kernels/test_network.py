@@ -230,6 +230,11 @@ def test_releasable_heat_bounds_the_linear_programme() -> None:
     parallel = heat_per_mole(np.array([[-1.0, 1, 0], [-1, 0, 1]]), np.array([-3.0, -4.0]),
                                 np.zeros(2, bool))
     np.testing.assert_allclose(parallel, [4.0, 0.0, 0.0], atol=1e-9)
+    # A + 2 B -> C with A limiting: exact for the charge (1 J), where splitting the heat
+    # by the least total h would put it on B (5 J)
+    uneven = heat_per_mole(np.array([[-1.0, -2.0, 1.0]]), np.array([-1.0]), np.zeros(1, bool),
+                           np.array([1.0, 10.0, 0.0]))
+    assert np.array([1.0, 10.0, 0.0]) @ uneven == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="cycle"):
         heat_per_mole(np.array([[-1.0, 1], [1, -1]]), np.array([-1.0, -1.0]),
                          np.zeros(2, bool))
