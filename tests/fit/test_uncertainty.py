@@ -102,3 +102,36 @@ def test_twin_run_samples_the_calibrated_parameters(tmp_path: Path, capsys) -> N
         assert params["calibration"]["reactor"]["draw"] == seed
         ua = params["stations"]["reactor"]["recipe"][2]["ua"]
         assert float(ua.split()[0]) == pytest.approx(draw(rec, seed)["ua"], rel=1e-12)
+
+
+def test_a_sweep_gives_replication_r_draw_seed_plus_r(tmp_path: Path) -> None:
+    """A scenario with [run] calibrated = "sample": replication r of every design point
+    holds draw seed + r (the same in both points: common random numbers)."""
+    import json
+
+    import tomli_w
+
+    from twin.data.calibration import draw
+    from twin.data.checks import read_toml
+    from twin.orchestration.scenario import Scenario
+    from twin.orchestration.sweep import run_study
+
+    data = read_toml(ROOT / "lines" / "api_batch" / "line.toml")
+    data["calibration"] = {"reactor": {
+        "phase": 2, "parameters": ["ua"], "scale": ["log"], "estimate": [2400.0],
+        "covariance": [[0.01]]}}
+    (tmp_path / "line.toml").write_text(tomli_w.dumps(data))
+    sc = Scenario.from_dict({
+        "name": "mc", "line": "line.toml",
+        "run": {"duration": "12 h", "warmup": "0 s", "replications": 2, "seed": 4,
+                "calibrated": "sample"},
+        "sweep": {"factors": {"stations.reactor.buffer": {"levels": [2, 3]}}}},
+        base_dir=tmp_path)
+    study = run_study(sc, tmp_path / "studies", executor="serial")
+    rec = load_line(tmp_path / "line.toml").calibration["reactor"]
+    for task in study.meta["tasks"]:
+        run = json.loads((study.runs_dir / task["run_id"] / "run.json").read_text())
+        params = run["provenance"]["parameters"]
+        assert params["calibration"]["reactor"]["draw"] == 4 + task["replication"]
+        ua = float(params["stations"]["reactor"]["recipe"][2]["ua"].split()[0])
+        assert ua == pytest.approx(draw(rec, 4 + task["replication"])["ua"], rel=1e-12)
