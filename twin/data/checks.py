@@ -314,9 +314,10 @@ def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> l
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
-    """Alarm tags name signals of this line; a utility's limit has its kind's dimension."""
+    """Alarm tags name signals of this line (or their residuals, one alarm each); a
+    utility's limit has its kind's dimension."""
     out: list[Problem] = []
-    tags = A.signal_tags(line)
+    tags = A.signal_tags(line) | A.residual_tags(line)
     for name, alarm in line.alarms.items():
         dim = tags.get(alarm.tag)
         if dim is None:
@@ -330,6 +331,12 @@ def alarm_problems(line: S.LineSpec) -> list[Problem]:
             out.append(Problem(f"alarms.{name}.limit",
                                f"{alarm.tag!r} is a {dim.replace('_', ' ')}, the limit a "
                                f"{alarm.dimension.replace('_', ' ')}"))
+    residual: dict[str, str] = {}
+    for name, alarm in line.alarms.items():
+        if alarm.kind == "residual" and residual.setdefault(alarm.tag, name) != name:
+            out.append(Problem(f"alarms.{name}.tag", (
+                f"{alarm.tag!r} already has the alarm {residual[alarm.tag]!r}: one alarm per "
+                "residual (its detector has one limit)")))
     windows: dict[str, tuple[str, float]] = {}
     for name, alarm in line.alarms.items():
         if alarm.kind != "kpi":
