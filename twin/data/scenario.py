@@ -87,6 +87,9 @@ class ScenarioRun(Model):
         None, description="'sample': each run takes draw number = its seed of the line's "
         "calibrated parameters (replication r of every point the same draw); default: the "
         "line's run.calibrated")
+    record: Literal["tables", "kpis"] | None = Field(
+        None, description="what every run keeps: 'tables' or 'kpis' (only KPIs, station and "
+        "energy tables); default: the line's run.record")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScenarioRun:

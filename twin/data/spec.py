@@ -66,6 +66,11 @@ class RunSettings(Model):
     engine: Literal["simpy", "compiled", "auto"] = Field(
         "simpy", description="simulation engine: the SimPy engine, the compiled (Numba) engine "
         "for discrete lines, or 'auto' (compiled when the line uses only what it supports)")
+    record: Literal["tables", "kpis"] = Field(
+        "tables", description="'tables': keep every record table (states, events, parts, "
+        "stops) with the KPIs; 'kpis': keep only the KPIs and the station and energy tables "
+        "(the compiled engine folds its records into accumulators as it goes: for large "
+        "studies)")
     on_deadlock: Literal["stop", "continue"] = Field(
         "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
         "recorded as a warning and the run goes on")

@@ -87,7 +87,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
                            seed=args.seed, source=str(args.file), engine=args.engine,
                            calibrated=args.calibrated,
-                           on_deadlock="continue" if args.run_on_deadlock else None)[0]
+                           on_deadlock="continue" if args.run_on_deadlock else None,
+                           record=args.record)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
         print(failure_text(exc.__cause__), file=sys.stderr)
@@ -97,7 +98,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     folder = result.save(args.out)
     report = None
-    if args.report:
+    if args.report and result.provenance["record"] == "kpis":
+        print("no report: the run kept only its KPIs (record = kpis); run it with "
+              "--record tables for a report", file=sys.stderr)
+    elif args.report:
         from twin.edges.report import write_report
 
         report = write_report(folder, folder / "report.html")
@@ -113,6 +117,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         prov = result.provenance
         print(f"\nengine: {prov['engine']}" + (f" ({prov['engine_note']})"
                                                  if prov["engine_note"] else ""))
+        if prov["record"] == "kpis":
+            print(f"recorded: KPIs only ({prov['record_note']})")
         print(f"run folder: {folder}")
         if report is not None:
             print(f"report: {report}")
@@ -128,6 +134,7 @@ def _run_replications(args: argparse.Namespace, line: Any) -> int:
         results = replicate(line, args.replications, duration=args.duration,
                             warmup=args.warmup, seed=args.seed, source=str(args.file),
                             engine=args.engine, calibrated=args.calibrated,
+                            record=args.record,
                             on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out)
@@ -473,6 +480,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=["simpy", "compiled", "auto"],
                    help="simulation engine (default: the spec's run.engine, simpy); compiled "
                    "runs discrete lines with a Numba event loop, auto uses it when it can")
+    r.add_argument("--record", choices=["tables", "kpis"],
+                   help="what the run keeps (default: the spec's run.record, tables); kpis: "
+                   "only the KPIs and the station and energy tables (the compiled engine "
+                   "folds its records into accumulators: for long runs and many replications)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")

@@ -194,8 +194,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     head += [f"# warning: {w}" for w in cal.warnings]
     head += [f"# {ln}" for ln in (post.table().splitlines() if post else [])]
     spec = calibrated_spec(data, args.station, index, model, cal)
-    spec.setdefault("calibration", {})[args.station] = record(model, cal, phase, index,
-                                                              digest=digest, posterior=post)
+    try:
+        spec.setdefault("calibration", {})[args.station] = record(
+            model, cal, phase, index, digest=digest, posterior=post)
+    except ValueError as exc:  # e.g. a reaction network's parameters: not phase keys
+        head.append(f"# joint distribution not recorded: {exc}")
     out.write_text("\n".join(head) + "\n\n" + tomli_w.dumps(spec))
     lines = ["# Calibration report", "", f"spec: {args.spec}; station {args.station}; data "
              f"sha256 {digest}", "", "```", cal.table(), "```", "", "## Correlation", "",
@@ -305,10 +308,13 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--station", required=True, help="the process station whose (first) "
                     "react or ferment phase is calibrated")
     ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
-                    "ua, k_ref_2, ea_2, dh_2; ferment: mu_max, ks, ko, y_xs, y_xo, m_s, m_o, "
-                    "kla, c_star; any: VAR0@BATCH (a batch's initial value)")
+                    "ua, k_ref_2, ea_2, dh_2; react with reactions: R.k_ref, R.ea, R.dh, "
+                    "R.k_ref_reverse, R.ea_reverse, R.K, R.order.SPECIES (R a reaction's "
+                    "name, default r1, r2, ...), ua; ferment: mu_max, ks, ko, y_xs, y_xo, "
+                    "m_s, m_o, kla, c_star; any: VAR0@BATCH (a batch's initial value)")
     ca.add_argument("--sd", required=True, help="measurement standard deviations, mol/m3 "
-                    "for A, B, C, kg/m3 for X, S, O, K for T; e.g. A=5,B=5")
+                    "for A, B, C (or a network's species by name), kg/m3 for X, S, O, K for "
+                    "T; e.g. A=5,B=5")
     ca.add_argument("--series", help="historian time series with the reactor temperature "
                     "(format timeseries; needs --tags)")
     ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")

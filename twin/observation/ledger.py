@@ -33,12 +33,19 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    frame = pd.DataFrame({
+    return electricity_table(line, pd.DataFrame({
         "station": states["station"].astype(str),
         "server": states["server"].to_numpy(),
         "state": states["state"].astype(str),
         "seconds": secs,
-    })
+        "start": np.maximum(states["start"].to_numpy(dtype=float), t0),
+    }))
+
+
+def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The electricity ledger (see :func:`electricity`) from seconds in the window by
+    ``station, server, state`` (several rows of one combination are added up). With an
+    hourly grid factor the rows must be intervals: a ``start`` [s] column, in the window."""
     frame = frame[frame["seconds"] > 0]
     table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
         "seconds"].sum()
@@ -51,7 +58,9 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
     if grid.hourly is None:
         table["kg_co2e"] = table["kwh"] * grid.value * J_PER_KWH
     else:  # each interval at the factors of the hours it spans
-        start = np.maximum(states["start"].to_numpy(dtype=float), t0)[secs > 0]
+        if "start" not in frame:
+            raise ValueError("an hourly grid factor needs the state intervals' start times")
+        start = frame["start"].to_numpy(dtype=float)
         row_watts = np.array([power.get(n, {}).get(s, 0.0) for n, s in
                               zip(frame["station"], frame["state"], strict=True)])
         seconds = frame["seconds"].to_numpy()
