@@ -32,7 +32,7 @@ from twin.data.checks import load_line, read_toml
 from twin.data.daily import drawn_evenly
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
-from twin.observation import runfolder
+from twin.observation import runfolder, schema
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -73,8 +73,16 @@ def _shadow_folder(root: Path) -> str:
         "parameters": spec.model_dump(mode="json", by_alias=True)}}
     alarms = pd.DataFrame(columns=["time", "alarm", "tag", "priority", "event", "state",
                                    "value", "limit"])
+    made = np.arange(2, 20, 2) * 3600.0  # a re-sync every 2 h
+    rows = [(m, "batch_end", f"L{k}", "reactor", np.nan, m + 3600.0, m + 5400.0,
+             np.inf if k == 3 else m + 7200.0, 0.9) for k, m in enumerate(made)]
+    rows += [(m, "output", "end of day", "", 86400.0, 1.0, 2.0, 3.0, np.nan) for m in made]
+    rows += [(m, "alarm", "reactor_hot", "", np.nan, m + 60.0, m + 600.0, np.inf, 0.3)
+             for m in made]
+    forecasts = pd.DataFrame(rows, columns=list(schema.names("forecasts")))
     runfolder.write(root, "api_batch_shadow", summary,
-                    {"residuals": pd.concat([temp, thr], ignore_index=True), "alarms": alarms})
+                    {"residuals": pd.concat([temp, thr], ignore_index=True), "alarms": alarms,
+                     "forecasts": forecasts})
     return "api_batch_shadow"
 
 
@@ -583,6 +591,19 @@ def test_a_shadow_run_shows_measured_and_twin_with_its_detector(
                                         last["predicted"] * scale + offset], rel=1e-12)
     assert check_axes(page, "resid-values") is not None
     assert check_axes(page, "resid-stat") is not None
+    # the forecasts made at each re-sync: batch ends and output, with their intervals
+    fc = pd.read_parquet(server["root"] / server["shadow"] / "forecasts.parquet")
+    page.wait_for_function("() => window.twinState.forecasts")
+    assert page.evaluate("() => window.twinState.forecasts") == {
+        "batches": int((fc["kind"] == "batch_end").sum()),
+        "output": int((fc["kind"] == "output").sum())}
+    bars = page.evaluate("() => document.getElementById('fc-batches').data[0]")
+    first = fc[fc["kind"] == "batch_end"].iloc[0]
+    assert bars["y"][0] == pytest.approx(first["median"] / 3600.0)
+    assert bars["error_y"]["array"][0] == pytest.approx(0.5)
+    assert bars["error_y"]["array"][3] is None  # after the horizon: no upper end
+    assert check_axes(page, "fc-batches") is not None
+    assert check_axes(page, "fc-output") is not None
     hidden = page.evaluate("""() => ['gantt', 'utility', 'profiles', 'levels'].map(
         d => document.getElementById(d).closest('.panel').hidden)""")
     assert hidden == [True] * 4  # no units recorded: no empty timelines

@@ -1,7 +1,7 @@
 """The reaction-network reactor kernel against closed forms, against SciPy ``solve_ivp``
 (Radau, rtol 1e-10) on right-hand sides written here independently, against the legacy
-single/series/parallel kernel, and its MTSR bound against a linear programme (SciPy
-``linprog``)."""
+single/series/parallel kernel, and its MTSR bound (:func:`twin.process.network.heat_per_mole`)
+against the primal linear programme solved by SciPy ``linprog``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from twin.kernels import network as kn
 from twin.kernels import reactor as kr
 from twin.kernels.phase import PhaseResult
 from twin.kernels.rhs.common import R_GAS
+from twin.process.network import heat_per_mole
 
 RTOL = 1e-10
 
@@ -188,7 +189,9 @@ def test_legacy_schemes_are_special_cases_of_the_network(scheme: int) -> None:
                               t_ref=[t_ref] * nr, dh=[dh, dh_2][:nr], rho_cp=4e6, ua=600.0,
                               t_jacket=tj, key=0, n_key_total=n_a + dosed,
                               feed_rate=feed_rate, c_feed=[c_feed, 0, 0], t_feed=t0,
-                              t_dose=t_dose, x_target=0.98)
+                              t_dose=t_dose, x_target=0.98,
+                              heat=heat_per_mole(nu, np.array([dh, dh_2][:nr]),
+                                                 np.zeros(nr, bool)))
     new = _run(p, kn.network_state(moles=[n_a, 0, 0], temperature=t0, volume=vol),
                12 * 3600.0, ("A", "B", "C"))
     assert new.ended_by == old.ended_by == "target_conversion"
@@ -214,19 +217,48 @@ def test_releasable_heat_bounds_the_linear_programme() -> None:
         lp = linprog(dh, A_ub=-nu.T, b_ub=n, bounds=[(0, None)] * nr, method="highs")
         if lp_ref.status == 3:  # unbounded: no finite bound can exist
             with pytest.raises(ValueError, match="no bound"):
-                kn.heat_per_mole(nu, dh, np.zeros(nr, bool), n_ref)
+                heat_per_mole(nu, dh, np.zeros(nr, bool), n_ref)
             continue
         bounded += 1
-        h = kn.heat_per_mole(nu, dh, np.zeros(nr, bool), n_ref)
+        h = heat_per_mole(nu, dh, np.zeros(nr, bool), n_ref)
         assert n_ref @ h == pytest.approx(-lp_ref.fun, rel=1e-5, abs=1e-3)
         assert n @ h >= -lp.fun * (1 - 1e-9) - 1e-6
     assert bounded >= 10
-    series = kn.heat_per_mole(np.array([[-1.0, 1, 0], [0, -1, 1]]), np.array([-3.0, -2.0]),
+    series = heat_per_mole(np.array([[-1.0, 1, 0], [0, -1, 1]]), np.array([-3.0, -2.0]),
                               np.zeros(2, bool))
     np.testing.assert_allclose(series, [5.0, 2.0, 0.0], atol=1e-9)
-    parallel = kn.heat_per_mole(np.array([[-1.0, 1, 0], [-1, 0, 1]]), np.array([-3.0, -4.0]),
+    parallel = heat_per_mole(np.array([[-1.0, 1, 0], [-1, 0, 1]]), np.array([-3.0, -4.0]),
                                 np.zeros(2, bool))
     np.testing.assert_allclose(parallel, [4.0, 0.0, 0.0], atol=1e-9)
+    # A + 2 B -> C with A limiting: exact for the charge (1 J), where splitting the heat
+    # by the least total h would put it on B (5 J)
+    uneven = heat_per_mole(np.array([[-1.0, -2.0, 1.0]]), np.array([-1.0]), np.zeros(1, bool),
+                           np.array([1.0, 10.0, 0.0]))
+    assert np.array([1.0, 10.0, 0.0]) @ uneven == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="cycle"):
-        kn.heat_per_mole(np.array([[-1.0, 1], [1, -1]]), np.array([-1.0, -1.0]),
+        heat_per_mole(np.array([[-1.0, 1], [1, -1]]), np.array([-1.0, -1.0]),
                          np.zeros(2, bool))
+
+
+def test_stiff_robertson_network_against_radau() -> None:
+    """Robertson's stiff chemical kinetics (Hairer & Wanner II, section IV.1) as a network:
+    A -> B (0.04), 2 B -> B + C (3e7), B + C -> A + C (1e4), concentrations in mol/m3,
+    isothermal; the kernel (switching to its stiff method) against Radau."""
+    k = (0.04, 3e7, 1e4)
+
+    def f(t: float, y: np.ndarray) -> np.ndarray:
+        a, b, c, T, V = y
+        r1, r2, r3 = k[0] * a, k[1] * b * b, k[2] * b * c
+        return np.array([-r1 + r3, r1 - r2 - r3, r2, 0.0, 0.0])
+
+    nu = np.array([[-1.0, 1, 0], [0, -1, 1], [1, -1, 0]])
+    orders = np.array([[1.0, 0, 0], [0, 2, 0], [0, 1, 1]])
+    p = kn.network_parameters(nu=nu, k_ref=k, ea=[0.0] * 3, t_ref=[300.0] * 3,
+                              dh=[0.0] * 3, orders=orders, rho_cp=4e6, ua=0.0,
+                              t_jacket=300.0, key=0, n_key_total=1.0, isothermal=True)
+    y0 = kn.network_state(moles=[1.0, 0.0, 0.0], temperature=300.0, volume=1.0)
+    res = _run(p, y0, 40.0, ("A", "B", "C"))
+    assert res.stats["stiff_switch_time_s"] < 40.0  # AUTO went over to Rosenbrock
+    ref = solve_ivp(lambda t, y: f(t, np.r_[y, 300.0, 1.0])[:3], (0.0, 40.0), [1.0, 0.0, 0.0],
+                    method="Radau", rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(res.end_state[:3], ref.y[:, -1], rtol=1e-6, atol=1e-12)

@@ -12,7 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_serializer, field_validator, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from twin.data import fmu as F
 from twin.data.distributions import Distribution
@@ -38,6 +46,7 @@ from twin.data.quantities import (
     Volume,
     VolumeFlow,
 )
+from twin.data.reactions import Reaction, parse_formula
 from twin.data.units import to_si
 
 CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water", "natural_gas",
@@ -62,12 +71,20 @@ class Species(Model):
     cod: float = Field(0.0, ge=0.0, description="theoretical oxygen demand [kg O2/kg]")
     water: bool = Field(False, description="process water: what is charged of it counts in "
                         "water_kg (e.g. dyeing liquor, fermentation medium water)")
+    formula: str | None = Field(None, description="chemical formula, e.g. 'C4H8O2' (element "
+                                "balances of reactions are checked where given)")
 
     @model_validator(mode="after")
     def _vapour(self) -> Species:
         if self.voc and (self.dh_vap is None or self.t_boil is None):
             raise ValueError("a VOC needs dh_vap and t_boil (for its vapour pressure)")
+        if self.formula is not None:
+            parse_formula(self.formula)
         return self
+
+    def elements(self) -> dict[str, float] | None:
+        """Atoms per molecule by element (None without a formula)."""
+        return None if self.formula is None else parse_formula(self.formula)
 
 
 ENERGY_CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water")
@@ -230,6 +247,73 @@ class React(PhaseBase):
         if self.dose_fraction > 0 and self.dose_time is None:
             raise ValueError("dosing needs dose_time")
         return self
+
+
+class ReactNetwork(PhaseBase):
+    """Jacketed (semi-)batch reaction of a general network (``phase = "react"`` with a
+    ``reactions`` list; reaction-network kernel): any species and reactions (equations,
+    mass-action or power-law rates, reversible by a backward rate constant or an
+    equilibrium constant, heats per reaction), integrated to ``target_conversion`` of the
+    ``key`` species (if given; a batch that reaches ``max_time`` first is off-spec),
+    ``max_time`` or the safety limit ``t_max``. Rate constants ``k`` are
+    given at ``t_ref`` (default: the jacket temperature). ``isothermal`` holds the batch at
+    its temperature (the jacket takes the net heat); otherwise the energy balance with the
+    jacket runs. ``dose`` holds back a share of species present in the batch and doses it
+    at a constant rate over ``dose_time`` (semi-batch). Species of the batch outside the
+    network are inert (they count in volume and heat capacity). Every reaction must
+    conserve mass by the species' molar masses, and elements where the species give a
+    ``formula`` (checked).
+    """
+
+    phase: Literal["react"]
+    reactions: list[Reaction] = Field(min_length=1)
+    key: Name | None = Field(None, description="species whose conversion ends the phase "
+                             "(default: the first reactant of the first reaction)")
+    t_ref: Temperature | None = Field(None, description="reference temperature of the "
+                                      "rate constants k (default: jacket)")
+    ua: Conductance = Field(gt=0.0)
+    jacket: Temperature
+    isothermal: bool = False
+    target_conversion: float | None = Field(None, gt=0.0, lt=1.0, description="conversion "
+                                            "of the key species that ends the phase (none: "
+                                            "it runs for max_time)")
+    max_time: Distribution | None = None
+    t_max: Temperature | None = Field(None, description="temperature that aborts the phase")
+    dose: dict[Name, Probability] = Field({}, description="share of each species dosed "
+                                          "during the phase")
+    dose_time: Distribution | None = None
+    utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _network(self) -> ReactNetwork:
+        if self.dose and self.dose_time is None:
+            raise ValueError("dosing needs dose_time")
+        if any(share >= 1.0 for share in self.dose.values()):
+            raise ValueError("a dosed share must be below 1 (some of it is in the heel)")
+        if self.target_conversion is None and self.max_time is None:
+            raise ValueError("give target_conversion, max_time or both (the phase needs an "
+                             "end)")
+        names = self.reaction_names()
+        if len(set(names)) != len(names):
+            raise ValueError(f"reaction names must be unique, got {names}")
+        return self
+
+    def reaction_names(self) -> list[str]:
+        """Each reaction's name (``r1``, ``r2``, ... where none is given)."""
+        return [r.name or f"r{i + 1}" for i, r in enumerate(self.reactions)]
+
+    def species_names(self) -> list[str]:
+        """The network's species in order of first appearance (equations, then orders)."""
+        out: dict[str, None] = {}
+        for r in self.reactions:
+            left, right, _ = r.sides()
+            out |= dict.fromkeys(left) | dict.fromkeys(right)
+            out |= dict.fromkeys(r.orders or {}) | dict.fromkeys(r.orders_reverse or {})
+        return list(out)
+
+    def key_species(self) -> str:
+        """The species whose conversion ends the phase."""
+        return self.key or next(iter(self.reactions[0].sides()[0]))
 
 
 class Crystallise(PhaseBase):
@@ -448,7 +532,26 @@ def fmu_problems(ph: Fmu, info: F.FmuInfo) -> list[str]:
     return out
 
 
-Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Ferment | Clean
-                  | Hold | Fmu,
-                  Field(discriminator="phase")]
-"""Any recipe phase, chosen by its ``phase`` key."""
+NETWORK_TAG = "react network"
+"""Tag of :class:`ReactNetwork` in the phase union (not a ``phase`` value)."""
+
+
+def _phase_tag(value: Any) -> Any:
+    """The union tag of a phase: its ``phase`` key, a react phase with ``reactions`` is a
+    network."""
+    if isinstance(value, dict):
+        phase = value.get("phase")
+        return NETWORK_TAG if phase == "react" and "reactions" in value else phase
+    return NETWORK_TAG if isinstance(value, ReactNetwork) else getattr(value, "phase", None)
+
+
+Phase = Annotated[
+    Annotated[Charge, Tag("charge")] | Annotated[Thermal, Tag("heat")]
+    | Annotated[Thermal, Tag("cool")] | Annotated[React, Tag("react")]
+    | Annotated[ReactNetwork, Tag(NETWORK_TAG)] | Annotated[Crystallise, Tag("crystallise")]
+    | Annotated[Separate, Tag("separate")] | Annotated[Dry, Tag("dry")]
+    | Annotated[Ferment, Tag("ferment")] | Annotated[Clean, Tag("clean")]
+    | Annotated[Hold, Tag("transfer")] | Annotated[Hold, Tag("hold")]
+    | Annotated[Fmu, Tag("fmu")],
+    Discriminator(_phase_tag)]
+"""Any recipe phase, chosen by its ``phase`` key (and ``reactions`` for a network)."""

@@ -30,9 +30,14 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     print(f"optimisation {result.root}: {len(hist)} candidates, "
           f"{int(hist['feasible'].sum())} feasible")
     if result.front is not None:
-        cols = [c for c in result.front.columns if c.startswith(("x:", "mean:", "confirm:"))]
+        cols = [c for c in result.front.columns if c.startswith(("x:", "mean:", "confirm:"))
+                or c == "selected"]
+        info = result.selection
         print("Pareto front (means over the search's replications; confirm: independent "
-              "replications):")
+              "replications; selected: kept by the Pareto-set selection at "
+              f"1 - alpha = {1 - info.get('alpha', 0.05):.2f}"
+              + ("" if info.get("guaranteed") else ", replication cap reached: only "
+                 "'no Pareto-optimal point left out' holds") + "):")
         print(format_table(result.front[cols].rename(columns=_short)))
         print(f"table: {result.root / 'pareto.csv'}")
         return 0

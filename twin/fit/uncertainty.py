@@ -17,13 +17,15 @@ from scipy import stats
 
 from twin.data.calibration import CalibrationRecord, draws, phase_key
 from twin.fit.calibrate import Batch, Calibration, Model, predict
+from twin.fit.mcmc import Posterior
 
 
 def record(model: Model, cal: Calibration, phase: Any, index: int, *, digest: str = "",
-           method: str = "least_squares") -> dict[str, Any]:
+           posterior: Posterior | None = None) -> dict[str, Any]:
     """The ``[calibration.<station>]`` table of a calibration of ``phase`` (the spec's
     phase object, number ``index`` of the recipe): estimates and covariance on the fitted
-    scale of the parameters the phase holds.
+    scale of the parameters the phase holds; with a ``posterior`` (of the same
+    parameters), its mean and covariance on the fitted scale (``method = "mcmc"``).
 
     Raises
     ------
@@ -35,14 +37,19 @@ def record(model: Model, cal: Calibration, phase: Any, index: int, *, digest: st
     if not keys:
         raise ValueError(f"none of {', '.join(cal.params)} is a parameter of the "
                          f"{phase.phase} phase")
-    cov = cal.covariance[np.ix_(keys, keys)]
+    z, cov = cal.fitted, cal.covariance
+    if posterior is not None:
+        if posterior.params != cal.params:
+            raise ValueError(f"the posterior is of {posterior.params}, not {cal.params}")
+        z, cov = posterior.samples.mean(axis=0), np.cov(posterior.samples, rowvar=False)
+    cov = np.atleast_2d(cov)[np.ix_(keys, keys)]
     out: dict[str, Any] = {
         "phase": index,
         "parameters": [cal.params[i] for i in keys],
         "scale": ["log" if cal.log[i] else "linear" for i in keys],
-        "estimate": [float(cal.estimate[cal.params[i]]) for i in keys],
+        "estimate": [float(np.exp(z[i]) if cal.log[i] else z[i]) for i in keys],
         "covariance": [[float(x) for x in row] for row in cov],
-        "dof": int(cal.dof), "method": method}
+        "dof": int(cal.dof), "method": "least_squares" if posterior is None else "mcmc"}
     if hasattr(model, "t_ref"):
         out["t_ref"] = f"{model.t_ref!r} K"
     if digest:

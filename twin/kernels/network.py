@@ -15,7 +15,8 @@ where the releasable heat per mole h_i >= 0 satisfies, for every reaction direct
 the dual of the linear programme "largest heat from any extents of the reactions that keep
 every amount non-negative", so n . h is an upper bound of that heat for any amounts n (weak
 duality), and equals it for the amounts the dual was minimised for (the charge:
-:func:`heat_per_mole`). For A -> B, series A -> B -> C and parallel A -> B, A -> C it is the
+:func:`twin.process.network.heat_per_mole`, outside the kernels as it solves a linear
+programme). For A -> B, series A -> B -> C and parallel A -> B, A -> C it is the
 legacy kernel's potential exactly.
 """
 
@@ -175,56 +176,6 @@ def network_phase(
     return status, event, t, y, totals, profile, stats
 
 
-def heat_per_mole(nu: np.ndarray, dh: np.ndarray, reversible: np.ndarray,
-                  n_ref: np.ndarray | None = None) -> np.ndarray:
-    """Releasable heat per mole of each species [J/mol] (see the module docstring).
-
-    The dual of the largest-heat linear programme, solved once (SciPy HiGHS): the h >= 0
-    satisfying every reaction direction's constraint with the least ``n_ref . h``, so the
-    bound is exact for the amounts ``n_ref`` [mol] (default: one mole of each species) and
-    an upper bound for any others.
-
-    Parameters
-    ----------
-    nu : ndarray, shape (nr, ns)
-        Stoichiometric matrix (negative: consumed).
-    dh : ndarray, shape (nr,)
-        Reaction enthalpies per unit extent [J/mol].
-    reversible : ndarray of bool, shape (nr,)
-        Reactions that also run backwards (releasing +dh per unit of backward extent).
-    n_ref : ndarray, shape (ns,), optional
-        Amounts for which the bound is made tightest (e.g. the charge) [mol].
-
-    Raises
-    ------
-    ValueError
-        If no finite bound exists: heats that contradict each other (a cycle of reactions
-        releasing heat on every turn), or reactions that make mass from nothing.
-    """
-    from scipy.optimize import linprog
-
-    nu = np.atleast_2d(np.asarray(nu, dtype=float))
-    dh = np.asarray(dh, dtype=float)
-    rows = [nu[j] for j in range(nu.shape[0])]
-    heats = [-dh[j] for j in range(nu.shape[0])]
-    rows += [-nu[j] for j in range(nu.shape[0]) if reversible[j]]
-    heats += [dh[j] for j in range(nu.shape[0]) if reversible[j]]
-    ns = nu.shape[1]
-    if not rows or max(heats) <= 0.0:
-        return np.zeros(ns)
-    scale = max(abs(q) for q in heats)
-    w = np.ones(ns) if n_ref is None else np.abs(np.asarray(n_ref, dtype=float))
-    w = w / max(w.max(), 1e-300) + 1e-6
-    # -nu_d . h >= q_d  <=>  nu_d . h <= -q_d
-    lp = linprog(w, A_ub=np.array(rows), b_ub=-np.array(heats) / scale,
-                 bounds=[(0.0, None)] * ns, method="highs")
-    if lp.status != 0:
-        raise ValueError("no bound on the releasable heat: the heats of reaction contradict "
-                         "each other (a cycle of reactions releases heat on every turn) or a "
-                         "reaction makes mass from nothing")
-    return np.maximum(lp.x, 0.0) * scale
-
-
 def network_parameters(
     *,
     nu: np.ndarray,
@@ -249,7 +200,7 @@ def network_parameters(
     t_dose: float = 0.0,
     x_target: float = 2.0,
     t_max: float = math.inf,
-    n_ref: np.ndarray | None = None,
+    heat: np.ndarray | None = None,
 ) -> np.ndarray:
     """Build the network parameter vector (layout in :mod:`twin.kernels.rhs.network`).
 
@@ -282,9 +233,9 @@ def network_parameters(
         at ``t_feed`` [K].
     x_target, t_max : float
         End conditions: key conversion [-] (> 1: none), temperature [K] (inf: none).
-    n_ref : ndarray, shape (ns,), optional
-        Moles charged and dosed, for which the MTSR bound is made exact
-        (:func:`heat_per_mole`).
+    heat : ndarray, shape (ns,), optional
+        Releasable heat per mole of each species [J/mol] for the MTSR and accumulation
+        (:func:`twin.process.network.heat_per_mole`; default none: MTSR = T).
     """
     nu = np.atleast_2d(np.asarray(nu, dtype=float))
     nr, ns = nu.shape
@@ -294,7 +245,7 @@ def network_parameters(
         orders = np.where(nu < 0, -nu, 0.0)
     if orders_back is None:
         orders_back = np.where(nu > 0, nu, 0.0)
-    heat = heat_per_mole(nu, np.asarray(dh, dtype=float), mode != IRREVERSIBLE, n_ref)
+    heat = np.zeros(ns) if heat is None else np.asarray(heat, dtype=float)
     head = np.empty(m.HEADER)
     head[m.NS], head[m.NR] = ns, nr
     head[m.RHO_CP], head[m.UA], head[m.T_JACKET] = rho_cp, ua, t_jacket

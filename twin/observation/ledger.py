@@ -50,7 +50,7 @@ def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """The electricity ledger (see :func:`electricity`) from seconds in the window by
     ``station, server, state`` (several rows of one combination are added up) and, when
     the grid factor has an hourly profile, ``grid_s``: the integral of the factor over
-    those seconds [kg/J x s]."""
+    those seconds [kg/J x s] (:func:`twin.data.daily.weighted_each`)."""
     frame = frame[frame["seconds"] > 0]
     table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
         "seconds"].sum()
@@ -62,7 +62,9 @@ def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     grid = line.energy.grid
     if grid.hourly is None:
         table["kg_co2e"] = table["kwh"] * grid.value * J_PER_KWH
-    else:
+    else:  # each interval at the factors of the hours it spans
+        if "grid_s" not in frame:
+            raise ValueError("an hourly grid factor needs each row's factor integral (grid_s)")
         table["kg_co2e"] = watts * frame.groupby(["station", "server", "state"], sort=True)[
             "grid_s"].sum().to_numpy()
     table["kgce"] = table["kwh"] * line.energy.kgce_per_kwh

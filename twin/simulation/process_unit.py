@@ -35,7 +35,7 @@ def _missed_target(phase: Any, out: phases.Outcome) -> str:
     if phase.phase == "fmu" and phase.end is not None:
         return (f"reached its time limit at {out.duration:g} s before the FMU's end "
                 f"output {phase.end!r} became true")
-    if phase.phase != "react":
+    if phase.phase != "react" or phase.target_conversion is None:
         return ""
     return (f"reached its time limit at {out.duration:g} s with conversion "
             f"{100 * float(out.summary['conversion']):.3g} % "

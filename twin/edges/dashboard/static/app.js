@@ -941,6 +941,36 @@ function renderResiduals(run, T) {
   window.twinState.residuals = { signal: tag, points: pick.x.length, alarms: alarms.length };
 }
 
+// Forecasts (a shadow run's forecasts table): at each re-sync to the plant's state, the
+// forecast end of each batch in process and the good output by the end of the shift and of
+// the day, as the median with its prediction interval, against the time it was made.
+function renderForecasts(run, T) {
+  const ft = run.col("forecasts", "time"), kind = run.col("forecasts", "kind");
+  if (!panel("fc-batches", ft.length > 0)) return;
+  const item = run.col("forecasts", "item"), station = run.col("forecasts", "station");
+  const [low, med, high] = ["low", "median", "high"].map((c) => run.col("forecasts", c));
+  const w0 = windowStart(T), fin = (v) => typeof v === "number" && Number.isFinite(v);
+  const groups = new Map();
+  for (let i = 0; i < ft.length && ft[i] <= T; i++) {
+    if (ft[i] < w0 || !fin(med[i]) || (kind[i] !== "batch_end" && kind[i] !== "output")) continue;
+    const key = kind[i] === "batch_end" ? `batch end at ${station[i]}` : `good output by ${item[i]}`;
+    if (!groups.has(key)) groups.set(key, { kind: kind[i], x: [], y: [], up: [], down: [], text: [] });
+    const g = groups.get(key), scale = kind[i] === "batch_end" ? HOUR : 1;
+    g.x.push(ft[i] / HOUR);
+    g.y.push(med[i] / scale);
+    g.up.push(fin(high[i]) ? (high[i] - med[i]) / scale : null);
+    g.down.push(fin(low[i]) ? (med[i] - low[i]) / scale : null);
+    g.text.push(item[i]);
+  }
+  const traces = (k, unit) => [...groups.entries()].filter(([, g]) => g.kind === k).map(([name, g], n) => ({
+    type: "scatter", mode: "markers", marker: { color: GREYS[n % GREYS.length], size: 7 }, name: `${name} [${unit}]`,
+    x: g.x, y: g.y, text: g.text, error_y: { type: "data", symmetric: false, array: g.up, arrayminus: g.down, color: GREYS[n % GREYS.length] } }));
+  const batches = traces("batch_end", "h"), output = traces("output", "parts");
+  Plotly.react("fc-batches", batches, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle("forecast batch end [h since the start]") }, PLOT_CONFIG);
+  Plotly.react("fc-output", output, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle("forecast good output [parts]", { rangemode: "tozero" }) }, PLOT_CONFIG);
+  window.twinState.forecasts = { batches: batches.reduce((n, t) => n + t.x.length, 0), output: output.reduce((n, t) => n + t.x.length, 0) };
+}
+
 // -------------------------------------------------------------------- rendering
 
 function currentTime() {
@@ -968,6 +998,7 @@ function render() {
     if (units) { panel("gantt", true); renderUtility(run, T); renderProfiles(run, T); renderGantt(run, T); renderLevels(run, T); }
     else for (const id of ["gantt", "utility", "profiles", "levels"]) panel(id, false);
     renderResiduals(run, T);
+    renderForecasts(run, T);
   }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);
