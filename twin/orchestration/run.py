@@ -374,8 +374,7 @@ def execute(prep: PreparedRun) -> RunResult:
         model.run(until=end)
         if folding:
             tables, kpis, series = finish_accumulated(prep, model)  # type: ignore[arg-type]
-            warns = (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
-                     + load_warnings(prep.line) + series_warnings(series, end))
+            warns = run_warnings(prep, model, tables, kpis, series)
         else:
             tables, kpis = finish_tables(prep, model, recorder)
             warns = run_warnings(prep, model, tables, kpis)
@@ -480,13 +479,17 @@ def finish_accumulated(prep: PreparedRun, model: CompiledModel
     return tables, kpis, acc.wip_batches
 
 
-def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
-                 kpis: dict[str, Any]) -> list[dict[str, Any]]:
+def run_warnings(prep: PreparedRun, model: LineModel | CompiledModel,
+                 tables: dict[str, pd.DataFrame], kpis: dict[str, Any],
+                 wip_batches: np.ndarray | None = None) -> list[dict[str, Any]]:
     """The engine's warnings of a finished run, then those read from its tables (results
-    and stability)."""
+    and stability); a run that kept only KPI accumulators gives its WIP by batch of the
+    window (``wip_batches``) for the trend check."""
     end = prep.warmup + prep.duration
+    stability = (stability_warnings(prep.line, tables, prep.warmup, end) if wip_batches is None
+                 else load_warnings(prep.line) + series_warnings(wip_batches, end))
     return (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
-            + stability_warnings(prep.line, tables, prep.warmup, end))
+            + stability)
 
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,
