@@ -29,9 +29,10 @@ import uvicorn
 from playwright.sync_api import Page, sync_playwright
 
 from twin.data.checks import load_line, read_toml
+from twin.data.daily import drawn_evenly
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
-from twin.observation import runfolder
+from twin.observation import runfolder, schema
 from twin.orchestration.live import LiveRun
 from twin.orchestration.run import prepare, run
 
@@ -72,8 +73,16 @@ def _shadow_folder(root: Path) -> str:
         "parameters": spec.model_dump(mode="json", by_alias=True)}}
     alarms = pd.DataFrame(columns=["time", "alarm", "tag", "priority", "event", "state",
                                    "value", "limit"])
+    made = np.arange(2, 20, 2) * 3600.0  # a re-sync every 2 h
+    rows = [(m, "batch_end", f"L{k}", "reactor", np.nan, m + 3600.0, m + 5400.0,
+             np.inf if k == 3 else m + 7200.0, 0.9) for k, m in enumerate(made)]
+    rows += [(m, "output", "end of day", "", 86400.0, 1.0, 2.0, 3.0, np.nan) for m in made]
+    rows += [(m, "alarm", "reactor_hot", "", np.nan, m + 60.0, m + 600.0, np.inf, 0.3)
+             for m in made]
+    forecasts = pd.DataFrame(rows, columns=list(schema.names("forecasts")))
     runfolder.write(root, "api_batch_shadow", summary,
-                    {"residuals": pd.concat([temp, thr], ignore_index=True), "alarms": alarms})
+                    {"residuals": pd.concat([temp, thr], ignore_index=True), "alarms": alarms,
+                     "forecasts": forecasts})
     return "api_batch_shadow"
 
 
@@ -441,8 +450,11 @@ def test_no_empty_panels_for_what_a_line_does_not_have(browser_page: tuple[Page,
     assert hidden == [True, True, False]
     for line, rid in server["lines"].items():  # the alarms tab only where there are alarms
         goto(page, server, f"run:{rid}")
-        has = bool(read_toml(ROOT / "lines" / line / "line.toml").get("alarms"))
-        assert page.locator("#tabs button[data-view=alarms]").is_visible() == has, line
+        spec = read_toml(ROOT / "lines" / line / "line.toml")
+        assert page.locator("#tabs button[data-view=alarms]").is_visible() == bool(
+            spec.get("alarms")), line
+        view(page, "overview")  # the cost tile only on lines with prices
+        assert page.locator("#kpi-cost_per_good_unit").count() == int("costs" in spec), line
     goto(page, server, f"run:{server['batch']}")
     view(page, "timelines")
     assert page.evaluate("() => document.getElementById('utility').closest('.panel').hidden") \
@@ -579,6 +591,19 @@ def test_a_shadow_run_shows_measured_and_twin_with_its_detector(
                                         last["predicted"] * scale + offset], rel=1e-12)
     assert check_axes(page, "resid-values") is not None
     assert check_axes(page, "resid-stat") is not None
+    # the forecasts made at each re-sync: batch ends and output, with their intervals
+    fc = pd.read_parquet(server["root"] / server["shadow"] / "forecasts.parquet")
+    page.wait_for_function("() => window.twinState.forecasts")
+    assert page.evaluate("() => window.twinState.forecasts") == {
+        "batches": int((fc["kind"] == "batch_end").sum()),
+        "output": int((fc["kind"] == "output").sum())}
+    bars = page.evaluate("() => document.getElementById('fc-batches').data[0]")
+    first = fc[fc["kind"] == "batch_end"].iloc[0]
+    assert bars["y"][0] == pytest.approx(first["median"] / 3600.0)
+    assert bars["error_y"]["array"][0] == pytest.approx(0.5)
+    assert bars["error_y"]["array"][3] is None  # after the horizon: no upper end
+    assert check_axes(page, "fc-batches") is not None
+    assert check_axes(page, "fc-output") is not None
     hidden = page.evaluate("""() => ['gantt', 'utility', 'profiles', 'levels'].map(
         d => document.getElementById(d).closest('.panel').hidden)""")
     assert hidden == [True] * 4  # no units recorded: no empty timelines
@@ -589,3 +614,20 @@ def test_a_shadow_run_shows_measured_and_twin_with_its_detector(
                            " && document.getElementById('resid-values').closest('.panel')"
                            ".hidden")
     shot(page, server, "shadow_residuals")
+
+
+def test_the_page_counts_co2e_at_the_hourly_grid_factor(browser_page: tuple[Page, list[str]],
+                                                        server: dict[str, Any]) -> None:
+    """The cursor KPIs count each interval's electricity at the factor of every hour it
+    spans, as the stored ledger does (``twin.data.daily.drawn_evenly``); flat otherwise."""
+    page, _ = browser_page
+    goto(page, server, f"run:{server['stored'][0]}")
+    profile = [0.35] * 6 + [0.75] * 12 + [0.45] * 6  # kg CO2e per kWh
+    segments = [(3600.0 * h, 3600.0 * (h + 1), f / 3.6e6, "") for h, f in enumerate(profile)]
+    for a, b in ((0.0, 1800.0), (5000.0, 90000.0), (80000.0, 80000.0 + 3 * 86400.0 + 7.0)):
+        got = page.evaluate("([a, b, p]) => gridKg({grid_hourly_kg_per_kwh: p}, 1500, a, b)",
+                            [a, b, profile])
+        want = drawn_evenly(segments, np.array([a]), np.array([b]), np.array([1500 * (b - a)]))
+        assert got == pytest.approx(want, rel=1e-12), (a, b)
+    flat = page.evaluate("() => gridKg({grid_kg_per_kwh: 0.5}, 2000, 100, 3700)")
+    assert flat == pytest.approx(2000 * 3600 / 3.6e6 * 0.5, rel=1e-12)

@@ -151,6 +151,10 @@ def test_cli_writes_the_calibrated_spec_and_report(tmp_path: Path) -> None:
     report = out.with_suffix(".calibration.md").read_text()
     assert "predicts the held-out batches within tolerance" in report
     assert out.with_suffix(".parity.png").exists()
+    rec = new.calibration["reactor"]  # the joint distribution goes with the spec
+    assert rec.parameters == ["k_ref", "ea"] and rec.scale == ["log", "log"]
+    assert rec.estimate[1] == pytest.approx(react.ea, rel=1e-7)
+    assert rec.data_sha256 in text.splitlines()[1] and rec.t_ref == model.t_ref
 
 
 def test_cli_fits_heat_of_reaction_and_ua_to_a_temperature_series(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from scipy.stats import poisson
 import twin
 from twin.live.detectors import delay_summary, detection_delay
 from twin.live.predict import batch_temperature, reference_batch
-from twin.live.readings import PlantEvent
+from twin.live.readings import PlantEvent, Reading
 from twin.live.shadow import MonitorSettings, ShadowTwin
 from twin.observation import runfolder
 
@@ -295,3 +295,133 @@ def test_items_out_of_order_across_tags_are_reordered(reactor: dict) -> None:
     pd.testing.assert_frame_equal(runs["held"][0], runs["sorted"][0])
     assert runs["held"][1] == 0 and runs["raw"][1] > 0
     assert len(runs["raw"][0]) < len(runs["sorted"][0])
+
+
+def test_a_residual_alarm_declared_in_the_line_is_the_shadow_alarm(reactor: dict) -> None:
+    """``[alarms.reactor_model] tag = "residual.temperature.reactor"`` names the residual
+    alarm, sets its priority, and its limit 4 is the CUSUM's h: the false-alarm rate it
+    implies is the published two-sided ARL0 of k = 0.5, h = 4, 168 samples (Montgomery,
+    Introduction to Statistical Quality Control, table of CUSUM ARLs). A declared residual
+    of a signal no tag measures is listed as unmonitored, with the reason."""
+    line = pf.jacket()
+    line["alarms"] = {
+        "reactor_model": {"tag": "residual.temperature.reactor", "priority": "urgent",
+                          "limit": 4.0, "description": "reactor off its model"},
+        "queue_model": {"tag": "residual.buffer.reactor"}}
+    settings = MonitorSettings(arl0=1000, window=None, sigma={"temperature.reactor": NOISE})
+    shadow = ShadowTwin(line, ["temperature.reactor"], settings,
+                        reference=reactor["reference"], origin=pf.EPOCH0)
+    for item in pf.merged(pf.temperature_readings(*reactor["faulty"], NOISE, 3),
+                          reactor["events"]):
+        shadow.feed(item)
+    res = shadow.finish()
+    assert (res.residuals["limit"] == 4.0).all()
+    active = res.alarms[res.alarms["event"] == "activate"]
+    assert len(active) > 0 and set(active["alarm"]) == {"reactor_model"}
+    assert set(active["priority"].astype(str)) == {"urgent"}
+    assert (active["limit"] == 4.0).all()
+    assert shadow.tracks["temperature.reactor"].detector.arl0 == pytest.approx(168, rel=0.01)
+    assert "queue_model" in shadow.unmonitored["buffer.reactor"]
+
+
+def test_residual_alarm_tags_are_checked_against_the_line() -> None:
+    from twin.data.checks import SpecError, line_from_dict
+
+    def problems(alarms: dict) -> str:
+        with pytest.raises((SpecError, ValueError)) as err:
+            line_from_dict({**pf.jacket(), "alarms": alarms}, "jacket")
+        return str(err.value)
+
+    assert "no signal 'residual.temperature.nowhere'" in problems(
+        {"a": {"tag": "residual.temperature.nowhere"}})
+    assert "direction 'high'" in problems(
+        {"a": {"tag": "residual.temperature.reactor", "direction": "low"}})
+    assert "one alarm per residual" in problems(
+        {"a": {"tag": "residual.kpi.throughput"}, "b": {"tag": "residual.kpi.throughput"}})
+    assert "'kpi.speed' is not a rolling KPI" in problems({"a": {"tag": "residual.kpi.speed"}})
+    # a plain run has no residuals: the alarm stays normal
+    run = twin.run({**pf.jacket(), "alarms": {"a": {"tag": "residual.temperature.reactor"}}},
+                   duration="4 h", warmup="0 s", seed=1)
+    assert run.tables["alarms"].empty
+
+
+def test_resync_forecasts_batch_ends_and_output_of_the_plant(tmp_path: Path) -> None:
+    """At each batch start the shadow rebuilds the plant's state from the events it received
+    and forecasts from it. The jacket line is deterministic, so every forecast interval is a
+    point: the batch's actual end in the plant's event log, and the plant's good output by
+    the end of the shift and of the day (counted from its log). The forecasts are the
+    run folder's ``forecasts`` table."""
+    from twin.live.resync import ResyncSettings
+
+    plant = pf.run_jacket(duration="1 d")
+    events = pf.plant_events(plant)
+    reference = twin.run(pf.jacket(), duration="12 h", warmup="0 s", seed=1)
+    settings = MonitorSettings(window=None, sigma={"temperature.reactor": NOISE})
+    shadow = ShadowTwin(pf.jacket(), ["temperature.reactor"], settings, reference=reference,
+                        resync=ResyncSettings(period=None, on=("start",), replications=9))
+    truth = pf.true_temperature([plant], math.inf, DT)
+    for item in pf.merged(pf.temperature_readings(*truth, NOISE, 1), events):
+        shadow.feed(item)
+    res = shadow.finish()
+    fc = res.forecasts
+    o = shadow.origin  # the first item: the shadow's clock is not the state's
+    assert o > pf.EPOCH0
+    starts = [e.time - o for e in events if e.event == "start"]
+    assert sorted(set(fc["time"])) == pytest.approx(starts)
+    ends = {e.id: e.time - o for e in events if e.event == "complete"}
+    batches = fc[fc["kind"] == "batch_end"]
+    assert len(batches) == len(starts)
+    for r in batches.itertuples():
+        if r.item in ends:  # the last batch may end after the plant's day
+            assert (r.low, r.median, r.high) == pytest.approx((ends[r.item],) * 3, abs=1e-6)
+    good = np.array([e.time - o for e in events
+                     if e.event == "complete" and e.outcome == "good"])
+    output = fc[(fc["kind"] == "output") & (fc["until"] <= 86400.0 + pf.EPOCH0 - o)]
+    assert len(output) > 0
+    for r in output.itertuples():
+        expected = int(((good > r.time) & (good <= r.until)).sum())
+        assert r.low == r.median == r.high == expected
+    folder = res.save(tmp_path)
+    assert runfolder.state(folder, deep=True).status == "completed"
+    pd.testing.assert_frame_equal(runfolder.read_table(folder, "forecasts"), fc)
+    prov = runfolder.read_summary(folder)["provenance"]["resync"]
+    assert prov["forecasts"] == len(starts) and prov["failed"] == 0
+    # what a server of the shadow holds: the latest forecast, every value a declared point
+    from twin.live.shadow_points import ShadowValues, shadow_points
+
+    served = ShadowValues(shadow).update()
+    assert set(served) <= {p.source for p in shadow_points(shadow)}
+    latest = fc[fc["time"] == fc["time"].max()]
+    batch = latest[latest["kind"] == "batch_end"].iloc[0]
+    assert served["forecast:reactor:batch"][1] == batch["item"]
+    assert served["forecast:reactor:end_median"] == (batch["time"], batch["median"])
+    day = latest[(latest["kind"] == "output") & (latest["item"] == "end of day")].iloc[0]
+    assert served["forecast:end_of_day:median"][1] == day["median"]
+    last = res.residuals.iloc[-1]
+    assert served["shadow:temperature.reactor:measured"] == pytest.approx(
+        (last["time"], last["measured"] - 273.15))  # served in degC
+    # a measured batch temperature is the running batch's, never the last one's
+    record = shadow.resync
+    assert record is not None
+    record.see(Reading(1.0, "TI", "temperature.reactor", 350.0))
+    assert "temperature.reactor" in record.measured
+    record.see(PlantEvent(2.0, "P9", "B", "reactor", "start"))
+    assert "temperature.reactor" not in record.measured
+
+
+def test_resync_on_a_period_and_its_settings_are_checked(reactor: dict) -> None:
+    from twin.live.resync import ResyncSettings
+
+    shadow = ShadowTwin(pf.jacket(), ["temperature.reactor"],
+                        MonitorSettings(window=None, sigma={"temperature.reactor": NOISE}),
+                        reference=reactor["reference"], origin=pf.EPOCH0,
+                        resync=ResyncSettings(period=3 * 3600.0, on=(), replications=9))
+    for item in pf.merged(pf.temperature_readings(*reactor["in_control"], NOISE, 2),
+                          reactor["events"]):
+        shadow.feed(item)
+    times = sorted(set(shadow.finish().forecasts["time"]))
+    assert len(times) >= 5 and min(np.diff(times)) >= 3 * 3600.0
+    with pytest.raises(ValueError, match="not plant events"):
+        ResyncSettings(on=("begin",))
+    with pytest.raises(ValueError, match="replications"):
+        ResyncSettings(replications=3, level=0.9)

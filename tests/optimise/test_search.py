@@ -188,6 +188,15 @@ def test_pareto_front_is_non_dominated_and_confirmed(tmp_path: Path) -> None:
     assert front["confirm:throughput_per_h"].notna().all()
     rel = (front["confirm:throughput_per_h"] / front["mean:throughput_per_h"] - 1).abs()
     assert (rel < 0.03).all()
+    # the Pareto-set selection: a point left out is beaten in both objectives by the point it
+    # names, on the confirming means (throughput up, WIP down)
+    assert front["selected"].any() and result.selection["alpha"] == 0.05
+    for _, row in front[~front["selected"]].iterrows():
+        winner = front[front.apply(lambda r: ", ".join(
+            f"{c[2:]}={r[c]}" for c in front.columns if c.startswith("x:")), axis=1)
+            == row["dominated_by"]].iloc[0]
+        assert winner["confirm:throughput_per_h"] > row["confirm:throughput_per_h"]
+        assert winner["confirm:wip_mean"] < row["confirm:wip_mean"]
     assert (tmp_path / "studies" / "alloc" / "pareto.csv").is_file()
     from twin.edges.report import build_report
 

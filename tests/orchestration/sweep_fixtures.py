@@ -113,14 +113,19 @@ def visible_runs(runs_dir: Path) -> list[Path]:
 
 
 def read_tables(run_folder: Path) -> dict[str, pd.DataFrame]:
-    """The Parquet tables of a run folder."""
-    return {name: pd.read_parquet(run_folder / f"{name}.parquet") for name in TABLES}
+    """The Parquet tables of a run folder: every table of :data:`TABLES`, or only the
+    ``stations`` and ``energy`` tables of a run that kept its KPIs only."""
+    kpis_only = json.loads((run_folder / "run.json").read_text())["provenance"].get(
+        "record") == "kpis"
+    names = ("energy", "stations") if kpis_only else TABLES
+    return {name: pd.read_parquet(run_folder / f"{name}.parquet") for name in names}
 
 
 def assert_same_run_tables(a: Path, b: Path) -> None:
     """The Parquet tables of two run folders are equal."""
     ta, tb = read_tables(a), read_tables(b)
-    for name in TABLES:
+    assert ta.keys() == tb.keys()
+    for name in ta:
         pd.testing.assert_frame_equal(ta[name], tb[name], obj=f"{a.name}/{name}")
 
 

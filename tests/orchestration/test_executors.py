@@ -33,6 +33,21 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Study]:
             for ex in ("serial", "local", "dask")}
 
 
+@pytest.fixture(scope="module")
+def kpi_studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Study]:
+    """A study on the compiled engine keeping only KPIs, run one run per task in this
+    process, and in batches of 4 runs per task by every executor."""
+    folder = tmp_path_factory.mktemp("executors_kpis")
+    file = write_scenario(folder, scenario_dict(
+        name="exec_kpis", run={"duration": "3000 s", "warmup": "200 s", "replications": 5,
+                               "seed": 3, "engine": "compiled", "record": "kpis"}))
+    out = {"one by one": run_study(file, folder / "one", executor="serial", batch=1)}
+    for ex in ("serial", "local", "dask"):
+        out[ex] = run_study(file, folder / ex, executor=ex, workers=2,  # type: ignore[arg-type]
+                            batch=4)
+    return out
+
+
 @pytest.mark.parametrize("executor", ["local", "dask"])
 def test_results_equal_serial(studies: dict[str, Study], executor: str) -> None:
     serial, other = studies["serial"], studies[executor]
@@ -60,3 +75,21 @@ def test_map_unordered_checks_its_arguments() -> None:
 
 def test_serial_keeps_order() -> None:
     assert [r for _, r in map_unordered(_square, [3, 1, 2], executor="serial")] == [9, 1, 4]
+
+
+@pytest.mark.parametrize("executor", ["serial", "local", "dask"])
+def test_batched_compiled_kpi_runs_equal_one_by_one(kpi_studies: dict[str, Study],
+                                                    executor: str) -> None:
+    """Batches of runs per task, on every executor, store what one run per call stores."""
+    one, other = kpi_studies["one by one"], kpi_studies[executor]
+    a, b = sorted_results(one), sorted_results(other)
+    assert len(a) == 10 and (a["status"] == "completed").all()
+    pd.testing.assert_frame_equal(a, b)
+    names = [f.name for f in visible_runs(one.runs_dir)]
+    assert names == [f.name for f in visible_runs(other.runs_dir)]
+    for name in names:
+        assert_same_run_tables(one.runs_dir / name, other.runs_dir / name)
+        summary = summary_without_clock(other.runs_dir / name)
+        assert summary == summary_without_clock(one.runs_dir / name)
+        assert (summary["provenance"]["engine"], summary["provenance"]["record"]) == (
+            "compiled", "kpis")

@@ -26,6 +26,16 @@ tag                        value                                                
                            in the trailing ``window`` (held while none finished)
 =========================  ===========================================================  =====
 
+A ``residual.<signal>`` tag (``residual.temperature.reactor``, ``residual.kpi.throughput``)
+is the change detector's statistic on the standardised residual of ``<signal>`` (measured
+minus the twin's prediction), in standard deviations: a shadow twin (``twin shadow``,
+:mod:`twin.live.shadow`) raises it for every signal it monitors. Declaring an alarm on it
+sets that residual alarm's name, priority, on-delay, deadband and description; its ``limit``
+(dimensionless, default 0) is the detector's limit when positive (CUSUM ``h``, EWMA
+``L sqrt(lam / (2 - lam))``; the shadow then states the false-alarm rate it implies), or is
+designed from the shadow's ARL0 when 0. A plain run has no residuals: such an alarm stays
+normal there.
+
 KPI signals are rolling figures, exact step functions on the simulation clock: they change
 when a part finishes and when it leaves the window, never by sampling. Their ``window``
 (default 1 h) is set on the alarm; alarms on one KPI tag share one window. The end-of-run KPIs
@@ -60,11 +70,13 @@ from twin.data.model import Model
 from twin.data.quantities import Duration
 from twin.data.units import DIMENSIONS, UnitError, to_si
 
-TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission", "kpi")
+TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission", "kpi",
+             "residual")
 """Kinds of signal tags (the part before the dot; ``wip`` has no dot)."""
 
 _TAG = re.compile(
     r"^(buffer|tank|utility|temperature|emission|kpi)\.([A-Za-z][A-Za-z0-9_\-]*)$|^wip$")
+_RESIDUAL = "residual."
 
 KPI_SIGNALS = {"throughput": "rate", "yield": "dimensionless", "lead_time": "time"}
 """Rolling KPIs an alarm can watch (``kpi.<name>``), with the dimension of their values."""
@@ -87,6 +99,8 @@ _LIMIT_SCHEMA = WithJsonSchema({
 
 def tag_kind(tag: str) -> str | None:
     """The kind of a tag (``"buffer"``, ``"wip"``, ...) or ``None`` if it is not a tag."""
+    if tag.startswith(_RESIDUAL):
+        return "residual" if _TAG.match(tag[len(_RESIDUAL):]) else None
     m = _TAG.match(tag)
     if m is None:
         return None
@@ -123,6 +137,8 @@ def _dimension(tag: Any, raw_limit: Any) -> str | None:
     kind = tag_kind(tag) if isinstance(tag, str) else None
     if kind is None:
         return None
+    if kind == "residual":
+        return "dimensionless"
     if kind == "kpi":
         return KPI_SIGNALS.get(tag[4:], "dimensionless")  # an unknown KPI: the tag says so
     return _utility_dimension(raw_limit) if kind == "utility" else DIMENSION_OF_KIND[kind]
@@ -133,7 +149,8 @@ class AlarmSpec(Model):
 
     tag: str = Field(description="the signal watched: buffer.<station>, wip, tank.<station>, "
                      "utility.<name>, temperature.<station>, emission.<species>, "
-                     "kpi.throughput, kpi.yield or kpi.lead_time")
+                     "kpi.throughput, kpi.yield or kpi.lead_time, or residual.<signal> "
+                     "(a shadow twin's residual detector)")
     limit: Annotated[float, _LIMIT_SCHEMA]
     direction: Literal["high", "low"] = "high"
     priority: Literal["low", "medium", "high", "urgent"] = "medium"
@@ -152,9 +169,10 @@ class AlarmSpec(Model):
             raise ValueError(
                 f"{value!r} is not a signal tag (expected buffer.<station>, wip, "
                 "tank.<station>, utility.<name>, temperature.<station>, "
-                "emission.<species> or kpi.<name>)")
-        if tag_kind(value) == "kpi" and value[4:] not in KPI_SIGNALS:
-            raise ValueError(f"{value!r} is not a rolling KPI (known: "
+                "emission.<species>, kpi.<name> or residual.<one of these>)")
+        inner = value[len(_RESIDUAL):] if tag_kind(value) == "residual" else value
+        if tag_kind(inner) == "kpi" and inner[4:] not in KPI_SIGNALS:
+            raise ValueError(f"{inner!r} is not a rolling KPI (known: "
                              + ", ".join(f"kpi.{k}" for k in KPI_SIGNALS) + ")")
         return value
 
@@ -168,6 +186,15 @@ class AlarmSpec(Model):
         assert dim is not None
         return parse_value(value, dim, difference=info.field_name == "deadband")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _residual_limit(cls, data: Any) -> Any:
+        """A residual alarm's limit defaults to 0: the shadow twin designs it."""
+        if (isinstance(data, dict) and isinstance(data.get("tag"), str)
+                and data["tag"].startswith(_RESIDUAL) and "limit" not in data):
+            return {**data, "limit": 0.0}
+        return data
+
     @model_validator(mode="wrap")
     @classmethod
     def _keep_dimension(cls, data: Any, handler: Any) -> AlarmSpec:
@@ -180,6 +207,9 @@ class AlarmSpec(Model):
             raise ValueError(f"deadband {band!r} is not a {alarm._dimension} like the limit")
         if alarm.window is not None and alarm.kind != "kpi":
             raise ValueError(f"a window applies to kpi.* tags only, not to {alarm.tag!r}")
+        if alarm.kind == "residual" and (alarm.direction != "high" or alarm.limit < 0):
+            raise ValueError("a residual alarm is a high alarm on a detector statistic (never "
+                             "negative): direction 'high', limit 0 (designed) or positive")
         return alarm
 
     @property
@@ -246,6 +276,12 @@ def signal_tags(line: Any) -> dict[str, str]:
     for name, dim in KPI_SIGNALS.items():
         tags[f"kpi.{name}"] = dim
     return tags
+
+
+def residual_tags(line: Any) -> dict[str, str]:
+    """The ``residual.<signal>`` tags of a line's signals (raised by a shadow twin), with
+    their dimension (``dimensionless``: standard deviations)."""
+    return {f"{_RESIDUAL}{tag}": "dimensionless" for tag in signal_tags(line)}
 
 
 def kpi_windows(alarms: dict[str, AlarmSpec]) -> dict[str, float]:

@@ -22,6 +22,7 @@ from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
 from twin.data import spec as S
+from twin.data.calibration import calibration_problems
 from twin.data.distributions import DISTRIBUTION_NAMES
 from twin.data.energy_schedule import DAY, avoided_intervals
 from twin.data.runnable import runnable_problems
@@ -84,6 +85,8 @@ def _path(loc: tuple[Any, ...]) -> str:
             continue  # the discriminator tag pydantic adds for a station
         if item in DISTRIBUTION_NAMES and prev not in _NAMESPACES:
             continue  # the discriminator tag of a distribution
+        if item == P.NETWORK_TAG:
+            item = "react"  # the union tag of a react phase with a reaction network
         if item == "value" and prev == "constant":
             continue  # a constant is usually written as a bare quantity
         if item.startswith("function-") or item == "[key]":
@@ -95,6 +98,8 @@ def _path(loc: tuple[Any, ...]) -> str:
 _TAGGED = {"type": "station type", "dist": "distribution", "phase": "phase model",
            "kind": "event kind"}
 """What the discriminator key of each tagged union of the spec chooses (for messages)."""
+_TAG_FUNCTIONS = {"_phase_tag()": "phase"}
+"""Discriminator functions of tagged unions and the key they read."""
 
 
 def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
@@ -118,12 +123,14 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
         return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     if kind == "missing":
         return "required key is missing"
-    if kind == "union_tag_invalid":
-        what = _TAGGED.get(str(ctx.get("discriminator", "")).strip("'"), "kind")
-        return f"unknown {what} {ctx.get('tag')!r} (expected one of {ctx.get('expected_tags')})"
-    if kind == "union_tag_not_found":
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
         key = str(ctx.get("discriminator", "")).strip("'")
-        return f"needs a {key!r} key"
+        key = _TAG_FUNCTIONS.get(key, key)
+        if kind == "union_tag_not_found":
+            return f"needs a {key!r} key"
+        expected = str(ctx.get("expected_tags")).replace(f"'{P.NETWORK_TAG}', ", "")
+        return f"unknown {_TAGGED.get(key, 'kind')} {ctx.get('tag')!r} (expected one of " \
+            f"{expected})"
     if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
         return msg.replace("Input should be", "must be")
     if kind == "string_pattern_mismatch":
@@ -263,6 +270,7 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
             for p in st.components:
                 product_ref(f"{base}.components.{p}", p)
     out += alarm_problems(line)
+    out += [Problem(path, msg) for path, msg in calibration_problems(line)]
     if out:
         return out  # flow and physical checks need sound references
     return (_flow_problems(line) + physical_problems(line)
@@ -270,21 +278,27 @@ def topology_problems(line: S.LineSpec) -> list[Problem]:
 
 
 def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> list[Problem]:
-    """An energy schedule names periods of the line's tariff, leaves part of the day free and
-    names phases only of a process station's recipes."""
+    """An energy schedule names periods of the line's tariff (or a grid limit with an hourly
+    grid profile), leaves part of the day free and names phases only of a process station's
+    recipes."""
     sched, where = st.energy_schedule, f"{base}.energy_schedule"
     assert sched is not None
     tariff = line.costs.electricity if line.costs is not None else None
     periods = {p.name: p for p in tariff.periods} if tariff is not None else {}
-    if not periods:
-        return [Problem(f"{where}.avoid", "needs time-of-use periods in "
-                        "[costs.electricity].periods to avoid")]
-    out = [Problem(f"{where}.avoid[{i}]", f"no tariff period named {name!r}; periods: "
-                   + ", ".join(sorted(periods)))
-           for i, name in enumerate(sched.avoid) if name not in periods]
+    out: list[Problem] = []
+    if sched.avoid and not periods:
+        out.append(Problem(f"{where}.avoid", "needs time-of-use periods in "
+                           "[costs.electricity].periods to avoid"))
+    elif sched.avoid:
+        out += [Problem(f"{where}.avoid[{i}]", f"no tariff period named {name!r}; periods: "
+                        + ", ".join(sorted(periods)))
+                for i, name in enumerate(sched.avoid) if name not in periods]
+    if sched.avoid_grid_above is not None and line.energy.grid.hourly is None:
+        out.append(Problem(f"{where}.avoid_grid_above", "needs an hourly grid emission "
+                           "profile in [energy.grid].hourly"))
     if not out:
-        if sum(b - a for a, b in avoided_intervals(tariff, sched.avoid)) >= DAY:
-            out.append(Problem(f"{where}.avoid", "the periods cover the whole day: work "
+        if sum(b - a for a, b in avoided_intervals(sched, tariff, line.energy.grid)) >= DAY:
+            out.append(Problem(f"{where}.avoid", "the avoided hours cover the whole day: work "
                                "could never start"))
     if isinstance(st, S.Process) and not sched.phases:
         out.append(Problem(f"{where}.phases", "name the recipe phases to schedule (a batch "
@@ -300,9 +314,10 @@ def _energy_schedule_problems(line: S.LineSpec, base: str, st: S.Equipment) -> l
 
 
 def alarm_problems(line: S.LineSpec) -> list[Problem]:
-    """Alarm tags name signals of this line; a utility's limit has its kind's dimension."""
+    """Alarm tags name signals of this line (or their residuals, one alarm each); a
+    utility's limit has its kind's dimension."""
     out: list[Problem] = []
-    tags = A.signal_tags(line)
+    tags = A.signal_tags(line) | A.residual_tags(line)
     for name, alarm in line.alarms.items():
         dim = tags.get(alarm.tag)
         if dim is None:
@@ -316,6 +331,12 @@ def alarm_problems(line: S.LineSpec) -> list[Problem]:
             out.append(Problem(f"alarms.{name}.limit",
                                f"{alarm.tag!r} is a {dim.replace('_', ' ')}, the limit a "
                                f"{alarm.dimension.replace('_', ' ')}"))
+    residual: dict[str, str] = {}
+    for name, alarm in line.alarms.items():
+        if alarm.kind == "residual" and residual.setdefault(alarm.tag, name) != name:
+            out.append(Problem(f"alarms.{name}.tag", (
+                f"{alarm.tag!r} already has the alarm {residual[alarm.tag]!r}: one alarm per "
+                "residual (its detector has one limit)")))
     windows: dict[str, tuple[str, float]] = {}
     for name, alarm in line.alarms.items():
         if alarm.kind != "kpi":
@@ -352,6 +373,8 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         elif isinstance(ph, P.React):
             refs += [("reactant", ph.reactant), ("product", ph.product),
                      ("co_reactant", ph.co_reactant), ("by_product", ph.by_product)]
+        elif isinstance(ph, P.ReactNetwork):
+            refs += _network_refs(ph)
         elif isinstance(ph, P.Crystallise):
             refs += [("solute", ph.solute), ("crystal", ph.crystal), ("solvent", ph.solvent)]
         elif isinstance(ph, P.Dry):
@@ -359,6 +382,9 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         elif isinstance(ph, P.Ferment):
             refs += [(k, getattr(ph, k)) for k in ("biomass", "substrate", "water", "oxygen",
                                                     "co2")]
+        elif isinstance(ph, P.Fmu):
+            refs += [(f"inputs.{k}", P.species_of(q)) for k, q in ph.inputs.items()]
+            refs += [(f"outputs.{q}", P.species_of(q)) for q in ph.outputs]
         found = len(out)
         for key, sp in refs:
             if sp is not None and sp not in species:
@@ -377,6 +403,58 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
                                    f"{medium!r} carries energy: give it as 'utility'"))
         if isinstance(ph, P.React) and len(out) == found:
             out += _stoichiometry_problems(where, ph, species)
+        if isinstance(ph, P.ReactNetwork) and len(out) == found:
+            out += _network_problems(where, ph, species)
+    return out
+
+
+def _network_refs(ph: P.ReactNetwork) -> list[tuple[str, str | None]]:
+    """(key path, species) of every species a reaction network names."""
+    refs: list[tuple[str, str | None]] = [("key", ph.key)]
+    refs += [(f"dose.{sp}", sp) for sp in ph.dose]
+    for i, r in enumerate(ph.reactions):
+        left, right, _ = r.sides()
+        refs += [(f"reactions[{i}].equation", sp) for sp in {**left, **right}]
+        refs += [(f"reactions[{i}].{key}.{sp}", sp) for key in ("orders", "orders_reverse")
+                 for sp in (getattr(r, key) or {})]
+    return refs
+
+
+def _network_problems(where: str, ph: P.ReactNetwork,
+                      species: dict[str, P.Species]) -> list[Problem]:
+    """Each reaction conserves mass (molar masses, to 0.1 %) and elements (where every
+    species of it has a formula); the key species is consumed by some reaction."""
+    out = []
+    for i, r in enumerate(ph.reactions):
+        left, right, _ = r.sides()
+        path = f"{where}.reactions[{i}].equation"
+        m_in = sum(c * species[sp].molar_mass for sp, c in left.items())
+        m_out = sum(c * species[sp].molar_mass for sp, c in right.items())
+        if abs(m_in - m_out) > 1e-3 * max(m_in, m_out):
+            out.append(Problem(path, (
+                f"{r.equation!r} does not conserve mass: the left side weighs {m_in:.6g} "
+                f"kg/mol, the right {m_out:.6g} kg/mol (by the species' molar masses)")))
+        formulas = {sp: species[sp].elements() for sp in {**left, **right}}
+        if all(f is not None for f in formulas.values()):
+            net: dict[str, float] = {}
+            for sign, side in ((-1.0, left), (1.0, right)):
+                for sp, c in side.items():
+                    for el, n in (formulas[sp] or {}).items():
+                        net[el] = net.get(el, 0.0) + sign * c * n
+            bad = {el: n for el, n in net.items() if abs(n) > 1e-9}
+            if bad:
+                out.append(Problem(path, f"{r.equation!r} does not conserve elements "
+                                         "(right minus left: " + ", ".join(
+                                             f"{el} {n:+g}" for el, n in sorted(bad.items()))
+                                   + ")"))
+    key = ph.key_species()
+    if key not in ph.species_names():
+        return out + [Problem(f"{where}.key", f"{key!r} is not a species of the network")]
+    if not any(r.sides()[0].get(key, 0.0) > r.sides()[1].get(key, 0.0)
+               or (r.sides()[2] and r.sides()[1].get(key, 0.0) > r.sides()[0].get(key, 0.0))
+               for r in ph.reactions):
+        out.append(Problem(f"{where}.key", f"no reaction consumes the key species {key!r}: "
+                                           "its conversion can never rise"))
     return out
 
 

@@ -1,16 +1,19 @@
-"""Energy-aware scheduling: start energy-heavy work where it runs outside costly periods.
+"""Energy-aware scheduling: start energy-heavy work where it runs outside costly or dirty hours.
 
 A station (or, on a process station, named recipe phases) may declare::
 
     energy_schedule = { avoid = ["peak"] }                      # a whole cycle or batch
     energy_schedule = { avoid = ["peak"], phases = ["dry"] }    # process: those phases
+    energy_schedule = { avoid_grid_above = "0.6 kg/kWh" }       # hours of a dirty grid
 
-``avoid`` names periods of the line's electricity tariff (``[costs.electricity].periods``).
-Work that is ready waits (its unit idle, holding the parts) until the earliest time from which
-its planned duration runs entirely outside the avoided periods; work longer than every gap
-between them starts as soon as no avoided period is running. The tariff repeats daily from
-time zero (Monday 00:00, as the calendar and the costs). A station that follows the shift
-calendar still stops at the end of a shift: the rule only chooses when work starts.
+``avoid`` names periods of the line's electricity tariff (``[costs.electricity].periods``);
+``avoid_grid_above`` avoids the hours whose grid emission factor (``[energy.grid].hourly``)
+is above it; both may be given. Work that is ready waits (its unit idle, holding the parts)
+until the earliest time from which its planned duration runs entirely outside the avoided
+hours; work longer than every gap between them starts as soon as no avoided hour is running.
+Tariff and grid profile repeat daily from time zero (Monday 00:00, as the calendar and the
+costs). A station that follows the shift calendar still stops at the end of a shift: the rule
+only chooses when work starts.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from twin.data.costs import parse_span
 from twin.data.intervals import union
 from twin.data.model import Model
+from twin.data.quantities import EmissionFactor
 
 DAY = 86400.0
 
@@ -30,10 +34,20 @@ DAY = 86400.0
 class EnergySchedule(Model):
     """When a station may start energy-heavy work (see the module docstring)."""
 
-    avoid: list[str] = Field(min_length=1, description="tariff periods to keep work out of")
+    avoid: list[str] = Field([], description="tariff periods to keep work out of")
+    avoid_grid_above: EmissionFactor | None = Field(
+        None, gt=0.0, description="keep work out of the hours whose grid emission factor "
+        "([energy.grid].hourly) is above this")
     phases: list[str] = Field(
         [], description="process stations: recipe phases (name or phase kind) to schedule; "
         "empty: the whole cycle or batch")
+
+    @model_validator(mode="after")
+    def _avoids_something(self) -> EnergySchedule:
+        if not self.avoid and self.avoid_grid_above is None:
+            raise ValueError("give the tariff periods to avoid (avoid = [...]) or a grid "
+                             "emission limit (avoid_grid_above = '0.6 kg/kWh')")
+        return self
 
 
 def daily_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -45,11 +59,20 @@ def daily_intervals(spans: list[tuple[float, float]]) -> list[tuple[float, float
     return union(flat)
 
 
-def avoided_intervals(tariff: Any, names: list[str]) -> list[tuple[float, float]]:
-    """The daily intervals [s after midnight] of the periods ``names`` of ``tariff`` (a
-    :class:`twin.data.costs.Electricity`), merged."""
-    hours = {p.name: p.hours for p in tariff.periods}
-    return daily_intervals([parse_span(h) for name in names for h in hours[name]])
+def avoided_intervals(schedule: EnergySchedule, tariff: Any, grid: Any
+                      ) -> list[tuple[float, float]]:
+    """The daily intervals [s after midnight] ``schedule`` avoids, merged: the periods it
+    names of ``tariff`` (a :class:`twin.data.costs.Electricity`, or ``None``) and the hours
+    whose factor in ``grid`` (a :class:`twin.data.spec.GridFactor`) is above its limit."""
+    spans: list[tuple[float, float]] = []
+    if schedule.avoid and tariff is not None:
+        hours = {p.name: p.hours for p in tariff.periods}
+        spans += [parse_span(h) for name in schedule.avoid for h in hours.get(name, ())]
+    limit = schedule.avoid_grid_above
+    if limit is not None and grid.hourly is not None:
+        spans += [(3600.0 * h, 3600.0 * (h + 1)) for h, f in enumerate(grid.hourly)
+                  if f > limit]
+    return daily_intervals(spans)
 
 
 def earliest_start(now: float, duration: float, avoided: list[tuple[float, float]]) -> float:

@@ -101,7 +101,8 @@ class LinearConstraint(Model):
 
 
 class Selection(Model):
-    """Final ranking and selection among the best candidates (procedure KN)."""
+    """Final ranking and selection: procedure KN among the best candidates (one objective),
+    or the Pareto-set selection of the front (several objectives)."""
 
     candidates: PositiveInt = Field(5, description="best candidates taken into the selection")
     delta: float | None = Field(
@@ -111,6 +112,9 @@ class Selection(Model):
     alpha: float = Field(0.05, gt=0.0, lt=0.5)
     first_stage: int = Field(10, ge=2, description="replications per candidate in stage one")
     max_replications: PositiveInt = 200
+    front_relative_delta: float = Field(
+        0.05, gt=0.0, description="several objectives: indifference zone of the Pareto-set "
+        "selection per objective, as a share of the largest |mean| on the front")
 
 
 class OptimiseSpec(Model):

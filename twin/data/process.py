@@ -9,16 +9,27 @@ temperature. All values are SI after validation.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_serializer, model_validator
+from pydantic import (
+    Discriminator,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
+from twin.data import fmu as F
 from twin.data.distributions import Distribution
 from twin.data.model import Model, Name
 from twin.data.quantities import (
     Area,
     Conductance,
     Density,
+    Duration,
     EnergyDensity,
     HeatTransferCoefficient,
     Mass,
@@ -35,6 +46,7 @@ from twin.data.quantities import (
     Volume,
     VolumeFlow,
 )
+from twin.data.reactions import Reaction, parse_formula
 from twin.data.units import to_si
 
 CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water", "natural_gas",
@@ -59,12 +71,20 @@ class Species(Model):
     cod: float = Field(0.0, ge=0.0, description="theoretical oxygen demand [kg O2/kg]")
     water: bool = Field(False, description="process water: what is charged of it counts in "
                         "water_kg (e.g. dyeing liquor, fermentation medium water)")
+    formula: str | None = Field(None, description="chemical formula, e.g. 'C4H8O2' (element "
+                                "balances of reactions are checked where given)")
 
     @model_validator(mode="after")
     def _vapour(self) -> Species:
         if self.voc and (self.dh_vap is None or self.t_boil is None):
             raise ValueError("a VOC needs dh_vap and t_boil (for its vapour pressure)")
+        if self.formula is not None:
+            parse_formula(self.formula)
         return self
+
+    def elements(self) -> dict[str, float] | None:
+        """Atoms per molecule by element (None without a formula)."""
+        return None if self.formula is None else parse_formula(self.formula)
 
 
 ENERGY_CARRIERS = ("electricity", "steam", "chilled_water", "cooling_water")
@@ -229,6 +249,73 @@ class React(PhaseBase):
         return self
 
 
+class ReactNetwork(PhaseBase):
+    """Jacketed (semi-)batch reaction of a general network (``phase = "react"`` with a
+    ``reactions`` list; reaction-network kernel): any species and reactions (equations,
+    mass-action or power-law rates, reversible by a backward rate constant or an
+    equilibrium constant, heats per reaction), integrated to ``target_conversion`` of the
+    ``key`` species (if given; a batch that reaches ``max_time`` first is off-spec),
+    ``max_time`` or the safety limit ``t_max``. Rate constants ``k`` are
+    given at ``t_ref`` (default: the jacket temperature). ``isothermal`` holds the batch at
+    its temperature (the jacket takes the net heat); otherwise the energy balance with the
+    jacket runs. ``dose`` holds back a share of species present in the batch and doses it
+    at a constant rate over ``dose_time`` (semi-batch). Species of the batch outside the
+    network are inert (they count in volume and heat capacity). Every reaction must
+    conserve mass by the species' molar masses, and elements where the species give a
+    ``formula`` (checked).
+    """
+
+    phase: Literal["react"]
+    reactions: list[Reaction] = Field(min_length=1)
+    key: Name | None = Field(None, description="species whose conversion ends the phase "
+                             "(default: the first reactant of the first reaction)")
+    t_ref: Temperature | None = Field(None, description="reference temperature of the "
+                                      "rate constants k (default: jacket)")
+    ua: Conductance = Field(gt=0.0)
+    jacket: Temperature
+    isothermal: bool = False
+    target_conversion: float | None = Field(None, gt=0.0, lt=1.0, description="conversion "
+                                            "of the key species that ends the phase (none: "
+                                            "it runs for max_time)")
+    max_time: Distribution | None = None
+    t_max: Temperature | None = Field(None, description="temperature that aborts the phase")
+    dose: dict[Name, Probability] = Field({}, description="share of each species dosed "
+                                          "during the phase")
+    dose_time: Distribution | None = None
+    utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _network(self) -> ReactNetwork:
+        if self.dose and self.dose_time is None:
+            raise ValueError("dosing needs dose_time")
+        if any(share >= 1.0 for share in self.dose.values()):
+            raise ValueError("a dosed share must be below 1 (some of it is in the heel)")
+        if self.target_conversion is None and self.max_time is None:
+            raise ValueError("give target_conversion, max_time or both (the phase needs an "
+                             "end)")
+        names = self.reaction_names()
+        if len(set(names)) != len(names):
+            raise ValueError(f"reaction names must be unique, got {names}")
+        return self
+
+    def reaction_names(self) -> list[str]:
+        """Each reaction's name (``r1``, ``r2``, ... where none is given)."""
+        return [r.name or f"r{i + 1}" for i, r in enumerate(self.reactions)]
+
+    def species_names(self) -> list[str]:
+        """The network's species in order of first appearance (equations, then orders)."""
+        out: dict[str, None] = {}
+        for r in self.reactions:
+            left, right, _ = r.sides()
+            out |= dict.fromkeys(left) | dict.fromkeys(right)
+            out |= dict.fromkeys(r.orders or {}) | dict.fromkeys(r.orders_reverse or {})
+        return list(out)
+
+    def key_species(self) -> str:
+        """The species whose conversion ends the phase."""
+        return self.key or next(iter(self.reactions[0].sides()[0]))
+
+
 class Crystallise(PhaseBase):
     """Cooling crystallisation of a dissolved species into its solid form (kernel: population
     balance by moments) from the batch temperature to ``to`` over ``time``."""
@@ -349,7 +436,122 @@ class Hold(PhaseBase):
     duration: Distribution
 
 
-Phase = Annotated[Charge | Thermal | React | Crystallise | Separate | Dry | Ferment | Clean
-                  | Hold,
-                  Field(discriminator="phase")]
-"""Any recipe phase, chosen by its ``phase`` key."""
+BATCH_INPUTS = ("temperature", "volume", "heat_capacity", "mass")
+"""Batch quantities an FMU input can take (besides ``mass.<species>`` and
+``moles.<species>``): temperature [K], volume [m3], heat capacity [J/K], total mass [kg]."""
+BATCH_OUTPUTS = ("temperature", "heat")
+"""Batch quantities an FMU output can set (besides ``mass.<species>`` and
+``moles.<species>``): temperature [K] at the phase end, and ``heat``, the cumulative heat
+[J] the phase exchanges with its utility (its change over the phase is the duty)."""
+
+
+def species_of(quantity: str) -> str | None:
+    """The species a ``mass.<species>`` or ``moles.<species>`` quantity names (else None)."""
+    kind, _, species = quantity.partition(".")
+    return species if kind in ("mass", "moles") and species else None
+
+
+class Fmu(PhaseBase):
+    """A phase whose model is a co-simulation FMU (FMI 2.0 CS), e.g. exported from a
+    Modelica tool, stepped every ``step`` from the phase start until its ``end`` output
+    becomes true (non-zero) or ``max_time`` is reached; the phase lasts a whole number of
+    steps.
+
+    ``parameters`` sets FMU variables to constants (in the FMU's own units) before it
+    starts; ``inputs`` sets FMU variables from the batch as the phase starts (FMU variable =
+    ``temperature``, ``volume``, ``heat_capacity``, ``mass``, ``mass.<species>`` or
+    ``moles.<species>``, in SI); ``outputs`` reads the batch's new state from FMU outputs
+    when the phase ends (``temperature``, ``heat``, ``mass.<species>``,
+    ``moles.<species>`` = FMU variable). A species whose amount the FMU changes is a
+    ``transformation`` flow; the changes must conserve mass. The ``fmu`` path is relative
+    to the line file; the file's SHA-256 is kept in ``sha256`` (given: it must match).
+    """
+
+    phase: Literal["fmu"]
+    fmu: str
+    step: Duration = Field(gt=0.0)
+    max_time: Distribution
+    end: str | None = Field(None, description="FMU output that ends the phase when true")
+    parameters: dict[str, float | bool | str] = {}
+    inputs: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    sha256: str = ""
+    utility: Name | None = None
+
+    @field_validator("fmu")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        base = Path((info.context or {}).get("base_dir", "."))
+        return str((base / value).resolve())
+
+    @model_validator(mode="after")
+    def _against_fmu(self) -> Fmu:
+        info = F.describe(self.fmu)
+        if self.sha256 and self.sha256 != info.sha256:
+            raise ValueError(f"the FMU {self.fmu!r} changed since the spec named it "
+                             f"(sha256 {info.sha256[:12]}..., spec {self.sha256[:12]}...)")
+        object.__setattr__(self, "sha256", info.sha256)
+        problems = fmu_problems(self, info)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+def fmu_problems(ph: Fmu, info: F.FmuInfo) -> list[str]:
+    """What in ``ph``'s mapping does not fit the FMU ``info`` describes (species names are
+    checked against the line elsewhere)."""
+    out = []
+    variables = info.variables
+    settable = ("parameter", "input")
+
+    def check(where: str, name: str, causalities: tuple[str, ...], types: tuple[str, ...]
+              ) -> None:
+        var = variables.get(name)
+        if var is None:
+            out.append(f"{where}: the FMU has no variable {name!r}")
+        elif var.causality not in causalities or var.type not in types:
+            out.append(f"{where}: {name!r} is a {var.type} {var.causality}; expected a "
+                       f"{'/'.join(types)} {' or '.join(causalities)}")
+
+    for name, value in ph.parameters.items():
+        kind = ("Boolean",) if isinstance(value, bool) else (
+            ("String",) if isinstance(value, str) else ("Real", "Integer", "Enumeration"))
+        check(f"parameters.{name}", name, settable, kind)
+    for name, quantity in ph.inputs.items():
+        check(f"inputs.{name}", name, settable, ("Real",))
+        if quantity not in BATCH_INPUTS and species_of(quantity) is None:
+            out.append(f"inputs.{name}: {quantity!r} is not a batch quantity (one of "
+                       f"{', '.join(BATCH_INPUTS)}, mass.<species>, moles.<species>)")
+    for quantity, name in ph.outputs.items():
+        check(f"outputs.{quantity}", name, ("output",), ("Real",))
+        if quantity not in BATCH_OUTPUTS and species_of(quantity) is None:
+            out.append(f"outputs.{quantity}: not a batch quantity (one of "
+                       f"{', '.join(BATCH_OUTPUTS)}, mass.<species>, moles.<species>)")
+    if ph.end is not None:
+        check("end", ph.end, ("output",), ("Boolean", "Integer", "Real"))
+    return out
+
+
+NETWORK_TAG = "react network"
+"""Tag of :class:`ReactNetwork` in the phase union (not a ``phase`` value)."""
+
+
+def _phase_tag(value: Any) -> Any:
+    """The union tag of a phase: its ``phase`` key, a react phase with ``reactions`` is a
+    network."""
+    if isinstance(value, dict):
+        phase = value.get("phase")
+        return NETWORK_TAG if phase == "react" and "reactions" in value else phase
+    return NETWORK_TAG if isinstance(value, ReactNetwork) else getattr(value, "phase", None)
+
+
+Phase = Annotated[
+    Annotated[Charge, Tag("charge")] | Annotated[Thermal, Tag("heat")]
+    | Annotated[Thermal, Tag("cool")] | Annotated[React, Tag("react")]
+    | Annotated[ReactNetwork, Tag(NETWORK_TAG)] | Annotated[Crystallise, Tag("crystallise")]
+    | Annotated[Separate, Tag("separate")] | Annotated[Dry, Tag("dry")]
+    | Annotated[Ferment, Tag("ferment")] | Annotated[Clean, Tag("clean")]
+    | Annotated[Hold, Tag("transfer")] | Annotated[Hold, Tag("hold")]
+    | Annotated[Fmu, Tag("fmu")],
+    Discriminator(_phase_tag)]
+"""Any recipe phase, chosen by its ``phase`` key (and ``reactions`` for a network)."""

@@ -12,7 +12,7 @@ from twin.data.units import DIMENSIONS, to_si
 def _quantity(dimension: str, example: str, *, bare_unit: str | None = None,
               check: Any = None) -> Any:
     def parse(value: Any) -> float:
-        return to_si(value, dimension, bare_unit=bare_unit)
+        return to_si(value, dimension, bare_unit=bare_unit, example=example)
 
     unit = DIMENSIONS[dimension]
 

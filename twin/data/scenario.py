@@ -83,6 +83,13 @@ class ScenarioRun(Model):
     engine: Literal["simpy", "compiled", "auto"] = Field(
         "auto", description="engine of every run: 'auto' runs a discrete line on the "
         "compiled engine when it supports the line (else SimPy)")
+    calibrated: Literal["estimate", "sample"] | None = Field(
+        None, description="'sample': each run takes draw number = its seed of the line's "
+        "calibrated parameters (replication r of every point the same draw); default: the "
+        "line's run.calibrated")
+    record: Literal["tables", "kpis"] | None = Field(
+        None, description="what every run keeps: 'tables' or 'kpis' (only KPIs, station and "
+        "energy tables); default: the line's run.record")
 
     @model_validator(mode="after")
     def _bounds(self) -> ScenarioRun:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from twin.data.alarms import AlarmSpec
+from twin.data.calibration import CalibrationRecord
 from twin.data.costs import CostModel
 from twin.data.distributions import Distribution
 from twin.data.energy_schedule import EnergySchedule
@@ -65,9 +66,17 @@ class RunSettings(Model):
     engine: Literal["simpy", "compiled", "auto"] = Field(
         "simpy", description="simulation engine: the SimPy engine, the compiled (Numba) engine "
         "for discrete lines, or 'auto' (compiled when the line uses only what it supports)")
+    record: Literal["tables", "kpis"] = Field(
+        "tables", description="'tables': keep every record table (states, events, parts, "
+        "stops) with the KPIs; 'kpis': keep only the KPIs and the station and energy tables "
+        "(the compiled engine folds its records into accumulators as it goes: for large "
+        "studies)")
     on_deadlock: Literal["stop", "continue"] = Field(
         "stop", description="'stop': a deadlock ends the run with an error; 'continue': it is "
         "recorded as a warning and the run goes on")
+    calibrated: Literal["estimate", "sample"] = Field(
+        "estimate", description="values of the parameters in [calibration]: their estimates, "
+        "or a draw from their joint distribution (draw number = the run's seed)")
 
     @model_validator(mode="after")
     def _warmup_shorter(self) -> RunSettings:
@@ -77,11 +86,28 @@ class RunSettings(Model):
 
 
 class GridFactor(Model):
-    """Grid electricity emission factor, with the year and source it belongs to."""
+    """Grid electricity emission factor, with the year and source it belongs to.
+
+    ``value`` is the average factor. ``hourly`` (optional, 24 factors, hour 00-01 first) is
+    the factor by hour of the day, the same every day (a typical-day profile of the grid's
+    average or marginal intensity): when given, electricity drawn in each hour is counted at
+    that hour's factor, so moving load into cleaner hours lowers CO2e. Time zero of a run is
+    Monday 00:00.
+    """
 
     value: EmissionFactor = Field(gt=0.0)
     year: int = Field(ge=1990, le=2100)
     source: str = Field(min_length=1)
+    hourly: list[Annotated[EmissionFactor, Field(ge=0.0)]] | None = Field(
+        None, min_length=24, max_length=24,
+        description="emission factor for each hour of the day (24 values, 00:00-01:00 first)")
+
+    def segments(self) -> list[tuple[float, float, float, str]]:
+        """``(start, end, kg CO2e per J, hour)`` covering one day [s after midnight]."""
+        if self.hourly is None:
+            return [(0.0, 86400.0, self.value, "flat")]
+        return [(3600.0 * h, 3600.0 * (h + 1), f, f"{h:02d}")
+                for h, f in enumerate(self.hourly)]
 
 
 class EnergySettings(Model):
@@ -615,6 +641,9 @@ class LineSpec(Model):
     alarms: dict[Name, AlarmSpec] = Field(
         {}, description="ISA-18.2 alarms on recorded signals (see twin.data.alarms)")
     costs: CostModel | None = Field(None, description="prices (see twin.data.costs)")
+    calibration: dict[Name, CalibrationRecord] = Field(
+        {}, description="calibrated parameters of a station's phase with their joint "
+        "distribution (written by twin calibrate; see twin.data.calibration)")
 
     @model_validator(mode="after")
     def _priced_names(self) -> LineSpec:

@@ -69,7 +69,8 @@ def _parse(text: str) -> pint.Quantity:
         raise UnitError(f"cannot read {text!r} as a quantity ({exc})") from None
 
 
-def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None) -> float:
+def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = None,
+          example: str | None = None) -> float:
     """Convert ``value`` to a float in SI base units, checking its dimension.
 
     Parameters
@@ -82,6 +83,9 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
         One of :data:`DIMENSIONS` (``"time"``, ``"power"``, ...).
     bare_unit
         Unit assumed for bare numbers (e.g. ``"s"``).
+    example
+        A value with its unit shown in the error for a bare number (e.g. ``"0.53 kg/kWh"``);
+        default: the number with the SI unit.
 
     Returns
     -------
@@ -95,28 +99,55 @@ def to_si(value: str | float | int, dimension: str, *, bare_unit: str | None = N
     """
     if dimension not in DIMENSIONS:
         raise UnitError(f"unknown dimension {dimension!r}")
+    return to_unit(value, DIMENSIONS[dimension], dimension, bare_unit=bare_unit,
+                   example=example)
+
+
+@lru_cache(maxsize=256)
+def _is_dimensionless(unit: str) -> bool:
+    return bool(registry().Quantity(1.0, unit).dimensionless)
+
+
+def to_unit(value: str | float | int, unit: str, what: str, *,
+            bare_unit: str | None = None, example: str | None = None) -> float:
+    """Convert ``value`` to a float in ``unit`` (a pint unit expression such as
+    ``"m**3/mol/s"``), checking its dimension; ``what`` names the quantity in errors
+    (e.g. ``"rate constant"``), ``example`` shows one with a unit (default: the number with
+    ``unit``). Bare numbers as for :func:`to_si` (accepted when ``unit`` is dimensionless).
+
+    Raises
+    ------
+    UnitError
+        If the value cannot be parsed or has another dimension.
+    """
+    ureg = registry()
+    article = "an" if what[:1] in "aeiou" else "a"
     if isinstance(value, bool):
-        raise UnitError(f"expected a {dimension}, got a boolean")
+        raise UnitError(f"expected {article} {what}, got a boolean")
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise UnitError(f"{value!r} is not a finite number")
-        if dimension == "dimensionless":
+        if unit == "dimensionless":
             return float(value)
+        if _is_dimensionless(unit):
+            return float(ureg.Quantity(float(value), "dimensionless").to(unit).magnitude)
         if bare_unit is None:
-            raise UnitError(f"expected a {dimension} with a unit (e.g. '90 s'), got {value!r}")
+            hint = example or f"{value!r} {unit}"
+            raise UnitError(f"expected {article} {what} with a unit (e.g. {hint!r}), "
+                            f"got {value!r}")
         value = f"{value!r} {bare_unit}"
     if not isinstance(value, str):
-        raise UnitError(f"expected a {dimension} as text with a unit, got {type(value).__name__}")
+        raise UnitError(f"expected {article} {what} as text with a unit, got "
+                        f"{type(value).__name__}")
     if _NUMERIC_POWER.search(value):
         raise UnitError(f"{value!r}: powers of numbers are not accepted; write e.g. 1e6")
     q = _parse(value.strip())
-    ureg = registry()
     if not isinstance(q, pint.Quantity):  # a bare number written as text
         q = ureg.Quantity(float(q), "dimensionless")
-    unit = DIMENSIONS[dimension]
     if not q.is_compatible_with(unit):
         got = "no unit" if q.dimensionless else f"units of {q.dimensionality}"
-        raise UnitError(f"expected a {dimension} (e.g. in {unit}), got {value!r} with {got}")
+        hint = "a bare number" if unit == "dimensionless" else f"e.g. in {unit}"
+        raise UnitError(f"expected {article} {what} ({hint}), got {value!r} with {got}")
     try:
         mag = float(q.to(unit).magnitude)
     except (OverflowError, ValueError, TypeError):

@@ -22,6 +22,7 @@ from twin.data.checks import SpecError, read_toml, validate
 from twin.data.scenario import json_schema as scenario_json_schema
 from twin.data.spec import json_schema
 from twin.data.units import UnitError, format_duration, to_si
+from twin.edges.cli_fmu import add_commands as add_fmu_commands
 from twin.edges.cli_optimise import add_commands as add_optimise_commands
 from twin.edges.cli_pilot import add_commands as add_pilot_commands
 from twin.edges.cli_plant import add_commands as add_plant_commands
@@ -85,7 +86,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         result = replicate(line, 1, duration=args.duration, warmup=args.warmup,
                            seed=args.seed, source=str(args.file), engine=args.engine,
-                           on_deadlock="continue" if args.run_on_deadlock else None)[0]
+                           calibrated=args.calibrated,
+                           on_deadlock="continue" if args.run_on_deadlock else None,
+                           record=args.record)[0]
     except RunFailed as exc:
         folder = exc.result.save(args.out) if args.out else None
         print(failure_text(exc.__cause__), file=sys.stderr)
@@ -95,7 +98,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     folder = result.save(args.out)
     report = None
-    if args.report:
+    if args.report and result.provenance["record"] == "kpis":
+        print("no report: the run kept only its KPIs (record = kpis); run it with "
+              "--record tables for a report", file=sys.stderr)
+    elif args.report:
         from twin.edges.report import write_report
 
         report = write_report(folder, folder / "report.html")
@@ -111,6 +117,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         prov = result.provenance
         print(f"\nengine: {prov['engine']}" + (f" ({prov['engine_note']})"
                                                  if prov["engine_note"] else ""))
+        if prov["record"] == "kpis":
+            print(f"recorded: KPIs only ({prov['record_note']})")
         print(f"run folder: {folder}")
         if report is not None:
             print(f"report: {report}")
@@ -125,7 +133,8 @@ def _run_replications(args: argparse.Namespace, line: Any) -> int:
     try:
         results = replicate(line, args.replications, duration=args.duration,
                             warmup=args.warmup, seed=args.seed, source=str(args.file),
-                            engine=args.engine,
+                            engine=args.engine, calibrated=args.calibrated,
+                            record=args.record,
                             on_deadlock="continue" if args.run_on_deadlock else None)
     except RunFailed as exc:
         folder = exc.result.save(args.out)
@@ -341,7 +350,7 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
         raise ValueError("--volumes needs at least one volume, e.g. '0.05 m3, 0.5 m3'")
     result = study(args.file, args.unit, volumes, args.rule, replications=args.replications,
                    duration=args.duration, warmup=args.warmup, seed=args.seed, out=args.out,
-                   executor=args.executor,
+                   executor=args.executor, calibrated=args.calibrated,
                    mtt=to_si(args.mtt, "temperature") if args.mtt else None,
                    td24=to_si(args.td24, "temperature") if args.td24 else None)
     figures = [save_png(scaleup_figure(result.table, figure_style()),
@@ -359,7 +368,8 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
             print(f"ALARM {row['volume_m3']:g} m3: {row['alarms']}")
     if args.monte_carlo:
         for s in result.scaled:
-            mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed)
+            mc = monte_carlo(s.line, args.unit, n=args.monte_carlo, seed=args.seed,
+                             calibrated=args.calibrated == "sample")
             mc.to_csv(result.root / f"monte_carlo_{s.volume:g}m3.csv", index=False)
             free = mc["uncapped_peak_temperature_C"]
             print(f"{s.volume:g} m3: P(uncapped peak >= MTT {mc.attrs['mtt_C']:.1f} degC) = "
@@ -470,6 +480,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--engine", choices=["simpy", "compiled", "auto"],
                    help="simulation engine (default: the spec's run.engine, simpy); compiled "
                    "runs discrete lines with a Numba event loop, auto uses it when it can")
+    r.add_argument("--record", choices=["tables", "kpis"],
+                   help="what the run keeps (default: the spec's run.record, tables); kpis: "
+                   "only the KPIs and the station and energy tables (the compiled engine "
+                   "folds its records into accumulators: for long runs and many replications)")
     r.add_argument("--json", action="store_true", help="print the run summary as JSON")
     r.add_argument("--report", action="store_true",
                    help="also write report.html (self-contained) into the run folder")
@@ -480,6 +494,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--replications", type=int, default=1, metavar="N",
                    help="run N replications (seeds seed..seed+N-1) and print every KPI "
                    "with its 95%% t-interval")
+    r.add_argument("--calibrated", choices=["estimate", "sample"],
+                   help="'sample': the [calibration] parameters take draw number = seed of "
+                   "their joint distribution (with --replications: parameter uncertainty "
+                   "in the intervals); default: the spec's run.calibrated")
     r.add_argument("--run-on-deadlock", action="store_true",
                    help="record a deadlock as a warning and run on (default: stop the run)")
     r.add_argument("--live", action="store_true", help="run in the background and watch it "
@@ -536,6 +554,10 @@ def parser() -> argparse.ArgumentParser:
     su.add_argument("--executor", choices=["serial", "local", "dask"], default="serial")
     su.add_argument("--monte-carlo", type=int, default=0, metavar="N",
                     help="also propagate UA and Ea uncertainty with N samples per scale")
+    su.add_argument("--calibrated", choices=["estimate", "sample"], help="'sample': "
+                    "replication r takes draw seed + r of the line's [calibration] "
+                    "parameters, and the Monte Carlo draws them jointly from it (instead of "
+                    "independent UA and Ea spreads)")
     su.add_argument("--mtt", help="maximum technical temperature, e.g. '110 degC' "
                     "(default: lowest boiling point of the solvents charged)")
     su.add_argument("--td24", help="TD24 of the reaction mass, e.g. '180 degC' (for the "
@@ -581,6 +603,7 @@ def parser() -> argparse.ArgumentParser:
     add_optimise_commands(sub)
     add_shadow_commands(sub)
     add_plant_commands(sub)
+    add_fmu_commands(sub)
     return p
 
 

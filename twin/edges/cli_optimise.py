@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 import pandas as pd
 
@@ -29,9 +30,14 @@ def _cmd_optimise(args: argparse.Namespace) -> int:
     print(f"optimisation {result.root}: {len(hist)} candidates, "
           f"{int(hist['feasible'].sum())} feasible")
     if result.front is not None:
-        cols = [c for c in result.front.columns if c.startswith(("x:", "mean:", "confirm:"))]
+        cols = [c for c in result.front.columns if c.startswith(("x:", "mean:", "confirm:"))
+                or c == "selected"]
+        info = result.selection
         print("Pareto front (means over the search's replications; confirm: independent "
-              "replications):")
+              "replications; selected: kept by the Pareto-set selection at "
+              f"1 - alpha = {1 - info.get('alpha', 0.05):.2f}"
+              + ("" if info.get("guaranteed") else ", replication cap reached: only "
+                 "'no Pareto-optimal point left out' holds") + "):")
         print(format_table(result.front[cols].rename(columns=_short)))
         print(f"table: {result.root / 'pareto.csv'}")
         return 0
@@ -63,12 +69,20 @@ def _cmd_energy_shift(args: argparse.Namespace) -> int:
     from twin.edges.query import format_table
     from twin.optimise.schedule import energy_shift
 
-    schedule: dict[str, list[str]] = {"avoid": args.avoid}
+    if not args.avoid and args.avoid_grid_above is None:
+        print("error: give --avoid PERIOD... and/or --avoid-grid-above FACTOR",
+              file=sys.stderr)
+        return 2
+    schedule: dict[str, Any] = {"avoid": args.avoid or []}
+    avoids = list(args.avoid or [])
+    if args.avoid_grid_above is not None:
+        schedule["avoid_grid_above"] = args.avoid_grid_above
+        avoids.append(f"grid hours above {args.avoid_grid_above}")
     if args.phases:
         schedule["phases"] = args.phases
     table = energy_shift(args.line, {args.station: schedule}, duration=args.duration,
                          warmup=args.warmup, replications=args.replications, seed=args.seed)
-    print(f"{args.line}: {args.station} avoids {', '.join(args.avoid)}"
+    print(f"{args.line}: {args.station} avoids {', '.join(avoids)}"
           + (f" (phases {', '.join(args.phases)})" if args.phases else "")
           + f"; {args.replications} replications, common random numbers; diff = scheduled - "
           "base with its paired 95 % interval")
@@ -79,11 +93,16 @@ def _cmd_energy_shift(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register ``twin optimise`` and ``twin energy-shift``."""
     es = sub.add_parser("energy-shift", help="what starting a station's energy-heavy work "
-                        "outside costly tariff periods saves (and costs), paired by seed")
-    es.add_argument("line", help="line file with [costs.electricity] periods")
+                        "outside costly tariff periods or dirty grid hours saves (and costs), "
+                        "paired by seed")
+    es.add_argument("line", help="line file with [costs.electricity] periods or an hourly "
+                    "grid profile ([energy.grid].hourly)")
     es.add_argument("--station", required=True, help="station to schedule")
-    es.add_argument("--avoid", nargs="+", required=True, metavar="PERIOD",
+    es.add_argument("--avoid", nargs="+", metavar="PERIOD",
                     help="tariff periods to keep its work out of (e.g. peak)")
+    es.add_argument("--avoid-grid-above", metavar="FACTOR",
+                    help="keep its work out of the hours whose grid emission factor is above "
+                    "this (e.g. '0.6 kg/kWh')")
     es.add_argument("--phases", nargs="+", metavar="PHASE",
                     help="process stations: the recipe phases to schedule (e.g. dry)")
     es.add_argument("--duration", help="observation period (default: the spec's)")

@@ -117,6 +117,35 @@ def _pairs(text: str | None) -> dict[str, float]:
     return out
 
 
+def _posterior(args: argparse.Namespace, model: Any, batches: list[Any], params: list[str],
+               cal: Any) -> Any:
+    """The MCMC posterior of ``twin calibrate --mcmc STEPS`` (``None`` without it)."""
+    if not args.mcmc:
+        return None
+    from twin.fit.mcmc import posterior
+
+    priors = {}
+    for text in args.prior or []:
+        name, sep, prior = text.partition("=")
+        if not sep:
+            raise ValueError(f"--prior {text!r}: expected NAME=normal(mean, sd)")
+        priors[name.strip()] = prior
+    return posterior(model, batches, params, cal=cal, priors=priors, noise=args.noise,
+                     steps=args.mcmc, seed=args.seed)
+
+
+def _posterior_section(post: Any, out: Path) -> list[str]:
+    """The report's MCMC section; the kept samples go to ``<spec>.posterior.csv``."""
+    import pandas as pd
+
+    samples = out.with_suffix(".posterior.csv")
+    pd.DataFrame(post.natural(), columns=post.params).to_csv(samples, index=False)
+    return (["", "## Posterior (MCMC)", "", "```", post.table(), "```", ""]
+            + [f"- warning: {w}" for w in post.warnings]
+            + [f"- samples (natural scale, SI): {samples.name}; the calibrated spec's "
+               "[calibration] records their mean and covariance on the fitted scale"])
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import tomli_w
 
@@ -130,6 +159,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         model_for,
         process_phase,
     )
+    from twin.fit.uncertainty import record
     from twin.pilotdata.load import load
 
     data = read_toml(args.spec)
@@ -150,7 +180,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     test_b = [b for b in batches if b.name in test]
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     cal = calibrate(model, fit_b, params, profile=args.profile)
-    index, _ = process_phase(line, args.station)
+    post = _posterior(args, model, fit_b, params, cal)
+    index, phase = process_phase(line, args.station)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
@@ -161,7 +192,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
             + (f"; T_ref = {model.t_ref:.6g} K" if hasattr(model, "t_ref") else "")]
     head += [f"# {ln}" for ln in cal.table().splitlines()]
     head += [f"# warning: {w}" for w in cal.warnings]
+    head += [f"# {ln}" for ln in (post.table().splitlines() if post else [])]
     spec = calibrated_spec(data, args.station, index, model, cal)
+    try:
+        spec.setdefault("calibration", {})[args.station] = record(
+            model, cal, phase, index, digest=digest, posterior=post)
+    except ValueError as exc:  # e.g. a reaction network's parameters: not phase keys
+        head.append(f"# joint distribution not recorded: {exc}")
     out.write_text("\n".join(head) + "\n\n" + tomli_w.dumps(spec))
     lines = ["# Calibration report", "", f"spec: {args.spec}; station {args.station}; data "
              f"sha256 {digest}", "", "```", cal.table(), "```", "", "## Correlation", "",
@@ -169,6 +206,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     lines += [f"| {p} | " + " | ".join(f"{x:+.3f}" for x in row) + " |"
               for p, row in zip(params, cal.correlation, strict=True)]
     lines += ["", "## Identifiability", ""] + ([f"- {w}" for w in cal.warnings] or ["- none"])
+    if post is not None:
+        lines += _posterior_section(post, out)
     if test_b:
         v = validate(model, cal, fit_b, test_b, args.tolerance)
         lines += ["", "## Validation on held-out batches", "", v.message, "",
@@ -180,8 +219,9 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     figure = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
     report.write_text("\n".join(lines) + f"\n\n![parity]({figure.name})\n")
     print(cal.table())
-    for w in cal.warnings:
+    for w in cal.warnings + (post.warnings if post else []):
         print(f"warning: {w}")
+    print(post.table() if post else "", end="\n" if post else "")
     print(f"calibrated spec: {out}\ncalibration report: {report}")
     return 0 if not test_b or v.passed else 2
 
@@ -226,10 +266,13 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--station", required=True, help="the process station whose (first) "
                     "react or ferment phase is calibrated")
     ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
-                    "ua, k_ref_2, ea_2, dh_2; ferment: mu_max, ks, ko, y_xs, y_xo, m_s, m_o, "
-                    "kla, c_star; any: VAR0@BATCH (a batch's initial value)")
+                    "ua, k_ref_2, ea_2, dh_2; react with reactions: R.k_ref, R.ea, R.dh, "
+                    "R.k_ref_reverse, R.ea_reverse, R.K, R.order.SPECIES (R a reaction's "
+                    "name, default r1, r2, ...), ua; ferment: mu_max, ks, ko, y_xs, y_xo, "
+                    "m_s, m_o, kla, c_star; any: VAR0@BATCH (a batch's initial value)")
     ca.add_argument("--sd", required=True, help="measurement standard deviations, mol/m3 "
-                    "for A, B, C, kg/m3 for X, S, O, K for T; e.g. A=5,B=5")
+                    "for A, B, C (or a network's species by name), kg/m3 for X, S, O, K for "
+                    "T; e.g. A=5,B=5")
     ca.add_argument("--series", help="historian time series with the reactor temperature "
                     "(format timeseries; needs --tags)")
     ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")
@@ -237,6 +280,16 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--tolerance", type=float, default=2.0, help="validation passes if the "
                     "held-out RMSE is at most this times the fit RMSE (default 2)")
     ca.add_argument("--profile", action="store_true", help="profile-likelihood intervals too")
+    ca.add_argument("--mcmc", type=int, metavar="STEPS", help="also sample the Bayesian "
+                    "posterior by MCMC (emcee, extra 'bayes') for STEPS steps; the spec's "
+                    "[calibration] then records the posterior")
+    ca.add_argument("--prior", action="append", metavar="NAME=PRIOR", help="stated prior "
+                    "of a parameter (SI): normal(mean, sd), lognormal(median, sigma_log) or "
+                    "uniform(low, high); default flat on the fitted scale (repeatable)")
+    ca.add_argument("--noise", choices=["estimated", "known"], default="estimated",
+                    help="MCMC: sd known up to a common factor (estimated, as the least-"
+                    "squares intervals) or as given (known)")
+    ca.add_argument("--seed", type=int, default=0, help="seed of the MCMC")
     ca.add_argument("--t-ref", type=float, help="reference temperature [K] (default: jacket)")
     ca.add_argument("--rho-cp", type=float, default=4.0e6, help="volumetric heat capacity "
                     "of the reaction mass [J/(m3 K)] (default 4e6)")

@@ -81,16 +81,63 @@ def _cmd_shadow(args: argparse.Namespace) -> int:
     until = _seconds(args.until, "--until")
     signals = sorted(set(tagmap.frame["signal"]))
     print(f"shadow of {line.line.name}: building the twin's predictions ...", flush=True)
-    shadow = ShadowTwin(args.file, signals, settings)
+    shadow = ShadowTwin(args.file, signals, settings, resync=_resync(args))
     source = open_source(args, tagmap, list(line.stations))
     try:
-        asyncio.run(shadow.follow(source, until))
+        if args.serve_opcua is None and args.serve_mqtt is None:
+            asyncio.run(shadow.follow(source, until))
+        else:
+            asyncio.run(_follow_and_serve(args, shadow, source, until))
     except KeyboardInterrupt:
         print("interrupted: writing what was monitored so far")
     result = shadow.finish()
     folder = result.save(args.out)
     _print_summary(result, folder)
     return 0
+
+
+async def _follow_and_serve(args: argparse.Namespace, shadow: Any, source: Any,
+                            until: float | None) -> None:
+    """Follow the source while serving the shadow over OPC UA and/or MQTT."""
+    from contextlib import AsyncExitStack
+
+    from twin.edges.cli_plant import host_port
+    from twin.live.connection import MqttSettings
+    from twin.live.serve import serve_shadow
+    from twin.live.shadow_points import shadow_points
+
+    name = f"{shadow.line.line.name}_shadow"
+    async with AsyncExitStack() as stack:
+        server = publisher = None
+        if args.serve_opcua is not None:
+            from twin.live.opcua_server import TwinServer
+
+            server = await stack.enter_async_context(TwinServer(
+                name, shadow_points(shadow), host=args.serve_host, port=args.serve_opcua))
+            print(f"serving the shadow over OPC UA at {server.endpoint}", flush=True)
+        if args.serve_mqtt is not None:
+            from twin.live.mqtt_publisher import Publisher
+
+            host, port = host_port(args.serve_mqtt, "--serve-mqtt")
+            publisher = await stack.enter_async_context(Publisher(MqttSettings(
+                host=host, port=port, prefix=args.serve_prefix or f"twin/{name}",
+                client_id=f"pilot-twin-{name}", username=args.serve_mqtt_user or "",
+                password_env=args.serve_mqtt_password_env)))
+        await serve_shadow(shadow, source, server=server, publisher=publisher, until=until)
+
+
+def _resync(args: argparse.Namespace) -> Any:
+    """The re-sync settings of ``--resync`` / ``--resync-on`` (None: neither given)."""
+    from twin.live.resync import ResyncSettings
+
+    on = tuple(e for e in (args.resync_on or "").split(",") if e)
+    if args.resync is None and not on:
+        return None
+    return ResyncSettings(
+        period=_seconds(args.resync, "--resync"), on=on,
+        min_gap=_seconds(args.resync_gap, "--resync-gap") or 0.0,
+        replications=args.forecast_replications, level=args.forecast_level,
+        horizon=_seconds(args.forecast_horizon, "--forecast-horizon"), seed=args.seed)
 
 
 def _print_summary(result: Any, folder: Path) -> None:
@@ -114,6 +161,10 @@ def _print_summary(result: Any, folder: Path) -> None:
               + (f", rejected: {rejected}" if rejected else "")
               + (f", {st['disconnects']} disconnects" if st.get("disconnects") else "")
               + (f", {sh.late} late items dropped" if sh.late else ""))
+    if sh.resync is not None:
+        rs = sh.resync
+        print(f"re-synced to the plant's state {rs.count} times (forecasts in the run "
+              f"folder)" + (f", {len(rs.failures)} failed" if rs.failures else ""))
     print(f"run folder: {folder}")
 
 
@@ -161,6 +212,27 @@ def add_commands(sub: Any) -> None:
                    "windows, at least 1 d)")
     s.add_argument("--warmup", help="warm-up of the reference run (default 0)")
     s.add_argument("--seed", type=int, default=1, help="seed of the reference run")
+    s.add_argument("--resync", metavar="PERIOD", help="rebuild the plant's state from what "
+                   "was received and forecast from it every PERIOD of plant time, e.g. 1h")
+    s.add_argument("--resync-on", metavar="EVENTS", help="and on these plant events, e.g. "
+                   "start,complete (batch starts and ends)")
+    s.add_argument("--resync-gap", default="10 min", help="shortest plant time between two "
+                   "re-syncs on events (default 10 min)")
+    s.add_argument("--forecast-replications", type=int, default=9, metavar="N",
+                   help="replications of each forecast (default 9)")
+    s.add_argument("--forecast-level", type=float, default=0.8,
+                   help="coverage of its prediction intervals (default 0.8)")
+    s.add_argument("--forecast-horizon", help="how far it looks (default: end of the day)")
+    s.add_argument("--serve-opcua", type=int, metavar="PORT", help="serve the shadow "
+                   "(measured, predicted, residuals, forecasts) over OPC UA on this port")
+    s.add_argument("--serve-host", default="127.0.0.1",
+                   help="address its OPC UA server binds to (default 127.0.0.1)")
+    s.add_argument("--serve-mqtt", metavar="HOST:PORT", help="publish the shadow's values "
+                   "to this MQTT broker")
+    s.add_argument("--serve-prefix", help="their topic prefix (default twin/<line>_shadow)")
+    s.add_argument("--serve-mqtt-user", help="MQTT user name")
+    s.add_argument("--serve-mqtt-password-env", default="", metavar="VAR",
+                   help="environment variable holding the MQTT password")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="log every rejected value and connection event")
     s.set_defaults(func=_cmd_shadow_logged)

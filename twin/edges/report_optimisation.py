@@ -1,6 +1,6 @@
 """The report of an optimisation study (``study.json`` of kind ``optimisation``): the search
 settings, every candidate, the selected design with its selection guarantee and its paired
-interval against the starting design, or the confirmed Pareto front."""
+interval against the starting design, or the Pareto front with its selected set."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ LABELS = {
                "numbers):", "与初始方案比较(共同随机数下的配对t检验95%区间):"),
     "confirm": ("Front points re-run with independent seeds (confirm: mean, half width of "
                 "its 95 % interval).", "前沿方案以独立随机种子重新运行(确认均值及95%区间半宽)。"),
+    "front_guarantee": ("Pareto-set selection (two-stage, Stein 1945, Bonferroni over pairs "
+                        "and objectives): with probability at least {p} every Pareto-optimal "
+                        "point is kept (selected) and no kept point is beaten by another by "
+                        "more than {d} in every objective.",
+                        "帕累托集选择(Stein 1945两阶段程序,对方案对与目标作Bonferroni校正):"
+                        "以不低于{p}的概率保留全部帕累托最优方案(selected),且任一保留方案"
+                        "不会在所有目标上都被另一方案超出{d}以上。"),
+    "front_partial": ("Pareto-set selection stopped at the replication cap: with probability "
+                      "at least {p} every Pareto-optimal point is kept; a kept point may be "
+                      "beaten by more than the indifference zone {d}.",
+                      "帕累托集选择达到重复次数上限:以不低于{p}的概率保留全部帕累托最优方案;"
+                      "保留方案可能被超出无差异区间{d}以上。"),
 }
 
 
@@ -134,7 +146,13 @@ def _front_section(path: Path, meta: dict[str, Any], lang: str, style: FigureSty
         fig = pareto_figure(history, front, x, y, (_axis(x, lang), _axis(y, lang)), style)
         sec.add(img(png_data_uri(fig, style), _l("front", lang)))
     sec.add(note(_l("confirm", lang)))
-    cols = [c for c in front.columns if c.startswith(("x:", "mean:", "confirm:", "confirm_hw:"))]
+    sel = meta.get("selection") or {}
+    if "deltas" in sel and "guaranteed" in sel:
+        deltas = ", ".join(f"{kpi_label(k, lang)} {v:.4g}" for k, v in sel["deltas"].items())
+        key = "front_guarantee" if sel["guaranteed"] else "front_partial"
+        sec.add(note(_l(key, lang).format(p=f"{1 - sel['alpha']:.2f}", d=deltas)))
+    cols = [c for c in front.columns if c.startswith(("x:", "mean:", "confirm:", "confirm_hw:"))
+            or c in ("confirm_replications", "selected", "dominated_by")]
     sec.add(table([esc(_short(c.split(":", 1)[1])) if c.startswith("x:") else c for c in cols],
                   front[cols].to_numpy().tolist()))
     return sec
@@ -159,8 +177,8 @@ def optimisation_report(path: Path, lang: str) -> str:
     first = next(iter(runs.values()), None)
     shown = _best_run(meta, runs) or first
     sections = [_search_section(meta, lang), model_section(shown, lang, style)]
-    if meta.get("best") is not None or meta.get("selection"):
-        sections.append(_selection_section(meta, lang))
+    if meta.get("best") is not None or "kpi" in (meta.get("selection") or {}):
+        sections.append(_selection_section(meta, lang))  # one objective: procedure KN
     front = _front_section(path, meta, lang, style)
     if front is not None:
         sections.append(front)

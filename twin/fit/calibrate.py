@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from scipy import optimize, stats
@@ -54,10 +54,13 @@ class CalibrationError(ValueError):
 class Batch:
     """One batch: initial state and observations.
 
-    ``c0``: initial concentrations of A, B, C [mol/m3]; ``t0``: initial temperature [K];
-    ``volume`` [m3]; ``jacket``: jacket temperature [K]. Observations: ``time`` [s after
-    the start], ``variable`` (``A``, ``B``, ``C`` or ``T``), ``value`` [mol/m3 or K] and
-    ``sd`` (measurement standard deviation; weights 1 / sd^2).
+    ``c0``: initial values of observed variables (concentrations of A, B, C [mol/m3],
+    ...); ``t0``: initial temperature [K]; ``volume`` [m3]; ``jacket``: jacket temperature
+    [K] (for a dryer the drying-air temperature, for a crystalliser the end of the cooling
+    ramp). Observations: ``time`` [s after the start], ``variable`` (``A``, ``B``, ``C`` or
+    ``T``; other models name theirs), ``value`` [mol/m3 or K] and ``sd`` (measurement
+    standard deviation; weights 1 / sd^2). ``feed``: a fermenter's feed; ``conditions``:
+    other per-batch settings a model names (a crystalliser's cooling time and seeds).
     """
 
     name: str
@@ -70,9 +73,10 @@ class Batch:
     value: np.ndarray
     sd: np.ndarray
     feed: dict[str, float] = field(default_factory=dict)
+    conditions: dict[str, float] = field(default_factory=dict)
 
 
-def _initial(values: dict[str, float], batch: Batch, var: str, default: float) -> float:
+def initial_value(values: dict[str, float], batch: Batch, var: str, default: float) -> float:
     """A batch's initial value of ``var``: fitted (``VAR0@BATCH``), given, or ``default``."""
     return values.get(f"{var}0@{batch.name}", batch.c0.get(var, default))
 
@@ -111,7 +115,7 @@ class Reactor:
         """Concentrations [mol/m3] and temperatures [K] at the batch's observations."""
         v = self.values() | {k: x for k, x in values.items() if "@" not in k}
         scheme = {"single": SINGLE, "series": SERIES, "parallel": PARALLEL}[self.scheme]
-        n = {sp: _initial(values, batch, sp, 0.0) * batch.volume for sp in SPECIES}
+        n = {sp: initial_value(values, batch, sp, 0.0) * batch.volume for sp in SPECIES}
         p = reactor_parameters(
             k0=self.k0(v["k_ref"], v["ea"]), ea=v["ea"], dh=v["dh"], rho_cp=self.rho_cp,
             ua=v["ua"], t_jacket=batch.jacket, n_a_total=max(n["A"], 1e-300), scheme=scheme,
@@ -120,7 +124,7 @@ class Reactor:
         y = np.zeros(rx.N_STATES)
         for sp, index in SPECIES.items():
             y[index] = n[sp]
-        y[rx.TEMP], y[rx.VOL] = _initial(values, batch, "T", batch.t0), batch.volume
+        y[rx.TEMP], y[rx.VOL] = initial_value(values, batch, "T", batch.t0), batch.volume
 
         def step(y: np.ndarray, t_now: float, dt: float) -> tuple[int, np.ndarray]:
             status, _, _, y_end, _, _, _ = reactor_phase(p, y, dt, rtol, integrate.AUTO,
@@ -130,7 +134,7 @@ class Reactor:
         def observe(s: np.ndarray, var: str) -> float:
             return s[rx.TEMP] if var == "T" else s[SPECIES[var]] / s[rx.VOL]
 
-        return _march(step, observe, y, batch, "reactor", values)
+        return march(step, observe, y, batch, "reactor", values)
 
 
 @dataclass
@@ -165,9 +169,9 @@ class Fermenter:
         v = self.values() | {k: x for k, x in values.items() if "@" not in k}
         f = {"s_feed": 0.0, "f0": 0.0, "mu_feed": 0.0, "t_feed_start": 0.0,
              "t_feed_end": math.inf} | batch.feed
-        y = fermentation_state(biomass=_initial(values, batch, "X", 0.0),
-                               substrate=_initial(values, batch, "S", 0.0),
-                               dissolved_oxygen=_initial(values, batch, "O", v["c_star"]),
+        y = fermentation_state(biomass=initial_value(values, batch, "X", 0.0),
+                               substrate=initial_value(values, batch, "S", 0.0),
+                               dissolved_oxygen=initial_value(values, batch, "O", v["c_star"]),
                                volume=batch.volume)
 
         def step(y: np.ndarray, t_now: float, dt: float) -> tuple[int, np.ndarray]:
@@ -185,13 +189,18 @@ class Fermenter:
         def observe(s: np.ndarray, var: str) -> float:
             return s[index[var]] / s[fm.VOL]
 
-        return _march(step, observe, y, batch, "fermentation", values)
+        return march(step, observe, y, batch, "fermentation", values)
 
 
-Model = Reactor | Fermenter
+if TYPE_CHECKING:
+    from twin.fit.kinetic_models import Crystalliser, Dryer, Network
+
+Model: TypeAlias = "Reactor | Fermenter | Network | Dryer | Crystalliser"
+"""The calibration models (the reactor's schemes and the fermenter here; the reaction
+network, dryer and crystalliser in :mod:`twin.fit.kinetic_models`)."""
 
 
-def _march(step: Any, observe: Any, y: np.ndarray, batch: Batch, what: str,
+def march(step: Any, observe: Any, y: np.ndarray, batch: Batch, what: str,
            values: dict[str, float]) -> np.ndarray:
     """Integrate from one observation time to the next (``step(y, t_now, dt)``) and read
     each observation from the state at its time."""
@@ -232,6 +241,11 @@ class Calibration:
     profile_ci: dict[str, tuple[float, float]] = field(default_factory=dict)
     residuals: dict[str, np.ndarray] = field(default_factory=dict)
     predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    log: list[bool] = field(default_factory=list)
+    fitted: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    covariance: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    """``log``: whether each parameter is fitted on the log scale; ``fitted``: the
+    estimates on the fitted scale; ``covariance``: s^2 (J'J)^-1 on the fitted scale."""
 
     @property
     def s(self) -> float:
@@ -294,15 +308,30 @@ EA_RANGE = (1.0e3, 5.0e5)
 
 def _bounds(params: list[str], log: list[bool], z0: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Search bounds in fitted coordinates: activation energies within :data:`EA_RANGE`,
+    """Search bounds in fitted coordinates: activation energies (``ea``, ``ea_2``, a
+    network's ``<reaction>.ea`` and ``.ea_reverse``) within :data:`EA_RANGE`,
     other log-scale parameters within e^+-30 of their start, the rest free."""
     lo, hi = np.full(z0.size, -np.inf), np.full(z0.size, np.inf)
     for i, p in enumerate(params):
-        if p in ("ea", "ea_2"):
+        if p.rpartition(".")[2] in ("ea", "ea_2", "ea_reverse"):
             lo[i], hi[i] = math.log(EA_RANGE[0]), math.log(EA_RANGE[1])
         elif log[i]:
             lo[i], hi[i] = z0[i] - 30.0, z0[i] + 30.0
     return lo, hi
+
+
+def residual_function(model: Model, batches: list[Batch], params: list[str]
+                      ) -> tuple[Any, list[bool]]:
+    """The weighted residuals (prediction - value) / sd of all ``batches`` as a function of
+    the parameters on the fitted scale, and which parameters are fitted on the log scale
+    (the least-squares fit and the MCMC posterior use the same function)."""
+    log = [_is_log(model, p) for p in params]
+
+    def resid(z: np.ndarray) -> np.ndarray:
+        vals = {p: _to_natural(g, zi) for p, g, zi in zip(params, log, z, strict=True)}
+        return np.concatenate([(predict(model, vals, b) - b.value) / b.sd for b in batches])
+
+    return resid, log
 
 
 def calibrate(model: Model, batches: list[Batch], params: list[str], *,
@@ -314,18 +343,13 @@ def calibrate(model: Model, batches: list[Batch], params: list[str], *,
     ``profile``: also compute profile-likelihood intervals (one constrained fit per point).
     """
     _check(model, params, batches)
-    log = [_is_log(model, p) for p in params]
+    resid, log = residual_function(model, batches, params)
     base = model.values() | {f"{v}0@{b.name}": x for b in batches for v, x in b.c0.items()}
     base |= {f"T0@{b.name}": b.t0 for b in batches} | (start or {})
     missing = [p for p in params if p not in base]
     if missing:
         raise CalibrationError(f"no starting value for {missing[0]} (give it in start)")
     z0 = np.array([_to_fit(g, p, base[p]) for p, g in zip(params, log, strict=True)])
-
-    def resid(z: np.ndarray) -> np.ndarray:
-        vals = {p: _to_natural(g, zi) for p, g, zi in zip(params, log, z, strict=True)}
-        return np.concatenate([(predict(model, vals, b) - b.value) / b.sd for b in batches])
-
     lo, hi = _bounds(params, log, z0)
     sol = optimize.least_squares(resid, np.clip(z0, lo, hi), jac="3-point", x_scale="jac",
                                  xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=2000,
@@ -359,7 +383,8 @@ def calibrate(model: Model, batches: list[Batch], params: list[str], *,
             if abs(corr[i, j]) > 0.95:
                 warnings.append(f"{params[i]} and {params[j]} are correlated "
                                 f"({corr[i, j]:+.3f}): the data hardly separate them")
-    cal = Calibration(list(params), est, se, ci, corr, ssr, n, dof, confidence, warnings)
+    cal = Calibration(list(params), est, se, ci, corr, ssr, n, dof, confidence, warnings,
+                      log=log, fitted=sol.x.copy(), covariance=cov)
     vals = dict(est)
     for b in batches:
         cal.predictions[b.name] = predict(model, vals, b)

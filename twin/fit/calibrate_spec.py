@@ -2,15 +2,19 @@
 
 The first react or ferment phase of a process station gives the model
 (:class:`~twin.fit.calibrate.Reactor`: k0 and Ea turned into k_ref at T_ref, heats, UA,
-scheme; :class:`~twin.fit.calibrate.Fermenter`: Monod, yields, kLa, the feed). Lab samples
+scheme; :class:`~twin.fit.kinetic_models.Network` for a react phase with ``reactions``:
+every reaction's constants, orders and heat, UA; :class:`~twin.fit.calibrate.Fermenter`:
+Monod, yields, kLa, the feed). Lab samples
 (format ``samples``) give the observations, their times counted from the start of each
 batch's phase in the batch records (format ``batches``, phase column = the phase kind or its
 name); each batch starts from its first sample of every species, at the jacket temperature
 (or its first temperature sample), in the station's working volume. Reactor temperatures
 come from a time series whose tag map names the signal ``temperature.<station>``. Species
-are the reactant (A), product (B) and by-product (C) of a react phase, or the biomass (X),
-substrate (S) and oxygen (O) of a ferment phase; concentrations are converted between molar
-and mass basis with the spec's molar masses.
+are the reactant (A), product (B) and by-product (C) of a react phase, the network's own
+species names, or the biomass (X), substrate (S) and oxygen (O) of a ferment phase;
+concentrations are converted between molar and mass basis with the spec's molar masses. A
+network batch starts, for species it has no sample of, from what the recipe charged before
+the react phase, in the volume of that charge (which also gives rho cp).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from twin.data import process as P
+from twin.data.reactions import equilibrium_unit, rate_unit
 from twin.fit.calibrate import (
     R_GAS,
     Batch,
@@ -33,7 +40,9 @@ from twin.fit.calibrate import (
     Model,
     Reactor,
 )
+from twin.fit.kinetic_models import Network
 from twin.kernels.scaleup import kla_van_t_riet
+from twin.process.network import kinetics_of
 
 REACTOR_KEYS = {"ea": ("ea", "J/mol"), "dh": ("dh", "J/mol"), "ua": ("ua", "W/K"),
                 "ea_2": ("ea_2", "J/mol"), "dh_2": ("dh_2", "J/mol")}
@@ -61,7 +70,17 @@ def model_for(line: Any, station: str, rho_cp: float = 4.0e6, t_ref: float | Non
     """The kernel model of a station's react phase (Arrhenius pairs in reference-temperature
     form, T_ref the jacket temperature unless given) or ferment phase (kLa from van 't Riet
     when the spec gives power and gas velocity instead)."""
-    _, ph = process_phase(line, station)
+    index, ph = process_phase(line, station)
+    if isinstance(ph, P.ReactNetwork):
+        kin = kinetics_of(ph)
+        if t_ref is not None and t_ref != kin.t_ref:  # k_ref moved to the asked T_ref
+            kin = kin.replace({f"{r}.k_ref": float(k * math.exp(-ea / R_GAS * (
+                1 / t_ref - 1 / kin.t_ref))) for r, k, ea in zip(kin.reactions, kin.k_ref,
+                                                                kin.ea, strict=True)})
+            kin = replace(kin, t_ref=float(t_ref))
+        _, volume, cap = _charge(line, station, index)
+        return Network(kin, ua=ph.ua, rho_cp=cap / volume if cap else rho_cp,
+                       isothermal=ph.isothermal), ph
     if ph.phase == "ferment":
         kla = ph.kla if ph.kla is not None else kla_van_t_riet(
             ph.power_per_volume, ph.gas_velocity, ph.coalescing)
@@ -75,7 +94,23 @@ def model_for(line: Any, station: str, rho_cp: float = 4.0e6, t_ref: float | Non
         ea_2=ph.ea_2, dh_2=ph.dh_2), ph
 
 
+def _charge(line: Any, station: str, index: int) -> tuple[dict[str, float], float, float]:
+    """Moles [mol] per species charged by the recipe before phase ``index``, their liquid
+    volume [m3] (the station's volume if nothing is charged) and heat capacity [J/K]."""
+    moles: dict[str, float] = {}
+    volume = cap = 0.0
+    for ph in line.stations[station].recipe[:index]:
+        for sp, kg in getattr(ph, "materials", {}).items() if ph.phase == "charge" else ():
+            s = line.species[sp]
+            moles[sp] = moles.get(sp, 0.0) + kg / s.molar_mass
+            volume += kg / s.density
+            cap += kg * s.cp
+    return moles, volume or line.stations[station].volume, cap
+
+
 def _species(ph: Any) -> dict[str, str]:
+    if isinstance(ph, P.ReactNetwork):
+        return {s: s for s in ph.species_names()}
     if ph.phase == "ferment":
         return {ph.biomass: "X", ph.substrate: "S", ph.oxygen: "O"}
     return {ph.reactant: "A", ph.product: "B"} | ({ph.by_product: "C"} if ph.by_product
@@ -100,7 +135,7 @@ def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.Dat
     time series whose tag map names the signal ``temperature.<station>``, its samples
     during each react phase are temperature observations (T) and the first is the batch's
     initial temperature."""
-    _, ph = process_phase(line, station)
+    index, ph = process_phase(line, station)
     names = _species(ph)
     rows = records[(records["unit"] == station) & records["phase"].isin([ph.phase, ph.name])]
     start = dict(zip(rows["batch"], rows["start"], strict=True))
@@ -108,6 +143,10 @@ def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.Dat
     temps = (series[series["signal"] == f"temperature.{station}"]
              if series is not None and "signal" in series else None)
     volume = line.stations[station].volume
+    charged: dict[str, float] = {}
+    if isinstance(ph, P.ReactNetwork):
+        moles, volume, _ = _charge(line, station, index)
+        charged = {s: n / volume for s, n in moles.items() if s in names}
     jacket = getattr(ph, "jacket", 0.0)
     feed = {} if ph.phase != "ferment" else {
         "s_feed": ph.feed_concentration, "f0": ph.feed_rate, "mu_feed": ph.feed_exponent,
@@ -137,7 +176,7 @@ def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.Dat
         if missing:
             raise CalibrationError(f"no measurement standard deviation for {missing[0]} "
                                    "(give --sd A=...,B=...)")
-        out.append(Batch(str(batch), first, t0, volume, jacket, t, var, c,
+        out.append(Batch(str(batch), charged | first, t0, volume, jacket, t, var, c,
                          np.array([sd[v] for v in var]), feed))
     if not out:
         raise CalibrationError(f"no samples of {sorted(names)} in the data")
@@ -159,6 +198,9 @@ def calibrated_spec(spec: dict[str, Any], station: str, index: int, model: Model
     out = copy.deepcopy(spec)
     phase = out["stations"][station]["recipe"][index]
     est = cal.estimate
+    if isinstance(model, Network):
+        _write_network(phase, model, est)
+        return out
     if isinstance(model, Fermenter):
         for p, unit in FERMENTER_KEYS.items():
             if p in est:
@@ -173,3 +215,35 @@ def calibrated_spec(spec: dict[str, Any], station: str, index: int, model: Model
         if p in est:
             phase[key] = f"{est[p]:.8g} {unit}"
     return out
+
+
+def _write_network(phase: dict[str, Any], model: Network, est: dict[str, float]) -> None:
+    """Write a network's calibrated parameters into the spec dict of its react phase:
+    rate constants as k at T_ref (or k0 where the phase gives k0), in the units of their
+    (possibly refitted) orders."""
+    kin = model.kinetics.replace({p: v for p, v in est.items() if "@" not in p and p != "ua"})
+    if "ua" in est:
+        phase["ua"] = f"{est['ua']:.8g} W/K"
+    phase["t_ref"] = f"{kin.t_ref!r} K"
+    for j, rx in enumerate(phase["reactions"]):
+        name = kin.reactions[j]
+        if not any(p.startswith(f"{name}.") for p in est):
+            continue
+        fwd = float(kin.orders[j].sum())
+        bwd = float(kin.orders_back[j].sum())
+        if "k0" in rx:
+            rx["k0"] = f"{kin.k_ref[j] * math.exp(kin.ea[j] / (R_GAS * kin.t_ref)):.8g} " \
+                f"{rate_unit(fwd)}"
+        else:
+            rx["k"] = f"{kin.k_ref[j]:.8g} {rate_unit(fwd)}"
+        rx["ea"], rx["dh"] = f"{kin.ea[j]:.8g} J/mol", f"{kin.dh[j]:.8g} J/mol"
+        if "k_reverse" in rx:
+            rx["k_reverse"] = f"{kin.k2[j]:.8g} {rate_unit(bwd)}"
+            rx["ea_reverse"] = f"{kin.e2[j]:.8g} J/mol"
+        if "K" in rx:  # its unit follows the orders (rewritten even if only they moved)
+            unit = equilibrium_unit(bwd - fwd)
+            rx["K"] = (float(f"{kin.k2[j]:.8g}") if unit == "dimensionless" else
+                       f"{kin.k2[j]:.8g} {unit}")
+        if any(p.startswith(f"{name}.order.") for p in est):
+            rx["orders"] = {s: float(f"{kin.orders[j, i]:.8g}")
+                            for i, s in enumerate(kin.species) if kin.orders[j, i] > 0}

@@ -13,11 +13,12 @@ from typing import Any
 
 from numba.core import types
 
-from twin.kernels import crystallisation, drying, fermentation, reactor
+from twin.kernels import crystallisation, drying, fermentation, network, reactor
 from twin.kernels.jit import needs_compiling
 
 PHASE_KERNELS: tuple[Any, ...] = (reactor.reactor_phase, crystallisation.crystallisation_phase,
-                                  drying.drying_phase, fermentation.fermentation_phase)
+                                  drying.drying_phase, fermentation.fermentation_phase,
+                                  network.network_phase)
 """The phase kernels the engine calls (a new phase model adds its kernel here)."""
 
 PHASE_SIGNATURE = (types.float64[::1], types.float64[::1], types.float64, types.float64,

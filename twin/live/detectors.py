@@ -86,6 +86,23 @@ class Detector:
             return cls("cusum", side, k=shift / 2, h=limit, arl0=arl0, shift=shift, arl1=a1)
         return cls("ewma", side, lam=lam, L=limit, arl0=arl0, shift=shift, arl1=a1)
 
+    @classmethod
+    def with_limit(cls, kind: str, limit: float, shift: float = 1.0, side: str = "two",
+                   lam: float = 0.1) -> Detector:
+        """A chart with a given ``limit`` [standard deviations of its statistic: CUSUM
+        ``h``, EWMA ``L sqrt(lam / (2 - lam))``], ``k = shift / 2`` for a CUSUM; its
+        ``arl0`` and ``arl1`` are the ARLs that limit implies."""
+        if not limit > 0:
+            raise ValueError(f"a detector limit must be positive, not {limit}")
+        if kind not in KINDS:
+            raise ValueError(f"detector kind must be one of {KINDS}, not {kind!r}")
+        chart = (cls("cusum", side, k=shift / 2, h=limit, shift=shift) if kind == "cusum" else
+                 cls("ewma", side, lam=lam, L=limit / arl.ewma_limit_factor(lam),
+                     shift=shift))
+        chart.arl0 = chart.expected_arl(0.0)
+        chart.arl1 = chart.expected_arl(shift if side != "lower" else -shift)
+        return chart
+
     @property
     def limit(self) -> float:
         """The limit the statistic is compared with [standard deviations]."""

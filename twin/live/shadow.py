@@ -64,6 +64,7 @@ from twin.live.predict import (
     window_value,
 )
 from twin.live.readings import PlantEvent, Reading, Source
+from twin.live.resync import Resync, ResyncSettings
 from twin.observation import runfolder, schema
 from twin.observation.alarms import AlarmMonitor, alarm_summary, alarm_table
 from twin.orchestration.live import LiveRun
@@ -176,8 +177,28 @@ class _Track:
 
     def __init__(self, shadow: ShadowTwin, signal: str) -> None:
         self.shadow, self.signal = shadow, signal
-        self.detector = shadow.settings.detector_for()
-        self.alarm = f"residual.{signal}"
+        self.alarm = f"residual.{signal}"  # the tag of its alarm
+        #: The alarm's name and spec when the line declares one on the tag.
+        self.declared = shadow.declared.get(self.alarm)
+        s = shadow.settings
+        self.detector = (
+            Detector.with_limit(s.detector, self.declared[1].limit, s.shift, s.side, s.lam)
+            if self.declared is not None and self.declared[1].limit > 0
+            else s.detector_for())
+
+    def alarm_spec(self) -> tuple[str, AlarmSpec]:
+        """The name and spec of this signal's residual alarm: the line's (its limit the
+        detector's), or a ``high`` alarm of the shadow's priority named after the tag."""
+        limit = self.detector.limit
+        if self.declared is not None:
+            name, spec = self.declared
+            return name, spec.model_copy(update={"limit": limit})
+        s = self.shadow.settings
+        return self.alarm, AlarmSpec.model_construct(
+            tag=self.alarm, limit=limit, direction="high", priority=s.priority, deadband=0.0,
+            on_delay=0.0, window=None,
+            description=f"{self.signal} deviates from the twin ({self.detector.kind} of the "
+                        "standardised residual)")
 
     def emit(self, t: float, measured: float, predicted: float, sigma: float,
              z: float, estimate: float = math.nan) -> None:
@@ -329,13 +350,18 @@ class ShadowTwin:
     origin
         Plant time [s since the epoch] of time 0 of the shadow's tables; default: the first
         item's time.
+    resync
+        When to rebuild the plant's state from what the shadow received and forecast from
+        it (:mod:`twin.live.resync`: the ``forecasts`` table); ``None``: never.
     """
 
     def __init__(self, line: S.LineSpec | str | Path | dict[str, Any], signals: list[str],
                  settings: MonitorSettings | None = None, reference: RunResult | None = None,
-                 origin: float | None = None) -> None:
+                 origin: float | None = None, resync: ResyncSettings | None = None) -> None:
         self.line, self.source_name = resolve_line(line)
         self.settings = settings or MonitorSettings()
+        #: Re-syncs to the plant's state and the forecasts made then (None: off).
+        self.resync = None if resync is None else Resync(self.line, resync)
         s = self.settings
         sampled = [x for x in sorted(set(signals)) if tag_kind(x) in MEAN_KINDS]
         if reference is None:
@@ -344,6 +370,9 @@ class ShadowTwin:
         self.origin = math.nan if origin is None else float(origin)
         self.rows: list[tuple[Any, ...]] = []
         self.unmonitored: dict[str, str] = {}  # signal -> why
+        #: Residual alarms the line declares: tag -> (name, spec).
+        self.declared = {a.tag: (name, a) for name, a in self.line.alarms.items()
+                         if a.kind == "residual"}
         self.batch: dict[str, _BatchTemperature] = {}  # by station
         for signal in sorted(set(signals) - {f"kpi.{k}" for k in s.kpis}):
             station = signal.partition(".")[2]
@@ -360,12 +389,12 @@ class ShadowTwin:
             self._window_tracks(s.window, sampled)
         tracks: list[_Track] = [*self.batch.values(), *self.windows]
         self.tracks = {t.signal: t for t in tracks}
-        specs = {t.alarm: AlarmSpec.model_construct(
-            tag=t.alarm, limit=t.detector.limit, direction="high", priority=s.priority,
-            deadband=0.0, on_delay=0.0, window=None,
-            description=f"{t.signal} deviates from the twin ({t.detector.kind} of the "
-                        "standardised residual)") for t in tracks}
-        self.monitor = AlarmMonitor(specs)
+        self.monitor = AlarmMonitor(dict(t.alarm_spec() for t in tracks))
+        for tag, (name, _) in self.declared.items():
+            signal = tag.partition(".")[2]
+            if signal not in self.tracks and signal not in self.unmonitored:
+                self.unmonitored[signal] = (f"the line declares the residual alarm {name!r} "
+                                            "but no tag of the tag map measures the signal")
         self.last_time = math.nan  # plant time of the last item used
         self.late = 0  # items dropped: older than one already used
         self.stats: dict[str, Any] = {}
@@ -418,6 +447,13 @@ class ShadowTwin:
             self.late += 1
             return
         self.last_time = t
+        self._apply(item)
+        if self.resync is not None and self.resync.see(item):
+            self.resync.sync(t, self.origin)
+
+    def _apply(self, item: Reading | PlantEvent) -> None:
+        """Feed one item, in time order, to the tracks it concerns."""
+        t = item.time
         for kpi in self.windows:
             kpi.advance(t)
         if isinstance(item, PlantEvent):
@@ -486,25 +522,30 @@ class ShadowTwin:
         rel = 0.0 if math.isnan(end) else end - self.origin
         self.monitor.finish(max(rel, self.monitor.now))
         alarms = alarm_table(self.monitor.rows)
-        return ShadowResult(self, self.residuals(), alarms, rel)
+        forecasts = self.resync.table() if self.resync is not None else None
+        return ShadowResult(self, self.residuals(), alarms, rel, forecasts)
 
 
 @dataclass
 class ShadowResult:
-    """What a shadow run produced: ``residuals`` and ``alarms`` tables, the ``end`` [s
-    since the origin], and the run folder's ``summary``."""
+    """What a shadow run produced: ``residuals`` and ``alarms`` tables (and ``forecasts``
+    when it re-synced), the ``end`` [s since the origin], and the run folder's
+    ``summary``."""
 
     shadow: ShadowTwin
     residuals: pd.DataFrame
     alarms: pd.DataFrame
     end: float
+    forecasts: pd.DataFrame | None = None  # with re-syncs (twin.live.resync)
 
     @property
     def run_id(self) -> str:
         """``<line>_shadow_<origin as YYYYMMDDTHHMMSSZ>_<hash of the settings>``."""
         sh = self.shadow
         stamp = datetime.fromtimestamp(sh.origin if math.isfinite(sh.origin) else 0.0, UTC)
-        blob = json.dumps([spec_hash(sh.line), _settings(sh.settings)], sort_keys=True)
+        blob = json.dumps([spec_hash(sh.line), _settings(sh.settings),
+                           asdict(sh.resync.settings) if sh.resync is not None else None],
+                          sort_keys=True)
         digest = hashlib.sha256(blob.encode()).hexdigest()[:8]
         return f"{sh.line.line.name}_shadow_{stamp:%Y%m%dT%H%M%SZ}_{digest}"
 
@@ -523,6 +564,7 @@ class ShadowResult:
                           for s, t in sh.tracks.items()},
             "reference_run": sh.reference.run_id, "unmonitored": sh.unmonitored,
             "source_stats": sh.stats, "late": sh.late, "status": "completed",
+            "resync": sh.resync.describe() if sh.resync is not None else None,
             "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "parameters": sh.line.model_dump(mode="json", by_alias=True),
         }
@@ -531,10 +573,12 @@ class ShadowResult:
                                    "kpis": kpis, "warnings": []})
 
     def save(self, root: str | Path) -> Path:
-        """Write the run folder (``run.json``, ``residuals.parquet``, ``alarms.parquet``)
-        under ``root``; returns its path."""
-        return runfolder.write(root, self.run_id, self.summary(),
-                               {"residuals": self.residuals, "alarms": self.alarms})
+        """Write the run folder (``run.json``, ``residuals.parquet``, ``alarms.parquet``,
+        and ``forecasts.parquet`` when it re-synced) under ``root``; returns its path."""
+        tables = {"residuals": self.residuals, "alarms": self.alarms}
+        if self.forecasts is not None:
+            tables["forecasts"] = self.forecasts
+        return runfolder.write(root, self.run_id, self.summary(), tables)
 
 
 def reference_run(line: S.LineSpec, signals: list[str], settings: MonitorSettings

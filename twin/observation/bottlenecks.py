@@ -82,27 +82,31 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
     cuts = np.unique(np.r_[[t0, t1], *[p.ravel() for p in periods.values()]])
     cuts = cuts[(cuts >= t0) & (cuts <= t1)]
     mids = (cuts[:-1] + cuts[1:]) / 2
-    # the length (and index) of each station's active period covering each elementary piece
-    length = np.zeros((len(names), mids.size))
-    which = np.full((len(names), mids.size), -1)
+    # the station whose active period covering each elementary piece is the longest (the
+    # first named on a tie), and the index of that period
+    best_len = np.zeros(mids.size)
+    best = np.zeros(mids.size, dtype=np.int64)
+    which = np.full(mids.size, -1, dtype=np.int64)
     for i, name in enumerate(names):
         p = periods[name]
         if not len(p):
             continue
         k = np.searchsorted(p[:, 0], mids, side="right") - 1
         inside = (k >= 0) & (mids < p[np.maximum(k, 0), 1])
-        length[i, inside] = p[k[inside], 1] - p[k[inside], 0]
-        which[i, inside] = k[inside]
-    best = np.argmax(length, axis=0)
-    any_active = length.max(axis=0) > 0 if names else np.zeros(mids.size, bool)
-    # reigns: runs of pieces with the same station and period
-    reigns: list[list[float]] = []  # [station, period, start, end]
-    for j in np.flatnonzero(any_active):
-        s, k = int(best[j]), int(which[best[j], j])
-        if reigns and reigns[-1][0] == s and reigns[-1][1] == k and reigns[-1][3] == cuts[j]:
-            reigns[-1][3] = cuts[j + 1]
-        else:
-            reigns.append([s, k, cuts[j], cuts[j + 1]])
+        length = np.where(inside, p[np.maximum(k, 0), 1] - p[np.maximum(k, 0), 0], 0.0)
+        longer = length > best_len
+        best_len[longer], best[longer], which[longer] = length[longer], i, k[longer]
+    # reigns: runs of adjacent pieces with the same station and period
+    j = np.flatnonzero(best_len > 0)
+    st, per = best[j], which[j]
+    new = np.ones(j.size, dtype=bool)
+    new[1:] = (st[1:] != st[:-1]) | (per[1:] != per[:-1]) | (j[1:] != j[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:] - 1, j.size - 1].astype(int) if j.size else first
+    reigns: list[list[float]] = [  # [station, period, start, end]
+        [int(a), int(b), float(c), float(d)] for a, b, c, d in zip(
+            st[first].tolist(), per[first].tolist(), cuts[j[first]].tolist(),
+            cuts[j[last] + 1].tolist(), strict=True)]
     sole = np.zeros(len(names))
     shifting: list[list[tuple[float, float]]] = [[] for _ in names]
     for a, b in zip(reigns[:-1], reigns[1:], strict=True):

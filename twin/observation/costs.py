@@ -34,10 +34,10 @@ from scipy.optimize import brentq
 
 from twin.data import spec as S
 from twin.data.costs import Capital, CostModel
-from twin.observation.flows import J_PER_KWH
+from twin.data.daily import DAY_S, drawn_evenly
+from twin.observation.flows import J_PER_KWH, phase_electricity
 
 YEAR_S = 365.25 * 86400.0
-DAY_S = 86400.0
 
 
 def tou_cost(costs: CostModel, start: np.ndarray, end: np.ndarray,
@@ -46,41 +46,7 @@ def tou_cost(costs: CostModel, start: np.ndarray, end: np.ndarray,
     Monday 00:00] at the time-of-use tariff."""
     if costs.electricity is None or len(kwh) == 0:
         return 0.0
-    start, end, kwh = (np.asarray(x, dtype=float) for x in (start, end, kwh))
-    length = end - start
-    point = length <= 0.0
-    total = 0.0
-    if point.any():  # instantaneous draws: the price at that time of day
-        tod = np.mod(start[point], DAY_S)
-        total += float(np.sum(kwh[point] * _price_at(costs, tod)))
-    start, end, kwh, length = start[~point], end[~point], kwh[~point], length[~point]
-    if len(kwh) == 0:
-        return total
-    rate = kwh / length  # kWh per s
-    # integral of the price over [0, t] of time-of-day, extended over whole days
-    day0 = np.floor(start / DAY_S)
-    day1 = np.floor(end / DAY_S)
-    segs = costs.electricity.segments()
-    per_day = sum((b - a) * p for a, b, p, _ in segs)
-    cum = _price_integral(segs, np.mod(end, DAY_S)) - _price_integral(segs, np.mod(start, DAY_S))
-    integral = (day1 - day0) * per_day + cum
-    return total + float(np.sum(rate * integral))
-
-
-def _price_at(costs: CostModel, tod: np.ndarray) -> np.ndarray:
-    assert costs.electricity is not None
-    out = np.full(len(tod), costs.electricity.flat)
-    for a, b, p, _ in costs.electricity.segments():
-        out[(tod >= a) & (tod < b)] = p
-    return out
-
-
-def _price_integral(segs: list[tuple[float, float, float, str]], t: np.ndarray) -> np.ndarray:
-    """Integral of the price [per kWh x s] from midnight to time of day ``t`` [s]."""
-    out = np.zeros(len(t))
-    for a, b, p, _ in segs:
-        out += p * np.clip(np.minimum(t, b) - a, 0.0, None)
-    return out
+    return drawn_evenly(costs.electricity.segments(), start, end, kwh)
 
 
 def installed_capital(line: S.LineSpec) -> dict[str, float]:
@@ -130,16 +96,8 @@ def _utility_electricity(line: S.LineSpec, phases: pd.DataFrame) -> np.ndarray:
     """Electricity [kWh] each phase drew through its utility (heat through the carrier's
     conversion; media by volume)."""
     out = np.zeros(len(phases))
-    if not len(phases):
-        return out
     for name, u in line.utilities.items():
-        if u.is_medium:
-            column = f"{name}_m3"
-            if column in phases:
-                out += phases[column].fillna(0.0).to_numpy() * u.electricity_per_m3()
-            continue
-        mask = (phases["utility"] == name).to_numpy()
-        out[mask] += u.electricity_for_heat(phases.loc[mask, "heat_J"].to_numpy())
+        out += phase_electricity(u, name, phases)
     return out / J_PER_KWH
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.daily import drawn_evenly
+from twin.data.process import Utility
 
 J_PER_KWH = 3.6e6
 WATER_DENSITY = 1000.0
@@ -79,6 +81,7 @@ def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
     """
     energy = line.energy
     grid = energy.grid.value * J_PER_KWH  # kg CO2e per kWh
+    hourly = energy.grid.hourly is not None and len(phases) > 0
     heat = (phases.groupby("utility")["heat_J"].sum() if len(phases) else pd.Series(dtype=float))
     rows = []
     for name, u in line.utilities.items():
@@ -94,18 +97,35 @@ def utility_energy(line: S.LineSpec, phases: pd.DataFrame) -> pd.DataFrame:
         else:  # electricity, chilled water (chillers), cooling water (pumps and towers)
             elec = u.electricity_for_heat(delivered)
         kwh = elec / J_PER_KWH
+        scope2 = kwh * grid
+        if hourly:  # each phase's electricity at the factors of the hours it spans
+            scope2 = drawn_evenly(energy.grid.segments(), phases["start"].to_numpy(),
+                                  phases["end"].to_numpy(), phase_electricity(u, name, phases))
         rows.append({
             "utility": name, "carrier": u.carrier, "delivered_kwh": delivered / J_PER_KWH,
             "volume_m3": volume,
             "electricity_kwh": kwh, "natural_gas_m3": gas,
             "kg_co2e_scope1": gas * energy.natural_gas_co2_per_m3,
-            "kg_co2e_scope2": kwh * grid,
+            "kg_co2e_scope2": scope2,
             "kgce": kwh * energy.kgce_per_kwh + gas * energy.natural_gas_kgce_per_m3,
         })
     return pd.DataFrame(rows, columns=["utility", "carrier", "delivered_kwh", "volume_m3",
                                        "electricity_kwh",
                                        "natural_gas_m3", "kg_co2e_scope1", "kg_co2e_scope2",
                                        "kgce"])
+
+
+def phase_electricity(u: Utility, name: str, phases: pd.DataFrame) -> np.ndarray:
+    """Electricity [J] each phase row drew through utility ``name`` (heat through the
+    carrier's conversion; media by volume); zero for rows of other utilities."""
+    if u.is_medium:
+        column = f"{name}_m3"
+        if column not in phases:
+            return np.zeros(len(phases))
+        return phases[column].fillna(0.0).to_numpy(dtype=float) * u.electricity_per_m3()
+    heat = np.where((phases["utility"] == name).to_numpy(),
+                    phases["heat_J"].fillna(0.0).to_numpy(dtype=float), 0.0)
+    return np.asarray(u.electricity_for_heat(heat), dtype=float)
 
 
 def load_integral(load: pd.DataFrame, end: float) -> pd.Series:

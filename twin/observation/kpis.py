@@ -38,6 +38,8 @@ shifting, for the largest part of the window.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -78,63 +80,85 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
              else 0.0 for s in STATES}
         c = {k: int(counts.at[name, k]) if (name in counts.index and k in counts.columns)
              else 0 for k in ("end", "scrap", "rework")}
-        pot = (t1 - t0) * st.servers
-        pdot = t["off"] + t["maintenance"]
-        pbt = pot - pdot
-        apt, aust, adot = t["producing"], t["setup"], t["down"]
-        adet = t["blocked"] + t["waiting"]
-        aubt = apt + aust + adet + adot
-        pq, sq, rq = c["end"], c["scrap"], c["rework"]
-        gq = pq - sq - rq
         planned = planned_time(st, name, items, tables.get("phases"), t0, t1)
         n_fail = int((fails["station"] == name).sum())
         repair = float(fails.loc[fails["station"] == name, "duration"].sum())
-        availability = _ratio(apt, pbt)
-        effectiveness = _ratio(planned, apt)
-        quality = _ratio(gq, pq)
-        rows.append({
-            "station": name, "type": st.type, "servers": st.servers,
-            "POT_h": pot / HOUR, "PDOT_h": pdot / HOUR, "PBT_h": pbt / HOUR,
-            "APT_h": apt / HOUR, "AUST_h": aust / HOUR, "ADET_h": adet / HOUR,
-            "ADOT_h": adot / HOUR, "AUBT_h": aubt / HOUR, "idle_h": t["idle"] / HOUR,
-            "PQ": pq, "GQ": gq, "SQ": sq, "RQ": rq,
-            "utilisation": availability,
-            "blocked_fraction": _ratio(t["blocked"], pbt),
-            "starved_fraction": _ratio(t["idle"], pbt),
-            "down_fraction": _ratio(adot, pbt),
-            "setup_fraction": _ratio(aust, pbt),
-            "waiting_fraction": _ratio(t["waiting"], pbt),
-            "active_fraction": _ratio(apt + aust + adot, pbt),
-            "availability": availability,
-            "allocation_efficiency": _ratio(aubt, pbt),
-            "utilisation_efficiency": _ratio(apt, aubt),
-            "effectiveness": effectiveness,
-            "quality_ratio": quality,
-            "oee": availability * effectiveness * quality,
-            "throughput_rate_per_h": _ratio(pq, aubt / HOUR),
-            "setup_rate": _ratio(aust, apt + aust),
-            "scrap_ratio": _ratio(sq, pq),
-            "rework_ratio": _ratio(rq, pq),
-            "failures": n_fail,
-            "MTBF_h": _ratio(apt, n_fail) / HOUR if n_fail else np.nan,
-            "MTTR_h": _ratio(repair, n_fail) / HOUR if n_fail else np.nan,
-        })
+        rows.append(station_row(name, st, t, c, planned, n_fail, repair, t0, t1))
     table = pd.DataFrame(rows)
     if len(table) and t1 > t0:
         # periods over the whole run: one that began in the warm-up counts at its length
-        shifting = shifting_bottlenecks(active_periods(states, 0.0, t1), t0, t1)
-        fractions = shifting.set_index("station")
-        for col, name in (("sole_fraction", "bottleneck_sole_fraction"),
-                          ("shifting_fraction", "bottleneck_shifting_fraction")):
-            table[name] = table["station"].map(fractions[col]).fillna(0.0).astype(float)
+        add_bottleneck_fractions(table, active_periods(states, 0.0, t1), t0, t1)
     return table
+
+
+def station_row(name: str, st: S.Equipment, t: dict[str, float], c: dict[str, int],
+                planned: float, n_fail: int, repair: float, t0: float,
+                t1: float) -> dict[str, object]:
+    """One station's time elements, counts and KPIs over [t0, t1] [s].
+
+    ``t``: seconds in each state of :data:`STATES`, summed over the servers, inside the
+    window; ``c``: ``end``, ``scrap`` and ``rework`` events in the window; ``planned``: the
+    planned run time of the items finished in it (:func:`planned_time`) [s]; ``n_fail`` and
+    ``repair`` [s]: failures that began in the window and their repair time. Both recordings
+    (tables, or the compiled engine's accumulators) give these, so both report the same KPIs.
+    """
+    pot = (t1 - t0) * st.servers
+    pdot = t["off"] + t["maintenance"]
+    pbt = pot - pdot
+    apt, aust, adot = t["producing"], t["setup"], t["down"]
+    adet = t["blocked"] + t["waiting"]
+    aubt = apt + aust + adet + adot
+    pq, sq, rq = c["end"], c["scrap"], c["rework"]
+    gq = pq - sq - rq
+    availability = _ratio(apt, pbt)
+    effectiveness = _ratio(planned, apt)
+    quality = _ratio(gq, pq)
+    return {
+        "station": name, "type": st.type, "servers": st.servers,
+        "POT_h": pot / HOUR, "PDOT_h": pdot / HOUR, "PBT_h": pbt / HOUR,
+        "APT_h": apt / HOUR, "AUST_h": aust / HOUR, "ADET_h": adet / HOUR,
+        "ADOT_h": adot / HOUR, "AUBT_h": aubt / HOUR, "idle_h": t["idle"] / HOUR,
+        "PQ": pq, "GQ": gq, "SQ": sq, "RQ": rq,
+        "utilisation": availability,
+        "blocked_fraction": _ratio(t["blocked"], pbt),
+        "starved_fraction": _ratio(t["idle"], pbt),
+        "down_fraction": _ratio(adot, pbt),
+        "setup_fraction": _ratio(aust, pbt),
+        "waiting_fraction": _ratio(t["waiting"], pbt),
+        "active_fraction": _ratio(apt + aust + adot, pbt),
+        "availability": availability,
+        "allocation_efficiency": _ratio(aubt, pbt),
+        "utilisation_efficiency": _ratio(apt, aubt),
+        "effectiveness": effectiveness,
+        "quality_ratio": quality,
+        "oee": availability * effectiveness * quality,
+        "throughput_rate_per_h": _ratio(pq, aubt / HOUR),
+        "setup_rate": _ratio(aust, apt + aust),
+        "scrap_ratio": _ratio(sq, pq),
+        "rework_ratio": _ratio(rq, pq),
+        "failures": n_fail,
+        "MTBF_h": _ratio(apt, n_fail) / HOUR if n_fail else np.nan,
+        "MTTR_h": _ratio(repair, n_fail) / HOUR if n_fail else np.nan,
+    }
+
+
+def add_bottleneck_fractions(table: pd.DataFrame, periods: dict[str, np.ndarray], t0: float,
+                             t1: float) -> None:
+    """Add each station's sole and shifting bottleneck fractions over [t0, t1] to the station
+    table (in place), from the stations' active periods (:mod:`.bottlenecks`)."""
+    fractions = shifting_bottlenecks(periods, t0, t1).set_index("station")
+    for col, name in (("sole_fraction", "bottleneck_sole_fraction"),
+                      ("shifting_fraction", "bottleneck_shifting_fraction")):
+        table[name] = table["station"].map(fractions[col]).fillna(0.0).astype(float)
 
 
 def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     """Items finished at each station in [t0, t1]: ``station, product, start, end`` [s], the
     start being the item's ``start`` event at that station (its last before the end)."""
     ev = events[events["kind"].isin(["start", "end"])]
-    station = ev["station"].astype(str).to_numpy()
+    stations = ev["station"].astype("category")
+    names = np.asarray(stations.cat.categories, dtype=object)
+    station = stations.cat.codes.to_numpy()  # codes keep stations apart as names do
     part = ev["part"].to_numpy()
     time = ev["time"].to_numpy(dtype=float)
     is_end = (ev["kind"] == "end").to_numpy()
@@ -146,7 +170,7 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
               if len(order) else np.zeros(0, dtype=bool))
     start = np.where(paired, time[prev], time)
     keep = is_end & (time >= t0) & (time <= t1)
-    return pd.DataFrame({"station": station[keep], "product": product[keep],
+    return pd.DataFrame({"station": names[station[keep]].astype(str), "product": product[keep],
                          "start": start[keep], "end": time[keep]})
 
 
@@ -166,7 +190,8 @@ def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
         before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
         return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())
     mine = items[items["station"] == name]
-    pri = mine["product"].map(lambda p: st.planned_time_per_item(p)).to_numpy(dtype=float)
+    per_product = {p: st.planned_time_per_item(p) for p in mine["product"].unique()}
+    pri = mine["product"].map(per_product).to_numpy(dtype=float)
     before = np.clip(t0 - mine["start"].to_numpy(dtype=float), 0.0, None)
     per_cycle = pri * getattr(st, "batch_size", 1)  # a batch's parts share one cycle
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -178,33 +203,70 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b > 0 else float("nan")
 
 
-def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.DataFrame,
-              energy: pd.DataFrame, t0: float, t1: float) -> dict[str, float | str | int]:
-    """Line-level KPIs over the window [t0, t1] [s]."""
+@dataclass(frozen=True)
+class LineTallies:
+    """What the line KPIs are made of, over the window: counts, the time-weighted WIP and
+    the lead time of the good parts (mean, median, 95th percentile) [s] (NaN without good
+    parts). Read from the tables (:func:`line_tallies`) or the compiled engine's
+    accumulators (:mod:`twin.observation.accumulated`)."""
+
+    good: int
+    scrap: int
+    rework: int
+    lost: int
+    first_pass: int
+    wip_mean: float
+    lead_mean: float
+    lead_p50: float
+    lead_p95: float
+
+
+def line_tallies(tables: dict[str, pd.DataFrame], t0: float, t1: float) -> LineTallies:
+    """The line tallies of the window [t0, t1] [s] from the recorded tables."""
     parts = tables["parts"]
     done = parts["done"].to_numpy()
     fate = parts["fate"].astype(str).to_numpy()
     in_win = (done >= t0) & (done <= t1)
     good = in_win & (fate == "good")
     scrap = in_win & (fate == "scrap")
-    gq, sq = int(good.sum()), int(scrap.sum())
-    pq = gq + sq
     lead = (done - parts["created"].to_numpy())[good]
     events = tables["events"]
     ev_win = (events["time"] >= t0) & (events["time"] <= t1)
-    rq = int(((events["kind"] == "rework") & ev_win).sum())
-    lost = int(((events["kind"] == "lost") & ev_win).sum())
-    fpy = int((good & (parts["reworks"].to_numpy() == 0)).sum())
     # Parts of the line (not consumed components) for WIP: created, finished (inf if still in).
     created_ev = events[events["kind"] == "created"]
     created = created_ev["time"].to_numpy()
     finish = pd.Series(done, index=parts["part"].to_numpy()).reindex(
         created_ev["part"].to_numpy()).fillna(np.inf).to_numpy()
+    nan = float("nan")
+    return LineTallies(
+        good=int(good.sum()), scrap=int(scrap.sum()),
+        rework=int(((events["kind"] == "rework") & ev_win).sum()),
+        lost=int(((events["kind"] == "lost") & ev_win).sum()),
+        first_pass=int((good & (parts["reworks"].to_numpy() == 0)).sum()),
+        wip_mean=time_weighted_wip(created, finish, t0, t1),
+        lead_mean=float(lead.mean()) if lead.size else nan,
+        lead_p50=float(np.percentile(lead, 50)) if lead.size else nan,
+        lead_p95=float(np.percentile(lead, 95)) if lead.size else nan)
+
+
+def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.DataFrame,
+              energy: pd.DataFrame, t0: float, t1: float) -> dict[str, float | str | int]:
+    """Line-level KPIs over the window [t0, t1] [s] from the recorded tables."""
+    utilities = window_utilities(line, tables.get("phases"), t0) if line.utilities else None
+    return line_row(line, line_tallies(tables, t0, t1), stations, energy, utilities, t0, t1)
+
+
+def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
+             energy: pd.DataFrame, utilities: pd.DataFrame | None, t0: float,
+             t1: float) -> dict[str, float | str | int]:
+    """Line-level KPIs over the window [t0, t1] [s] from the line's tallies, the station
+    KPIs, the electricity ledger and the utility ledger (``None`` without utilities)."""
+    gq, sq = tally.good, tally.scrap
+    pq = gq + sq
     hours = (t1 - t0) / HOUR
     kwh = float(energy["kwh"].sum())
     co2 = float(energy["kg_co2e"].sum())
     kgce = float(energy["kgce"].sum())
-    utilities = window_utilities(line, tables.get("phases"), t0) if line.utilities else None
     bottleneck = ""
     if len(stations):
         active = stations["active_fraction"].fillna(-1.0).to_numpy()
@@ -220,16 +282,16 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
         "window_h": hours,
         "good_units": gq,
         "scrap_units": sq,
-        "rework_events": rq,
-        "lost_arrivals": lost,
+        "rework_events": tally.rework,
+        "lost_arrivals": tally.lost,
         "throughput_per_h": gq / hours,
-        "wip_mean": time_weighted_wip(created, finish, t0, t1),
-        "lead_time_mean_h": float(lead.mean() / HOUR) if lead.size else float("nan"),
-        "lead_time_p50_h": float(np.percentile(lead, 50) / HOUR) if lead.size else float("nan"),
-        "lead_time_p95_h": float(np.percentile(lead, 95) / HOUR) if lead.size else float("nan"),
+        "wip_mean": tally.wip_mean,
+        "lead_time_mean_h": tally.lead_mean / HOUR,
+        "lead_time_p50_h": tally.lead_p50 / HOUR,
+        "lead_time_p95_h": tally.lead_p95 / HOUR,
         "quality_ratio": _ratio(gq, pq),
         "scrap_ratio": _ratio(sq, pq),
-        "first_pass_yield": _ratio(fpy, pq),
+        "first_pass_yield": _ratio(tally.first_pass, pq),
         "bottleneck": bottleneck,
         "bottleneck_oee": float(row["oee"].iloc[0]) if len(row) else float("nan"),
         "bottleneck_utilisation": float(row["utilisation"].iloc[0]) if len(row) else float("nan"),

@@ -2,7 +2,8 @@
 
 Energy is computed from the recorded state intervals and each station's power draw per state
 (E = P * t), over the observation window (after warm-up). Emissions use the line's grid factor
-(with its year and source) and primary energy the kgce factor of electricity.
+(with its year and source; hour by hour when the grid factor has an hourly profile) and
+primary energy the kgce factor of electricity.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.daily import weighted_each
 from twin.observation.recorder import STATES
 
 J_PER_KWH = 3.6e6
@@ -31,12 +33,19 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    frame = pd.DataFrame({
+    return electricity_table(line, pd.DataFrame({
         "station": states["station"].astype(str),
         "server": states["server"].to_numpy(),
         "state": states["state"].astype(str),
         "seconds": secs,
-    })
+        "start": np.maximum(states["start"].to_numpy(dtype=float), t0),
+    }))
+
+
+def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The electricity ledger (see :func:`electricity`) from seconds in the window by
+    ``station, server, state`` (several rows of one combination are added up). With an
+    hourly grid factor the rows must be intervals: a ``start`` [s] column, in the window."""
     frame = frame[frame["seconds"] > 0]
     table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
         "seconds"].sum()
@@ -45,7 +54,20 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
     watts = np.array([power.get(n, {}).get(s, 0.0)
                       for n, s in zip(table["station"], table["state"], strict=True)])
     table["kwh"] = watts * table["seconds"].to_numpy() / J_PER_KWH
-    table["kg_co2e"] = table["kwh"] * line.energy.grid.value * J_PER_KWH
+    grid = line.energy.grid
+    if grid.hourly is None:
+        table["kg_co2e"] = table["kwh"] * grid.value * J_PER_KWH
+    else:  # each interval at the factors of the hours it spans
+        if "start" not in frame:
+            raise ValueError("an hourly grid factor needs the state intervals' start times")
+        start = frame["start"].to_numpy(dtype=float)
+        row_watts = np.array([power.get(n, {}).get(s, 0.0) for n, s in
+                              zip(frame["station"], frame["state"], strict=True)])
+        seconds = frame["seconds"].to_numpy()
+        frame = frame.assign(kg=weighted_each(grid.segments(), start, start + seconds,
+                                              row_watts * seconds))
+        table["kg_co2e"] = frame.groupby(["station", "server", "state"], sort=True)[
+            "kg"].sum().to_numpy()
     table["kgce"] = table["kwh"] * line.energy.kgce_per_kwh
     table["state"] = pd.Categorical(table["state"], categories=list(STATES))
     return table.reset_index(drop=True)

@@ -169,6 +169,25 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("alarm", "bool", doc="the detector signalled (residual alarm activated)"),
         _c("estimate", "float", "SI", "Kalman estimate of the true value (NaN where none)")),
         when="shadow"),
+    Table("forecasts", "one forecast item a shadow twin made when it re-synchronised to the "
+          "plant's state (replications from that state)", (
+        _c("time", "time", "s", "when the forecast was made: seconds since the shadow run's "
+                                "origin (run.json)"),
+        _c("kind", "text", doc="batch_end, output (good parts by end of shift or day) or "
+                               "alarm"),
+        _c("item", "text", doc="the batch (the plant's lot id), 'end of shift' / 'end of "
+                               "day', or the alarm"),
+        _c("station", "text", doc="where the batch is (batch_end)"),
+        _c("until", "float", "s", "end of the shift or day counted (output; NaN otherwise), "
+                                  "seconds since the origin"),
+        _c("low", "float", doc="lower end of the prediction interval: a time [s since the "
+                               "origin; inf: after the horizon] for batch_end and alarm, "
+                               "good parts for output"),
+        _c("median", "float", doc="median of the replications, in the unit of low"),
+        _c("high", "float", doc="upper end of the prediction interval, in the unit of low"),
+        _c("p", "float", doc="batch_end: share of replications in which it ended within the "
+                             "horizon; alarm: share in which it activated; NaN for output")),
+        when="shadow"),
     Table("energy", "electricity of one unit in one state over the observation window", (
         _c("station", "text"), _c("server", "int"), _c("state", "code"),
         _c("seconds", "float", "s"), _c("kwh", "float", "kWh"), _c("kg_co2e", "float", "kg"),

@@ -242,7 +242,12 @@ def trend_warnings(tables: dict[str, pd.DataFrame], t0: float,
     """A warning if the line's WIP grows through the observation window."""
     if t1 <= t0 or "parts" not in tables:
         return []
-    series = wip_series(tables, t0, t1)
+    return series_warnings(wip_series(tables, t0, t1), t1)
+
+
+def series_warnings(series: np.ndarray, t1: float) -> list[dict[str, Any]]:
+    """A warning if the WIP of :data:`TREND_BATCHES` batches of the window (ending at
+    ``t1`` [s]) grows."""
     tau, p, grows = wip_trend(series)
     if not grows:
         return []

@@ -49,8 +49,10 @@ class Evaluator:
     planned: list[tuple[str, dict[str, Any], int, int]] = field(default_factory=list)
     _lines: dict[str, Any] = field(default_factory=dict)
 
-    def prepared(self, point: dict[str, Any], rep: int) -> PreparedRun:
-        """The prepared run of replication ``rep`` of ``point``."""
+    def prepared(self, point: dict[str, Any], rep: int,
+                 record: str | None = None) -> PreparedRun:
+        """The prepared run of replication ``rep`` of ``point`` on the scenario's engine
+        (``auto`` unless it says otherwise: compiled where the line allows)."""
         key = json.dumps(point, sort_keys=True, default=str)
         if key not in self._lines:
             self._lines[key] = self.scenario.line_for(
@@ -60,7 +62,8 @@ class Evaluator:
         wu = self.warmup if self.warmup is not None else (
             None if run.warmup in (None, "auto") else run.warmup)
         return prepare(self._lines[key], duration=run.duration, warmup=wu, seed=run.seed + rep,
-                       events=self.scenario.spec.events)
+                       events=self.scenario.spec.events, engine=run.engine,
+                       record=record or run.record)
 
     def kpis(self, jobs: list[tuple[dict[str, Any], int]]) -> list[dict[str, Any]]:
         """Line KPIs of each ``(point, replication)`` with its ``run_id``; a run that failed
@@ -85,7 +88,7 @@ class Evaluator:
         """Warm-up [s] from one pilot run of ``point`` without warm-up (MSER-5 on WIP)."""
         saved, self.warmup = self.warmup, 0.0
         try:
-            pilot = self.prepared(point, 0)
+            pilot = self.prepared(point, 0, record="tables")  # MSER-5 reads the WIP
         finally:
             self.warmup = saved
         return float(math.ceil(stats.warmup_from_run(execute(pilot))))

@@ -10,8 +10,11 @@
    returns the best with probability >= 1 - alpha when it is ``delta`` better than the rest.
    The winner is compared with the starting design (the scenario without the variables) by
    paired-t intervals over common replications.
-3. **Several objectives.** The non-dominated feasible candidates form the Pareto front; each
-   point is confirmed by independent replications (seeds not used in the search).
+3. **Several objectives.** The non-dominated feasible candidates form the Pareto front. They
+   are re-run with independent seeds (not used in the search) by a two-stage selection of the
+   Pareto set (:func:`twin.optimise.selection.pareto_select`): with probability >= 1 - alpha
+   every truly Pareto-optimal candidate is kept, and no kept one is beaten by another by more
+   than ``front_relative_delta`` (of the objective's scale) in every objective.
 
 Why Optuna: it handles integer, continuous and categorical variables natively, takes
 constraints in both its single- and multi-objective samplers, and its ask-and-tell interface
@@ -37,7 +40,7 @@ from twin.observation import catalogue
 from twin.observation.runfolder import write_study
 from twin.optimise.evaluate import Evaluator, Progress
 from twin.optimise.pareto import non_dominated
-from twin.optimise.selection import kn_select
+from twin.optimise.selection import kn_select, pareto_select
 from twin.optimise.space import Dimension, dimensions, grid_points, linear_violation
 from twin.orchestration import statistics as stats
 from twin.orchestration.design import range_value
@@ -59,9 +62,12 @@ class Optimisation:
     best
         The selected design's variable values (one objective), or None.
     selection
-        Procedure KN's outcome and the paired comparison with the starting design.
+        One objective: procedure KN's outcome and the paired comparison with the starting
+        design. Several: the Pareto-set selection's settings (``alpha``, ``deltas``) and
+        outcome (``selected``, ``guaranteed``).
     front
-        The confirmed Pareto front (several objectives), or None.
+        The Pareto front with its confirming replications and ``selected`` column (several
+        objectives), or None.
     """
 
     root: Path
@@ -317,29 +323,47 @@ def _select(s: _Search) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     return best, info
 
 
-def _front(s: _Search) -> pd.DataFrame:
-    """Non-dominated feasible candidates, confirmed by independent replications."""
+def _front(s: _Search) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The non-dominated feasible candidates of the search, re-run with independent seeds
+    and put through :func:`pareto_select` (column ``selected``; ``dominated_by`` names the
+    candidate that beats a left-out one with confidence)."""
     hist = s.history()
     feas = hist[hist["feasible"]]
-    cols = [f"mean:{k}" for k, _ in s.objs]
+    keys, maximize = [k for k, _ in s.objs], [m for _, m in s.objs]
     if feas.empty:
-        return pd.DataFrame()
-    mask = non_dominated(feas[cols].to_numpy(), [m for _, m in s.objs])
-    front = feas[mask].copy()
+        return pd.DataFrame(), {"pareto_size": 0, "note": "no feasible candidate"}
+    front = feas[non_dominated(feas[[f"mean:{k}" for k in keys]].to_numpy(), maximize)].copy()
     points = [s.point_of(r) for _, r in front.iterrows()]
-    n = max(s.opt.replications, 5)
-    reps = range(CONFIRM_SEED_OFFSET, CONFIRM_SEED_OFFSET + n)
-    for k, _ in s.objs:
-        front[f"confirm:{k}"] = np.nan
-        front[f"confirm_hw:{k}"] = np.nan
-    for idx, runs in zip(front.index, s.evaluate(points, reps), strict=True):
-        for k, _ in s.objs:
-            vals = [float(r[k]) for r in runs if "error" not in r]
-            if len(vals) >= 2:
-                iv = stats.mean_ci(vals)
-                front.loc[idx, f"confirm:{k}"] = iv.mean
-                front.loc[idx, f"confirm_hw:{k}"] = iv.half_width
-    return front.drop(columns=["run_ids"])
+    sel_spec = s.opt.select
+    deltas = [sel_spec.front_relative_delta * max(float(front[f"mean:{k}"].abs().max()), 1e-12)
+              for k in keys]
+
+    def observe(pairs: list[tuple[int, int]]) -> list[list[float]]:
+        rows = s.ev.kpis([(points[i], CONFIRM_SEED_OFFSET + r) for i, r in pairs])
+        return [[float(row.get(k, float("nan"))) if "error" not in row else float("nan")
+                 for k in keys] for row in rows]
+
+    info: dict[str, Any] = {"pareto_size": len(front), "alpha": sel_spec.alpha,
+                            "deltas": dict(zip(keys, deltas, strict=True))}
+    if len(points) >= 2:
+        sel = pareto_select(observe, len(points), deltas=deltas, maximize=maximize,
+                            alpha=sel_spec.alpha, n0=sel_spec.first_stage,
+                            max_replications=sel_spec.max_replications)
+        obs, chosen, beaten = sel.observations, set(sel.selected), sel.dominated_by
+        info.update(selected=len(chosen), guaranteed=sel.guaranteed)
+    else:
+        obs = [observe([(0, r) for r in range(max(s.opt.replications, 5))])]
+        chosen, beaten = {0}, {}
+        info.update(selected=1, guaranteed=False, note="one candidate on the front")
+    labels = [", ".join(f"{k}={v}" for k, v in p.items()) for p in points]
+    front["selected"] = [i in chosen for i in range(len(points))]
+    front["dominated_by"] = [labels[beaten[i]] if i in beaten else "" for i in range(len(points))]
+    front["confirm_replications"] = [len(o) for o in obs]
+    for m, k in enumerate(keys):
+        ivs = [stats.mean_ci([row[m] for row in o]) for o in obs]
+        front[f"confirm:{k}"] = [iv.mean for iv in ivs]
+        front[f"confirm_hw:{k}"] = [iv.half_width for iv in ivs]
+    return front.drop(columns=["run_ids"]), info
 
 
 def optimise(scenario: Scenario | str | Path, out: str | Path = "studies", *,
@@ -380,9 +404,8 @@ def optimise(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     if len(search.objs) == 1:
         best, info = _select(search)
     else:
-        front = _front(search)
+        front, info = _front(search)
         front.to_csv(root / "pareto.csv", index=False)
-        info = {"pareto_size": len(front)}
     extra = {"selection": info, "best": best, "warmup_s": ev.warmup,
              "runs_executed": ev.executed, "runs_read_back": ev.read_back}
     search.save(extra)

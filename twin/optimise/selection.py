@@ -1,4 +1,5 @@
-"""Ranking and selection: pick the best of k simulated designs with a stated guarantee.
+"""Ranking and selection: pick the best of k simulated designs (or, under several objectives,
+their Pareto set: :func:`pareto_select`) with a stated guarantee.
 
 :func:`kn_select` is the fully sequential procedure KN of Kim and Nelson (2001, "A fully
 sequential procedure for indifference-zone selection in simulation", ACM TOMACS 11(3),
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats as sps
 
 Evaluate = Callable[[list[tuple[int, int]]], Sequence[float]]
 """Given ``(design, replication)`` pairs, return one observation per pair, in order."""
@@ -135,3 +137,134 @@ def kn_select(evaluate: Evaluate, k: int, *, delta: float, alpha: float = 0.05, 
             return Selection(best, alive, False, obs)
         r += 1
         take(alive, r)
+
+
+EvaluateMany = Callable[[list[tuple[int, int]]], Sequence[Sequence[float]]]
+"""Given ``(design, replication)`` pairs, return one row of observations (one per objective)
+per pair, in order."""
+
+
+@dataclass
+class ParetoSelection:
+    """Outcome of :func:`pareto_select`.
+
+    Attributes
+    ----------
+    selected
+        Designs kept: those no other design beats with confidence in every objective.
+    dominated_by
+        For each design left out, one design that beats it with confidence.
+    guaranteed
+        True when every interval reached its target width (``delta / 2``), so both parts of
+        the guarantee hold; False when ``max_replications`` capped a design first (then only
+        the first part holds: no Pareto-optimal design is left out).
+    observations
+        Per design, per replication, the observation of each objective.
+    """
+
+    selected: list[int]
+    dominated_by: dict[int, int]
+    guaranteed: bool
+    observations: list[list[list[float]]] = field(default_factory=list)
+
+    @property
+    def replications(self) -> list[int]:
+        """Replications taken per design."""
+        return [len(o) for o in self.observations]
+
+
+def pareto_select(evaluate: EvaluateMany, k: int, *, deltas: Sequence[float],
+                  maximize: Sequence[bool], alpha: float = 0.05, n0: int = 10,
+                  max_replications: int = 200) -> ParetoSelection:
+    """Select the Pareto set of ``k`` designs under several objectives, with a guarantee.
+
+    A two-stage procedure of Stein's kind (C. Stein, "A two-sample test for a linear
+    hypothesis whose power is independent of the variance", Ann. Math. Stat. 16 (1945)
+    243-258), applied to every pairwise difference and objective at once with a Bonferroni
+    split of ``alpha``. Stage one takes ``n0`` replications of every design (replication
+    ``r`` of every design may share random numbers); from the first-stage variance ``S^2``
+    of each paired difference, the number of replications that gives it an interval of half
+    width ``delta_m / 2`` is ``N = ceil((h S / (delta_m / 2))^2)``, ``h`` the ``t`` quantile
+    with ``n0 - 1`` degrees of freedom at level ``alpha / (2 P)`` (``P`` = pairs x
+    objectives). Stage two brings every design to the largest ``N`` of its pairs (at most
+    ``max_replications``). Because normal sample means are independent of the sample
+    covariance, ``(mean_N - d) sqrt(N) / S`` has a ``t`` distribution, so all intervals
+    hold together with probability at least ``1 - alpha`` (normal observations).
+
+    A design is left out when another one is better in every objective with confidence
+    (the interval of the difference lies above zero). With probability at least
+    ``1 - alpha``: (a) every Pareto-optimal design is selected, and (b) when ``guaranteed``,
+    no selected design is beaten by another by more than ``deltas[m]`` in every objective
+    ``m``.
+
+    Parameters
+    ----------
+    evaluate
+        Returns one row of observations per ``(design, replication)`` pair; called once per
+        stage with every pair the stage needs.
+    k
+        Number of designs (>= 2).
+    deltas
+        Indifference zone per objective, in its unit (> 0).
+    maximize
+        Per objective, True when a larger mean is better.
+    alpha
+        Allowed probability that any interval misses (0 < alpha < 0.5).
+    n0
+        First-stage replications per design (>= 2).
+    max_replications
+        Cap on the replications of any design.
+    """
+    m = len(maximize)
+    if k < 2:
+        raise ValueError("selection needs at least 2 designs")
+    if len(deltas) != m or any(not d > 0 for d in deltas):
+        raise ValueError(f"need one delta > 0 per objective ({m}), got {list(deltas)}")
+    if not 0.0 < alpha < 0.5:
+        raise ValueError(f"alpha must be in (0, 0.5), got {alpha}")
+    if n0 < 2 or max_replications < n0:
+        raise ValueError("need n0 >= 2 and max_replications >= n0")
+    obs: list[list[list[float]]] = [[] for _ in range(k)]
+
+    def take(upto: Sequence[int]) -> None:
+        pairs = [(i, r) for i in range(k) for r in range(len(obs[i]), upto[i])]
+        if not pairs:
+            return
+        rows = [list(map(float, row)) for row in evaluate(pairs)]
+        if len(rows) != len(pairs):
+            raise ValueError(f"evaluate returned {len(rows)} rows for {len(pairs)} pairs")
+        for (i, r), row in zip(pairs, rows, strict=True):
+            if len(row) != m or not np.isfinite(row).all():
+                raise ValueError(f"design {i}, replication {r}: observations {row} are not "
+                                 f"{m} finite numbers")
+            obs[i].append(row)
+
+    take([n0] * k)
+    sign = np.where(np.asarray(maximize), 1.0, -1.0)
+    first = np.array([o[:n0] for o in obs]) * sign          # (k, n0, m), larger is better
+    comparisons = k * (k - 1) // 2 * m
+    h = float(sps.t.ppf(1.0 - alpha / (2 * comparisons), n0 - 1))
+    half = np.asarray(deltas, dtype=float) / 2.0
+    s = np.zeros((k, k, m))
+    need = [n0] * k
+    for i in range(k):
+        for j in range(i + 1, k):
+            s[i, j] = s[j, i] = (first[j] - first[i]).std(axis=0, ddof=1)
+            n = int(np.ceil(np.max((h * s[i, j] / half) ** 2)))
+            need[i], need[j] = max(need[i], n), max(need[j], n)
+    capped = any(n > max_replications for n in need)
+    take([min(n, max_replications) for n in need])
+    x = [np.array(o) * sign for o in obs]
+    dominated_by: dict[int, int] = {}
+    for i in range(k):
+        for j in range(k):
+            if i == j:
+                continue
+            n = min(len(x[i]), len(x[j]))                   # common replications
+            diff = (x[j][:n] - x[i][:n]).mean(axis=0)       # j better than i where > 0
+            low = diff - h * s[i, j] / np.sqrt(n)
+            if (low > 0).all():
+                dominated_by[i] = j
+                break
+    selected = [i for i in range(k) if i not in dominated_by]
+    return ParetoSelection(selected, dominated_by, not capped, obs)

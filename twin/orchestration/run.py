@@ -23,9 +23,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.calibration import sample_line
 from twin.data.checks import (
     Problem,
     SpecError,
@@ -37,6 +39,7 @@ from twin.data.scenario import event_problems, parse_events
 from twin.data.state import LineState, checked
 from twin.data.units import to_si
 from twin.observation import runfolder
+from twin.observation.accumulated import LEAD_RESOLUTION, accumulated_kpis
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
 from twin.observation.costs import cost_kpis
@@ -45,7 +48,7 @@ from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
 from twin.observation.recorder import Recorder
 from twin.observation.run_warnings import result_warnings
-from twin.observation.stability import stability_warnings
+from twin.observation.stability import load_warnings, series_warnings, stability_warnings
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
 from twin.simulation.line import LineModel
@@ -59,6 +62,13 @@ PACKAGES = ("pilot-twin", "simpy", "numpy", "scipy", "pandas", "numba", "pydanti
 
 ENGINES = ("simpy", "compiled", "auto")
 """Engine choices of a run (``run.engine`` in a spec, ``--engine``, ``engine=``)."""
+
+RECORDINGS = ("tables", "kpis")
+"""What a run keeps (``run.record`` in a spec, ``--record``, ``record=``): every table, or
+only the KPIs with the ``stations`` and ``energy`` tables."""
+
+KEPT_WITH_KPIS = ("stations", "energy")
+"""The tables a run with ``record = "kpis"`` keeps."""
 
 
 def run_id(line: str, run_hash: str, seed: int) -> str:
@@ -223,6 +233,7 @@ class PreparedRun:
     engine: str = "simpy"
     engine_note: str = ""
     state: LineState | None = None
+    record: str = "tables"
 
     @property
     def start(self) -> float:
@@ -274,8 +285,8 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
             duration: str | float | None = None, warmup: str | float | None = None,
             seed: int | None = None, events: Sequence[Any] = (),
             engine: str | None = None, on_deadlock: str | None = None,
-            initial_state: LineState | str | Path | dict[str, Any] | None = None
-            ) -> PreparedRun:
+            initial_state: LineState | str | Path | dict[str, Any] | None = None,
+            calibrated: str | None = None, record: str | None = None) -> PreparedRun:
     """Validate a run's inputs and fix its identity (see :func:`run` for the arguments)."""
     spec, source = resolve_line(line)
     state = None if initial_state is None else checked(read_state(initial_state), spec)
@@ -288,6 +299,7 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     sd = spec.run.seed if seed is None else int(seed)
     if dur <= 0 or wu < 0 or sd < 0:
         raise ValueError("duration must be > 0, warmup >= 0 and seed >= 0")
+    spec = _calibrated(spec, calibrated or spec.run.calibrated, sd)
     events = parse_events(events)
     problems = event_problems(spec, list(events))
     if state is not None:  # event times are times of the run: none before its start
@@ -297,15 +309,33 @@ def prepare(line: S.LineSpec | str | Path | dict[str, Any], *,
     if problems:
         raise SpecError(problems, "timed events")
     chosen, note = choose_engine(spec, events, engine or spec.run.engine, state is not None)
+    keep = record or spec.run.record
+    if keep not in RECORDINGS:
+        raise ValueError(f"unknown record {keep!r} (expected one of {RECORDINGS})")
     shash = spec_hash(spec)
     blob = json.dumps([e.model_dump(mode="json") for e in events], sort_keys=True)
     tag = "" if chosen == "simpy" else f"|{chosen}"  # SimPy run ids are unchanged
+    tag += "|kpis" if keep == "kpis" else ""  # and so are those of runs with tables
     if state is not None:  # runs from a state: the window starts at its time
         wu += state.time
         tag += f"|state:{state_hash(state)}"
     run_hash = hashlib.sha256(
         f"{shash}|{dur!r}|{wu!r}|{sd}|{blob}|{code_hash()}{tag}".encode()).hexdigest()
-    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note, state)
+    return PreparedRun(spec, source, dur, wu, sd, events, shash, run_hash, chosen, note, state,
+                       keep)
+
+
+def _calibrated(spec: S.LineSpec, mode: str, seed: int) -> S.LineSpec:
+    """The spec with its calibrated parameters at their estimates (as written) or at draw
+    number ``seed`` of their joint distribution (``mode`` ``sample``)."""
+    if mode not in ("estimate", "sample"):
+        raise ValueError(f"calibrated must be 'estimate' or 'sample', got {mode!r}")
+    if mode == "estimate":
+        return spec
+    if not spec.calibration:
+        raise ValueError(f"line {spec.line.name!r} has no [calibration] to sample from "
+                         "(twin calibrate writes it)")
+    return sample_line(spec, seed)
 
 
 def read_state(state: LineState | str | Path | dict[str, Any]) -> LineState:
@@ -334,20 +364,30 @@ def execute(prep: PreparedRun) -> RunResult:
     t_wall = time.perf_counter()
     recorder = Recorder()
     end = prep.warmup + prep.duration
+    folding = folds(prep)
     try:
         model: LineModel | CompiledModel = (
-            CompiledModel(prep.line, prep.seed, recorder, prep.events)
+            CompiledModel(prep.line, prep.seed, recorder, prep.events,
+                          window=(prep.warmup, end) if folding else None)
             if prep.engine == "compiled" else LineModel(prep.line, prep.seed, recorder,
                                                         prep.events, state=prep.state))
         model.run(until=end)
-        tables, kpis = finish_tables(prep, model, recorder)
+        if folding:
+            tables, kpis, series = finish_accumulated(prep, model)  # type: ignore[arg-type]
+            warns = (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
+                     + load_warnings(prep.line) + series_warnings(series, end))
+        else:
+            tables, kpis = finish_tables(prep, model, recorder)
+            warns = run_warnings(prep, model, tables, kpis)
+            if prep.record == "kpis":  # SimPy engine: the tables are dropped after use
+                tables = {k: v for k, v in tables.items() if k in KEPT_WITH_KPIS}
     except Exception as exc:
         provenance.update(status="failed", wall_time_s=time.perf_counter() - t_wall,
                           error="".join(traceback.format_exception(exc)))
         raise RunFailed(RunResult(prep.line, provenance)) from exc
     provenance.update(status="completed", wall_time_s=time.perf_counter() - t_wall,
                       end_wip=model.wip())
-    return RunResult(prep.line, provenance, tables, kpis, run_warnings(prep, model, tables, kpis))
+    return RunResult(prep.line, provenance, tables, kpis, warns)
 
 
 def start_provenance(prep: PreparedRun) -> dict[str, Any]:
@@ -366,6 +406,8 @@ def start_provenance(prep: PreparedRun) -> dict[str, Any]:
                      **({"start_s": prep.start} if prep.state is not None else {})},
         "engine": prep.engine,
         "engine_note": prep.engine_note,
+        "record": prep.record,
+        **({"record_note": record_note(prep)} if prep.record == "kpis" else {}),
         "events": [e.model_dump(mode="json") for e in prep.events],
         "started_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "versions": dict(_versions()),
@@ -404,6 +446,40 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
     return tables, kpis
 
 
+def folds(prep: PreparedRun) -> bool:
+    """Whether the run folds its records into KPI accumulators as it goes: ``record =
+    "kpis"`` on the compiled engine, for a line without ``[costs]`` or an hourly grid factor
+    (both price each state interval by the time of day, so those KPIs are computed from the
+    tables, then dropped)."""
+    return (prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
+            and prep.line.energy.grid.hourly is None)
+
+
+def record_note(prep: PreparedRun) -> str:
+    """How a run with ``record = "kpis"`` got its KPIs (for its provenance)."""
+    if folds(prep):
+        return ("KPIs from the compiled engine's accumulators (no record tables kept); "
+                f"lead-time quantiles from a histogram, within "
+                f"{100 * LEAD_RESOLUTION:.2g} % of the exact ones")
+    why = ("SimPy engine" if prep.engine == "simpy" else "cost KPIs"
+           if prep.line.costs is not None else "hourly grid factor")
+    return f"KPIs from the record tables, which were then dropped ({why})"
+
+
+def finish_accumulated(prep: PreparedRun, model: CompiledModel
+                       ) -> tuple[dict[str, pd.DataFrame], dict[str, Any], np.ndarray]:
+    """Tables (``stations``, ``energy``), KPIs and WIP batch series of a run that folded its
+    records into KPI accumulators (:mod:`twin.observation.accumulated`)."""
+    acc = model.accumulated()
+    held = sum(model.wip().values())
+    if acc.line["created"] != acc.line["finished"] + held:
+        raise RuntimeError(f"part flow does not close: {acc.line['created']} created, "
+                           f"{acc.line['finished']} finished, {held} in the line")
+    tables, kpis = accumulated_kpis(prep.line, acc, prep.warmup, prep.warmup + prep.duration)
+    derive(kpis, tables, line_kind(False), False, False)
+    return tables, kpis, acc.wip_batches
+
+
 def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
                  kpis: dict[str, Any]) -> list[dict[str, Any]]:
     """The engine's warnings of a finished run, then those read from its tables (results
@@ -417,7 +493,8 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         warmup: str | float | None = None, seed: int | None = None,
         events: Sequence[Any] = (), engine: str | None = None,
         on_deadlock: str | None = None,
-        initial_state: LineState | str | Path | dict[str, Any] | None = None) -> RunResult:
+        initial_state: LineState | str | Path | dict[str, Any] | None = None,
+        calibrated: str | None = None, record: str | None = None) -> RunResult:
     """Simulate a line and compute its KPIs.
 
     Parameters
@@ -451,6 +528,16 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
         provenance keeps the state (``initial_state``); timed ``events`` are at times of
         the run (none before the state's time). SimPy engine only (``"auto"`` picks it;
         ``"compiled"`` is refused).
+    calibrated
+        ``"estimate"`` (the spec's values) or ``"sample"``: every ``[calibration]`` phase
+        takes draw number ``seed`` of its parameters' joint distribution
+        (:mod:`twin.data.calibration`); default: the spec's ``run.calibrated``.
+    record
+        ``"tables"`` (every record table with the KPIs) or ``"kpis"`` (only the KPIs and
+        the ``stations`` and ``energy`` tables: the compiled engine then folds its records
+        into accumulators as it goes, for large studies; the same KPIs, lead-time quantiles
+        within 0.1 %); default: the spec's ``run.record`` (``"tables"``). The provenance
+        says which (``record``, ``record_note``).
 
     Raises
     ------
@@ -461,4 +548,5 @@ def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float
     """
     return execute(prepare(line, duration=duration, warmup=warmup, seed=seed, events=events,
                            engine=engine, on_deadlock=on_deadlock,
-                           initial_state=initial_state))
+                           initial_state=initial_state, calibrated=calibrated,
+                           record=record))

@@ -52,8 +52,12 @@ def study(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
           warmup: str | float | None = None, seed: int = 1, out: str | Path = "studies",
           executor: Executor = "serial", workers: int | None = None,
           mtt: float | None = None, td24: float | None = None,
-          progress: Callable[[int, int], None] | None = None) -> ScaleUpStudy:
-    """Run a scale-up study and store it under ``out/<line>_scaleup_<unit>``."""
+          progress: Callable[[int, int], None] | None = None,
+          calibrated: str | None = None) -> ScaleUpStudy:
+    """Run a scale-up study and store it under ``out/<line>_scaleup_<unit>``;
+    ``calibrated="sample"``: replication ``r`` of every scale takes draw ``seed + r`` of the
+    line's calibrated parameters (relative to the estimates, so a scaled UA keeps its
+    calibrated relative error)."""
     if replications < 1:
         raise ValueError("replications must be >= 1")
     spec, _ = resolve_line(line)
@@ -65,11 +69,13 @@ def study(line: S.LineSpec | str | Path | dict[str, Any], unit: str,
         (root / "lines" / f"{name}.toml").write_text(
             tomli_w.dumps(_toml_ready(s.line.model_dump(mode="json", by_alias=True))))
         s.derivation.to_csv(root / "lines" / f"{name}.derivation.csv", index=False)
-    preps = [(i, prepare(s.line, duration=duration, warmup=warmup, seed=seed + r))
+    preps = [(i, prepare(s.line, duration=duration, warmup=warmup, seed=seed + r,
+                         calibrated=calibrated))
              for i, s in enumerate(scaled) for r in range(replications)]
     plan = {"line": spec.line.name, "unit": unit, "rule": scaled[0].rule if scaled else rule,
             "volumes_m3": [s.volume for s in scaled], "replications": replications,
-            "seed": seed, "runs": [p.run_id for _, p in preps]}
+            "seed": seed, "calibrated": calibrated or spec.run.calibrated,
+            "runs": [p.run_id for _, p in preps]}
     write_study(root, "scaleup", plan)
     run_planned(root, [p for _, p in preps], executor=executor, workers=workers,
                 progress=progress)

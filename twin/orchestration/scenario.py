@@ -169,10 +169,12 @@ class Scenario:
         return key, maximize
 
     def prepare(self, overrides: dict[str, Any], seed: int,
-                warmup: float | None = None) -> PreparedRun:
-        """A prepared run of one design point with one seed."""
+                warmup: float | None = None, record: str | None = None) -> PreparedRun:
+        """A prepared run of one design point with one seed (``record``: default the
+        scenario's ``run.record``)."""
         run = self.spec.run
         wu = warmup if warmup is not None else (None if run.warmup in (None, "auto")
                                                  else run.warmup)
         return prepare(self.line_for(overrides), duration=run.duration, warmup=wu, seed=seed,
-                       events=self.spec.events, engine=run.engine)
+                       events=self.spec.events, engine=run.engine, calibrated=run.calibrated,
+                       record=record or run.record)

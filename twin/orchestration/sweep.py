@@ -100,8 +100,12 @@ def point_label(point: dict[str, Any]) -> str:
 
 def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
               executor: Executor = "local", workers: int | None = None,
-              cluster: str | None = None, progress: Progress | None = None) -> Study:
+              cluster: str | None = None, progress: Progress | None = None,
+              batch: int | None = None) -> Study:
     """Run (or resume) every run of a scenario's study; returns the :class:`Study`.
+
+    ``batch``: runs per executor task (default: a few batches per worker, see
+    :func:`twin.orchestration.study.batch_size`); the results do not depend on it.
 
     Raises
     ------
@@ -125,7 +129,8 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     def task(point: int, rep: int) -> Task:
         wu = warmup if warmup is not None else run.warmup  # "auto" has set ``warmup``
         prep = prepare(lines[point], duration=run.duration, warmup=wu, seed=run.seed + rep,
-                       events=sc.spec.events, engine=run.engine)
+                       events=sc.spec.events, engine=run.engine, calibrated=run.calibrated,
+                       record=run.record)
         return Task(point, rep, prep)
 
     n0 = run.min_replications if run.replications == "auto" else int(run.replications)
@@ -133,7 +138,7 @@ def run_study(scenario: Scenario | str | Path, out: str | Path = "studies", *,
     while True:
         _save_plan(root, sc, points, tasks, warmup)
         run_planned(root, [t.prepared for t in tasks], executor=executor, workers=workers,
-                    cluster=cluster, progress=progress)
+                    cluster=cluster, progress=progress, batch=batch)
         if run.replications != "auto":
             break
         more = _more_replications(Study(root), run, len(points))
@@ -184,6 +189,6 @@ def _stored_warmup(root: Path) -> float | None:
 
 def _auto_warmup(sc: Scenario) -> float:
     """Warm-up from one pilot run of the base point without warm-up (MSER-5 on WIP)."""
-    pilot = sc.prepare(sc.points()[0], sc.spec.run.seed, warmup=0.0)
+    pilot = sc.prepare(sc.points()[0], sc.spec.run.seed, warmup=0.0, record="tables")
     result = execute(pilot)
     return float(math.ceil(stats.warmup_from_run(result)))

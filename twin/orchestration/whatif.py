@@ -43,17 +43,19 @@ def what_if_line(file: str | Path, sets: Sequence[str]) -> S.LineSpec:
 
 def replicate(line: S.LineSpec, replications: int, *, duration: str | None = None,
               warmup: str | None = None, seed: int | None = None, source: str = "",
-              on_deadlock: str | None = None, engine: str | None = None) -> list[RunResult]:
+              on_deadlock: str | None = None, engine: str | None = None,
+              calibrated: str | None = None, record: str | None = None) -> list[RunResult]:
     """``replications`` runs of ``line`` with seeds ``seed, seed + 1, ...`` (the spec's seed
-    by default); ``source`` is recorded as where the line came from; ``on_deadlock`` and
-    ``engine`` as in :func:`twin.orchestration.run.run`."""
+    by default); ``source`` is recorded as where the line came from; ``on_deadlock``,
+    ``engine``, ``calibrated`` and ``record`` as in :func:`twin.orchestration.run.run`."""
     if replications < 1:
         raise ValueError(f"--replications must be at least 1, got {replications}")
     first = line.run.seed if seed is None else int(seed)
     out = []
     for r in range(replications):
         prep = prepare(line, duration=duration, warmup=warmup, seed=first + r,
-                       on_deadlock=on_deadlock, engine=engine)
+                       on_deadlock=on_deadlock, engine=engine, calibrated=calibrated,
+                       record=record)
         if source:
             prep = dataclasses.replace(prep, source=source)
         out.append(execute(prep))

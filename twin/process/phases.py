@@ -24,10 +24,13 @@ from twin.data.spec import Process
 from twin.kernels import crystallisation as kc
 from twin.kernels import drying as kd
 from twin.kernels import fermentation as kf
+from twin.kernels import network as kn
 from twin.kernels import reactor as kr
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
+from twin.process import fmu_phase
 from twin.process.materials import Materials
+from twin.process.network import kinetics_of, network_inputs
 
 DEFAULT_MAX_REACTION_TIME = 48 * 3600.0
 """Time limit of a reaction without ``max_time`` [s]."""
@@ -190,6 +193,32 @@ def _react(ph: P.React, unit: Process, name: str, mass: np.ndarray, t: float, ma
                             "yield": tot["yield_B"], "selectivity": tot["selectivity_B"]})
 
 
+def _react_network(ph: P.ReactNetwork, unit: Process, name: str, mass: np.ndarray, t: float,
+                   mat: Materials, draw: Callable[[P.Phase], float]) -> Outcome:
+    kin = kinetics_of(ph)
+    key = ph.key_species()
+    if not mass[mat.code(key)] > 0:
+        raise PhaseError(f"no {key} in the batch")
+    t_dose = draw_dist(ph.dose_time) if ph.dose_time is not None and ph.dose else 0.0
+    p, y0, moles = network_inputs(ph, kin, mass, t, mat, t_dose)
+    t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
+    res = kn.run_network_phase(p, y0, species=kin.species, t_end=t_end, unit=name,
+                               phase=ph.name or "react")
+    n_end = res.end_state[: len(kin.species)]
+    flows = [(mat.code(s), "transformation", float((n_end[i] - moles[i])
+                                                   * mat.molar_mass[mat.code(s)]))
+             for i, s in enumerate(kin.species)]
+    tot = res.totals
+    return Outcome(res.duration, flows, temperature=float(res.end_state[len(kin.species)]),
+                   utility=ph.utility, heat=abs(tot["heat_removed_jacket_J"]),
+                   profile=res.profile, columns=res.profile_columns,
+                   summary={"ended_by": res.ended_by, "conversion": tot["conversion"],
+                            "peak_temperature_K": tot["peak_temperature_K"],
+                            "max_mtsr_K": tot["max_mtsr_K"],
+                            "max_accumulation": tot["max_accumulation"],
+                            "heat_released_J": tot["heat_released_J"]})
+
+
 def _crystallise(ph: P.Crystallise, unit: Process, name: str, mass: np.ndarray, t: float,
                  mat: Materials, draw: Callable[[P.Phase], float]) -> Outcome:
     s, x, w = mat.code(ph.solute), mat.code(ph.crystal), mat.code(ph.solvent)
@@ -320,12 +349,29 @@ def _hold(ph: P.Hold, unit: Process, name: str, mass: np.ndarray, t: float, mat:
     return Outcome(draw(ph))
 
 
+def _fmu(ph: P.Fmu, unit: Process, name: str, mass: np.ndarray, t: float, mat: Materials,
+         draw: Callable[[P.Phase], float]) -> Outcome:
+    try:
+        res = fmu_phase.run(ph, name, mass, t, mat)
+        flows = fmu_phase.flows(ph, res, mass, mat)
+    except fmu_phase.FmuPhaseError as exc:
+        raise PhaseError(str(exc)) from None
+    end, start = res["end"], res["start"]
+    heat = abs(end["heat"] - start["heat"]) if "heat" in end else 0.0
+    return Outcome(res["duration"], flows, temperature=end.get("temperature"),
+                   utility=ph.utility, heat=heat, profile=res["profile"],
+                   columns=res["columns"],
+                   summary={"ended_by": res["ended_by"], "fmu_steps": res["steps"]})
+
+
 def draw_dist(dist: object) -> float:
     """The mean of a distribution-valued phase limit (limits are not random) [s]."""
     return float(dist.mean())  # type: ignore[attr-defined]
 
 
 _HANDLERS: dict[type, Callable[..., Outcome]] = {
-    P.Charge: _charge, P.Thermal: _thermal, P.React: _react, P.Crystallise: _crystallise,
+    P.Charge: _charge, P.Thermal: _thermal, P.React: _react, P.ReactNetwork: _react_network,
+    P.Crystallise: _crystallise,
     P.Separate: _separate, P.Dry: _dry, P.Ferment: _ferment, P.Clean: _clean, P.Hold: _hold,
+    P.Fmu: _fmu,
 }

@@ -23,6 +23,7 @@ import pandas as pd
 
 from twin.data import process as P
 from twin.data import spec as S
+from twin.data.calibration import draws, phase_updates
 from twin.kernels import safety
 from twin.kernels import scaleup as rules
 from twin.kernels.semenov import semenov_check
@@ -48,6 +49,11 @@ def reaction_entry(line: S.LineSpec, unit: str) -> tuple[np.ndarray, float, P.Re
     for phase in st.recipe:
         if isinstance(phase, P.React):
             return mass, temp, phase, mat
+        if isinstance(phase, P.ReactNetwork):
+            raise ValueError(f"{unit!r} reacts by a reaction network: the thermal-safety "
+                             "assessment (Semenov, cooling-failure scan, Stoessel class) "
+                             "covers the single/series/parallel react phase only; the run "
+                             "itself records the network's MTSR and accumulation")
         out = ph.compute(phase, st, unit, mass, temp, mat, mean_duration)
         for code, kind, kg in out.flows:
             mass[code] += kg if kind in ("input", "transformation") else -kg
@@ -112,11 +118,13 @@ def assessment(line: S.LineSpec, unit: str, *, max_mtsr: float, t_mtt: float,
 
 def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1,
                 ea_sd: float = 2000.0, k0_cv: float = 0.0, seed: int = 0,
-                mtt: float | None = None) -> pd.DataFrame:
+                mtt: float | None = None, calibrated: bool = False) -> pd.DataFrame:
     """Propagate uncertain ``ua`` (lognormal, coefficient of variation ``ua_cv``), activation
     energy (normal, ``ea_sd`` [J/mol]) and ``k0`` (lognormal) through the reaction kernel of
     ``unit``: one kernel call per sample, and a second without the temperature abort for the
-    samples the recipe stopped.
+    samples the recipe stopped. ``calibrated``: instead, sample i is draw ``seed + i`` of
+    the joint distribution of the unit's calibrated react parameters
+    (``[calibration.<unit>]``, :mod:`twin.data.calibration`; the others keep their values).
 
     Returns one row per sample: ``peak_temperature_C`` as the recipe runs (capped by its
     ``t_max`` abort), ``uncapped_peak_temperature_C`` (the abort removed: where the batch
@@ -127,27 +135,17 @@ def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1
     """
     mass, temp, react, mat = reaction_entry(line, unit)
     st = line.stations[unit]
-    rng = np.random.default_rng(seed)
-
-    def lognormal(cv: float) -> np.ndarray:
-        if cv <= 0:
-            return np.ones(n)
-        s2 = math.log1p(cv * cv)
-        return rng.lognormal(-0.5 * s2, math.sqrt(s2), n)
-
-    ua, k0 = react.ua * lognormal(ua_cv), react.k0 * lognormal(k0_cv)
-    ea = react.ea + (rng.normal(0.0, ea_sd, n) if ea_sd > 0 else np.zeros(n))
+    variants = (_calibrated_variants(line, unit, react, n, seed) if calibrated
+                else _independent_variants(react, n, ua_cv, ea_sd, k0_cv, seed))
     rows = []
-    for i in range(n):
-        variant = react.model_copy(update={"ua": float(ua[i]), "ea": float(ea[i]),
-                                           "k0": float(k0[i])})
+    for variant in variants:
         out = ph.compute(variant, st, unit, mass.copy(), temp, mat, mean_duration)
         aborted = out.summary["ended_by"] == "temperature_limit"
         free = out
         if aborted:
             free = ph.compute(variant.model_copy(update={"t_max": None}), st, unit,
                               mass.copy(), temp, mat, mean_duration)
-        rows.append({"ua_W_K": ua[i], "ea_J_mol": ea[i], "k0_1_s": k0[i],
+        rows.append({"ua_W_K": variant.ua, "ea_J_mol": variant.ea, "k0_1_s": variant.k0,
                      "peak_temperature_C": out.summary["peak_temperature_K"] - 273.15,
                      "uncapped_peak_temperature_C": free.summary["peak_temperature_K"] - 273.15,
                      "conversion": out.summary["conversion"],
@@ -163,3 +161,37 @@ def monte_carlo(line: S.LineSpec, unit: str, *, n: int = 200, ua_cv: float = 0.1
     frame.attrs["peak_basis"] = ("uncapped: the reaction followed past the recipe's temperature "
                                  "abort (t_max) to its own peak")
     return frame
+
+
+def _independent_variants(react: P.React, n: int, ua_cv: float, ea_sd: float, k0_cv: float,
+                          seed: int) -> list[P.React]:
+    """The react phase with independent lognormal UA and k0 and normal Ea (n samples)."""
+    rng = np.random.default_rng(seed)
+
+    def lognormal(cv: float) -> np.ndarray:
+        if cv <= 0:
+            return np.ones(n)
+        s2 = math.log1p(cv * cv)
+        return rng.lognormal(-0.5 * s2, math.sqrt(s2), n)
+
+    ua, k0 = react.ua * lognormal(ua_cv), react.k0 * lognormal(k0_cv)
+    ea = react.ea + (rng.normal(0.0, ea_sd, n) if ea_sd > 0 else np.zeros(n))
+    return [react.model_copy(update={"ua": float(ua[i]), "ea": float(ea[i]),
+                                     "k0": float(k0[i])}) for i in range(n)]
+
+
+def _calibrated_variants(line: S.LineSpec, unit: str, react: P.React, n: int,
+                         seed: int) -> list[P.React]:
+    """The react phase at draws ``seed .. seed + n - 1`` of its calibrated parameters."""
+    rec = line.calibration.get(unit)
+    st = line.stations[unit]
+    if rec is None:
+        raise ValueError(f"{unit!r} has no [calibration.{unit}] to sample from (twin "
+                         "calibrate writes it)")
+    if not isinstance(st, S.Process) or st.recipe[rec.phase] is not react:
+        raise ValueError(f"calibration.{unit}.phase = {rec.phase} is not the react phase of "
+                         f"{unit!r}")
+    values = {k: getattr(react, k) for k in type(react).model_fields}
+    return [react.model_copy(update=phase_updates(rec, values, rec.natural(z)))
+            for z in draws(rec, n, seed)]
+

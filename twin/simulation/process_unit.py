@@ -27,9 +27,15 @@ STARVED_STRETCH = 10.0
 
 def _missed_target(phase: Any, out: phases.Outcome) -> str:
     """Why a batch is off-spec after ``phase`` (empty: it is not): a reaction that reached
-    its time limit before its target conversion. (One stopped at its temperature limit is a
-    safety stop the recipe handles: it goes on.)"""
-    if phase.phase != "react" or out.summary.get("ended_by") != "end_time":
+    its time limit before its target conversion, or an FMU phase before its end output.
+    (One stopped at its temperature limit is a safety stop the recipe handles: it goes
+    on.)"""
+    if out.summary.get("ended_by") != "end_time":
+        return ""
+    if phase.phase == "fmu" and phase.end is not None:
+        return (f"reached its time limit at {out.duration:g} s before the FMU's end "
+                f"output {phase.end!r} became true")
+    if phase.phase != "react" or phase.target_conversion is None:
         return ""
     return (f"reached its time limit at {out.duration:g} s with conversion "
             f"{100 * float(out.summary['conversion']):.3g} % "

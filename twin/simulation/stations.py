@@ -50,10 +50,12 @@ def _then(first: Generator[Any, Any, None],
 
 
 def _avoided(line: S.LineSpec, spec: S.Equipment) -> list[tuple[float, float]]:
-    """The daily intervals [s] of the tariff periods ``spec``'s energy schedule avoids."""
-    if spec.energy_schedule is None or line.costs is None:
+    """The daily intervals [s] ``spec``'s energy schedule avoids (tariff periods, dirty
+    grid hours)."""
+    if spec.energy_schedule is None:
         return []
-    return avoided_intervals(line.costs.electricity, spec.energy_schedule.avoid)
+    tariff = line.costs.electricity if line.costs is not None else None
+    return avoided_intervals(spec.energy_schedule, tariff, line.energy.grid)
 
 
 def settle(store: simpy.Store, extra: int = 0) -> tuple[int, int, int]:

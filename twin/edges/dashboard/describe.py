@@ -47,7 +47,8 @@ def _alarm(name: str, a: Any) -> dict[str, Any]:
 def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
     """The line as the page draws it (empty parts when the spec is unknown)."""
     if spec is None:
-        return {"stations": {}, "utilities": {}, "grid_kg_per_kwh": None, "alarms": [],
+        return {"stations": {}, "utilities": {}, "grid_kg_per_kwh": None,
+                "grid_hourly_kg_per_kwh": None, "costs": False, "alarms": [],
                 "signals": {}, "diagram": None}
     stations = {name: _station(spec, st) for name, st in spec.stations.items()}
     utilities = {name: {"carrier": u.carrier, "capacity": u.capacity, "medium": u.is_medium}
@@ -55,7 +56,10 @@ def describe_line(spec: S.LineSpec | None) -> dict[str, Any]:
     alarms = [_alarm(name, a) for name, a in (getattr(spec, "alarms", None) or {}).items()]
     diagram = line_layout(spec.model_dump(mode="json", by_alias=True)["stations"])
     return {"stations": stations, "utilities": utilities,
-            "grid_kg_per_kwh": spec.energy.grid.value * J_PER_KWH, "alarms": alarms,
+            "grid_kg_per_kwh": spec.energy.grid.value * J_PER_KWH,
+            "grid_hourly_kg_per_kwh": (None if spec.energy.grid.hourly is None else
+                                       [f * J_PER_KWH for f in spec.energy.grid.hourly]),
+            "costs": spec.costs is not None, "alarms": alarms,
             "signals": signal_display(spec), "diagram": diagram.as_dict()}
 
 

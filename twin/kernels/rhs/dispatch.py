@@ -12,12 +12,20 @@ from __future__ import annotations
 import numpy as np
 
 from twin.kernels.jit import kernel
-from twin.kernels.rhs import crystallisation, drying, fermentation, reactor, testproblems
+from twin.kernels.rhs import (
+    crystallisation,
+    drying,
+    fermentation,
+    network,
+    reactor,
+    testproblems,
+)
 
 TEST_DECAY = 1
 TEST_BLOWUP = 2
 TEST_ROBERTSON = 3
 REACTOR = 10
+NETWORK = 11
 FERMENTATION = 20
 DRYING = 30
 CRYSTALLISATION = 40
@@ -28,6 +36,8 @@ def rhs(model: int, t: float, y: np.ndarray, p: np.ndarray, dydt: np.ndarray) ->
     """Evaluate dy/dt of ``model`` at (t, y) into ``dydt`` (NaN for an unknown model)."""
     if model == REACTOR:
         reactor.rhs(t, y, p, dydt)
+    elif model == NETWORK:
+        network.rhs(t, y, p, dydt)
     elif model == FERMENTATION:
         fermentation.rhs(t, y, p, dydt)
     elif model == DRYING:
@@ -49,6 +59,8 @@ def events(model: int, t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) ->
     """Evaluate the terminal-event functions of ``model``; an event fires when g[i] reaches 0."""
     if model == REACTOR:
         reactor.events(t, y, p, g)
+    elif model == NETWORK:
+        network.events(t, y, p, g)
     elif model == FERMENTATION:
         fermentation.events(t, y, p, g)
     elif model == DRYING:
@@ -65,11 +77,13 @@ def events(model: int, t: float, y: np.ndarray, p: np.ndarray, g: np.ndarray) ->
 def monitor(model: int, t: float, y: np.ndarray, p: np.ndarray) -> float:
     """A model-defined scalar whose maximum over the phase is tracked (NaN if none).
 
-    Reactor: MTSR [K]; fermentation: oxygen uptake [kg/s]; drying: evaporation rate [kg/s];
-    crystallisation: jacket duty [W].
+    Reactor and reaction network: MTSR [K]; fermentation: oxygen uptake [kg/s]; drying:
+    evaporation rate [kg/s]; crystallisation: jacket duty [W].
     """
     if model == REACTOR:
         return reactor.monitor(t, y, p)
+    if model == NETWORK:
+        return network.monitor(t, y, p)
     if model == FERMENTATION:
         return fermentation.monitor(t, y, p)
     if model == DRYING:

@@ -12,9 +12,11 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import Recorder
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
+from twin.simulation.compiled.accumulate import Folder
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 
 FIRST_ROWS = 1 << 16
@@ -26,6 +28,11 @@ UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 class CompiledModel:
     """A discrete line ready to run on the compiled loop (same seed, same draws as SimPy).
 
+    With ``window = (t0, t1)`` [s] the run records KPI accumulators over that window instead
+    of tables (``record = "kpis"``): the record rows are folded in and dropped whenever
+    their arrays fill up and at the end (:mod:`.accumulate`); :meth:`accumulated` returns
+    them, and the recorder stays empty.
+
     Raises
     ------
     ValueError
@@ -36,7 +43,8 @@ class CompiledModel:
     alarms = None  # the compiled engine runs lines without alarms
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
-                 events: tuple[Any, ...] = ()) -> None:
+                 events: tuple[Any, ...] = (),
+                 window: tuple[float, float] | None = None) -> None:
         why = unsupported(line, tuple(events))
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
@@ -53,6 +61,8 @@ class CompiledModel:
         self.a = _state(self.low)
         self.clock = np.zeros(1)
         self._copied = 0
+        self.folder = None if window is None else Folder(
+            line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
 
     # ------------------------------------------------------------------ running
 
@@ -74,12 +84,30 @@ class CompiledModel:
             if code == L.REFILL:
                 _refill(self.low, a)
             elif code == L.GROW:
+                if self.folder is not None:
+                    self._fold()
                 _grow(a)
             else:
                 raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
                                    f"at t = {self.clock[0]:.6g} s")
         self.clock[0] = until
-        self._to_recorder()
+        if self.folder is not None:
+            self._fold()
+        else:
+            self._to_recorder()
+
+    def _fold(self) -> None:
+        """Fold the record rows into the accumulators and reuse their arrays."""
+        n = self.a["n"]
+        counters = (L.N_S, L.N_E, L.N_P, L.N_STOP)
+        self.folder.fold(self.a, n, int(n[L.N_PARTS]), counters)  # type: ignore[union-attr]
+        n[list(counters)] = 0
+
+    def accumulated(self) -> Accumulated:
+        """The KPI accumulators of a run made with a ``window`` (after :meth:`run`)."""
+        if self.folder is None:
+            raise RuntimeError("this run records tables, not KPI accumulators")
+        return self.folder.result(self.low.units)
 
     def _to_recorder(self) -> None:
         """Hand the records made so far to the recorder (its columns, as NumPy arrays)."""

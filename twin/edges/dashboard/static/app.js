@@ -168,7 +168,7 @@ function kpisAt(run, T) {
   // time elements per station and electricity over [t0, T]
   const { intervals: iv } = intervals(run, T);
   const secs = new Map();
-  let joules = 0;
+  let joules = 0, co2 = 0;
   for (const [u, list] of iv) {
     const st = run.stationName((meta.units[u] || [-1])[0]);
     const power = (layout.stations[st] || {}).power_W || {};
@@ -178,6 +178,7 @@ function kpisAt(run, T) {
       if (d <= 0) continue;
       acc[s] = (acc[s] || 0) + d;
       joules += (power[s] || 0) * d;
+      co2 += gridKg(layout, power[s] || 0, Math.max(a, t0), Math.min(b, T));
     }
     secs.set(st, acc);
   }
@@ -196,17 +197,30 @@ function kpisAt(run, T) {
       best = { name, active, oee: avail * eff * q };
     }
   }
-  const kwh = joules / 3.6e6, grid = layout.grid_kg_per_kwh || 0;
+  const kwh = joules / 3.6e6;
   return {
     throughput: good / (span / HOUR), good, scrap,
     yield: good + scrap > 0 ? good / (good + scrap) : NaN,
     wip: made - finished, wipMean: partSeconds / span, oee: best ? best.oee : NaN, bottleneck: best ? best.name : "",
     kwh, kwhPerUnit: good > 0 ? kwh / good : NaN,
-    co2PerUnit: good > 0 ? kwh * grid / good : NaN,
+    co2PerUnit: good > 0 ? co2 / good : NaN,
   };
 }
 
-// Alarm rows up to T and the latest row of each alarm.
+// kg CO2e of `watts` drawn over [a, b) [s from Monday 00:00]: at the grid factor of each
+// hour when the line has an hourly profile, else at its flat factor.
+function gridKg(layout, watts, a, b) {
+  const hourly = layout.grid_hourly_kg_per_kwh;
+  if (!hourly) return watts * (b - a) / 3.6e6 * (layout.grid_kg_per_kwh || 0);
+  let kg = 0;
+  for (let t = a; t < b;) {
+    const h = Math.floor(t / 3600), next = Math.min(b, (h + 1) * 3600);
+    kg += watts * (next - t) / 3.6e6 * hourly[h % 24];
+    t = next;
+  }
+  return kg;
+}
+
 // Alarm rows up to T and the latest row of each alarm. Active: the condition is present now
 // (unacknowledged or acknowledged, not shelved), as the KPI "standing alarms" counts them;
 // returned-unacknowledged alarms wait for an acknowledgement but are not active.
@@ -306,7 +320,11 @@ function renderKpis(run, T) {
   const k = kpisAt(run, T), stored = run.meta.kpis || {};
   const atEnd = run.meta.kpis && T >= run.end - 1e-6;
   const utilities = Object.keys(run.meta.layout.utilities || {}).length > 0;
-  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile"));
+  const layout = run.meta.layout || {};
+  const has = { costs: !!layout.costs, alarms: (layout.alarms || []).length > 0 };
+  // a KPI that needs prices or alarms is shown only on lines that have them (or a stored value)
+  const tiles = (run.meta.kpi_catalogue || []).filter((c) => c.shown.includes("tile")
+    && (!c.requires || has[c.requires] || typeof stored[c.key] === "number"));
   const box = document.getElementById("kpis");
   box.replaceChildren(...tiles.map((c) => {
     const mine = TILE_VALUES[c.key];
@@ -923,6 +941,36 @@ function renderResiduals(run, T) {
   window.twinState.residuals = { signal: tag, points: pick.x.length, alarms: alarms.length };
 }
 
+// Forecasts (a shadow run's forecasts table): at each re-sync to the plant's state, the
+// forecast end of each batch in process and the good output by the end of the shift and of
+// the day, as the median with its prediction interval, against the time it was made.
+function renderForecasts(run, T) {
+  const ft = run.col("forecasts", "time"), kind = run.col("forecasts", "kind");
+  if (!panel("fc-batches", ft.length > 0)) return;
+  const item = run.col("forecasts", "item"), station = run.col("forecasts", "station");
+  const [low, med, high] = ["low", "median", "high"].map((c) => run.col("forecasts", c));
+  const w0 = windowStart(T), fin = (v) => typeof v === "number" && Number.isFinite(v);
+  const groups = new Map();
+  for (let i = 0; i < ft.length && ft[i] <= T; i++) {
+    if (ft[i] < w0 || !fin(med[i]) || (kind[i] !== "batch_end" && kind[i] !== "output")) continue;
+    const key = kind[i] === "batch_end" ? `batch end at ${station[i]}` : `good output by ${item[i]}`;
+    if (!groups.has(key)) groups.set(key, { kind: kind[i], x: [], y: [], up: [], down: [], text: [] });
+    const g = groups.get(key), scale = kind[i] === "batch_end" ? HOUR : 1;
+    g.x.push(ft[i] / HOUR);
+    g.y.push(med[i] / scale);
+    g.up.push(fin(high[i]) ? (high[i] - med[i]) / scale : null);
+    g.down.push(fin(low[i]) ? (med[i] - low[i]) / scale : null);
+    g.text.push(item[i]);
+  }
+  const traces = (k, unit) => [...groups.entries()].filter(([, g]) => g.kind === k).map(([name, g], n) => ({
+    type: "scatter", mode: "markers", marker: { color: GREYS[n % GREYS.length], size: 7 }, name: `${name} [${unit}]`,
+    x: g.x, y: g.y, text: g.text, error_y: { type: "data", symmetric: false, array: g.up, arrayminus: g.down, color: GREYS[n % GREYS.length] } }));
+  const batches = traces("batch_end", "h"), output = traces("output", "parts");
+  Plotly.react("fc-batches", batches, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle("forecast batch end [h since the start]") }, PLOT_CONFIG);
+  Plotly.react("fc-output", output, { ...BASE_LAYOUT, xaxis: timeAxis(w0, T), yaxis: axisTitle("forecast good output [parts]", { rangemode: "tozero" }) }, PLOT_CONFIG);
+  window.twinState.forecasts = { batches: batches.reduce((n, t) => n + t.x.length, 0), output: output.reduce((n, t) => n + t.x.length, 0) };
+}
+
 // -------------------------------------------------------------------- rendering
 
 function currentTime() {
@@ -950,6 +998,7 @@ function render() {
     if (units) { panel("gantt", true); renderUtility(run, T); renderProfiles(run, T); renderGantt(run, T); renderLevels(run, T); }
     else for (const id of ["gantt", "utility", "profiles", "levels"]) panel(id, false);
     renderResiduals(run, T);
+    renderForecasts(run, T);
   }
   if (ui.view === "flows") renderFlows(run, T);
   if (ui.view === "alarms") renderAlarms(run, T);

@@ -1,0 +1,201 @@
+"""``record = "kpis"``: the compiled engine's KPI accumulators against the full tables.
+
+The same run (spec, seed, window) is made twice on the compiled engine: once keeping every
+record table, from which the KPIs are computed as always, and once folding the records into
+accumulators and dropping them. Every line KPI, every column of the station table and the
+electricity ledger must agree to floating-point rounding (the sums run in another order),
+and the lead-time quantiles within the histogram's stated resolution of NumPy's percentiles
+of the exact lead times. The record arrays are made small so that every run folds many
+times (rows of one instant fall into different folds).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from lines_for_tests import const, expo
+from test_compiled_engine import lines
+
+from twin.data.checks import SpecError, line_from_dict
+from twin.observation import accumulated as A
+from twin.orchestration.run import RunResult, prepare, run
+from twin.simulation.compiled import engine as E
+
+RTOL = 1e-9
+QUANTILES = ("lead_time_p50_h", "lead_time_p95_h")
+
+
+@pytest.fixture(autouse=True)
+def small_record_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Record arrays of 2 x SLACK rows: a run folds every few thousand rows."""
+    monkeypatch.setattr(E, "FIRST_ROWS", 2 * E.L.SLACK)
+
+
+def both(spec: Any, **kw: Any) -> tuple[RunResult, RunResult]:
+    return (run(spec, engine="compiled", record="tables", **kw),
+            run(spec, engine="compiled", record="kpis", **kw))
+
+
+def assert_same_kpis(a: RunResult, b: RunResult) -> None:
+    """Every KPI of ``b`` (accumulators) equals ``a``'s (tables); quantiles within the
+    histogram resolution of NumPy's percentiles of ``a``'s lead times."""
+    assert set(a.kpis) == set(b.kpis)
+    for key, x in a.kpis.items():
+        y = b.kpis[key]
+        if key in QUANTILES:
+            continue
+        if isinstance(x, float) and math.isnan(x):
+            assert isinstance(y, float) and math.isnan(y), key
+        elif isinstance(x, float):
+            assert y == pytest.approx(x, rel=RTOL, abs=1e-12), key
+        else:
+            assert x == y, key
+    t0 = a.provenance["settings"]["warmup_s"]
+    t1 = t0 + a.provenance["settings"]["duration_s"]
+    parts = a.tables["parts"]
+    good = parts[(parts["fate"] == "good") & (parts["done"] >= t0) & (parts["done"] <= t1)]
+    lead = (good["done"] - good["created"]).to_numpy()
+    for key, q in zip(QUANTILES, (50, 95), strict=True):
+        if not lead.size:
+            assert math.isnan(b.kpis[key])
+            continue
+        exact = float(np.percentile(lead, q))  # NumPy's linear interpolation: the reference
+        tol = A.LEAD_RESOLUTION * exact + A.LEAD_MIN_S / 2 + 1e-12
+        assert abs(b.kpis[key] * 3600.0 - exact) <= tol, key
+    pd.testing.assert_frame_equal(a.stations, b.stations, rtol=RTOL, atol=1e-12)
+    pd.testing.assert_frame_equal(a.tables["energy"], b.tables["energy"], rtol=RTOL,
+                                  atol=1e-12)
+    assert a.warnings == b.warnings
+    assert set(b.tables) == {"stations", "energy"}
+
+
+def _rework_line() -> dict[str, Any]:
+    """Two products, parallel servers with failures, inspection with scrap and rework
+    back into the first machine, power by state."""
+    return {"line": {"name": "rework"}, "products": {"A": {}, "B": {}}, "stations": {
+        "src": {"type": "source", "mix": {"A": 0.6, "B": 0.4}, "interarrival": expo(1.0),
+                "to": "m1"},
+        "m1": {"type": "machine", "servers": 2, "cycle_time": expo(1.5),
+               "product_cycle_time": {"B": {"dist": "gamma", "shape": 2, "scale": "0.8 s"}},
+               "to": "q", "failures": [{"ttf": expo(200.0), "ttr": expo(20.0)}],
+               "power": {"producing": "3 kW", "idle": "0.4 kW", "down": "0.1 kW"}},
+        "q": {"type": "inspection", "buffer": 2, "cycle_time": expo(0.6),
+              "scrap_probability": 0.05, "rework_probability": 0.1, "rework_to": "m1",
+              "to": "out", "power": {"producing": "1 kW"}},
+        "out": {"type": "sink"}}}
+
+
+def _blocking_line() -> dict[str, Any]:
+    """Infinite supply, a zero buffer (direct hand-over), a split to the least loaded of two
+    machines, blocking everywhere."""
+    return {"line": {"name": "blocking"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "to": "m1"},
+        "m1": {"type": "machine", "buffer": 2, "cycle_time": expo(1.0), "to": "m2"},
+        "m2": {"type": "machine", "buffer": 0, "cycle_time": expo(0.9),
+               "to": ["m3a", "m3b"]},
+        "m3a": {"type": "machine", "buffer": 1, "cycle_time": expo(1.7), "to": "out"},
+        "m3b": {"type": "machine", "buffer": 1, "cycle_time": expo(2.1), "to": "out"},
+        "out": {"type": "sink"}}}
+
+
+def _lost_line() -> dict[str, Any]:
+    """Arrivals lost when the first buffer is full (M/M/1/3), then a machine with
+    failures."""
+    return {"line": {"name": "lost"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": expo(0.9),
+                "when_full": "lost", "to": "m1"},
+        "m1": {"type": "machine", "buffer": 2, "cycle_time": expo(1.0), "to": "m2"},
+        "m2": {"type": "machine", "cycle_time": expo(0.5), "to": "out",
+               "failures": [{"ttf": expo(60.0), "ttr": expo(10.0)}]},
+        "out": {"type": "sink"}}}
+
+
+@pytest.mark.parametrize("make", [_rework_line, _blocking_line, _lost_line])
+@pytest.mark.parametrize("warmup", [0.0, 2345.6])
+def test_accumulated_kpis_equal_the_table_kpis(make: Any, warmup: float) -> None:
+    a, b = both(make(), duration=20_000.0, warmup=warmup, seed=7)
+    assert a.kpis["good_units"] > 5000
+    assert_same_kpis(a, b)
+    assert b.provenance["record"] == "kpis" and "accumulators" in b.provenance["record_note"]
+    assert a.provenance["record"] == "tables" and "record_note" not in a.provenance
+    assert a.run_id != b.run_id
+
+
+@settings(max_examples=15, deadline=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=lines(), seed=st.integers(0, 2**31 - 1), warmup=st.sampled_from([0.0, 77.7]))
+def test_accumulated_kpis_on_random_lines(data: dict[str, Any], seed: int,
+                                          warmup: float) -> None:
+    """Every feature of the compiled engine (the generator of its engine test)."""
+    spec = line_from_dict(data)
+    assert_same_kpis(*both(spec, duration=600.0, warmup=warmup, seed=seed))
+
+
+def test_constant_times_and_a_window_ending_on_an_instant() -> None:
+    """Ties everywhere (constant times): periods and states change at shared instants."""
+    spec = {"line": {"name": "ties"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": const(1.0), "to": "m1"},
+        "m1": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "m2"},
+        "m2": {"type": "machine", "servers": 2, "buffer": 0, "cycle_time": const(2.0),
+               "to": "out", "failures": [{"ttf": const(50.0), "ttr": const(5.0)}]},
+        "out": {"type": "sink"}}}
+    assert_same_kpis(*both(spec, duration=3000.0, warmup=100.0, seed=1))
+
+
+def test_records_are_dropped_not_kept() -> None:
+    """The record arrays keep their first size however long the run: rows are folded in
+    and reused."""
+    line = line_from_dict(_rework_line())
+    prep = prepare(line, duration=20_000.0, seed=2, engine="compiled", record="kpis")
+    from twin.observation.recorder import Recorder
+
+    rec = Recorder()
+    model = E.CompiledModel(line, prep.seed, rec, window=(0.0, 20_000.0))
+    model.run(20_000.0)
+    acc = model.accumulated()
+    assert acc.line["created"] > 15_000
+    for key in ("s_t", "e_t", "p_f", "st_f"):
+        assert model.a[key].shape[0] == E.FIRST_ROWS
+    assert rec.e_time == [] and rec.s_time == []
+
+
+def test_simpy_engine_keeps_only_the_kpis_too() -> None:
+    """On the SimPy engine ``record = "kpis"`` computes from the tables, then drops them."""
+    spec = _lost_line()
+    a = run(spec, duration=3000.0, seed=3, record="tables")
+    b = run(spec, duration=3000.0, seed=3, record="kpis")
+    assert b.provenance["engine"] == "simpy" and "dropped" in b.provenance["record_note"]
+    assert a.kpis == b.kpis
+    assert set(b.tables) == {"stations", "energy"}
+
+
+def test_record_option_is_checked() -> None:
+    with pytest.raises(ValueError, match="unknown record 'rows'"):
+        prepare(_lost_line(), record="rows")
+    bad = {**_lost_line(), "run": {"record": "everything"}}
+    with pytest.raises(SpecError, match="run.record"):
+        line_from_dict(bad)
+    spec = {**_lost_line(), "run": {"record": "kpis", "duration": "1 h"}}
+    assert run(spec, engine="compiled").provenance["record"] == "kpis"
+
+
+def test_histogram_percentiles_against_numpy() -> None:
+    """The quantile of the histogram is within the stated resolution of NumPy's
+    linear-interpolation percentile (the reference) on skewed and tiny samples."""
+    rng = np.random.default_rng(5)
+    for sample in (rng.lognormal(3.0, 1.5, 5000), rng.exponential(2e-4, 50),
+                   np.array([42.0]), np.array([1.0, 1e6])):
+        k = np.where(sample < A.LEAD_MIN_S, 0, np.minimum(
+            1 + np.floor(np.log(sample / A.LEAD_MIN_S) / math.log(A.LEAD_RATIO)),
+            A.LEAD_BINS - 1)).astype(int)
+        hist = np.bincount(k, minlength=A.LEAD_BINS)
+        for q in (0.0, 5.0, 50.0, 95.0, 100.0):
+            exact = float(np.percentile(sample, q))
+            got = A.hist_percentile(hist, q, float(sample.min()), float(sample.max()))
+            assert abs(got - exact) <= A.LEAD_RESOLUTION * exact + A.LEAD_MIN_S / 2, (q, sample)

@@ -1,0 +1,249 @@
+"""KPI accumulators of the compiled engine (``record = "kpis"``): fold record rows, drop them.
+
+When a run records only KPIs, :class:`Folder` is called by the engine whenever a record
+array runs low (the loop returned ``GROW``) and at the end: the cached kernel :func:`fold`
+adds the rows written so far (state changes, part events, finished parts, stops) to the
+accumulators of :class:`twin.observation.accumulated.Accumulated`, and the engine then
+reuses the rows. Memory stays bounded by the record arrays' first size, plus one start time
+per part and the stations' active periods (the shifting-bottleneck method needs them whole).
+
+What each accumulator holds, and the window rules, are those of the table path
+(:mod:`twin.observation.kpis`), row for row:
+
+- a unit's state lasts from its row to the unit's next row (the last one to ``t1``), and
+  its seconds inside [t0, t1] are added to (unit, state);
+- ``end``, ``scrap`` and ``rework`` events at t0 <= t <= t1 count per station; an ``end``
+  adds the item's planned time, less the part of its cycle before t0 (the cycle began at the
+  part's last ``start`` event);
+- a failure counts where it begins in the window, with its repair time;
+- parts finished in the window count as good or scrap, good ones with their lead time;
+- the WIP integral adds ``clip(t1 - max(created, t0))`` per created part and subtracts
+  ``clip(t1 - max(done, t0))`` per finished one (the same as clipping each part's stay);
+- a station is active while all its servers are in an active state at the end of an
+  instant (:data:`twin.observation.bottlenecks.ACTIVE_STATES`); its periods are recorded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from twin.data import spec as S
+from twin.kernels.jit import kernel
+from twin.observation import accumulated as A
+from twin.observation.bottlenecks import ACTIVE_STATES
+from twin.observation.recorder import STATES
+from twin.observation.stability import TREND_BATCHES
+
+# event codes (twin.observation.recorder.EVENTS) and fates (FATES)
+CREATED, START, END, SCRAP, REWORK, LOST = 0, 2, 3, 4, 5, 8
+GOOD, SCRAPPED = 1, 2
+# indices of the line counts ``lc``
+L_GOOD, L_SCRAP, L_REWORK, L_LOST, L_FIRST, L_CREATED, L_FINISHED = range(7)
+LINE_KEYS = ("good", "scrap", "rework", "lost", "first_pass", "created", "finished")
+
+
+@kernel
+def _clip(a, b):
+    return b - a if b > a else 0.0
+
+
+@kernel
+def _close_instant(now, level, nserv, full_at, dirty, stack, inst, per_s, per_t):
+    """Judge the stations changed at instant ``inst[0]``: a period begins or ends there."""
+    for i in range(int(inst[2])):
+        s = stack[i]
+        dirty[s] = 0
+        full = level[s] >= nserv[s]
+        if full and full_at[s] < 0.0:
+            full_at[s] = inst[0]
+        elif not full and full_at[s] >= 0.0:
+            k = int(inst[1])
+            per_s[k], per_t[k, 0], per_t[k, 1] = s, full_at[s], inst[0]
+            inst[1] = k + 1
+            full_at[s] = -1.0
+    inst[2] = 0
+    inst[0] = now
+
+
+@kernel
+def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, active,
+         pri, t0, t1, edges, lead_min, log_ratio, last_t, last_x, sec, cnt, planned, fails,
+         repair, lc, lead, hist, wip, pstart, level, nserv, full_at, dirty, stack, inst,
+         per_s, per_t):
+    """Add the first ``ns`` state rows, ``ne`` event rows, ``np_`` part rows and ``nstop``
+    stop rows to the accumulators (see the module docstring)."""
+    nb = edges.shape[0] - 1
+    nbins = hist.shape[0]
+    for i in range(ns):
+        t, u, x = s_t[i], s_i[i, 0], s_i[i, 1]
+        if t > inst[0]:
+            _close_instant(t, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
+        old = last_x[u]
+        s = unit_st[u]
+        if old >= 0:
+            lo, hi = max(last_t[u], t0), min(t, t1)
+            if hi > lo:
+                sec[u, old] += hi - lo
+            level[s] -= active[old]
+        level[s] += active[x]
+        if dirty[s] == 0:
+            dirty[s] = 1
+            stack[int(inst[2])] = s
+            inst[2] += 1
+        last_t[u], last_x[u] = t, x
+    for i in range(ne):
+        t = e_t[i]
+        part, prod, s, kind = e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3]
+        if kind == CREATED:
+            lc[L_CREATED] += 1
+            wip[0] += _clip(max(t, t0), t1)
+            for b in range(nb):
+                wip[1 + b] += _clip(max(t, edges[b]), edges[b + 1])
+        elif kind == START:
+            pstart[part] = t
+        if t < t0 or t > t1:
+            continue
+        if kind == END:
+            cnt[s, 0] += 1
+            p = pri[s, prod]
+            before = t0 - pstart[part]
+            left = 1.0
+            if before > 0.0:
+                left = min(max(1.0 - before / p, 0.0), 1.0)
+            planned[s] += p * left
+        elif kind == SCRAP:
+            cnt[s, 1] += 1
+        elif kind == REWORK:
+            cnt[s, 2] += 1
+            lc[L_REWORK] += 1
+        elif kind == LOST:
+            lc[L_LOST] += 1
+    for i in range(np_):
+        c, d = p_f[i, 0], p_f[i, 1]
+        lc[L_FINISHED] += 1
+        wip[0] -= _clip(max(d, t0), t1)
+        for b in range(nb):
+            wip[1 + b] -= _clip(max(d, edges[b]), edges[b + 1])
+        if d < t0 or d > t1:
+            continue
+        fate = p_i[i, 2]
+        if fate == GOOD:
+            lc[L_GOOD] += 1
+            if p_i[i, 3] == 0:
+                lc[L_FIRST] += 1
+            x = d - c
+            lead[0] += 1.0
+            lead[1] += x
+            lead[2] += x * x
+            lead[3] = min(lead[3], x)
+            lead[4] = max(lead[4], x)
+            k = 0
+            if x >= lead_min:
+                k = min(1 + int(math.floor(math.log(x / lead_min) / log_ratio)), nbins - 1)
+            hist[k] += 1
+        elif fate == SCRAPPED:
+            lc[L_SCRAP] += 1
+    for i in range(nstop):
+        t = st_f[i, 0]
+        if t0 <= t <= t1:
+            s = unit_st[st_i[i, 0]]
+            fails[s] += 1
+            repair[s] += st_f[i, 1]
+
+
+@kernel
+def finish(t1, last_t, last_x, sec, t0, level, nserv, full_at, dirty, stack, inst, per_s,
+           per_t):
+    """Close every unit's last state and every open active period at ``t1``."""
+    _close_instant(t1, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
+    for u in range(last_x.shape[0]):
+        if last_x[u] >= 0:
+            lo, hi = max(last_t[u], t0), t1
+            if hi > lo:
+                sec[u, last_x[u]] += hi - lo
+    for s in range(full_at.shape[0]):
+        if full_at[s] >= 0.0 and t1 > full_at[s]:
+            k = int(inst[1])
+            per_s[k], per_t[k, 0], per_t[k, 1] = s, full_at[s], t1
+            inst[1] = k + 1
+            full_at[s] = -1.0
+
+
+class Folder:
+    """The accumulators of one run on the compiled engine, over the window [t0, t1] [s]."""
+
+    def __init__(self, line: S.LineSpec, names: list[str], unit_station: np.ndarray,
+                 products: list[str], t0: float, t1: float) -> None:
+        self.line, self.names, self.t0, self.t1 = line, names, float(t0), float(t1)
+        n_st, n_u = len(names), unit_station.shape[0]
+        pri = np.zeros((n_st, max(1, len(products))))
+        for s, name in enumerate(names):
+            st = line.stations[name]
+            if isinstance(st, S.Equipment):
+                pri[s, :len(products)] = [st.planned_time_per_item(p) for p in products]
+        servers = np.bincount(unit_station, minlength=n_st).astype(np.int64)
+        self.fixed = dict(
+            unit_st=unit_station.astype(np.int64),
+            active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri,
+            edges=np.linspace(self.t0, self.t1, TREND_BATCHES + 1))
+        self.acc = dict(
+            last_t=np.zeros(n_u), last_x=np.full(n_u, -1, np.int64),
+            sec=np.zeros((n_u, len(STATES))), cnt=np.zeros((n_st, 3), np.int64),
+            planned=np.zeros(n_st), fails=np.zeros(n_st, np.int64), repair=np.zeros(n_st),
+            lc=np.zeros(len(LINE_KEYS), np.int64),
+            lead=np.array([0.0, 0.0, 0.0, np.inf, -np.inf]),
+            hist=np.zeros(A.LEAD_BINS, np.int64), wip=np.zeros(1 + TREND_BATCHES),
+            pstart=np.zeros(1024), level=np.zeros(n_st, np.int64), nserv=servers,
+            full_at=np.full(n_st, -1.0), dirty=np.zeros(n_st, np.int64),
+            stack=np.zeros(n_st, np.int64), inst=np.array([-np.inf, 0.0, 0.0]),
+            per_s=np.zeros(1024, np.int64), per_t=np.zeros((1024, 2)))
+
+    def _room(self, parts: int, rows: int) -> None:
+        """Grow the per-part start times and the period rows to hold what may come."""
+        c = self.acc
+        if c["pstart"].shape[0] < parts:
+            c["pstart"] = np.resize(c["pstart"], 2 * parts)
+        need = int(c["inst"][1]) + rows + len(self.names)
+        if c["per_s"].shape[0] < need:
+            c["per_s"] = np.resize(c["per_s"], 2 * need)
+            c["per_t"] = np.resize(c["per_t"], (2 * need, 2))
+
+    def fold(self, a: dict[str, np.ndarray], n: np.ndarray, n_parts: int,
+             counters: tuple[int, int, int, int]) -> None:
+        """Fold the record rows counted by ``n[counters]`` (states, events, parts, stops) of
+        the engine's arrays ``a``; the caller then resets those counters to 0."""
+        ns, ne, np_, nstop = (int(n[i]) for i in counters)
+        self._room(n_parts, ns)
+        f, c = self.fixed, self.acc
+        fold(ns, a["s_t"], a["s_i"], ne, a["e_t"], a["e_i"], np_, a["p_f"], a["p_i"], nstop,
+             a["st_f"], a["st_i"], f["unit_st"], f["active"], f["pri"], self.t0, self.t1,
+             f["edges"], A.LEAD_MIN_S, math.log(A.LEAD_RATIO), c["last_t"], c["last_x"],
+             c["sec"], c["cnt"], c["planned"], c["fails"], c["repair"], c["lc"], c["lead"],
+             c["hist"], c["wip"], c["pstart"], c["level"], c["nserv"], c["full_at"],
+             c["dirty"], c["stack"], c["inst"], c["per_s"], c["per_t"])
+
+    def result(self, units: list[tuple[int, int]]) -> A.Accumulated:
+        """Close the run at ``t1`` and return its accumulators."""
+        c = self.acc
+        self._room(0, 0)
+        finish(self.t1, c["last_t"], c["last_x"], c["sec"], self.t0, c["level"], c["nserv"],
+               c["full_at"], c["dirty"], c["stack"], c["inst"], c["per_s"], c["per_t"])
+        k = int(c["inst"][1])
+        per_s, per_t = c["per_s"][:k], c["per_t"][:k]
+        periods = {}
+        for s, name in enumerate(self.names):  # equipment stations, in station order
+            if isinstance(self.line.stations[name], S.Equipment):
+                mine = per_t[per_s == s]
+                periods[name] = mine[np.argsort(mine[:, 0], kind="stable")]
+        return A.Accumulated(
+            stations=list(self.names), seconds=c["sec"].copy(),
+            unit_station=self.fixed["unit_st"],
+            unit_server=np.array([i for _, i in units], np.int64),
+            counts=c["cnt"].copy(), planned=c["planned"].copy(), failures=c["fails"].copy(),
+            repair=c["repair"].copy(),
+            line=dict(zip(LINE_KEYS, c["lc"].tolist(), strict=True)),
+            lead_moments=np.r_[c["lead"][:3], c["lead"][3:] if c["lead"][0] else [np.nan] * 2],
+            lead_histogram=c["hist"].copy(), wip_area=float(c["wip"][0]),
+            wip_batches=c["wip"][1:] / np.diff(self.fixed["edges"]), periods=periods)
