@@ -35,6 +35,7 @@ from twin.observation import accumulated as A
 from twin.observation.bottlenecks import ACTIVE_STATES
 from twin.observation.recorder import STATES
 from twin.observation.stability import TREND_BATCHES
+from twin.simulation.compiled.unit_time import MAINT_MODE
 
 # event codes (twin.observation.recorder.EVENTS) and fates (FATES)
 CREATED, START, END, SCRAP, REWORK, LOST = 0, 2, 3, 4, 5, 8
@@ -147,7 +148,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
             lc[L_SCRAP] += 1
     for i in range(nstop):
         t = st_f[i, 0]
-        if t0 <= t <= t1:
+        if t0 <= t <= t1 and st_i[i, 1] != MAINT_MODE:  # failures only
             s = unit_st[st_i[i, 0]]
             fails[s] += 1
             repair[s] += st_f[i, 1]
