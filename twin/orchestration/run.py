@@ -447,11 +447,10 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
 
 def folds(prep: PreparedRun) -> bool:
     """Whether the run folds its records into KPI accumulators as it goes: ``record =
-    "kpis"`` on the compiled engine, for a line without ``[costs]`` or an hourly grid factor
-    (both price each state interval by the time of day, so those KPIs are computed from the
-    tables, then dropped)."""
-    return (prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
-            and prep.line.energy.grid.hourly is None)
+    "kpis"`` on the compiled engine, for a line without ``[costs]`` (cost KPIs price each
+    state interval by the time of day, so they are computed from the tables, then dropped;
+    an hourly grid factor is integrated over each interval by the accumulators)."""
+    return prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
 
 
 def record_note(prep: PreparedRun) -> str:
@@ -460,8 +459,7 @@ def record_note(prep: PreparedRun) -> str:
         return ("KPIs from the compiled engine's accumulators (no record tables kept); "
                 f"lead-time quantiles from a histogram, within "
                 f"{100 * LEAD_RESOLUTION:.2g} % of the exact ones")
-    why = ("SimPy engine" if prep.engine == "simpy" else "cost KPIs"
-           if prep.line.costs is not None else "hourly grid factor")
+    why = "SimPy engine" if prep.engine == "simpy" else "cost KPIs"
     return f"KPIs from the record tables, which were then dropped ({why})"
 
 

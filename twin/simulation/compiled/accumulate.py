@@ -171,7 +171,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
             lc[L_SCRAP] += 1
     for i in range(nstop):
         t = st_f[i, 0]
-        if t0 <= t <= t1 and st_i[i, 1] != MAINT_MODE:
+        if t0 <= t <= t1 and st_i[i, 1] != MAINT_MODE:  # failures only
             s = unit_st[st_i[i, 0]]
             fails[s] += 1
             repair[s] += st_f[i, 1]
