@@ -180,24 +180,19 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
         work=np.zeros((L.WORK_ROWS, 3), np.int64))
-    # t = 0: every unit idle, waiting for work in server order (recorded), as in LineModel
-    uni, gq, gql = a["uni"], a["gq"], a["gql"]
+    # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
+    # at the first event, in station order (unit_time.EV_BOOT)
+    uni = a["uni"]
     for u in range(n_u):
-        s = int(uni[u, L.U_ST])
         uni[u, L.U_ACT] = L.IDLE
         uni[u, L.U_SHOWN] = L.IDLE
         i = int(n[L.N_S])
         a["s_t"][i], a["s_i"][i, 0], a["s_i"][i, 1] = 0.0, u, L.IDLE
         n[L.N_S] = i + 1
-        gq[s, gql[s]] = u
-        gql[s] += 1
+    L._heap_push(a["ht"], a["hi"], n, 0.0, UT.EV_BOOT, 0)
     sta = a["sta"]
-    for s in range(n_st):  # sources start in station order
-        if sta[s, L.KIND] != L.SOURCE:
-            continue
-        if sta[s, L.SMODE] == 0:
-            L._heap_push(a["ht"], a["hi"], n, 0.0, L.EV_SUPPLY, s)
-        elif sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
+    for s in range(n_st):  # arrivals start in station order
+        if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
             gap = L._draw(sta[s, L.ARRSTREAM], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
             L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
     for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows

@@ -10,10 +10,16 @@ Semantics are those of the SimPy engine (:mod:`twin.simulation.stations`): FIFO 
 blocking after service (``buffer = 0``: direct hand-over), idle servers served first come
 first served, blocked senders admitted first come first served, operating-time failures
 clipped into the work (the unit is down for the repair, then resumes), the same state codes
-and record rows. The hand-overs an event causes are done at once, in cascade (a freed slot
-admits the first blocked sender, which then takes its next part, ...); the SimPy engine does
-the same through zero-delay events, so the two agree on every line where no two timed events
-fall on the same instant.
+and record rows. Unit time (shifts, setups, operators, maintenance, calendar-time failures)
+is in :mod:`.unit_time`.
+
+The hand-overs an event causes are done in the same instant, in cascade, in the order the
+SimPy engine's zero-delay events take: a work list stands for SimPy's queue of events of the
+instant. A process that goes on without waiting (a sender whose part entered, a source with
+its next part) goes straight on (its action at the front of the list); one that resumes
+through an event (a blocked sender admitted, a server handed a part, a unit whose stoppage
+ended, an operator granted) is queued at the back, once per event SimPy passes through. So
+the two engines agree on every line where no two timed events fall on the same instant.
 """
 
 from __future__ import annotations
@@ -214,7 +220,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         now = t
         wn, wi = 1, 0
         if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
-            wn = UT.timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
+            wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
                           sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
                           shs, shf, work)
         elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
@@ -322,7 +328,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         UT.work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
                         continue
                 if ut[u, UT.T_PHASE] == UT.PH_SETUP:
-                    wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                    wn = UT.act(EV_WORK, u, 0, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                                 slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
                                 opq, work, wn)
                     continue
@@ -337,8 +343,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, part, pint[part, 0], s, SCRAP, e_t, e_i, n)
                         _finish(part, now, SCRAPPED, pint, pc, p_f, p_i, n)
                         sta[s, HOLD] -= 1
-                        work[wn, 0], work[wn, 1] = A_TAKE, u
-                        wn += 1
+                        wi -= 1  # the unit goes straight on
+                        work[wi, 0], work[wi, 1] = A_TAKE, u
                         continue
                     if u01 < qual[s, 1]:
                         pint[part, 1] += 1
@@ -362,7 +368,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         pqh[s] = (h + 1) % pqs.shape[1]
                         pql[s] -= 1
                         _event(now, got, pint[got, 0], s, ARRIVE, e_t, e_i, n)
-                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
+                        work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 1
                         wn += 1
                 elif ql[s] > 0:
                     h = qh[s]
@@ -377,7 +383,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         qbuf[s, (qh[s] + ql[s]) % qbuf.shape[1]] = p2
                         ql[s] += 1
                         _event(now, p2, pint[p2, 0], s, ARRIVE, e_t, e_i, n)
-                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
+                        # the sender goes on two events later (SimPy: the get, then the put)
+                        work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 2
                         wn += 1
                 if got < 0:
                     _set(u, IDLE, now, uni, s_t, s_i, n)
@@ -387,25 +394,29 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 else:
                     sta[s, HOLD] += 1
                     uni[u, U_PART] = got
-                    UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+                    wn = UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                 sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
+                                 work, wn)
                 continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
-                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work,
-                            wn)
+                wn = UT.act(act, a, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                            slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
+                            work, wn)
                 continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
-                if a >= 0:
-                    sta[uni[a, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, a
+                if b > 1:  # one event more before the sender goes on
+                    work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
                     wn += 1
+                elif a >= 0:
+                    sta[uni[a, U_ST], HOLD] -= 1
+                    wi -= 1  # the sender goes straight on
+                    work[wi, 0], work[wi, 1] = A_TAKE, a
                 else:
                     s = -1 - a
                     sta[s, HOLD] -= 1
                     if sta[s, SMODE] == 0:  # infinite supply: the next part is ready
-                        work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                        wn += 1
+                        wi -= 1
+                        work[wi, 0], work[wi, 1] = A_SUPPLY, s
                 continue
             # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
             entered = True
@@ -435,8 +446,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, sender
-                    wn += 1
+                    wi -= 1  # the sender goes straight on (after a receiver's turn is queued)
+                    work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
             else:
@@ -444,10 +455,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if not entered:
                     sta[s, HOLD] += 1
                 elif act == A_SUPPLY:
-                    work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                    wn += 1
-            if recv >= 0:
-                work[wn, 0], work[wn, 1] = UT.A_TOOK, recv
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_SUPPLY, s
+            if recv >= 0:  # the receiver goes on in its turn, as many events later as in SimPy
+                hops = stx[dest, UT.X_HOPS]
+                work[wn, 0] = UT.A_HOP if hops > 1 else UT.A_TOOK
+                work[wn, 1], work[wn, 2] = recv, hops - 1
                 wn += 1
 
 
