@@ -94,10 +94,11 @@ def test_config_servo_line_table(tmp_path: Path, capsys: pytest.CaptureFixture[s
         assert path.parent == tmp_path / "figs"
 
 
+@pytest.mark.slow
 def test_compiled_vs_simpy_rows(capsys: pytest.CaptureFixture[str],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     bench = _load("compiled_vs_simpy", monkeypatch)
-    speedups = bench.main(parts=300, repeats=1)
+    speedups = bench.main(parts=100, repeats=1)
     assert set(speedups) >= {"raw SimPy", "compiled, accumulators",
                              "compiled, KPIs (record=kpis)", "compiled, tables + KPIs"}
     assert all(_positive(v) for v in speedups.values())

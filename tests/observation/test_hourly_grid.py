@@ -149,8 +149,8 @@ def test_a_bad_profile_is_refused_where_it_is(hourly: list[Any], where: str,
 
 
 def test_kpi_only_runs_price_each_interval_by_its_hour_too() -> None:
-    """``record = "kpis"`` on the compiled engine: with an hourly grid factor the KPIs are
-    computed from the tables (then dropped), so CO2e equals the full run's."""
+    """``record = "kpis"`` on the compiled engine: the accumulators integrate the hourly
+    factor over each state interval, so CO2e equals the full run's (from its tables)."""
     exp = {"dist": "exponential", "mean": "10 min"}
     data = with_profile({
         "line": {"name": "two"}, "products": {"A": {}},
@@ -161,6 +161,6 @@ def test_kpi_only_runs_price_each_interval_by_its_hour_too() -> None:
                      "out": {"type": "sink"}}}, PROFILE)
     full = run(data, duration="2 d", warmup="3 h", seed=9, engine="compiled")
     lean = run(data, duration="2 d", warmup="3 h", seed=9, engine="compiled", record="kpis")
-    assert "hourly grid factor" in lean.provenance["record_note"]
+    assert "accumulators" in lean.provenance["record_note"]
     for key in ("co2e_scope2_kg", "co2e_kg_per_good_unit", "total_electricity_kwh"):
         assert lean.kpis[key] == pytest.approx(full.kpis[key], rel=1e-12), key
