@@ -401,9 +401,9 @@ def _stop_record(now, duration, u, mode, st_f, st_i, n):
 
 
 def start(a: dict[str, np.ndarray]) -> None:
-    """The t = 0 situation of unit time, after the units queued and the sources started:
-    units off if the week starts outside a shift, each shift clock, calendar-time failure
-    and maintenance stop scheduled (in the SimPy engine's order of processes)."""
+    """The t = 0 situation of unit time, before the first event: units off if the week
+    starts outside a shift, the shift clock, each calendar-time failure and maintenance stop
+    scheduled (in the SimPy engine's order of processes)."""
     n, ut, ht, hi = a["n"], a["ut"], a["ht"], a["hi"]
     shc, shs = a["shc"], a["shs"]
     if shs[0] >= 0:  # shifts
@@ -413,11 +413,10 @@ def start(a: dict[str, np.ndarray]) -> None:
                           a["work"], 0)
         L._heap_push(ht, hi, n, float(shc[0, 0]), EV_SHIFT, 0)
     cf, uf = a["cf"], a["uf"]
-    maint = [u for u in range(ut.shape[0]) if ut[u, T_MSTREAM] >= 0]
     for u in range(ut.shape[0]):  # per unit: its calendar-time failures, its maintenance
         for r in range(cf.shape[0]):
             if cf[r, C_UNIT] == u:
                 ttf = L._draw(cf[r, C_TTF], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
                 L._heap_push(ht, hi, n, ttf, EV_CALFAIL, r)
-        if u in maint:
+        if ut[u, T_MSTREAM] >= 0:
             L._heap_push(ht, hi, n, max(0.0, float(uf[u, F_MDUE])), EV_MAINT, u)
