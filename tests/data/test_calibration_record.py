@@ -99,8 +99,9 @@ def test_runs_that_sample_take_draw_number_seed() -> None:
                                                                               rel=1e-10)
     assert a.line.calibration["reactor"].draw == 7
     assert base.line.stations["reactor"].recipe[2].ua == 2400.0
-    with pytest.raises(ValueError, match="already holds draw 7"):
-        prepare(a.line, seed=7, calibrated="sample")
+    assert prepare(a.line, seed=7, calibrated="sample").run_id == a.run_id  # a run's own spec
+    with pytest.raises(ValueError, match="holds draw 7, not 8"):
+        prepare(a.line, seed=8, calibrated="sample")
     bare = line_from_dict(_api_data(), base_dir=API.parent)
     with pytest.raises(ValueError, match="no \\[calibration\\] to sample"):
         prepare(bare, seed=1, calibrated="sample")

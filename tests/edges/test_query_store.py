@@ -11,6 +11,7 @@ import pytest
 from twin.edges.query import QueryError, RunStore
 from twin.fit.runlogs import event_log
 from twin.live.readings import PlantEvent
+from twin.live.resync import ResyncSettings
 from twin.live.shadow import MonitorSettings, ShadowTwin
 from twin.observation import runfolder, schema
 from twin.orchestration.run import run
@@ -42,13 +43,17 @@ def store_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     api = run(LINES / "api_batch" / "line.toml", duration="2 d", warmup="0.5 d", seed=1)
     api.save(root)
     run(TANK_LINE, duration="1 d", warmup="0 s", seed=1).save(root)
-    # a shadow twin's folder (residuals): the API line's own event log against itself
-    shadow = ShadowTwin(api.line, [], MonitorSettings(window=4 * 3600.0), reference=api)
+    # a shadow twin's folder (residuals, and forecasts from one re-sync at the first batch
+    # start, one hour ahead): the API line's own event log against itself
+    resync = ResyncSettings(period=None, on=("start",), min_gap=1e9, horizon=3600.0)
+    shadow = ShadowTwin(api.line, [], MonitorSettings(window=4 * 3600.0), reference=api,
+                        resync=resync)
     log = event_log(api.tables, {})
     for t, i, p, st, e in zip(pd.to_datetime(log["time"], format="ISO8601"), log["id"],
                               log["product"], log["station"], log["event"], strict=True):
         shadow.feed(PlantEvent(t.timestamp(), i, p, st, e))
-    assert (shadow.finish().save(root) / "residuals.parquet").is_file()
+    folder = shadow.finish().save(root)
+    assert (folder / "residuals.parquet").is_file() and (folder / "forecasts.parquet").is_file()
     return root
 
 

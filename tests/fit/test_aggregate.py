@@ -97,3 +97,25 @@ def test_unusable_parameters_are_named(params: list[str], message: str) -> None:
     data = _data([1.0, 1.0], n=3)
     with pytest.raises(AggregateError, match=message):
         calibrate_line(_line(), data, params)
+
+
+def test_cli_writes_the_calibrated_line(tmp_path) -> None:
+    """twin calibrate-line: the spec written holds the fitted distributions (their means
+    the calibration's), validates, and has a report."""
+    import tomli_w
+
+    from twin.data.checks import load_line
+    from twin.edges.cli import main
+
+    spec = tmp_path / "line.toml"
+    spec.write_text(tomli_w.dumps(_line().model_dump(mode="json", by_alias=True,
+                                                     exclude_none=True)))
+    _data([1.0, 1.25], n=6).to_csv(tmp_path / "days.csv", index=False)
+    out = tmp_path / "fitted.toml"
+    assert main(["calibrate-line", str(spec), str(tmp_path / "days.csv"), "--params",
+                 "stations.m1.cycle_time", "--replications", "1", "-o", str(out)]) == 0
+    fitted = load_line(out)
+    mean = fitted.stations["m1"].cycle_time.mean()
+    assert mean == pytest.approx(360.0 * 1.25, rel=0.15)
+    assert "sha256" in out.read_text().splitlines()[0]
+    assert out.with_suffix(".calibration.md").exists()

@@ -201,3 +201,35 @@ def test_cli_calibrates_a_network_and_writes_a_valid_spec(tmp_path: Path) -> Non
     rx = new.stations["reactor"].recipe[1].reactions[0]
     assert rx.k == pytest.approx(truth["r1.k_ref"], rel=0.05)
     assert rx.K == pytest.approx(truth["r1.K"], rel=0.05)
+
+
+def test_segment_predictions_equal_one_kernel_run() -> None:
+    """Predictions restart the kernel at every observation time (the crystalliser's cooling
+    ramp restarted part-way); at the last time they equal one run of the phase kernel over
+    the whole batch."""
+    from twin.kernels import crystallisation as kc
+    from twin.kernels import drying as kd
+
+    t = np.array([1800.0, 5000.0, 9000.0, 20000.0, 30000.0])
+    b = Batch("K", {"C": 0.28}, 333.15, 1.0, 278.15, t, np.full(5, "C"), np.zeros(5),
+              np.ones(5), conditions={"t_cool": 6 * 3600.0, "seed_mass": 0.002,
+                                      "seed_size": 100e-6})
+    got = predict(CRYSTALLISER, {}, b)
+    n_seed = 0.002 / (1300.0 * np.pi / 6 * 1e-12)
+    p = kc.crystallisation_parameters(t_start=333.15, t_end=278.15, t_cool=6 * 3600.0,
+                                      solubility=CRYSTALLISER.solubility, k_b=5e6, b=2.5,
+                                      k_g=1e-7, g=1.2, rho_c=1300.0, m_solvent=1.0,
+                                      heat_capacity=1.0)
+    y0 = kc.crystallisation_state(concentration=0.28,
+                                  seed_moments=tuple(n_seed * 1e-4 ** k for k in range(4)))
+    whole = kc.run_crystallisation_phase(p, y0, t_end=9000.0, unit="k", phase="c",
+                                         rtol=1e-10)
+    assert got[2] == pytest.approx(whole.end_state[4], rel=1e-7)  # mid-ramp, 3rd segment
+    d = Batch("D", {"X": 1.0}, 298.15, 1.0, 353.15, t, np.full(5, "X"), np.zeros(5),
+              np.ones(5))
+    p = kd.drying_parameters(area=1.0, m_dry=1.0, cp_dry=1200.0, cp_solvent=4180.0,
+                             h_conv=40.0, k_mass=0.03, t_air=353.15, molar_mass=0.018015,
+                             dh_vap=40.65e3, t_boil=373.15, x_crit=0.4)
+    whole = kd.run_drying_phase(p, kd.drying_state(solvent_mass=1.0, temperature=298.15),
+                                t_end=9000.0, unit="d", phase="d", rtol=1e-10)
+    assert predict(DRYER, {}, d)[2] == pytest.approx(whole.end_state[0], rel=1e-7, abs=1e-10)

@@ -72,3 +72,66 @@ def test_band_from_draws_matches_the_delta_method_band() -> None:
     k, tt = cal.estimate["k_ref"], new.time
     sd = 1000.0 * k * tt * np.exp(-k * tt) * math.sqrt(cal.covariance[0, 0])
     assert (hi - lo) / 2 == pytest.approx(1.959963984540054 * sd, rel=1e-4)
+
+
+def test_twin_run_samples_the_calibrated_parameters(tmp_path: Path, capsys) -> None:
+    """twin run --calibrated sample --replications 2 --seed 3: the stored runs hold draws 3
+    and 4 of the record (their spec in the provenance), the UA of each the draw's."""
+    import json
+
+    import tomli_w
+
+    from twin.data.calibration import draw
+    from twin.data.checks import read_toml
+    from twin.edges.cli import main
+
+    data = read_toml(ROOT / "lines" / "api_batch" / "line.toml")
+    data["calibration"] = {"reactor": {
+        "phase": 2, "parameters": ["ua"], "scale": ["log"], "estimate": [2400.0],
+        "covariance": [[0.01]]}}
+    spec = tmp_path / "line.toml"
+    spec.write_text(tomli_w.dumps(data))
+    out = tmp_path / "runs"
+    assert main(["run", str(spec), "--calibrated", "sample", "--replications", "2",
+                 "--seed", "3", "--duration", "1d", "--warmup", "0s", "--json",
+                 "--out", str(out)]) == 0
+    folders = json.loads(capsys.readouterr().out)["folders"]
+    rec = load_line(spec).calibration["reactor"]
+    for folder, seed in zip(folders, (3, 4), strict=True):
+        params = json.loads((Path(folder) / "run.json").read_text())["provenance"]["parameters"]
+        assert params["calibration"]["reactor"]["draw"] == seed
+        ua = params["stations"]["reactor"]["recipe"][2]["ua"]
+        assert float(ua.split()[0]) == pytest.approx(draw(rec, seed)["ua"], rel=1e-12)
+
+
+def test_a_sweep_gives_replication_r_draw_seed_plus_r(tmp_path: Path) -> None:
+    """A scenario with [run] calibrated = "sample": replication r of every design point
+    holds draw seed + r (the same in both points: common random numbers)."""
+    import json
+
+    import tomli_w
+
+    from twin.data.calibration import draw
+    from twin.data.checks import read_toml
+    from twin.orchestration.scenario import Scenario
+    from twin.orchestration.sweep import run_study
+
+    data = read_toml(ROOT / "lines" / "api_batch" / "line.toml")
+    data["calibration"] = {"reactor": {
+        "phase": 2, "parameters": ["ua"], "scale": ["log"], "estimate": [2400.0],
+        "covariance": [[0.01]]}}
+    (tmp_path / "line.toml").write_text(tomli_w.dumps(data))
+    sc = Scenario.from_dict({
+        "name": "mc", "line": "line.toml",
+        "run": {"duration": "12 h", "warmup": "0 s", "replications": 2, "seed": 4,
+                "calibrated": "sample"},
+        "sweep": {"factors": {"stations.reactor.buffer": {"levels": [2, 3]}}}},
+        base_dir=tmp_path)
+    study = run_study(sc, tmp_path / "studies", executor="serial")
+    rec = load_line(tmp_path / "line.toml").calibration["reactor"]
+    for task in study.meta["tasks"]:
+        run = json.loads((study.runs_dir / task["run_id"] / "run.json").read_text())
+        params = run["provenance"]["parameters"]
+        assert params["calibration"]["reactor"]["draw"] == 4 + task["replication"]
+        ua = float(params["stations"]["reactor"]["recipe"][2]["ua"].split()[0])
+        assert ua == pytest.approx(draw(rec, 4 + task["replication"])["ua"], rel=1e-12)

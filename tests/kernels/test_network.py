@@ -230,6 +230,35 @@ def test_releasable_heat_bounds_the_linear_programme() -> None:
     parallel = heat_per_mole(np.array([[-1.0, 1, 0], [-1, 0, 1]]), np.array([-3.0, -4.0]),
                                 np.zeros(2, bool))
     np.testing.assert_allclose(parallel, [4.0, 0.0, 0.0], atol=1e-9)
+    # A + 2 B -> C with A limiting: exact for the charge (1 J), where splitting the heat
+    # by the least total h would put it on B (5 J)
+    uneven = heat_per_mole(np.array([[-1.0, -2.0, 1.0]]), np.array([-1.0]), np.zeros(1, bool),
+                           np.array([1.0, 10.0, 0.0]))
+    assert np.array([1.0, 10.0, 0.0]) @ uneven == pytest.approx(1.0, rel=1e-6)
     with pytest.raises(ValueError, match="cycle"):
         heat_per_mole(np.array([[-1.0, 1], [1, -1]]), np.array([-1.0, -1.0]),
                          np.zeros(2, bool))
+
+
+def test_stiff_robertson_network_against_radau() -> None:
+    """Robertson's stiff chemical kinetics (Hairer & Wanner II, section IV.1) as a network:
+    A -> B (0.04), 2 B -> B + C (3e7), B + C -> A + C (1e4), concentrations in mol/m3,
+    isothermal; the kernel (switching to its stiff method) against Radau."""
+    k = (0.04, 3e7, 1e4)
+
+    def f(t: float, y: np.ndarray) -> np.ndarray:
+        a, b, c, T, V = y
+        r1, r2, r3 = k[0] * a, k[1] * b * b, k[2] * b * c
+        return np.array([-r1 + r3, r1 - r2 - r3, r2, 0.0, 0.0])
+
+    nu = np.array([[-1.0, 1, 0], [0, -1, 1], [1, -1, 0]])
+    orders = np.array([[1.0, 0, 0], [0, 2, 0], [0, 1, 1]])
+    p = kn.network_parameters(nu=nu, k_ref=k, ea=[0.0] * 3, t_ref=[300.0] * 3,
+                              dh=[0.0] * 3, orders=orders, rho_cp=4e6, ua=0.0,
+                              t_jacket=300.0, key=0, n_key_total=1.0, isothermal=True)
+    y0 = kn.network_state(moles=[1.0, 0.0, 0.0], temperature=300.0, volume=1.0)
+    res = _run(p, y0, 40.0, ("A", "B", "C"))
+    assert res.stats["stiff_switch_time_s"] < 40.0  # AUTO went over to Rosenbrock
+    ref = solve_ivp(lambda t, y: f(t, np.r_[y, 300.0, 1.0])[:3], (0.0, 40.0), [1.0, 0.0, 0.0],
+                    method="Radau", rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(res.end_state[:3], ref.y[:, -1], rtol=1e-6, atol=1e-12)

@@ -386,6 +386,20 @@ def test_resync_forecasts_batch_ends_and_output_of_the_plant(tmp_path: Path) -> 
     pd.testing.assert_frame_equal(runfolder.read_table(folder, "forecasts"), fc)
     prov = runfolder.read_summary(folder)["provenance"]["resync"]
     assert prov["forecasts"] == len(starts) and prov["failed"] == 0
+    # what a server of the shadow holds: the latest forecast, every value a declared point
+    from twin.live.shadow_points import ShadowValues, shadow_points
+
+    served = ShadowValues(shadow).update()
+    assert set(served) <= {p.source for p in shadow_points(shadow)}
+    latest = fc[fc["time"] == fc["time"].max()]
+    batch = latest[latest["kind"] == "batch_end"].iloc[0]
+    assert served["forecast:reactor:batch"][1] == batch["item"]
+    assert served["forecast:reactor:end_median"] == (batch["time"], batch["median"])
+    day = latest[(latest["kind"] == "output") & (latest["item"] == "end of day")].iloc[0]
+    assert served["forecast:end_of_day:median"][1] == day["median"]
+    last = res.residuals.iloc[-1]
+    assert served["shadow:temperature.reactor:measured"] == pytest.approx(
+        (last["time"], last["measured"] - 273.15))  # served in degC
     # a measured batch temperature is the running batch's, never the last one's
     record = shadow.resync
     assert record is not None

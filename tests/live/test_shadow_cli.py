@@ -74,3 +74,26 @@ def test_bad_options_are_named(plant: dict, tmp_path: Path,
     assert main(base + ["--source", "replay", "--events", str(paths["events"]),
                         "--window", "soon"]) == 1
     assert "--window" in capsys.readouterr().err
+    assert main(base + ["--source", "replay", "--events", str(paths["events"]),
+                        "--timeseries", str(paths["timeseries"]), "--resync-on", "begin"]) == 1
+    assert "'begin'" in capsys.readouterr().err
+
+
+def test_twin_shadow_serves_itself_over_opc_ua_while_it_follows(
+        plant: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--serve-opcua`` starts the shadow's server for the follow and stops it after; the
+    shadow's values reach it without error and the run folder is written as without it."""
+    from tests.live.conftest import free_port
+
+    paths, port = plant["paths"], free_port()
+    code = main(["shadow", str(plant["folder"] / "line.toml"), "--source", "replay",
+                 "--tagmap", str(paths["tagmap"]), "--timeseries", str(paths["timeseries"]),
+                 "--events", str(paths["events"]), "--window", "none", "--until", "6h",
+                 "--sigma", "temperature.reactor=0.5 degC", "--resync-on", "start",
+                 "--serve-opcua", str(port), "--out", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert f"serving the shadow over OPC UA at opc.tcp://127.0.0.1:{port}" in text
+    (folder,) = runfolder.find_runs(tmp_path)
+    assert len(runfolder.read_table(folder, "residuals")) > 0
+    assert len(runfolder.read_table(folder, "forecasts")) > 0

@@ -146,3 +146,21 @@ def test_a_bad_profile_is_refused_where_it_is(hourly: list[Any], where: str,
     assert spec is None
     assert any(p.path == where and says in p.message for p in problems), \
         [(p.path, p.message) for p in problems]
+
+
+def test_kpi_only_runs_price_each_interval_by_its_hour_too() -> None:
+    """``record = "kpis"`` on the compiled engine: the accumulators integrate the hourly
+    factor over each state interval, so CO2e equals the full run's (from its tables)."""
+    exp = {"dist": "exponential", "mean": "10 min"}
+    data = with_profile({
+        "line": {"name": "two"}, "products": {"A": {}},
+        "stations": {"src": {"type": "source", "product": "A", "interarrival": exp, "to": "m"},
+                     "m": {"type": "machine", "cycle_time": {"dist": "exponential",
+                                                             "mean": "8 min"},
+                           "power": {"producing": "20 kW", "idle": "2 kW"}, "to": "out"},
+                     "out": {"type": "sink"}}}, PROFILE)
+    full = run(data, duration="2 d", warmup="3 h", seed=9, engine="compiled")
+    lean = run(data, duration="2 d", warmup="3 h", seed=9, engine="compiled", record="kpis")
+    assert "accumulators" in lean.provenance["record_note"]
+    for key in ("co2e_scope2_kg", "co2e_kg_per_good_unit", "total_electricity_kwh"):
+        assert lean.kpis[key] == pytest.approx(full.kpis[key], rel=1e-12), key

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import kendalltau
 
 from twin.data.checks import line_from_dict
 from twin.edges.cli import main
@@ -142,3 +143,17 @@ def test_report_shows_the_warnings(unstable, tmp_path) -> None:
     folder = unstable.save(tmp_path)
     html = write_report(folder, tmp_path / "r.html").read_text()
     assert 'id="warnings"' in html and "1.20 times the work it can do" in html
+
+
+def test_equal_batch_means_are_ties_whatever_their_last_bits() -> None:
+    """Batch means summed in another order (tables, or the compiled engine's accumulators)
+    differ by ~1e-15; Kendall's tau must see the same ties (reference: scipy.stats.kendalltau
+    of the exact series)."""
+    exact = np.array([1.8, 1.9, 1.8, 1.8, 1.6, 2.6] + [5.0] * 14)
+    noisy = exact.copy()
+    noisy[[8, 14]] += np.array([3.6e-15, -3.6e-15])
+    want = kendalltau(np.arange(exact.size), exact)
+    for series in (exact, noisy):
+        tau, p, _ = wip_trend(series)
+        assert tau == pytest.approx(want.statistic, rel=1e-12)
+        assert p == pytest.approx(want.pvalue, rel=1e-9)

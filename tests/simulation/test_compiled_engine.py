@@ -56,6 +56,11 @@ CONTINUOUS = st.sampled_from(["exponential", "uniform", "triangular", "normal", 
                               "weibull", "gamma", "erlang"])
 
 
+OFF_GRID = 0.0137
+"""Added to constant times (release schedules, maintenance) so that they never fall on a
+shift change (whole minutes) or on each other: the lines stay tie-free."""
+
+
 @st.composite
 def durations(draw: st.DrawFn, mean: float) -> dict[str, Any]:
     """A continuous distribution of about ``mean`` [s] (no two draws share a value)."""
@@ -127,9 +132,10 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     splits by probability or to the least loaded machine, a route back to the same machine,
     a batch station, an assembly station with its component source, an inspection with
     scrap and rework (into an unlimited buffer, or a finite one that may deadlock: run on
-    through it), and sinks."""
+    through it), and sinks; unit time (:func:`unit_time`) on some of them."""
     n_stages = draw(st.integers(1, 4))
     products = ["A", "B"] if draw(st.booleans()) else ["A"]
+    top = draw(unit_time_top())
     supply = draw(st.sampled_from(["infinite", "arrivals", "schedule"]))
     infinite = supply == "infinite"
     stations: dict[str, Any] = {}
@@ -144,10 +150,12 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     elif supply == "schedule":  # lots at irrational-looking times after 0 (where other
         # sources start: a tie), some repeating
         src["schedule"] = [
-            {"at": f"{draw(st.floats(0.1, 50.0))} s", "quantity": draw(st.integers(1, 6)),
-             "every": f"{draw(st.floats(3.0, 20.0))} s",
+            {"at": f"{draw(st.floats(0.0, 50.0)) + OFF_GRID} s",
+             "quantity": draw(st.integers(1, 6)),
+             "every": f"{draw(st.floats(3.0, 20.0)) + OFF_GRID / 3} s",
              **({"product": "B"} if len(products) == 2 and draw(st.booleans()) else {})},
-            {"at": f"{draw(st.floats(0.1, 100.0))} s", "quantity": draw(st.integers(1, 4))}]
+            {"at": f"{draw(st.floats(0.0, 100.0)) + OFF_GRID} s",
+             "quantity": draw(st.integers(1, 4))}]
     if not infinite and draw(st.booleans()):
         src["when_full"] = "lost"
     if draw(st.booleans()):
@@ -171,6 +179,9 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
             if draw(st.booleans()):
                 m["failures"] = [{"name": "jam", "ttf": draw(durations(30.0)),
                                   "ttr": draw(durations(3.0))}]
+            more = draw(unit_time(top, len(products)))
+            m["failures"] = m.get("failures", []) + more.pop("failures", [])
+            m.update(more)
             stations[name] = m
         for p in previous:
             if width == 1:
@@ -188,11 +199,16 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     for kind in ("batch", "assembly"):
         if not draw(st.booleans()):
             continue
-        if kind == "batch":
+        if kind == "batch":  # it runs through off-shift time (see lower.unsupported)
             stations["bat"] = batch_station(draw)
+            if "calendar" in top:
+                stations["bat"]["follows_calendar"] = False
         else:
             stations["asm"], stations["comp"] = assembly_station(draw, products, infinite)
             products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
+            more = draw(unit_time(top, len(products)))
+            stations["asm"]["failures"] = more.pop("failures", [])
+            stations["asm"].update(more)
         name = "bat" if kind == "batch" else "asm"
         for p in previous:
             _send_to(stations[p], p, name)
@@ -214,7 +230,7 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     stations["out"] = {"type": "sink"}
     stations["out2"] = {"type": "sink"}
     return {"line": {"name": "random"}, "products": {p: {} for p in products_all},
-            "run": {"on_deadlock": "continue"}, "stations": stations}
+            "run": {"on_deadlock": "continue"}, "stations": stations, **top}
 
 
 def _send_to(station: dict[str, Any], name: str, dest: str) -> None:
@@ -225,6 +241,46 @@ def _send_to(station: dict[str, Any], name: str, dest: str) -> None:
         station["routes"] = [*back, {"to": dest, "probability": 0.8}]
     else:
         station["to"] = dest
+
+
+@st.composite
+def unit_time_top(draw: st.DrawFn) -> dict[str, Any]:
+    """Maybe a calendar of short shifts (whole minutes within the first 7, so a 400 s run
+    sees shift ends and starts) and operator pools, some on call around the clock."""
+    top: dict[str, Any] = {}
+    if draw(st.booleans()):
+        minutes = sorted(draw(st.sets(st.integers(0, 7), min_size=2, max_size=6)))
+        minutes = minutes[:len(minutes) // 2 * 2]
+        top["calendar"] = {"shifts": [
+            {"start": f"00:{a:02d}", "end": f"00:{b:02d}"}
+            for a, b in zip(minutes[::2], minutes[1::2], strict=True)]}
+    if draw(st.booleans()):
+        top["operators"] = {"p1": {"count": draw(st.integers(1, 2)),
+                                   "follows_calendar": draw(st.booleans())},
+                            "p2": {"count": 1}}
+    return top
+
+
+@st.composite
+def unit_time(draw: st.DrawFn, top: dict[str, Any], n_products: int) -> dict[str, Any]:
+    """Unit time on a machine: setups on product change, an operator, planned maintenance,
+    calendar-time failures, running through off-shift time (tie-free durations)."""
+    m: dict[str, Any] = {}
+    if n_products > 1 and draw(st.booleans()):
+        m["setup_time"] = draw(durations(1.5))
+    if "operators" in top and draw(st.booleans()):
+        m["operator"] = {"pool": draw(st.sampled_from(["p1", "p2"])),
+                         "during": draw(st.sampled_from(["setup", "processing", "both"]))}
+    if draw(st.booleans()):
+        m["maintenance"] = {"every": f"{draw(st.floats(40.0, 150.0)) + OFF_GRID / 7} s",
+                            "duration": draw(durations(6.0)),
+                            "first": f"{draw(st.floats(1.0, 100.0)) + OFF_GRID / 5} s"}
+    if draw(st.booleans()):
+        m["failures"] = [{"name": "power", "basis": "calendar", "ttf": draw(durations(50.0)),
+                          "ttr": draw(durations(5.0))}]
+    if "calendar" in top and draw(st.booleans()):
+        m["follows_calendar"] = False
+    return m
 
 
 @settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.generate],

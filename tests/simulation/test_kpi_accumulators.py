@@ -119,6 +119,58 @@ def _lost_line() -> dict[str, Any]:
         "out": {"type": "sink"}}}
 
 
+def _shift_line() -> dict[str, Any]:
+    """Two shifts on weekdays, setups on product change with a setter from a pool, planned
+    maintenance, failures on calendar time, an operator during processing, a station that
+    ignores the calendar, and an hourly grid emission factor."""
+    tri = {"dist": "triangular", "low": "2 min", "mode": "3 min", "high": "5 min"}
+    return {
+        "line": {"name": "shifts"}, "products": {"A": {}, "B": {}},
+        "calendar": {"days": ["mon", "tue", "wed", "thu", "fri"],
+                     "shifts": [{"name": "early", "start": "06:00", "end": "14:00"},
+                                {"name": "late", "start": "14:00", "end": "22:00"}]},
+        "operators": {"setters": {"count": 1}, "testers": {"count": 1}},
+        "energy": {"grid": {"value": "0.5306 kg/kWh", "year": 2023, "source": "test",
+                            "hourly": [f"{0.4 + 0.01 * h!r} kg/kWh" for h in range(24)]}},
+        "stations": {
+            "src": {"type": "source", "mix": {"A": 0.5, "B": 0.5}, "lot_size": 3,
+                    "interarrival": expo(80.0), "to": "cnc"},
+            "cnc": {"type": "machine", "cycle_time": expo(50.0), "setup_time": tri,
+                    "operator": {"pool": "setters", "during": "setup"},
+                    "maintenance": {"every": "30 h", "duration": "1 h", "first": "7 h"},
+                    "failures": [{"basis": "operating", "ttf": expo(20_000.0),
+                                  "ttr": expo(900.0)}],
+                    "power": {"producing": "18 kW", "idle": "4 kW", "setup": "4 kW",
+                              "down": "1 kW", "off": "0.3 kW"},
+                    "to": "wash"},
+            "wash": {"type": "machine", "cycle_time": expo(40.0),
+                     "failures": [{"name": "pump", "basis": "calendar",
+                                   "ttf": expo(30_000.0), "ttr": expo(1200.0)}],
+                     "power": {"producing": "12 kW", "idle": "6 kW"}, "to": "test"},
+            "test": {"type": "inspection", "servers": 2, "cycle_time": expo(70.0),
+                     "operator": {"pool": "testers", "during": "processing"},
+                     "scrap_probability": 0.03, "rework_probability": 0.05,
+                     "rework_to": "cnc", "to": "burn"},
+            "burn": {"type": "machine", "follows_calendar": False, "cycle_time": expo(45.0),
+                     "power": {"producing": "25 kW", "idle": "2 kW"}, "to": "out"},
+            "out": {"type": "sink"}}}
+
+
+def test_shifts_setups_operators_maintenance_and_an_hourly_grid() -> None:
+    """The unit-time features: off, setup, waiting and maintenance states, stops that are
+    not failures, CO2e hour by hour; two weeks with a warm-up of two days and a half."""
+    from twin.simulation.compiled.lower import unsupported
+
+    spec = line_from_dict(_shift_line())
+    assert unsupported(spec) == []
+    a, b = both(spec, duration=14 * 86400.0, warmup=2.5 * 86400.0, seed=5)
+    stations = a.stations.set_index("station")
+    assert stations.loc["cnc", "AUST_h"] > 0 and stations.loc["cnc", "PDOT_h"] > 0
+    assert stations.loc["test", "ADET_h"] > 0 and stations.loc["wash", "failures"] > 0
+    assert (a.tables["stops"]["kind"] == "maintenance").any()
+    assert_same_kpis(a, b)
+
+
 @pytest.mark.parametrize("make", [_rework_line, _blocking_line, _lost_line])
 @pytest.mark.parametrize("warmup", [0.0, 2345.6])
 def test_accumulated_kpis_equal_the_table_kpis(make: Any, warmup: float) -> None:

@@ -194,20 +194,22 @@ def calibration_problems(line: LineSpec) -> list[tuple[str, str]]:
 
 def sample_line(line: LineSpec, seed: int) -> LineSpec:
     """``line`` with every calibrated phase moved to draw number ``seed`` of its parameters
-    (each record then says ``draw = seed``); a line without calibration comes back as is.
+    (each record then says ``draw = seed``); a line without calibration, or one that holds
+    draw ``seed`` already (a run's own spec, prepared again), comes back as is.
 
     Raises
     ------
     ValueError
-        If the line already holds a draw, or a draw leaves a phase's valid range.
+        If the line holds another draw, or a draw leaves a phase's valid range.
     """
-    if not line.calibration:
+    held = {rec.draw for rec in line.calibration.values()}
+    if not line.calibration or held == {seed}:
         return line
     data = line.model_dump(mode="json", by_alias=True)
     for name, rec in line.calibration.items():
         if rec.draw is not None:
-            raise ValueError(f"calibration.{name} already holds draw {rec.draw}: sample the "
-                             "calibrated spec, not a sampled one")
+            raise ValueError(f"calibration.{name} holds draw {rec.draw}, not {seed}: sample "
+                             "the calibrated spec, not a sampled one")
         phase = line.stations[name].recipe[rec.phase]  # type: ignore[union-attr]
         new = draw(rec, seed)
         values = {k: getattr(phase, k) for k in type(phase).model_fields}

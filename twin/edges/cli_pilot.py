@@ -226,6 +226,48 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     return 0 if not test_b or v.passed else 2
 
 
+def _cmd_calibrate_line(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import tomli_w
+
+    from twin.data.checks import line_from_dict, read_toml
+    from twin.data.overrides import apply_overrides
+    from twin.fit.aggregate import calibrate_line
+    from twin.fit.calibrate_spec import data_hash
+
+    data = read_toml(args.spec)
+    line = line_from_dict(data, str(args.spec), Path(args.spec).parent)
+    periods = pd.read_csv(args.data) if str(args.data).endswith(".csv") \
+        else pd.read_parquet(args.data)
+    for col in ("period_start", "period_end"):
+        if col in periods and not pd.api.types.is_numeric_dtype(periods[col]):
+            periods[col] = pd.to_datetime(periods[col], utc=True)
+    params = [p.strip() for p in args.params.split(",") if p.strip()]
+    cal = calibrate_line(line, periods, params, replications=args.replications,
+                         seed=args.seed, warmup=args.warmup)
+    spec, _ = apply_overrides(data, {p: d.model_dump(mode="json", by_alias=True,
+                                                     exclude_none=True)
+                                     for p, d in cal.distributions().items()})
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    digest = data_hash(args.data)
+    head = [f"# Calibrated by `twin calibrate-line` from {args.spec} to {args.data} "
+            f"(sha256 {digest}), {len(periods)} periods, {args.replications} replications "
+            f"from seed {args.seed}"] + [f"# {ln}" for ln in cal.table().splitlines()]
+    head += [f"# warning: {w}" for w in cal.warnings]
+    out.write_text("\n".join(head) + "\n\n" + tomli_w.dumps(spec))
+    report = out.with_suffix(".calibration.md")
+    report.write_text("\n".join(["# Calibration to aggregate data", "",
+                                 f"spec: {args.spec}; data: {args.data} (sha256 {digest})",
+                                 "", "```", cal.table(), "```", ""]
+                                + [f"- warning: {w}" for w in cal.warnings]) + "\n")
+    print(cal.table())
+    for w in cal.warnings:
+        print(f"warning: {w}")
+    print(f"calibrated spec: {out}\ncalibration report: {report}")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
     pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
@@ -296,3 +338,16 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--timezone", help="IANA zone of times written without one")
     ca.add_argument("-o", "--output", required=True, help="calibrated spec to write")
     ca.set_defaults(func=_cmd_calibrate)
+    cl = sub.add_parser("calibrate-line", help="fit scale factors of a discrete line's "
+                        "distributions to throughput, WIP and lead time by period "
+                        "(simulation under common random numbers)")
+    cl.add_argument("spec", help="line spec (line.toml)")
+    cl.add_argument("data", help="CSV or Parquet: period_start, period_end and any of "
+                    "throughput_per_h, wip_mean, lead_time_mean_h")
+    cl.add_argument("--params", required=True, help="comma-separated dotted paths of "
+                    "distributions, e.g. stations.cnc.cycle_time,stations.cnc.failures[0].ttf")
+    cl.add_argument("--replications", type=int, default=4, help="runs per evaluation")
+    cl.add_argument("--seed", type=int, default=1, help="seed of replication 0")
+    cl.add_argument("--warmup", type=float, help="warm-up [s] (default: one period)")
+    cl.add_argument("-o", "--output", required=True, help="calibrated spec to write")
+    cl.set_defaults(func=_cmd_calibrate_line)

@@ -10,10 +10,11 @@ import logging
 from typing import Any
 
 
-def _host_port(text: str) -> tuple[str, int]:
+def host_port(text: str, option: str = "--mqtt") -> tuple[str, int]:
+    """``HOST:PORT`` of an MQTT broker option, or an error naming ``option``."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ValueError(f"--mqtt {text!r}: write HOST:PORT, e.g. 127.0.0.1:1883")
+        raise ValueError(f"{option} {text!r}: write HOST:PORT, e.g. 127.0.0.1:1883")
     return host, int(port)
 
 
@@ -28,7 +29,7 @@ def _mqtt_settings(args: argparse.Namespace, line_name: str) -> Any:
         return settings
     if not args.mqtt:
         return None
-    host, port = _host_port(args.mqtt)
+    host, port = host_port(args.mqtt)
     return MqttSettings(host=host, port=port, prefix=args.prefix or f"plant/{line_name}",
                         client_id=f"pilot-twin-plant-{line_name}",
                         username=args.mqtt_user or "", password_env=args.mqtt_password_env)

@@ -84,13 +84,46 @@ def _cmd_shadow(args: argparse.Namespace) -> int:
     shadow = ShadowTwin(args.file, signals, settings, resync=_resync(args))
     source = open_source(args, tagmap, list(line.stations))
     try:
-        asyncio.run(shadow.follow(source, until))
+        if args.serve_opcua is None and args.serve_mqtt is None:
+            asyncio.run(shadow.follow(source, until))
+        else:
+            asyncio.run(_follow_and_serve(args, shadow, source, until))
     except KeyboardInterrupt:
         print("interrupted: writing what was monitored so far")
     result = shadow.finish()
     folder = result.save(args.out)
     _print_summary(result, folder)
     return 0
+
+
+async def _follow_and_serve(args: argparse.Namespace, shadow: Any, source: Any,
+                            until: float | None) -> None:
+    """Follow the source while serving the shadow over OPC UA and/or MQTT."""
+    from contextlib import AsyncExitStack
+
+    from twin.edges.cli_plant import host_port
+    from twin.live.connection import MqttSettings
+    from twin.live.serve import serve_shadow
+    from twin.live.shadow_points import shadow_points
+
+    name = f"{shadow.line.line.name}_shadow"
+    async with AsyncExitStack() as stack:
+        server = publisher = None
+        if args.serve_opcua is not None:
+            from twin.live.opcua_server import TwinServer
+
+            server = await stack.enter_async_context(TwinServer(
+                name, shadow_points(shadow), host=args.serve_host, port=args.serve_opcua))
+            print(f"serving the shadow over OPC UA at {server.endpoint}", flush=True)
+        if args.serve_mqtt is not None:
+            from twin.live.mqtt_publisher import Publisher
+
+            host, port = host_port(args.serve_mqtt, "--serve-mqtt")
+            publisher = await stack.enter_async_context(Publisher(MqttSettings(
+                host=host, port=port, prefix=args.serve_prefix or f"twin/{name}",
+                client_id=f"pilot-twin-{name}", username=args.serve_mqtt_user or "",
+                password_env=args.serve_mqtt_password_env)))
+        await serve_shadow(shadow, source, server=server, publisher=publisher, until=until)
 
 
 def _resync(args: argparse.Namespace) -> Any:
@@ -190,6 +223,16 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--forecast-level", type=float, default=0.8,
                    help="coverage of its prediction intervals (default 0.8)")
     s.add_argument("--forecast-horizon", help="how far it looks (default: end of the day)")
+    s.add_argument("--serve-opcua", type=int, metavar="PORT", help="serve the shadow "
+                   "(measured, predicted, residuals, forecasts) over OPC UA on this port")
+    s.add_argument("--serve-host", default="127.0.0.1",
+                   help="address its OPC UA server binds to (default 127.0.0.1)")
+    s.add_argument("--serve-mqtt", metavar="HOST:PORT", help="publish the shadow's values "
+                   "to this MQTT broker")
+    s.add_argument("--serve-prefix", help="their topic prefix (default twin/<line>_shadow)")
+    s.add_argument("--serve-mqtt-user", help="MQTT user name")
+    s.add_argument("--serve-mqtt-password-env", default="", metavar="VAR",
+                   help="environment variable holding the MQTT password")
     s.add_argument("-v", "--verbose", action="store_true",
                    help="log every rejected value and connection event")
     s.set_defaults(func=_cmd_shadow_logged)

@@ -157,6 +157,10 @@ class LineCalibration:
     line: S.LineSpec | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def distributions(self) -> dict[str, Any]:
+        """The fitted distribution at each parameter's path (of :attr:`line`)."""
+        return {p: _get(self.line, split_path(p)) for p in self.params}
+
     def table(self) -> str:
         """Plain-text table of the estimates and the fit."""
         lvl = f"{self.confidence:.0%}"

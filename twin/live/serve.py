@@ -1,5 +1,5 @@
 """Serving a running twin: its points to an OPC UA server and its messages to an MQTT broker,
-as the run advances.
+as the run advances; and serving a shadow twin as it follows the plant (:func:`serve_shadow`).
 
 :func:`serve_run` follows a :class:`~twin.orchestration.live.LiveRun` (started with
 ``watch`` = every signal tag, so the engine records them): every ``interval`` seconds it
@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from twin.live.messages import RunMessages, TagMap
 from twin.live.points import ALARMS_FOLDER, Point, PointValues
+from twin.live.readings import Source
+from twin.live.shadow import ShadowTwin
+from twin.live.shadow_points import ShadowValues, shadow_points
 from twin.live.wire import RawValue
 from twin.observation import catalogue
 from twin.orchestration.live import LiveRun
@@ -138,3 +141,42 @@ def _kpi_unit(key: str) -> str:
     """The catalogue unit of a line KPI (``1`` for ratios and counts without one)."""
     entry = catalogue.CATALOGUE.get(("line", key))
     return (entry.unit if entry else "") or "1"
+
+
+async def serve_shadow(shadow: ShadowTwin, source: Source, *, server: TwinServer | None = None,
+                       publisher: Publisher | None = None, until: float | None = None,
+                       interval: float = 0.1) -> ServeStats:
+    """Follow ``source`` with ``shadow`` (:meth:`ShadowTwin.follow`, ``until`` [s of plant
+    time]) and serve it while it goes: every ``interval`` seconds the points that changed
+    (:class:`~twin.live.shadow_points.ShadowValues`) are written to ``server`` (built on
+    :func:`~twin.live.shadow_points.shadow_points`, with ``origin`` the shadow's) and their
+    numbers published as tag values ``<Shadow|Forecasts>/.../<field>`` (in their display
+    unit) by ``publisher``. Returns when the source ends; its errors are raised."""
+    values = ShadowValues(shadow)
+    units = {p.source: ("/".join(p.path), p.unit or "1")
+             for p in shadow_points(shadow) if p.kind == "float"}
+    stats = ServeStats()
+    follow = asyncio.create_task(shadow.follow(source, until))
+    try:
+        while True:
+            done = follow.done()
+            changed = values.update()
+            stats.polls += 1
+            if server is not None and changed:
+                if server.origin == 0.0:  # built before the shadow had its origin
+                    server.origin = shadow.origin
+                await server.write(changed)
+                stats.written += len(changed)
+            if publisher is not None and changed:
+                raw = [RawValue(shadow.origin + t, units[src][0], float(v), units[src][1])
+                       for src, (t, v) in changed.items()
+                       if src in units and math.isfinite(float(v))]
+                await publisher.values(raw)
+                stats.published["tags"] += len(raw)
+            if done:
+                follow.result()
+                return stats
+            await asyncio.sleep(interval)
+    finally:
+        if not follow.done():
+            follow.cancel()

@@ -53,6 +53,9 @@ class Accumulated:
     ----------
     seconds
         ``(units, len(STATES))``: seconds of each unit in each state inside the window.
+    grid_seconds
+        The same, weighted by the hourly grid emission factor [kg/J x s] (``None`` with a
+        flat factor).
     unit_station, unit_server
         Station index (into ``stations``) and server number of each unit.
     counts
@@ -79,6 +82,7 @@ class Accumulated:
 
     stations: list[str]
     seconds: np.ndarray
+    grid_seconds: np.ndarray | None
     unit_station: np.ndarray
     unit_server: np.ndarray
     counts: np.ndarray
@@ -149,9 +153,12 @@ def accumulated_kpis(line: S.LineSpec, acc: Accumulated, t0: float, t1: float
     if len(stations) and t1 > t0:
         add_bottleneck_fractions(stations, acc.periods, t0, t1)
     u, x = np.nonzero(acc.seconds > 0)
-    energy = electricity_table(line, pd.DataFrame({
+    frame = pd.DataFrame({
         "station": [acc.stations[i] for i in acc.unit_station[u]],
         "server": acc.unit_server[u], "state": [STATES[i] for i in x],
-        "seconds": acc.seconds[u, x]}))
+        "seconds": acc.seconds[u, x]})
+    if acc.grid_seconds is not None:
+        frame["grid_s"] = acc.grid_seconds[u, x]
+    energy = electricity_table(line, frame)
     kpis = line_row(line, acc.tallies(t0, t1), stations, energy, None, t0, t1)
     return {"stations": stations, "energy": energy}, kpis

@@ -33,19 +33,24 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    return electricity_table(line, pd.DataFrame({
+    frame = pd.DataFrame({
         "station": states["station"].astype(str),
         "server": states["server"].to_numpy(),
         "state": states["state"].astype(str),
         "seconds": secs,
-        "start": np.maximum(states["start"].to_numpy(dtype=float), t0),
-    }))
+    })
+    grid = line.energy.grid
+    if grid.hourly is not None:  # each interval at the factors of the hours it spans
+        start = np.maximum(states["start"].to_numpy(dtype=float), t0)
+        frame["grid_s"] = weighted_each(grid.segments(), start, start + secs, secs)
+    return electricity_table(line, frame)
 
 
 def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """The electricity ledger (see :func:`electricity`) from seconds in the window by
-    ``station, server, state`` (several rows of one combination are added up). With an
-    hourly grid factor the rows must be intervals: a ``start`` [s] column, in the window."""
+    ``station, server, state`` (several rows of one combination are added up) and, when
+    the grid factor has an hourly profile, ``grid_s``: the integral of the factor over
+    those seconds [kg/J x s] (:func:`twin.data.daily.weighted_each`)."""
     frame = frame[frame["seconds"] > 0]
     table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
         "seconds"].sum()
@@ -58,16 +63,10 @@ def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     if grid.hourly is None:
         table["kg_co2e"] = table["kwh"] * grid.value * J_PER_KWH
     else:  # each interval at the factors of the hours it spans
-        if "start" not in frame:
-            raise ValueError("an hourly grid factor needs the state intervals' start times")
-        start = frame["start"].to_numpy(dtype=float)
-        row_watts = np.array([power.get(n, {}).get(s, 0.0) for n, s in
-                              zip(frame["station"], frame["state"], strict=True)])
-        seconds = frame["seconds"].to_numpy()
-        frame = frame.assign(kg=weighted_each(grid.segments(), start, start + seconds,
-                                              row_watts * seconds))
-        table["kg_co2e"] = frame.groupby(["station", "server", "state"], sort=True)[
-            "kg"].sum().to_numpy()
+        if "grid_s" not in frame:
+            raise ValueError("an hourly grid factor needs each row's factor integral (grid_s)")
+        table["kg_co2e"] = watts * frame.groupby(["station", "server", "state"], sort=True)[
+            "grid_s"].sum().to_numpy()
     table["kgce"] = table["kwh"] * line.energy.kgce_per_kwh
     table["state"] = pd.Categorical(table["state"], categories=list(STATES))
     return table.reset_index(drop=True)

@@ -227,8 +227,10 @@ def wip_series(tables: dict[str, pd.DataFrame], t0: float, t1: float,
 
 def wip_trend(series: np.ndarray) -> tuple[float, float, bool]:
     """Kendall's tau of ``series`` against time, its p-value, and whether it grows
-    (significant upward trend, last quarter above the first by more than the spread)."""
-    x = np.asarray(series, dtype=float)
+    (significant upward trend, last quarter above the first by more than the spread).
+    Values equal to 1e-9 parts are ties: batch means summed in another order (tables or
+    accumulators) differ in the last bits, which would otherwise turn ties into signs."""
+    x = np.round(np.asarray(series, dtype=float), 9)
     if x.size < 8 or np.ptp(x) == 0:
         return 0.0, 1.0, False
     tau, p = stats.kendalltau(np.arange(x.size), x)

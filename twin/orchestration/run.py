@@ -374,8 +374,7 @@ def execute(prep: PreparedRun) -> RunResult:
         model.run(until=end)
         if folding:
             tables, kpis, series = finish_accumulated(prep, model)  # type: ignore[arg-type]
-            warns = (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
-                     + load_warnings(prep.line) + series_warnings(series, end))
+            warns = run_warnings(prep, model, tables, kpis, series)
         else:
             tables, kpis = finish_tables(prep, model, recorder)
             warns = run_warnings(prep, model, tables, kpis)
@@ -448,11 +447,10 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
 
 def folds(prep: PreparedRun) -> bool:
     """Whether the run folds its records into KPI accumulators as it goes: ``record =
-    "kpis"`` on the compiled engine, for a line without ``[costs]`` or an hourly grid factor
-    (both price each state interval by the time of day, so those KPIs are computed from the
-    tables, then dropped)."""
-    return (prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
-            and prep.line.energy.grid.hourly is None)
+    "kpis"`` on the compiled engine, for a line without ``[costs]`` (cost KPIs price each
+    state interval by the time of day, so they are computed from the tables, then dropped;
+    an hourly grid factor is integrated over each interval by the accumulators)."""
+    return prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
 
 
 def record_note(prep: PreparedRun) -> str:
@@ -461,8 +459,7 @@ def record_note(prep: PreparedRun) -> str:
         return ("KPIs from the compiled engine's accumulators (no record tables kept); "
                 f"lead-time quantiles from a histogram, within "
                 f"{100 * LEAD_RESOLUTION:.2g} % of the exact ones")
-    why = ("SimPy engine" if prep.engine == "simpy" else "cost KPIs"
-           if prep.line.costs is not None else "hourly grid factor")
+    why = "SimPy engine" if prep.engine == "simpy" else "cost KPIs"
     return f"KPIs from the record tables, which were then dropped ({why})"
 
 
@@ -480,13 +477,17 @@ def finish_accumulated(prep: PreparedRun, model: CompiledModel
     return tables, kpis, acc.wip_batches
 
 
-def run_warnings(prep: PreparedRun, model: LineModel, tables: dict[str, pd.DataFrame],
-                 kpis: dict[str, Any]) -> list[dict[str, Any]]:
+def run_warnings(prep: PreparedRun, model: LineModel | CompiledModel,
+                 tables: dict[str, pd.DataFrame], kpis: dict[str, Any],
+                 wip_batches: np.ndarray | None = None) -> list[dict[str, Any]]:
     """The engine's warnings of a finished run, then those read from its tables (results
-    and stability)."""
+    and stability); a run that kept only KPI accumulators gives its WIP by batch of the
+    window (``wip_batches``) for the trend check."""
     end = prep.warmup + prep.duration
+    stability = (stability_warnings(prep.line, tables, prep.warmup, end) if wip_batches is None
+                 else load_warnings(prep.line) + series_warnings(wip_batches, end))
     return (model.warnings + result_warnings(prep.line, tables, kpis, prep.warmup, end)
-            + stability_warnings(prep.line, tables, prep.warmup, end))
+            + stability)
 
 
 def run(line: S.LineSpec | str | Path | dict[str, Any], *, duration: str | float | None = None,

@@ -121,9 +121,10 @@ def run(ph: P.Fmu, name: str, mass: np.ndarray, temperature: float,
     """
     label = ph.name or ph.phase
     limit = float(ph.max_time.mean())
-    fmu = _Instance(ph, f"{name}.{label}")
     mapped = list(ph.outputs.items())
+    fmu: _Instance | None = None
     try:
+        fmu = _Instance(ph, f"{name}.{label}")
         fmu.slave.setupExperiment(startTime=0.0)
         for var, value in ph.parameters.items():
             fmu.set(var, value)
@@ -144,7 +145,8 @@ def run(ph: P.Fmu, name: str, mass: np.ndarray, temperature: float,
             raise
         raise FmuPhaseError(f"the FMU {ph.fmu!r} failed: {exc}") from exc
     finally:
-        fmu.close()
+        if fmu is not None:
+            fmu.close()
     profile = np.asarray(rows, dtype=float)
     columns = ("time_s", *(f"fmu.{v}" for _, v in mapped))
     if "temperature" in ph.outputs:

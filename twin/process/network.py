@@ -20,10 +20,6 @@ from twin.kernels import network as kn
 from twin.kernels.rhs.common import R_GAS
 from twin.process.materials import Materials
 
-PARAMETERS = ("k_ref", "ea", "dh", "k_ref_reverse", "ea_reverse", "K", "order")
-"""Per-reaction parameters by name (``<reaction>.<name>``; orders as
-``<reaction>.order.<species>``)."""
-
 
 @dataclass(frozen=True)
 class Kinetics:
@@ -61,21 +57,18 @@ class Kinetics:
     def value(self, name: str) -> float:
         """The current value of a parameter named as in :meth:`names`."""
         j, field, i = self._locate(name)
-        return float(self._array(field)[(j, i) if i is not None else j])
+        return float(getattr(self, field)[(j, i) if i is not None else j])
 
     def replace(self, values: dict[str, float]) -> Kinetics:
         """A copy with the named parameters set (``r1.k_ref``, ``r2.order.B``, ...)."""
-        arrays = {f: self._array(f).copy() for f in ("k_ref", "ea", "dh", "k2", "e2",
-                                                     "orders")}
+        arrays = {f: getattr(self, f).copy() for f in ("k_ref", "ea", "dh", "k2", "e2",
+                                                       "orders")}
         for name, v in values.items():
             j, field, i = self._locate(name)
             arrays[field][(j, i) if i is not None else j] = v
         eq = self.mode == kn.EQUILIBRIUM
         arrays["e2"] = np.where(eq, arrays["dh"], arrays["e2"])  # van 't Hoff follows dh
         return replace(self, **arrays)
-
-    def _array(self, field: str) -> np.ndarray:
-        return getattr(self, field)
 
     def _locate(self, name: str) -> tuple[int, str, int | None]:
         rx, _, rest = name.partition(".")

@@ -49,6 +49,11 @@ def reaction_entry(line: S.LineSpec, unit: str) -> tuple[np.ndarray, float, P.Re
     for phase in st.recipe:
         if isinstance(phase, P.React):
             return mass, temp, phase, mat
+        if isinstance(phase, P.ReactNetwork):
+            raise ValueError(f"{unit!r} reacts by a reaction network: the thermal-safety "
+                             "assessment (Semenov, cooling-failure scan, Stoessel class) "
+                             "covers the single/series/parallel react phase only; the run "
+                             "itself records the network's MTSR and accumulation")
         out = ph.compute(phase, st, unit, mass, temp, mat, mean_duration)
         for code, kind, kg in out.flows:
             mass[code] += kg if kind in ("input", "transformation") else -kg

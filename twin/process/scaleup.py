@@ -170,7 +170,7 @@ def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: 
         for sp, kg in ph.materials.items():
             raw["materials"][sp] = _q(kg * v3, "kg")
             log(f"{where}.materials.{sp}", kg, kg * v3, "x L^3 (mass ~ volume)")
-    if isinstance(ph, P.Thermal | P.React):
+    if isinstance(ph, P.Thermal | P.React | P.ReactNetwork):
         ua = rules.ua_at_scale(ph.ua, 1.0, v3)
         raw["ua"] = _q(ua, "W/K")
         log(f"{where}.ua", ph.ua, ua, "x L^2 (constant U, jacket area ~ L^2)")

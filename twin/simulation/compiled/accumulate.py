@@ -15,7 +15,10 @@ What each accumulator holds, and the window rules, are those of the table path
 - ``end``, ``scrap`` and ``rework`` events at t0 <= t <= t1 count per station; an ``end``
   adds the item's planned time, less the part of its cycle before t0 (the cycle began at the
   part's last ``start`` event);
-- a failure counts where it begins in the window, with its repair time;
+- a failure counts where it begins in the window, with its repair time (planned
+  maintenance is a stop, not a failure);
+- with an hourly grid emission factor, the factor's integral over each state interval in
+  the window is added to (unit, state) too (:func:`twin.data.daily.weighted_each`);
 - parts finished in the window count as good or scrap, good ones with their lead time;
 - the WIP integral adds ``clip(t1 - max(created, t0))`` per created part and subtracts
   ``clip(t1 - max(done, t0))`` per finished one (the same as clipping each part's stay);
@@ -35,6 +38,7 @@ from twin.observation import accumulated as A
 from twin.observation.bottlenecks import ACTIVE_STATES
 from twin.observation.recorder import STATES
 from twin.observation.stability import TREND_BATCHES
+from twin.simulation.compiled.unit_time import MAINT_MODE
 
 # event codes (twin.observation.recorder.EVENTS) and fates (FATES)
 CREATED, START, END, SCRAP, REWORK, LOST = 0, 2, 3, 4, 5, 8
@@ -47,6 +51,28 @@ LINE_KEYS = ("good", "scrap", "rework", "lost", "first_pass", "created", "finish
 @kernel
 def _clip(a, b):
     return b - a if b > a else 0.0
+
+
+@kernel
+def _profile(tod, seg):
+    """Integral of a time-of-day profile (rows ``start, end, value``) from midnight to
+    ``tod`` [s after midnight]."""
+    out = 0.0
+    for i in range(seg.shape[0]):
+        out += seg[i, 2] * max(min(tod, seg[i, 1]) - seg[i, 0], 0.0)
+    return out
+
+
+@kernel
+def _add_interval(u, x, lo, hi, sec, gsec, seg, per_day):
+    """Add the interval [lo, hi) [s] (in the window) of unit ``u`` in state ``x``: its
+    length, and the integral of the grid profile over it when there is one."""
+    if hi > lo:
+        sec[u, x] += hi - lo
+        if seg.shape[0]:
+            day = 86400.0
+            whole = (math.floor(hi / day) - math.floor(lo / day)) * per_day
+            gsec[u, x] += whole + _profile(hi % day, seg) - _profile(lo % day, seg)
 
 
 @kernel
@@ -69,9 +95,9 @@ def _close_instant(now, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
 
 @kernel
 def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, active,
-         pri, t0, t1, edges, lead_min, log_ratio, last_t, last_x, sec, cnt, planned, fails,
-         repair, lc, lead, hist, wip, pstart, level, nserv, full_at, dirty, stack, inst,
-         per_s, per_t):
+         pri, t0, t1, edges, lead_min, log_ratio, seg, per_day, last_t, last_x, sec, gsec,
+         cnt, planned, fails, repair, lc, lead, hist, wip, pstart, level, nserv, full_at,
+         dirty, stack, inst, per_s, per_t):
     """Add the first ``ns`` state rows, ``ne`` event rows, ``np_`` part rows and ``nstop``
     stop rows to the accumulators (see the module docstring)."""
     nb = edges.shape[0] - 1
@@ -83,9 +109,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
         old = last_x[u]
         s = unit_st[u]
         if old >= 0:
-            lo, hi = max(last_t[u], t0), min(t, t1)
-            if hi > lo:
-                sec[u, old] += hi - lo
+            _add_interval(u, old, max(last_t[u], t0), min(t, t1), sec, gsec, seg, per_day)
             level[s] -= active[old]
         level[s] += active[x]
         if dirty[s] == 0:
@@ -147,22 +171,20 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
             lc[L_SCRAP] += 1
     for i in range(nstop):
         t = st_f[i, 0]
-        if t0 <= t <= t1:
+        if t0 <= t <= t1 and st_i[i, 1] != MAINT_MODE:  # failures only
             s = unit_st[st_i[i, 0]]
             fails[s] += 1
             repair[s] += st_f[i, 1]
 
 
 @kernel
-def finish(t1, last_t, last_x, sec, t0, level, nserv, full_at, dirty, stack, inst, per_s,
-           per_t):
+def finish(t1, last_t, last_x, sec, gsec, seg, per_day, t0, level, nserv, full_at, dirty,
+           stack, inst, per_s, per_t):
     """Close every unit's last state and every open active period at ``t1``."""
     _close_instant(t1, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
     for u in range(last_x.shape[0]):
         if last_x[u] >= 0:
-            lo, hi = max(last_t[u], t0), t1
-            if hi > lo:
-                sec[u, last_x[u]] += hi - lo
+            _add_interval(u, last_x[u], max(last_t[u], t0), t1, sec, gsec, seg, per_day)
     for s in range(full_at.shape[0]):
         if full_at[s] >= 0.0 and t1 > full_at[s]:
             k = int(inst[1])
@@ -184,13 +206,18 @@ class Folder:
             if isinstance(st, S.Equipment):
                 pri[s, :len(products)] = [st.planned_time_per_item(p) for p in products]
         servers = np.bincount(unit_station, minlength=n_st).astype(np.int64)
+        grid = line.energy.grid
+        seg = (np.zeros((0, 3)) if grid.hourly is None else
+               np.array([(a, b, v) for a, b, v, _ in grid.segments()], dtype=float))
         self.fixed = dict(
+            seg=seg, per_day=float(((seg[:, 1] - seg[:, 0]) * seg[:, 2]).sum()),
             unit_st=unit_station.astype(np.int64),
             active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri,
             edges=np.linspace(self.t0, self.t1, TREND_BATCHES + 1))
         self.acc = dict(
             last_t=np.zeros(n_u), last_x=np.full(n_u, -1, np.int64),
-            sec=np.zeros((n_u, len(STATES))), cnt=np.zeros((n_st, 3), np.int64),
+            sec=np.zeros((n_u, len(STATES))), gsec=np.zeros((n_u, len(STATES))),
+            cnt=np.zeros((n_st, 3), np.int64),
             planned=np.zeros(n_st), fails=np.zeros(n_st, np.int64), repair=np.zeros(n_st),
             lc=np.zeros(len(LINE_KEYS), np.int64),
             lead=np.array([0.0, 0.0, 0.0, np.inf, -np.inf]),
@@ -219,17 +246,20 @@ class Folder:
         f, c = self.fixed, self.acc
         fold(ns, a["s_t"], a["s_i"], ne, a["e_t"], a["e_i"], np_, a["p_f"], a["p_i"], nstop,
              a["st_f"], a["st_i"], f["unit_st"], f["active"], f["pri"], self.t0, self.t1,
-             f["edges"], A.LEAD_MIN_S, math.log(A.LEAD_RATIO), c["last_t"], c["last_x"],
-             c["sec"], c["cnt"], c["planned"], c["fails"], c["repair"], c["lc"], c["lead"],
-             c["hist"], c["wip"], c["pstart"], c["level"], c["nserv"], c["full_at"],
-             c["dirty"], c["stack"], c["inst"], c["per_s"], c["per_t"])
+             f["edges"], A.LEAD_MIN_S, math.log(A.LEAD_RATIO), f["seg"], f["per_day"],
+             c["last_t"], c["last_x"], c["sec"], c["gsec"], c["cnt"], c["planned"],
+             c["fails"], c["repair"], c["lc"], c["lead"], c["hist"], c["wip"], c["pstart"],
+             c["level"], c["nserv"], c["full_at"], c["dirty"], c["stack"], c["inst"],
+             c["per_s"], c["per_t"])
 
     def result(self, units: list[tuple[int, int]]) -> A.Accumulated:
         """Close the run at ``t1`` and return its accumulators."""
         c = self.acc
         self._room(0, 0)
-        finish(self.t1, c["last_t"], c["last_x"], c["sec"], self.t0, c["level"], c["nserv"],
-               c["full_at"], c["dirty"], c["stack"], c["inst"], c["per_s"], c["per_t"])
+        f = self.fixed
+        finish(self.t1, c["last_t"], c["last_x"], c["sec"], c["gsec"], f["seg"], f["per_day"],
+               self.t0, c["level"], c["nserv"], c["full_at"], c["dirty"], c["stack"],
+               c["inst"], c["per_s"], c["per_t"])
         k = int(c["inst"][1])
         per_s, per_t = c["per_s"][:k], c["per_t"][:k]
         periods = {}
@@ -239,6 +269,7 @@ class Folder:
                 periods[name] = mine[np.argsort(mine[:, 0], kind="stable")]
         return A.Accumulated(
             stations=list(self.names), seconds=c["sec"].copy(),
+            grid_seconds=c["gsec"].copy() if len(f["seg"]) else None,
             unit_station=self.fixed["unit_st"],
             unit_server=np.array([i for _, i in units], np.int64),
             counts=c["cnt"].copy(), planned=c["planned"].copy(), failures=c["fails"].copy(),

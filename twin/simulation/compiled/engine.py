@@ -16,6 +16,7 @@ from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import Folder
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
@@ -147,12 +148,13 @@ class CompiledModel:
 
     def wip(self) -> dict[str, int]:
         """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
-        sta, ql, gst = self.a["sta"], self.a["ql"], self.a["gst"]
+        a = self.a
+        sta = a["sta"]
         out = {}
         for s, name in enumerate(self.low.names):
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
-                         else int(ql[s] + sta[s, L.HOLD] + G.extra_load(s, ql, gst)))
+                         else int(ST.load(s, sta, a["ql"], a["gql"], a["pql"], a["gst"])))
         out["(in transit)"] = 0
         return out
 
@@ -209,8 +211,8 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
         work=np.zeros((L.WORK_ROWS, 3), np.int64))
-    # t = 0: every unit idle (recorded); the units and infinite supplies start in station
-    # order (:func:`.loop._init`), the first arrivals are drawn
+    # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
+    # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]
     for u in range(n_u):
         uni[u, L.U_ACT] = L.IDLE
@@ -218,9 +220,9 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         i = int(n[L.N_S])
         a["s_t"][i], a["s_i"][i, 0], a["s_i"][i, 1] = 0.0, u, L.IDLE
         n[L.N_S] = i + 1
-    L._heap_push(a["ht"], a["hi"], n, 0.0, L.EV_INIT, 0)
+    L._heap_push(a["ht"], a["hi"], n, 0.0, UT.EV_BOOT, 0)
     sta = a["sta"]
-    for s in range(n_st):
+    for s in range(n_st):  # arrivals start in station order
         if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
             gap = L._draw(sta[s, L.ARRSTREAM], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
             L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)

@@ -5,12 +5,10 @@ A *gathering* unit takes several parts before a cycle: a batch station loads up 
 part and then its components, each from its own queue (``AssemblyNode``). Their parts are
 held in ``held`` (one row per unit); ``ux``/``uxf`` keep where each unit is.
 
-The semantics are the SimPy engine's, down to one detail of its stores: a part taken by a
-gathering unit from a full buffer admits the first blocked sender only once the unit's own
-decision at that instant is made (SimPy grants the waiting put when the get event is
-processed, later in the instant), so a batch that starts on the parts in its buffer does not
-also take the parts that enter it at that instant. The deferred admission is the work item
-``A_FREED``.
+The semantics are the SimPy engine's; their queues are SimPy's stores to the event
+(:mod:`.stores`), so a batch that starts on the parts in its buffer does not also take the
+parts that enter it at that instant, and a unit handed a part resumes as SimPy's process
+does (a batch waiting on ``get | timeout``: one event more, the condition).
 
 Deadlocks: when a unit blocks, the stations whose units blocked at that instant are checked
 once the instant's hand-overs are done (:func:`deadlocked`), as
@@ -23,6 +21,7 @@ import numpy as np
 
 from twin.kernels.jit import kernel
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
 
 # kinds of equipment (column X_KIND of ``stx``)
@@ -48,15 +47,6 @@ that flag the stations of a deadlock (one per station)."""
 
 
 @kernel
-def extra_load(d, ql, gst):
-    """Parts in station ``d``'s extra queues (an assembly station's component queues)."""
-    load = 0
-    for q in range(gst[d, X_Q0], gst[d, X_Q0] + gst[d, X_QN]):
-        load += ql[q]
-    return load
-
-
-@kernel
 def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, work, wn):
     """A gathering unit takes the next part of queue ``q`` (-1: none); returns (part, wn)."""
     s = qst[q]
@@ -68,18 +58,9 @@ def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, 
         pqh[q] = (h + 1) % pqs.shape[1]
         pql[q] -= 1
         L._event(now, got, pint[got, 0], s, L.ARRIVE, e_t, e_i, n)
-        work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd
+        work[wn, 0], work[wn, 1], work[wn, 2] = L.A_ADMITTED, snd, 1  # its put is done
         return got, wn + 1
-    if ql[q] == 0:
-        return -1, wn
-    h = qh[q]
-    got = qbuf[q, h]
-    qh[q] = (h + 1) % qbuf.shape[1]
-    ql[q] -= 1
-    if pql[q] > 0:  # the freed slot admits a blocked sender once this decision is made
-        work[wn, 0], work[wn, 1] = L.A_FREED, q
-        wn += 1
-    return got, wn
+    return ST.take(q, qbuf, qh, ql, work, wn)
 
 
 @kernel
@@ -95,26 +76,27 @@ def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
 
 @kernel
 def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x):
+           s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     """Unit ``u`` starts the cycle of the parts it holds; the cycle time is that of the
     first part's product. An assembly sets up and asks for its operator as a machine does
     (:func:`.unit_time.took`: the base part starts); every part of a batch starts at once (a
-    batch station has neither, and nothing stops it while idle: see ``lower.unsupported``)."""
+    batch station has neither, and nothing stops it while idle: see ``lower.unsupported``).
+    Returns the new length of the work list."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     first = held[u, 0]
     uni[u, L.U_PART] = first
     ux[u, UX_PH] = WORKING
     if gst[s, X_KIND] == ASSEMBLY:
-        UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
-        return
+        return UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                       e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
     for i in range(ux[u, UX_N]):
         p = held[u, i]
         L._event(now, p, pint[p, 0], s, L.START, e_t, e_i, n)
     duration = L._draw(cycle[s, pint[first, 0]], sbuf, spos, slen, sconst, n)
     ut[u, UT.T_PHASE] = UT.PH_CYCLE
     UT._work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+    return wn
 
 
 @kernel
@@ -142,8 +124,13 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
             if k > gst[s, X_ASMN]:
                 break
             q = s if k == 0 else aseq[gst[s, X_ASM0] + k - 1]
-            p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i,
-                         n, work, wn)
+            p = -1
+            if gql[q] > 0:  # others wait first: the first of them is served (SimPy's get)
+                wn = ST.serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                              stx, work, wn, x)
+            else:
+                p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
+                             e_i, n, work, wn)
             if p < 0:
                 ux[u, UX_PH] = GATHER
                 _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, True)
@@ -171,17 +158,14 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                     ux[u, UX_PH] = GATHER
                 _wait(u, s, now, uni, gq, gqh, gql, s_t, s_i, n, ut, not timed)
                 return wn
-        wn = got(u, p, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, False)
-    _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x)
-    return wn
+        _got(u, p, now, sta, uni, s_t, s_i, n, x)
+    return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
 @kernel
-def got(u, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, handed):
-    """Gathering unit ``u`` takes ``part`` (``handed``: it came to the unit while it waited,
-    which goes on gathering later in the instant; else the caller goes on). Returns the new
-    length of the work list."""
+def _got(u, part, now, sta, uni, s_t, s_i, n, x):
+    """Gathering unit ``u`` takes ``part`` (counted in the station's ``HOLD``)."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     k = ux[u, UX_N]
@@ -192,25 +176,36 @@ def got(u, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, handed):
     if k == 0 and gst[s, X_KIND] == BATCH:  # loading (idle) from the first part on
         L._set(u, L.IDLE, now, uni, s_t, s_i, n)
         uxf[u, UF_FIRST] = now
-    if handed:
-        ut[u, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of waiting units
-        work[wn, 0], work[wn, 1] = L.A_GATHER, u
-        wn += 1
-    return wn
+
+
+@kernel
+def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
+    """Gathering unit ``u``, waiting for a part, is handed ``part``; it goes on gathering
+    (work-list action ``unit_time.A_TOOK``) in its turn. Returns the events SimPy passes
+    through from the put until the unit resumes: those of a machine (``X_HOPS``), or for a
+    batch waiting on ``get | timeout`` the put, the get and the condition."""
+    s = uni[u, L.U_ST]
+    hops = stx[s, UT.X_HOPS]
+    if x[5][u, UX_PH] == TIMED:
+        hops = 2 + (sta[s, L.CAP] != 0)
+    ut[u, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of waiting units
+    _got(u, part, now, sta, uni, s_t, s_i, n, x)
+    return hops
 
 
 @kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, x):
-    """The timed wait of batch unit ``u`` may be over: start the batch on what it holds."""
+        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, work, wn, x):
+    """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
+    Returns the new length of the work list."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     if (ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now
             or ut[u, UT.T_PHASE] != UT.PH_IDLE):
-        return  # a part came first, or a stoppage took it out of the queue
+        return wn  # a part came first, or a stoppage took it out of the queue
     gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
     ut[u, UT.T_PHASE] = UT.PH_FREE
-    _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-           s_t, s_i, ht, hi, ut, uf, stx, op, opq, x)
+    return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
 @kernel
@@ -259,36 +254,6 @@ def next_part(u, x):
     ux[u, UX_N] = 0
     ux[u, UX_SENT] = 0
     return -1
-
-
-@kernel
-def freed(q, now, sta, uni, pint, e_t, e_i, s_t, s_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql,
-          gq, gqh, gql, ut, work, wn, x):
-    """A slot of queue ``q`` freed earlier at this instant admits its first blocked sender
-    (to a unit waiting for it, or into the queue). Returns the new length of the work list."""
-    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
-    s = qst[q]
-    cap = sta[s, L.CAP]
-    if pql[q] == 0 or (cap > 0 and ql[q] >= cap):
-        return wn
-    h = pqh[q]
-    snd, part = pqs[q, h], pqp[q, h]
-    pqh[q] = (h + 1) % pqs.shape[1]
-    pql[q] -= 1
-    L._event(now, part, pint[part, 0], s, L.ARRIVE, e_t, e_i, n)
-    work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd
-    wn += 1
-    if gql[q] > 0 and ql[q] == 0:
-        h = gqh[q]
-        v = gq[q, h]
-        gqh[q] = (h + 1) % gq.shape[1]
-        gql[q] -= 1
-        wn = got(v, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn, x, True)
-        work[wn, 0], work[wn, 1] = L.A_FREED, q  # the slot is free again: the next sender
-        return wn + 1
-    qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
-    ql[q] += 1
-    return wn
 
 
 @kernel

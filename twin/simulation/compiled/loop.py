@@ -10,10 +10,19 @@ Semantics are those of the SimPy engine (:mod:`twin.simulation.stations`): FIFO 
 blocking after service (``buffer = 0``: direct hand-over), idle servers served first come
 first served, blocked senders admitted first come first served, operating-time failures
 clipped into the work (the unit is down for the repair, then resumes), the same state codes
-and record rows. The hand-overs an event causes are done at once, in cascade (a freed slot
-admits the first blocked sender, which then takes its next part, ...); the SimPy engine does
-the same through zero-delay events, so the two agree on every line where no two timed events
-fall on the same instant.
+and record rows. Unit time (shifts, setups, operators, maintenance, calendar-time failures)
+is in :mod:`.unit_time`.
+
+The hand-overs an event causes are done in the same instant, in cascade, in the order the
+SimPy engine's zero-delay events take: a work list stands for SimPy's queue of events of the
+instant. A process that goes on without waiting (a sender whose part entered, a source with
+its next part) goes straight on (its action at the front of the list); one that resumes
+through an event (a blocked sender admitted, a server handed a part, a unit whose stoppage
+ended, an operator granted) is queued at the back, once per event SimPy passes through. So
+the two engines agree on every line where no two timed events fall on the same instant.
+The input buffers are SimPy's stores to the event: a put or get takes effect at once, the
+store's callback (serving a waiting unit, admitting a blocked sender) one event later, so a
+part handed to a waiting server holds its slot until then (:mod:`.stores`).
 """
 
 from __future__ import annotations
@@ -36,9 +45,11 @@ F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE, EV_INIT = range(7)
-# work-list actions within one instant (from A_FREED on: those of :mod:`.gather`)
-A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_GATHER, A_DUE = range(9)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE = range(6)
+# work-list actions within one instant (from A_FREED on: those of :mod:`.stores` and
+# :mod:`.gather`)
+(A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_DUE,
+ A_STORED) = range(9)
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
@@ -149,8 +160,8 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
 
 
 @kernel
-def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen, sconst,
-           n, x):
+def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
+           sconst, n, x):
     """The next station of a part of ``prod`` leaving station ``s``: the only route, one
     drawn by probability, or the least loaded destination (ties: the first listed)."""
     row = s * n_prod + prod
@@ -169,28 +180,10 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
     best, best_load = -1, 1 << 62
     for i in range(r0, r1):
         d = rdest[i]
-        load = 0 if sta[d, KIND] == SINK else (ql[d] + sta[d, HOLD]
-                                                + G.extra_load(d, ql, x[0]))
+        load = 0 if sta[d, KIND] == SINK else ST.load(d, sta, ql, gql, pql, x[0])
         if load < best_load:
             best, best_load = d, load
     return best
-
-
-@kernel
-def _init(sta, work):
-    """The work of t = 0, in the order the SimPy engine starts its processes (station by
-    station): each unit takes its first part or waits for one, each infinite supply releases
-    its first part; returns the length of the work list."""
-    wn = 0
-    for s in range(sta.shape[0]):
-        if sta[s, KIND] == SOURCE and sta[s, SMODE] == 0:
-            work[wn, 0], work[wn, 1] = A_SUPPLY, s
-            wn += 1
-        elif sta[s, KIND] == EQUIP:
-            for u in range(sta[s, U0], sta[s, U0] + sta[s, NU]):
-                work[wn, 0], work[wn, 1] = A_TAKE, u
-                wn += 1
-    return wn
 
 
 @kernel
@@ -234,10 +227,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
         wn, wi = 1, 0
-        if kind == EV_INIT:  # t = 0: units and infinite supplies start in station order
-            wn = _init(sta, work)
-        elif kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
-            wn = UT.timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
+        if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
+            wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
                           sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
                           shs, shf, work)
         elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
@@ -288,15 +279,15 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     prod = sta[s, LOTPROD]
                 lost = False
                 if sta[s, LOSTMODE] == 1:  # lost if the destination cannot take it now
-                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf,
-                                  spos, slen, sconst, n, x)
+                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
+                                  sbuf, spos, slen, sconst, n, x)
                     if sta[dest, KIND] == EQUIP:
                         cap = sta[dest, CAP]
                         q = x[2][dest, prod]
                         if cap == 0:
                             lost = gql[q] == 0
                         else:
-                            lost = not (pql[q] == 0 and (cap < 0 or ql[q] < cap))
+                            lost = not ST.room(cap, ql[q], gql[q], pql[q])
                 if lost:
                     _event(now, -1, prod, s, LOST, e_t, e_i, n)
                 else:
@@ -306,7 +297,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     sta[s, MADE] += 1
                     _event(now, part, prod, s, CREATED, e_t, e_i, n)
                     if dest < 0:
-                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql,
+                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
                                       sbuf, spos, slen, sconst, n, x)
                 if act == A_ARRIVAL and not (sta[s, LIMIT] >= 0
                                              and sta[s, MADE] >= sta[s, LIMIT]):
@@ -347,7 +338,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         UT.work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
                         continue
                 if ut[u, UT.T_PHASE] == UT.PH_SETUP:
-                    wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                    wn = UT.act(EV_WORK, u, 0, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                                 slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
                                 opq, work, wn)
                     continue
@@ -361,8 +352,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, part, pint[part, 0], s, SCRAP, e_t, e_i, n)
                         _finish(part, now, SCRAPPED, pint, pc, p_f, p_i, n)
                         sta[s, HOLD] -= 1
-                        work[wn, 0], work[wn, 1] = A_TAKE, u
-                        wn += 1
+                        wi -= 1  # the unit goes straight on
+                        work[wi, 0], work[wi, 1] = A_TAKE, u
                         continue
                     if u01 < qual[s, 1]:
                         pint[part, 1] += 1
@@ -370,18 +361,24 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         dest = sta[s, REWDEST]
                 if dest < 0:
                     dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                  sbuf, spos, slen, sconst, n, x)
-            elif A_FREED <= act <= A_DUE:  # batch and assembly stations (:mod:`.gather`)
+                                  gql, pql, sbuf, spos, slen, sconst, n, x)
+            elif A_FREED <= act <= A_STORED or (act == UT.A_TOOK and x[0][uni[a, U_ST],
+                                                                         G.X_KIND] != G.PLAIN):
+                # the stores' callbacks; batch and assembly stations
                 if act == A_FREED:
-                    wn = G.freed(a, now, sta, uni, pint, e_t, e_i, s_t, s_i, n, qbuf, qh, ql,
-                                 pqs, pqp, pqh, pql, gq, gqh, gql, ut, work, wn, x)
-                elif act == A_GATHER:
+                    wn = ST.freed(a, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh,
+                                 pql, gql, work, wn, x)
+                elif act == A_STORED:
+                    wn = ST.serve(a, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                                 stx, work, wn, x)
+                elif act == A_DUE:
+                    wn = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq,
+                               work, wn, x)
+                else:  # handed a part while it waited: it goes on gathering
                     wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                   sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
                                   pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
-                else:
-                    G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                          n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, x)
                 continue
             elif act == A_TAKE and x[0][uni[a, U_ST], G.X_KIND] != G.PLAIN:
                 part = G.next_part(a, x)  # a batch sends its parts one by one
@@ -392,7 +389,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     continue
                 sender = a
                 dest = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest, rcum,
-                              rmode, ql, sbuf, spos, slen, sconst, n, x)
+                              rmode, ql, gql, pql, sbuf, spos, slen, sconst, n, x)
             elif act == A_TAKE:  # unit a is free: take the next part or wait for one
                 u = a
                 s = uni[u, U_ST]
@@ -408,23 +405,13 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         pqh[s] = (h + 1) % pqs.shape[1]
                         pql[s] -= 1
                         _event(now, got, pint[got, 0], s, ARRIVE, e_t, e_i, n)
-                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
+                        work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 1
                         wn += 1
-                elif ql[s] > 0:
-                    h = qh[s]
-                    got = qbuf[s, h]
-                    qh[s] = (h + 1) % qbuf.shape[1]
-                    ql[s] -= 1
-                    if pql[s] > 0:  # the freed slot admits the first blocked sender
-                        h = pqh[s]
-                        snd, p2 = pqs[s, h], pqp[s, h]
-                        pqh[s] = (h + 1) % pqs.shape[1]
-                        pql[s] -= 1
-                        qbuf[s, (qh[s] + ql[s]) % qbuf.shape[1]] = p2
-                        ql[s] += 1
-                        _event(now, p2, pint[p2, 0], s, ARRIVE, e_t, e_i, n)
-                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd
-                        wn += 1
+                elif gql[s] > 0:  # others wait: the first of them is served (SimPy's get)
+                    wn = ST.serve(s, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                                  stx, work, wn, x)
+                else:  # the first part; its get, done next, admits a blocked sender
+                    got, wn = ST.take(s, qbuf, qh, ql, work, wn)
                 if got < 0:
                     _set(u, IDLE, now, uni, s_t, s_i, n)
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
@@ -433,26 +420,30 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 else:
                     sta[s, HOLD] += 1
                     uni[u, U_PART] = got
-                    UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+                    wn = UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                 sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
+                                 work, wn)
                 continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
-                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                            sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work,
-                            wn)
+                wn = UT.act(act, a, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                            slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
+                            work, wn)
                 continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
-                if a >= 0:
+                if b > 1:  # one event more before the sender goes on
+                    work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
+                    wn += 1
+                elif a >= 0:
                     G.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, a
-                    wn += 1
+                    wi -= 1  # the sender goes straight on
+                    work[wi, 0], work[wi, 1] = A_TAKE, a
                 else:
                     s = -1 - a
                     sta[s, HOLD] -= 1
                     if sta[s, SMODE] == 0:  # infinite supply: the next part is ready
-                        work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                        wn += 1
+                        wi -= 1
+                        work[wi, 0], work[wi, 1] = A_SUPPLY, s
                 continue
             # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
             entered = True
@@ -462,23 +453,22 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             else:
                 cap = sta[dest, CAP]
                 q = x[2][dest, pint[part, 0]]  # its queue (an assembly has one per product)
-                if gql[q] > 0 and (cap == 0 or ql[q] == 0):  # a server waits for it
+                if cap == 0 and gql[q] > 0:  # a server waits for it: a direct hand-over
                     h = gqh[q]
                     v = gq[q, h]
                     gqh[q] = (h + 1) % gq.shape[1]
                     gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    if x[0][dest, G.X_KIND] == G.PLAIN:
-                        sta[dest, HOLD] += 1
-                        uni[v, U_PART] = part
-                        recv = v  # it goes on once the sender has (as SimPy resumes it later)
-                    else:  # a batch or assembly unit holds it and goes on gathering later
-                        wn = G.got(v, part, now, sta, uni, pint, s_t, s_i, n, ut, work, wn,
-                                   x, True)
+                    sta[dest, HOLD] += 1
+                    uni[v, U_PART] = part
+                    recv = v  # it goes on once the sender has (as SimPy resumes it later)
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
                     ql[q] += 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
+                    if gql[q] > 0:  # a unit waits: it is served once the put is done
+                        work[wn, 0], work[wn, 1] = A_STORED, q
+                        wn += 1
                 else:  # full: the sender holds the part, blocked
                     entered = False
                     k = (pqh[q] + pql[q]) % pqs.shape[1]
@@ -487,8 +477,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
-                    work[wn, 0], work[wn, 1] = A_TAKE, sender
-                    wn += 1
+                    wi -= 1  # the sender goes straight on (after a receiver's turn is queued)
+                    work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
                     G.blocked(sender, dest, uni, x)
@@ -497,14 +487,17 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if not entered:
                     sta[s, HOLD] += 1
                 elif act == A_SUPPLY:
-                    work[wn, 0], work[wn, 1] = A_SUPPLY, s
-                    wn += 1
-            if recv >= 0:
-                work[wn, 0], work[wn, 1] = UT.A_TOOK, recv
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_SUPPLY, s
+            if recv >= 0:  # the receiver goes on in its turn, as many events later as in SimPy
+                hops = stx[dest, UT.X_HOPS]
+                work[wn, 0] = UT.A_HOP if hops > 1 else UT.A_TOOK
+                work[wn, 1], work[wn, 2] = recv, hops - 1
                 wn += 1
 
 
-# unit time: stoppages, setups, operators, shifts; batch and assembly stations (imported
-# last: they use this module)
+# unit time: stoppages, setups, operators, shifts; batch and assembly stations; the input
+# buffers as SimPy's stores (imported last: they use this module)
 from twin.simulation.compiled import gather as G  # noqa: E402
+from twin.simulation.compiled import stores as ST  # noqa: E402
 from twin.simulation.compiled import unit_time as UT  # noqa: E402

@@ -185,6 +185,8 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                            st.scrap_probability + st.rework_probability)
             if st.setup_time is not None:
                 stx[s, UT.X_SETUP] = stream(st.setup_time, name, "setup")
+            stx[s, UT.X_HOPS] = (1 + (st.buffer != 0) + bool(
+                st.failures or st.maintenance is not None or (shifted and st.follows_calendar)))
             if st.operator is not None:
                 stx[s, UT.X_POOL] = pools.index(st.operator.pool)
                 stx[s, UT.X_DURING] = DURING[st.operator.during]
@@ -257,13 +259,13 @@ def _unit_time(line: S.LineSpec, u_time: list[tuple[int, int, float, float]],
                stx: np.ndarray, cf_rows: list[tuple[int, int, int, int]],
                windows: list[tuple[float, float]]) -> dict[str, np.ndarray]:
     """The arrays of :mod:`.unit_time`: per unit, station, calendar-time failure and
-    operator pool, and the shift clocks (none without shifts) with the week's changes (time
-    in the week [s], working from then on), as the SimPy engine's shift processes have them."""
+    operator pool, and the shift clock (next change, working now; -1 without shifts) with
+    the week's changes (time in the week [s], working from then on) as the SimPy engine's
+    shift processes have them."""
     n_u = len(u_time)
     ut = _rows(n_u, UT.UT_COLS)
     uf = np.zeros((n_u, UT.UF_COLS))
     ut[:, UT.T_LAST] = -1
-    ut[:, UT.T_PHASE] = UT.PH_FREE  # every unit takes its first part at t = 0
     for u, (follows, mstream, due, every) in enumerate(u_time):
         ut[u, UT.T_FOLLOWS], ut[u, UT.T_MSTREAM] = follows, mstream
         uf[u, UT.F_MDUE], uf[u, UT.F_MEVERY] = due, every
@@ -275,11 +277,9 @@ def _unit_time(line: S.LineSpec, u_time: list[tuple[int, int, float, float]],
     if windows and windows[0][0] == 0.0 and windows[-1][1] == WEEK:
         changes = changes[1:-1]  # one window across the week's end
     working = int(bool(windows) and windows[0][0] == 0.0)
-    clocks = ([(0, working, -1)] + [(0, working, p) for p in range(len(op))
-                                    if op[p, UT.O_FOLLOWS]]) if windows else []
     return dict(ut=ut, uf=uf, stx=stx,
                 cf=np.asarray(cf_rows, dtype=np.int64).reshape(-1, 4),
                 op=op, opq=_rows(len(op), max(1, n_u) + 1),
                 shc=np.asarray(changes or [(0.0, 0.0)], dtype=float).reshape(-1, 2),
-                shs=np.asarray(clocks, dtype=np.int64).reshape(-1, 3),
-                shf=np.zeros(len(clocks)))
+                shs=np.asarray([0, working] if windows else [-1, 0], dtype=np.int64),
+                shf=np.zeros(1))

@@ -42,20 +42,23 @@ UF_COLS = 3
 # waiting for a stoppage to end before starting, processing
 PH_FREE, PH_IDLE, PH_SETUPQ, PH_SETUP, PH_OPQ, PH_STARTWAIT, PH_CYCLE = range(7)
 # columns of ``stx`` (int, one row per station): setup stream (-1: none), operator pool
-# (-1: none), when the operator is needed
-X_SETUP, X_POOL, X_DURING = range(3)
-STX_COLS = 3
+# (-1: none), when the operator is needed, events a server waiting for a part resumes
+# through in SimPy (the put unless the buffer has no slots, the get, the condition on the
+# get or a stoppage if it may stop)
+X_SETUP, X_POOL, X_DURING, X_HOPS = range(4)
+STX_COLS = 4
 DURING_SETUP, DURING_PROCESSING, DURING_BOTH = range(3)
 # columns of ``cf`` (int, one row per calendar-time failure mode of a unit)
 C_UNIT, C_TTF, C_TTR, C_MODE = range(4)
 # columns of ``op`` (int, one row per operator pool): operators, in use (by stations or away),
-# shift-end claims waiting, granted, whether the pool follows the calendar
+# shift-end claims waiting, granted, whether the pool follows the calendar, head and length
+# of its line of waiting units (ring ``opq``, one row per pool)
 O_CAP, O_USED, O_AWAYP, O_AWAYG, O_FOLLOWS, O_QH, O_QL = range(7)
 OP_COLS = 7
 # heap events and work-list actions of this module (numbered apart from the loop's own)
-EV_CALFAIL, EV_CALREP, EV_MAINT, EV_MAINTEND, EV_SHIFT = range(40, 45)
+EV_CALFAIL, EV_CALREP, EV_MAINT, EV_MAINTEND, EV_SHIFT, EV_BOOT = range(40, 46)
 EV_FIRST = 40
-A_RESUME, A_GRANT, A_TOOK = 40, 41, 42
+A_RESUME, A_GRANT, A_TOOK, A_HOP, A_OPREL = range(40, 45)
 A_FIRST = 40
 MAINT_MODE = -1
 """Mode index of a planned-maintenance stop in the stop records."""
@@ -148,23 +151,28 @@ def _work(u, duration, activity, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s
 
 
 @kernel
-def _request(u, p, op, opq, ut):
-    """Unit ``u`` asks pool ``p`` for an operator: granted now (True) or queued."""
-    if op[p, O_USED] < op[p, O_CAP] and op[p, O_QL] == 0 and op[p, O_AWAYP] == 0:
-        op[p, O_USED] += 1
-        ut[u, T_OP] = 1
-        return True
+def _request(u, p, op, opq, ut, work, wn):
+    """Unit ``u`` asks pool ``p`` for an operator (behind shift-end claims and earlier
+    requests); the head of the line gets one if one is free (SimPy checks only the head).
+    Returns whether ``u`` has one now, and the new length of the work list."""
     w = opq.shape[1]
     opq[p, (op[p, O_QH] + op[p, O_QL]) % w] = u
     op[p, O_QL] += 1
-    return False
+    if op[p, O_AWAYP] == 0 and op[p, O_QL] == 1 and op[p, O_USED] < op[p, O_CAP]:
+        op[p, O_QH] = (op[p, O_QH] + 1) % w
+        op[p, O_QL] = 0
+        op[p, O_USED] += 1
+        ut[u, T_OP] = 1
+        return True, wn
+    return False, _trigger(p, op, opq, ut, work, wn)
 
 
 @kernel
-def _give_back(p, op, opq, ut, work, wn):
-    """One operator of pool ``p`` is free: to a shift-end claim first, else to the first
-    waiting unit (pushed onto the work list). Returns the new length of the work list."""
-    op[p, O_USED] -= 1
+def _trigger(p, op, opq, ut, work, wn):
+    """If an operator of pool ``p`` is free, the head of its line gets it: a shift-end
+    claim, or a unit (it goes on in its turn). Returns the new length of the work list."""
+    if op[p, O_USED] >= op[p, O_CAP]:
+        return wn
     if op[p, O_AWAYP] > 0:
         op[p, O_AWAYP] -= 1
         op[p, O_AWAYG] += 1
@@ -182,24 +190,34 @@ def _give_back(p, op, opq, ut, work, wn):
 
 
 @kernel
+def _let_go(p, op, work, wn):
+    """An operator of pool ``p`` is released now; who gets it is decided in turn (SimPy's
+    release event). Returns the new length of the work list."""
+    op[p, O_USED] -= 1
+    work[wn, 0], work[wn, 1] = A_OPREL, p
+    return wn + 1
+
+
+@kernel
 def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-         s_t, s_i, ht, hi, ut, uf, stx, op, opq):
+         s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
     """Unit ``u`` took its part (``U_PART``, counted in the station's ``HOLD``): set up if
     the product changed (with an operator if the station needs one then), get an operator
-    for processing if needed, start the cycle."""
+    for processing if needed, start the cycle. Returns the new length of the work list."""
     s = uni[u, L.U_ST]
     prod = pint[uni[u, L.U_PART], 0]
     if stx[s, X_SETUP] >= 0 and ut[u, T_LAST] >= 0 and ut[u, T_LAST] != prod:
         if stx[s, X_POOL] >= 0 and stx[s, X_DURING] != DURING_PROCESSING:
-            if not _request(u, stx[s, X_POOL], op, opq, ut):
+            got, wn = _request(u, stx[s, X_POOL], op, opq, ut, work, wn)
+            if not got:
                 ut[u, T_PHASE] = PH_SETUPQ
                 L._set(u, WAITING, now, uni, s_t, s_i, n)
-                return
+                return wn
         _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i,
                ut, uf, stx)
-        return
-    _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+        return wn
+    return _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                        n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
 
 
 @kernel
@@ -212,17 +230,19 @@ def _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_
 
 @kernel
 def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq):
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
     s = uni[u, L.U_ST]
     part = uni[u, L.U_PART]
     ut[u, T_LAST] = pint[part, 0]
     if stx[s, X_POOL] >= 0 and stx[s, X_DURING] != DURING_SETUP and ut[u, T_OP] == 0:
-        if not _request(u, stx[s, X_POOL], op, opq, ut):
+        got, wn = _request(u, stx[s, X_POOL], op, opq, ut, work, wn)
+        if not got:
             ut[u, T_PHASE] = PH_OPQ
             L._set(u, WAITING, now, uni, s_t, s_i, n)
-            return
+            return wn
     _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
                  e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+    return wn
 
 
 @kernel
@@ -243,15 +263,21 @@ def _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
 
 
 @kernel
-def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+def act(kind, u, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
         e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
-    """A work-list action of this module on unit ``u``: it was handed a part (A_TOOK), its
-    stoppages ended (A_RESUME), it was granted an operator (A_GRANT), or its setup ended
-    (EV_WORK). Returns the new length of the work list."""
+    """A work-list action of this module on unit ``u``: it was handed a part (A_TOOK, or
+    A_HOP: ``b`` events more before it), its stoppages ended (A_RESUME), it was granted an
+    operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released an operator
+    (A_OPREL). Returns the new length of the work list."""
+    if kind == A_OPREL:
+        return _trigger(u, op, opq, ut, work, wn)
+    if kind == A_HOP:
+        work[wn, 0], work[wn, 1], work[wn, 2] = A_HOP if b > 1 else A_TOOK, u, b - 1
+        return wn + 1
     ph = ut[u, T_PHASE]
     if kind == A_TOOK:
-        took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-             s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+        wn = took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                  e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
     elif kind == A_RESUME:
         if ph == PH_STARTWAIT:
             _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
@@ -269,9 +295,9 @@ def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, scons
         s = uni[u, L.U_ST]
         if ut[u, T_OP] == 1 and stx[s, X_DURING] == DURING_SETUP:
             ut[u, T_OP] = 0
-            wn = _give_back(stx[s, X_POOL], op, opq, ut, work, wn)
-        _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                     e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq)
+            wn = _let_go(stx[s, X_POOL], op, work, wn)
+        wn = _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                          n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
     return wn
 
 
@@ -282,47 +308,56 @@ def cycle_over(u, ut, stx, uni, op, opq, work, wn):
     ut[u, T_PHASE] = PH_FREE
     if ut[u, T_OP] == 1:
         ut[u, T_OP] = 0
-        wn = _give_back(stx[uni[u, L.U_ST], X_POOL], op, opq, ut, work, wn)
+        wn = _let_go(stx[uni[u, L.U_ST], X_POOL], op, work, wn)
     return wn
 
 
 @kernel
-def _shift_change(p, on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, op, opq,
+def _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, op, opq,
                   work, wn):
-    """A shift starts (``on``) or ends for the units (``p = -1``) or operator pool ``p``."""
-    if p < 0:
-        for u in range(ut.shape[0]):
-            if ut[u, T_FOLLOWS] == 1:
-                if on:
-                    wn = release(u, T_OFF, now, ut, uni, s_t, s_i, n, work, wn)
-                else:
-                    hold(u, T_OFF, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
-        return wn
-    if on:  # claims still waiting are withdrawn; the operators claimed go back in turn
-        op[p, O_AWAYP] = 0
-        back = op[p, O_AWAYG]
-        op[p, O_AWAYG] = 0
-        for _ in range(back):
-            wn = _give_back(p, op, opq, ut, work, wn)
-    else:
-        for _ in range(op[p, O_CAP]):
-            if op[p, O_USED] < op[p, O_CAP]:
-                op[p, O_USED] += 1
-                op[p, O_AWAYG] += 1
+    """A shift starts (``on``) or ends: first for the units that follow the calendar, then
+    for the operator pools that do (the order of the SimPy engine's shift processes).
+    Returns the new length of the work list."""
+    for u in range(ut.shape[0]):
+        if ut[u, T_FOLLOWS] == 1:
+            if on:
+                wn = release(u, T_OFF, now, ut, uni, s_t, s_i, n, work, wn)
             else:
+                hold(u, T_OFF, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+    for p in range(op.shape[0]):
+        if op[p, O_FOLLOWS] == 0:
+            continue
+        if on:  # claims still waiting are withdrawn; the operators claimed are released
+            op[p, O_AWAYP] = 0
+            for _ in range(op[p, O_AWAYG]):
+                wn = _let_go(p, op, work, wn)
+            op[p, O_AWAYG] = 0
+        else:  # every operator is claimed, ahead of the stations' requests
+            for _ in range(op[p, O_CAP]):
                 op[p, O_AWAYP] += 1
+                wn = _trigger(p, op, opq, ut, work, wn)
     return wn
 
 
 @kernel
-def timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst, ht, hi,
+def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst, ht, hi,
           s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work):
     """A heap event of this module: a calendar-time failure or its repair (``cf`` row
-    ``who``), a maintenance stop or its end (unit ``who``), a shift change (row ``who`` of
-    ``shs``: next change, working now, whose clock: -1 the units, p operator pool p; ``shf``
-    the start of its week [s]). Returns the length of the work list."""
+    ``who``), a maintenance stop or its end (unit ``who``), a shift change (``shs``: the
+    next change, working now; ``shf[0]``: the start of its week [s]), or the start at t = 0
+    (SimPy's processes in station order: an infinite supply fills what it can, each unit asks
+    for its first part). Returns the length of the work list."""
     wn = 0
-    if kind == EV_CALFAIL:
+    if kind == EV_BOOT:
+        for s in range(sta.shape[0]):
+            if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 0:
+                work[wn, 0], work[wn, 1] = L.A_SUPPLY, s
+                wn += 1
+            elif sta[s, L.KIND] == L.EQUIP:
+                for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
+                    work[wn, 0], work[wn, 1] = L.A_TAKE, u
+                    wn += 1
+    elif kind == EV_CALFAIL:
         u = cf[who, C_UNIT]
         ttr = L._draw(cf[who, C_TTR], sbuf, spos, slen, sconst, n)
         _stop_record(now, ttr, u, cf[who, C_MODE], st_f, st_i, n)
@@ -341,19 +376,19 @@ def timed(kind, who, now, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, scons
         wn = release(who, T_MAINT, now, ut, uni, s_t, s_i, n, work, wn)
         uf[who, F_MDUE] += uf[who, F_MEVERY]
         L._heap_push(ht, hi, n, now + max(0.0, uf[who, F_MDUE] - now), EV_MAINT, who)
-    else:  # EV_SHIFT: change ``shs[who, 0]`` of the week starting at ``shf[who]``
-        i = shs[who, 0]
+    else:  # EV_SHIFT: change ``shs[0]`` of the week starting at ``shf[0]``
+        i = shs[0]
         on = shc[i, 1] > 0.5
-        if on != (shs[who, 1] == 1):
-            wn = _shift_change(shs[who, 2], on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql,
-                               s_t, s_i, n, op, opq, work, wn)
-        shs[who, 1] = 1 if on else 0
+        if on != (shs[1] == 1):
+            wn = _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n,
+                               op, opq, work, wn)
+        shs[1] = 1 if on else 0
         i += 1
         if i == shc.shape[0]:
             i = 0
-            shf[who] += WEEK
-        shs[who, 0] = i
-        L._heap_push(ht, hi, n, now + (shf[who] + shc[i, 0] - now), EV_SHIFT, who)
+            shf[0] += WEEK
+        shs[0] = i
+        L._heap_push(ht, hi, n, now + (shf[0] + shc[i, 0] - now), EV_SHIFT, 0)
     return wn
 
 
@@ -366,24 +401,22 @@ def _stop_record(now, duration, u, mode, st_f, st_i, n):
 
 
 def start(a: dict[str, np.ndarray]) -> None:
-    """The t = 0 situation of unit time, after the units queued and the sources started:
-    units off if the week starts outside a shift, each shift clock, calendar-time failure
-    and maintenance stop scheduled (in the SimPy engine's order of processes)."""
+    """The t = 0 situation of unit time, before the first event: units off if the week
+    starts outside a shift, the shift clock, each calendar-time failure and maintenance stop
+    scheduled (in the SimPy engine's order of processes)."""
     n, ut, ht, hi = a["n"], a["ut"], a["ht"], a["hi"]
-    shc, shs, shf = a["shc"], a["shs"], a["shf"]
-    for k in range(shs.shape[0]):
-        if shs[k, 1] == 0:  # not working at t = 0
-            _shift_change(shs[k, 2], False, 0.0, ut, a["uf"], a["uni"], a["ufl"], a["fleft"],
-                          a["gq"], a["gqh"], a["gql"], a["s_t"], a["s_i"], n, a["op"],
-                          a["opq"], a["work"], 0)
-        shf[k] = 0.0
-        L._heap_push(ht, hi, n, float(shc[0, 0]), EV_SHIFT, k)
+    shc, shs = a["shc"], a["shs"]
+    if shs[0] >= 0:  # shifts
+        if shs[1] == 0:  # not working at t = 0
+            _shift_change(False, 0.0, ut, a["uf"], a["uni"], a["ufl"], a["fleft"], a["gq"],
+                          a["gqh"], a["gql"], a["s_t"], a["s_i"], n, a["op"], a["opq"],
+                          a["work"], 0)
+        L._heap_push(ht, hi, n, float(shc[0, 0]), EV_SHIFT, 0)
     cf, uf = a["cf"], a["uf"]
-    maint = [u for u in range(ut.shape[0]) if ut[u, T_MSTREAM] >= 0]
     for u in range(ut.shape[0]):  # per unit: its calendar-time failures, its maintenance
         for r in range(cf.shape[0]):
             if cf[r, C_UNIT] == u:
                 ttf = L._draw(cf[r, C_TTF], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
                 L._heap_push(ht, hi, n, ttf, EV_CALFAIL, r)
-        if u in maint:
+        if ut[u, T_MSTREAM] >= 0:
             L._heap_push(ht, hi, n, max(0.0, float(uf[u, F_MDUE])), EV_MAINT, u)
