@@ -64,7 +64,11 @@ def wilson(hits: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-def main(repeats: int = 30, periods: int = 10, replications: int = 3) -> None:
+def main(repeats: int = 30, periods: int = 10, replications: int = 3
+         ) -> dict[str, dict[str, float]]:
+    """Run the study, print its table and return it: per parameter its ``coverage``, the
+    Wilson interval ``low`` and ``high``, the ``mean`` estimate and the ``median_width``
+    (relative)."""
     base = line()
     hits = np.zeros(len(PARAMS), dtype=int)
     est, width = [], []
@@ -87,10 +91,15 @@ def main(repeats: int = 30, periods: int = 10, replications: int = 3) -> None:
           f"evaluation ({time.perf_counter() - t0:.0f} s)")
     print(f"{'parameter':<28}{'truth':>7}{'coverage':>10}  {'Wilson 95 %':<16}"
           f"{'mean est.':>10}{'median width':>14}")
+    table = {}
     for i, p in enumerate(PARAMS):
         lo, hi = wilson(int(hits[i]), repeats)
+        table[p] = {"coverage": hits[i] / repeats, "low": lo, "high": hi,
+                    "mean": float(est_a[:, i].mean()),
+                    "median_width": float(np.median(width_a[:, i]))}
         print(f"{p:<28}{TRUTH[i]:>7.3f}{hits[i] / repeats:>10.3f}  [{lo:.3f}, {hi:.3f}]"
               f"{'':>2}{est_a[:, i].mean():>10.4f}{np.median(width_a[:, i]):>14.3f}")
+    return table
 
 
 if __name__ == "__main__":

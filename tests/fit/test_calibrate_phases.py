@@ -172,7 +172,8 @@ def test_batches_that_cannot_be_set_up_are_refused_with_their_record_row(
         tmp_path: Path) -> None:
     """A dryer batch whose record states no mass, a seeded crystalliser batch without its
     solution mass, and a batch without a start temperature: each error names the batch
-    (and the row of its batch record)."""
+    (and the row of its batch record). With them, the dry mass, cooling time and seed
+    loading follow from the records (hand-computed)."""
     from twin.fit.calibrate import CalibrationError
     from twin.fit.calibrate_spec import batches_from
 
@@ -197,6 +198,15 @@ def test_batches_that_cannot_be_set_up_are_refused_with_their_record_row(
     (b,) = batches_from(line, "dryer", samples, records, {"X": 0.01}, t_start=293.15)
     assert b.conditions["m_dry"] == pytest.approx(1000.0 / 1.4)
     assert b.jacket == pytest.approx(353.15) and b.t0 == 293.15
+    # 2 t of solution at 0.25 kg solute per kg solvent hold 1600 kg of toluene: the 2.5 kg
+    # of seeds are 2.5 / 1600 kg per kg solvent; it cools over its 6 h phase to 5 degC
+    samples, records = _frames(
+        tmp_path, "K1,2026-03-02T06:00:00Z,B,mass_ratio,0.25,g/g\n",
+        "K1,crystalliser,cool-crystallise,2026-03-02T06:00:00Z,2026-03-02T12:00:00Z,2,t\n")
+    (b,) = batches_from(line, "crystalliser", samples, records, {"C": 0.01}, t_start=333.15)
+    assert b.conditions == pytest.approx({"t_cool": 6 * 3600.0, "seed_mass": 2.5 / 1600.0,
+                                          "seed_size": 100e-6})
+    assert b.jacket == pytest.approx(278.15) and b.c0 == {"C": 0.25}
 
 
 def test_dry_phase_equilibrium_content_below_critical_and_target() -> None:
