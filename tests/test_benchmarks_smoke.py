@@ -118,16 +118,3 @@ def test_servo_replications_runs_or_says_why(capsys: pytest.CaptureFixture[str],
             assert _positive(out[key]), key
         assert "speed-up of the compiled study" in text
 
-
-def test_aggregate_coverage_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    """One data set of 2 days fitted with 1 replication: a coverage of 0 or 1 per
-    parameter, its Wilson interval around it, and positive estimates and widths."""
-    bench = _load("aggregate_coverage", monkeypatch)
-    table = bench.main(repeats=1, periods=2, replications=1)
-    assert list(table) == bench.PARAMS
-    for row in table.values():
-        assert row["coverage"] in (0.0, 1.0)
-        assert 0.0 <= row["low"] <= row["coverage"] <= row["high"] <= 1.0
-        assert _positive(row["mean"]) and _positive(row["median_width"])
-    lo, hi = bench.wilson(27, 30)  # Wilson (1927) score interval of 27 / 30 at z = 1.96
-    assert (lo, hi) == pytest.approx((0.7438, 0.9654), abs=1e-4)

@@ -102,3 +102,18 @@ def test_series_network_releases_both_heats_and_weights_activation_energies() ->
 def test_monte_carlo_over_legacy_parameters_refuses_a_network() -> None:
     with pytest.raises(ValueError, match="reaction network"):
         safety.monte_carlo(_line(NETWORK), "reactor", n=2)
+
+
+def test_scale_up_study_of_a_network_line_gives_a_stoessel_class(tmp_path) -> None:
+    """One scale, one replication of 12 h: the row has the run's MTSR, the Stoessel class
+    from it (about 200 degC: above TD24 150 degC above MTT 110.6 degC: class 4), the worst
+    cooling failure, and no selectivity (a network has no single product)."""
+    from twin.orchestration.scaleup_study import study
+
+    res = study(_line(NETWORK), "reactor", ["2 m3"], replications=1, duration="12 h",
+                warmup=0.0, out=tmp_path, td24=423.15)
+    row = res.table.iloc[0]
+    assert row["max_mtsr_C"] > 150.0 and row["mtt_C"] == pytest.approx(110.6)
+    assert row["stoessel_class"] == 4
+    assert math.isnan(row["selectivity"])
+    assert row["worst_cooling_failure_C"] == pytest.approx(row["max_mtsr_C"], abs=0.5)
