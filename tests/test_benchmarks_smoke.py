@@ -117,4 +117,3 @@ def test_servo_replications_runs_or_says_why(capsys: pytest.CaptureFixture[str],
         for key in ("compiled_s", "simpy_estimate_s", "ratio"):
             assert _positive(out[key]), key
         assert "speed-up of the compiled study" in text
-
