@@ -219,3 +219,26 @@ def test_dry_phase_equilibrium_content_below_critical_and_target() -> None:
     dry["equilibrium_content"] = 0.002
     assert line_from_dict(data, "x", SPEC.parent).stations["dryer"].recipe[0] \
         .equilibrium_content == 0.002
+
+
+def test_equilibrium_content_slows_the_dry_phase_of_a_run() -> None:
+    """The dry phase passes equilibrium_content to the drying kernel: 300 kg of solid with
+    120 kg of toluene dried to 0.005 kg/kg takes longer when the layer dries towards 0.004
+    (the falling rate goes as (X - X_eq) / (X_crit - X_eq)) than
+    towards 0, and ends at the target either way."""
+    from twin.process import phases
+    from twin.process.materials import Materials
+    from twin.process.safety import mean_duration
+
+    line = load_line(SPEC)
+    st, mat = line.stations["dryer"], Materials.from_spec(line.species)
+    mass = np.zeros(len(mat.names))
+    mass[mat.code("B_solid")], mass[mat.code("toluene")] = 300.0, 120.0
+    runs = {}
+    for x_eq in (0.0, 0.004):
+        dry = st.recipe[0].model_copy(update={"equilibrium_content": x_eq})
+        runs[x_eq] = phases.compute(dry, st, "dryer", mass.copy(), 293.15, mat, mean_duration)
+    for out in runs.values():
+        assert out.summary["ended_by"] == "target_solvent_content"
+        assert out.summary["final_content"] == pytest.approx(0.005, rel=1e-6)
+    assert runs[0.004].duration > 1.05 * runs[0.0].duration
