@@ -204,6 +204,9 @@ def _conditions(ph: Any, batch: str, record: Any, first: dict[str, float],
         return {}
     out = {"t_cool": (record.end - record.start).total_seconds(), "seed_mass": 0.0,
            "seed_size": ph.seed_size}
+    if not out["t_cool"] > 0:
+        raise CalibrationError(f"{where}: the crystallise phase takes no time (it cools "
+                               "over the phase's duration)")
     if ph.seed_mass > 0:
         if not np.isfinite(record.charged_kg) or "C" not in first:
             raise CalibrationError(f"{where}: a seeded crystallisation needs the solution "
@@ -269,11 +272,13 @@ def batches_from(line: Any, station: str, samples: pd.DataFrame, records: pd.Dat
         if missing:
             raise CalibrationError(f"no measurement standard deviation for {missing[0]} "
                                    "(give --sd A=...,B=...)")
-        out.append(Batch(str(batch), charged | first, t0 or 0.0, volume, jacket, t, var, c,
+        out.append(Batch(str(batch), charged | first, t0 if t0 is not None else 0.0, volume,
+                         jacket, t, var, c,
                          np.array([sd[v] for v in var]), feed,
                          _conditions(ph, str(batch), r, first, last)))
     if not out:
-        raise CalibrationError(f"no samples of {sorted(set(names))} in the data")
+        raise CalibrationError("no samples of " + ", ".join(
+            f"{s} ({q})" for s, q in names) + f" in the data for the {ph.phase} phase")
     return out
 
 

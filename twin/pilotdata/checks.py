@@ -18,7 +18,8 @@ from twin.data.units import UnitError, si_conversion, to_si
 from twin.pilotdata.formats import SAMPLE_QUANTITIES
 from twin.pilotdata.load import Cleaning
 
-CONCENTRATION = {"[substance] / [length] ** 3": "molar", "[mass] / [length] ** 3": "mass"}
+CONCENTRATION = dict(zip(SAMPLE_QUANTITIES["concentration"].dimensions, ("molar", "mass"),
+                         strict=True))
 """Dimensionalities accepted for a concentration, with the basis each gives (SI: mol/m3 and
 kg/m3)."""
 
