@@ -242,3 +242,59 @@ def test_equilibrium_content_slows_the_dry_phase_of_a_run() -> None:
         assert out.summary["ended_by"] == "target_solvent_content"
         assert out.summary["final_content"] == pytest.approx(0.005, rel=1e-6)
     assert runs[0.004].duration > 1.05 * runs[0.0].duration
+
+
+def test_cli_recovers_kla_from_dissolved_oxygen(tmp_path: Path) -> None:
+    """fermentation line, production fermenter (kLa from van 't Riet in the spec): biomass,
+    glucose (g/L) and dissolved oxygen (mg/L) sampled hourly in two batches made with
+    kLa at 0.7 x the correlation's. twin calibrate --params kla recovers it (95 % interval
+    holds the truth), writes kla into the ferment phase (which then overrides the
+    correlation) and records it for sampling. (kLa and y_xo together are not identifiable
+    from a quasi-steady oxygen balance: only their product moves it.)"""
+    from twin.data.calibration import sample_line
+    from twin.fit.calibrate_spec import batches_from
+    from twin.pilotdata.load import load
+
+    spec = ROOT / "lines" / "fermentation" / "line.toml"
+    line = load_line(spec)
+    model, ph = model_for(line, "production")
+    truth = {"kla": model.kla * 0.7}
+    initial = {"P0": (0.5, 20.0), "P1": (0.8, 25.0)}
+    name = {"X": "biomass", "S": "glucose", "O": "oxygen"}
+    scale = {"X": 1.0, "S": 1.0, "O": 1e3}  # g/L for X and S, mg/L for O
+    starts = {b: START + pd.Timedelta(days=2 * i) for i, b in enumerate(initial)}
+    pd.DataFrame([{"batch": b, "unit": "production", "phase": "fed-batch",
+                   "start": t0.isoformat(), "end": (t0 + pd.Timedelta(hours=12)).isoformat()}
+                  for b, t0 in starts.items()]).to_csv(tmp_path / "records.csv", index=False)
+    records = load(tmp_path / "records.csv", "batches").frame
+
+    def write(values: dict[tuple[str, float, str], float]) -> pd.DataFrame:
+        first = {"X": 0, "S": 1}
+        rows = [{"batch": b, "time": (t0 + pd.Timedelta(minutes=m)).isoformat(),
+                 "species": name[v], "unit": "mg/L" if v == "O" else "g/L",
+                 "value": (initial[b][first[v]] if v != "O" else ph.c_star * 1e3) if m == 0
+                 else max(values.get((b, m * 60.0, v), 1.0), 0.0) * scale[v]}
+                for b, t0 in starts.items() for m in range(0, 721, 60) for v in name]
+        pd.DataFrame(rows).to_csv(tmp_path / "samples.csv", index=False)
+        return load(tmp_path / "samples.csv", "samples").frame
+
+    sd = {"X": 0.1, "S": 0.2, "O": 2e-4}
+    batches = batches_from(line, "production", write({}), records, sd)
+    rng = np.random.default_rng(97)
+    write({(b.name, t, v): y for b in batches for t, v, y in zip(
+        b.time, b.variable, predict(model, truth, b) + rng.normal(0.0, b.sd), strict=True)})
+    out = tmp_path / "cal.toml"
+    assert main(["calibrate", str(spec), str(tmp_path / "samples.csv"), "--records",
+                 str(tmp_path / "records.csv"), "--station", "production", "--params", "kla",
+                 "--sd", "X=0.1,S=0.2,O=2e-4", "-o", str(out)]) == 0
+    text = out.read_text()
+    row = next(ln for ln in text.splitlines() if ln.startswith("# kla "))
+    lo, hi = (float(x) for x in row.split("[")[1].split("]")[0].split(","))
+    assert lo <= truth["kla"] <= hi
+    new = line_from_dict(tomllib.loads(text), "calibrated", spec.parent)
+    phase = next(p for p in new.stations["production"].recipe if p.phase == "ferment")
+    assert lo <= phase.kla <= hi and hi / lo < 1.1
+    assert new.calibration["production"].parameters == ["kla"]
+    drawn = next(p for p in sample_line(new, 2).stations["production"].recipe
+                 if p.phase == "ferment")
+    assert drawn.kla != phase.kla
