@@ -146,12 +146,25 @@ def _posterior_section(post: Any, out: Path) -> list[str]:
                "[calibration] records their mean and covariance on the fitted scale"])
 
 
+def _write_report(out: Path, lines: list[str], model: Any, cal: Any, fit_b: list[Any],
+                  test_b: list[Any]) -> Path:
+    """The calibration report ``<spec>.calibration.md`` (``lines``, then the fits over time
+    with their residuals and the parity plot, as PNG files beside it)."""
+    from twin.edges.fit_figures import fits_figure, parity_figure
+
+    report = out.with_suffix(".calibration.md")
+    parity = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
+    fits = fits_figure(model, cal, fit_b, test_b, out.with_suffix(".fits.png"))
+    report.write_text("\n".join(lines) + f"\n\n## Fits and residuals\n\n![fits]({fits.name})"
+                      f"\n\n## Parity\n\n![parity]({parity.name})\n")
+    return report
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import tomli_w
 
     from twin.data.checks import line_from_dict, read_toml
     from twin.data.units import to_si
-    from twin.edges.fit_figures import fits_figure, parity_figure
     from twin.fit.calibrate import calibrate, validate
     from twin.fit.calibrate_spec import (
         batches_from,
@@ -218,11 +231,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         lines += [f"| {r['variable']} | {r['n']} | {r['rmse']:.4g} | {r['mae']:.4g} | "
                   f"{r['bias']:+.4g} | {r['r2']:.4f} | {r['rmse_fit']:.4g} |" for r in v.rows]
         print(v.message)
-    report = out.with_suffix(".calibration.md")
-    figure = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
-    fits = fits_figure(model, cal, fit_b, test_b, out.with_suffix(".fits.png"))
-    report.write_text("\n".join(lines) + f"\n\n## Fits and residuals\n\n![fits]({fits.name})"
-                      f"\n\n## Parity\n\n![parity]({figure.name})\n")
+    report = _write_report(out, lines, model, cal, fit_b, test_b)
     print(cal.table())
     for w in cal.warnings + (post.warnings if post else []):
         print(f"warning: {w}")
