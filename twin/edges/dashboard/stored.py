@@ -121,10 +121,11 @@ def _codes(series: pd.Series, names: list[str]) -> list[int]:
     return lookup[series.cat.codes.to_numpy()].tolist()  # code -1 (missing) takes the last
 
 
-def read_table(folder: Path, table: str) -> pd.DataFrame | None:
-    """A recorded table of a run folder (``None`` if the run has none; 422 if damaged)."""
+def read_table(folder: Path, table: str, *, categorical: bool = False) -> pd.DataFrame | None:
+    """A recorded table of a run folder (``None`` if the run has none; 422 if damaged);
+    ``categorical``: text columns as categoricals (what the page gets are codes anyway)."""
     try:
-        return runfolder.read_table(folder, table)
+        return runfolder.read_table(folder, table, categorical=categorical)
     except runfolder.RunFolderError as exc:
         raise BadRequest(422, f"damaged run: {exc.file}: {exc.reason}") from exc
 
@@ -158,8 +159,8 @@ def stored_meta(folder: Path, summary: dict[str, Any]) -> dict[str, Any]:
         spec = line_from_dict(prov["parameters"])
     except Exception:  # an old or foreign run.json: draw what the tables say
         spec = None
-    states, events = read_table(folder, "states"), read_table(folder, "events")
-    flows = read_table(folder, "flows")
+    states, events, flows = (read_table(folder, t, categorical=True)
+                             for t in ("states", "events", "flows"))
     stations = _names(events, "station") or _names(states, "station")
     if spec is not None:
         stations = stations or list(spec.stations)
@@ -230,8 +231,9 @@ def _coded(table: str, frame: pd.DataFrame, meta: dict[str, Any]) -> dict[str, l
     for c in frame.columns:
         if c in registry:
             cols[c] = _codes(frame[c], registry[c])
-        elif isinstance(frame[c].dtype, pd.CategoricalDtype):
-            cols[c] = frame[c].astype(str).tolist()
+        elif isinstance(frame[c].dtype, pd.CategoricalDtype):  # names; missing: None
+            cols[c] = [None if v is None or v != v else str(v)
+                       for v in frame[c].astype(object).tolist()]
         else:
             cols[c] = frame[c].tolist()
     return cols
@@ -241,7 +243,7 @@ def stored_records(folder: Path, meta: dict[str, Any]) -> dict[str, dict[str, li
     """A stored run's tables as the columns the live stream sends (codes, not names)."""
     out: dict[str, dict[str, list[Any]]] = {}
     for table in TABLE_FILES:
-        frame = read_table(folder, table)
+        frame = read_table(folder, table, categorical=True)
         if frame is None or not len(frame):
             continue
         if table == "states":
