@@ -218,3 +218,38 @@ def test_a_part_on_its_way_by_transport_is_no_deadlock() -> None:
     assert result.warnings == [] or all(w["code"] != "deadlock" for w in result.warnings)
     ev = result.tables["events"]
     assert ev.loc[ev["kind"].astype(str) == "exit", "time"].tolist() == [2161.0]
+
+
+def test_a_batch_on_its_way_to_a_tank_is_no_deadlock() -> None:
+    """The coater is the assembly's only source of components and waits at an empty tank;
+    the mixer's batch goes to the tank by a 5 min transport. When the mixer goes idle at
+    1,801 s, y holds a base for a's full queue and a waits for a roll, yet the batch is on
+    its way: it enters at 2,101 s, the coater fills a 300 kg lot in 30 min at 600 kg/h and
+    the first assembly leaves at 2,101 + 1,800 + 60 s."""
+    releases = [{"at": f"{t} min", "product": p}
+                for t, p in [(0, "b"), (1, "p"), (2, "p"), (3, "p")]]
+    data = {
+        "line": {"name": "on-its-way"}, "products": {"p": {}, "b": {}, "roll": {}},
+        "species": {"slurry": {"molar_mass": "0.1 kg/mol"}},
+        "run": {"on_deadlock": "continue"},
+        "stations": {
+            "src": {"type": "source", "mix": {"p": 1.0, "b": 1.0}, "schedule": releases,
+                    "to": "y"},
+            "y": {"type": "machine", "cycle_time": "1 s",
+                  "routes": [{"to": "a", "products": ["p"]},
+                             {"to": "mixer", "products": ["b"]}]},
+            "mixer": {"type": "process", "routes": [{"to": "tank", "delay": "5 min"}],
+                      "recipe": [{"phase": "charge", "duration": "30 min",
+                                  "materials": {"slurry": "400 kg"}}]},
+            "tank": {"type": "tank", "capacity": "1000 kg", "to": "coater"},
+            "coater": {"type": "continuous", "rate": "600 kg/h", "lot_mass": "300 kg",
+                       "product": "roll", "to": "a"},
+            "a": {"type": "assembly", "buffer": 1, "base": ["p"], "components": {"roll": 1},
+                  "cycle_time": "1 min", "to": "out"},
+            "out": {"type": "sink"},
+        },
+    }
+    result = twin.run(data, duration="1 d")
+    assert [w for w in result.warnings if w["code"] == "deadlock"] == []
+    ev = result.tables["events"]
+    assert ev.loc[ev["kind"].astype(str) == "exit", "time"].min() == 2101.0 + 1800.0 + 60.0

@@ -306,7 +306,7 @@ class EquipmentNode(Node):
         ``req`` pending): check for a deadlock (only where a starved server can close one:
         :func:`~twin.simulation.watchdog.wire`)."""
         owner = self if store in self.stores else store
-        unit.starved = (req, owner.suppliers.get(id(store), []))
+        unit.starved = (req, owner.suppliers.get(id(store), []), owner)
         check_deadlock(self)
 
     def waits(self) -> list[Node] | None:
@@ -319,7 +319,7 @@ class EquipmentNode(Node):
                 nodes.append(b[1])
                 continue
             s = u.starved
-            if s is None or granted(s[0]) or not s[1] or self.incoming:
+            if s is None or granted(s[0]) or not s[1] or s[2].incoming:
                 return None
             nodes.extend(s[1])
         return nodes

@@ -58,8 +58,9 @@ class Unit:
         #: While blocked after service: the pending put and the node it waits for.
         self.blocked: tuple[simpy.Event, Any] | None = None
         #: While waiting for a part (where deadlocks through starvation are watched): the
-        #: pending get and the nodes that alone can send one.
-        self.starved: tuple[simpy.Event, list[Any]] | None = None
+        #: pending get, the nodes that alone can send a part, and the node it comes into
+        #: (the station, or the tank a continuous unit draws from).
+        self.starved: tuple[simpy.Event, list[Any], Any] | None = None
         #: True while the unit does work that must not pause at a shift end (a process
         #: phase): shift ends are deferred to the end of that work (:meth:`run_on`).
         self.runs_on = False
