@@ -385,11 +385,12 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
     from twin.kernels.warmup import warm_up
+    from twin.process.phases import phase_kernels
 
     def say(name: str) -> None:
         print(f"compiling {name} ...", flush=True)
 
-    spent = warm_up(report=say)
+    spent = warm_up(phase_kernels(), report=say)
     if spent:
         print(f"compiled {len(spent)} kernel(s) in {sum(spent.values()):.1f} s; cached for "
               "later runs")

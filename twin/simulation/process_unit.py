@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -51,6 +51,8 @@ class ProcessNode(EquipmentNode):
     stops extend it) and applies the material flows when the phase ends. A phase whose
     average load exceeds its utility's capacity runs at the capacity, for longer.
     """
+
+    spec_type: ClassVar[type] = S.Process
 
     spec: S.Process
 
