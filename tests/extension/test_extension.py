@@ -35,6 +35,7 @@ from twin.edges.report_diagram import line_diagram
 from twin.figures.style import FigureStyle
 from twin.orchestration.run import RunFailed, run
 from twin.process.phases import phase_kernels, unregister_phase
+from twin.process.scaleup import scale_line
 from twin.simulation.node_types import unregister_station
 
 CYCLE, ROLL, CHANGE, HORIZON = 10.0, 5, 25.0, 600.0
@@ -215,6 +216,16 @@ def test_toy_phase_model_runs_and_closes_the_balance(toys: None) -> None:
     assert by_species["A"] == pytest.approx(-expected, rel=1e-12)
     assert res.tables["balance"]["closed"].all()  # every change of material was a flow
     assert (toy_ageing.converted_fraction, toy_ageing.SIGNATURE) in phase_kernels()
+
+
+def test_scaled_line_keeps_the_toy_phase(toys: None) -> None:
+    spec = line_from_dict(ageing_line())
+    scaled = scale_line(spec, "vessel", "8 m3")  # L = 2
+    charge, aged = scaled.line.stations["vessel"].recipe
+    assert type(aged) is toy_ageing.Age and aged.k == pytest.approx(1e-3, rel=1e-15)
+    assert charge.materials["A"] == pytest.approx(100.0 * 8.0, rel=1e-12)  # mass ~ volume
+    rows = scaled.derivation[scaled.derivation["path"] == "stations.vessel.recipe[1].k"]
+    assert list(rows["how"]) == ["unchanged (first-order rate constant: intensive)"]
 
 
 def test_toy_phase_species_are_checked(toys: None) -> None:

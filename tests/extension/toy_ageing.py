@@ -5,7 +5,8 @@ turns into ``product`` by first-order kinetics with rate constant ``k``: the con
 fraction is ``1 - exp(-k t)``. Species of equal molar mass (an isomerisation), so the mass
 converted is the mass formed. The kernel is compiled with Pilot Twin's ``kernel`` (cached on
 disk next to this file); :func:`register` registers the spec class, the function that
-computes an outcome and the kernel (with its signature, for ``twin warmup``).
+computes an outcome, the kernel (with its signature, for ``twin warmup``) and how it
+scales.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from twin.data.quantities import Rate
 from twin.kernels.jit import kernel
 from twin.process.materials import Materials
 from twin.process.phases import Outcome, register_phase
+from twin.process.scaleup import Scaling
 
 
 class Age(PhaseBase):
@@ -60,6 +62,12 @@ def age(ph: Age, unit: Any, name: str, mass: np.ndarray, t: float, mat: Material
                    summary={"conversion": kg / float(mass[a]) if mass[a] > 0 else 0.0})
 
 
+def scale(ph: Age, raw: dict[str, Any], where: str, scaling: Scaling) -> None:
+    """In a scale-up an ``age`` phase keeps its values: a rate constant and a time are
+    intensive (the derivation table says so)."""
+    scaling.log(f"{where}.k", ph.k, ph.k, "unchanged (first-order rate constant: intensive)")
+
+
 def register() -> None:
     """Make ``age`` a phase model."""
-    register_phase(Age, age, kernels=[(converted_fraction, SIGNATURE)])
+    register_phase(Age, age, kernels=[(converted_fraction, SIGNATURE)], scale=scale)

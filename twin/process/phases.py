@@ -31,7 +31,7 @@ from twin.kernels import reactor as kr
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
 from twin.kernels.warmup import PHASE_KERNELS
-from twin.process import fmu_phase
+from twin.process import fmu_phase, scaleup
 from twin.process.materials import Materials
 from twin.process.network import kinetics_of, network_inputs
 
@@ -381,13 +381,16 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
 _KERNELS: dict[type, tuple[Any, ...]] = {}
 
 
-def register_phase(spec: type, compute: Callable[..., Outcome],
-                   kernels: Sequence[Any] = ()) -> type:
+def register_phase(spec: type, compute: Callable[..., Outcome], kernels: Sequence[Any] = (),
+                   scale: Callable[..., None] | None = None) -> type:
     """Register a phase model: its spec class ``spec`` is accepted in recipes
     (:func:`twin.data.registry.register_phase`), ``compute(phase, unit, name, mass,
     temperature, materials, draw) -> Outcome`` is what it does to a batch (as the built-in
-    handlers above: every change of the batch's material a flow), and ``kernels`` (compiled
-    with :func:`twin.kernels.jit.kernel`) are compiled by ``twin warmup``. Idempotent;
+    handlers above: every change of the batch's material a flow; ``draw(phase)`` samples
+    its ``duration`` or ``time``), ``kernels`` (compiled with :func:`twin.kernels.jit.kernel`;
+    a kernel that is not a phase kernel as ``(kernel, signature)``) are compiled by ``twin
+    warmup``, and ``scale`` says how its values change in a scale-up
+    (:func:`twin.process.scaleup.register_scaling`; default: they do not). Idempotent;
     returns ``spec``.
 
     Raises
@@ -402,6 +405,8 @@ def register_phase(spec: type, compute: Callable[..., Outcome],
     registry.register_phase(spec)
     _HANDLERS[spec] = compute
     _KERNELS[spec] = tuple(kernels)
+    if scale is not None:
+        scaleup.register_scaling(spec, scale)
     return spec
 
 
@@ -410,6 +415,7 @@ def unregister_phase(spec: type) -> None:
     registry.unregister(spec)
     _HANDLERS.pop(spec, None)
     _KERNELS.pop(spec, None)
+    scaleup.unregister_scaling(spec)
 
 
 def phase_kernels() -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.data import registry
+from twin.process import scaleup
 from twin.simulation.continuous import ContinuousNode, TankNode
 from twin.simulation.flow import Node, SinkNode, SourceNode
 from twin.simulation.process_unit import ProcessNode
@@ -60,6 +61,7 @@ def unregister_station(node: type[Node]) -> None:
     """Forget a registered (not built-in) station type and its node class."""
     registry.unregister(node.spec_type)
     _NODES.pop(node.spec_type, None)
+    scaleup.unregister_scaling(node.spec_type)
 
 
 def node_class(spec: Any) -> type[Node]:
