@@ -120,9 +120,13 @@ def test_toy_station_validates_runs_and_is_recorded(toys: None) -> None:
     assert set(signals["tag"].astype(str)) >= {"buffer.lab"}  # the alarm's signal is recorded
 
 
-def test_toy_station_signals_drawing_and_schema(toys: None) -> None:
+def test_toy_station_signals_drawing_and_schema(toys: None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     spec = line_from_dict(labelling_line())
     assert signal_tags(spec)["buffer.lab"] == "count"  # Equipment's declared signal
+    assert "temperature.lab" not in signal_tags(spec)
+    monkeypatch.setattr(toy_labeller.Labeller, "signals", ("buffer", "temperature"))
+    assert signal_tags(spec)["temperature.lab"] == "temperature"  # read from the class
     colour = toy_labeller.Labeller.drawing.colour
     described = describe_line(spec)
     assert described["stations"]["lab"]["colour"] == colour
