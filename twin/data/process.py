@@ -10,7 +10,7 @@ temperature. All values are SI after validation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import (
     Field,
@@ -175,6 +175,11 @@ class Abatement(Model):
 class PhaseBase(Model):
     """What every phase shares: a name for records and media it uses (volumes [m3] of
     compressed air, nitrogen or process water by utility name)."""
+
+    unit_state: ClassVar[str] = "producing"
+    """The state of a unit while it runs the phase: ``producing``, or ``setup`` for work
+    that is not production (cleaning): operators needed ``during = "setup"`` staff it, and
+    its planned time is not production's."""
 
     name: str = ""
     uses: dict[Name, Volume] = Field({}, description="media used: utility name -> volume")
@@ -460,6 +465,7 @@ class Clean(PhaseBase):
     """Cleaning in place (CIP/SIP): water use and a wastewater COD load per batch."""
 
     phase: Literal["clean"]
+    unit_state: ClassVar[str] = "setup"
     duration: Distribution
     water: Mass = Field(0.0, ge=0.0)
     cod: Mass = Field(0.0, ge=0.0, description="COD load of the cleaning water [kg O2]")
