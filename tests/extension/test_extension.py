@@ -248,3 +248,14 @@ def test_package_never_names_the_toys() -> None:
         if path.suffix in {".py", ".js", ".html", ".css", ".toml"}:
             text = path.read_text(encoding="utf-8").lower()
             assert "labeller" not in text and "toy_ageing" not in text, path
+
+
+def test_a_broken_extension_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = metadata.EntryPoint("broken", "toy_labeller:no_such_hook", registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: [ep] if group == registry.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(registry, "_LOADED", set())
+    with pytest.raises(SpecError) as err:
+        line_from_dict(labelling_line())
+    p = next(p for p in err.value.problems if p.path == "stations.lab")
+    assert "extension 'broken' (toy_labeller:no_such_hook) could not register" in p.message

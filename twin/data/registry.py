@@ -74,13 +74,12 @@ class Drawing:
 class _Kinds:
     """The registered classes of one kind (stations or phases) by union tag."""
 
-    key: str  # the field that chooses the class: "type" or "phase"
     classes: dict[str, type]
     adapter: TypeAdapter[Any] | None = None
 
 
-_STATIONS = _Kinds("type", {})
-_PHASES = _Kinds("phase", {})
+_STATIONS = _Kinds({})
+_PHASES = _Kinds({})
 _LOADED: set[str] = set()
 
 
@@ -107,7 +106,7 @@ def _builtins() -> None:
     from twin.data import process, spec
 
     for cls in spec.BUILTIN_STATIONS:
-        _STATIONS.classes.setdefault(_literal_values(cls, "type")[0], cls)
+        _STATIONS.classes.setdefault(type_name(cls), cls)
     for cls in process.BUILTIN_PHASES:
         for tag in cls.union_tags():
             _PHASES.classes.setdefault(tag, cls)
@@ -185,15 +184,26 @@ def unregister(cls: type) -> None:
 
 def load_extensions() -> list[str]:
     """Call every installed extension's registration function (once per entry point per
-    process); returns the names newly loaded."""
+    process); returns the names newly loaded.
+
+    Raises
+    ------
+    RegistrationError
+        If an extension cannot be imported or its registration fails (named, with why).
+    """
     done = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         key = f"{ep.name}={ep.value}"
         if key in _LOADED:
             continue
         _LOADED.add(key)
-        hook: Callable[[], Any] = ep.load()
-        hook()
+        try:
+            hook: Callable[[], Any] = ep.load()
+            hook()
+        except Exception as exc:
+            raise RegistrationError(f"the installed extension {ep.name!r} ({ep.value}) "
+                                    f"could not register: {type(exc).__name__}: {exc}"
+                                    ) from exc
         done.append(ep.name)
     return done
 
