@@ -30,6 +30,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from twin.data.checks import load_line, read_toml
 from twin.data.daily import drawn_evenly
+from twin.data.registry import station_types
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
 from twin.observation import runfolder, schema
@@ -481,6 +482,11 @@ def test_gantt_states_are_distinguishable_with_a_legend(
     assert legend == len(styles)
 
 
+def to_rgb_255(colour: str) -> tuple[int, int, int]:
+    """``#rrggbb`` as the integers a browser's computed style writes."""
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
 def _on_cycle(stations: dict[str, Any]) -> set[tuple[str, str]]:
     succ = {n: {r["to"] for r in st.get("routes") or []} | (
         {st["rework_to"]} if st.get("rework_to") else set()) for n, st in stations.items()}
@@ -511,7 +517,8 @@ def test_the_diagram_runs_left_to_right_along_the_routes(
         return Object.fromEntries([...svg.querySelectorAll('g.station')].map(g => {
             const r = g.querySelector('rect.box').getBoundingClientRect();
             const size = parseFloat(getComputedStyle(g.querySelector('text.name')).fontSize);
-            return [g.dataset.station, [r.left, r.right, size * scale]]; })); }""")
+            const fill = getComputedStyle(g.querySelector('rect.box')).fill;
+            return [g.dataset.station, [r.left, r.right, size * scale, fill]]; })); }""")
     stations = load_line(ROOT / "lines" / line / "line.toml").model_dump(
         mode="json", by_alias=True)["stations"]
     assert set(drawn) == set(stations)
@@ -520,7 +527,10 @@ def test_the_diagram_runs_left_to_right_along_the_routes(
         for r in st.get("routes") or []:
             if (name, r["to"]) not in cycles:
                 assert drawn[name][1] < drawn[r["to"]][0], f"{line}: {name} -> {r['to']}"
-    assert min(size for _, _, size in drawn.values()) >= MIN_LABEL_PT * 4 / 3 - 0.01  # px
+    assert min(size for _, _, size, _ in drawn.values()) >= MIN_LABEL_PT * 4 / 3 - 0.01  # px
+    for name, st in stations.items():  # each box in its type's declared colour
+        rgb = tuple(int(v) for v in re.findall(r"\d+", drawn[name][3]))
+        assert rgb == to_rgb_255(station_types()[st["type"]].drawing.colour), (line, name)
     if line == "servo_actuator":  # reached only through rework_to: not drawn as a root
         assert drawn["rework_bench"][0] > drawn["eol_test"][1]
     shot(page, server, f"diagram_{line}")

@@ -282,38 +282,8 @@ def _cmd_calibrate_line(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(sub: Any) -> None:
-    """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
-    pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
-    pds = pd_.add_subparsers(dest="pilotdata_command", required=True)
-    s = pds.add_parser("schema", help="print (or write) the JSON Schema of pilot data formats")
-    s.add_argument("kind", nargs="*", help=f"formats (default: all): {', '.join(FORMATS)}")
-    s.add_argument("-o", "--output", help="folder to write <format>-<version>.schema.json to")
-    s.set_defaults(func=_cmd_schema)
-    c = pds.add_parser("check", help="load a pilot data file and report what was dropped "
-                       "and why, with file, row and column")
-    c.add_argument("kind", choices=list(FORMATS))
-    c.add_argument("file", help="CSV or Parquet file")
-    c.add_argument("--line", help="line spec whose stations the data must name")
-    c.add_argument("--tags", help="tag map (CSV or Parquet) for a time series")
-    c.add_argument("--timezone", help="IANA zone of times written without one, e.g. "
-                   "Asia/Shanghai")
-    c.add_argument("--strict", action="store_true", help="exit 1 if any row was dropped")
-    c.set_defaults(func=_cmd_check)
-    mi = sub.add_parser("mine", help="mine event and state logs into a draft line spec with "
-                        "every fitted number annotated, and a mining report")
-    mi.add_argument("logs", nargs="+", help="event logs and state logs (CSV or Parquet)")
-    mi.add_argument("-o", "--output", required=True, help="draft spec to write (line.toml)")
-    mi.add_argument("--report", help="mining report (default: OUTPUT with .mining.md)")
-    mi.add_argument("--line", help="a spec to check the mined routes against (conformance)")
-    mi.add_argument("--name", help="line name (default: the output file's stem)")
-    mi.add_argument("--end", help="when the logs end (ISO 8601; default: their last time)")
-    mi.add_argument("--timezone", help="IANA zone of times written without one")
-    mi.add_argument("--seed", type=int, default=0, help="seed of the bootstrap GoF tests")
-    mi.add_argument("--rounds", type=int, default=199, help="bootstrap rounds per GoF test")
-    mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
-                    "state log began: count each unit's first time to failure")
-    mi.set_defaults(func=_cmd_mine)
+def _add_calibrate(sub: Any) -> None:
+    """``twin calibrate``: a process station's parameters from lab samples."""
     ca = sub.add_parser("calibrate", help="fit a process station's kinetic, heat-transfer, "
                         "fermentation, drying or crystallisation parameters to lab samples "
                         "of several batches (weighted least squares, intervals)")
@@ -363,6 +333,41 @@ def add_commands(sub: Any) -> None:
     ca.add_argument("--timezone", help="IANA zone of times written without one")
     ca.add_argument("-o", "--output", required=True, help="calibrated spec to write")
     ca.set_defaults(func=_cmd_calibrate)
+
+
+def add_commands(sub: Any) -> None:
+    """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
+    pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
+    pds = pd_.add_subparsers(dest="pilotdata_command", required=True)
+    s = pds.add_parser("schema", help="print (or write) the JSON Schema of pilot data formats")
+    s.add_argument("kind", nargs="*", help=f"formats (default: all): {', '.join(FORMATS)}")
+    s.add_argument("-o", "--output", help="folder to write <format>-<version>.schema.json to")
+    s.set_defaults(func=_cmd_schema)
+    c = pds.add_parser("check", help="load a pilot data file and report what was dropped "
+                       "and why, with file, row and column")
+    c.add_argument("kind", choices=list(FORMATS))
+    c.add_argument("file", help="CSV or Parquet file")
+    c.add_argument("--line", help="line spec whose stations the data must name")
+    c.add_argument("--tags", help="tag map (CSV or Parquet) for a time series")
+    c.add_argument("--timezone", help="IANA zone of times written without one, e.g. "
+                   "Asia/Shanghai")
+    c.add_argument("--strict", action="store_true", help="exit 1 if any row was dropped")
+    c.set_defaults(func=_cmd_check)
+    mi = sub.add_parser("mine", help="mine event and state logs into a draft line spec with "
+                        "every fitted number annotated, and a mining report")
+    mi.add_argument("logs", nargs="+", help="event logs and state logs (CSV or Parquet)")
+    mi.add_argument("-o", "--output", required=True, help="draft spec to write (line.toml)")
+    mi.add_argument("--report", help="mining report (default: OUTPUT with .mining.md)")
+    mi.add_argument("--line", help="a spec to check the mined routes against (conformance)")
+    mi.add_argument("--name", help="line name (default: the output file's stem)")
+    mi.add_argument("--end", help="when the logs end (ISO 8601; default: their last time)")
+    mi.add_argument("--timezone", help="IANA zone of times written without one")
+    mi.add_argument("--seed", type=int, default=0, help="seed of the bootstrap GoF tests")
+    mi.add_argument("--rounds", type=int, default=199, help="bootstrap rounds per GoF test")
+    mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
+                    "state log began: count each unit's first time to failure")
+    mi.set_defaults(func=_cmd_mine)
+    _add_calibrate(sub)
     cl = sub.add_parser("calibrate-line", help="fit scale factors of a discrete line's "
                         "distributions to throughput, WIP and lead time by period "
                         "(simulation under common random numbers)")

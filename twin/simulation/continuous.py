@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -29,6 +29,8 @@ EPS = 1e-9
 
 class TankNode(Node):
     """A tank of process material with a capacity and level events."""
+
+    spec_type: ClassVar[type] = S.Tank
 
     spec: S.Tank
 
@@ -150,6 +152,8 @@ class TankNode(Node):
 
 class ContinuousNode(EquipmentNode):
     """Draws from its tank at a constant rate and sends on one lot per ``lot_mass``."""
+
+    spec_type: ClassVar[type] = S.Continuous
 
     spec: S.Continuous
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -223,6 +223,10 @@ class Router:
 class Node:
     """Base of every station at run time."""
 
+    #: The spec class of the station type this node runs (a node class declares it;
+    #: :func:`twin.simulation.node_types.register_station` registers both).
+    spec_type: ClassVar[type] = S.StationBase
+
     def __init__(self, ctx: Context, name: str, spec: Any) -> None:
         self.ctx = ctx
         self.env = ctx.env
@@ -300,6 +304,8 @@ class Node:
 
 class SourceNode(Node):
     """Releases parts: infinite supply, a renewal arrival process, or a release schedule."""
+
+    spec_type: ClassVar[type] = S.Source
 
     spec: S.Source
 
@@ -445,6 +451,8 @@ class SourceNode(Node):
 
 class SinkNode(Node):
     """Where good parts leave the line."""
+
+    spec_type: ClassVar[type] = S.Sink
 
     def connect(self, nodes: dict[str, Node]) -> None:
         """A sink has no routes."""

@@ -9,7 +9,7 @@ service). Only discrete logic lives here; durations come from the spec's distrib
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import simpy
 
@@ -150,6 +150,8 @@ def can_take_now(store: simpy.Store) -> bool:
 
 class EquipmentNode(Node):
     """Common machinery of every station with servers."""
+
+    spec_type: ClassVar[type] = S.Equipment
 
     spec: S.Equipment
 
@@ -445,6 +447,8 @@ class EquipmentNode(Node):
 class MachineNode(EquipmentNode):
     """One or more identical parallel servers sharing one input buffer."""
 
+    spec_type: ClassVar[type] = S.Machine
+
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         if not (self.interruptible or self.setup or self.pool or self.buffer_tag):
             return (yield from self._serve_plain(unit))
@@ -495,6 +499,8 @@ class MachineNode(EquipmentNode):
 class InspectionNode(EquipmentNode):
     """Tests each part: pass on, send back for rework, or scrap."""
 
+    spec_type: ClassVar[type] = S.Inspection
+
     spec: S.Inspection
 
     def connect(self, nodes: dict[str, Node]) -> None:
@@ -530,6 +536,8 @@ class InspectionNode(EquipmentNode):
 
 class BatchNode(EquipmentNode):
     """Loads up to ``batch_size`` parts and processes them together in one cycle."""
+
+    spec_type: ClassVar[type] = S.Batch
 
     spec: S.Batch
 
@@ -571,6 +579,8 @@ class BatchNode(EquipmentNode):
 
 class AssemblyNode(EquipmentNode):
     """Joins a base part with components, each product waiting in its own queue."""
+
+    spec_type: ClassVar[type] = S.Assembly
 
     spec: S.Assembly
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
+from twin.data.registry import type_name
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.streams import Streams
@@ -23,6 +24,10 @@ from twin.simulation.streams import Streams
 STREAM_ROWS = 8 * CHUNK
 """Pre-drawn values held per stream (refilled by whole chunks)."""
 WEEK = 7 * 86400.0
+
+
+LOWERED = (S.Source, S.Machine, S.Inspection, S.Sink)
+"""The station types the compiled engine runs (exactly these classes, not subclasses)."""
 
 
 def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
@@ -36,8 +41,9 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
         why.append("process materials and utilities")
     for name, st in line.stations.items():
         where = f"station {name!r}"
-        if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Sink):
-            why.append(f"{where}: type {st.type!r}")
+        if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
+            why.append(f"{where}: type {st.type!r} (it runs "
+                       f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
         if any(r.delay is not None for r in st.routes):
             why.append(f"{where}: transport delays")

@@ -401,7 +401,8 @@ function renderDiagram(run, T) {
     g.setAttribute("data-station", n);
     g.setAttribute("data-column", b.column);
     const summary = units.map(([, s]) => s).join(", ");
-    g.innerHTML = `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3"/>` +
+    const fill = /^#[0-9a-fA-F]{6}$/.test(b.colour || "") ? ` style="fill:${b.colour}"` : "";  // the type's colour, from the line description
+    g.innerHTML = `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3"${fill}/>` +
       `<text class="name" x="${b.x + 0.5 * em}" y="${b.y + 1.3 * em}">${escapeHtml(n)}</text>` +
       `<text class="state" x="${b.x + 0.5 * em}" y="${b.y + 2.5 * em}" fill="#5c5c5c">${escapeHtml(summary || b.type || "")}</text>`;
     units.forEach(([u, s], i) => {
