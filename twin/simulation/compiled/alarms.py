@@ -62,19 +62,18 @@ def unsupported_alarms(line: S.LineSpec) -> list[str]:
 
 
 @kernel
-def levels(now, ql, gst, sg):
+def levels(now, ql, sg):
     """Write the level of each watched buffer at ``now`` [s] if it changed (the loop calls
     this before each timed event and before it returns).
 
-    ``sg`` = (watched stations, their last levels, row times, rows (signal, level), row
-    count); a station's queues are its own and its extra ones (``gst`` columns 6, 7:
-    :data:`twin.simulation.compiled.gather.X_Q0`, ``X_QN``)."""
-    wst, last, sig_t, sig_i, cnt = sg
-    for k in range(wst.shape[0]):
-        d = wst[k]
-        level = ql[d]
-        for q in range(gst[d, 6], gst[d, 6] + gst[d, 7]):
-            level += ql[q]
+    ``sg`` = (the queues of each watched station, padded with -1; their last levels; row
+    times; rows (signal, level); row count)."""
+    wq, last, sig_t, sig_i, cnt = sg
+    for k in range(wq.shape[0]):
+        level = 0
+        for q in wq[k]:
+            if q >= 0:
+                level += ql[q]
         if level != last[k]:
             last[k] = level
             i = cnt[0]
@@ -139,26 +138,35 @@ def judge(ct, cv, par, ast, until, out_t, out_e, out_v):
     return m
 
 
+def loop_arrays(queues: list[list[int]]) -> tuple[np.ndarray, ...]:
+    """The loop's arrays for buffers made of ``queues`` (queue indices of each watched
+    station; none: a line whose buffers nobody watches)."""
+    k = len(queues)
+    wq = np.full((k, max((len(q) for q in queues), default=1)), -1, np.int64)
+    for i, q in enumerate(queues):
+        wq[i, :len(q)] = q
+    return (wq, np.zeros(k, np.int64), np.zeros(SLACK_ROWS + k),
+            np.zeros((SLACK_ROWS + k, 2), np.int64), np.zeros(1, np.int64))
+
+
 class SignalAlarms:
     """The watched signals and the alarms of one compiled run (``model.alarms``).
 
-    The engine passes :attr:`sg` to the loop, calls :meth:`take` whenever it is about to
+    ``queues``: the queue indices of each station (an assembly has one per product). The
+    engine passes :attr:`sg` to the loop, calls :meth:`take` whenever it is about to
     reuse the record rows (and with the rows of the end), and :meth:`finish` at the end of
     each :meth:`~twin.simulation.compiled.engine.CompiledModel.run`. ``keep``: keep the
     ``signals`` rows (a run with tables); the alarm rows are always kept (they are few).
     """
 
-    def __init__(self, line: S.LineSpec, names: list[str], keep: bool) -> None:
+    def __init__(self, line: S.LineSpec, queues: dict[str, list[int]], keep: bool) -> None:
         self.line, self.keep = line, keep
         watched = sorted({a.tag for a in line.alarms.values()
                           if tag_kind(a.tag) in ("buffer", "wip")})
         self.tags = watched
         buffers = [t for t in watched if t != "wip"]
         self._slot = {t: k for k, t in enumerate(buffers)}  # loop row signal -> tag
-        k = len(buffers)
-        self.sg = (np.asarray([names.index(t[len("buffer."):]) for t in buffers], np.int64),
-                   np.zeros(k, np.int64), np.zeros(SLACK_ROWS + k), np.zeros(
-                       (SLACK_ROWS + k, 2), np.int64), np.zeros(1, np.int64))
+        self.sg = loop_arrays([queues[t[len("buffer."):]] for t in buffers])
         self._st = {t: np.array([0.0, 0.0, 0.0, 0.0]) for t in watched}
         self.names = list(line.alarms)
         self._by_tag: dict[str, list[int]] = {}
