@@ -239,14 +239,17 @@ def test_switching_away_from_live_ends_its_stream(browser_page: tuple[Page, list
         time.sleep(2.5)  # a big stored run
         route.continue_()
 
+    def records(url: str) -> bool:
+        return "/records" in url
+
     stored = f"run:{server['stored'][1]}"
-    page.route("**/records", slow)
+    page.route(records, slow)
     try:
         page.select_option("#source", stored)
         page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
                                arg=stored, timeout=20000)
     finally:
-        page.unroute("**/records", slow)
+        page.unroute(records, slow)
     before = page.evaluate("window.twinState.messages")
     page.wait_for_timeout(2500)
     assert page.evaluate("window.twinState.messages") == before  # no live frames any more
@@ -566,6 +569,48 @@ def test_long_windows_show_the_state_that_took_most_of_each_slot(
             share = d.groupby(unit["state"].astype(str)).sum()
             assert shown == share.idxmax(), (label, k, shown, share.to_dict())
     assert len({c for _, c in got["legend"]}) == len(got["legend"])  # distinguishable
+
+
+def test_decimated_charts_keep_every_extreme_and_every_interval_longer_than_a_slot(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    """What a long window draws is visually the same as the whole record: a level series cut
+    to the chart's slots (MAX_SEGMENTS, about its width in pixels) keeps the lowest and
+    highest value of every slot and both ends (numpy on the same series); a Gantt drawn as
+    slots shows every state interval longer than a slot in a slot it covers (the stored
+    states table)."""
+    page, _ = browser_page
+    rid = server["stored"][0]
+    goto(page, server, f"run:{rid}")
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.uniform(0.0, 100.0, 20_000))
+    y = np.cumsum(rng.normal(0.0, 1.0, x.size))
+    y[rng.integers(0, x.size, 30)] += rng.choice([-50.0, 50.0], 30)  # one-point spikes
+    slots = page.evaluate("() => MAX_SEGMENTS")
+    got = page.evaluate("([x, y]) => thin(x, y, 0, 100)", [x.tolist(), y.tolist()])
+    tx, ty = np.array(got["x"]), np.array(got["y"])
+    assert len(tx) <= 4 * slots < x.size and tx[0] == x[0] and tx[-1] == x[-1]
+    raw_slot, thin_slot = np.floor(x / (100 / slots)), np.floor(tx / (100 / slots))
+    for k in np.unique(raw_slot):
+        raw, kept = y[raw_slot == k], ty[thin_slot == k]
+        assert kept.min() == raw.min() and kept.max() == raw.max(), k
+    n = 40
+    drawn = page.evaluate("""n => { const tr = ganttTraces(ui.run, ui.run.end, 0, '', n);
+        return { coarse: tr.coarse, y: tr[0].y, z: tr[0].customdata }; }""", n)
+    assert drawn["coarse"]
+    states = pd.read_parquet(Path(server["root"]) / rid / "states.parquet")
+    width = states["end"].max() / n
+    labels = page.evaluate("() => ui.run.meta.units.map((_, u) => ui.run.unitLabel(u))")
+    long = 0
+    for row, label in zip(drawn["z"], drawn["y"], strict=True):
+        unit = states[states["unit"] == labels.index(label)]
+        for a, b, state in zip(unit["start"], unit["end"], unit["state"].astype(str),
+                               strict=True):
+            if b - a <= width:
+                continue
+            long += 1
+            covered = range(int(a // width), min(n, int(np.ceil(b / width))))
+            assert state in [row[k] for k in covered], (label, a, b, state)
+    assert long > 0
 
 
 def test_a_shadow_run_shows_measured_and_twin_with_its_detector(

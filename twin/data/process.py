@@ -364,9 +364,22 @@ class Dry(PhaseBase):
     air_temperature: Temperature
     air_flow: MassFlow = Field(gt=0.0)
     critical_content: float = Field(0.3, gt=0.0)
+    equilibrium_content: float = Field(0.0, ge=0.0, description="solvent content [kg/kg "
+                                       "dry] the layer dries towards (falling rate zero)")
     target_content: float = Field(0.005, gt=0.0)
     max_time: Distribution | None = None
     utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _contents(self) -> Dry:
+        if self.equilibrium_content >= self.critical_content:
+            raise ValueError(f"equilibrium_content {self.equilibrium_content:g} must be below "
+                             f"critical_content {self.critical_content:g}")
+        if self.equilibrium_content >= self.target_content:
+            raise ValueError(f"equilibrium_content {self.equilibrium_content:g} must be below "
+                             f"target_content {self.target_content:g} (the layer would never "
+                             "reach it)")
+        return self
 
 
 class Ferment(PhaseBase):

@@ -277,7 +277,8 @@ def _dry(ph: P.Dry, unit: Process, name: str, mass: np.ndarray, t: float, mat: M
         cp_solvent=float(mat.cp[w]), h_conv=ph.h_conv, k_mass=ph.k_mass,
         t_air=ph.air_temperature, molar_mass=float(mat.molar_mass[w]),
         dh_vap=float(mat.dh_vap[w]), t_boil=float(mat.t_boil[w]),
-        x_crit=ph.critical_content, x_target=ph.target_content, air_flow=ph.air_flow)
+        x_crit=ph.critical_content, x_eq=ph.equilibrium_content, x_target=ph.target_content,
+        air_flow=ph.air_flow)
     y0 = kd.drying_state(solvent_mass=m_solvent, temperature=t)
     t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
     res = kd.run_drying_phase(p, y0, t_end=t_end, unit=name, phase=ph.name or "dry")

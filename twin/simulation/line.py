@@ -27,7 +27,7 @@ from twin.simulation.stations import (
 )
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
-from twin.simulation.watchdog import Limits, Watchdog, busiest
+from twin.simulation.watchdog import Limits, Watchdog, busiest, wire
 
 NODE_TYPES: dict[type, type[Node]] = {
     S.Source: SourceNode,
@@ -118,6 +118,7 @@ class LineModel:
         }
         for node in self.nodes.values():
             node.connect(self.nodes)
+        wire(self.nodes.values())
         #: Parts the run started with (a run from a state).
         self.initial_parts = 0 if state is None else resume.place(self.ctx, self.nodes, state)
         for name in interventions.stopped_stations(self.nodes, list(events)):
