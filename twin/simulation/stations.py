@@ -210,10 +210,10 @@ class EquipmentNode(Node):
 
     def accept(self, part: Part) -> simpy.Event | None:
         ev = self.store_for(part).put(part)
+        if self.buffer_tag is not None:  # also a put that waits: a slot may free at once
+            self.buffer_level()
         if ev.triggered:
             self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
-            if self.buffer_tag is not None:
-                self.buffer_level()
             return None
         return ev
 

@@ -19,6 +19,7 @@ from twin.data.distributions import CHUNK, Constant
 from twin.data.registry import type_name
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
+from twin.simulation.compiled.alarms import unsupported_alarms
 from twin.simulation.streams import Streams
 
 STREAM_ROWS = 8 * CHUNK
@@ -35,8 +36,7 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     why: list[str] = []
     if events:
         why.append("timed scenario events")
-    if line.alarms:
-        why.append("alarms")
+    why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
     for name, st in line.stations.items():
