@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from twin.edges.dashboard.stored import _thin_profiles
 from twin.orchestration.live import PROFILE_POINTS, PROFILE_VARIABLES
@@ -77,9 +78,13 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-def test_thinned_profiles_match_the_per_phase_definition() -> None:
+@pytest.mark.parametrize("categorical", [False, True])
+def test_thinned_profiles_match_the_per_phase_definition(categorical: bool) -> None:
+    """Text columns as text, or as categoricals (as the server reads them)."""
     frame = _frame()
-    got, want = _thin_profiles(frame, STATIONS), _reference(frame)
+    text = ["station", "phase", "variable"]
+    read = frame.astype({c: "category" for c in text}) if categorical else frame
+    got, want = _thin_profiles(read, STATIONS), _reference(frame)
     assert got.keys() == want.keys()
     for key in want:
         assert _same(got[key], want[key]), key

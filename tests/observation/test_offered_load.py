@@ -57,7 +57,7 @@ def test_limited_supply_loads_while_it_releases() -> None:
     assert offered_load(line)["m"] == pytest.approx(1.2)
     (w,) = load_warnings(line)
     assert w["stations"] == ["m"]
-    assert "1.20 times" in w["message"] and "while 'src' release(s) parts" in w["message"]
+    assert "1.20 times" in w["message"] and "while the limited supply 'src' lasts" in w["message"]
 
 
 def test_schedule_repeats_count_and_one_off_lots_do_not() -> None:

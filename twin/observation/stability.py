@@ -108,14 +108,16 @@ def load_warnings(line: S.LineSpec) -> list[dict[str, Any]]:
         who = (f"station {name!r} is" if len(pool) == 1 else "stations " + ", ".join(
             repr(n) for n in pool) + " (sharing parts by least-loaded routes) are")
         finite = sorted({s for n in pool for s in traffic.finite.get(n, [])})
-        when = ("" if not finite else " while " + ", ".join(repr(s) for s in finite)
-                + " release(s) parts (limited supply)")
+        when = ("" if not finite else " while the limited supply " + repr(finite[0])
+                + " lasts" if len(finite) == 1 else " while the limited supplies "
+                + ", ".join(repr(s) for s in finite) + " last")
         out.append(warning(
             "unstable_station",
             f"{who} offered {rho:.2f} times the work {'it' if len(pool) == 1 else 'they'} "
             f"can do{when} (arrivals x mean work, with failures, maintenance and shifts): "
-            f"{'its queue grows' if len(pool) == 1 else 'their queues grow'} without bound, "
-            "and the KPIs depend on the run length",
+            f"{'its queue grows' if len(pool) == 1 else 'their queues grow'} "
+            f"{'until the supply ends' if finite else 'without bound'}, and the KPIs depend "
+            "on the run length",
             stations=pool))
     return out
 

@@ -1,5 +1,5 @@
-"""What the dashboard server answers with: its security headers, JSON replies and the refusal
-(:class:`BadRequest`) that every handler raises for a request it will not serve."""
+"""What the dashboard server answers with: its security headers, JSON and cached replies and
+the refusal (:class:`BadRequest`) that every handler raises for a request it will not serve."""
 
 from __future__ import annotations
 
@@ -34,8 +34,8 @@ def json_reply(obj: Any, status: int = 200) -> Response:
                     headers=SECURITY_HEADERS)
 
 
-def json_answer(conn: HTTPConnection, text: bytes, gz: bytes,
-                media: str = "application/json") -> Response:
+def cached_reply(conn: HTTPConnection, text: bytes, gz: bytes,
+                 media: str = "application/json") -> Response:
     """An already serialised answer (JSON unless ``media`` says otherwise) with the security
     headers, compressed if the client accepts gzip (``gz``: the same, compressed once)."""
     if "gzip" in conn.headers.get("accept-encoding", ""):

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.context import dashboard_of
 from twin.edges.dashboard.params import check_query
-from twin.edges.dashboard.replies import BadRequest, json_answer, json_reply
+from twin.edges.dashboard.replies import BadRequest, cached_reply, json_reply
 from twin.edges.dashboard.stored import Answer, read_table, stored_meta, stored_records
 from twin.edges.dashboard.wire import frame, pack
 from twin.observation import runfolder
@@ -62,7 +62,7 @@ async def run_meta(request: Request) -> Response:
     """``GET /api/runs/{id}/meta``: line layout, registries, settings, KPIs."""
     check_query(request)
     answer = await asyncio.to_thread(_cached_meta, request, request.path_params["rid"])
-    return json_answer(request, answer.text, answer.gz)
+    return cached_reply(request, answer.text, answer.gz)
 
 
 RECORD_FORMATS = ("json", "frame")
@@ -88,7 +88,7 @@ async def run_records(request: Request) -> Response:
 
     answer = await asyncio.to_thread(store.cached, rid, f"records-{kind}", build)
     media = "application/octet-stream" if kind == "frame" else "application/json"
-    return json_answer(request, answer.text, answer.gz, media)
+    return cached_reply(request, answer.text, answer.gz, media)
 
 
 def sankeys(spec: Any, tables: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
@@ -121,4 +121,4 @@ async def run_sankey(request: Request) -> Response:
     rid = request.path_params["rid"]
     answer = await asyncio.to_thread(store.cached, rid, "sankey",
                                      lambda f: stored_sankeys(f, store.summary(f)))
-    return json_answer(request, answer.text, answer.gz)
+    return cached_reply(request, answer.text, answer.gz)

@@ -196,8 +196,7 @@ def _thin_profiles(frame: pd.DataFrame, stations: list[str]) -> dict[str, list[A
     size = np.bincount(group)[group]
     step = np.maximum(1, np.ceil(size / PROFILE_POINTS)).astype(np.int64)
     kept = times[(rank % step == 0) | (rank == size - 1)]
-    streamed = frame[frame["variable"].astype(str).isin(PROFILE_VARIABLES)
-                     & frame["value"].notna()]
+    streamed = frame[frame["variable"].isin(PROFILE_VARIABLES) & frame["value"].notna()]
     wide = (streamed.drop_duplicates(["group", "time_s", "variable"])
             .pivot(index=["group", "time_s"], columns="variable", values="value"))
     values = wide.reindex(pd.MultiIndex.from_frame(kept))
@@ -206,7 +205,7 @@ def _thin_profiles(frame: pd.DataFrame, stations: list[str]) -> dict[str, list[A
     bounds = np.searchsorted(kept["group"].to_numpy(), np.arange(len(firsts) + 1))
     kept_t = kept["time_s"].to_numpy()
     columns = {v: values[v].to_numpy() if v in values else None for v in PROFILE_VARIABLES}
-    present = {v: set(streamed.loc[streamed["variable"].astype(str) == v, "group"].tolist())
+    present = {v: set(streamed.loc[streamed["variable"] == v, "group"].tolist())
                for v in PROFILE_VARIABLES}
     for g, (part, station, phase) in enumerate(zip(firsts["part"], firsts["station"],
                                                    firsts["phase"], strict=True)):
