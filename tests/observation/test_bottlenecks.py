@@ -111,6 +111,78 @@ def test_random_timelines_keep_the_books() -> None:
                 [tuple(p) for p in periods[r.station]]) + 1e-9
 
 
+
+def _by_piece(periods: dict[str, np.ndarray], t0: float, t1: float
+              ) -> dict[str, tuple[float, float]]:
+    """The method written out piece by piece (plain loops, no search): on each elementary
+    piece between period bounds the covering period that is longest (first station on a
+    tie) reigns; where the reign passes straight from one station to another, the overlap of
+    their periods is shifting time of both; sums in time order."""
+    names = list(periods)
+    cuts = sorted({t0, t1} | {float(x) for p in periods.values() for x in np.ravel(p)
+                              if t0 <= x <= t1})
+    reigns: list[list[float]] = []  # station, period, start, end
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        mid, top = (a + b) / 2, (0.0, -1, -1)
+        for i, name in enumerate(names):
+            for k, (s, e) in enumerate(periods[name]):
+                if s <= mid < e and e - s > top[0]:
+                    top = (e - s, i, k)
+        if top[1] < 0:
+            continue
+        if reigns and reigns[-1][:2] == [top[1], top[2]] and reigns[-1][3] == a:
+            reigns[-1][3] = b
+        else:
+            reigns.append([top[1], top[2], a, b])
+    shifting: list[list[tuple[float, float]]] = [[] for _ in names]
+    for x, y in zip(reigns[:-1], reigns[1:], strict=True):
+        if x[0] != y[0] and x[3] == y[2]:
+            px, py = periods[names[x[0]]][x[1]], periods[names[y[0]]][y[1]]
+            lo, hi = max(px[0], py[0], t0), min(px[1], py[1], t1)
+            if hi > lo:
+                shifting[x[0]].append((lo, hi))
+                shifting[y[0]].append((lo, hi))
+    out = {}
+    for i, name in enumerate(names):
+        own: list[list[float]] = []
+        for lo, hi in sorted(shifting[i]):
+            if own and lo <= own[-1][1]:
+                own[-1][1] = max(own[-1][1], hi)
+            else:
+                own.append([lo, hi])
+        mine = [(s, e) for j, _, s, e in reigns if j == i]
+        both = sum(max(0.0, min(e, hi) - max(s, lo)) for s, e in mine for lo, hi in own)
+        out[name] = ((sum(e - s for s, e in mine) - both) / (t1 - t0),
+                     sum(hi - lo for lo, hi in own) / (t1 - t0))
+    return out
+
+
+def test_random_timelines_match_the_method_piece_by_piece() -> None:
+    """Random timelines of up to five stations, with periods before the window, ties of
+    equal length and touching bounds: the fractions equal those of the piece-by-piece
+    computation above (to rounding of the sums)."""
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        periods = {}
+        for name in "ABCDE"[:rng.integers(1, 6)]:
+            t, rows = float(rng.uniform(-20, 5)), []
+            while t < 120:
+                a = t + float(rng.exponential(3.0))
+                b = a + float(rng.exponential(4.0))
+                if rng.random() < 0.3:  # whole seconds: equal lengths and shared bounds
+                    a, b = float(np.ceil(a)), float(np.ceil(a) + rng.integers(1, 4))
+                rows.append((a, b))
+                t = b
+            periods[name] = np.array(rows).reshape(-1, 2)
+        t0, t1 = (0.0, 100.0) if trial % 2 else (float(rng.integers(0, 10)),
+                                                   float(rng.integers(50, 130)))
+        got = fractions(shifting_bottlenecks(periods, t0, t1))
+        want = _by_piece(periods, t0, t1)
+        assert got.keys() == want.keys()
+        for name, (sole, shift) in want.items():
+            assert got[name] == pytest.approx((sole, shift), abs=1e-12), (trial, name)
+
+
 def _union_length(intervals: list[tuple[float, float]]) -> float:
     total, end = 0.0, -np.inf
     for a, b in sorted(intervals):

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data.intervals import union
+from twin.kernels.jit import kernel
 
 ACTIVE_STATES = frozenset({"producing", "setup", "down", "maintenance", "waiting"})
 """Unit states in which a server could not take more work."""
@@ -75,56 +76,26 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
 
     Returns one row per station: ``station``, ``sole_fraction``, ``shifting_fraction`` and
     ``bottleneck_fraction`` (their sum), largest first. Ties between equally long periods go
-    to the station named first.
+    to the station named first. ``periods``: each station's active periods, sorted and
+    disjoint, as ``(n, 2)`` arrays of ``(start, end)`` [s] (:func:`active_periods`).
     """
     names = list(periods)
     span = t1 - t0
     cuts = np.unique(np.r_[[t0, t1], *[p.ravel() for p in periods.values()]])
     cuts = cuts[(cuts >= t0) & (cuts <= t1)]
-    mids = (cuts[:-1] + cuts[1:]) / 2
-    # the station whose active period covering each elementary piece is the longest (the
-    # first named on a tie), and the index of that period
-    best_len = np.zeros(mids.size)
-    best = np.zeros(mids.size, dtype=np.int64)
-    which = np.full(mids.size, -1, dtype=np.int64)
-    for i, name in enumerate(names):
-        p = periods[name]
-        if not len(p):
-            continue
-        k = np.searchsorted(p[:, 0], mids, side="right") - 1
-        inside = (k >= 0) & (mids < p[np.maximum(k, 0), 1])
-        length = np.where(inside, p[np.maximum(k, 0), 1] - p[np.maximum(k, 0), 0], 0.0)
-        longer = length > best_len
-        best_len[longer], best[longer], which[longer] = length[longer], i, k[longer]
-    # reigns: runs of adjacent pieces with the same station and period
-    j = np.flatnonzero(best_len > 0)
-    st, per = best[j], which[j]
-    new = np.ones(j.size, dtype=bool)
-    new[1:] = (st[1:] != st[:-1]) | (per[1:] != per[:-1]) | (j[1:] != j[:-1] + 1)
-    first = np.flatnonzero(new)
-    last = np.r_[first[1:] - 1, j.size - 1].astype(int) if j.size else first
-    reigns: list[list[float]] = [  # [station, period, start, end]
-        [int(a), int(b), float(c), float(d)] for a, b, c, d in zip(
-            st[first].tolist(), per[first].tolist(), cuts[j[first]].tolist(),
-            cuts[j[last] + 1].tolist(), strict=True)]
+    bounds = np.cumsum([0] + [len(p) for p in periods.values()])
+    flat = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2)
+                           for p in periods.values()] + [np.empty((0, 2))])
+    # the reigns (station, start, end) and the shifting overlaps (station, start, end)
+    reigns, shifts = _reigns(cuts, flat, bounds, float(t0), float(t1))
     sole = np.zeros(len(names))
-    shifting: list[list[tuple[float, float]]] = [[] for _ in names]
-    for a, b in zip(reigns[:-1], reigns[1:], strict=True):
-        if a[0] == b[0] or a[3] != b[2]:
-            continue  # the same station again, or a gap with no bottleneck between them
-        pa, pb = periods[names[int(a[0])]][int(a[1])], periods[names[int(b[0])]][int(b[1])]
-        lo, hi = max(pa[0], pb[0], t0), min(pa[1], pb[1], t1)
-        if hi > lo:
-            shifting[int(a[0])].append((lo, hi))
-            shifting[int(b[0])].append((lo, hi))
-    reign_of: list[list[tuple[float, float]]] = [[] for _ in names]
-    for s, _, start, end in reigns:
-        reign_of[int(s)].append((start, end))
     shift = np.zeros(len(names))
     for i in range(len(names)):
-        own = union(shifting[i])
+        mine = reigns[reigns[:, 0] == i, 1:]
+        own = union(list(map(tuple, shifts[shifts[:, 0] == i, 1:].tolist())))
         shift[i] = sum(hi - lo for lo, hi in own)
-        sole[i] = sum(e - s for s, e in reign_of[i]) - _overlap(reign_of[i], own)
+        sole[i] = sum(e - s for s, e in mine.tolist()) - _overlap(
+            mine, np.asarray(own, dtype=float).reshape(-1, 2))
     table = pd.DataFrame({"station": names, "sole_fraction": sole / span,
                           "shifting_fraction": shift / span})
     table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
@@ -132,13 +103,75 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
                              ).reset_index(drop=True)
 
 
-def _overlap(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
-    """Length of the intersection of two lists of disjoint intervals in order."""
+@kernel
+def _reigns(cuts: np.ndarray, flat: np.ndarray, bounds: np.ndarray, t0: float, t1: float
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The momentary bottleneck's reigns and the shifting overlaps between them.
+
+    ``cuts``: every period bound in [t0, t1], sorted and unique, cutting the window into
+    elementary pieces; ``flat``: every station's periods (rows ``start, end``, sorted and
+    disjoint),
+    station ``i``'s in rows ``bounds[i]:bounds[i + 1]``. On each piece the station whose
+    period covering it is the longest (the first on a tie) is the bottleneck; a *reign* is a
+    run of adjacent pieces with the same station and period. Returns the reigns as rows
+    ``station, start, end`` [s], in time order, and, where the bottleneck passes from one
+    station straight to another, the overlap of their two periods (clipped to the window)
+    as rows ``station, start, end``, once for each of the two stations.
+    """
+    n_pieces = max(cuts.shape[0] - 1, 0)
+    mids = (cuts[:-1] + cuts[1:]) / 2
+    best_len = np.zeros(n_pieces)
+    best = np.zeros(n_pieces, np.int64)
+    which = np.full(n_pieces, -1, np.int64)
+    for i in range(bounds.shape[0] - 1):
+        j = 0
+        for k in range(bounds[i], bounds[i + 1]):  # the pieces whose middle period k covers
+            start, end = flat[k, 0], flat[k, 1]
+            while j < n_pieces and mids[j] < start:
+                j += 1
+            length = end - start
+            while j < n_pieces and mids[j] < end:
+                if length > best_len[j]:
+                    best_len[j], best[j], which[j] = length, i, k
+                j += 1
+    reigns = np.zeros((n_pieces, 3))
+    per = np.zeros(n_pieces, np.int64)
+    n = 0
+    for j in range(n_pieces):
+        if best_len[j] <= 0.0:
+            continue
+        if (n > 0 and reigns[n - 1, 0] == best[j] and per[n - 1] == which[j]
+                and reigns[n - 1, 2] == cuts[j]):
+            reigns[n - 1, 2] = cuts[j + 1]  # the reign goes on
+        else:
+            reigns[n, 0], reigns[n, 1], reigns[n, 2] = best[j], cuts[j], cuts[j + 1]
+            per[n] = which[j]
+            n += 1
+    shifts = np.zeros((2 * max(n - 1, 0), 3))
+    m = 0
+    for a in range(n - 1):
+        b = a + 1
+        if reigns[a, 0] == reigns[b, 0] or reigns[a, 2] != reigns[b, 1]:
+            continue  # the same station again, or a gap with no bottleneck between them
+        pa, pb = per[a], per[b]
+        lo = max(max(flat[pa, 0], flat[pb, 0]), t0)
+        hi = min(min(flat[pa, 1], flat[pb, 1]), t1)
+        if hi > lo:
+            for st in (reigns[a, 0], reigns[b, 0]):
+                shifts[m, 0], shifts[m, 1], shifts[m, 2] = st, lo, hi
+                m += 1
+    return reigns[:n], shifts[:m]
+
+
+@kernel
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Length of the intersection of two lists of disjoint intervals in order (rows
+    ``start, end``)."""
     total, i, j = 0.0, 0, 0
-    while i < len(a) and j < len(b):
-        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+    while i < a.shape[0] and j < b.shape[0]:
+        lo, hi = max(a[i, 0], b[j, 0]), min(a[i, 1], b[j, 1])
         total += max(0.0, hi - lo)
-        if a[i][1] < b[j][1]:
+        if a[i, 1] < b[j, 1]:
             i += 1
         else:
             j += 1

@@ -19,6 +19,7 @@ from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
 
@@ -43,8 +44,6 @@ class CompiledModel:
         what); :func:`twin.simulation.compiled.lower.unsupported` tells beforehand.
     """
 
-    alarms = None  # the compiled engine runs lines without alarms
-
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: tuple[Any, ...] = (),
                  window: tuple[float, float] | None = None) -> None:
@@ -66,6 +65,12 @@ class CompiledModel:
         self._copied = 0
         self.folder = None if window is None else Folder(
             line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
+        #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
+        gst = self.a["gst"]  # an assembly's buffer: its base queue and component queues
+        queues = {name: [s, *range(gst[s, G.X_Q0], gst[s, G.X_Q0] + gst[s, G.X_QN])]
+                  for s, name in enumerate(self.low.names)}
+        self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
+        self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
 
     # ------------------------------------------------------------------ running
 
@@ -82,7 +87,7 @@ class CompiledModel:
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
                               a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
-                              tuple(a[k] for k in GATHER_ARRAYS))
+                              tuple(a[k] for k in GATHER_ARRAYS), self._sg)
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:
@@ -90,6 +95,7 @@ class CompiledModel:
             elif code == L.REFILL:
                 _refill(self.low, a)
             elif code == L.GROW:
+                self._signals()
                 if self.folder is not None:
                     self._fold()
                 _grow(a)
@@ -97,6 +103,9 @@ class CompiledModel:
                 raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
                                    f"at t = {self.clock[0]:.6g} s")
         self.clock[0] = until
+        self._signals()
+        if self.alarms is not None:
+            self.alarms.finish(until)
         if self.folder is not None:
             self._fold()
         else:
@@ -108,6 +117,14 @@ class CompiledModel:
         counters = (L.N_S, L.N_E, L.N_P, L.N_STOP)
         self.folder.fold(self.a, n, int(n[L.N_PARTS]), counters)  # type: ignore[union-attr]
         n[list(counters)] = 0
+        if self.alarms is not None:
+            self.alarms.dropped()
+
+    def _signals(self) -> None:
+        """Evaluate the signals and alarms on the rows written since the last call."""
+        if self.alarms is not None:
+            ne = int(self.a["n"][L.N_E])
+            self.alarms.take(self.a["e_t"][:ne], self.a["e_i"][:ne, 3])
 
     def accumulated(self) -> Accumulated:
         """The KPI accumulators of a run made with a ``window`` (after :meth:`run`)."""
@@ -139,6 +156,9 @@ class CompiledModel:
         rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
         rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
         modes = self.low.modes
+        if self.alarms is not None:
+            rec.monitored = rec.watching = True
+            rec.signals, rec.alarm_rows = self.alarms.signal_rows(), self.alarms.alarm_rows()
         rec.stops = [(float(t), int(u), "maintenance", "planned", float(d)) if m == UT.MAINT_MODE
                      else (float(t), int(u), "failure", modes[int(m)], float(d))
                      for (t, d), (u, m) in zip(a["st_f"][:nstop].tolist(),
