@@ -1,18 +1,24 @@
 """How long each dashboard view takes to draw for a long run, in a real browser.
 
-``python benchmarks/dashboard_views.py [DAYS] [REPEATS]`` (defaults 90, 3) runs the
-servo-actuator line with two alarms for DAYS days (the long run) and for 1 day (the
-**baseline**), saves both, serves them with the dashboard (uvicorn on 127.0.0.1) and opens
-each in Debian's Chromium (Playwright). For each run it times, REPEATS times:
+``python benchmarks/dashboard_views.py [DAYS] [REPEATS] [LINES]`` (defaults 90, 3,
+``servo_actuator,api_batch``) runs each line (the servo-actuator line with two alarms; the
+API process line as it is) for DAYS days (the long run) and for 1 day (the **baseline**),
+saves both, serves them with the dashboard (uvicorn on 127.0.0.1) and opens each in Debian's
+Chromium (Playwright). For each run it times once:
+
+- ``first open``: the first time a run is opened, when the server reads the run folder and
+  builds its answers (later opens get them from its cache);
+
+and REPEATS times:
 
 - ``open``: from navigation to the page holding the run's records (fetch, unpack, first draw);
 - ``overview``, ``timelines 24 h``, ``timelines whole run``, ``flows``, ``alarms``: switching
   to the view until the browser has drawn it (the next animation frame after the view's code);
 - ``cursor move``: moving the replay cursor to the middle of the run, on the overview.
 
-It prints the medians [s] per view for both runs, and the ratio long / baseline: the part of
-the cost that grows with the run. Target: under 1 s per view for a 90-day run. Also printed:
-the bytes the page downloads for the long run (compressed on the wire).
+It prints per line the medians [s] per view for both runs, and the ratio long / baseline:
+the part of the cost that grows with the run. Target: under 1 s per view for a 90-day run.
+Also printed: the bytes the page downloads for the long run (compressed on the wire).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from twin.data.checks import read_toml
 from twin.edges.dashboard.server import create_app, server_config
 from twin.orchestration.run import run
 
-LINE = Path(__file__).resolve().parents[1] / "lines" / "servo_actuator" / "line.toml"
+LINES = Path(__file__).resolve().parents[1] / "lines"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -73,8 +79,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _line() -> dict[str, Any]:
-    data = read_toml(LINE)
+def _line(name: str = "servo_actuator") -> dict[str, Any]:
+    """A reference line; the servo line with two alarms (it has none of its own)."""
+    data = read_toml(LINES / name / "line.toml")
+    if name != "servo_actuator":
+        return data
     data["alarms"] = {**data.get("alarms", {}),
                       "wip_high": {"tag": "wip", "limit": 20, "priority": "high", "deadband": 2},
                       "washer_queue": {"tag": "buffer.washing", "limit": 4,
@@ -101,26 +110,31 @@ def measure(page: Page, url: str, rid: str, repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def main(days: float = 90.0, repeats: int = 3, log: Any = print) -> dict[str, Any]:
-    root = Path(tempfile.mkdtemp(prefix="dashboard_views_"))
-    line = _line()
-    long_id = run(line, duration=f"{days} d", warmup="3 d", seed=1).save(root).name
-    base_id = run(line, duration="1 d", warmup="3 h", seed=1).save(root).name
+def _serve(root: Path) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = _free_port()
     srv = uvicorn.Server(server_config(create_app(root), port=port))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     while not srv.started:
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    return srv, thread, f"http://127.0.0.1:{port}"
+
+
+def measure_line(name: str, days: float, repeats: int, log: Any = print) -> dict[str, Any]:
+    """The views of line ``name`` run for ``days`` days against 1 day (see the module doc)."""
+    root = Path(tempfile.mkdtemp(prefix="dashboard_views_"))
+    line = _line(name)
+    long_id = run(line, duration=f"{days} d", warmup="3 d", seed=1).save(root).name
+    base_id = run(line, duration="1 d", warmup="3 h", seed=1).save(root).name
+    srv, thread, url = _serve(root)
     wire: list[int] = []
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for rid in (base_id, long_id):  # not timed: the browser's and server's first time
-                _open(page, url, rid)
-            base = measure(page, url, base_id, repeats)
+            _open(page, url, base_id)  # not timed: the browser's first time
+            first = {rid: _open(page, url, rid) for rid in (base_id, long_id)}
+            base = {"first open": first[base_id], **measure(page, url, base_id, repeats)}
 
             def count(response: Any) -> None:
                 size = response.headers.get("content-length")
@@ -128,13 +142,13 @@ def main(days: float = 90.0, repeats: int = 3, log: Any = print) -> dict[str, An
                     wire.append(int(size))
 
             page.on("response", count)
-            long = measure(page, url, long_id, repeats)
+            long = {"first open": first[long_id], **measure(page, url, long_id, repeats)}
             browser.close()
     finally:
         srv.should_exit = True
         thread.join(10)
-    log(f"dashboard views, servo line with alarms: {days:g} days against 1 day "
-        f"(medians of {repeats}, seconds)")
+    log(f"dashboard views, {name}: {days:g} days against 1 day (medians of {repeats}, "
+        "seconds)")
     log(f"{'view':<22}{'1 day':>9}{f'{days:g} days':>10}{'ratio':>8}")
     rows = {}
     for key in long:
@@ -145,6 +159,14 @@ def main(days: float = 90.0, repeats: int = 3, log: Any = print) -> dict[str, An
     return {"views": rows, "wire_bytes": sum(wire)}
 
 
+def main(days: float = 90.0, repeats: int = 3, log: Any = print,
+         lines: tuple[str, ...] = ("servo_actuator", "api_batch")) -> dict[str, Any]:
+    """Every view of every line in ``lines`` (see the module doc), by line."""
+    return {name: measure_line(name, days, repeats, log) for name in lines}
+
+
 if __name__ == "__main__":
     main(float(sys.argv[1]) if len(sys.argv) > 1 else 90.0,
-         int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+         int(sys.argv[2]) if len(sys.argv) > 2 else 3,
+         lines=tuple(sys.argv[3].split(",")) if len(sys.argv) > 3 else
+         ("servo_actuator", "api_batch"))

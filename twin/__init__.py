@@ -30,6 +30,8 @@ _EXPORTS = {
     "state_at": "twin.orchestration.fork",
     "fork": "twin.orchestration.fork",
     "forecast": "twin.orchestration.forecast",
+    "register_station": "twin.simulation.node_types",
+    "register_phase": "twin.process.phases",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from twin.data import spec as S
 from twin.data.checks import Problem, SpecError, line_from_dict, validate
+from twin.data.registry import station_types
 
 ROOT = Path(__file__).resolve().parents[2]
 with (ROOT / "lines" / "servo_actuator" / "line.toml").open("rb") as _fh:
@@ -140,7 +141,7 @@ def mutated_reference(draw: st.DrawFn) -> dict[str, Any]:
         elif op == "swap_type" and isinstance(data.get("stations"), dict):
             name = draw(st.sampled_from(sorted(data["stations"], key=repr) or ["x"]))
             if isinstance(data["stations"].get(name), dict):
-                data["stations"][name]["type"] = draw(st.sampled_from(list(S.STATION_TYPES)))
+                data["stations"][name]["type"] = draw(st.sampled_from(list(station_types())))
     return data
 
 
@@ -198,7 +199,7 @@ def random_lines(draw: st.DrawFn) -> dict[str, Any]:
     stations = {}
     for n in names:
         table = draw(station_tables)
-        table.setdefault("type", draw(st.sampled_from([*S.STATION_TYPES, "oven"])))
+        table.setdefault("type", draw(st.sampled_from([*station_types(), "oven"])))
         if draw(st.booleans()):
             table["to"] = draw(st.sampled_from(names))
         stations[n] = table

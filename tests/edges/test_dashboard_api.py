@@ -132,6 +132,25 @@ def test_stored_run_meta_and_records(client: TestClient, runs_dir: Path) -> None
     assert max(column(records["events"]["station"])) < len(meta["stations"])
 
 
+def test_stored_records_as_one_binary_frame(client: TestClient) -> None:
+    """``?format=frame``: the same columns as the JSON answer, in one frame of the stream
+    (what the page reads); an unknown format is refused."""
+    rid = client.get("/api/runs").json()["runs"][0]["id"]
+    packed = client.get(f"/api/runs/{rid}/records").json()["records"]
+    reply = client.get(f"/api/runs/{rid}/records?format=frame",
+                       headers={"accept-encoding": "gzip"})
+    assert reply.headers["content-type"] == "application/octet-stream"
+    assert reply.headers["content-encoding"] == "gzip"
+    framed = read_frame(reply.content)["records"]
+    assert framed.keys() == packed.keys() and "events" in framed
+    for table, cols in packed.items():
+        assert framed[table].keys() == cols.keys()
+        for name, raw in cols.items():
+            assert list(framed[table][name]) == column(raw), (table, name)
+    bad = client.get(f"/api/runs/{rid}/records?format=csv")
+    assert bad.status_code == 400 and "format must be one of" in bad.json()["error"]
+
+
 def test_stream_sends_each_record_once_and_resumes_at_the_cursor(client: TestClient,
                                                                  live: LiveRun) -> None:
     r = client.get("/api/live/stream?interval=100")

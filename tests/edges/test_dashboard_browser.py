@@ -30,6 +30,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from twin.data.checks import load_line, read_toml
 from twin.data.daily import drawn_evenly
+from twin.data.registry import station_types
 from twin.edges.dashboard.server import create_app, server_config
 from twin.edges.layout import MIN_LABEL_PT
 from twin.observation import runfolder, schema
@@ -239,14 +240,17 @@ def test_switching_away_from_live_ends_its_stream(browser_page: tuple[Page, list
         time.sleep(2.5)  # a big stored run
         route.continue_()
 
+    def records(url: str) -> bool:
+        return "/records" in url
+
     stored = f"run:{server['stored'][1]}"
-    page.route("**/records", slow)
+    page.route(records, slow)
     try:
         page.select_option("#source", stored)
         page.wait_for_function("s => window.twinState.ready && window.twinState.source === s",
                                arg=stored, timeout=20000)
     finally:
-        page.unroute("**/records", slow)
+        page.unroute(records, slow)
     before = page.evaluate("window.twinState.messages")
     page.wait_for_timeout(2500)
     assert page.evaluate("window.twinState.messages") == before  # no live frames any more
@@ -478,6 +482,11 @@ def test_gantt_states_are_distinguishable_with_a_legend(
     assert legend == len(styles)
 
 
+def to_rgb_255(colour: str) -> tuple[int, int, int]:
+    """``#rrggbb`` as the integers a browser's computed style writes."""
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
 def _on_cycle(stations: dict[str, Any]) -> set[tuple[str, str]]:
     succ = {n: {r["to"] for r in st.get("routes") or []} | (
         {st["rework_to"]} if st.get("rework_to") else set()) for n, st in stations.items()}
@@ -508,7 +517,8 @@ def test_the_diagram_runs_left_to_right_along_the_routes(
         return Object.fromEntries([...svg.querySelectorAll('g.station')].map(g => {
             const r = g.querySelector('rect.box').getBoundingClientRect();
             const size = parseFloat(getComputedStyle(g.querySelector('text.name')).fontSize);
-            return [g.dataset.station, [r.left, r.right, size * scale]]; })); }""")
+            const fill = getComputedStyle(g.querySelector('rect.box')).fill;
+            return [g.dataset.station, [r.left, r.right, size * scale, fill]]; })); }""")
     stations = load_line(ROOT / "lines" / line / "line.toml").model_dump(
         mode="json", by_alias=True)["stations"]
     assert set(drawn) == set(stations)
@@ -517,7 +527,10 @@ def test_the_diagram_runs_left_to_right_along_the_routes(
         for r in st.get("routes") or []:
             if (name, r["to"]) not in cycles:
                 assert drawn[name][1] < drawn[r["to"]][0], f"{line}: {name} -> {r['to']}"
-    assert min(size for _, _, size in drawn.values()) >= MIN_LABEL_PT * 4 / 3 - 0.01  # px
+    assert min(size for _, _, size, _ in drawn.values()) >= MIN_LABEL_PT * 4 / 3 - 0.01  # px
+    for name, st in stations.items():  # each box in its type's declared colour
+        rgb = tuple(int(v) for v in re.findall(r"\d+", drawn[name][3]))
+        assert rgb == to_rgb_255(station_types()[st["type"]].drawing.colour), (line, name)
     if line == "servo_actuator":  # reached only through rework_to: not drawn as a root
         assert drawn["rework_bench"][0] > drawn["eol_test"][1]
     shot(page, server, f"diagram_{line}")
@@ -566,6 +579,48 @@ def test_long_windows_show_the_state_that_took_most_of_each_slot(
             share = d.groupby(unit["state"].astype(str)).sum()
             assert shown == share.idxmax(), (label, k, shown, share.to_dict())
     assert len({c for _, c in got["legend"]}) == len(got["legend"])  # distinguishable
+
+
+def test_decimated_charts_keep_every_extreme_and_every_interval_longer_than_a_slot(
+        browser_page: tuple[Page, list[str]], server: dict[str, Any]) -> None:
+    """What a long window draws is visually the same as the whole record: a level series cut
+    to the chart's slots (MAX_SEGMENTS, about its width in pixels) keeps the lowest and
+    highest value of every slot and both ends (numpy on the same series); a Gantt drawn as
+    slots shows every state interval longer than a slot in a slot it covers (the stored
+    states table)."""
+    page, _ = browser_page
+    rid = server["stored"][0]
+    goto(page, server, f"run:{rid}")
+    rng = np.random.default_rng(5)
+    x = np.sort(rng.uniform(0.0, 100.0, 20_000))
+    y = np.cumsum(rng.normal(0.0, 1.0, x.size))
+    y[rng.integers(0, x.size, 30)] += rng.choice([-50.0, 50.0], 30)  # one-point spikes
+    slots = page.evaluate("() => MAX_SEGMENTS")
+    got = page.evaluate("([x, y]) => thin(x, y, 0, 100)", [x.tolist(), y.tolist()])
+    tx, ty = np.array(got["x"]), np.array(got["y"])
+    assert len(tx) <= 4 * slots < x.size and tx[0] == x[0] and tx[-1] == x[-1]
+    raw_slot, thin_slot = np.floor(x / (100 / slots)), np.floor(tx / (100 / slots))
+    for k in np.unique(raw_slot):
+        raw, kept = y[raw_slot == k], ty[thin_slot == k]
+        assert kept.min() == raw.min() and kept.max() == raw.max(), k
+    n = 40
+    drawn = page.evaluate("""n => { const tr = ganttTraces(ui.run, ui.run.end, 0, '', n);
+        return { coarse: tr.coarse, y: tr[0].y, z: tr[0].customdata }; }""", n)
+    assert drawn["coarse"]
+    states = pd.read_parquet(Path(server["root"]) / rid / "states.parquet")
+    width = states["end"].max() / n
+    labels = page.evaluate("() => ui.run.meta.units.map((_, u) => ui.run.unitLabel(u))")
+    long = 0
+    for row, label in zip(drawn["z"], drawn["y"], strict=True):
+        unit = states[states["unit"] == labels.index(label)]
+        for a, b, state in zip(unit["start"], unit["end"], unit["state"].astype(str),
+                               strict=True):
+            if b - a <= width:
+                continue
+            long += 1
+            covered = range(int(a // width), min(n, int(np.ceil(b / width))))
+            assert state in [row[k] for k in covered], (label, a, b, state)
+    assert long > 0
 
 
 def test_a_shadow_run_shows_measured_and_twin_with_its_detector(

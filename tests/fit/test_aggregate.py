@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from twin.data.checks import line_from_dict
 from twin.fit.aggregate import (
@@ -62,6 +63,14 @@ def test_scale_factors_of_a_known_line_are_recovered() -> None:
         assert lo <= t <= hi, (p, cal.interval[p])
         assert cal.theta[p] == pytest.approx(t, rel=0.1)
         assert hi / lo < 1.5  # an interval that says something
+    # t intervals with Welch-Satterthwaite degrees of freedom of the observed part (12
+    # periods: 11) and the simulated part (3 x 12 periods: at most 35): between the smaller
+    # and the sum (Satterthwaite 1946), half width t(dof) sd on the log scale
+    for i, p in enumerate(PARAMS):
+        assert 11 <= cal.dof[p] <= 11 + 35
+        lo, hi = cal.interval[p]
+        assert (np.log(hi) - np.log(lo)) / 2 == pytest.approx(
+            stats.t.ppf(0.975, cal.dof[p]) * np.sqrt(cal.covariance[i, i]), rel=1e-9)
     assert cal.mean["stations.m1.cycle_time"] == pytest.approx(360.0 * cal.theta[PARAMS[1]])
     assert cal.line.stations["m1"].cycle_time.mean() == pytest.approx(
         cal.mean["stations.m1.cycle_time"])

@@ -95,14 +95,14 @@ def test_unknown_network_parameter_is_named() -> None:
 # Water drying from a 1 kg (dry) layer on 1 m2: water M 18.015 g/mol, dH_vap 40.65 kJ/mol at
 # its normal boiling point 373.15 K, liquid cp 4180 J/(kg K).
 DRYER = Dryer(area=1.0, m_dry=1.0, cp_dry=1200.0, cp_solvent=4180.0, molar_mass=0.018015,
-              dh_vap=40.65e3, t_boil=373.15, h_conv=40.0, k_mass=0.03, x_crit=0.4)
+              dh_vap=40.65e3, t_boil=373.15, h_conv=40.0, k_mass=0.03, critical_content=0.4)
 
 
 def test_drying_constants_recovered_from_moisture_and_temperature() -> None:
     """Two batches (air at 70 and 90 degC) sampled for moisture and layer temperature every
     5 min: h_conv, k_mass and the critical content are recovered, each 95 % interval holding
     its truth."""
-    truth = {"h_conv": 55.0, "k_mass": 0.045, "x_crit": 0.3}
+    truth = {"h_conv": 55.0, "k_mass": 0.045, "critical_content": 0.3}
     rng = np.random.default_rng(3)
     t = np.arange(300.0, 2 * 3600.0 + 1, 300.0)
     batches = []

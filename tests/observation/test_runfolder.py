@@ -41,6 +41,25 @@ def test_tables_read_back_equal_and_files_record_sizes_and_hashes(
     assert runfolder.state(folder, deep=True).status == "completed"
 
 
+def test_tables_read_as_categoricals_hold_the_same_values(
+        servo: tuple[RunResult, Path]) -> None:
+    """``categorical=True`` (the dashboard's fast read): the same rows and values; text
+    columns become categoricals with sorted categories, stored categoricals keep theirs."""
+    _, folder = servo
+    for name in runfolder.table_names(folder):
+        plain = runfolder.read_table(folder, name)
+        fast = runfolder.read_table(folder, name, categorical=True)
+        assert fast is not None and plain is not None and list(fast) == list(plain)
+        for c in plain:
+            if isinstance(plain[c].dtype, pd.CategoricalDtype):
+                assert list(fast[c].cat.categories) == list(plain[c].cat.categories), (name, c)
+            elif pd.api.types.is_string_dtype(plain[c].dtype) and plain[c].notna().any():
+                cats = list(fast[c].cat.categories)
+                assert cats == sorted(set(plain[c].dropna())), (name, c)
+            assert fast[c].astype(object).where(fast[c].notna(), None).tolist() == \
+                plain[c].astype(object).where(plain[c].notna(), None).tolist(), (name, c)
+
+
 def test_every_recorded_table_matches_its_declaration(servo: tuple[RunResult, Path]) -> None:
     result, _ = servo
     assert set(result.tables) <= set(schema.TABLES)

@@ -270,7 +270,7 @@ def test_lab_samples_in_si(tmp_path: Path) -> None:
     B1,2026-03-02T08:00:00Z,P,-1,g/L
     """
     t = load(write(tmp_path, "s.csv", text), "samples")
-    assert t.frame["concentration_si"].tolist() == pytest.approx([800.0, 12.0])
+    assert t.frame["value_si"].tolist() == pytest.approx([800.0, 12.0])
     assert t.frame["basis"].tolist() == ["molar", "mass"]
     assert only(t, "unit_wrong") == [(4, "unit", "dropped")]
     assert only(t, "negative") == [(5, "concentration", "dropped")]

@@ -251,11 +251,11 @@ def test_auto_says_why_it_stays_on_simpy_and_compiled_refuses() -> None:
         "src": {"type": "source", "product": "A", "interarrival": expo(2.0), "to": "m"},
         "m": {"type": "machine", "cycle_time": expo(1.0), "to": "out"},
         "out": {"type": "sink"}},
-        "alarms": {"queue": {"tag": "buffer.m", "limit": 5}}}
+        "alarms": {"slow": {"tag": "kpi.throughput", "limit": "10 /h", "direction": "low"}}}
     r = run(spec, duration=100.0, engine="auto")
     assert r.provenance["engine"] == "simpy"
-    assert "alarms" in r.provenance["engine_note"]
-    with pytest.raises(ValueError, match="alarms"):
+    assert "alarm 'slow' on 'kpi.throughput'" in r.provenance["engine_note"]
+    with pytest.raises(ValueError, match="rolling KPI"):
         run(spec, duration=100.0, engine="compiled")
     with pytest.raises(ValueError, match="unknown engine"):
         run(spec, duration=100.0, engine="fast")

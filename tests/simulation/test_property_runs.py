@@ -1,9 +1,11 @@
 """Property: a valid spec of any station kinds runs to an end, in bounded time and memory.
 
 Hypothesis builds lines from sources (renewal, schedule, infinite), machines, inspections
-(scrap, rework loops), batch stations, assemblies (with a component source), process units
-(charge, reaction, hold; utilities with capacities), tanks with continuous units, and sinks,
-with random distributions, failures, set-ups, maintenance, shifts, operators and back-loops.
+(scrap, rework loops), batch stations, assemblies (components from their own renewal or
+infinite source, or down the line mixed with the bases), process units (charge, reaction,
+hold; utilities with capacities), tanks with continuous units (lots sent on, or back to an
+earlier process unit or station), and sinks, with random distributions, failures, set-ups,
+maintenance, shifts, operators and back-loops.
 Each must validate, then run one day under the engine's watchdogs with a 500 MB memory bound
 and a wall-clock alarm, and end either completed or in a *named* error of the line itself:
 ``DeadlockError`` (a back-loop may really deadlock), ``IntegrationError`` or ``PhaseError``.
@@ -143,6 +145,8 @@ def line_specs(draw: st.DrawFn) -> dict[str, Any]:
                                     "capacity": f"{draw(st.floats(5.0, 500.0))} kW"}}
     stations: dict[str, Any] = spec["stations"]
     chain: list[str] = []
+    shared = False  # an assembly's components come from the line's own source
+    q_flows = True  # components released with the bases would reach this station
     for i, kind in enumerate(kinds):
         if kind == "process_tank":
             name = f"s{i}"
@@ -150,13 +154,14 @@ def line_specs(draw: st.DrawFn) -> dict[str, Any]:
             stations[name].pop("cycle_time")
             stations[name]["recipe"] = _recipe(draw, utilities)
             stations[f"{name}_tank"] = {"type": "tank", "to": f"{name}_line",
-                                        "capacity": f"{draw(st.integers(900, 5000))} kg"}
+                                        "capacity": f"{draw(st.integers(900, 3000))} kg"}
             stations[f"{name}_line"] = {
                 "type": "continuous", "product": "roll", "cycle_time": "0 s",
                 "rate": f"{draw(st.integers(100, 2000))} kg/h",
                 "lot_mass": f"{draw(st.integers(50, 500))} kg"}
             stations[name]["to"] = f"{name}_tank"
             chain += [name, f"{name}_line"]
+            q_flows = False  # parts end in the tank
             continue
         name = f"s{i}"
         stations[name] = _equipment(draw, kind, calendar, pools)
@@ -170,8 +175,16 @@ def line_specs(draw: st.DrawFn) -> dict[str, Any]:
         elif kind == "assembly":
             stations[name]["base"] = ["p", "r", "roll"]
             stations[name]["components"] = {"q": draw(st.integers(1, 2))}
-            stations[f"{name}_parts"] = {"type": "source", "product": "q", "to": name,
-                                         "interarrival": draw(durations(2.0, 60.0))}
+            parts = draw(st.sampled_from(["renewal", "infinite", "shared"][:3 if q_flows else 2]))
+            q_flows = False  # consumed here
+            if parts == "shared":  # components come down the line with the bases
+                shared = True
+            else:
+                stations[f"{name}_parts"] = {"type": "source", "product": "q", "to": name}
+                if parts == "renewal":
+                    stations[f"{name}_parts"]["interarrival"] = draw(durations(2.0, 60.0))
+                else:
+                    stations[name]["buffer"] = draw(st.integers(1, 4))
         elif kind == "inspection":
             stations[name]["scrap_probability"] = draw(st.floats(0.0, 0.2))
             loops = [n for n in chain if stations[n]["type"] in ("machine", "inspection",
@@ -182,23 +195,24 @@ def line_specs(draw: st.DrawFn) -> dict[str, Any]:
         chain.append(name)
     stations["out"] = {"type": "sink"}
     for a, b in zip(chain, [*chain[1:], "out"], strict=True):
-        if a.endswith("_line") or stations[a]["type"] == "process" and a + "_tank" in stations:
-            if a.endswith("_line"):
-                stations[a]["to"] = b
+        if stations[a]["type"] == "process" and a + "_tank" in stations:
             continue
         back = [n for n in chain[:chain.index(a) + 1]
-                if stations[n]["type"] in ("machine", "inspection", "batch")]
-        if back and draw(st.integers(0, 3)) == 0:
+                if stations[n]["type"] in ("machine", "inspection", "batch")
+                or a.endswith("_line") and stations[n]["type"] == "process"]
+        if back and draw(st.integers(0, 1 if a.endswith("_line") else 3)) == 0:
             p = draw(st.floats(0.05, 0.5))
             stations[a]["routes"] = [{"to": b, "probability": 1 - p},
                                      {"to": draw(st.sampled_from(back)), "probability": p}]
         else:
             stations[a]["to"] = b
     src: dict[str, Any] = {"type": "source", "to": chain[0]}
-    if draw(st.booleans()):
+    if draw(st.booleans()) and not shared:
         src["product"] = "p"
     else:
         src["mix"] = {"p": 1.0, "r": draw(st.floats(0.1, 2.0))}
+        if shared:
+            src["mix"]["q"] = draw(st.floats(0.2, 3.0))
         src["lot_size"] = draw(st.integers(1, 5))
     supply = draw(st.sampled_from(["renewal", "schedule", "infinite"]))
     if supply == "renewal":

@@ -183,10 +183,3 @@ def test_scale_up_scales_a_network_phase_ua_and_keeps_its_reactions() -> None:
     old, new = spec.stations["reactor"].recipe[1], scaled.line.stations["reactor"].recipe[1]
     assert new.ua == pytest.approx(old.ua * 4.0, rel=1e-12)
     assert new.reactions == old.reactions
-
-
-def test_safety_assessment_says_it_does_not_cover_networks() -> None:
-    from twin.process.safety import reaction_entry
-
-    with pytest.raises(ValueError, match="reaction network"):
-        reaction_entry(line_from_dict(_line(REACT), "net"), "reactor")

@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "rx_utility_tiny": ("invalid", "utilities.cw.capacity"),
     "deadlock_loop": ("error", "DeadlockError"),
     "self_loop_deadlock": ("error", "DeadlockError"),
+    "tank_loop_deadlock": ("error", "DeadlockError"),
     "rx_k0_1e30": ("error", "IntegrationError"),
     "rx_k0_1e300": ("error", "IntegrationError"),
     "batch_never_full": ("warning", "batch_never_full no_good_units"),

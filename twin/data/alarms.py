@@ -68,6 +68,7 @@ from pydantic import (
 
 from twin.data.model import Model
 from twin.data.quantities import Duration
+from twin.data.registry import STATION_SIGNALS
 from twin.data.units import DIMENSIONS, UnitError, to_si
 
 TAG_KINDS = ("buffer", "wip", "tank", "utility", "temperature", "emission", "kpi",
@@ -258,17 +259,13 @@ def display_scale(alarm: AlarmSpec) -> tuple[float, float, str]:
 
 
 def signal_tags(line: Any) -> dict[str, str]:
-    """Every signal tag a line can record, with the dimension of its values."""
-    from twin.data import spec as S  # the spec imports this module
-
+    """Every signal tag a line can record, with the dimension of their values; a station's
+    tags are the ``signals`` its station type declares (:mod:`twin.data.registry`)."""
     tags: dict[str, str] = {"wip": "count"}
     for name, st in line.stations.items():
-        if isinstance(st, S.Equipment) and not isinstance(st, S.Continuous):
-            tags[f"buffer.{name}"] = "count"
-        if isinstance(st, S.Tank):
-            tags[f"tank.{name}"] = "mass"
-        if isinstance(st, S.Process):
-            tags[f"temperature.{name}"] = "temperature"
+        for kind in STATION_SIGNALS:
+            if kind in type(st).signals:
+                tags[f"{kind}.{name}"] = DIMENSION_OF_KIND[kind]
     for name, u in line.utilities.items():
         tags[f"utility.{name}"] = "volume_flow" if u.is_medium else "power"
     for name in line.species:

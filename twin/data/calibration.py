@@ -51,7 +51,7 @@ R_GAS = 8.314462618
 DRAW_KEY = zlib.crc32(b"calibration")
 """Spawn key of the random stream of calibrated-parameter draws (separate from every
 station's streams, so sampling the parameters leaves the line's own draws unchanged)."""
-SAMPLED_PHASES = ("react", "ferment")
+SAMPLED_PHASES = ("react", "ferment", "dry", "crystallise")
 """Phase kinds whose parameters can be recorded and sampled."""
 _ARRHENIUS = re.compile(r"^(k_ref|ea)(.*)$")
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from twin.data import alarms as A
 from twin.data import distributions as D
 from twin.data import process as P
+from twin.data import registry
 from twin.data import spec as S
 from twin.data.calibration import calibration_problems
 from twin.data.distributions import DISTRIBUTION_NAMES
@@ -56,11 +57,13 @@ _NAMESPACES = {"stations", "products", "operators", "product_cycle_time", "mix",
 
 def _vocabulary() -> set[str]:
     words: set[str] = set()
+    classes = [*registry.station_types().values(), *registry.phase_models().values()]
     for module in (S, D):
-        for obj in vars(module).values():
-            if isinstance(obj, type) and issubclass(obj, BaseModel):
-                for name, field in obj.model_fields.items():
-                    words.add(field.alias or name)
+        classes += [obj for obj in vars(module).values() if isinstance(obj, type)]
+    for obj in classes:
+        if issubclass(obj, BaseModel):
+            for name, field in obj.model_fields.items():
+                words.add(field.alias or name)
     return words
 
 
@@ -81,7 +84,7 @@ def _path(loc: tuple[Any, ...]) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
             continue
-        if i >= 2 and loc[i - 2] == "stations" and item in S.STATION_TYPES:
+        if i >= 2 and loc[i - 2] == "stations" and item in registry.station_types():
             continue  # the discriminator tag pydantic adds for a station
         if item in DISTRIBUTION_NAMES and prev not in _NAMESPACES:
             continue  # the discriminator tag of a distribution
@@ -116,7 +119,7 @@ def _message(err: dict[str, Any], vocabulary: set[str]) -> str:
             return f"{key!r} is not a parameter of a {loc[-2]} distribution ({hint})"
         if key in vocabulary:  # a real key, of another kind of entry
             kind_of = (str(loc[2]) if len(loc) > 3 and loc[0] == "stations"
-                       and loc[2] in S.STATION_TYPES else None)
+                       and loc[2] in registry.station_types() else None)
             return (f"{key!r} does not apply to a station of type {kind_of!r}" if kind_of
                     else f"{key!r} does not apply here")
         close = difflib.get_close_matches(key, vocabulary, n=1)
@@ -367,24 +370,7 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
     species, utilities = line.species, line.utilities
     for i, ph in enumerate(recipe):
         where = f"{path}[{i}]"
-        refs: list[tuple[str, str | None]] = []
-        if isinstance(ph, P.Charge):
-            refs += [(f"materials.{k}", k) for k in ph.materials]
-        elif isinstance(ph, P.React):
-            refs += [("reactant", ph.reactant), ("product", ph.product),
-                     ("co_reactant", ph.co_reactant), ("by_product", ph.by_product)]
-        elif isinstance(ph, P.ReactNetwork):
-            refs += _network_refs(ph)
-        elif isinstance(ph, P.Crystallise):
-            refs += [("solute", ph.solute), ("crystal", ph.crystal), ("solvent", ph.solvent)]
-        elif isinstance(ph, P.Dry):
-            refs += [("solvent", ph.solvent)]
-        elif isinstance(ph, P.Ferment):
-            refs += [(k, getattr(ph, k)) for k in ("biomass", "substrate", "water", "oxygen",
-                                                    "co2")]
-        elif isinstance(ph, P.Fmu):
-            refs += [(f"inputs.{k}", P.species_of(q)) for k, q in ph.inputs.items()]
-            refs += [(f"outputs.{q}", P.species_of(q)) for q in ph.outputs]
+        refs = ph.species_refs()
         found = len(out)
         for key, sp in refs:
             if sp is not None and sp not in species:
@@ -406,18 +392,6 @@ def _recipe_problems(line: S.LineSpec, path: str, recipe: list[Any]) -> list[Pro
         if isinstance(ph, P.ReactNetwork) and len(out) == found:
             out += _network_problems(where, ph, species)
     return out
-
-
-def _network_refs(ph: P.ReactNetwork) -> list[tuple[str, str | None]]:
-    """(key path, species) of every species a reaction network names."""
-    refs: list[tuple[str, str | None]] = [("key", ph.key)]
-    refs += [(f"dose.{sp}", sp) for sp in ph.dose]
-    for i, r in enumerate(ph.reactions):
-        left, right, _ = r.sides()
-        refs += [(f"reactions[{i}].equation", sp) for sp in {**left, **right}]
-        refs += [(f"reactions[{i}].{key}.{sp}", sp) for key in ("orders", "orders_reverse")
-                 for sp in (getattr(r, key) or {})]
-    return refs
 
 
 def _network_problems(where: str, ph: P.ReactNetwork,

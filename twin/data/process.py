@@ -10,12 +10,10 @@ temperature. All values are SI after validation.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import (
-    Discriminator,
     Field,
-    Tag,
     ValidationInfo,
     field_serializer,
     field_validator,
@@ -23,6 +21,7 @@ from pydantic import (
 )
 
 from twin.data import fmu as F
+from twin.data import registry
 from twin.data.distributions import Distribution
 from twin.data.model import Model, Name
 from twin.data.quantities import (
@@ -177,8 +176,23 @@ class PhaseBase(Model):
     """What every phase shares: a name for records and media it uses (volumes [m3] of
     compressed air, nitrogen or process water by utility name)."""
 
+    unit_state: ClassVar[str] = "producing"
+    """The state of a unit while it runs the phase: ``producing``, or ``setup`` for work
+    that is not production (cleaning): operators needed ``during = "setup"`` staff it, and
+    its planned time is not production's."""
+
     name: str = ""
     uses: dict[Name, Volume] = Field({}, description="media used: utility name -> volume")
+
+    @classmethod
+    def union_tags(cls) -> tuple[str, ...]:
+        """The tags that choose this class in a recipe: its ``phase`` values."""
+        return tuple(get_args(cls.model_fields["phase"].annotation))
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        """``(key path, species)`` of every species the phase names (checked against the
+        line's ``[species]``)."""
+        return []
 
 
 class Charge(PhaseBase):
@@ -192,6 +206,9 @@ class Charge(PhaseBase):
     materials: dict[Name, Mass] = Field(min_length=1)
     duration: Distribution
     temperature: Temperature = 298.15
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return [(f"materials.{k}", k) for k in self.materials]
 
 
 class Thermal(PhaseBase):
@@ -247,6 +264,10 @@ class React(PhaseBase):
         if self.dose_fraction > 0 and self.dose_time is None:
             raise ValueError("dosing needs dose_time")
         return self
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return [("reactant", self.reactant), ("product", self.product),
+                ("co_reactant", self.co_reactant), ("by_product", self.by_product)]
 
 
 class ReactNetwork(PhaseBase):
@@ -315,6 +336,20 @@ class ReactNetwork(PhaseBase):
         """The species whose conversion ends the phase."""
         return self.key or next(iter(self.reactions[0].sides()[0]))
 
+    @classmethod
+    def union_tags(cls) -> tuple[str, ...]:
+        return (NETWORK_TAG,)  # a react phase with reactions (see _phase_tag)
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        refs: list[tuple[str, str | None]] = [("key", self.key)]
+        refs += [(f"dose.{sp}", sp) for sp in self.dose]
+        for i, r in enumerate(self.reactions):
+            left, right, _ = r.sides()
+            refs += [(f"reactions[{i}].equation", sp) for sp in {**left, **right}]
+            refs += [(f"reactions[{i}].{key}.{sp}", sp) for key in ("orders", "orders_reverse")
+                     for sp in (getattr(r, key) or {})]
+        return refs
+
 
 class Crystallise(PhaseBase):
     """Cooling crystallisation of a dissolved species into its solid form (kernel: population
@@ -337,6 +372,9 @@ class Crystallise(PhaseBase):
     seed_mass: Mass = Field(0.0, ge=0.0, description="seed crystals per batch (sets mu3)")
     seed_size: float = Field(100e-6, gt=0.0, description="seed size [m]")
     utility: Name | None = None
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return [("solute", self.solute), ("crystal", self.crystal), ("solvent", self.solvent)]
 
 
 class Separate(PhaseBase):
@@ -364,9 +402,25 @@ class Dry(PhaseBase):
     air_temperature: Temperature
     air_flow: MassFlow = Field(gt=0.0)
     critical_content: float = Field(0.3, gt=0.0)
+    equilibrium_content: float = Field(0.0, ge=0.0, description="solvent content [kg/kg "
+                                       "dry] the layer dries towards (falling rate zero)")
     target_content: float = Field(0.005, gt=0.0)
     max_time: Distribution | None = None
     utility: Name | None = None
+
+    @model_validator(mode="after")
+    def _contents(self) -> Dry:
+        if self.equilibrium_content >= self.critical_content:
+            raise ValueError(f"equilibrium_content {self.equilibrium_content:g} must be below "
+                             f"critical_content {self.critical_content:g}")
+        if self.equilibrium_content >= self.target_content:
+            raise ValueError(f"equilibrium_content {self.equilibrium_content:g} must be below "
+                             f"target_content {self.target_content:g} (the layer would never "
+                             "reach it)")
+        return self
+
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return [("solvent", self.solvent)]
 
 
 class Ferment(PhaseBase):
@@ -416,11 +470,15 @@ class Ferment(PhaseBase):
             raise ValueError("give kla, or power_per_volume and gas_velocity (van 't Riet)")
         return self
 
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return [(k, getattr(self, k)) for k in ("biomass", "substrate", "water", "oxygen", "co2")]
+
 
 class Clean(PhaseBase):
     """Cleaning in place (CIP/SIP): water use and a wastewater COD load per batch."""
 
     phase: Literal["clean"]
+    unit_state: ClassVar[str] = "setup"
     duration: Distribution
     water: Mass = Field(0.0, ge=0.0)
     cod: Mass = Field(0.0, ge=0.0, description="COD load of the cleaning water [kg O2]")
@@ -496,6 +554,10 @@ class Fmu(PhaseBase):
             raise ValueError("; ".join(problems))
         return self
 
+    def species_refs(self) -> list[tuple[str, str | None]]:
+        return ([(f"inputs.{k}", species_of(q)) for k, q in self.inputs.items()]
+                + [(f"outputs.{q}", species_of(q)) for q in self.outputs])
+
 
 def fmu_problems(ph: Fmu, info: F.FmuInfo) -> list[str]:
     """What in ``ph``'s mapping does not fit the FMU ``info`` describes (species names are
@@ -545,13 +607,12 @@ def _phase_tag(value: Any) -> Any:
     return NETWORK_TAG if isinstance(value, ReactNetwork) else getattr(value, "phase", None)
 
 
-Phase = Annotated[
-    Annotated[Charge, Tag("charge")] | Annotated[Thermal, Tag("heat")]
-    | Annotated[Thermal, Tag("cool")] | Annotated[React, Tag("react")]
-    | Annotated[ReactNetwork, Tag(NETWORK_TAG)] | Annotated[Crystallise, Tag("crystallise")]
-    | Annotated[Separate, Tag("separate")] | Annotated[Dry, Tag("dry")]
-    | Annotated[Ferment, Tag("ferment")] | Annotated[Clean, Tag("clean")]
-    | Annotated[Hold, Tag("transfer")] | Annotated[Hold, Tag("hold")]
-    | Annotated[Fmu, Tag("fmu")],
-    Discriminator(_phase_tag)]
-"""Any recipe phase, chosen by its ``phase`` key (and ``reactions`` for a network)."""
+BUILTIN_PHASES = (Charge, Thermal, React, ReactNetwork, Crystallise, Separate, Dry, Ferment,
+                  Clean, Hold, Fmu)
+"""The built-in phase models; more are registered with
+:func:`twin.data.registry.register_phase`."""
+
+Phase = registry.union_type(PhaseBase, _phase_tag, registry.phase_class,
+                            lambda: registry.phase_adapter(_phase_tag))
+"""Any registered recipe phase, chosen by its ``phase`` key (and ``reactions`` for a
+network)."""

@@ -12,7 +12,7 @@ reachability) are checked by :mod:`twin.data.checks`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BeforeValidator,
@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.data import registry
 from twin.data.alarms import AlarmSpec
 from twin.data.calibration import CalibrationRecord
 from twin.data.costs import CostModel
@@ -307,6 +308,11 @@ class StationBase(Model):
     to each) or a list of route tables; it is folded into ``routes`` when validated.
     """
 
+    signals: ClassVar[tuple[str, ...]] = ()
+    """Signal kinds its stations offer (:data:`twin.data.registry.STATION_SIGNALS`)."""
+    drawing: ClassVar[registry.Drawing] = registry.Drawing()
+    """Its box in line diagrams (colour, keys shown)."""
+
     description: str = ""
     routes: list[Route] = []
     to: Name | list[Name | Route] | None = Field(
@@ -339,6 +345,7 @@ class Source(StationBase):
     """
 
     type: Literal["source"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#e8eef3")
     product: Name | None = None
     mix: dict[Name, float] | None = Field(None, description="product -> relative weight")
     interarrival: Distribution | None = None
@@ -382,6 +389,8 @@ class Release(Model):
 class Equipment(StationBase):
     """A station with servers, cycle times, setups, failures, maintenance, operators, power."""
 
+    signals: ClassVar[tuple[str, ...]] = ("buffer",)
+
     servers: PositiveInt = 1
     buffer: int | None = Field(
         None, ge=0, description="input buffer slots in front of the servers; none = "
@@ -420,12 +429,14 @@ class Machine(Equipment):
     """A processing station with one or more identical parallel servers."""
 
     type: Literal["machine"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#d5dbe0")
 
 
 class Inspection(Equipment):
     """A test station: parts pass, go back for rework, or are scrapped."""
 
     type: Literal["inspection"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#f3e6c8")
     scrap_probability: Probability = 0.0
     rework_probability: Probability = 0.0
     rework_to: Name | None = None
@@ -450,6 +461,7 @@ class Batch(Equipment):
     """
 
     type: Literal["batch"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#d9e4d2", (("batch_size", "batch"),))
     batch_size: PositiveInt
     min_batch: PositiveInt | None = None
     max_wait: Duration | None = Field(None, ge=0.0)
@@ -474,6 +486,7 @@ class Assembly(Equipment):
     """
 
     type: Literal["assembly"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#dcd6e8")
     base: Annotated[list[Name], BeforeValidator(lambda v: [v] if isinstance(v, str) else v)] = (
         Field(min_length=1, description="base product(s); one queue shared by all of them"))
     components: dict[Name, PositiveInt] = Field(min_length=1)
@@ -496,6 +509,8 @@ class Process(Equipment):
     """
 
     type: Literal["process"]
+    signals: ClassVar[tuple[str, ...]] = ("buffer", "temperature")
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#cfe0ea")
     recipe: list[Phase] = Field(min_length=1)
     product_recipes: dict[Name, list[Phase]] = Field(
         {}, description="recipes of particular products on this (shared) equipment")
@@ -535,6 +550,8 @@ class Tank(StationBase):
     ``initial`` contents count as inputs at time zero."""
 
     type: Literal["tank"]
+    signals: ClassVar[tuple[str, ...]] = ("tank",)
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#f0f0f0")
     capacity: Mass = Field(gt=0.0)
     initial: dict[Name, Mass] = {}
     low: Probability | None = None
@@ -557,6 +574,8 @@ class Continuous(Equipment):
     """
 
     type: Literal["continuous"]
+    signals: ClassVar[tuple[str, ...]] = ()
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#cde3dc")
     rate: MassFlow | None = Field(None, gt=0.0)
     web_speed: Speed | None = Field(None, gt=0.0, description="a coater: rate = speed x "
                                     "width x areal mass")
@@ -593,16 +612,22 @@ class Sink(StationBase):
     """Where good parts leave the line."""
 
     type: Literal["sink"]
+    drawing: ClassVar[registry.Drawing] = registry.Drawing("#e8eef3")
 
 
-Station = Annotated[
-    Source | Machine | Inspection | Batch | Assembly | Process | Tank | Continuous | Sink,
-    Field(discriminator="type"),
-]
-"""Any station, chosen by its ``type``."""
+BUILTIN_STATIONS = (Source, Machine, Inspection, Batch, Assembly, Process, Tank, Continuous,
+                    Sink)
+"""The built-in station types; more are registered with
+:func:`twin.data.registry.register_station`."""
 
-STATION_TYPES = ("source", "machine", "inspection", "batch", "assembly", "process", "tank",
-                 "continuous", "sink")
+
+def _station_type(value: Any) -> Any:
+    return value.get("type") if isinstance(value, dict) else None
+
+
+Station = registry.union_type(StationBase, _station_type, registry.station_class,
+                              registry.station_adapter)
+"""Any registered station type, chosen by its ``type``."""
 
 
 def _named_list_to_dict(value: Any) -> Any:

@@ -385,11 +385,12 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
     from twin.kernels.warmup import warm_up
+    from twin.process.phases import phase_kernels
 
     def say(name: str) -> None:
         print(f"compiling {name} ...", flush=True)
 
-    spent = warm_up(report=say)
+    spent = warm_up(phase_kernels(), report=say)
     if spent:
         print(f"compiled {len(spent)} kernel(s) in {sum(spent.values()):.1f} s; cached for "
               "later runs")
@@ -467,10 +468,8 @@ def _live_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser of ``twin``."""
-    p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
-    sub = p.add_subparsers(dest="command", required=True)
+def _add_run(sub: Any) -> None:
+    """``twin run``."""
     r = sub.add_parser("run", help="run a line and print its KPIs")
     r.add_argument("file", help="line spec (line.toml)")
     r.add_argument("--duration", help="observed period after warm-up, e.g. 30d")
@@ -504,6 +503,10 @@ def parser() -> argparse.ArgumentParser:
                    "on the dashboard (see --speed, --host, --port)")
     _live_options(r)
     r.set_defaults(func=_cmd_run)
+
+
+def _add_spec_commands(sub: Any) -> None:
+    """``twin validate``, ``schema``, ``lines``."""
     v = sub.add_parser("validate", help="check a line spec and list its problems")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
@@ -515,6 +518,10 @@ def parser() -> argparse.ArgumentParser:
     ln = sub.add_parser("lines", help="list the reference lines")
     ln.add_argument("--dir", help="folder of lines (default: the reference lines)")
     ln.set_defaults(func=_cmd_lines)
+
+
+def _add_study_commands(sub: Any) -> None:
+    """``twin sweep``, ``runs``, ``query``."""
     sw = sub.add_parser("sweep", help="run (or resume) a scenario's study")
     sw.add_argument("scenario", help="scenario file (.toml) or script (.py)")
     sw.add_argument("--executor", choices=["serial", "local", "dask"], default="local")
@@ -540,6 +547,10 @@ def parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", action="store_true", help="print CSV")
     q.add_argument("--limit", type=int, default=50, help="rows to show")
     q.set_defaults(func=_cmd_query)
+
+
+def _add_scaleup(sub: Any) -> None:
+    """``twin scaleup``."""
     su = sub.add_parser("scaleup", help="run a process line at several scales and compare")
     su.add_argument("file", help="line spec (line.toml)")
     su.add_argument("--unit", required=True, help="the process unit whose volume sets the scale")
@@ -564,6 +575,10 @@ def parser() -> argparse.ArgumentParser:
                     "Stoessel class)")
     su.add_argument("--out", default="studies")
     su.set_defaults(func=_cmd_scaleup)
+
+
+def _add_compare_commands(sub: Any) -> None:
+    """``twin compare``, ``export``."""
     c = sub.add_parser("compare", help="compare two runs or studies KPI by KPI")
     c.add_argument("a", help="run folder, study folder, or STUDY#POINT")
     c.add_argument("b", help="run folder, study folder, or STUDY#POINT")
@@ -574,6 +589,10 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("study", help="study folder (of twin sweep)")
     ex.add_argument("-o", "--output", required=True, help="file to write: .csv or .xlsx")
     ex.set_defaults(func=_cmd_export)
+
+
+def _add_view_commands(sub: Any) -> None:
+    """``twin report``, ``dashboard``, ``warmup``."""
     rp = sub.add_parser("report", help="write a self-contained HTML report of a run or study")
     rp.add_argument("folder", help="run folder, study folder or scale-up study folder")
     rp.add_argument("-o", "--output", default="report.html", help="HTML file to write "
@@ -598,6 +617,15 @@ def parser() -> argparse.ArgumentParser:
     wu = sub.add_parser("warmup", help="compile the process kernels now (cached for every "
                                        "later run; dev.py does this at set-up)")
     wu.set_defaults(func=_cmd_warmup)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of ``twin``."""
+    p = argparse.ArgumentParser(prog="twin", description="Pilot Twin: virtual pilot testing.")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_run, _add_spec_commands, _add_study_commands, _add_scaleup,
+                _add_compare_commands, _add_view_commands):
+        add(sub)
     add_pilot_commands(sub)
     add_state_commands(sub)
     add_optimise_commands(sub)
@@ -605,7 +633,6 @@ def parser() -> argparse.ArgumentParser:
     add_plant_commands(sub)
     add_fmu_commands(sub)
     return p
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``twin`` command."""

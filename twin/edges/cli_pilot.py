@@ -146,11 +146,25 @@ def _posterior_section(post: Any, out: Path) -> list[str]:
                "[calibration] records their mean and covariance on the fitted scale"])
 
 
+def _write_report(out: Path, lines: list[str], model: Any, cal: Any, fit_b: list[Any],
+                  test_b: list[Any]) -> Path:
+    """The calibration report ``<spec>.calibration.md`` (``lines``, then the fits over time
+    with their residuals and the parity plot, as PNG files beside it)."""
+    from twin.edges.fit_figures import fits_figure, parity_figure
+
+    report = out.with_suffix(".calibration.md")
+    parity = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
+    fits = fits_figure(model, cal, fit_b, test_b, out.with_suffix(".fits.png"))
+    report.write_text("\n".join(lines) + f"\n\n## Fits and residuals\n\n![fits]({fits.name})"
+                      f"\n\n## Parity\n\n![parity]({parity.name})\n")
+    return report
+
+
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import tomli_w
 
     from twin.data.checks import line_from_dict, read_toml
-    from twin.edges.fit_figures import parity_figure
+    from twin.data.units import to_si
     from twin.fit.calibrate import calibrate, validate
     from twin.fit.calibrate_spec import (
         batches_from,
@@ -166,22 +180,24 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     line = line_from_dict(data, str(args.spec), Path(args.spec).parent)
     samples = load(args.data, "samples", timezone=args.timezone)
     records = load(args.records, "batches", timezone=args.timezone)
-    model, _ = model_for(line, args.station, args.rho_cp, args.t_ref)
+    model, _ = model_for(line, args.station, args.rho_cp, args.t_ref, phase=args.phase,
+                         cp_dry=args.cp_dry)
     series = None
     if args.series:
         if not args.tags:
             raise ValueError("--series needs --tags (the tag map naming temperature.STATION)")
         tags = load(args.tags, "tagmap")
         series = load(args.series, "timeseries", tagmap=tags, timezone=args.timezone).frame
+    t_start = to_si(args.t_start, "temperature", bare_unit="K") if args.t_start else None
     batches = batches_from(line, args.station, samples.frame, records.frame, _pairs(args.sd),
-                           series)
+                           series, phase=args.phase, t_start=t_start)
     test = set(filter(None, (args.test or "").split(",")))
     fit_b = [b for b in batches if b.name not in test]
     test_b = [b for b in batches if b.name in test]
     params = [p.strip() for p in args.params.split(",") if p.strip()]
     cal = calibrate(model, fit_b, params, profile=args.profile)
     post = _posterior(args, model, fit_b, params, cal)
-    index, phase = process_phase(line, args.station)
+    index, phase = process_phase(line, args.station, args.phase)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     digest = data_hash(*filter(None, (args.data, args.records, args.series, args.tags)))
@@ -215,9 +231,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         lines += [f"| {r['variable']} | {r['n']} | {r['rmse']:.4g} | {r['mae']:.4g} | "
                   f"{r['bias']:+.4g} | {r['r2']:.4f} | {r['rmse_fit']:.4g} |" for r in v.rows]
         print(v.message)
-    report = out.with_suffix(".calibration.md")
-    figure = parity_figure(model, cal, fit_b, test_b, out.with_suffix(".parity.png"))
-    report.write_text("\n".join(lines) + f"\n\n![parity]({figure.name})\n")
+    report = _write_report(out, lines, model, cal, fit_b, test_b)
     print(cal.table())
     for w in cal.warnings + (post.warnings if post else []):
         print(f"warning: {w}")
@@ -268,6 +282,59 @@ def _cmd_calibrate_line(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_calibrate(sub: Any) -> None:
+    """``twin calibrate``: a process station's parameters from lab samples."""
+    ca = sub.add_parser("calibrate", help="fit a process station's kinetic, heat-transfer, "
+                        "fermentation, drying or crystallisation parameters to lab samples "
+                        "of several batches (weighted least squares, intervals)")
+    ca.add_argument("spec", help="line spec (line.toml)")
+    ca.add_argument("data", help="lab samples (format samples)")
+    ca.add_argument("--records", required=True, help="batch records (format batches)")
+    ca.add_argument("--station", required=True, help="the process station whose (first) "
+                    "react, ferment, dry or crystallise phase is calibrated")
+    ca.add_argument("--phase", help="the phase to calibrate, by name or kind (default: the "
+                    "station's first react, ferment, dry or crystallise phase)")
+    ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
+                    "ua, k_ref_2, ea_2, dh_2; react with reactions: R.k_ref, R.ea, R.dh, "
+                    "R.k_ref_reverse, R.ea_reverse, R.K, R.order.SPECIES (R a reaction's "
+                    "name, default r1, r2, ...), ua; ferment: mu_max, ks, ko, y_xs, y_xo, "
+                    "m_s, m_o, kla, c_star; dry: h_conv, k_mass, critical_content, "
+                    "equilibrium_content; crystallise: k_b, b, k_g, g; any: VAR0@BATCH (a "
+                    "batch's initial value)")
+    ca.add_argument("--sd", required=True, help="measurement standard deviations in SI by "
+                    "variable: react A, B, C (or a network's species by name) mol/m3; "
+                    "ferment X, S, O kg/m3; dry X kg/kg dry; crystallise C kg/kg solvent, "
+                    "L32, L10 m, N 1/kg, mu1, mu2, mu3 m^k/kg; T K; e.g. A=5,B=5")
+    ca.add_argument("--series", help="historian time series with the batch temperature "
+                    "(format timeseries; needs --tags)")
+    ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")
+    ca.add_argument("--test", help="comma-separated batches held out for validation")
+    ca.add_argument("--tolerance", type=float, default=2.0, help="validation passes if the "
+                    "held-out RMSE is at most this times the fit RMSE (default 2)")
+    ca.add_argument("--profile", action="store_true", help="profile-likelihood intervals too")
+    ca.add_argument("--mcmc", type=int, metavar="STEPS", help="also sample the Bayesian "
+                    "posterior by MCMC (emcee, extra 'bayes') for STEPS steps; the spec's "
+                    "[calibration] then records the posterior")
+    ca.add_argument("--prior", action="append", metavar="NAME=PRIOR", help="stated prior "
+                    "of a parameter (SI): normal(mean, sd), lognormal(median, sigma_log) or "
+                    "uniform(low, high); default flat on the fitted scale (repeatable)")
+    ca.add_argument("--noise", choices=["estimated", "known"], default="estimated",
+                    help="MCMC: sd known up to a common factor (estimated, as the least-"
+                    "squares intervals) or as given (known)")
+    ca.add_argument("--seed", type=int, default=0, help="seed of the MCMC")
+    ca.add_argument("--t-ref", type=float, help="reference temperature [K] (default: jacket)")
+    ca.add_argument("--rho-cp", type=float, default=4.0e6, help="volumetric heat capacity "
+                    "of the reaction mass [J/(m3 K)] (default 4e6)")
+    ca.add_argument("--t-start", help="batch temperature at the phase start when no "
+                    "temperature record gives it, e.g. '20 degC' (dry, crystallise; a "
+                    "reactor defaults to its jacket)")
+    ca.add_argument("--cp-dry", type=float, help="dry solid's heat capacity [J/(kg K)] "
+                    "(dry; default: the mean of the line's solid species)")
+    ca.add_argument("--timezone", help="IANA zone of times written without one")
+    ca.add_argument("-o", "--output", required=True, help="calibrated spec to write")
+    ca.set_defaults(func=_cmd_calibrate)
+
+
 def add_commands(sub: Any) -> None:
     """Add the pilot data commands to the ``twin`` sub-command parser ``sub``."""
     pd_ = sub.add_parser("pilotdata", help="pilot data formats: JSON Schemas and checks")
@@ -300,44 +367,7 @@ def add_commands(sub: Any) -> None:
     mi.add_argument("--renewal-at-start", action="store_true", help="units were new when the "
                     "state log began: count each unit's first time to failure")
     mi.set_defaults(func=_cmd_mine)
-    ca = sub.add_parser("calibrate", help="fit a process station's reaction parameters to "
-                        "lab samples of several batches (weighted least squares, intervals)")
-    ca.add_argument("spec", help="line spec (line.toml)")
-    ca.add_argument("data", help="lab samples (format samples)")
-    ca.add_argument("--records", required=True, help="batch records (format batches)")
-    ca.add_argument("--station", required=True, help="the process station whose (first) "
-                    "react or ferment phase is calibrated")
-    ca.add_argument("--params", required=True, help="comma-separated; react: k_ref, ea, dh, "
-                    "ua, k_ref_2, ea_2, dh_2; react with reactions: R.k_ref, R.ea, R.dh, "
-                    "R.k_ref_reverse, R.ea_reverse, R.K, R.order.SPECIES (R a reaction's "
-                    "name, default r1, r2, ...), ua; ferment: mu_max, ks, ko, y_xs, y_xo, "
-                    "m_s, m_o, kla, c_star; any: VAR0@BATCH (a batch's initial value)")
-    ca.add_argument("--sd", required=True, help="measurement standard deviations, mol/m3 "
-                    "for A, B, C (or a network's species by name), kg/m3 for X, S, O, K for "
-                    "T; e.g. A=5,B=5")
-    ca.add_argument("--series", help="historian time series with the reactor temperature "
-                    "(format timeseries; needs --tags)")
-    ca.add_argument("--tags", help="tag map naming the signal temperature.STATION")
-    ca.add_argument("--test", help="comma-separated batches held out for validation")
-    ca.add_argument("--tolerance", type=float, default=2.0, help="validation passes if the "
-                    "held-out RMSE is at most this times the fit RMSE (default 2)")
-    ca.add_argument("--profile", action="store_true", help="profile-likelihood intervals too")
-    ca.add_argument("--mcmc", type=int, metavar="STEPS", help="also sample the Bayesian "
-                    "posterior by MCMC (emcee, extra 'bayes') for STEPS steps; the spec's "
-                    "[calibration] then records the posterior")
-    ca.add_argument("--prior", action="append", metavar="NAME=PRIOR", help="stated prior "
-                    "of a parameter (SI): normal(mean, sd), lognormal(median, sigma_log) or "
-                    "uniform(low, high); default flat on the fitted scale (repeatable)")
-    ca.add_argument("--noise", choices=["estimated", "known"], default="estimated",
-                    help="MCMC: sd known up to a common factor (estimated, as the least-"
-                    "squares intervals) or as given (known)")
-    ca.add_argument("--seed", type=int, default=0, help="seed of the MCMC")
-    ca.add_argument("--t-ref", type=float, help="reference temperature [K] (default: jacket)")
-    ca.add_argument("--rho-cp", type=float, default=4.0e6, help="volumetric heat capacity "
-                    "of the reaction mass [J/(m3 K)] (default 4e6)")
-    ca.add_argument("--timezone", help="IANA zone of times written without one")
-    ca.add_argument("-o", "--output", required=True, help="calibrated spec to write")
-    ca.set_defaults(func=_cmd_calibrate)
+    _add_calibrate(sub)
     cl = sub.add_parser("calibrate-line", help="fit scale factors of a discrete line's "
                         "distributions to throughput, WIP and lead time by period "
                         "(simulation under common random numbers)")

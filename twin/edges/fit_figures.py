@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,56 @@ def parity_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: li
                 ax.plot(y, yhat, marker, label=label)
         lo, hi = ax.get_xlim()
         ax.plot([lo, hi], [lo, hi], "-", color="#c0392b", lw=1)
-        unit = {"T": "K", "X": "kg/m3", "S": "kg/m3", "O": "kg/m3"}.get(var, "mol/m3")
+        unit = model.units.get(var, "")
         ax.set_xlabel(f"measured {var} [{unit}]")
         ax.set_ylabel(f"predicted {var} [{unit}]")
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fits_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: list[Any],
+                path: str | Path, points: int = 60) -> Path:
+    """The fits over time: per variable (columns), measurements of each batch (dots: fitted
+    batches, crosses: held out) with the calibrated model's curve (top row) and the
+    weighted residuals (prediction - measurement) / sd against time (bottom row);
+    returns the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from twin.fit.calibrate import predict
+
+    batches = [(b, ".") for b in fit_batches] + [(b, "x") for b in test_batches]
+    variables = sorted({v for b, _ in batches for v in set(b.variable)})
+    fig, axes = plt.subplots(2, len(variables), figsize=(4 * len(variables), 6.4),
+                             squeeze=False, sharex="col")
+    for col, var in enumerate(variables):
+        top, bottom = axes[0, col], axes[1, col]
+        for k, (b, marker) in enumerate(batches):
+            m = b.variable == var
+            if not m.any():
+                continue
+            colour = f"C{k % 10}"
+            hours = b.time[m] / 3600.0
+            grid = np.linspace(0.0, float(b.time[m].max()), points)
+            dense = replace(b, time=grid, variable=np.full(points, var),
+                            value=np.zeros(points), sd=np.ones(points))
+            top.plot(grid / 3600.0, predict(model, cal.estimate, dense), "-", color=colour,
+                     lw=1)
+            top.plot(hours, b.value[m], marker, color=colour, label=b.name)
+            resid = (predict(model, cal.estimate, b)[m] - b.value[m]) / b.sd[m]
+            bottom.plot(hours, resid, marker, color=colour)
+        bottom.axhline(0.0, color="#c0392b", lw=1)
+        top.set_ylabel(f"{var} [{model.units.get(var, '')}]")
+        bottom.set_ylabel(f"residual {var} / sd")
+        bottom.set_xlabel("time in phase [h]")
+        top.legend(fontsize=7)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from twin.data.registry import Drawing, station_class
+
 MIN_LABEL_PT = 8.0
 """Smallest font size [pt] any label of the line diagram may be drawn at."""
 LABEL_PT = 10.0
@@ -59,6 +61,7 @@ class Box:
 
     name: str
     type: str
+    colour: str
     column: int
     row: int
     x: float
@@ -86,8 +89,8 @@ class LineLayout:
         return {
             "width": self.width, "height": self.height, "label_pt": self.label_pt,
             "min_label_pt": MIN_LABEL_PT, "order": list(self.order),
-            "boxes": {n: {"type": b.type, "column": b.column, "row": b.row, "x": b.x, "y": b.y,
-                          "w": b.w, "h": b.h} for n, b in self.boxes.items()},
+            "boxes": {n: {"type": b.type, "colour": b.colour, "column": b.column, "row": b.row,
+                          "x": b.x, "y": b.y, "w": b.w, "h": b.h} for n, b in self.boxes.items()},
             "edges": [{"source": e.source, "target": e.target, "kind": e.kind,
                        "label": e.label, "back": e.back} for e in self.edges],
         }
@@ -220,15 +223,22 @@ def grid(stations: Mapping[str, Mapping[str, Any]]
     return cells, edges, order
 
 
+def drawing(st: Mapping[str, Any]) -> Drawing:
+    """How a station's type is drawn (its spec class's ``drawing``; the default look for a
+    type not registered in this process)."""
+    cls = station_class(st.get("type"))
+    return Drawing() if cls is None else cls.drawing
+
+
 def box_lines(name: str, st: Mapping[str, Any]) -> list[str]:
-    """The text of a station's box: its name, then its type and size (servers, buffer, batch)."""
+    """The text of a station's box: its name, then its type and size (servers, buffer, and
+    the keys its type's drawing shows, such as a batch size)."""
     extra = []
     if st.get("servers") not in (None, 1):
         extra.append(f"x{st['servers']}")
     if st.get("buffer") is not None:
         extra.append(f"buf {st['buffer']}")
-    if st.get("type") == "batch" and st.get("batch_size"):
-        extra.append(f"batch {st['batch_size']}")
+    extra += [f"{label} {st[key]}" for key, label in drawing(st).box if st.get(key)]
     kind = str(st.get("type", ""))
     return [name, kind + (" " + ", ".join(extra) if extra else "")]
 
@@ -248,8 +258,8 @@ def line_layout(stations: Mapping[str, Mapping[str, Any]],
     loops = any(e.back for e in edges)
     boxes = {}
     for n, (c, r) in cells.items():
-        boxes[n] = Box(n, str(stations[n].get("type", "")), c, r, margin + c * pitch_x,
-                       margin + r * pitch_y, w, h)
+        boxes[n] = Box(n, str(stations[n].get("type", "")), drawing(stations[n]).colour, c, r,
+                       margin + c * pitch_x, margin + r * pitch_y, w, h)
     width = 2 * margin + ncol * pitch_x - GAP_X_EM * pt
     height = 2 * margin + nrow * pitch_y - GAP_Y_EM * pt + (2.0 * pt if loops else 0.0)
     return LineLayout(boxes, edges, width, height, pt, order)

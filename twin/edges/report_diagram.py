@@ -2,20 +2,18 @@
 
 Where each box goes comes from the shared layout (:mod:`twin.edges.layout`, the same one the
 dashboard draws): left to right along the routes, labels never below the layout's minimum
-size. This module only draws it with matplotlib, at 1 pt of the layout per point of the figure.
+size. This module only draws it with matplotlib, at 1 pt of the layout per point of the figure;
+box colours are the station types' own (the ``drawing`` of their spec class,
+:mod:`twin.data.registry`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from twin.data.registry import station_types
 from twin.edges.layout import MIN_LABEL_PT, Box, Edge, box_lines, line_layout
 from twin.figures.style import FigureStyle, new_figure
-
-TYPE_COLOURS = {"source": "#e8eef3", "sink": "#e8eef3", "machine": "#d5dbe0",
-                "inspection": "#f3e6c8", "batch": "#d9e4d2", "assembly": "#dcd6e8",
-                "process": "#cfe0ea", "tank": "#f0f0f0", "continuous": "#cde3dc"}
-"""Box colour of each station type."""
 
 ROUTE, LOOP = "#333333", "#a05a00"
 """Colours of forward routes and of rework loops and routes back upstream."""
@@ -50,7 +48,7 @@ def line_diagram(stations: dict[str, dict[str, Any]], style: FigureStyle) -> Any
         for name, box in lay.boxes.items():
             ax.add_patch(FancyBboxPatch((box.x, box.y), box.w, box.h,
                                         boxstyle=f"round,pad=0,rounding_size={pt / 2}",
-                                        facecolor=TYPE_COLOURS.get(box.type, "#dddddd"),
+                                        facecolor=box.colour,
                                         edgecolor="#333333", linewidth=1.0))
             first, second = box_lines(name, stations[name])
             ax.text(box.x + box.w / 2, box.y + box.h * 0.38, style.safe(first), ha="center",
@@ -71,9 +69,10 @@ def line_diagram(stations: dict[str, dict[str, Any]], style: FigureStyle) -> Any
         ax.set_xlim(0.0, lay.width)
         ax.set_ylim(lay.height, 0.0)
         ax.axis("off")
-        kinds = [k for k in TYPE_COLOURS if any(b.type == k for b in lay.boxes.values())]
-        handles: list[Any] = [Patch(facecolor=TYPE_COLOURS[k], edgecolor="#333333", label=k)
-                              for k in kinds]
+        present = {b.type: b.colour for b in lay.boxes.values()}
+        order = [k for k in station_types() if k in present]  # the registry's order
+        handles: list[Any] = [Patch(facecolor=present[k], edgecolor="#333333", label=k)
+                              for k in order + sorted(set(present) - set(order))]
         handles.append(Line2D([0], [0], color=ROUTE, label=style.label("route")))
         handles.append(Line2D([0], [0], color=LOOP, linestyle="--", label=style.label("rework")))
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8),

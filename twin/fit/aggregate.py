@@ -17,7 +17,11 @@ theta on the log scale. Intervals from the curvature: the sandwich
 Var(z) = (G'WG)^-1 G'W (S_obs + S_sim) W G (G'WG)^-1 with G the finite-difference Jacobian
 of the simulated means, S_obs the covariance of the observed means and S_sim that of the
 simulated means (periods taken as independent in both, so periods should be long against
-the lead time): the simulation's own noise widens the interval (McFadden 1989).
+the lead time): the simulation's own noise widens the interval (McFadden 1989). Both
+covariances are estimated, from n periods and from the replications' periods, so each
+interval takes the t quantile with the Welch-Satterthwaite degrees of freedom of its two
+variance parts (with the normal quantile the stated 95 % held the truth in 89 of 100 data
+sets of 10 periods: benchmarks/aggregate_coverage.py).
 """
 
 from __future__ import annotations
@@ -156,6 +160,8 @@ class LineCalibration:
     evaluations: int
     line: S.LineSpec | None = None
     warnings: list[str] = field(default_factory=list)
+    dof: dict[str, float] = field(default_factory=dict)
+    """Welch-Satterthwaite degrees of freedom of each parameter's interval."""
 
     def distributions(self) -> dict[str, Any]:
         """The fitted distribution at each parameter's path (of :attr:`line`)."""
@@ -171,6 +177,16 @@ class LineCalibration:
                        + f"{self.mean[p]:>12.5g} s")
         out.append(self.fit.to_string(index=False, float_format=lambda x: f"{x:.5g}"))
         return "\n".join(out)
+
+
+def _satterthwaite(a: np.ndarray, nu_a: int, b: np.ndarray, nu_b: int) -> np.ndarray:
+    """Welch-Satterthwaite degrees of freedom of variances a + b estimated with nu_a and
+    nu_b degrees of freedom: (a + b)^2 / (a^2 / nu_a + b^2 / nu_b) (at least min(nu_a,
+    nu_b), at most nu_a + nu_b)."""
+    nu_a, nu_b = max(nu_a, 1), max(nu_b, 1)
+    den = a * a / nu_a + b * b / nu_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (a + b) ** 2 / den, float(nu_a + nu_b))
 
 
 def calibrate_line(line: S.LineSpec | str | Any, data: pd.DataFrame, params: Sequence[str], *,
@@ -229,12 +245,14 @@ def calibrate_line(line: S.LineSpec | str | Any, data: pd.DataFrame, params: Seq
     sims = simulate(sol.x)
     sims = sims[np.isfinite(sims).all(axis=1)]  # a period without a finished part
     s_sim = np.atleast_2d(np.cov(sims, rowvar=False)) / len(sims)
-    bread = np.linalg.pinv(g.T @ w @ g)
-    cov = bread @ g.T @ w @ (s_obs + s_sim) @ w @ g @ bread
-    q = float(stats.norm.ppf(0.5 + confidence / 2))
+    mid = np.linalg.pinv(g.T @ w @ g) @ g.T @ w
+    cov = mid @ (s_obs + s_sim) @ mid.T
+    dof = _satterthwaite(np.einsum("ij,jk,ik->i", mid, s_obs, mid), n - 1,
+                         np.einsum("ij,jk,ik->i", mid, s_sim, mid), len(sims) - 1)
     theta, interval, mean, mean_iv = {}, {}, {}, {}
     for i, p in enumerate(params):
         sd = math.sqrt(max(cov[i, i], 0.0))
+        q = float(stats.t.ppf(0.5 + confidence / 2, dof[i]))
         theta[p] = math.exp(sol.x[i])
         interval[p] = (math.exp(sol.x[i] - q * sd), math.exp(sol.x[i] + q * sd))
         base = _get(spec, split_path(p)).mean()
@@ -244,7 +262,8 @@ def calibrate_line(line: S.LineSpec | str | Any, data: pd.DataFrame, params: Seq
                         "simulated": sims.mean(axis=0),
                         "simulated_se": np.sqrt(np.diag(s_sim))})
     out = LineCalibration(params, theta, interval, mean, mean_iv, fit, cov, confidence,
-                          len(cache), scaled_line(spec, params, np.exp(sol.x)))
+                          len(cache), scaled_line(spec, params, np.exp(sol.x)),
+                          dof=dict(zip(params, map(float, dof), strict=True)))
     if np.linalg.cond(g.T @ w @ g) > 1e10:
         out.warnings.append("the KPIs hardly move with some parameter: it is not "
                             "determined by these data")

@@ -101,6 +101,7 @@ class Reactor:
     names = ("k_ref", "ea", "dh", "ua", "k_ref_2", "ea_2", "dh_2")
     positive = frozenset({"k_ref", "ea", "ua", "k_ref_2", "ea_2"})
     variables = ("A", "B", "C", "T")
+    units = {"A": "mol/m3", "B": "mol/m3", "C": "mol/m3", "T": "K"}
 
     def values(self) -> dict[str, float]:
         """Current values of the fittable parameters."""
@@ -158,6 +159,7 @@ class Fermenter:
     names = ("mu_max", "ks", "ko", "y_xs", "y_xo", "m_s", "m_o", "kla", "c_star")
     positive = frozenset({"mu_max", "ks", "ko", "y_xs", "y_xo", "kla", "c_star"})
     variables = ("X", "S", "O")
+    units = {"X": "kg/m3", "S": "kg/m3", "O": "kg/m3"}
 
     def values(self) -> dict[str, float]:
         """Current values of the fittable parameters."""

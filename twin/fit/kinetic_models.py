@@ -9,11 +9,13 @@ kernel from one observation time to the next, so predictions are exact at the sa
   ``.k_ref_reverse``, ``.ea_reverse``, ``.K``, ``.order.<species>``) and ``ua``; observed:
   each species' concentration [mol/m3] and ``T`` [K]. Rate constants are at the network's
   reference temperature (the Arrhenius pairs in reference-temperature form).
-- :class:`Dryer`: ``h_conv``, ``k_mass``, ``x_crit``, ``x_eq``; observed: solvent content
-  ``X`` [kg/kg dry] and layer temperature ``T`` [K]; a batch's ``jacket`` is the drying-air
-  temperature.
+- :class:`Dryer`: ``h_conv``, ``k_mass``, ``critical_content``, ``equilibrium_content``
+  (the dry phase's keys); observed: solvent content ``X`` [kg/kg dry] and layer temperature
+  ``T`` [K]; a batch's ``jacket`` is the drying-air temperature and
+  ``conditions["m_dry"]`` its dry mass [kg] (default: the model's).
 - :class:`Crystalliser`: ``k_b``, ``b``, ``k_g``, ``g``; observed: dissolved solute ``C``
-  [kg/kg solvent], Sauter mean size ``L32`` [m] and crystal number ``N`` [1/kg solvent];
+  [kg/kg solvent], Sauter mean size ``L32`` and number mean size ``L10`` [m], crystal
+  number ``N`` [1/kg solvent] and moments ``mu1``, ``mu2``, ``mu3`` [m^k/kg solvent];
   a batch cools linearly from ``t0`` to ``jacket`` over ``conditions["t_cool"]`` [s] with
   seeds ``conditions["seed_mass"]`` [kg/kg solvent] of size ``conditions["seed_size"]`` [m].
 """
@@ -63,6 +65,11 @@ class Network:
         return (*self.kinetics.species, "T")
 
     @property
+    def units(self) -> dict[str, str]:
+        """Units of the observable variables."""
+        return dict.fromkeys(self.kinetics.species, "mol/m3") | {"T": "K"}
+
+    @property
     def t_ref(self) -> float:
         """Reference temperature of the rate constants [K]."""
         return self.kinetics.t_ref
@@ -105,7 +112,8 @@ class Dryer:
     ``cp_dry`` [J/(kg K)]) on ``area`` [m2] losing a solvent (``molar_mass`` [kg/mol],
     ``dh_vap`` [J/mol], ``t_boil`` [K], liquid ``cp_solvent`` [J/(kg K)]) into air with
     ``rho_vapour_air`` [kg/m3] of it. Fittable: ``h_conv`` [W/(m2 K)], ``k_mass`` [m/s],
-    ``x_crit`` and ``x_eq`` [kg/kg dry]."""
+    ``critical_content`` and ``equilibrium_content`` [kg/kg dry]. A batch's
+    ``conditions["m_dry"]`` [kg] overrides ``m_dry``."""
 
     area: float
     m_dry: float
@@ -116,13 +124,14 @@ class Dryer:
     t_boil: float
     h_conv: float
     k_mass: float
-    x_crit: float
-    x_eq: float = 0.0
+    critical_content: float
+    equilibrium_content: float = 0.0
     rho_vapour_air: float = 0.0
 
-    names = ("h_conv", "k_mass", "x_crit", "x_eq")
-    positive = frozenset({"h_conv", "k_mass", "x_crit", "x_eq"})
+    names = ("h_conv", "k_mass", "critical_content", "equilibrium_content")
+    positive = frozenset(names)
     variables = ("X", "T")
+    units = {"X": "kg/kg dry", "T": "K"}
 
     def values(self) -> dict[str, float]:
         """Current values of the fittable parameters."""
@@ -132,12 +141,14 @@ class Dryer:
                 ) -> np.ndarray:
         """Solvent contents [kg/kg dry] and layer temperatures [K] at the observations."""
         v = self.values() | {k: x for k, x in values.items() if "@" not in k}
+        m_dry = batch.conditions.get("m_dry", self.m_dry)
         p = kd.drying_parameters(
-            area=self.area, m_dry=self.m_dry, cp_dry=self.cp_dry, cp_solvent=self.cp_solvent,
+            area=self.area, m_dry=m_dry, cp_dry=self.cp_dry, cp_solvent=self.cp_solvent,
             h_conv=v["h_conv"], k_mass=v["k_mass"], t_air=batch.jacket,
             molar_mass=self.molar_mass, dh_vap=self.dh_vap, t_boil=self.t_boil,
-            x_crit=v["x_crit"], x_eq=v["x_eq"], rho_vapour_air=self.rho_vapour_air)
-        y = kd.drying_state(solvent_mass=initial_value(values, batch, "X", 0.0) * self.m_dry,
+            x_crit=v["critical_content"], x_eq=v["equilibrium_content"],
+            rho_vapour_air=self.rho_vapour_air)
+        y = kd.drying_state(solvent_mass=initial_value(values, batch, "X", 0.0) * m_dry,
                             temperature=initial_value(values, batch, "T", batch.t0))
 
         def step(y: np.ndarray, t_now: float, dt: float) -> tuple[int, np.ndarray]:
@@ -148,7 +159,7 @@ class Dryer:
             return status, y_end
 
         def observe(s: np.ndarray, var: str) -> float:
-            return s[dm.TEMP] if var == "T" else s[dm.M_SOLVENT] / self.m_dry
+            return s[dm.TEMP] if var == "T" else s[dm.M_SOLVENT] / m_dry
 
         return march(step, observe, y, batch, "drying", values)
 
@@ -170,7 +181,9 @@ class Crystalliser:
 
     names = ("k_b", "b", "k_g", "g")
     positive = frozenset(names)
-    variables = ("C", "L32", "N")
+    variables = ("C", "L32", "L10", "N", "mu1", "mu2", "mu3")
+    units = {"C": "kg/kg solvent", "L32": "m", "L10": "m", "N": "1/kg", "mu1": "m/kg",
+             "mu2": "m2/kg", "mu3": "m3/kg"}
 
     def values(self) -> dict[str, float]:
         """Current values of the fittable parameters."""
@@ -178,8 +191,8 @@ class Crystalliser:
 
     def predict(self, values: dict[str, float], batch: Batch, rtol: float = 1e-10
                 ) -> np.ndarray:
-        """Solute [kg/kg solvent], Sauter mean size [m] and crystal number [1/kg solvent]
-        at the observations."""
+        """Solute [kg/kg solvent], mean sizes [m], crystal number [1/kg solvent] and
+        moments [m^k/kg solvent] at the observations."""
         v = self.values() | {k: x for k, x in values.items() if "@" not in k}
         cond = batch.conditions
         if "t_cool" not in cond:
@@ -204,11 +217,15 @@ class Crystalliser:
                                                                     1_000_000, 2)
             return status, y_end
 
+        moment = {"N": cm.MU0, "mu1": cm.MU1, "mu2": cm.MU2, "mu3": cm.MU3}
+        ratio = {"L32": (cm.MU3, cm.MU2), "L10": (cm.MU1, cm.MU0)}
+
         def observe(s: np.ndarray, var: str) -> float:
             if var == "C":
                 return s[cm.CONC]
-            if var == "N":
-                return s[cm.MU0]
-            return s[cm.MU3] / s[cm.MU2] if s[cm.MU2] > 0 else 0.0
+            if var in moment:
+                return s[moment[var]]
+            top, bottom = ratio[var]
+            return s[top] / s[bottom] if s[bottom] > 0 else 0.0
 
         return march(step, observe, y, batch, "crystallisation", values)

@@ -31,20 +31,23 @@ a string signature would be cached under a key that calls never look up."""
 
 def warm_up(kernels: Sequence[Any] = PHASE_KERNELS,
             report: Callable[[str], None] | None = None) -> dict[str, float]:
-    """Compile (or load from the disk cache) each kernel for :data:`PHASE_SIGNATURE`.
+    """Compile (or load from the disk cache) each kernel for :data:`PHASE_SIGNATURE`, or
+    for its own signature when it is given as ``(kernel, signature)`` (a registered phase
+    model's kernel that is not a phase kernel).
 
     Returns the seconds spent per kernel that had to be compiled (empty when all were
     cached); ``report(name)`` is called before each compile.
     """
     spent: dict[str, float] = {}
-    for k in kernels:
+    for item in kernels:
+        k, signature = item if isinstance(item, tuple) else (item, PHASE_SIGNATURE)
         name = getattr(k, "__name__", repr(k))
         compiling = needs_compiling(k)
         if compiling and report is not None:
             report(name)
         start = time.perf_counter()
         if hasattr(k, "compile"):  # not under NUMBA_DISABLE_JIT
-            k.compile(PHASE_SIGNATURE)
+            k.compile(signature)
         if compiling:
             spent[name] = time.perf_counter() - start
     return spent

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.registry import phase_models
 from twin.observation.bottlenecks import active_periods, shifting_bottlenecks
 from twin.observation.energy import by_carrier, energy_kpis, window_utilities
 from twin.observation.ledger import clipped_durations
@@ -185,7 +186,8 @@ def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
     if isinstance(st, S.Process) and st.ideal_cycle_time is None:
         if phases is None or not len(phases) or "planned_s" not in phases:
             return 0.0
-        ph = phases[(phases["station"].astype(str) == name) & (phases["kind"] != "clean")
+        setup = [k for k, cls in phase_models().items() if cls.unit_state == "setup"]
+        ph = phases[(phases["station"].astype(str) == name) & ~phases["kind"].isin(setup)
                     & (phases["end"] >= t0) & (phases["end"] <= t1)]
         before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
         return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())

@@ -19,7 +19,8 @@ import pandas as pd
 from twin.data import spec as S
 
 CODES = {
-    "deadlock": "stations on a cycle hold parts for each other's full buffers",
+    "deadlock": "stations on a cycle hold parts for each other's full buffers or tanks, or "
+                "wait for parts only the cycle could send",
     "no_good_units": "no good unit finished in the observation window",
     "batch_never_full": "a batch station never collected a full batch",
     "utility_starved": "phases stretched by a utility far below their need",

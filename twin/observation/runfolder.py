@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from twin.observation import schema
@@ -314,9 +315,13 @@ def table_names(folder: str | Path) -> tuple[str, ...]:
         f"*{TABLE_SUFFIX}") if not p.name.startswith(".")))
 
 
-def read_table(folder: str | Path, name: str) -> pd.DataFrame | None:
+def read_table(folder: str | Path, name: str, *, categorical: bool = False
+               ) -> pd.DataFrame | None:
     """One stored table (``None`` if the run has none of that name), checked against its
-    declared schema (:func:`twin.observation.schema.problems`).
+    declared schema (:func:`twin.observation.schema.problems`). ``categorical``: text
+    columns stored as text are read as categoricals (dictionary-encoded; categories
+    sorted), which for large tables is faster to read, to group and to turn into codes;
+    columns stored as categoricals keep their categories either way.
 
     Raises
     ------
@@ -329,7 +334,14 @@ def read_table(folder: str | Path, name: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        frame = pd.read_parquet(path)
+        if categorical:
+            text = [f.name for f in pq.read_schema(path)
+                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+            frame = pq.read_table(path, read_dictionary=text).to_pandas()
+            for c in text:  # categories in a stable order, not that of first appearance
+                frame[c] = frame[c].cat.reorder_categories(sorted(frame[c].cat.categories))
+        else:
+            frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         raise RunFolderError(folder, file, f"not a readable Parquet file ({exc})") from None
     problems = schema.problems(name, frame)

@@ -472,8 +472,12 @@ def finish_accumulated(prep: PreparedRun, model: CompiledModel
     if acc.line["created"] != acc.line["finished"] + held:
         raise RuntimeError(f"part flow does not close: {acc.line['created']} created, "
                            f"{acc.line['finished']} finished, {held} in the line")
-    tables, kpis = accumulated_kpis(prep.line, acc, prep.warmup, prep.warmup + prep.duration)
-    derive(kpis, tables, line_kind(False), False, False)
+    end = prep.warmup + prep.duration
+    tables, kpis = accumulated_kpis(prep.line, acc, prep.warmup, end)
+    if model.alarms is not None:  # alarm performance from the alarm rows (kept: they are few)
+        model.alarms.finish(end)
+        kpis.update(alarm_summary(model.alarms.table(), prep.warmup, end))
+    derive(kpis, tables, line_kind(False), model.alarms is not None, False)
     return tables, kpis, acc.wip_batches
 
 

@@ -143,7 +143,8 @@ def _row(s: ScaledLine, unit: str, results: list[dict[str, Any]], mtt: float | N
         "react_time_h": float((react["end"] - react["start"]).mean() / 3600) if len(react)
         else math.nan,
         "conversion": float(react["conversion"].mean()) if len(react) else math.nan,
-        "selectivity": float(react["selectivity"].mean()) if len(react) else math.nan,
+        "selectivity": float(react["selectivity"].mean())  # a network phase has none
+        if len(react) and "selectivity" in react else math.nan,
         "peak_temperature_C": float(react["peak_temperature_K"].max() - 273.15)
         if len(react) else math.nan,
         "max_mtsr_C": float(react["max_mtsr_K"].max() - 273.15) if len(react) else math.nan,

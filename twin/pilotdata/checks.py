@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from twin.data.units import UnitError, si_conversion, to_si
+from twin.pilotdata.formats import SAMPLE_QUANTITIES
 from twin.pilotdata.load import Cleaning
 
-CONCENTRATION = {"[substance] / [length] ** 3": "molar", "[mass] / [length] ** 3": "mass"}
+CONCENTRATION = dict(zip(SAMPLE_QUANTITIES["concentration"].dimensions, ("molar", "mass"),
+                         strict=True))
 """Dimensionalities accepted for a concentration, with the basis each gives (SI: mol/m3 and
 kg/m3)."""
 
@@ -282,16 +284,37 @@ def _timeseries_sorted(c: Cleaning, tagmap: Any = None, max_gap: float | None = 
 
 
 def _samples(c: Cleaning, **_: Any) -> None:
+    """Units by the row's quantity (blank: concentration), converted to SI: ``value_si``,
+    ``basis`` (``molar`` or ``mass`` for a concentration); a wet-basis moisture becomes a
+    dry-basis one (``quantity`` then ``moisture``)."""
     f = c.frame
-    c.each((f["concentration"] < 0).to_numpy(), "concentration", "negative",
-           "the concentration is negative")
-    scale, _, dims = _units(c, "unit", None)
+    quantity = pd.Series(f["quantity"]).replace("", "concentration").to_numpy(dtype=object)
+    f["quantity"] = quantity
+    c.each((f["value"] < 0).to_numpy(), "value", "negative",
+           lambda i: f"the {quantity[i].replace('_', ' ')} is negative")
+
+    def expect(i: int) -> str | None:
+        q = SAMPLE_QUANTITIES.get(quantity[i])
+        return None if q is None or len(q.dimensions) > 1 else q.dimensions[0]
+
+    scale, _, dims = _units(c, "unit", expect)
     for i, d in enumerate(dims):
-        if d and d not in CONCENTRATION and not c.drop[i]:
+        if d and quantity[i] == "concentration" and d not in CONCENTRATION and not c.drop[i]:
             c.issue(i, "unit", "unit_wrong", f"{f['unit'].iat[i]!r} is not a concentration "
                     "(amount or mass per volume)", "dropped")
-    f["concentration_si"] = f["concentration"].to_numpy() * scale
+    value = f["value"].to_numpy() * scale
+    wet = quantity == "moisture_wet"
+    c.each(wet & (value >= 1.0), "value", "out_of_range",
+           lambda i: f"a wet-basis moisture of {value[i]:g} kg/kg leaves no dry solid")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f["value_si"] = np.where(wet, value / (1.0 - value), value)
+    f["quantity"] = np.where(wet, "moisture", quantity)
     f["basis"] = [CONCENTRATION.get(d, "") for d in dims]
+
+
+def _samples_sorted(c: Cleaning, **_: Any) -> None:
+    _duplicates(c, ["batch", "species", "quantity", "time"], ["value_si"],
+                "batch, species, quantity and time")
 
 
 def _tagmap(c: Cleaning, **_: Any) -> None:
@@ -320,5 +343,5 @@ CHECKS: dict[str, Callable[..., None]] = {
 }
 AFTER_SORT: dict[str, Callable[..., None]] = {
     "events": _events_sorted, "states": _states_sorted, "batches": _batches_sorted,
-    "timeseries": _timeseries_sorted,
+    "timeseries": _timeseries_sorted, "samples": _samples_sorted,
 }

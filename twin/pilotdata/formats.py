@@ -31,8 +31,10 @@ class Column:
     """One column of a format.
 
     ``dimension`` (unit columns only) names what the unit must measure: a key of
-    :data:`twin.data.units.DIMENSIONS`, ``"concentration"`` (amount or mass per volume), or
-    ``"tag"`` (the dimension of the tag's unit in the tag map).
+    :data:`twin.data.units.DIMENSIONS`, ``"tag"`` (the dimension of the tag's unit in the
+    tag map) or ``"quantity"`` (the dimension of the row's sample quantity,
+    :data:`SAMPLE_QUANTITIES`). ``formerly``: the column's names in earlier versions of the
+    format (a file that has one of them and not ``name`` is read as if it had ``name``).
     """
 
     name: str
@@ -41,6 +43,7 @@ class Column:
     required: bool = True
     choices: tuple[str, ...] = ()
     dimension: str | None = None
+    formerly: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Format:
                 prop["type"] = "string"
             if c.dimension:
                 prop["x-dimension"] = c.dimension
+            if c.formerly:
+                prop["x-formerly"] = list(c.formerly)
             props[c.name] = prop
         return {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -108,8 +113,9 @@ class Format:
         for c in self.columns:
             kind = c.kind + (f" ({', '.join(c.choices)})" if c.choices else "")
             kind += f" [{c.dimension}]" if c.dimension else ""
+            before = f" (version 1: `{'`, `'.join(c.formerly)}`)" if c.formerly else ""
             out.append(f"| `{c.name}` | {kind} | {'yes' if c.required else 'no'} | "
-                       f"{c.description} |")
+                       f"{c.description}{before} |")
         return "\n".join(out)
 
 
@@ -186,18 +192,76 @@ TIMESERIES = Format(
     time="time", sequence=("tag",),
 )
 
+@dataclass(frozen=True)
+class SampleQuantity:
+    """What a lab sample measures (a value of the ``quantity`` column of ``samples``).
+
+    ``dimensions``: the pint dimensionalities its unit may have (``"dimensionless"`` for
+    mass ratios); ``si``: the SI unit values are converted to; ``species``: what the row's
+    ``species`` names.
+    """
+
+    name: str
+    description: str
+    dimensions: tuple[str, ...]
+    si: str
+    species: str
+
+
+SAMPLE_QUANTITIES: dict[str, SampleQuantity] = {q.name: q for q in (
+    SampleQuantity("concentration", "amount or mass of the species per volume of the batch",
+                   ("[substance] / [length] ** 3", "[mass] / [length] ** 3"),
+                   "mol/m3 or kg/m3", "the species"),
+    SampleQuantity("mass_ratio", "mass of the dissolved species per mass of solvent (a "
+                   "crystalliser's solute)", ("dimensionless",), "kg/kg solvent",
+                   "the dissolved species"),
+    SampleQuantity("moisture", "solvent content on a dry basis: kg of solvent per kg of dry "
+                   "solid", ("dimensionless",), "kg/kg dry", "the solvent"),
+    SampleQuantity("moisture_wet", "solvent content on a wet basis (loss on drying): kg of "
+                   "solvent per kg of wet solid, below 1; read as X = w / (1 - w) on a dry "
+                   "basis", ("dimensionless",), "kg/kg wet", "the solvent"),
+    SampleQuantity("sauter_mean_size", "Sauter mean crystal size D[3,2] = mu3 / mu2",
+                   ("[length]",), "m", "the crystal"),
+    SampleQuantity("number_mean_size", "number mean crystal size D[1,0] = mu1 / mu0",
+                   ("[length]",), "m", "the crystal"),
+    *(SampleQuantity(f"moment_{k}", f"moment mu{k} of the crystal size distribution per "
+                     f"mass of solvent{' (the crystal number)' if k == 0 else ''}",
+                     (f"{'1' if k == 0 else '[length]' + (f' ** {k}' if k > 1 else '')}"
+                      " / [mass]",), f"{('m' + (str(k) if k > 1 else '')) if k else '1'}/kg",
+                     "the crystal")
+      for k in range(4)),
+)}
+"""The quantities a lab sample may measure, by name (declared once: the loader converts and
+checks units by it, calibration maps each to a model variable)."""
+
+
+def quantities_markdown() -> str:
+    """The sample quantities as a Markdown table (docs/PILOT_DATA.md)."""
+    out = ["| quantity | meaning | unit dimension | SI | `species` names |",
+           "|---|---|---|---|---|"]
+    out += [f"| `{q.name}` | {q.description} | {' or '.join(q.dimensions)} | {q.si} | "
+            f"{q.species} |" for q in SAMPLE_QUANTITIES.values()]
+    return "\n".join(out)
+
+
 SAMPLES = Format(
-    "samples", 1, "lab samples",
-    "One row per measured concentration of a species in a sample taken from a batch.",
+    "samples", 2, "lab samples",
+    "One row per measured quantity of a sample taken from a batch: a concentration of a "
+    "species, a moisture content, a crystal size or moment (``quantity``; blank: "
+    "concentration). Version 1 (concentrations only, column ``concentration``) is read as "
+    "version 2.",
     (
         _c("batch", "text", "batch the sample was taken from"),
         _c("time", "time", "sampling time (ISO 8601 with a time zone)"),
-        _c("species", "text", "species measured"),
-        _c("concentration", "number", "measured concentration in ``unit``"),
-        _c("unit", "unit", "unit of the concentration (mol/L, g/L, kg/m3, ...)",
-           dimension="concentration"),
+        _c("species", "text", "species measured (for a moisture: the solvent; for a size "
+           "or moment: the crystal)"),
+        _c("quantity", "choice", "what is measured (blank: concentration)", required=False,
+           choices=tuple(SAMPLE_QUANTITIES)),
+        _c("value", "number", "measured value in ``unit``", formerly=("concentration",)),
+        _c("unit", "unit", "unit of the value, of the quantity's dimension (mol/L, g/L, "
+           "kg/kg, %, um, 1/kg, ...)", dimension="quantity"),
     ),
-    time="time", sequence=("batch", "species"),
+    time="time", sequence=("batch", "species", "quantity"),
 )
 
 TAGMAP = Format(

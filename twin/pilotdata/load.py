@@ -54,8 +54,12 @@ class Cleaning:
     """The working state of one file being loaded: its raw frame, row numbers, issues and
     the rows marked for dropping (each mark is an issue)."""
 
-    def __init__(self, fmt: Format, file: str, raw: pd.DataFrame, first_row: int) -> None:
+    def __init__(self, fmt: Format, file: str, raw: pd.DataFrame, first_row: int,
+                 names: dict[str, str] | None = None) -> None:
         self.format, self.file = fmt, file
+        self.names = names or {}
+        """The file's own name of each column read under its current name (a file of an
+        earlier version): issues name the column as the file does."""
         self.raw = raw.reset_index(drop=True)
         self.rows = np.arange(len(raw)) + first_row
         self.frame = pd.DataFrame({"row": self.rows})
@@ -67,6 +71,7 @@ class Cleaning:
         """Record an issue at positional ``index`` (None: the whole file); drop the row if
         ``action`` is ``dropped``."""
         row = None if index is None else int(self.rows[index])
+        column = self.names.get(column, column) if column else column
         self.issues.append(Issue(self.file, row, column, problem, message, action))
         if action == "dropped" and index is not None:
             self.drop[index] = True
@@ -251,7 +256,10 @@ def load(path: str | Path, kind: str, *, stations: list[str] | None = None,
     fmt = FORMATS[kind]
     p = Path(path)
     raw, first_row, tag = read_raw(p)
-    c = Cleaning(fmt, str(p), raw, first_row)
+    former = {old: col.name for col in fmt.columns for old in col.formerly
+              if old in raw.columns and col.name not in raw.columns}
+    raw = raw.rename(columns=former)
+    c = Cleaning(fmt, str(p), raw, first_row, {new: old for old, new in former.items()})
     if tag is not None and tag.split("/")[0] != fmt.name:
         raise c.fatal(None, "wrong_format", f"the file states format {tag!r}, not {fmt.tag}")
     if tag is not None and int(tag.split("/")[1]) > fmt.version:

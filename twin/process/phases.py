@@ -14,12 +14,14 @@ Every material change is written as a flow so that the ledger can close the bala
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from twin.data import process as P
+from twin.data import registry
 from twin.data.spec import Process
 from twin.kernels import crystallisation as kc
 from twin.kernels import drying as kd
@@ -28,7 +30,8 @@ from twin.kernels import network as kn
 from twin.kernels import reactor as kr
 from twin.kernels import scaleup as rules
 from twin.kernels.thermo import R, jacket_time, vapour_pressure
-from twin.process import fmu_phase
+from twin.kernels.warmup import PHASE_KERNELS
+from twin.process import fmu_phase, scaleup
 from twin.process.materials import Materials
 from twin.process.network import kinetics_of, network_inputs
 
@@ -90,7 +93,7 @@ def compute(phase: P.Phase, unit: Process, name: str, mass: np.ndarray, temperat
     """
     label = phase.name or phase.phase
     try:
-        handler = _HANDLERS[type(phase)]
+        handler = handler_of(phase)
         outcome = handler(phase, unit, name, mass, temperature, mat, draw)
         outcome.uses = dict(phase.uses)
         return outcome
@@ -277,7 +280,8 @@ def _dry(ph: P.Dry, unit: Process, name: str, mass: np.ndarray, t: float, mat: M
         cp_solvent=float(mat.cp[w]), h_conv=ph.h_conv, k_mass=ph.k_mass,
         t_air=ph.air_temperature, molar_mass=float(mat.molar_mass[w]),
         dh_vap=float(mat.dh_vap[w]), t_boil=float(mat.t_boil[w]),
-        x_crit=ph.critical_content, x_target=ph.target_content, air_flow=ph.air_flow)
+        x_crit=ph.critical_content, x_eq=ph.equilibrium_content, x_target=ph.target_content,
+        air_flow=ph.air_flow)
     y0 = kd.drying_state(solvent_mass=m_solvent, temperature=t)
     t_end = draw_dist(ph.max_time) if ph.max_time is not None else DEFAULT_MAX_REACTION_TIME
     res = kd.run_drying_phase(p, y0, t_end=t_end, unit=name, phase=ph.name or "dry")
@@ -375,3 +379,69 @@ _HANDLERS: dict[type, Callable[..., Outcome]] = {
     P.Separate: _separate, P.Dry: _dry, P.Ferment: _ferment, P.Clean: _clean, P.Hold: _hold,
     P.Fmu: _fmu,
 }
+_KERNELS: dict[type, tuple[Any, ...]] = {}
+
+
+def register_phase(spec: type, compute: Callable[..., Outcome], kernels: Sequence[Any] = (),
+                   scale: Callable[..., None] | None = None) -> type:
+    """Register a phase model: its spec class ``spec`` is accepted in recipes
+    (:func:`twin.data.registry.register_phase`), ``compute(phase, unit, name, mass,
+    temperature, materials, draw) -> Outcome`` is what it does to a batch (as the built-in
+    handlers above: every change of the batch's material a flow; ``draw(phase)`` samples
+    its ``duration`` or ``time``), ``kernels`` (compiled with :func:`twin.kernels.jit.kernel`;
+    a kernel that is not a phase kernel as ``(kernel, signature)``) are compiled by ``twin
+    warmup``, and ``scale`` says how its values change in a scale-up
+    (:func:`twin.process.scaleup.register_scaling`; default: they do not). Idempotent;
+    returns ``spec``.
+
+    Raises
+    ------
+    twin.data.registry.RegistrationError
+        If ``spec`` cannot be registered or another function computes it.
+    """
+    held = _HANDLERS.get(spec)
+    if held is not None and held is not compute:
+        raise registry.RegistrationError(f"{spec.__name__} is already computed by "
+                                         f"{held.__module__}.{held.__qualname__}")
+    registry.register_phase(spec)
+    _HANDLERS[spec] = compute
+    _KERNELS[spec] = tuple(kernels)
+    if scale is not None:
+        scaleup.register_scaling(spec, scale)
+    return spec
+
+
+def unregister_phase(spec: type) -> None:
+    """Forget a registered (not built-in) phase model."""
+    registry.unregister(spec)
+    _HANDLERS.pop(spec, None)
+    _KERNELS.pop(spec, None)
+    scaleup.unregister_scaling(spec)
+
+
+def phase_kernels() -> tuple[Any, ...]:
+    """Every phase kernel to compile ahead of use: the built-in ones
+    (:data:`twin.kernels.warmup.PHASE_KERNELS`), then those of registered phase models
+    (installed extensions loaded first)."""
+    registry.load_extensions()
+    extra = [k for ks in _KERNELS.values() for k in ks]
+    return PHASE_KERNELS + tuple(dict.fromkeys(extra))
+
+
+def handler_of(phase: P.PhaseBase) -> Callable[..., Outcome]:
+    """The function that computes ``phase``.
+
+    Raises
+    ------
+    PhaseError
+        If its phase model has no function in this process.
+    """
+    found = _HANDLERS.get(type(phase))
+    if found is None and registry.load_extensions():
+        found = _HANDLERS.get(type(phase))
+    if found is None:
+        raise PhaseError(f"phase model {type(phase).__qualname__} has nothing that computes "
+                         "it in this process: register it with "
+                         "twin.process.phases.register_phase (or install it as an extension, "
+                         f"entry point group {registry.ENTRY_POINT_GROUP!r})")
+    return found

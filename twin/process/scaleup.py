@@ -26,7 +26,9 @@ other.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -34,6 +36,7 @@ import pandas as pd
 from twin.data import process as P
 from twin.data import spec as S
 from twin.data.checks import line_from_dict
+from twin.data.registry import RegistrationError
 from twin.data.units import to_si
 from twin.kernels import scaleup as rules
 
@@ -69,6 +72,25 @@ class _Log:
         self.rows.append({"path": where, "before": before, "after": after, "how": how})
 
 
+@dataclass(frozen=True)
+class Scaling:
+    """One change of scale, as the scaling functions see it: length factor ``lf`` (L2/L1),
+    agitation ``rule`` and its exponent ``a`` (N ~ L^a), ``gas_rule``, the agitation power
+    ratio ``p_ratio`` and power-per-volume ratio ``pv_ratio``, where changes are written
+    (``log(path, before, after, how)``) and validity ``flags``; ``vessel`` is the scaled
+    volume [m3] of the process unit whose recipe is being scaled."""
+
+    lf: float
+    rule: str
+    a: float
+    gas_rule: str
+    p_ratio: float
+    pv_ratio: float
+    log: Callable[[str, Any, Any, str], None]
+    flags: list[str]
+    vessel: float = math.nan
+
+
 def _q(value: float, unit: str) -> str:
     return f"{value!r} {unit}"
 
@@ -101,28 +123,11 @@ def scale_line(spec: S.LineSpec, unit: str, volume: float | str,
     # P = Np rho N^3 D^5 at both scales (same Np and rho), N2 = N1 L^a: ratios of the kernel
     p_ratio = rules.power(1.0, 1.0, rules.speed_for_rule(1.0, 1.0, lf, rule), lf)
     pv_ratio = p_ratio / lf**3
+    scaling = Scaling(lf, rule, a, gas_rule, p_ratio, pv_ratio, log, flags)
     for name, station in spec.stations.items():
-        raw = data["stations"][name]
-        where = f"stations.{name}"
-        if isinstance(station, S.Process):
-            _scale_process(station, raw, where, lf, a, rule, gas_rule, p_ratio, pv_ratio, log,
-                           flags)
-        elif isinstance(station, S.Tank):
-            raw["capacity"] = _q(station.capacity * lf**3, "kg")
-            log(f"{where}.capacity", station.capacity, station.capacity * lf**3, "x L^3")
-            for sp, kg in station.initial.items():
-                raw["initial"][sp] = _q(kg * lf**3, "kg")
-                log(f"{where}.initial.{sp}", kg, kg * lf**3, "x L^3")
-        elif isinstance(station, S.Continuous):
-            rate = station.rate or 0.0
-            for key in ("web_speed", "width", "areal_mass"):
-                raw.pop(key, None)
-            raw["rate"] = _q(rate * lf**3, "kg/s")
-            raw["lot_mass"] = _q(station.lot_mass * lf**3, "kg")
-            log(f"{where}.rate", rate, rate * lf**3, "x L^3 (throughput ~ volume)")
-            log(f"{where}.lot_mass", station.lot_mass, station.lot_mass * lf**3, "x L^3")
-        elif isinstance(station, S.Equipment):
-            log(where, "-", "-", "not scaled (discrete equipment keeps its cycle times)")
+        scale = _scaler(_STATION_SCALERS, type(station))
+        if scale is not None:
+            scale(station, data["stations"][name], f"stations.{name}", scaling)
     if scale_utilities:
         for name, u in spec.utilities.items():
             if u.capacity is not None:
@@ -139,62 +144,99 @@ def scale_line(spec: S.LineSpec, unit: str, volume: float | str,
     return ScaledLine(scaled, v2, lf, rule, pd.DataFrame(log.rows), flags)
 
 
-def _scale_process(st: S.Process, raw: dict[str, Any], where: str, lf: float, a: float,
-                   rule: str, gas_rule: str, p_ratio: float, pv_ratio: float, log: _Log,
-                   flags: list[str]) -> None:
+def _scale_tank(st: S.Tank, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    v3 = sc.lf**3
+    raw["capacity"] = _q(st.capacity * v3, "kg")
+    sc.log(f"{where}.capacity", st.capacity, st.capacity * v3, "x L^3")
+    for sp, kg in st.initial.items():
+        raw["initial"][sp] = _q(kg * v3, "kg")
+        sc.log(f"{where}.initial.{sp}", kg, kg * v3, "x L^3")
+
+
+def _scale_continuous(st: S.Continuous, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    rate, v3 = st.rate or 0.0, sc.lf**3
+    for key in ("web_speed", "width", "areal_mass"):
+        raw.pop(key, None)
+    raw["rate"] = _q(rate * v3, "kg/s")
+    raw["lot_mass"] = _q(st.lot_mass * v3, "kg")
+    sc.log(f"{where}.rate", rate, rate * v3, "x L^3 (throughput ~ volume)")
+    sc.log(f"{where}.lot_mass", st.lot_mass, st.lot_mass * v3, "x L^3")
+
+
+def _not_scaled(st: S.Equipment, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    sc.log(where, "-", "-", "not scaled (discrete equipment keeps its cycle times)")
+
+
+def _scale_process(st: S.Process, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    lf = sc.lf
     raw["volume"] = _q(st.volume * lf**3, "m**3")
-    log(f"{where}.volume", st.volume, st.volume * lf**3, "x L^3")
+    sc.log(f"{where}.volume", st.volume, st.volume * lf**3, "x L^3")
     power = st.power
     for state in ("producing", "setup"):
         value = getattr(power, state)
         if value is not None and value > 0:
-            raw["power"][state] = _q(value * p_ratio, "W")
-            log(f"{where}.power.{state}", value, value * p_ratio,
-                f"x L^(3a+5) = x {p_ratio:.4g} (P = Np rho N^3 D^5, {rule}, a = {a:g})")
+            raw["power"][state] = _q(value * sc.p_ratio, "W")
+            sc.log(f"{where}.power.{state}", value, value * sc.p_ratio,
+                   f"x L^(3a+5) = x {sc.p_ratio:.4g} (P = Np rho N^3 D^5, {sc.rule}, "
+                   f"a = {sc.a:g})")
     recipes = [("recipe", st.recipe, raw["recipe"])] + [
         (f"product_recipes.{k}", r, raw["product_recipes"][k])
         for k, r in st.product_recipes.items()]
+    vessel = replace(sc, vessel=st.volume * lf**3)
     for label, recipe, raw_recipe in recipes:
         for i, ph in enumerate(recipe):
-            _scale_phase(ph, raw_recipe[i], f"{where}.{label}[{i}]", lf, gas_rule, pv_ratio,
-                         st.volume * lf**3, log, flags)
+            where_ph = f"{where}.{label}[{i}]"
+            for medium, volume in ph.uses.items():
+                raw_recipe[i]["uses"][medium] = _q(volume * lf**3, "m**3")
+                sc.log(f"{where_ph}.uses.{medium}", volume, volume * lf**3, "x L^3")
+            scale = _scaler(_PHASE_SCALERS, type(ph))
+            if scale is not None:
+                scale(ph, raw_recipe[i], where_ph, vessel)
 
 
-def _scale_phase(ph: Any, raw: dict[str, Any], where: str, lf: float, gas_rule: str,
-                 pv_ratio: float, vessel: float, log: _Log, flags: list[str]) -> None:
-    v3, v2 = lf**3, lf**2
-    for medium, volume in ph.uses.items():
-        raw["uses"][medium] = _q(volume * v3, "m**3")
-        log(f"{where}.uses.{medium}", volume, volume * v3, "x L^3")
-    if isinstance(ph, P.Charge):
-        for sp, kg in ph.materials.items():
-            raw["materials"][sp] = _q(kg * v3, "kg")
-            log(f"{where}.materials.{sp}", kg, kg * v3, "x L^3 (mass ~ volume)")
-    if isinstance(ph, P.Thermal | P.React | P.ReactNetwork):
-        ua = rules.ua_at_scale(ph.ua, 1.0, v3)
-        raw["ua"] = _q(ua, "W/K")
-        log(f"{where}.ua", ph.ua, ua, "x L^2 (constant U, jacket area ~ L^2)")
-    if isinstance(ph, P.Crystallise) and ph.seed_mass:
+def _scale_charge(ph: P.Charge, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    v3 = sc.lf**3
+    for sp, kg in ph.materials.items():
+        raw["materials"][sp] = _q(kg * v3, "kg")
+        sc.log(f"{where}.materials.{sp}", kg, kg * v3, "x L^3 (mass ~ volume)")
+
+
+def _scale_jacket(ph: P.Thermal | P.React | P.ReactNetwork, raw: dict[str, Any], where: str,
+                  sc: Scaling) -> None:
+    ua = rules.ua_at_scale(ph.ua, 1.0, sc.lf**3)
+    raw["ua"] = _q(ua, "W/K")
+    sc.log(f"{where}.ua", ph.ua, ua, "x L^2 (constant U, jacket area ~ L^2)")
+
+
+def _scale_crystallise(ph: P.Crystallise, raw: dict[str, Any], where: str,
+                       sc: Scaling) -> None:
+    if ph.seed_mass:
+        v3 = sc.lf**3
         raw["seed_mass"] = _q(ph.seed_mass * v3, "kg")
-        log(f"{where}.seed_mass", ph.seed_mass, ph.seed_mass * v3, "x L^3")
-    if isinstance(ph, P.Dry):
-        raw["area"] = _q(ph.area * v3, "m**2")
-        raw["air_flow"] = _q(ph.air_flow * v3, "kg/s")
-        log(f"{where}.area", ph.area, ph.area * v3, "x L^3 (dryer sized for the batch)")
-        log(f"{where}.air_flow", ph.air_flow, ph.air_flow * v3, "x L^3")
-    if isinstance(ph, P.Clean):
-        raw["water"] = _q(ph.water * v2, "kg")
-        raw["cod"] = _q(ph.cod * v2, "kg")
-        log(f"{where}.water", ph.water, ph.water * v2, "x L^2 (wetted area)")
-        log(f"{where}.cod", ph.cod, ph.cod * v2, "x L^2 (wetted area)")
-    if isinstance(ph, P.Ferment):
-        _scale_ferment(ph, raw, where, lf, gas_rule, pv_ratio, vessel, log, flags)
+        sc.log(f"{where}.seed_mass", ph.seed_mass, ph.seed_mass * v3, "x L^3")
 
 
-def _scale_ferment(ph: P.Ferment, raw: dict[str, Any], where: str, lf: float, gas_rule: str,
-                   pv_ratio: float, vessel: float, log: _Log, flags: list[str]) -> None:
+def _scale_dry(ph: P.Dry, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    v3 = sc.lf**3
+    raw["area"] = _q(ph.area * v3, "m**2")
+    raw["air_flow"] = _q(ph.air_flow * v3, "kg/s")
+    sc.log(f"{where}.area", ph.area, ph.area * v3, "x L^3 (dryer sized for the batch)")
+    sc.log(f"{where}.air_flow", ph.air_flow, ph.air_flow * v3, "x L^3")
+
+
+def _scale_clean(ph: P.Clean, raw: dict[str, Any], where: str, sc: Scaling) -> None:
+    v2 = sc.lf**2
+    raw["water"] = _q(ph.water * v2, "kg")
+    raw["cod"] = _q(ph.cod * v2, "kg")
+    sc.log(f"{where}.water", ph.water, ph.water * v2, "x L^2 (wetted area)")
+    sc.log(f"{where}.cod", ph.cod, ph.cod * v2, "x L^2 (wetted area)")
+
+
+def _scale_ferment(ph: P.Ferment, raw: dict[str, Any], where: str, sc: Scaling) -> None:
     """Feed and volume x L^3; P/V and gas velocity by the rules, kLa by van 't Riet; a flag
-    only where van 't Riet is used outside its range at the new scale (``vessel`` [m3])."""
+    only where van 't Riet is used outside its range at the new scale (the vessel's volume,
+    or the phase's scaled ``max_volume``)."""
+    lf, gas_rule, pv_ratio, vessel, log = sc.lf, sc.gas_rule, sc.pv_ratio, sc.vessel, sc.log
     vs_ratio = rules.gas_velocity_for_rule(1.0, 1.0, lf**3, gas_rule)
     raw["feed_rate"] = _q(ph.feed_rate * lf**3, "m**3/s")
     log(f"{where}.feed_rate", ph.feed_rate, ph.feed_rate * lf**3, "x L^3")
@@ -223,7 +265,50 @@ def _scale_ferment(ph: P.Ferment, raw: dict[str, Any], where: str, lf: float, ga
                       if "V = " in f)
     else:
         found = ()
-    flags.extend(f"{where}: {f}" for f in found)
+    sc.flags.extend(f"{where}: {f}" for f in found)
+
+
+_STATION_SCALERS: dict[type, Callable[[Any, dict[str, Any], str, Scaling], None]] = {
+    S.Process: _scale_process, S.Tank: _scale_tank, S.Continuous: _scale_continuous,
+    S.Equipment: _not_scaled}
+_PHASE_SCALERS: dict[type, Callable[[Any, dict[str, Any], str, Scaling], None]] = {
+    P.Charge: _scale_charge, P.Thermal: _scale_jacket, P.React: _scale_jacket,
+    P.ReactNetwork: _scale_jacket, P.Crystallise: _scale_crystallise, P.Dry: _scale_dry,
+    P.Clean: _scale_clean, P.Ferment: _scale_ferment}
+
+
+def register_scaling(spec: type,
+                     scale: Callable[[Any, dict[str, Any], str, Scaling], None]) -> None:
+    """How a station type's or phase model's values change with the scale:
+    ``scale(value, raw, where, scaling)`` edits ``raw`` (the value's data, SI strings as in a
+    line file) and writes each change with ``scaling.log(path, before, after, how)``. A
+    station type without one scales as its nearest registered base class (equipment: not
+    scaled; sources and sinks: nothing to scale); a phase model without one keeps its
+    values (its ``uses`` media are scaled x L^3 like every phase's).
+
+    Raises
+    ------
+    twin.data.registry.RegistrationError
+        If ``spec`` is neither a station nor a phase spec class.
+    """
+    if issubclass(spec, S.StationBase):
+        _STATION_SCALERS[spec] = scale
+    elif issubclass(spec, P.PhaseBase):
+        _PHASE_SCALERS[spec] = scale
+    else:
+        raise RegistrationError(f"{spec!r} is neither a station nor a phase spec class")
+
+
+def unregister_scaling(spec: type) -> None:
+    """Forget the scaling registered for ``spec`` (built-in ones stay)."""
+    if spec not in (*S.BUILTIN_STATIONS, S.Equipment, *P.BUILTIN_PHASES):
+        _STATION_SCALERS.pop(spec, None)
+        _PHASE_SCALERS.pop(spec, None)
+
+
+def _scaler(table: dict[type, Any], cls: type) -> Any:
+    """The scaling of ``cls`` or of its nearest base class in ``table`` (None: none)."""
+    return next((table[c] for c in cls.__mro__ if c in table), None)
 
 
 def copy_line(line: S.LineSpec) -> dict[str, Any]:

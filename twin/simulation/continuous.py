@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -29,6 +29,8 @@ EPS = 1e-9
 
 class TankNode(Node):
     """A tank of process material with a capacity and level events."""
+
+    spec_type: ClassVar[type] = S.Tank
 
     spec: S.Tank
 
@@ -118,6 +120,30 @@ class TankNode(Node):
         """Batches waiting to enter are still held (blocked) by the unit that sends them."""
         return 0
 
+    def stores_for(self, code: int | None) -> list[Any]:
+        return [self]
+
+    def waits(self) -> list[Node] | None:
+        """A tank with a batch waiting to enter waits for its continuous unit to draw (or
+        for nothing: a batch larger than the tank never enters)."""
+        if not self.waiting or self.waiting[0][1].triggered:
+            return None
+        return [] if self._never_fits() else [self.drain]
+
+    def why(self) -> tuple[str, bool]:
+        part = self.waiting[0][0]
+        assert part.mass is not None
+        if self._never_fits():
+            return (f"tank {self.name!r} ({self.spec.capacity:g} kg) can never take the "
+                    f"{float(part.mass.sum()):g} kg batch waiting to enter it", False)
+        return (f"tank {self.name!r} has no room for the batch waiting to enter it until "
+                f"{self.drain.name!r} draws", False)
+
+    def _never_fits(self) -> bool:
+        mass = self.waiting[0][0].mass
+        assert mass is not None
+        return float(mass.sum()) > self.spec.capacity * (1 + EPS)
+
     def held(self) -> np.ndarray:
         """Material in the tank [kg per species] (batches waiting to enter it are still
         parts of the line and counted as such)."""
@@ -126,6 +152,8 @@ class TankNode(Node):
 
 class ContinuousNode(EquipmentNode):
     """Draws from its tank at a constant rate and sends on one lot per ``lot_mass``."""
+
+    spec_type: ClassVar[type] = S.Continuous
 
     spec: S.Continuous
 
@@ -143,6 +171,12 @@ class ContinuousNode(EquipmentNode):
     def accept(self, part: Part) -> simpy.Event | None:
         raise RuntimeError(f"{self.name!r} is continuous: it draws from its tank")
 
+    def stores_for(self, code: int | None) -> list[Any]:
+        return []  # it draws from its tank, whose suppliers are its own
+
+    def sends(self) -> list[tuple[int | None, Node]]:
+        return [(code, d) for code, d in super().sends() if code == self.product]
+
     def held(self) -> np.ndarray:
         """Material of the lot being filled [kg per species]."""
         return self.lot
@@ -155,7 +189,11 @@ class ContinuousNode(EquipmentNode):
             available = tank.total
             if available <= EPS:
                 unit.set(IDLE)
-                yield tank.changed
+                changed = tank.changed
+                if self.watch_starving:
+                    self._starve(unit, changed, tank)
+                yield changed
+                unit.starved = None
                 continue
             need = spec.lot_mass - float(self.lot.sum())
             chunk = min(need, available)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -22,6 +22,7 @@ from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorde
 from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
 from twin.simulation.streams import Streams, uniform_stream
+from twin.simulation.watchdog import check_deadlock, granted
 
 
 def quantum(utility: Any) -> float:
@@ -162,6 +163,7 @@ class Context:
         """Carry ``part`` to ``dest`` in ``delay`` [s]; wait there if ``dest`` is full."""
         self.in_transit += 1
         yield self.env.timeout(delay)
+        dest.incoming -= 1  # counted on its way from the moment it was sent (Node.push)
         ev = dest.accept(part)
         if ev is not None:
             yield ev
@@ -199,6 +201,10 @@ class Router:
         #: The one destination of every product when there is no choice and no delay.
         self.only: Node | None = self._table[0][0][0] if len(targets) == 1 else None
 
+    def targets(self) -> list[tuple[int, Node]]:
+        """Every (product code, destination) pair a part can be sent along."""
+        return [(code, d) for code, (dests, _, _) in enumerate(self._table) for d in dests]
+
     def pick(self, part: Part) -> tuple[Node, Callable[[], float] | None]:
         """The destination node of ``part`` and its transport-delay sampler (or ``None``)."""
         dests, cum, delays = self._table[part.product]
@@ -217,6 +223,10 @@ class Router:
 class Node:
     """Base of every station at run time."""
 
+    #: The spec class of the station type this node runs (a node class declares it;
+    #: :func:`twin.simulation.node_types.register_station` registers both).
+    spec_type: ClassVar[type] = S.StationBase
+
     def __init__(self, ctx: Context, name: str, spec: Any) -> None:
         self.ctx = ctx
         self.env = ctx.env
@@ -224,6 +234,12 @@ class Node:
         self.spec = spec
         self.code = ctx.rec.add_station(name)
         self.router: Router | None = None
+        #: Deadlock detection (:mod:`twin.simulation.watchdog`): the nodes that can send a
+        #: part into each input store (by ``id`` of the store), the parts on their way here
+        #: by transport, and whether a server waiting for parts here has to be checked.
+        self.suppliers: dict[int, list[Node]] = {}
+        self.incoming = 0
+        self.watch_starving = False
 
     def connect(self, nodes: dict[str, Node]) -> None:
         """Resolve routes to nodes (called once every node exists)."""
@@ -249,9 +265,26 @@ class Node:
         return True
 
     def waits(self) -> list[Node] | None:
-        """The nodes this node's servers all wait to hand a part to (their buffers full), or
-        ``None`` if any server could still move (deadlock detection)."""
+        """The nodes that must move before this node can (deadlock detection): those its
+        servers wait to hand a part to (their buffers full) and those that alone can send
+        the parts its other servers wait for; ``None`` if it can move by itself (a server
+        working, stopped, or due to get a part)."""
         return None
+
+    def why(self) -> tuple[str, bool]:
+        """How this node waits, for a deadlock's message (when :meth:`waits` is not
+        ``None``), and whether it is the plain case: every server holds a part for the full
+        buffer of a station."""
+        return f"{self.name!r} waits", False
+
+    def sends(self) -> list[tuple[int | None, Node]]:
+        """Every (product code, node) pair this node can hand a part to (``None``: a part of
+        any product)."""
+        return [] if self.router is None else list(self.router.targets())
+
+    def stores_for(self, code: int | None) -> list[Any]:
+        """The input stores a part of product ``code`` enters here (``None``: all)."""
+        return []
 
     def push(self, part: Part) -> tuple[simpy.Event, Node] | None:
         """Send ``part`` on along its route; returns ``(event, node)`` if it must wait."""
@@ -262,6 +295,7 @@ class Node:
             return None if ev is None else (ev, dest)
         dest, delay = self.router.pick(part)
         if delay is not None:
+            dest.incoming += 1
             self.env.process(self.ctx.transport(part, dest, delay()))
             return None
         ev = dest.accept(part)
@@ -270,6 +304,8 @@ class Node:
 
 class SourceNode(Node):
     """Releases parts: infinite supply, a renewal arrival process, or a release schedule."""
+
+    spec_type: ClassVar[type] = S.Source
 
     spec: S.Source
 
@@ -289,6 +325,8 @@ class SourceNode(Node):
         #: that still wait to enter the line (:mod:`twin.simulation.resume`).
         self.first_gap: float | None = None
         self.waiting: list[Part] = []
+        #: An infinite supply holding a part for a full buffer: the put and its node.
+        self.blocked: tuple[simpy.Event, Node] | None = None
 
     def load(self) -> int:
         return self.holding
@@ -363,9 +401,26 @@ class SourceNode(Node):
             out = self.push(part)
             if out is not None:
                 self.holding += 1
+                self.blocked = out
+                check_deadlock(self)
                 yield out[0]
+                self.blocked = None
                 self.holding -= 1
                 out[1].arrived(part)
+
+    def sends(self) -> list[tuple[int | None, Node]]:
+        return [(code, d) for code, d in super().sends() if code in self._codes]
+
+    def waits(self) -> list[Node] | None:
+        """An infinite supply holding a part waits for its destination; any other source
+        can always release more (one whose supply has ended is no deadlock)."""
+        b = self.blocked
+        return None if b is None or granted(b[0]) else [b[1]]
+
+    def why(self) -> tuple[str, bool]:
+        assert self.blocked is not None
+        return (f"{self.name!r} (an infinite supply) holds a part {self.blocked[1].name!r} "
+                "cannot take", False)
 
     def _arrivals(self) -> Generator[Any, Any, None]:
         assert self.spec.interarrival is not None
@@ -396,6 +451,8 @@ class SourceNode(Node):
 
 class SinkNode(Node):
     """Where good parts leave the line."""
+
+    spec_type: ClassVar[type] = S.Sink
 
     def connect(self, nodes: dict[str, Node]) -> None:
         """A sink has no routes."""

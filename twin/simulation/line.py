@@ -16,31 +16,12 @@ from twin.observation.alarms import AlarmMonitor
 from twin.observation.recorder import OFF, Recorder
 from twin.simulation import interventions, resume
 from twin.simulation.continuous import ContinuousNode, TankNode
-from twin.simulation.flow import Context, Node, SinkNode, SourceNode
-from twin.simulation.process_unit import ProcessNode
-from twin.simulation.stations import (
-    AssemblyNode,
-    BatchNode,
-    EquipmentNode,
-    InspectionNode,
-    MachineNode,
-)
+from twin.simulation.flow import Context, Node
+from twin.simulation.node_types import node_class
+from twin.simulation.stations import EquipmentNode
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
-from twin.simulation.watchdog import Limits, Watchdog, busiest
-
-NODE_TYPES: dict[type, type[Node]] = {
-    S.Source: SourceNode,
-    S.Sink: SinkNode,
-    S.Machine: MachineNode,
-    S.Inspection: InspectionNode,
-    S.Batch: BatchNode,
-    S.Assembly: AssemblyNode,
-    S.Process: ProcessNode,
-    S.Tank: TankNode,
-    S.Continuous: ContinuousNode,
-}
-"""Run-time class of each station type in the spec."""
+from twin.simulation.watchdog import Limits, Watchdog, busiest, wire
 
 WEEK = 7 * 86400.0
 
@@ -114,10 +95,11 @@ class LineModel:
                     tag == "kpi.throughput"):
                 recorder.signal(self.env.now, tag, 0.0)
         self.nodes: dict[str, Node] = {
-            name: NODE_TYPES[type(st)](self.ctx, name, st) for name, st in line.stations.items()
+            name: node_class(st)(self.ctx, name, st) for name, st in line.stations.items()
         }
         for node in self.nodes.values():
             node.connect(self.nodes)
+        wire(self.nodes.values())
         #: Parts the run started with (a run from a state).
         self.initial_parts = 0 if state is None else resume.place(self.ctx, self.nodes, state)
         for name in interventions.stopped_stations(self.nodes, list(events)):

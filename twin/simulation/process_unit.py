@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -47,10 +47,13 @@ class ProcessNode(EquipmentNode):
 
     A phase's outcome (duration, flows, heat) is computed when it starts
     (:func:`twin.process.phases.compute`); the unit then waits for utility capacity
-    (state ``waiting``), works for the duration (``setup`` for cleaning, else ``producing``;
-    stops extend it) and applies the material flows when the phase ends. A phase whose
-    average load exceeds its utility's capacity runs at the capacity, for longer.
+    (state ``waiting``), works for the duration (in the phase's ``unit_state``: ``setup`` for
+    cleaning, else ``producing``; stops extend it) and applies the material flows when the
+    phase ends. A phase whose average load exceeds its utility's capacity runs at the
+    capacity, for longer.
     """
+
+    spec_type: ClassVar[type] = S.Process
 
     spec: S.Process
 
@@ -163,7 +166,7 @@ class ProcessNode(EquipmentNode):
         pool = self.pool
         if pool is None:
             return None
-        cleaning = phase.phase == "clean"
+        cleaning = phase.unit_state == "setup"
         needed = self.operator_during == "both" or (
             (self.operator_during == "setup") == cleaning)
         if needed and request is None:
@@ -222,7 +225,7 @@ class ProcessNode(EquipmentNode):
         # a phase is not paused by the calendar: it runs on past a shift end (operator
         # rule), and the next phase waits for the next shift
         yield from unit.run_on(
-            unit.work(duration, SETUP if phase.phase == "clean" else PRODUCING, pause))
+            unit.work(duration, SETUP if phase.unit_state == "setup" else PRODUCING, pause))
         pause(True)
         start = started[0]
         done[0] = True

@@ -174,7 +174,7 @@ def _operator_held(node: EquipmentNode, us: UnitState) -> Any:
     if isinstance(node, ProcessNode):
         recipe = (node.reworks if us.parts[0].reworks else node.recipes)[
             node.ctx.product_code[us.parts[0].product]]
-        cleaning = recipe[phase_position(recipe, us)].phase == "clean"
+        cleaning = recipe[phase_position(recipe, us)].unit_state == "setup"
     else:
         cleaning = us.state == "setup"
     if during == "both" or (during == "setup") == cleaning:

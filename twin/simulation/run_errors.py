@@ -26,8 +26,10 @@ class RunError(RuntimeError):
 
 
 class DeadlockError(RunError):
-    """Every server of each station on a cycle holds a part for a full buffer of the next:
-    nothing on the cycle can ever move again. ``stations`` lists the cycle."""
+    """Every server of each station on a cycle holds a part for a full buffer or tank of the
+    next, or waits for a part only a station on the cycle could send: nothing on the cycle
+    can ever move again. ``stations`` lists the cycle (or, for a batch larger than its tank,
+    the unit holding it and the tank)."""
 
 
 class StallError(RunError):

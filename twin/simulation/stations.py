@@ -9,7 +9,7 @@ service). Only discrete logic lives here; durations come from the spec's distrib
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import simpy
 
@@ -32,14 +32,18 @@ from twin.observation.recorder import (
     START,
     WAITING,
 )
-from twin.observation.run_warnings import warning
 from twin.simulation.flow import Context, Node, Part
-from twin.simulation.run_errors import DeadlockError
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
-from twin.simulation.watchdog import cycle_of, stuck_stations
+from twin.simulation.watchdog import check_deadlock, granted
 
 INF = float("inf")
+
+
+def _names(names: Sequence[str]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _then(first: Generator[Any, Any, None],
@@ -147,6 +151,8 @@ def can_take_now(store: simpy.Store) -> bool:
 class EquipmentNode(Node):
     """Common machinery of every station with servers."""
 
+    spec_type: ClassVar[type] = S.Equipment
+
     spec: S.Equipment
 
     def __init__(self, ctx: Context, name: str, spec: S.Equipment) -> None:
@@ -204,10 +210,10 @@ class EquipmentNode(Node):
 
     def accept(self, part: Part) -> simpy.Event | None:
         ev = self.store_for(part).put(part)
+        if self.buffer_tag is not None:  # also a put that waits: a slot may free at once
+            self.buffer_level()
         if ev.triggered:
             self._event(self.env.now, part.id, part.product, self.code, ARRIVE)
-            if self.buffer_tag is not None:
-                self.buffer_level()
             return None
         return ev
 
@@ -219,6 +225,9 @@ class EquipmentNode(Node):
 
     def can_take(self, part: Part) -> bool:
         return can_take_now(self.store_for(part))
+
+    def stores_for(self, code: int | None) -> list[Any]:
+        return [self.queue]
 
     # --------------------------------------------------------------- processes
 
@@ -256,13 +265,17 @@ class EquipmentNode(Node):
                 self.buffer_level()
             if not req.triggered:
                 unit.set(IDLE)
+                if self.watch_starving:
+                    self._starve(unit, req, store)
                 if self.interruptible:
                     yield req | unit.next_stop()
+                    unit.starved = None
                     if not req.triggered:  # stopped first: the part stays in the buffer
                         req.cancel()
                         continue
                 else:
                     yield req
+                    unit.starved = None
             store.passing -= 1
             self.holding += 1
             return req.value
@@ -286,35 +299,44 @@ class EquipmentNode(Node):
 
     def _block(self, unit: Unit, out: tuple[simpy.Event, Node]) -> None:
         """``unit`` waits to hand a part to ``out[1]`` (its buffer full): check for a
-        deadlock once every server of this station waits so."""
+        deadlock."""
         unit.blocked = out
-        if self.waits() is None:
-            return
-        stuck = stuck_stations(self)
-        if stuck is None:
-            return
-        ctx, now = self.ctx, self.env.now
-        cycle = cycle_of(self)
-        names = sorted(n.name for n in stuck)
-        if any(w["code"] == "deadlock" and w["stations"] == names for w in ctx.warnings):
-            return
-        message = (f"deadlock at t = {now:g} s: {' -> '.join(cycle)}: every server of "
-                   f"{', '.join(repr(n) for n in names)} holds a part for a full buffer on "
-                   "this cycle, so nothing there can move again")
-        if ctx.line.run.on_deadlock != "continue":
-            raise DeadlockError(message + " (to record it and run on: run setting "
-                                "on_deadlock = 'continue', or twin run --run-on-deadlock)",
-                                now, cycle[:-1])
-        ctx.warnings.append(warning("deadlock", message, now, names))
+        check_deadlock(self)
+
+    def _starve(self, unit: Unit, req: simpy.Event, store: Any) -> None:
+        """``unit`` waits for a part from ``store`` (an input store of ``self``, or a tank;
+        ``req`` pending): check for a deadlock (only where a starved server can close one:
+        :func:`~twin.simulation.watchdog.wire`)."""
+        owner = self if store in self.stores else store
+        unit.starved = (req, owner.suppliers.get(id(store), []), owner)
+        check_deadlock(self)
 
     def waits(self) -> list[Node] | None:
-        dests = []
+        nodes: list[Node] = []
         for u in self.units:
             b = u.blocked
-            if b is None or b[0].triggered:
+            if b is not None:
+                if granted(b[0]):
+                    return None
+                nodes.append(b[1])
+                continue
+            s = u.starved
+            if s is None or granted(s[0]) or not s[1] or s[2].incoming:
                 return None
-            dests.append(b[1])
-        return dests
+            nodes.extend(s[1])
+        return nodes
+
+    def why(self) -> tuple[str, bool]:
+        into = {u.blocked[1].name: u.blocked[1] for u in self.units if u.blocked is not None}
+        wanted = sorted({n.name for u in self.units if u.starved is not None
+                         for n in u.starved[1]})
+        clauses = []
+        if into:
+            clauses.append(f"holds parts that {_names(sorted(into))} cannot take")
+        if wanted:
+            clauses.append(f"waits for parts only {_names(wanted)} can send")
+        plain = not wanted and all(isinstance(n, EquipmentNode) for n in into.values())
+        return f"{self.name!r} {' and '.join(clauses)}", plain
 
     def _operate(self, unit: Unit, parts: Sequence[Part]) -> Generator[Any, Any, None]:
         """Set up if the product changed, get an operator if needed, run one cycle."""
@@ -425,6 +447,8 @@ class EquipmentNode(Node):
 class MachineNode(EquipmentNode):
     """One or more identical parallel servers sharing one input buffer."""
 
+    spec_type: ClassVar[type] = S.Machine
+
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         if not (self.interruptible or self.setup or self.pool or self.buffer_tag):
             return (yield from self._serve_plain(unit))
@@ -443,13 +467,19 @@ class MachineNode(EquipmentNode):
         at, ap, apr, ast, ak = (rec.e_time.append, rec.e_part.append, rec.e_product.append,
                                 rec.e_station.append, rec.e_kind.append)
         push, set_state, timeout = self.push, unit.set, env.timeout
+        watch = self.watch_starving
         while True:
             req = get()
             if req.triggered:
                 part = req.value
             else:
                 set_state(IDLE)
-                part = yield req
+                if watch:
+                    self._starve(unit, req, queue)
+                    part = yield req
+                    unit.starved = None
+                else:
+                    part = yield req
             queue.passing -= 1
             self.holding += 1
             at(env.now), ap(part.id), apr(part.product), ast(code), ak(START)
@@ -469,12 +499,18 @@ class MachineNode(EquipmentNode):
 class InspectionNode(EquipmentNode):
     """Tests each part: pass on, send back for rework, or scrap."""
 
+    spec_type: ClassVar[type] = S.Inspection
+
     spec: S.Inspection
 
     def connect(self, nodes: dict[str, Node]) -> None:
         super().connect(nodes)
         self.rework_node = nodes[self.spec.rework_to] if self.spec.rework_to else None
         self._u = uniform_stream(self.ctx.streams.rng(self.name, "quality"))
+
+    def sends(self) -> list[tuple[int | None, Node]]:
+        rework = [] if self.rework_node is None else [(None, self.rework_node)]
+        return super().sends() + rework
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         while True:
@@ -500,6 +536,8 @@ class InspectionNode(EquipmentNode):
 
 class BatchNode(EquipmentNode):
     """Loads up to ``batch_size`` parts and processes them together in one cycle."""
+
+    spec_type: ClassVar[type] = S.Batch
 
     spec: S.Batch
 
@@ -542,6 +580,8 @@ class BatchNode(EquipmentNode):
 class AssemblyNode(EquipmentNode):
     """Joins a base part with components, each product waiting in its own queue."""
 
+    spec_type: ClassVar[type] = S.Assembly
+
     spec: S.Assembly
 
     def __init__(self, ctx: Context, name: str, spec: S.Assembly) -> None:
@@ -557,6 +597,11 @@ class AssemblyNode(EquipmentNode):
 
     def store_for(self, part: Part) -> Buffer:
         return self.queues[part.product]
+
+    def stores_for(self, code: int | None) -> list[Any]:
+        if code is None:
+            return list(self.stores)
+        return [self.queues[code]] if code in self.queues else []
 
     def _serve(self, unit: Unit) -> Generator[Any, Any, None]:
         rec = self.ctx.rec

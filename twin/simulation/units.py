@@ -37,7 +37,7 @@ class Unit:
 
     __slots__ = ("env", "code", "record", "activity", "shown", "stops", "up", "proc",
                  "working", "wear", "last_product", "rec_stop", "stopping", "blocked",
-                 "runs_on", "deferred_off")
+                 "starved", "runs_on", "deferred_off")
 
     def __init__(self, env: simpy.Environment, code: int,
                  record: Callable[[float, int, int], None],
@@ -57,6 +57,10 @@ class Unit:
         self.last_product = -1
         #: While blocked after service: the pending put and the node it waits for.
         self.blocked: tuple[simpy.Event, Any] | None = None
+        #: While waiting for a part (where deadlocks through starvation are watched): the
+        #: pending get, the nodes that alone can send a part, and the node it comes into
+        #: (the station, or the tank a continuous unit draws from).
+        self.starved: tuple[simpy.Event, list[Any], Any] | None = None
         #: True while the unit does work that must not pause at a shift end (a process
         #: phase): shift ends are deferred to the end of that work (:meth:`run_on`).
         self.runs_on = False

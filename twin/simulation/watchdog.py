@@ -13,9 +13,17 @@ An exception raised inside a SimPy process reaches the caller as itself (type, m
 attributes and the traceback into the process), with a note of the simulation time; SimPy
 alone would re-create it from its ``args``, which fails for exceptions that need more.
 
-:func:`stuck_stations` finds a deadlock when the last free server of a station blocks: every
-server of each station it waits for, transitively, holds a part for a full buffer whose own
-servers all wait the same way. Nothing on such a cycle can move again.
+Deadlocks (:func:`check_deadlock`) are looked for when a server starts to wait for ever
+unless another node moves: blocked holding a part for a full buffer (or a full tank), or
+starved, waiting for a part that only some nodes can send. A node waits on the nodes it
+blocks into, on those that alone can send what it is starved of, and a full tank waits on
+the continuous unit that draws from it; :func:`stuck_stations` follows these waits, and if
+every node reached waits so (none working, stopped for a while, due to get or hand over a
+part at this instant, no part on its way by transport, no source that can release more),
+nothing among them can ever move again. Starved servers are watched only where they can
+close such a cycle, upstream of a gathering station (an assembly, whose base queue may fill
+while it waits for a component): elsewhere a starved server holds up no full buffer, and
+the check costs nothing until a station blocks.
 """
 
 from __future__ import annotations
@@ -30,9 +38,11 @@ from typing import Any
 import simpy
 from simpy.core import StopSimulation
 from simpy.events import URGENT
+from simpy.resources.store import StoreGet, StorePut
 
 from twin.data.runnable import TIME_RESOLUTION
-from twin.simulation.run_errors import RunawayError, RunError, StallError
+from twin.observation.run_warnings import warning
+from twin.simulation.run_errors import DeadlockError, RunawayError, RunError, StallError
 
 
 @dataclass(frozen=True)
@@ -169,12 +179,24 @@ def busiest(codes: Iterable[int], names: list[str], top: int = 5) -> list[str]:
     return [names[c] for c, _ in Counter(codes).most_common(top)]
 
 
-def stuck_stations(start: Any) -> list[Any] | None:
-    """The stations deadlocked with ``start`` (a station whose servers are all blocked), or
-    ``None`` if any of them can still move.
+def granted(event: simpy.Event) -> bool:
+    """Whether a pending put or get goes through at this instant: triggered, or its store
+    already decided (a get that freed a slot, or a put that brought a part, whose event
+    SimPy processes later in the instant, then serving the waiting puts or gets)."""
+    if event.triggered:
+        return True
+    store = getattr(event, "resource", None)
+    if isinstance(event, StorePut):
+        return len(store.items) < store.capacity
+    return isinstance(event, StoreGet) and bool(store.items)
 
-    A station is stuck when every server waits to put a part into a full buffer (its put not
-    yet granted) of a station that is stuck too; the walk follows those waits from ``start``.
+
+def stuck_stations(start: Any) -> list[Any] | None:
+    """The nodes deadlocked with ``start`` (a node whose servers all wait), or ``None`` if
+    any of them can still move.
+
+    A node is stuck when it waits (:meth:`~twin.simulation.flow.Node.waits`) only on
+    nodes that are stuck too; the walk follows those waits from ``start``.
     """
     seen: dict[int, Any] = {}
     todo: list[Any] = [start]
@@ -191,11 +213,75 @@ def stuck_stations(start: Any) -> list[Any] | None:
 
 
 def cycle_of(start: Any) -> list[str]:
-    """Names along the waits from ``start`` (a stuck station) until one repeats: the cycle,
-    closed by its first station (``['a', 'b', 'a']``)."""
+    """Names along the waits from ``start`` (a stuck node) until one repeats: the cycle,
+    closed by its first node (``['a', 'b', 'a']``); or, where the waits end at a node stuck
+    by itself (a batch larger than its tank), the path to it."""
     path: list[Any] = []
     node = start
     while node not in path:
         path.append(node)
-        node = node.waits()[0]
+        waits = node.waits()
+        if not waits:
+            return [n.name for n in path]
+        node = waits[0]
     return [n.name for n in path[path.index(node):]] + [node.name]
+
+
+def check_deadlock(node: Any) -> None:
+    """A server of ``node`` has just started to wait (blocked or starved): report a deadlock
+    (:func:`report_deadlock`) if nothing it waits for, transitively, can move again."""
+    if node.waits() is None:
+        return
+    stuck = stuck_stations(node)
+    if stuck is None:
+        return
+    clauses = [n.why() for n in sorted(stuck, key=lambda n: n.name)]
+    detail = None if all(plain for _, plain in clauses) else "; ".join(c for c, _ in clauses)
+    ctx = node.ctx
+    report_deadlock(ctx.warnings, cycle_of(node), sorted(n.name for n in stuck),
+                    node.env.now, ctx.line.run.on_deadlock, detail)
+
+
+def report_deadlock(warnings: list[dict[str, Any]], cycle: list[str], names: list[str],
+                    now: float, on_deadlock: str, detail: str | None = None) -> None:
+    """A deadlock of the stations ``names`` (sorted) found at ``now`` [s] along ``cycle``
+    (closed by its first station): raise :class:`DeadlockError`, or with ``on_deadlock =
+    "continue"`` add a warning to ``warnings`` (once per set of stations). ``detail`` says
+    how each waits (default: every server holds a part for a full buffer). Both engines
+    report through here."""
+    if any(w["code"] == "deadlock" and w["stations"] == names for w in warnings):
+        return
+    if detail is None:
+        detail = (f"every server of {', '.join(repr(n) for n in names)} holds a part for a "
+                  "full buffer on this cycle")
+    message = f"deadlock at t = {now:g} s: {' -> '.join(cycle)}: {detail}, so nothing there " \
+              "can move again"
+    if on_deadlock != "continue":
+        raise DeadlockError(message + " (to record it and run on: run setting "
+                            "on_deadlock = 'continue', or twin run --run-on-deadlock)",
+                            now, cycle[:-1] if cycle[0] == cycle[-1] else cycle)
+    warnings.append(warning("deadlock", message, now, names))
+
+
+def wire(nodes: Iterable[Any]) -> None:
+    """Prepare deadlock detection once every node is connected: the suppliers of each
+    input store (nodes that can send a part into it), and which nodes watch their starved
+    servers (those from which a gathering station, with several input stores, is
+    reachable)."""
+    nodes = list(nodes)
+    upstream: dict[int, set[int]] = {id(n): set() for n in nodes}
+    for n in nodes:
+        for code, dest in n.sends():
+            upstream[id(dest)].add(id(n))
+            for store in dest.stores_for(code):
+                suppliers = dest.suppliers.setdefault(id(store), [])
+                if n not in suppliers:
+                    suppliers.append(n)
+    by_id = {id(n): n for n in nodes}
+    todo = [n for n in nodes if len(n.stores_for(None)) > 1]
+    while todo:
+        n = todo.pop()
+        if n.watch_starving:
+            continue
+        n.watch_starving = True
+        todo.extend(by_id[u] for u in upstream[id(n)])

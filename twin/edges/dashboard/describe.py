@@ -16,10 +16,12 @@ from twin.orchestration.live import PROFILE_VARIABLES
 
 
 def _station(spec: S.LineSpec, st: Any) -> dict[str, Any]:
-    """A station: type, routes [names], and for equipment servers, power per state [W],
-    buffer and planned time per item [s] by product."""
+    """A station: type, routes [names], box colour and signal kinds (its type's
+    declarations), and for equipment servers, power per state [W], buffer and planned time
+    per item [s] by product."""
     info: dict[str, Any] = {"type": st.type, "routes": [r.to for r in st.routes],
-                            "description": st.description}
+                            "description": st.description, "colour": st.drawing.colour,
+                            "signals": list(st.signals)}
     if isinstance(st, S.Equipment):
         info["servers"] = st.servers
         info["power_W"] = st.power.by_state()

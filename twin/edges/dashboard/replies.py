@@ -1,5 +1,5 @@
-"""What the dashboard server answers with: its security headers, JSON replies and the refusal
-(:class:`BadRequest`) that every handler raises for a request it will not serve."""
+"""What the dashboard server answers with: its security headers, JSON and cached replies and
+the refusal (:class:`BadRequest`) that every handler raises for a request it will not serve."""
 
 from __future__ import annotations
 
@@ -34,14 +34,15 @@ def json_reply(obj: Any, status: int = 200) -> Response:
                     headers=SECURITY_HEADERS)
 
 
-def json_answer(conn: HTTPConnection, text: bytes, gz: bytes) -> Response:
-    """Already serialised JSON with the security headers, compressed if the client accepts
-    gzip (``gz``: the same, compressed once)."""
+def cached_reply(conn: HTTPConnection, text: bytes, gz: bytes,
+                 media: str = "application/json") -> Response:
+    """An already serialised answer (JSON unless ``media`` says otherwise) with the security
+    headers, compressed if the client accepts gzip (``gz``: the same, compressed once)."""
     if "gzip" in conn.headers.get("accept-encoding", ""):
-        return Response(gz, media_type="application/json",
+        return Response(gz, media_type=media,
                         headers={**SECURITY_HEADERS, "Content-Encoding": "gzip",
                                  "Vary": "Accept-Encoding"})
-    return Response(text, media_type="application/json", headers=SECURITY_HEADERS)
+    return Response(text, media_type=media, headers=SECURITY_HEADERS)
 
 
 def error_reply(status: int, message: str) -> Response:

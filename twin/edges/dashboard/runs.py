@@ -4,6 +4,7 @@ per run and cached; the records are what the live stream would have sent, in one
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,9 @@ from starlette.responses import Response
 from twin.data.checks import line_from_dict
 from twin.edges.dashboard.context import dashboard_of
 from twin.edges.dashboard.params import check_query
-from twin.edges.dashboard.replies import json_answer, json_reply
-from twin.edges.dashboard.stored import read_table, stored_meta, stored_records
-from twin.edges.dashboard.wire import pack
+from twin.edges.dashboard.replies import BadRequest, cached_reply, json_reply
+from twin.edges.dashboard.stored import Answer, read_table, stored_meta, stored_records
+from twin.edges.dashboard.wire import frame, pack
 from twin.observation import runfolder
 from twin.observation.sankey import run_sankeys
 
@@ -52,26 +53,42 @@ def _meta(request: Request, folder: Path) -> dict[str, Any]:
     return stored_meta(folder, store.summary(folder))
 
 
+def _cached_meta(request: Request, rid: str) -> Answer:
+    store = dashboard_of(request).store
+    return store.cached(rid, "meta", lambda f: _meta(request, f))
+
+
 async def run_meta(request: Request) -> Response:
     """``GET /api/runs/{id}/meta``: line layout, registries, settings, KPIs."""
     check_query(request)
-    store = dashboard_of(request).store
-    rid = request.path_params["rid"]
-    answer = await asyncio.to_thread(store.cached, rid, "meta", lambda f: _meta(request, f))
-    return json_answer(request, answer.text, answer.gz)
+    answer = await asyncio.to_thread(_cached_meta, request, request.path_params["rid"])
+    return cached_reply(request, answer.text, answer.gz)
+
+
+RECORD_FORMATS = ("json", "frame")
+"""``?format=`` of a stored run's records: packed JSON columns, or one binary frame."""
 
 
 async def run_records(request: Request) -> Response:
-    """``GET /api/runs/{id}/records``: the run's records in the format of the stream."""
+    """``GET /api/runs/{id}/records``: the run's records in the format of the stream, as
+    packed JSON columns (``{"records": ...}``), or with ``?format=frame`` as one binary frame
+    of the live stream (:func:`~twin.edges.dashboard.wire.frame`, header ``{"records":
+    ...}``), which the page reads without decoding base64 or parsing numbers."""
     check_query(request)
     store = dashboard_of(request).store
     rid = request.path_params["rid"]
+    kind = request.query_params.get("format", "json")
+    if kind not in RECORD_FORMATS:
+        raise BadRequest(400, f"format must be one of {', '.join(RECORD_FORMATS)}")
 
     def build(folder: Path) -> Any:
-        return {"records": pack(stored_records(folder, _meta(request, folder)))}
+        meta = json.loads(_cached_meta(request, rid).text)  # read once per run
+        records = stored_records(folder, meta)
+        return frame({}, records) if kind == "frame" else {"records": pack(records)}
 
-    answer = await asyncio.to_thread(store.cached, rid, "records", build)
-    return json_answer(request, answer.text, answer.gz)
+    answer = await asyncio.to_thread(store.cached, rid, f"records-{kind}", build)
+    media = "application/octet-stream" if kind == "frame" else "application/json"
+    return cached_reply(request, answer.text, answer.gz, media)
 
 
 def sankeys(spec: Any, tables: dict[str, Any], t0: float, t1: float) -> dict[str, Any]:
@@ -104,4 +121,4 @@ async def run_sankey(request: Request) -> Response:
     rid = request.path_params["rid"]
     answer = await asyncio.to_thread(store.cached, rid, "sankey",
                                      lambda f: stored_sankeys(f, store.summary(f)))
-    return json_answer(request, answer.text, answer.gz)
+    return cached_reply(request, answer.text, answer.gz)

@@ -8,6 +8,8 @@ Endpoints (all JSON unless said otherwise; everything is read-only except the al
 ``GET /api/runs``                       stored runs under the runs directory (and the live run)
 ``GET /api/runs/{id}/meta``             a stored run: line layout, registries, settings, KPIs
 ``GET /api/runs/{id}/records``          a stored run's records, in the format of the stream
+                                        (packed JSON columns; ``?format=frame``: one binary
+                                        frame, as the page reads them)
 ``GET /api/runs/{id}/sankey``           material [kg] and energy [kWh] Sankeys of the
                                         observation window (:mod:`twin.observation.sankey`)
 ``GET /api/live``                       the live run: line layout, registries, progress

@@ -17,6 +17,7 @@ from twin.observation.recorder import Recorder
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 
 FIRST_ROWS = 1 << 16
@@ -40,8 +41,6 @@ class CompiledModel:
         what); :func:`twin.simulation.compiled.lower.unsupported` tells beforehand.
     """
 
-    alarms = None  # the compiled engine runs lines without alarms
-
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: tuple[Any, ...] = (),
                  window: tuple[float, float] | None = None) -> None:
@@ -63,6 +62,10 @@ class CompiledModel:
         self._copied = 0
         self.folder = None if window is None else Folder(
             line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
+        #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
+        self.alarms = SignalAlarms(line, {name: [s] for s, name in enumerate(self.low.names)},
+                                   keep=window is None) if line.alarms else None
+        self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
 
     # ------------------------------------------------------------------ running
 
@@ -78,12 +81,13 @@ class CompiledModel:
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
-                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS))
+                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS), self._sg)
             if code == L.DONE:
                 break
             if code == L.REFILL:
                 _refill(self.low, a)
             elif code == L.GROW:
+                self._signals()
                 if self.folder is not None:
                     self._fold()
                 _grow(a)
@@ -91,6 +95,9 @@ class CompiledModel:
                 raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
                                    f"at t = {self.clock[0]:.6g} s")
         self.clock[0] = until
+        self._signals()
+        if self.alarms is not None:
+            self.alarms.finish(until)
         if self.folder is not None:
             self._fold()
         else:
@@ -102,6 +109,14 @@ class CompiledModel:
         counters = (L.N_S, L.N_E, L.N_P, L.N_STOP)
         self.folder.fold(self.a, n, int(n[L.N_PARTS]), counters)  # type: ignore[union-attr]
         n[list(counters)] = 0
+        if self.alarms is not None:
+            self.alarms.dropped()
+
+    def _signals(self) -> None:
+        """Evaluate the signals and alarms on the rows written since the last call."""
+        if self.alarms is not None:
+            ne = int(self.a["n"][L.N_E])
+            self.alarms.take(self.a["e_t"][:ne], self.a["e_i"][:ne, 3])
 
     def accumulated(self) -> Accumulated:
         """The KPI accumulators of a run made with a ``window`` (after :meth:`run`)."""
@@ -120,6 +135,9 @@ class CompiledModel:
         rec.p_id, rec.p_product, rec.p_fate, rec.p_reworks = p[:, 0], p[:, 1], p[:, 2], p[:, 3]
         rec.p_created, rec.p_done = a["p_f"][:np_, 0], a["p_f"][:np_, 1]
         modes = self.low.modes
+        if self.alarms is not None:
+            rec.monitored = rec.watching = True
+            rec.signals, rec.alarm_rows = self.alarms.signal_rows(), self.alarms.alarm_rows()
         rec.stops = [(float(t), int(u), "maintenance", "planned", float(d)) if m == UT.MAINT_MODE
                      else (float(t), int(u), "failure", modes[int(m)], float(d))
                      for (t, d), (u, m) in zip(a["st_f"][:nstop].tolist(),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from twin.kernels.jit import kernel
+from twin.simulation.compiled import alarms as AL
 
 # node kinds
 SOURCE, EQUIP, SINK = 0, 1, 2
@@ -185,19 +186,20 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work, ut, uf, stx, cf, op, opq, shc, shs, shf):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf, sg):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
-    :mod:`.unit_time`.
+    :mod:`.unit_time`, ``sg`` (watched buffer levels) in :mod:`.alarms`.
     """
     now = clock[0]
     n_st = sta.shape[0]
     n_prod = cycle.shape[1]
     while True:
+        AL.levels(now, ql, sg)  # the watched buffers after the last event (if changed)
         if n[FLAG_ERR]:
             clock[0] = now
             return FAILED
@@ -206,7 +208,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             return REFILL
         if (s_t.shape[0] - n[N_S] < SLACK or e_t.shape[0] - n[N_E] < SLACK
                 or p_f.shape[0] - n[N_P] < SLACK or st_f.shape[0] - n[N_STOP] < SLACK
-                or pc.shape[0] - n[N_PARTS] < SLACK or ht.shape[0] - n[N_HEAP] < SLACK):
+                or pc.shape[0] - n[N_PARTS] < SLACK or ht.shape[0] - n[N_HEAP] < SLACK
+                or sg[4][0] >= AL.SLACK_ROWS):
             clock[0] = now
             return GROW
         for s in range(n_st):

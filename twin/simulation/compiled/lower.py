@@ -16,8 +16,10 @@ import numpy as np
 
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
+from twin.data.registry import type_name
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
+from twin.simulation.compiled.alarms import unsupported_alarms
 from twin.simulation.streams import Streams
 
 STREAM_ROWS = 8 * CHUNK
@@ -25,19 +27,23 @@ STREAM_ROWS = 8 * CHUNK
 WEEK = 7 * 86400.0
 
 
+LOWERED = (S.Source, S.Machine, S.Inspection, S.Sink)
+"""The station types the compiled engine runs (exactly these classes, not subclasses)."""
+
+
 def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     """Why the compiled engine cannot run ``line`` (empty: it can)."""
     why: list[str] = []
     if events:
         why.append("timed scenario events")
-    if line.alarms:
-        why.append("alarms")
+    why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
     for name, st in line.stations.items():
         where = f"station {name!r}"
-        if not isinstance(st, S.Source | S.Machine | S.Inspection | S.Sink):
-            why.append(f"{where}: type {st.type!r}")
+        if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
+            why.append(f"{where}: type {st.type!r} (it runs "
+                       f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
         if any(r.delay is not None for r in st.routes):
             why.append(f"{where}: transport delays")

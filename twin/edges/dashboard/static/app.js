@@ -401,7 +401,8 @@ function renderDiagram(run, T) {
     g.setAttribute("data-station", n);
     g.setAttribute("data-column", b.column);
     const summary = units.map(([, s]) => s).join(", ");
-    g.innerHTML = `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3"/>` +
+    const fill = /^#[0-9a-fA-F]{6}$/.test(b.colour || "") ? ` style="fill:${b.colour}"` : "";  // the type's colour, from the line description
+    g.innerHTML = `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="3"${fill}/>` +
       `<text class="name" x="${b.x + 0.5 * em}" y="${b.y + 1.3 * em}">${escapeHtml(n)}</text>` +
       `<text class="state" x="${b.x + 0.5 * em}" y="${b.y + 2.5 * em}" fill="#5c5c5c">${escapeHtml(summary || b.type || "")}</text>`;
     units.forEach(([u, s], i) => {
@@ -1068,9 +1069,17 @@ function connectLive(run, cursor, failures = 0) {
   };
 }
 
+// A stored run's records come as one binary frame of the stream (typed arrays read in place:
+// no base64 to decode, no numbers to parse).
+async function getFrame(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return readFrame(await res.arrayBuffer());
+}
+
 async function loadStored(id) {
   const enc = id.split("/").map(encodeURIComponent).join("/");
-  const [meta, rec] = await Promise.all([getJSON(`/api/runs/${enc}/meta`), getJSON(`/api/runs/${enc}/records`)]);
+  const [meta, rec] = await Promise.all([getJSON(`/api/runs/${enc}/meta`), getFrame(`/api/runs/${enc}/records?format=frame`)]);
   const run = new RunData(meta);
   run.append(rec.records);
   return run;
