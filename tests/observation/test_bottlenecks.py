@@ -201,3 +201,24 @@ def test_servo_line_names_its_assembly_as_the_shifting_bottleneck() -> None:
     share = st["bottleneck_sole_fraction"] + st["bottleneck_shifting_fraction"]
     assert share.idxmax() == "assembly" and share["burn_in"] > 0
     assert share.sum() <= 2.0 and (share >= 0).all()
+
+
+def test_the_bottleneck_of_stations_tied_to_rounding_is_the_first_listed() -> None:
+    """Two stations always active: their active fractions are both 1, one summed in another
+    order (tables or the compiled engine's accumulators) as 1 + 2e-16. The line KPI names
+    the first listed either way (argmax on the raw values named the second)."""
+    from twin.data.checks import line_from_dict
+    from twin.observation.kpis import LineTallies, line_row
+
+    line = line_from_dict({"line": {"name": "tie"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "to": "m1"},
+        "m1": {"type": "machine", "buffer": 1, "cycle_time": "1 s", "to": "m2"},
+        "m2": {"type": "machine", "buffer": 1, "cycle_time": "1 s", "to": "out"},
+        "out": {"type": "sink"}}})
+    tally = LineTallies(10, 0, 0, 0, 10, 2.0, 5.0, 5.0, 6.0)
+    energy = pd.DataFrame({"kwh": [0.0], "kg_co2e": [0.0], "kgce": [0.0]})
+    for second in (1.0, 1.0 + 2e-16, 1.0 - 2e-16):
+        stations = pd.DataFrame({"station": ["m1", "m2"], "active_fraction": [1.0, second],
+                                 "utilisation": [0.9, 0.8], "oee": [0.7, 0.6]})
+        row = line_row(line, tally, stations, energy, None, 0.0, 3600.0)
+        assert row["bottleneck"] == "m1" and row["bottleneck_utilisation"] == 0.9

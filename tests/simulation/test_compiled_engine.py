@@ -27,18 +27,20 @@ from twin.simulation.line import LineModel
 
 
 def simulate(model: type, spec: Any, seed: int, until: float
-             ) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+             ) -> tuple[dict[str, pd.DataFrame], dict[str, int], list[dict[str, Any]]]:
     rec = Recorder()
     m = model(spec, seed, rec)
     m.run(until)
-    return rec.tables(until), m.wip()
+    return rec.tables(until), m.wip(), m.warnings
 
 
 def assert_same_tables(spec: Any, seed: int, until: float) -> dict[str, pd.DataFrame]:
-    """Run both engines and require identical states, events, parts, stops and end WIP."""
-    a, wip_a = simulate(LineModel, spec, seed, until)
-    b, wip_b = simulate(CompiledModel, spec, seed, until)
+    """Run both engines and require identical states, events, parts, stops, end WIP and
+    warnings (deadlocks run through)."""
+    a, wip_a, warn_a = simulate(LineModel, spec, seed, until)
+    b, wip_b, warn_b = simulate(CompiledModel, spec, seed, until)
     assert wip_a == wip_b
+    assert warn_a == warn_b
     for name in ("states", "parts", "stops"):
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
     key = ["time", "part", "station", "kind"]  # rows of one instant may come in another order
@@ -77,13 +79,60 @@ def durations(draw: st.DrawFn, mean: float) -> dict[str, Any]:
     }[kind]
 
 
+def batch_station(draw: st.DrawFn) -> dict[str, Any]:
+    """A batch station: full batches only, ``min_batch``, ``max_wait`` or both."""
+    size = draw(st.integers(1, 5))
+    b: dict[str, Any] = {"type": "batch", "batch_size": size,
+                         "cycle_time": draw(durations(1.5))}
+    mode = draw(st.sampled_from(["full", "min", "wait", "both"]))
+    if mode in ("min", "both"):
+        b["min_batch"] = draw(st.integers(1, size))
+    if mode in ("wait", "both"):
+        b["max_wait"] = f"{draw(st.floats(0.3, 4.0))} s"
+    buffer = draw(st.sampled_from([1, 4, None]))  # buffer = 0: on SimPy (see unsupported)
+    if buffer is not None:
+        b["buffer"] = buffer
+    if draw(st.booleans()):
+        b["failures"] = [{"name": "door", "ttf": draw(durations(30.0)),
+                          "ttr": draw(durations(3.0))}]
+    return b
+
+
+def assembly_station(draw: st.DrawFn, base: list[str], infinite: bool
+                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An assembly station joining the line's parts with 1-2 kinds of components, and the
+    source of its components (an infinite supply or arrivals, a mix of both kinds). Two
+    infinite supplies may release parts at one instant, numbering them in another order
+    than SimPy (see the tie rule): beside an infinite main supply, components arrive."""
+    kinds = ["K", "L"][:draw(st.integers(1, 2))]
+    comp: dict[str, Any] = {"type": "source", "to": "asm"}
+    if len(kinds) == 2:
+        comp["mix"] = {"K": draw(st.floats(0.3, 1.0)), "L": 1.0}
+    else:
+        comp["product"] = "K"
+    buffer = draw(st.sampled_from([1, 3, None]))
+    if infinite or draw(st.booleans()):
+        comp["interarrival"] = draw(durations(0.4))
+    elif buffer is None:  # an infinite supply needs a finite buffer
+        buffer = 3
+    a: dict[str, Any] = {"type": "assembly", "servers": draw(st.integers(1, 2)),
+                         "base": base, "components": {k: draw(st.integers(1, 2))
+                                                      for k in kinds},
+                         "cycle_time": draw(durations(0.8))}
+    if buffer is not None:
+        a["buffer"] = buffer
+    return a, comp
+
+
 @st.composite
 def lines(draw: st.DrawFn) -> dict[str, Any]:
     """A random discrete line: a source (infinite supply, arrivals or a release schedule, a
     product mix in lots, a limit, lost arrivals), 1-4 stages of machines (parallel servers,
     finite, unlimited or zero buffers, per-product cycle times, operating-time failures),
-    splits by probability or to the least loaded machine, an inspection with scrap and
-    rework, and sinks; unit time (:func:`unit_time`) on some of them."""
+    splits by probability or to the least loaded machine, a route back to the same machine,
+    a batch station, an assembly station with its component source, an inspection with
+    scrap and rework (into an unlimited buffer, or a finite one that may deadlock: run on
+    through it), and sinks; unit time (:func:`unit_time`) on some of them."""
     n_stages = draw(st.integers(1, 4))
     products = ["A", "B"] if draw(st.booleans()) else ["A"]
     top = draw(unit_time_top())
@@ -98,7 +147,8 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         src["product"] = "A"
     if supply == "arrivals":
         src["interarrival"] = draw(durations(1.0))
-    elif supply == "schedule":  # lots at irrational-looking times, some repeating
+    elif supply == "schedule":  # lots at irrational-looking times after 0 (where other
+        # sources start: a tie), some repeating
         src["schedule"] = [
             {"at": f"{draw(st.floats(0.0, 50.0)) + OFF_GRID} s",
              "quantity": draw(st.integers(1, 6)),
@@ -142,23 +192,55 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
             else:
                 stations[p]["to"] = names  # least loaded
         previous = names
+    products_all = list(products)
+    if draw(st.booleans()):  # a route back to the same machine
+        p = previous[-1]
+        stations[p]["routes"] = [{"to": p, "probability": 0.2}]
+    for kind in ("batch", "assembly"):
+        if not draw(st.booleans()):
+            continue
+        if kind == "batch":  # it runs through off-shift time (see lower.unsupported)
+            stations["bat"] = batch_station(draw)
+            if "calendar" in top:
+                stations["bat"]["follows_calendar"] = False
+        else:
+            stations["asm"], stations["comp"] = assembly_station(draw, products, infinite)
+            products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
+            more = draw(unit_time(top, len(products)))
+            stations["asm"]["failures"] = more.pop("failures", [])
+            stations["asm"].update(more)
+        name = "bat" if kind == "batch" else "asm"
+        for p in previous:
+            _send_to(stations[p], p, name)
+        previous = [name]
     insp = {"type": "inspection", "cycle_time": draw(durations(0.3)),
             "scrap_probability": draw(st.floats(0.0, 0.2)), "max_reworks": 2,
             "to": ["out", "out2"]}
-    if draw(st.booleans()):
+    rework = draw(st.sampled_from(["none", "unlimited", "finite"]))
+    if rework != "none":
         insp["rework_probability"] = 0.2
         insp["rework_to"] = "m0a"
-        stations["m0a"].pop("buffer", None)  # an unlimited buffer takes the rework back
-        if infinite:
-            stations["m0a"]["buffer"] = 50
+        if rework == "unlimited":  # an unlimited buffer takes the rework back
+            stations["m0a"].pop("buffer", None)
+            if infinite:
+                stations["m0a"]["buffer"] = 50
     stations["insp"] = insp
     for p in previous:
-        stations[p].pop("routes", None)
-        stations[p]["to"] = "insp"
+        _send_to(stations[p], p, "insp")
     stations["out"] = {"type": "sink"}
     stations["out2"] = {"type": "sink"}
-    return {"line": {"name": "random"}, "products": {p: {} for p in products},
-            "stations": stations, **top}
+    return {"line": {"name": "random"}, "products": {p: {} for p in products_all},
+            "run": {"on_deadlock": "continue"}, "stations": stations, **top}
+
+
+def _send_to(station: dict[str, Any], name: str, dest: str) -> None:
+    """Route ``station`` on to ``dest`` (keeping its route back to itself, if any)."""
+    back = [r for r in station.pop("routes", []) if r["to"] == name]
+    station.pop("to", None)
+    if back:
+        station["routes"] = [*back, {"to": dest, "probability": 0.8}]
+    else:
+        station["to"] = dest
 
 
 @st.composite

@@ -47,7 +47,7 @@ def test_maintenance_stops_on_plan_and_work_resumes_where_it_stopped(model: type
         "every": "1000 s", "duration": const(100.0), "first": "250 s"}})
     assert unsupported(spec) == []
     end = 10_000.0
-    tables, _ = simulate(model, spec, 1, end)
+    tables = simulate(model, spec, 1, end)[0]
     stops = tables["stops"]
     np.testing.assert_array_equal(stops["start"], 250.0 + 1000.0 * np.arange(10))
     assert (stops["kind"] == "maintenance").all() and (stops["duration"] == 100.0).all()
@@ -75,7 +75,7 @@ def test_shifts_stop_units_off_shift_and_cycles_run_on_next_morning(model: type)
     week = 7 * 86400.0
     for follows, off, parts in ((True, 88 * 3600.0, 405), (False, 0.0, 851)):
         spec = _supplied({"cycle_time": const(710.0), "follows_calendar": follows}, cal)
-        tables, _ = simulate(model, spec, 1, week)
+        tables = simulate(model, spec, 1, week)[0]
         assert _time_in(tables["states"], "off") == pytest.approx(off, abs=1e-6)
         assert len(tables["parts"]) == parts
 

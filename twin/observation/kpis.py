@@ -258,6 +258,16 @@ def line_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], stations: pd.Da
     return line_row(line, line_tallies(tables, t0, t1), stations, energy, utilities, t0, t1)
 
 
+TIE = 1e-9
+"""Fractions this close count as equal when a KPI picks the largest (sums of the same state
+times in another order, as tables and accumulators make them, differ in the last bits)."""
+
+
+def _first_max(values: np.ndarray) -> int:
+    """The first index whose value is the largest, to within :data:`TIE`."""
+    return int(np.flatnonzero(values >= values.max() - TIE)[0])
+
+
 def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
              energy: pd.DataFrame, utilities: pd.DataFrame | None, t0: float,
              t1: float) -> dict[str, float | str | int]:
@@ -272,14 +282,14 @@ def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
     bottleneck = ""
     if len(stations):
         active = stations["active_fraction"].fillna(-1.0).to_numpy()
-        bottleneck = str(stations["station"].iloc[int(np.argmax(active))])
+        bottleneck = str(stations["station"].iloc[_first_max(active)])
     row = stations[stations["station"] == bottleneck] if len(stations) else stations
     shifting = ""
     if len(stations) and "bottleneck_sole_fraction" in stations:
         share = (stations["bottleneck_sole_fraction"]
                  + stations["bottleneck_shifting_fraction"]).to_numpy()
         if share.max() > 0:
-            shifting = str(stations["station"].iloc[int(np.argmax(share))])
+            shifting = str(stations["station"].iloc[_first_max(share)])
     return {
         "window_h": hours,
         "good_units": gq,

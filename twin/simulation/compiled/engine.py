@@ -14,11 +14,14 @@ import numpy as np
 from twin.data import spec as S
 from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import Recorder
+from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
+from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
@@ -48,7 +51,7 @@ class CompiledModel:
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
         self.line, self.rec = line, recorder
-        self.warnings: list[dict[str, Any]] = []  # engine warnings (none: no cycles to deadlock)
+        self.warnings: list[dict[str, Any]] = []  # engine warnings (deadlocks run through)
         for p in line.products:  # the same codes, in the same order, as LineModel
             recorder.product_code(p)
         for name, st in line.stations.items():
@@ -81,10 +84,13 @@ class CompiledModel:
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
-                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS), self._sg)
+                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS), self._sg,
+                              tuple(a[k] for k in GATHER_ARRAYS))
             if code == L.DONE:
                 break
-            if code == L.REFILL:
+            if code == L.DEADLOCK:
+                self._deadlock()
+            elif code == L.REFILL:
                 _refill(self.low, a)
             elif code == L.GROW:
                 self._signals()
@@ -124,6 +130,19 @@ class CompiledModel:
             raise RuntimeError("this run records tables, not KPI accumulators")
         return self.folder.result(self.low.units)
 
+    def _deadlock(self) -> None:
+        """Report the deadlock the loop found (raise, or warn and run on)."""
+        sta, ux, xn, names = self.a["sta"], self.a["ux"], self.a["xn"], self.low.names
+        s = int(xn[G.XN_DEAD])
+        path: list[int] = []
+        while s not in path:  # along the first unit's wait, as watchdog.cycle_of
+            path.append(s)
+            s = int(ux[sta[s, L.U0], G.UX_BLK])
+        cycle = [names[i] for i in path[path.index(s):]] + [names[s]]
+        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:]))
+        report_deadlock(self.warnings, cycle, stuck, float(self.clock[0]),
+                        self.line.run.on_deadlock)
+
     def _to_recorder(self) -> None:
         """Hand the records made so far to the recorder (its columns, as NumPy arrays)."""
         a, rec, n = self.a, self.rec, self.a["n"]
@@ -147,18 +166,23 @@ class CompiledModel:
 
     def wip(self) -> dict[str, int]:
         """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
-        sta, ql = self.a["sta"], self.a["ql"]
+        a = self.a
+        sta = a["sta"]
         out = {}
         for s, name in enumerate(self.low.names):
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
-                         else int(ql[s] + sta[s, L.HOLD]))
+                         else int(ST.load(s, sta, a["ql"], a["gql"], a["pql"], a["gst"])))
         out["(in transit)"] = 0
         return out
 
     def inventory(self) -> dict[str, float]:
         """No process material on a discrete line."""
         return {}
+
+
+GATHER_ARRAYS = ("gst", "gwait", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
+"""The arrays of :mod:`.gather`, in the order of the loop's ``x`` tuple."""
 
 
 def _state(low: Lowered) -> dict[str, np.ndarray]:
@@ -184,14 +208,21 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     servers = max(1, int(a["sta"][:, L.NU].max()) if n_st else 1)
     caps = a["sta"][:, L.CAP]
     q = int(max(256, 2 * caps.max() + 128)) if n_st else 256
+    n_q = a["qst"].shape[0]  # the stations' queues, then the assembly component queues
+    gst = a["gst"]
+    width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
+                1 + int(gst[:, G.X_ASMN].max(initial=0)))
+    a.update(ux=np.zeros((n_u, G.UX_COLS), np.int64), uxf=np.zeros((n_u, 2)),
+             held=np.zeros((n_u, width), np.int64), xn=np.zeros(G.XN_SEEN + n_st, np.int64))
+    a["ux"][:, G.UX_BLK] = -1
     a.update(
         ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),
                                                             np.int64),
-        qbuf=np.zeros((n_st, q), np.int64), qh=np.zeros(n_st, np.int64),
-        ql=np.zeros(n_st, np.int64), pqs=np.zeros((n_st, 256), np.int64),
-        pqp=np.zeros((n_st, 256), np.int64), pqh=np.zeros(n_st, np.int64),
-        pql=np.zeros(n_st, np.int64), gq=np.zeros((n_st, servers), np.int64),
-        gqh=np.zeros(n_st, np.int64), gql=np.zeros(n_st, np.int64),
+        qbuf=np.zeros((n_q, q), np.int64), qh=np.zeros(n_q, np.int64),
+        ql=np.zeros(n_q, np.int64), pqs=np.zeros((n_q, 256), np.int64),
+        pqp=np.zeros((n_q, 256), np.int64), pqh=np.zeros(n_q, np.int64),
+        pql=np.zeros(n_q, np.int64), gq=np.zeros((n_q, servers), np.int64),
+        gqh=np.zeros(n_q, np.int64), gql=np.zeros(n_q, np.int64),
         pint=np.zeros((FIRST_ROWS, 2), np.int64), pc=np.zeros(FIRST_ROWS),
         s_t=np.zeros(FIRST_ROWS), s_i=np.zeros((FIRST_ROWS, 2), np.int64),
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),

@@ -20,6 +20,9 @@ its next part) goes straight on (its action at the front of the list); one that 
 through an event (a blocked sender admitted, a server handed a part, a unit whose stoppage
 ended, an operator granted) is queued at the back, once per event SimPy passes through. So
 the two engines agree on every line where no two timed events fall on the same instant.
+The input buffers are SimPy's stores to the event: a put or get takes effect at once, the
+store's callback (serving a waiting unit, admitting a blocked sender) one event later, so a
+part handed to a waiting server holds its slot until then (:mod:`.stores`).
 """
 
 from __future__ import annotations
@@ -35,25 +38,27 @@ SOURCE, EQUIP, SINK = 0, 1, 2
 (KIND, CAP, U0, NU, HOLD, INSP, REWDEST, MAXREW, QSTREAM, RSTREAM, MADE, LIMIT, SMODE,
  ARRSTREAM, MIX0, MIXN, MIXSTREAM, LOT, LOTLEFT, LOTPROD, LOSTMODE) = range(21)
 STA_COLS = 21
-# columns of ``uni`` (int, one row per unit)
-U_ST, U_ACT, U_SHOWN, U_DOWN, U_PART, U_DUE, U_F0, U_NF = range(8)
-UNI_COLS = 8
+# columns of ``uni`` (int, one row per unit; U_WQ: the queue it waits in when idle)
+U_ST, U_ACT, U_SHOWN, U_DOWN, U_PART, U_DUE, U_F0, U_NF, U_WQ = range(9)
+UNI_COLS = 9
 # columns of ``ufl`` (float, one row per unit): work left, cycle length, current step [s]
 F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE = range(5)
-# work-list actions within one instant
-A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE = range(6)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE = range(6)
+# work-list actions within one instant (from A_FREED on: those of :mod:`.stores` and
+# :mod:`.gather`)
+(A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_DUE,
+ A_STORED) = range(9)
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
-CREATED, ARRIVE, START, END, SCRAP, REWORK, EXIT, LOST = 0, 1, 2, 3, 4, 5, 7, 8
+CREATED, ARRIVE, START, END, SCRAP, REWORK, CONSUMED, EXIT, LOST = range(9)
 # fates (twin.observation.recorder.FATES)
-GOOD, SCRAPPED = 1, 2
+GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 # return codes of run_loop
-DONE, REFILL, GROW, FAILED = range(4)
+DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
 N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR = range(9)
 N_COUNTERS = 9
@@ -156,8 +161,8 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
 
 
 @kernel
-def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen, sconst,
-           n):
+def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
+           sconst, n, x):
     """The next station of a part of ``prod`` leaving station ``s``: the only route, one
     drawn by probability, or the least loaded destination (ties: the first listed)."""
     row = s * n_prod + prod
@@ -176,7 +181,7 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
     best, best_load = -1, 1 << 62
     for i in range(r0, r1):
         d = rdest[i]
-        load = 0 if sta[d, KIND] == SINK else ql[d] + sta[d, HOLD]
+        load = 0 if sta[d, KIND] == SINK else ST.load(d, sta, ql, gql, pql, x[0])
         if load < best_load:
             best, best_load = d, load
     return best
@@ -186,20 +191,24 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf, spos, slen,
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work, ut, uf, stx, cf, op, opq, shc, shs, shf, sg):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf, sg, x):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
-    :mod:`.unit_time`, ``sg`` (watched buffer levels) in :mod:`.alarms`.
+    :mod:`.unit_time`, ``sg`` (watched buffer levels) in :mod:`.alarms`, ``x`` holds
+    those of :mod:`.gather`. Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock
+    is found.
     """
     now = clock[0]
-    n_st = sta.shape[0]
     n_prod = cycle.shape[1]
     while True:
         AL.levels(now, ql, sg)  # the watched buffers after the last event (if changed)
+        if x[8][G.XN_NBLK] > 0 and G.deadlocked(sta, x):
+            clock[0] = now
+            return DEADLOCK
         if n[FLAG_ERR]:
             clock[0] = now
             return FAILED
@@ -212,7 +221,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 or sg[4][0] >= AL.SLACK_ROWS):
             clock[0] = now
             return GROW
-        for s in range(n_st):
+        for s in range(ql.shape[0]):
             if ql[s] > qbuf.shape[1] - 64 or pql[s] > pqs.shape[1] - 64:
                 clock[0] = now
                 return GROW
@@ -242,7 +251,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
         else:
             work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
-                                      if kind == EV_SUPPLY else A_WORK), who
+                                      if kind == EV_SUPPLY else A_DUE if kind == EV_DUE
+                                      else A_WORK), who
             work[0, 2] = kind
         while wi < wn:
             act, a, b = work[wi, 0], work[wi, 1], work[wi, 2]
@@ -273,14 +283,15 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     prod = sta[s, LOTPROD]
                 lost = False
                 if sta[s, LOSTMODE] == 1:  # lost if the destination cannot take it now
-                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, sbuf,
-                                  spos, slen, sconst, n)
+                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
+                                  sbuf, spos, slen, sconst, n, x)
                     if sta[dest, KIND] == EQUIP:
                         cap = sta[dest, CAP]
+                        q = x[2][dest, prod]
                         if cap == 0:
-                            lost = gql[dest] == 0
+                            lost = gql[q] == 0
                         else:
-                            lost = not (pql[dest] == 0 and (cap < 0 or ql[dest] < cap))
+                            lost = not ST.room(cap, ql[q], gql[q], pql[q])
                 if lost:
                     _event(now, -1, prod, s, LOST, e_t, e_i, n)
                 else:
@@ -290,8 +301,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     sta[s, MADE] += 1
                     _event(now, part, prod, s, CREATED, e_t, e_i, n)
                     if dest < 0:
-                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                      sbuf, spos, slen, sconst, n)
+                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
+                                      sbuf, spos, slen, sconst, n, x)
                 if act == A_ARRIVAL and not (sta[s, LIMIT] >= 0
                                              and sta[s, MADE] >= sta[s, LIMIT]):
                     gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
@@ -337,9 +348,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     continue
                 # the cycle is over
                 wn = UT.cycle_over(u, ut, stx, uni, op, opq, work, wn)
-                part = uni[u, U_PART]
+                part = G.ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x)
                 sender = u
-                _event(now, part, pint[part, 0], s, END, e_t, e_i, n)
                 if sta[s, INSP] == 1:
                     u01 = _draw(sta[s, QSTREAM], sbuf, spos, slen, sconst, n)
                     if u01 < qual[s, 0] or (u01 < qual[s, 1] and pint[part, 1] >= sta[s, MAXREW]):
@@ -355,7 +365,35 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         dest = sta[s, REWDEST]
                 if dest < 0:
                     dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                  sbuf, spos, slen, sconst, n)
+                                  gql, pql, sbuf, spos, slen, sconst, n, x)
+            elif A_FREED <= act <= A_STORED or (act == UT.A_TOOK and x[0][uni[a, U_ST],
+                                                                         G.X_KIND] != G.PLAIN):
+                # the stores' callbacks; batch and assembly stations
+                if act == A_FREED:
+                    wn = ST.freed(a, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh,
+                                 pql, gql, work, wn, x)
+                elif act == A_STORED:
+                    wn = ST.serve(a, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                                 stx, work, wn, x)
+                elif act == A_DUE:
+                    wn = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq,
+                               work, wn, x)
+                else:  # handed a part while it waited: it goes on gathering
+                    wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
+                                  pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
+                continue
+            elif act == A_TAKE and x[0][uni[a, U_ST], G.X_KIND] != G.PLAIN:
+                part = G.next_part(a, x)  # a batch sends its parts one by one
+                if part < 0:
+                    wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
+                                  pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
+                    continue
+                sender = a
+                dest = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest, rcum,
+                              rmode, ql, gql, pql, sbuf, spos, slen, sconst, n, x)
             elif act == A_TAKE:  # unit a is free: take the next part or wait for one
                 u = a
                 s = uni[u, U_ST]
@@ -373,22 +411,11 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, got, pint[got, 0], s, ARRIVE, e_t, e_i, n)
                         work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 1
                         wn += 1
-                elif ql[s] > 0:
-                    h = qh[s]
-                    got = qbuf[s, h]
-                    qh[s] = (h + 1) % qbuf.shape[1]
-                    ql[s] -= 1
-                    if pql[s] > 0:  # the freed slot admits the first blocked sender
-                        h = pqh[s]
-                        snd, p2 = pqs[s, h], pqp[s, h]
-                        pqh[s] = (h + 1) % pqs.shape[1]
-                        pql[s] -= 1
-                        qbuf[s, (qh[s] + ql[s]) % qbuf.shape[1]] = p2
-                        ql[s] += 1
-                        _event(now, p2, pint[p2, 0], s, ARRIVE, e_t, e_i, n)
-                        # the sender goes on two events later (SimPy: the get, then the put)
-                        work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 2
-                        wn += 1
+                elif gql[s] > 0:  # others wait: the first of them is served (SimPy's get)
+                    wn = ST.serve(s, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                                  stx, work, wn, x)
+                else:  # the first part; its get, done next, admits a blocked sender
+                    got, wn = ST.take(s, qbuf, qh, ql, work, wn)
                 if got < 0:
                     _set(u, IDLE, now, uni, s_t, s_i, n)
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
@@ -411,6 +438,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
                     wn += 1
                 elif a >= 0:
+                    G.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
                     wi -= 1  # the sender goes straight on
                     work[wi, 0], work[wi, 1] = A_TAKE, a
@@ -428,24 +456,28 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 _finish(part, now, GOOD, pint, pc, p_f, p_i, n)
             else:
                 cap = sta[dest, CAP]
-                if gql[dest] > 0 and (cap == 0 or ql[dest] == 0):  # a server waits for it
-                    h = gqh[dest]
-                    v = gq[dest, h]
-                    gqh[dest] = (h + 1) % gq.shape[1]
-                    gql[dest] -= 1
+                q = x[2][dest, pint[part, 0]]  # its queue (an assembly has one per product)
+                if cap == 0 and gql[q] > 0:  # a server waits for it: a direct hand-over
+                    h = gqh[q]
+                    v = gq[q, h]
+                    gqh[q] = (h + 1) % gq.shape[1]
+                    gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
                     sta[dest, HOLD] += 1
                     uni[v, U_PART] = part
                     recv = v  # it goes on once the sender has (as SimPy resumes it later)
-                elif cap != 0 and pql[dest] == 0 and (cap < 0 or ql[dest] < cap):
-                    qbuf[dest, (qh[dest] + ql[dest]) % qbuf.shape[1]] = part
-                    ql[dest] += 1
+                elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
+                    qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
+                    ql[q] += 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
+                    if gql[q] > 0:  # a unit waits: it is served once the put is done
+                        work[wn, 0], work[wn, 1] = A_STORED, q
+                        wn += 1
                 else:  # full: the sender holds the part, blocked
                     entered = False
-                    k = (pqh[dest] + pql[dest]) % pqs.shape[1]
-                    pqs[dest, k], pqp[dest, k] = sender, part
-                    pql[dest] += 1
+                    k = (pqh[q] + pql[q]) % pqs.shape[1]
+                    pqs[q, k], pqp[q, k] = sender, part
+                    pql[q] += 1
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1
@@ -453,6 +485,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
+                    G.blocked(sender, dest, uni, x)
             else:
                 s = -1 - sender
                 if not entered:
@@ -467,5 +500,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 wn += 1
 
 
-# unit time: stoppages, setups, operators, shifts (imported last: it uses this module)
+# unit time: stoppages, setups, operators, shifts; batch and assembly stations; the input
+# buffers as SimPy's stores (imported last: they use this module)
+from twin.simulation.compiled import gather as G  # noqa: E402
+from twin.simulation.compiled import stores as ST  # noqa: E402
 from twin.simulation.compiled import unit_time as UT  # noqa: E402

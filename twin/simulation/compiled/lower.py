@@ -17,6 +17,7 @@ import numpy as np
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
 from twin.data.registry import type_name
+from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.alarms import unsupported_alarms
@@ -27,7 +28,7 @@ STREAM_ROWS = 8 * CHUNK
 WEEK = 7 * 86400.0
 
 
-LOWERED = (S.Source, S.Machine, S.Inspection, S.Sink)
+LOWERED = (S.Source, S.Machine, S.Inspection, S.Batch, S.Assembly, S.Sink)
 """The station types the compiled engine runs (exactly these classes, not subclasses)."""
 
 
@@ -39,6 +40,7 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
+    shifted = line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]
     for name, st in line.stations.items():
         where = f"station {name!r}"
         if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
@@ -47,10 +49,15 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
             continue
         if any(r.delay is not None for r in st.routes):
             why.append(f"{where}: transport delays")
-        if any(r.to == name for r in st.routes) or (
-                isinstance(st, S.Inspection) and st.rework_to == name):
-            why.append(f"{where}: a route back to itself")
-        if isinstance(st, S.Machine | S.Inspection):
+        if isinstance(st, S.Batch | S.Assembly) and st.buffer == 0:
+            why.append(f"{where}: a {st.type} station with buffer = 0")
+        if isinstance(st, S.Batch) and (
+                st.setup_time is not None or st.operator is not None
+                or st.maintenance is not None or any(f.basis == "calendar" for f in st.failures)
+                or (st.follows_calendar and shifted)):
+            why.append(f"{where}: a batch station with setups, operators or stops while idle "
+                       "(shifts, maintenance, calendar-time failures)")
+        if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
     return why
@@ -100,6 +107,12 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         return len(out) - 1
 
     sta = _rows(n_st, L.STA_COLS)
+    gst = _rows(n_st, G.X_COLS)
+    gst[:, G.X_OUT] = -1
+    gwait = np.full(n_st, -1.0)  # a batch's max_wait [s] (-1: none)
+    qof = np.repeat(np.arange(n_st, dtype=np.int64)[:, None], max(n_prod, 1), axis=1)
+    qst = list(range(n_st))  # the station of each queue (then the component queues)
+    aseq: list[int] = []  # the queue of each component an assembly takes, in order
     sta[:, L.LIMIT] = -1
     sta[:, L.REWDEST] = -1
     cycle = _rows(n_st, n_prod) if n_prod else np.zeros((n_st, 1), np.int64)
@@ -159,8 +172,9 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                                  else pcode[rel.product], rel.at, rel.every or 0.0))
             if st.interarrival is not None:
                 sta[s, L.ARRSTREAM] = stream(st.interarrival, name, "arrival")
-        elif isinstance(st, S.Machine | S.Inspection):
+        elif isinstance(st, S.Equipment):
             sta[s, L.CAP] = -1 if st.buffer is None else st.buffer
+            _gathering(st, s, gst, gwait, qof, qst, aseq, pcode)
             sta[s, L.U0], sta[s, L.NU] = len(units), st.servers
             default = stream(st.cycle_time, name, "cycle")
             for p in products:
@@ -203,11 +217,12 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                 u_fail.append((first, len(fint_rows) - first))
     uni = _rows(len(units), L.UNI_COLS)
     for u, ((s, _), (f0, nf)) in enumerate(zip(units, u_fail, strict=True)):
-        uni[u, L.U_ST], uni[u, L.U_F0], uni[u, L.U_NF] = s, f0, nf
+        uni[u, L.U_ST], uni[u, L.U_F0], uni[u, L.U_NF], uni[u, L.U_WQ] = s, f0, nf, s
         uni[u, L.U_PART], uni[u, L.U_DUE], uni[u, L.U_SHOWN] = -1, -1, -1
     low = Lowered(names, units, modes, streams=out)
     low.arrays.update(
-        sta=sta, uni=uni, ufl=np.zeros((len(units), 3)),
+        gst=gst, gwait=gwait, qof=qof, qst=np.asarray(qst, dtype=np.int64),
+        aseq=np.asarray(aseq, dtype=np.int64), sta=sta, uni=uni, ufl=np.zeros((len(units), 3)),
         fint=np.asarray(fint_rows, dtype=np.int64).reshape(-1, 3),
         mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
         rptr=np.asarray(rptr, dtype=np.int64),
@@ -217,6 +232,29 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     low.arrays.update(_unit_time(line, u_time, stx, cf_rows, windows if shifted else []))
     return low
+
+
+def _gathering(st: S.Equipment, s: int, gst: np.ndarray, gwait: np.ndarray, qof: np.ndarray,
+               qst: list[int], aseq: list[int], pcode: dict[str, int]) -> None:
+    """The batch or assembly settings of station ``s`` (its rows of :mod:`.gather`'s
+    arrays), read as :class:`twin.simulation.stations.BatchNode` and ``AssemblyNode`` do."""
+    if isinstance(st, S.Batch):
+        gst[s, G.X_KIND], gst[s, G.X_BSIZE] = G.BATCH, st.batch_size
+        gst[s, G.X_BMIN] = st.min_batch or (1 if st.max_wait is not None else st.batch_size)
+        wait = st.max_wait if st.max_wait is not None else (
+            0.0 if st.min_batch is not None else None)
+        gwait[s] = -1.0 if wait is None else wait
+    elif isinstance(st, S.Assembly):
+        gst[s, G.X_KIND] = G.ASSEMBLY
+        gst[s, G.X_Q0], gst[s, G.X_QN] = len(qst), len(st.components)
+        gst[s, G.X_ASM0] = len(aseq)
+        for p, quantity in st.components.items():
+            qof[s, pcode[p]] = len(qst)
+            aseq.extend([len(qst)] * quantity)
+            qst.append(s)
+        gst[s, G.X_ASMN] = len(aseq) - gst[s, G.X_ASM0]
+        if st.output_product is not None:
+            gst[s, G.X_OUT] = pcode[st.output_product]
 
 
 DURING = {"setup": UT.DURING_SETUP, "processing": UT.DURING_PROCESSING, "both": UT.DURING_BOTH}

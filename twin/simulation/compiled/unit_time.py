@@ -84,7 +84,7 @@ def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
     unit leaves the queue of idle servers, work under way is interrupted."""
     ut[u, which] += 1
     _show_stop(u, now, ut, uni, s_t, s_i, n)
-    s = uni[u, L.U_ST]
+    s = uni[u, L.U_WQ]  # the queue it waits in (an assembly has one per component)
     if ut[u, T_PHASE] == PH_IDLE:
         w = gq.shape[1]
         k = 0

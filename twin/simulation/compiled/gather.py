@@ -1,0 +1,316 @@
+"""Batch and assembly stations on the compiled loop, and its deadlock detector.
+
+A *gathering* unit takes several parts before a cycle: a batch station loads up to
+``batch_size`` parts (:class:`twin.simulation.stations.BatchNode`), an assembly station a base
+part and then its components, each from its own queue (``AssemblyNode``). Their parts are
+held in ``held`` (one row per unit); ``ux``/``uxf`` keep where each unit is.
+
+The semantics are the SimPy engine's; their queues are SimPy's stores to the event
+(:mod:`.stores`), so a batch that starts on the parts in its buffer does not also take the
+parts that enter it at that instant, and a unit handed a part resumes as SimPy's process
+does (a batch waiting on ``get | timeout``: one event more, the condition).
+
+Deadlocks: when a unit blocks, the stations whose units blocked at that instant are checked
+once the instant's hand-overs are done (:func:`deadlocked`), as
+:func:`twin.simulation.watchdog.stuck_stations` does for the SimPy engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.kernels.jit import kernel
+from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import stores as ST
+from twin.simulation.compiled import unit_time as UT
+
+# kinds of equipment (column X_KIND of ``stx``)
+PLAIN, BATCH, ASSEMBLY = 0, 1, 2
+# columns of ``gst`` (int, one row per station): kind, batch size, least batch, first row
+# and number of rows of the station's component queues in ``aseq``, output product (-1: the
+# base part's), first extra queue and number of extra queues
+X_KIND, X_BSIZE, X_BMIN, X_ASM0, X_ASMN, X_OUT, X_Q0, X_QN = range(8)
+X_COLS = 8
+# columns of ``ux`` (int, one row per unit): phase, parts held, next part to send, the station
+# it is blocked on (-1: none)
+UX_PH, UX_N, UX_SENT, UX_BLK = range(4)
+UX_COLS = 4
+# columns of ``uxf`` (float, one row per unit): first part loaded [s], end of the timed wait
+UF_FIRST, UF_DUE = range(2)
+# phases of a gathering unit
+GATHER, TIMED, WORKING, SENDING = range(4)
+# entries of ``xn``: stations that blocked at this instant (count), the deadlocked start
+XN_NBLK, XN_DEAD = range(2)
+XN_LIST, XN_SEEN = 2, 66
+"""First entries of ``xn`` that list the stations blocked at this instant (up to 64), and
+that flag the stations of a deadlock (one per station)."""
+
+
+@kernel
+def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, work, wn):
+    """A gathering unit takes the next part of queue ``q`` (-1: none); returns (part, wn)."""
+    s = qst[q]
+    if sta[s, L.CAP] == 0:  # direct hand-over from the first blocked sender
+        if pql[q] == 0:
+            return -1, wn
+        h = pqh[q]
+        snd, got = pqs[q, h], pqp[q, h]
+        pqh[q] = (h + 1) % pqs.shape[1]
+        pql[q] -= 1
+        L._event(now, got, pint[got, 0], s, L.ARRIVE, e_t, e_i, n)
+        work[wn, 0], work[wn, 1], work[wn, 2] = L.A_ADMITTED, snd, 1  # its put is done
+        return got, wn + 1
+    return ST.take(q, qbuf, qh, ql, work, wn)
+
+
+@kernel
+def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
+    """Unit ``u`` waits for a part of queue ``q`` (``idle``: shown idle from now on)."""
+    if idle:
+        L._set(u, L.IDLE, now, uni, s_t, s_i, n)
+    gq[q, (gqh[q] + gql[q]) % gq.shape[1]] = u
+    gql[q] += 1
+    uni[u, L.U_WQ] = q  # where a stoppage finds it (unit_time.hold)
+    ut[u, UT.T_PHASE] = UT.PH_IDLE
+
+
+@kernel
+def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
+           s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
+    """Unit ``u`` starts the cycle of the parts it holds; the cycle time is that of the
+    first part's product. An assembly sets up and asks for its operator as a machine does
+    (:func:`.unit_time.took`: the base part starts); every part of a batch starts at once (a
+    batch station has neither, and nothing stops it while idle: see ``lower.unsupported``).
+    Returns the new length of the work list."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    s = uni[u, L.U_ST]
+    first = held[u, 0]
+    uni[u, L.U_PART] = first
+    ux[u, UX_PH] = WORKING
+    if gst[s, X_KIND] == ASSEMBLY:
+        return UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                       e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
+    for i in range(ux[u, UX_N]):
+        p = held[u, i]
+        L._event(now, p, pint[p, 0], s, L.START, e_t, e_i, n)
+    duration = L._draw(cycle[s, pint[first, 0]], sbuf, spos, slen, sconst, n)
+    ut[u, UT.T_PHASE] = UT.PH_CYCLE
+    UT._work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
+    return wn
+
+
+@kernel
+def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
+           s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp, pqh, pql, gq, gqh, gql, ut, uf, stx, op,
+           opq, work, wn, x):
+    """Gathering unit ``u`` takes what it can; it starts its cycle once it has what it needs,
+    else waits for the next part (a batch with ``max_wait``: until the wait is over), or
+    for the end of a stoppage before it takes the next. Returns the new length of the work
+    list."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    s = uni[u, L.U_ST]
+    cap = sta[s, L.CAP]
+    while True:
+        k = ux[u, UX_N]
+        if wn + 8 > work.shape[0]:
+            n[L.FLAG_ERR] = 2
+            return wn
+        if UT.stopped(ut, u):  # it takes a part once its stoppages are over
+            ux[u, UX_PH] = GATHER
+            ut[u, UT.T_PHASE] = UT.PH_FREE
+            ut[u, UT.T_WAITUP] = 1
+            return wn
+        if gst[s, X_KIND] == ASSEMBLY:
+            if k > gst[s, X_ASMN]:
+                break
+            q = s if k == 0 else aseq[gst[s, X_ASM0] + k - 1]
+            p = -1
+            if gql[q] > 0:  # others wait first: the first of them is served (SimPy's get)
+                wn = ST.serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
+                              stx, work, wn, x)
+            else:
+                p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
+                             e_i, n, work, wn)
+            if p < 0:
+                ux[u, UX_PH] = GATHER
+                _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, True)
+                return wn
+        else:  # a batch (BatchNode._serve)
+            if k >= gst[s, X_BSIZE]:
+                break
+            wait = gwait[s]
+            timed = k > 0 and wait >= 0.0 and k >= gst[s, X_BMIN]
+            if k > 0 and cap != 0 and ql[s] > 0:
+                p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
+                             e_i, n, work, wn)
+            elif timed and uxf[u, UF_FIRST] + wait - now <= 0.0:
+                break
+            else:
+                p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
+                             e_i, n, work, wn)
+            if p < 0:
+                if timed:  # wait for a part, or until the first has waited max_wait
+                    ux[u, UX_PH] = TIMED
+                    due = now + (uxf[u, UF_FIRST] + wait - now)
+                    uxf[u, UF_DUE] = due
+                    L._heap_push(ht, hi, n, due, L.EV_DUE, u)
+                else:
+                    ux[u, UX_PH] = GATHER
+                _wait(u, s, now, uni, gq, gqh, gql, s_t, s_i, n, ut, not timed)
+                return wn
+        _got(u, p, now, sta, uni, s_t, s_i, n, x)
+    return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
+
+
+@kernel
+def _got(u, part, now, sta, uni, s_t, s_i, n, x):
+    """Gathering unit ``u`` takes ``part`` (counted in the station's ``HOLD``)."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    s = uni[u, L.U_ST]
+    k = ux[u, UX_N]
+    held[u, k] = part
+    ux[u, UX_N] = k + 1
+    ux[u, UX_PH] = GATHER
+    sta[s, L.HOLD] += 1
+    if k == 0 and gst[s, X_KIND] == BATCH:  # loading (idle) from the first part on
+        L._set(u, L.IDLE, now, uni, s_t, s_i, n)
+        uxf[u, UF_FIRST] = now
+
+
+@kernel
+def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
+    """Gathering unit ``u``, waiting for a part, is handed ``part``; it goes on gathering
+    (work-list action ``unit_time.A_TOOK``) in its turn. Returns the events SimPy passes
+    through from the put until the unit resumes: those of a machine (``X_HOPS``), or for a
+    batch waiting on ``get | timeout`` the put, the get and the condition."""
+    s = uni[u, L.U_ST]
+    hops = stx[s, UT.X_HOPS]
+    if x[5][u, UX_PH] == TIMED:
+        hops = 2 + (sta[s, L.CAP] != 0)
+    ut[u, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of waiting units
+    _got(u, part, now, sta, uni, s_t, s_i, n, x)
+    return hops
+
+
+@kernel
+def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
+        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, work, wn, x):
+    """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
+    Returns the new length of the work list."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    if (ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now
+            or ut[u, UT.T_PHASE] != UT.PH_IDLE):
+        return wn  # a part came first, or a stoppage took it out of the queue
+    gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
+    ut[u, UT.T_PHASE] = UT.PH_FREE
+    return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
+
+
+@kernel
+def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
+    """Unit ``u``'s cycle is over: record the end (a batch: of every part; an assembly: the
+    components are consumed, the base part becomes the output product). Returns the part to
+    send on first."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    s = uni[u, L.U_ST]
+    part = uni[u, L.U_PART]
+    kind = gst[s, X_KIND]
+    if kind == PLAIN:
+        L._event(now, part, pint[part, 0], s, L.END, e_t, e_i, n)
+        return part
+    ux[u, UX_PH] = SENDING
+    ux[u, UX_SENT] = 1
+    if kind == BATCH:
+        for i in range(ux[u, UX_N]):
+            p = held[u, i]
+            L._event(now, p, pint[p, 0], s, L.END, e_t, e_i, n)
+        return part
+    L._event(now, part, pint[part, 0], s, L.END, e_t, e_i, n)
+    for i in range(1, ux[u, UX_N]):
+        c = held[u, i]
+        L._event(now, c, pint[c, 0], s, L.CONSUMED, e_t, e_i, n)
+        L._finish(c, now, L.ASSEMBLED, pint, pc, p_f, p_i, n)
+    sta[s, L.HOLD] -= ux[u, UX_N] - 1
+    ux[u, UX_N] = 1
+    if gst[s, X_OUT] >= 0:
+        pint[part, 0] = gst[s, X_OUT]
+    return part
+
+
+@kernel
+def next_part(u, x):
+    """The next part gathering unit ``u`` sends on; -1 once it has sent all (it gathers
+    anew) or while it gathers."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    if ux[u, UX_PH] != SENDING:
+        return -1
+    if ux[u, UX_SENT] < ux[u, UX_N]:
+        i = ux[u, UX_SENT]
+        ux[u, UX_SENT] = i + 1
+        return held[u, i]
+    ux[u, UX_PH] = GATHER
+    ux[u, UX_N] = 0
+    ux[u, UX_SENT] = 0
+    return -1
+
+
+@kernel
+def blocked(u, dest, uni, x):
+    """Unit ``u`` holds a part for the full station ``dest``: note it for the check."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    ux[u, UX_BLK] = dest
+    k = xn[XN_NBLK]
+    if XN_LIST + k < XN_SEEN:
+        xn[XN_LIST + k] = uni[u, L.U_ST]
+        xn[XN_NBLK] = k + 1
+
+
+@kernel
+def unblocked(u, x):
+    """Unit ``u``'s part was taken in: it is no longer blocked."""
+    x[5][u, UX_BLK] = -1
+
+
+@kernel
+def deadlocked(sta, x):
+    """Whether a station that blocked at this instant is deadlocked: every unit of it, and of
+    each station they wait for (transitively), holds a part for a full buffer. Sets
+    ``xn[XN_DEAD]`` to that station and ``xn[XN_SEEN + s]`` to 1 for each station ``s``
+    stuck with it."""
+    xn, ux = x[8], x[5]
+    n_blk = min(xn[XN_NBLK], XN_SEEN - XN_LIST)
+    xn[XN_NBLK] = 0
+    seen = xn[XN_SEEN:]
+    todo = np.empty(ux.shape[0] + 1, np.int64)
+    for i in range(n_blk):
+        start = xn[XN_LIST + i]
+        seen[:] = 0
+        todo[0] = start
+        m = 1
+        stuck = True
+        while m > 0 and stuck:
+            m -= 1
+            s = todo[m]
+            if seen[s] == 1:
+                continue
+            if sta[s, L.KIND] != L.EQUIP:
+                stuck = False
+                break
+            for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
+                if ux[u, UX_BLK] < 0:
+                    stuck = False
+                    break
+            if not stuck:
+                break
+            seen[s] = 1
+            for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
+                d = ux[u, UX_BLK]
+                if seen[d] == 0 and m < todo.shape[0]:
+                    todo[m] = d
+                    m += 1
+        if stuck:
+            xn[XN_DEAD] = start
+            return True
+    return False
