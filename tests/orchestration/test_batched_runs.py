@@ -48,12 +48,14 @@ def test_a_batch_gives_what_runs_one_by_one_give(record: str) -> None:
 def test_a_failed_run_does_not_fail_its_batch() -> None:
     planned = _planned("kpis")[:2]
     spec = _line(1)
-    spec["alarms"] = {"full": {"tag": "buffer.m", "limit": 3}}
-    # the compiled engine refuses a line with alarms when it runs (prepare would say so)
+    del spec["stations"]["m"]["to"]
+    spec["stations"]["m"]["routes"] = [{"to": "out", "delay": "5 s"}]
+    # the compiled engine refuses a line with transport delays when it runs (prepare would
+    # say so)
     broken = dataclasses.replace(planned[0], line=line_from_dict(spec))
     results = execute_batch([broken, planned[1]])
     assert results[0].provenance["status"] == "failed"
-    assert "cannot run this line: alarms" in results[0].provenance["error"]
+    assert "station 'm': transport delays" in results[0].provenance["error"]
     assert results[1].provenance["status"] == "completed"
     assert results[1].kpis == execute(planned[1]).kpis
 

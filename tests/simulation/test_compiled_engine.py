@@ -105,29 +105,30 @@ def batch_station(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def assembly_station(draw: st.DrawFn, base: list[str], infinite: bool
-                     ) -> tuple[dict[str, Any], dict[str, Any]]:
+                     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """An assembly station joining the line's parts with 1-2 kinds of components, and the
-    source of its components (an infinite supply or arrivals, a mix of both kinds). Two
-    infinite supplies may release parts at one instant, numbering them in another order
-    than SimPy (see the tie rule): beside an infinite main supply, components arrive."""
+    source of each kind (an infinite supply or arrivals; one source per kind: a mixed kit
+    supply may deadlock with units starved of the other kind, which only the SimPy engine
+    finds, see ``lower.unsupported``). Two infinite supplies may release parts at one
+    instant, numbering them in another order than SimPy (see the tie rule): beside an
+    infinite supply, components arrive."""
     kinds = ["K", "L"][:draw(st.integers(1, 2))]
-    comp: dict[str, Any] = {"type": "source", "to": "asm"}
-    if len(kinds) == 2:
-        comp["mix"] = {"K": draw(st.floats(0.3, 1.0)), "L": 1.0}
-    else:
-        comp["product"] = "K"
     buffer = draw(st.sampled_from([1, 3, None]))
-    if infinite or draw(st.booleans()):
-        comp["interarrival"] = draw(durations(0.4))
-    elif buffer is None:  # an infinite supply needs a finite buffer
-        buffer = 3
+    sources = {}
+    for i, k in enumerate(kinds):
+        comp: dict[str, Any] = {"type": "source", "product": k, "to": "asm"}
+        if infinite or len(kinds) == 2 or draw(st.booleans()):
+            comp["interarrival"] = draw(durations(0.4))
+        elif buffer is None:  # an infinite supply needs a finite buffer
+            buffer = 3
+        sources["comp" if i == 0 else "comp2"] = comp
     a: dict[str, Any] = {"type": "assembly", "servers": draw(st.integers(1, 2)),
                          "base": base, "components": {k: draw(st.integers(1, 2))
                                                       for k in kinds},
                          "cycle_time": draw(durations(0.8))}
     if buffer is not None:
         a["buffer"] = buffer
-    return a, comp
+    return a, sources
 
 
 @st.composite
@@ -210,7 +211,8 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
             if "calendar" in top:
                 stations["bat"]["follows_calendar"] = False
         else:
-            stations["asm"], stations["comp"] = assembly_station(draw, products, infinite)
+            stations["asm"], comps = assembly_station(draw, products, infinite)
+            stations.update(comps)
             products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
             more = draw(unit_time(top, len(products)))
             stations["asm"]["failures"] = more.pop("failures", [])
@@ -235,6 +237,12 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         _send_to(stations[p], p, "insp")
     stations["out"] = {"type": "sink"}
     stations["out2"] = {"type": "sink"}
+    if "asm" in stations:  # no cycles with an assembly (see lower.unsupported)
+        insp.pop("rework_to", None)
+        insp.pop("rework_probability", None)
+        for name, station in stations.items():
+            if any(r["to"] == name for r in station.get("routes", [])):  # [itself, the next]
+                station["to"] = [r for r in station.pop("routes") if r["to"] != name][0]["to"]
     return {"line": {"name": "random"}, "products": {p: {} for p in products_all},
             "run": {"on_deadlock": "continue"}, "stations": stations, **top}
 

@@ -146,6 +146,25 @@ def test_assembly_agrees_with_simpy_and_consumes_what_it_needs() -> None:
     assert (parts["fate"] == "consumed").sum() == len(consumed) > 10_000
 
 
+def test_lines_where_starved_units_can_deadlock_stay_on_simpy() -> None:
+    """The SimPy engine also finds deadlocks of units starved of parts (an assembly waiting
+    for a kit its mixed supply cannot deliver while blocked on the other kit's full queue;
+    a rework loop upstream of an assembly); the compiled engine finds only those of blocked
+    units, so such lines are not lowered, and it says why."""
+    mixed = assembly_line()
+    mixed["stations"]["kits"]["mix"] = {"kit": 2.0, "gear": 1.0}
+    mixed["stations"]["kits"].pop("product")
+    assert any("sends parts into 2 input queues of the assembly station 'bench'" in w
+               for w in unsupported(line_from_dict(mixed)))
+    loop = assembly_line()
+    loop["stations"]["cnc"]["to"] = "check"
+    loop["stations"]["check"] = {"type": "inspection", "cycle_time": expo(0.3),
+                                 "rework_probability": 0.1, "rework_to": "cnc", "to": "bench"}
+    assert any("'cnc' on a route cycle upstream of an assembly" in w
+               for w in unsupported(line_from_dict(loop)))
+    assert unsupported(line_from_dict(assembly_line())) == []
+
+
 # --------------------------------------------------------------------------- servo line
 
 def test_servo_actuator_runs_compiled_as_on_simpy() -> None:

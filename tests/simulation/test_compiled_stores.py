@@ -62,8 +62,8 @@ def test_parts_a_batch_sends_at_one_instant_meet_a_full_slot() -> None:
         "src": {"type": "source", "product": "A", "interarrival": expo(0.45), "to": "oven"},
         "oven": {"type": "batch", "batch_size": 3, "min_batch": 2, "max_wait": "2.2 s",
                  "buffer": 1, "cycle_time": expo(0.75), "to": "asm"},
-        "kits": {"type": "source", "mix": {"K": 1.0, "L": 1.0}, "interarrival": expo(0.2),
-                 "to": "asm"},
+        "kits": {"type": "source", "product": "K", "interarrival": expo(0.4), "to": "asm"},
+        "gears": {"type": "source", "product": "L", "interarrival": expo(0.4), "to": "asm"},
         "asm": {"type": "assembly", "servers": 2, "buffer": 1, "base": ["A"],
                 "components": {"K": 1, "L": 1}, "cycle_time": expo(0.4), "to": "out"},
         "out": {"type": "sink"}}}, (4,), 2_000.0)

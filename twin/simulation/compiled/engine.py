@@ -86,8 +86,8 @@ class CompiledModel:
                               a["qh"], a["ql"], a["pqs"], a["pqp"], a["pqh"], a["pql"],
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
-                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS), self._sg,
-                              tuple(a[k] for k in GATHER_ARRAYS))
+                              a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
+                              tuple(a[k] for k in GATHER_ARRAYS), self._sg)
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:

@@ -191,16 +191,16 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, s
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work, ut, uf, stx, cf, op, opq, shc, shs, shf, sg, x):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf, x, sg):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
     or 0) are the rows of the release schedules. ``clock[0]`` is the simulated time [s];
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
-    :mod:`.unit_time`, ``sg`` (watched buffer levels) in :mod:`.alarms`, ``x`` holds
-    those of :mod:`.gather`. Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock
-    is found.
+    :mod:`.unit_time`, ``x`` holds those of :mod:`.gather`, ``sg`` (watched buffer levels)
+    those of :mod:`.alarms`. Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock is
+    found.
     """
     now = clock[0]
     n_prod = cycle.shape[1]
