@@ -65,9 +65,11 @@ class CompiledModel:
         self._copied = 0
         self.folder = None if window is None else Folder(
             line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
+        gst = self.a["gst"]  # a station's queues: its own, then its extra ones (assembly)
+        queues = {name: [s, *range(gst[s, G.X_Q0], gst[s, G.X_Q0] + gst[s, G.X_QN])]
+                  for s, name in enumerate(self.low.names)}
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
-        self.alarms = SignalAlarms(line, {name: [s] for s, name in enumerate(self.low.names)},
-                                   keep=window is None) if line.alarms else None
+        self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
 
     # ------------------------------------------------------------------ running
