@@ -327,6 +327,27 @@ def test_engines_agree_on_a_long_run_with_every_feature() -> None:
     assert len(tables["parts"]) > 30_000 and len(tables["stops"]) > 1000
 
 
+
+def test_queues_that_outgrow_their_rings_agree_part_by_part() -> None:
+    """An unlimited buffer that keeps filling (arrivals faster than service) and 300
+    servers blocked on one slow station: both rings (a buffer's parts, the line of blocked
+    senders) outgrow their first width of 256 and are grown between events, part by part
+    as SimPy has it."""
+    spec = line_from_dict({"line": {"name": "rings"}, "products": {"A": {}}, "stations": {
+        "arrivals": {"type": "source", "product": "A", "interarrival": expo(1.0),
+                     "to": "slow"},
+        "slow": {"type": "machine", "cycle_time": expo(1.4), "to": "out"},
+        "supply": {"type": "source", "product": "A", "to": "wide"},
+        "wide": {"type": "machine", "servers": 300, "buffer": 1, "cycle_time": expo(1.0),
+                 "to": "narrow"},
+        "narrow": {"type": "machine", "buffer": 1, "cycle_time": expo(1.0), "to": "out"},
+        "out": {"type": "sink"}}})
+    assert_same_tables(spec, 3, 1500.0)
+    model = CompiledModel(spec, 3, Recorder())
+    model.run(1500.0)
+    assert model.a["qbuf"].shape[1] > 256 and model.a["pqs"].shape[1] > 256
+
+
 def test_full_runs_give_the_same_kpis_and_record_the_engine() -> None:
     spec = {"line": {"name": "pair"}, "products": {"A": {}}, "stations": {
         "src": {"type": "source", "product": "A", "interarrival": expo(1.2), "to": "m"},

@@ -141,7 +141,7 @@ class CompiledModel:
             path.append(s)
             s = int(ux[sta[s, L.U0], G.UX_BLK])
         cycle = [names[i] for i in path[path.index(s):]] + [names[s]]
-        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:]))
+        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:G.XN_SEEN + len(names)]))
         report_deadlock(self.warnings, cycle, stuck, float(self.clock[0]),
                         self.line.run.on_deadlock)
 
@@ -215,7 +215,8 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
                 1 + int(gst[:, G.X_ASMN].max(initial=0)))
     a.update(ux=np.zeros((n_u, G.UX_COLS), np.int64), uxf=np.zeros((n_u, 2)),
-             held=np.zeros((n_u, width), np.int64), xn=np.zeros(G.XN_SEEN + n_st, np.int64))
+             held=np.zeros((n_u, width), np.int64),
+             xn=np.zeros(G.XN_SEEN + n_st + n_u + 1, np.int64))
     a["ux"][:, G.UX_BLK] = -1
     a.update(
         ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),
@@ -296,6 +297,7 @@ def _grow(a: dict[str, np.ndarray]) -> None:
                     new[s, :idx.size] = old[s, idx]
                 a[name] = new
             a[head][:] = 0
+    n[L.FLAG_RING] = 0
 
 
 def warm() -> float:

@@ -280,22 +280,16 @@ def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
 
 
 @flat_kernel
-def act(kind, u, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
         e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
-    """A work-list action of this module on unit ``u``: it was handed a part (A_TOOK, or
-    A_HOP: ``b`` events more before it), its stoppages ended (A_RESUME), it was granted an
-    operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released an operator
-    (A_OPREL). Returns the new length of the work list."""
+    """A work-list action of this module on unit ``u``: its stoppages ended (A_RESUME), it
+    was granted an operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released
+    an operator (A_OPREL). (The loop itself handles a unit handed a part, A_TOOK and A_HOP,
+    with :func:`took`.) Returns the new length of the work list."""
     if kind == A_OPREL:
         return _trigger(u, op, opq, ut, work, wn)
-    if kind == A_HOP:
-        work[wn, 0], work[wn, 1], work[wn, 2] = A_HOP if b > 1 else A_TOOK, u, b - 1
-        return wn + 1
     ph = ut[u, T_PHASE]
-    if kind == A_TOOK:
-        wn = took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                  e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
-    elif kind == A_RESUME:
+    if kind == A_RESUME:
         if ph == PH_STARTWAIT:
             _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
                          e_t, e_i, s_t, s_i, ht, hi, ut, uf)
