@@ -17,7 +17,7 @@ from test_compiled_engine import assert_same_tables, simulate
 from test_watchdogs import CASES, loop3, moves_after
 
 import twin
-from twin.data.checks import line_from_dict
+from twin.data.checks import line_from_dict, load_line
 from twin.orchestration.run import RunFailed
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
@@ -170,19 +170,16 @@ def test_lines_where_starved_units_can_deadlock_stay_on_simpy() -> None:
 def test_servo_actuator_runs_compiled_as_on_simpy() -> None:
     """The servo-actuator reference line (shift calendar, setups, operators, maintenance,
     assembly from kit supplies, an EOL test with a rework loop, the burn-in batch chamber)
-    without its alarm (alarms stay on SimPy), 5 days: every state change, stop and part
-    event is the same on both engines. Its three infinite supplies release parts at the same
-    instants, which the engines number in another order (the tie rule), so events and parts
-    are compared without part numbers."""
-    import tomllib
-
-    data = tomllib.loads((ROOT / "lines" / "servo_actuator" / "line.toml").read_text())
-    data.pop("alarms")
-    spec = line_from_dict(data)
+    with its alarm on the EOL test queue, 8 days of a seed that raises it twice: every state
+    change, stop, part event, signal change and alarm transition is the same on both
+    engines. Its three infinite supplies release parts at the same instants, which the
+    engines number in another order (the tie rule), so events and parts are compared
+    without part numbers."""
+    spec = load_line(ROOT / "lines" / "servo_actuator" / "line.toml")
     assert unsupported(spec) == []
-    until = 5 * 86400.0
-    a, wip_a, warn_a = simulate(LineModel, spec, 20251127, until)
-    b, wip_b, warn_b = simulate(CompiledModel, spec, 20251127, until)
+    until = 8 * 86400.0
+    a, wip_a, warn_a = simulate(LineModel, spec, 8, until)
+    b, wip_b, warn_b = simulate(CompiledModel, spec, 8, until)
     assert (wip_a, warn_a) == (wip_b, warn_b)
     for name in ("states", "stops"):
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
@@ -192,6 +189,9 @@ def test_servo_actuator_runs_compiled_as_on_simpy() -> None:
                 .reset_index(drop=True) for t in (a, b))
         pd.testing.assert_frame_equal(x, y, check_exact=True, obj=name)
     assert (a["events"]["kind"] == "consumed").sum() > 500
+    for name in ("signals", "alarms"):
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    assert (a["alarms"]["event"] == "activate").sum() == 2
 
 
 # --------------------------------------------------------------------------- deadlocks

@@ -98,6 +98,25 @@ def kernel(func: F) -> F:
     return compiled  # type: ignore[no-any-return]
 
 
+def flat_kernel(func: F | None = None, *, inline: bool = False) -> Any:
+    """Compile ``func`` as :func:`kernel` does, without Numba's reference counting of arrays.
+
+    For kernels that only work on arrays their caller made (they allocate none, return no
+    array): a call then passes its arrays without counting each one in and out, which in an
+    event loop whose steps call helpers with twenty-odd arrays was most of the time.
+    ``inline=True`` (``@flat_kernel(inline=True)``) compiles the function into each caller
+    (Numba's ``inline="always"``): for small helpers on the hot path of a loop, where a call
+    that passes many arrays costs more than the work.
+    """
+    if func is None:
+        return lambda f: flat_kernel(f, inline=inline)
+    compiled = njit(nogil=True, error_model="numpy", _nrt=False,
+                    inline="always" if inline else "never")(func)
+    if isinstance(compiled, Dispatcher):
+        compiled._cache = _KernelCache(func)
+    return compiled
+
+
 def needs_compiling(compiled: Any) -> bool:
     """Whether the next call of the kernel ``compiled`` compiles it: it has no compiled
     version in this process and its disk cache is missing or stale."""

@@ -73,8 +73,10 @@ def offered_load(line: S.LineSpec) -> dict[str, float]:
     """Offered load ``rho`` of every station where it can be computed (see the module doc);
     members of a pool of least-loaded routes get the pool's load."""
     traffic = arrivals(line)
-    if traffic is None:
-        return {}
+    return {} if traffic is None else _loads(line, traffic)
+
+
+def _loads(line: S.LineSpec, traffic: Traffic) -> dict[str, float]:
     out: dict[str, float] = {}
     for name in line.stations:
         wc = _work_and_capacity(line, traffic, name)
@@ -100,7 +102,7 @@ def load_warnings(line: S.LineSpec) -> list[dict[str, Any]]:
         return []
     pools = {n: pool for pool in traffic.pools if len(pool) > 1 for n in pool}
     out, said = [], set()
-    for name, rho in offered_load(line).items():
+    for name, rho in _loads(line, traffic).items():
         if rho < 1.0 or name in said:
             continue
         pool = pools.get(name, [name])

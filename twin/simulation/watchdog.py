@@ -246,10 +246,11 @@ def report_deadlock(warnings: list[dict[str, Any]], cycle: list[str], names: lis
                     now: float, on_deadlock: str, detail: str | None = None) -> None:
     """A deadlock of the stations ``names`` (sorted) found at ``now`` [s] along ``cycle``
     (closed by its first station): raise :class:`DeadlockError`, or with ``on_deadlock =
-    "continue"`` add a warning to ``warnings`` (once per set of stations). ``detail`` says
+    "continue"`` add a warning to ``warnings`` (once per cycle: not again for stations
+    stuck behind a deadlock already reported, which only grows by them). ``detail`` says
     how each waits (default: every server holds a part for a full buffer). Both engines
     report through here."""
-    if any(w["code"] == "deadlock" and w["stations"] == names for w in warnings):
+    if any(w["code"] == "deadlock" and set(w["stations"]) <= set(names) for w in warnings):
         return
     if detail is None:
         detail = (f"every server of {', '.join(repr(n) for n in names)} holds a part for a "

@@ -65,10 +65,10 @@ class CompiledModel:
         self._copied = 0
         self.folder = None if window is None else Folder(
             line, self.low.names, self.a["uni"][:, L.U_ST], list(line.products), *window)
-        #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
-        gst = self.a["gst"]  # an assembly's buffer: its base queue and component queues
+        gst = self.a["gst"]  # a station's queues: its own, then its extra ones (assembly)
         queues = {name: [s, *range(gst[s, G.X_Q0], gst[s, G.X_Q0] + gst[s, G.X_QN])]
                   for s, name in enumerate(self.low.names)}
+        #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
 
@@ -141,7 +141,7 @@ class CompiledModel:
             path.append(s)
             s = int(ux[sta[s, L.U0], G.UX_BLK])
         cycle = [names[i] for i in path[path.index(s):]] + [names[s]]
-        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:]))
+        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:G.XN_SEEN + len(names)]))
         report_deadlock(self.warnings, cycle, stuck, float(self.clock[0]),
                         self.line.run.on_deadlock)
 
@@ -215,7 +215,8 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
                 1 + int(gst[:, G.X_ASMN].max(initial=0)))
     a.update(ux=np.zeros((n_u, G.UX_COLS), np.int64), uxf=np.zeros((n_u, 2)),
-             held=np.zeros((n_u, width), np.int64), xn=np.zeros(G.XN_SEEN + n_st, np.int64))
+             held=np.zeros((n_u, width), np.int64),
+             xn=np.zeros(G.XN_SEEN + n_st + n_u + 1, np.int64))
     a["ux"][:, G.UX_BLK] = -1
     a.update(
         ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),
@@ -296,6 +297,7 @@ def _grow(a: dict[str, np.ndarray]) -> None:
                     new[s, :idx.size] = old[s, idx]
                 a[name] = new
             a[head][:] = 0
+    n[L.FLAG_RING] = 0
 
 
 def warm() -> float:

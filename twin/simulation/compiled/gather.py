@@ -17,9 +17,7 @@ once the instant's hand-overs are done (:func:`deadlocked`), as
 
 from __future__ import annotations
 
-import numpy as np
-
-from twin.kernels.jit import kernel
+from twin.kernels.jit import flat_kernel
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
@@ -43,10 +41,11 @@ GATHER, TIMED, WORKING, SENDING = range(4)
 XN_NBLK, XN_DEAD = range(2)
 XN_LIST, XN_SEEN = 2, 66
 """First entries of ``xn`` that list the stations blocked at this instant (up to 64), and
-that flag the stations of a deadlock (one per station)."""
+that flag the stations of a deadlock (one per station); after those flags, room for the
+search's list of stations to visit (one more than there are units)."""
 
 
-@kernel
+@flat_kernel
 def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, work, wn):
     """A gathering unit takes the next part of queue ``q`` (-1: none); returns (part, wn)."""
     s = qst[q]
@@ -63,7 +62,7 @@ def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, 
     return ST.take(q, qbuf, qh, ql, work, wn)
 
 
-@kernel
+@flat_kernel
 def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
     """Unit ``u`` waits for a part of queue ``q`` (``idle``: shown idle from now on)."""
     if idle:
@@ -74,7 +73,7 @@ def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
     ut[u, UT.T_PHASE] = UT.PH_IDLE
 
 
-@kernel
+@flat_kernel
 def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
            s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     """Unit ``u`` starts the cycle of the parts it holds; the cycle time is that of the
@@ -99,7 +98,7 @@ def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
     return wn
 
 
-@kernel
+@flat_kernel
 def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
            s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp, pqh, pql, gq, gqh, gql, ut, uf, stx, op,
            opq, work, wn, x):
@@ -163,7 +162,7 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                   e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
-@kernel
+@flat_kernel
 def _got(u, part, now, sta, uni, s_t, s_i, n, x):
     """Gathering unit ``u`` takes ``part`` (counted in the station's ``HOLD``)."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
@@ -178,7 +177,7 @@ def _got(u, part, now, sta, uni, s_t, s_i, n, x):
         uxf[u, UF_FIRST] = now
 
 
-@kernel
+@flat_kernel
 def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
     """Gathering unit ``u``, waiting for a part, is handed ``part``; it goes on gathering
     (work-list action ``unit_time.A_TOOK``) in its turn. Returns the events SimPy passes
@@ -193,7 +192,7 @@ def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
     return hops
 
 
-@kernel
+@flat_kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
         s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, work, wn, x):
     """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
@@ -208,7 +207,7 @@ def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, 
                   e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
-@kernel
+@flat_kernel
 def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
     """Unit ``u``'s cycle is over: record the end (a batch: of every part; an assembly: the
     components are consumed, the base part becomes the output product). Returns the part to
@@ -239,7 +238,7 @@ def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
     return part
 
 
-@kernel
+@flat_kernel
 def next_part(u, x):
     """The next part gathering unit ``u`` sends on; -1 once it has sent all (it gathers
     anew) or while it gathers."""
@@ -256,7 +255,7 @@ def next_part(u, x):
     return -1
 
 
-@kernel
+@flat_kernel
 def blocked(u, dest, uni, x):
     """Unit ``u`` holds a part for the full station ``dest``: note it for the check."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
@@ -267,13 +266,13 @@ def blocked(u, dest, uni, x):
         xn[XN_NBLK] = k + 1
 
 
-@kernel
+@flat_kernel
 def unblocked(u, x):
     """Unit ``u``'s part was taken in: it is no longer blocked."""
     x[5][u, UX_BLK] = -1
 
 
-@kernel
+@flat_kernel
 def deadlocked(sta, x):
     """Whether a station that blocked at this instant is deadlocked: every unit of it, and of
     each station they wait for (transitively), holds a part for a full buffer. Sets
@@ -282,8 +281,8 @@ def deadlocked(sta, x):
     xn, ux = x[8], x[5]
     n_blk = min(xn[XN_NBLK], XN_SEEN - XN_LIST)
     xn[XN_NBLK] = 0
-    seen = xn[XN_SEEN:]
-    todo = np.empty(ux.shape[0] + 1, np.int64)
+    seen = xn[XN_SEEN:XN_SEEN + sta.shape[0]]
+    todo = xn[XN_SEEN + sta.shape[0]:]
     for i in range(n_blk):
         start = xn[XN_LIST + i]
         seen[:] = 0

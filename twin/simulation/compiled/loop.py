@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.kernels.jit import kernel
+from twin.kernels.jit import flat_kernel
 from twin.simulation.compiled import alarms as AL
 
 # node kinds
@@ -60,8 +60,8 @@ GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 # return codes of run_loop
 DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
-N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR = range(9)
-N_COUNTERS = 9
+N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING = range(10)
+N_COUNTERS = 10
 SLACK = 4096
 """Free rows each record array keeps before an event is processed (else: GROW)."""
 LOW = 1100
@@ -70,7 +70,7 @@ WORK_ROWS = 4096
 """Rows of the work list of one instant."""
 
 
-@kernel
+@flat_kernel
 def _heap_push(ht, hi, n, t, kind, who):
     """Schedule event ``(kind, who)`` at ``t``; equal times keep scheduling order."""
     i = n[N_HEAP]
@@ -88,7 +88,7 @@ def _heap_push(ht, hi, n, t, kind, who):
     hi[i, 0], hi[i, 1], hi[i, 2] = seq, kind, who
 
 
-@kernel
+@flat_kernel
 def _heap_pop(ht, hi, n):
     """Remove the earliest event; returns ``(time, kind, who)``."""
     t0, k0, w0 = ht[0], hi[0, 1], hi[0, 2]
@@ -113,7 +113,7 @@ def _heap_pop(ht, hi, n):
     return t0, k0, w0
 
 
-@kernel
+@flat_kernel
 def _draw(k, sbuf, spos, slen, sconst, n):
     """The next value of stream ``k`` (a constant stream draws nothing)."""
     c = sconst[k]
@@ -129,7 +129,7 @@ def _draw(k, sbuf, spos, slen, sconst, n):
     return sbuf[k, p]
 
 
-@kernel
+@flat_kernel
 def _set(u, act, t, uni, s_t, s_i, n):
     """Set unit ``u``'s activity; record its effective state if that changed."""
     if act >= 0:
@@ -143,7 +143,7 @@ def _set(u, act, t, uni, s_t, s_i, n):
         n[N_S] = i + 1
 
 
-@kernel
+@flat_kernel
 def _event(t, part, product, station, kind, e_t, e_i, n):
     i = n[N_E]
     e_t[i] = t
@@ -151,7 +151,7 @@ def _event(t, part, product, station, kind, e_t, e_i, n):
     n[N_E] = i + 1
 
 
-@kernel
+@flat_kernel
 def _finish(part, t, fate, pint, pc, p_f, p_i, n):
     """Record that ``part`` left the line (good or scrapped)."""
     i = n[N_P]
@@ -160,18 +160,26 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
     n[N_P] = i + 1
 
 
-@kernel
+@flat_kernel(inline=True)
 def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
            sconst, n, x):
     """The next station of a part of ``prod`` leaving station ``s``: the only route, one
     drawn by probability, or the least loaded destination (ties: the first listed)."""
     row = s * n_prod + prod
+    r0 = rptr[row]
+    if rptr[row + 1] - r0 == 1:  # the common case (inlined: no call)
+        return rdest[r0]
+    return _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
+                   sconst, n, x)
+
+
+@flat_kernel
+def _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen, sconst, n, x):
+    """The destination of route row ``row`` (station ``s``) when it has none or several."""
     r0, r1 = rptr[row], rptr[row + 1]
     if r1 == r0:  # no route for this product
         n[FLAG_ERR] = 3
         return s
-    if r1 - r0 == 1:
-        return rdest[r0]
     if rmode[row] == 1:
         u01 = _draw(sta[s, RSTREAM], sbuf, spos, slen, sconst, n)
         i = r0
@@ -187,7 +195,7 @@ def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, s
     return best
 
 
-@kernel
+@flat_kernel
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
@@ -221,10 +229,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 or sg[4][0] >= AL.SLACK_ROWS):
             clock[0] = now
             return GROW
-        for s in range(ql.shape[0]):
-            if ql[s] > qbuf.shape[1] - 64 or pql[s] > pqs.shape[1] - 64:
-                clock[0] = now
-                return GROW
+        if n[FLAG_RING]:  # a buffer or a line of blocked senders nears its ring's end
+            clock[0] = now
+            return GROW
         if n[N_HEAP] == 0 or ht[0] >= until:
             clock[0] = now
             return DONE
@@ -342,7 +349,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         UT.work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
                         continue
                 if ut[u, UT.T_PHASE] == UT.PH_SETUP:
-                    wn = UT.act(EV_WORK, u, 0, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                    wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                                 slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
                                 opq, work, wn)
                     continue
@@ -428,8 +435,17 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
                                  work, wn)
                 continue
+            elif act == UT.A_HOP:  # unit a is handed a part b events later (as in SimPy)
+                work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP if b > 1 else UT.A_TOOK, a, b - 1
+                wn += 1
+                continue
+            elif act == UT.A_TOOK:  # unit a was handed a part
+                wn = UT.took(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
+                             sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
+                             work, wn)
+                continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
-                wn = UT.act(act, a, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                             slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
                             work, wn)
                 continue
@@ -469,6 +485,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
                     ql[q] += 1
+                    if ql[q] > qbuf.shape[1] - 64:
+                        n[FLAG_RING] = 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
                     if gql[q] > 0:  # a unit waits: it is served once the put is done
                         work[wn, 0], work[wn, 1] = A_STORED, q
@@ -478,6 +496,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     k = (pqh[q] + pql[q]) % pqs.shape[1]
                     pqs[q, k], pqp[q, k] = sender, part
                     pql[q] += 1
+                    if pql[q] > pqs.shape[1] - 64:
+                        n[FLAG_RING] = 1
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1

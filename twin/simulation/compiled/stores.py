@@ -19,12 +19,12 @@ A buffer with no slots (``buffer = 0``) hands a part straight to a waiting unit,
 
 from __future__ import annotations
 
-from twin.kernels.jit import kernel
+from twin.kernels.jit import flat_kernel
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 
 
-@kernel
+@flat_kernel
 def first(q, qbuf, qh, ql):
     """Take the first part out of queue ``q`` (not empty)."""
     h = qh[q]
@@ -33,7 +33,7 @@ def first(q, qbuf, qh, ql):
     return qbuf[q, h]
 
 
-@kernel
+@flat_kernel
 def take(q, qbuf, qh, ql, work, wn):
     """A unit takes the first part of queue ``q`` (-1: none); its get is done one event
     later (``A_FREED``). Returns the part and the new length of the work list."""
@@ -44,7 +44,7 @@ def take(q, qbuf, qh, ql, work, wn):
     return part, wn + 1
 
 
-@kernel
+@flat_kernel
 def settle(cap, items, gets, puts):
     """A queue of ``cap`` slots (-1: unlimited) with ``items`` parts, ``gets`` units waiting
     and ``puts`` senders blocked, once the hand-overs already decided at this instant are
@@ -63,13 +63,13 @@ def settle(cap, items, gets, puts):
             return items, given, puts
 
 
-@kernel
+@flat_kernel
 def room(cap, items, gets, puts):
     """Whether a part put now into a queue (see :func:`settle`) enters at this instant."""
     return settle(cap, items, gets, puts + 1)[2] == 0
 
 
-@kernel
+@flat_kernel
 def load(d, sta, ql, gql, pql, gst):
     """Parts in equipment station ``d``: in its queues (an assembly's component queues too)
     and given to its units once this instant's decided hand-overs are done, and held by its
@@ -83,7 +83,7 @@ def load(d, sta, ql, gql, pql, gst):
     return out
 
 
-@kernel
+@flat_kernel
 def serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut, stx, work, wn, x):
     """SimPy's ``_trigger_get`` on queue ``q`` (a put into it is done, or a new get finds
     parts there while others wait): the first waiting unit takes the first part; its get is
@@ -110,7 +110,7 @@ def serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut, stx, wo
     return wn + 2
 
 
-@kernel
+@flat_kernel
 def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql, work, wn,
           x):
     """SimPy's ``_trigger_put`` on queue ``q`` (a get from it is done): a free slot admits
@@ -128,6 +128,8 @@ def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql,
     L._event(now, part, pint[part, 0], s, L.ARRIVE, e_t, e_i, n)
     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
     ql[q] += 1
+    if ql[q] > qbuf.shape[1] - 64:
+        n[L.FLAG_RING] = 1
     if gql[q] > 0:
         work[wn, 0], work[wn, 1] = L.A_STORED, q
         wn += 1

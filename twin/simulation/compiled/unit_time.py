@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.kernels.jit import kernel
+from twin.kernels.jit import flat_kernel
 from twin.observation.recorder import MAINTENANCE, OFF, SETUP, WAITING
 from twin.simulation.compiled import loop as L
 
@@ -65,20 +65,20 @@ MAINT_MODE = -1
 WEEK = 7 * 86400.0
 
 
-@kernel
+@flat_kernel
 def stopped(ut, u):
     """Whether a stoppage is in force on unit ``u``."""
     return ut[u, T_OFF] + ut[u, T_MAINT] + ut[u, T_DOWN] > 0
 
 
-@kernel
+@flat_kernel
 def _show_stop(u, now, ut, uni, s_t, s_i, n):
     uni[u, L.U_DOWN] = (OFF if ut[u, T_OFF] > 0 else MAINTENANCE if ut[u, T_MAINT] > 0
                         else L.DOWN if ut[u, T_DOWN] > 0 else 0)
     L._set(u, -1, now, uni, s_t, s_i, n)
 
 
-@kernel
+@flat_kernel
 def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
     """Begin a stoppage (column ``which``: T_OFF, T_MAINT or T_DOWN) of unit ``u``: an idle
     unit leaves the queue of idle servers, work under way is interrupted."""
@@ -107,7 +107,7 @@ def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
         ut[u, T_WAITUP] = 1
 
 
-@kernel
+@flat_kernel
 def release(u, which, now, ut, uni, s_t, s_i, n, work, wn):
     """End one stoppage of unit ``u``; a unit waiting for the end of its stoppages goes on
     (pushed onto the work list). Returns the new length of the work list."""
@@ -120,7 +120,7 @@ def release(u, which, now, ut, uni, s_t, s_i, n, work, wn):
     return wn
 
 
-@kernel
+@flat_kernel(inline=True)
 def work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
     """Unit ``u`` works (its activity ``T_ACTW``) on: the rest of the work, or up to the first
     operating-time failure due before it ends (producing only); waits if stopped."""
@@ -142,7 +142,7 @@ def work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
     L._heap_push(ht, hi, n, now + step, L.EV_WORK, u)
 
 
-@kernel
+@flat_kernel(inline=True)
 def _work(u, duration, activity, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
     ut[u, T_ACTW] = activity
     ufl[u, L.F_LEFT] = duration
@@ -150,7 +150,7 @@ def _work(u, duration, activity, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s
     work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
 
 
-@kernel
+@flat_kernel
 def _request(u, p, op, opq, ut, work, wn):
     """Unit ``u`` asks pool ``p`` for an operator (behind shift-end claims and earlier
     requests); the head of the line gets one if one is free (SimPy checks only the head).
@@ -167,7 +167,7 @@ def _request(u, p, op, opq, ut, work, wn):
     return False, _trigger(p, op, opq, ut, work, wn)
 
 
-@kernel
+@flat_kernel
 def _trigger(p, op, opq, ut, work, wn):
     """If an operator of pool ``p`` is free, the head of its line gets it: a shift-end
     claim, or a unit (it goes on in its turn). Returns the new length of the work list."""
@@ -189,7 +189,7 @@ def _trigger(p, op, opq, ut, work, wn):
     return wn
 
 
-@kernel
+@flat_kernel
 def _let_go(p, op, work, wn):
     """An operator of pool ``p`` is released now; who gets it is decided in turn (SimPy's
     release event). Returns the new length of the work list."""
@@ -198,12 +198,29 @@ def _let_go(p, op, work, wn):
     return wn + 1
 
 
-@kernel
+@flat_kernel(inline=True)
 def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
          s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
     """Unit ``u`` took its part (``U_PART``, counted in the station's ``HOLD``): set up if
     the product changed (with an operator if the station needs one then), get an operator
-    for processing if needed, start the cycle. Returns the new length of the work list."""
+    for processing if needed, start the cycle. Returns the new length of the work list.
+
+    Small, so that the compiler inlines it: a station without setups and operators starts
+    the cycle with one call (a call passes every array, which costs more than the work)."""
+    s = uni[u, L.U_ST]
+    if stx[s, X_SETUP] < 0 and stx[s, X_POOL] < 0:
+        ut[u, T_LAST] = pint[uni[u, L.U_PART], 0]
+        _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                     e_i, s_t, s_i, ht, hi, ut, uf)
+        return wn
+    return _took_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
+                       n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
+
+
+@flat_kernel
+def _took_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+    """:func:`took` at a station with setups or an operator pool."""
     s = uni[u, L.U_ST]
     prod = pint[uni[u, L.U_PART], 0]
     if stx[s, X_SETUP] >= 0 and ut[u, T_LAST] >= 0 and ut[u, T_LAST] != prod:
@@ -220,7 +237,7 @@ def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
                         n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
 
 
-@kernel
+@flat_kernel
 def _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i, ut, uf,
            stx):
     ut[u, T_PHASE] = PH_SETUP
@@ -228,7 +245,7 @@ def _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_
     _work(u, d, SETUP, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
 
 
-@kernel
+@flat_kernel
 def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
                  e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
     s = uni[u, L.U_ST]
@@ -240,14 +257,14 @@ def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
             ut[u, T_PHASE] = PH_OPQ
             L._set(u, WAITING, now, uni, s_t, s_i, n)
             return wn
-    _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+    _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                 e_i, s_t, s_i, ht, hi, ut, uf)
     return wn
 
 
-@kernel
-def _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, ut, uf):
+@flat_kernel
+def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+                 e_i, s_t, s_i, ht, hi, ut, uf):
     """START the cycle (after any stoppage in force is over) and draw its length."""
     if stopped(ut, u):
         ut[u, T_PHASE] = PH_STARTWAIT
@@ -262,26 +279,20 @@ def _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
     _work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
 
 
-@kernel
-def act(kind, u, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
+@flat_kernel
+def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
         e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
-    """A work-list action of this module on unit ``u``: it was handed a part (A_TOOK, or
-    A_HOP: ``b`` events more before it), its stoppages ended (A_RESUME), it was granted an
-    operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released an operator
-    (A_OPREL). Returns the new length of the work list."""
+    """A work-list action of this module on unit ``u``: its stoppages ended (A_RESUME), it
+    was granted an operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released
+    an operator (A_OPREL). (The loop itself handles a unit handed a part, A_TOOK and A_HOP,
+    with :func:`took`.) Returns the new length of the work list."""
     if kind == A_OPREL:
         return _trigger(u, op, opq, ut, work, wn)
-    if kind == A_HOP:
-        work[wn, 0], work[wn, 1], work[wn, 2] = A_HOP if b > 1 else A_TOOK, u, b - 1
-        return wn + 1
     ph = ut[u, T_PHASE]
-    if kind == A_TOOK:
-        wn = took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                  e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
-    elif kind == A_RESUME:
+    if kind == A_RESUME:
         if ph == PH_STARTWAIT:
-            _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                         n, e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+            _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                         e_t, e_i, s_t, s_i, ht, hi, ut, uf)
         else:  # setting up or processing: the work resumes
             work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
     elif kind == A_GRANT:
@@ -289,8 +300,8 @@ def act(kind, u, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
             _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_i,
                    ut, uf, stx)
         else:
-            _start_cycle(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                         n, e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+            _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                         e_t, e_i, s_t, s_i, ht, hi, ut, uf)
     else:  # the setup is over: an operator needed for the setup only goes back
         s = uni[u, L.U_ST]
         if ut[u, T_OP] == 1 and stx[s, X_DURING] == DURING_SETUP:
@@ -301,7 +312,7 @@ def act(kind, u, b, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
     return wn
 
 
-@kernel
+@flat_kernel(inline=True)
 def cycle_over(u, ut, stx, uni, op, opq, work, wn):
     """Unit ``u``'s cycle ended: its operator (if any) goes back. Returns the new length of
     the work list."""
@@ -312,7 +323,7 @@ def cycle_over(u, ut, stx, uni, op, opq, work, wn):
     return wn
 
 
-@kernel
+@flat_kernel
 def _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, op, opq,
                   work, wn):
     """A shift starts (``on``) or ends: first for the units that follow the calendar, then
@@ -339,7 +350,7 @@ def _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, o
     return wn
 
 
-@kernel
+@flat_kernel
 def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst, ht, hi,
           s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work):
     """A heap event of this module: a calendar-time failure or its repair (``cf`` row
@@ -392,7 +403,7 @@ def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, 
     return wn
 
 
-@kernel
+@flat_kernel
 def _stop_record(now, duration, u, mode, st_f, st_i, n):
     k = n[L.N_STOP]
     st_f[k, 0], st_f[k, 1] = now, duration

@@ -50,15 +50,18 @@ class RunData {
     this.end = meta.end || 0;
     this.count = 0;
   }
+  // A column's first values are kept as they came (a typed array is read in place: a stored
+  // run's records are not copied); a column that grows becomes a plain array.
   append(records) {
     for (const [table, cols] of Object.entries(records || {})) {
       const dest = this.t[table] || (this.t[table] = {});
       let n = 0;
       for (const [name, raw] of Object.entries(cols)) {
         const values = unpack(raw);
-        const col = dest[name] || (dest[name] = []);
-        for (let i = 0; i < values.length; i++) col.push(values[i]);
         n = values.length;
+        if (dest[name] === undefined) { dest[name] = values; continue; }
+        const col = Array.isArray(dest[name]) ? dest[name] : (dest[name] = Array.from(dest[name]));
+        for (let i = 0; i < values.length; i++) col.push(values[i]);
       }
       this.count += n;
     }
