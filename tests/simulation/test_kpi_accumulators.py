@@ -171,6 +171,28 @@ def test_shifts_setups_operators_maintenance_and_an_hourly_grid() -> None:
     assert_same_kpis(a, b)
 
 
+def test_cost_kpis_from_the_accumulators() -> None:
+    """A line with ``[costs]``: a time-of-use tariff (peak, valley and the flat price
+    between, with a period across midnight), product prices, labour and capital. The
+    accumulators integrate the tariff over every state interval and count the products
+    released in the window, so the KPI-only run folds (no tables) and every cost KPI equals
+    the one priced from the tables interval by interval (``twin.observation.costs``)."""
+    data = _shift_line()
+    data["costs"] = {
+        "currency": "CNY", "year": 2025, "source": "test", "labour_per_h": 65.0,
+        "carbon_per_t": 60.0, "price_per_good_unit": 2900.0,
+        "electricity": {"flat": 0.68, "periods": [
+            {"name": "peak", "per_kwh": 1.08, "hours": ["08:00-11:00", "13:00-17:00"]},
+            {"name": "valley", "per_kwh": 0.32, "hours": ["22:00-08:00"]}]},
+        "materials": {"products": {"A": 150.0, "B": 210.0}},
+        "capital": {"cnc": {"base_cost": 2.5e6}, "wash": {"base_cost": 4e5}}}
+    a, b = both(data, duration=6 * 86400.0, warmup=1.3 * 86400.0, seed=11)
+    assert "accumulators" in b.provenance["record_note"]
+    assert set(b.tables) == {"stations", "energy"}
+    assert a.kpis["cost_electricity"] > 0 and a.kpis["cost_materials"] > 0
+    assert_same_kpis(a, b)
+
+
 @pytest.mark.parametrize("make", [_rework_line, _blocking_line, _lost_line])
 @pytest.mark.parametrize("warmup", [0.0, 2345.6])
 def test_accumulated_kpis_equal_the_table_kpis(make: Any, warmup: float) -> None:

@@ -56,6 +56,9 @@ class Accumulated:
     grid_seconds
         The same, weighted by the hourly grid emission factor [kg/J x s] (``None`` with a
         flat factor).
+    price_seconds
+        The same, weighted by the electricity tariff [currency/kWh x s] (``None`` without
+        ``[costs.electricity]``).
     unit_station, unit_server
         Station index (into ``stations``) and server number of each unit.
     counts
@@ -78,6 +81,8 @@ class Accumulated:
     periods
         Active periods ``(n, 2)`` [s] of each equipment station over [0, t1], in station
         order (:func:`twin.observation.bottlenecks.active_periods`).
+    created
+        Parts released into the line in the window [t0, t1), by product.
     """
 
     stations: list[str]
@@ -95,6 +100,8 @@ class Accumulated:
     wip_area: float
     wip_batches: np.ndarray
     periods: dict[str, np.ndarray] = field(default_factory=dict)
+    price_seconds: np.ndarray | None = None
+    created: dict[str, int] = field(default_factory=dict)
 
     def lead_quantile(self, q: float) -> float:
         """The ``q``-th percentile [s] of the lead times (NaN without good parts)."""

@@ -35,7 +35,9 @@ from scipy.optimize import brentq
 from twin.data import spec as S
 from twin.data.costs import Capital, CostModel
 from twin.data.daily import DAY_S, drawn_evenly
+from twin.observation.accumulated import Accumulated
 from twin.observation.flows import J_PER_KWH, phase_electricity
+from twin.observation.recorder import STATES
 
 YEAR_S = 365.25 * 86400.0
 
@@ -106,7 +108,6 @@ def cost_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str,
     """The cost KPIs of a run over the window ``[t0, t1]`` [s] (see the module docstring)."""
     costs = line.costs
     assert costs is not None
-    window_years = (t1 - t0) / YEAR_S
     # electricity: stations by state interval, utilities by phase
     states = tables["states"]
     power = {n: st.power.by_state() for n, st in line.stations.items()
@@ -132,12 +133,44 @@ def cost_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str,
         by_species = charged.groupby(charged["species"].astype(str))["kg"].sum()
         materials += sum(float(kg) * costs.materials.species.get(s, 0.0)
                          for s, kg in by_species.items())
+    by_product: dict[str, int] = {}
     if costs.materials.products:
         ev = tables["events"]
         created = ev[(ev["kind"] == "created") & (ev["time"] >= t0) & (ev["time"] < t1)]
-        by_product = created.groupby(created["product"].astype(str)).size()
-        materials += sum(int(n) * costs.materials.products.get(p, 0.0)
-                         for p, n in by_product.items())
+        by_product = {str(p): int(n) for p, n in
+                      created.groupby(created["product"].astype(str)).size().items()}
+    return _costs(line, kpis, t0, t1, elec, gas_m3, materials, by_product)
+
+
+def accumulated_cost_kpis(line: S.LineSpec, acc: Accumulated, kpis: dict[str, Any],
+                          t0: float, t1: float) -> dict[str, Any]:
+    """The cost KPIs of a discrete-line run that kept only KPI accumulators
+    (:class:`twin.observation.accumulated.Accumulated`, the window ``[t0, t1]`` [s]): each
+    unit's electricity in each state at the tariff's integral over its intervals there
+    (``price_seconds``), the products released into the line by product."""
+    costs = line.costs
+    assert costs is not None
+    elec = 0.0
+    if costs.electricity is not None:
+        if acc.price_seconds is None:
+            raise ValueError("a time-of-use tariff needs the accumulated price integral")
+        power = {n: st.power.by_state() for n, st in line.stations.items()
+                 if isinstance(st, S.Equipment)}
+        u, x = np.nonzero(acc.seconds > 0)
+        watts = np.array([power.get(acc.stations[s], {}).get(STATES[k], 0.0)
+                          for s, k in zip(acc.unit_station[u], x, strict=True)])
+        elec = float(np.sum(watts * acc.price_seconds[u, x])) / J_PER_KWH
+    return _costs(line, kpis, t0, t1, elec, 0.0, 0.0, acc.created)
+
+
+def _costs(line: S.LineSpec, kpis: dict[str, Any], t0: float, t1: float, elec: float,
+           gas_m3: float, materials: float, by_product: dict[str, int]) -> dict[str, Any]:
+    """The cost KPIs from electricity [currency], boiler gas [m3], species charged
+    [currency] and the parts released by product in the window, plus the KPIs."""
+    costs = line.costs
+    assert costs is not None
+    window_years = (t1 - t0) / YEAR_S
+    materials += sum(n * costs.materials.products.get(p, 0.0) for p, n in by_product.items())
     capital = installed_capital(line)
     capex = sum(capital.values())
     out: dict[str, Any] = {

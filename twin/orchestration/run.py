@@ -42,7 +42,7 @@ from twin.observation import runfolder
 from twin.observation.accumulated import LEAD_RESOLUTION, accumulated_kpis
 from twin.observation.alarms import alarm_summary
 from twin.observation.catalogue import derive, line_kind
-from twin.observation.costs import cost_kpis
+from twin.observation.costs import accumulated_cost_kpis, cost_kpis
 from twin.observation.kpis import line_kpis, station_kpis
 from twin.observation.ledger import electricity
 from twin.observation.process_kpis import process_kpis, process_ledger
@@ -447,10 +447,9 @@ def finish_tables(prep: PreparedRun, model: LineModel | CompiledModel,
 
 def folds(prep: PreparedRun) -> bool:
     """Whether the run folds its records into KPI accumulators as it goes: ``record =
-    "kpis"`` on the compiled engine, for a line without ``[costs]`` (cost KPIs price each
-    state interval by the time of day, so they are computed from the tables, then dropped;
-    an hourly grid factor is integrated over each interval by the accumulators)."""
-    return prep.engine == "compiled" and prep.record == "kpis" and prep.line.costs is None
+    "kpis"`` on the compiled engine (an hourly grid factor and a time-of-use tariff are
+    integrated over each state interval by the accumulators)."""
+    return prep.engine == "compiled" and prep.record == "kpis"
 
 
 def record_note(prep: PreparedRun) -> str:
@@ -459,8 +458,7 @@ def record_note(prep: PreparedRun) -> str:
         return ("KPIs from the compiled engine's accumulators (no record tables kept); "
                 f"lead-time quantiles from a histogram, within "
                 f"{100 * LEAD_RESOLUTION:.2g} % of the exact ones")
-    why = "SimPy engine" if prep.engine == "simpy" else "cost KPIs"
-    return f"KPIs from the record tables, which were then dropped ({why})"
+    return "KPIs from the record tables, which were then dropped (SimPy engine)"
 
 
 def finish_accumulated(prep: PreparedRun, model: CompiledModel
@@ -477,7 +475,10 @@ def finish_accumulated(prep: PreparedRun, model: CompiledModel
     if model.alarms is not None:  # alarm performance from the alarm rows (kept: they are few)
         model.alarms.finish(end)
         kpis.update(alarm_summary(model.alarms.table(), prep.warmup, end))
-    derive(kpis, tables, line_kind(False), model.alarms is not None, False)
+    if prep.line.costs is not None:  # after every KPI the costs read (energy, CO2e)
+        kpis.update(accumulated_cost_kpis(prep.line, acc, kpis, prep.warmup, end))
+    derive(kpis, tables, line_kind(False), model.alarms is not None,
+           prep.line.costs is not None)
     return tables, kpis, acc.wip_batches
 
 

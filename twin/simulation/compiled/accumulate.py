@@ -18,7 +18,10 @@ What each accumulator holds, and the window rules, are those of the table path
 - a failure counts where it begins in the window, with its repair time (planned
   maintenance is a stop, not a failure);
 - with an hourly grid emission factor, the factor's integral over each state interval in
-  the window is added to (unit, state) too (:func:`twin.data.daily.weighted_each`);
+  the window is added to (unit, state) too (:func:`twin.data.daily.weighted_each`), and
+  with ``[costs]`` the electricity tariff's integral (its time-of-use prices), so that
+  cost KPIs need no tables;
+- ``created`` events at t0 <= t < t1 count per product (the cost of products released);
 - parts finished in the window count as good or scrap, good ones with their lead time;
 - the WIP integral adds ``clip(t1 - max(created, t0))`` per created part and subtracts
   ``clip(t1 - max(done, t0))`` per finished one (the same as clipping each part's stay);
@@ -53,26 +56,35 @@ def _clip(a, b):
     return b - a if b > a else 0.0
 
 
+PROFILES = ("grid", "price")
+"""The time-of-day profiles integrated per (unit, state): the hourly grid emission factor
+[kg/J] and the electricity tariff [currency/kWh] (rows of ``seg`` name theirs in column 3)."""
+
+
 @kernel
-def _profile(tod, seg):
-    """Integral of a time-of-day profile (rows ``start, end, value``) from midnight to
-    ``tod`` [s after midnight]."""
+def _profile(tod, seg, k):
+    """Integral of time-of-day profile ``k`` (rows ``start, end, value, profile``) from
+    midnight to ``tod`` [s after midnight]."""
     out = 0.0
     for i in range(seg.shape[0]):
-        out += seg[i, 2] * max(min(tod, seg[i, 1]) - seg[i, 0], 0.0)
+        if seg[i, 3] == k:
+            out += seg[i, 2] * max(min(tod, seg[i, 1]) - seg[i, 0], 0.0)
     return out
 
 
 @kernel
 def _add_interval(u, x, lo, hi, sec, gsec, seg, per_day):
     """Add the interval [lo, hi) [s] (in the window) of unit ``u`` in state ``x``: its
-    length, and the integral of the grid profile over it when there is one."""
+    length, and the integral of each profile over it (``gsec[u, x, k]``; ``per_day[k]``:
+    the integral over a whole day; a profile without rows adds 0)."""
     if hi > lo:
         sec[u, x] += hi - lo
         if seg.shape[0]:
             day = 86400.0
-            whole = (math.floor(hi / day) - math.floor(lo / day)) * per_day
-            gsec[u, x] += whole + _profile(hi % day, seg) - _profile(lo % day, seg)
+            days = math.floor(hi / day) - math.floor(lo / day)
+            for k in range(per_day.shape[0]):
+                gsec[u, x, k] += days * per_day[k] + _profile(hi % day, seg, k) \
+                    - _profile(lo % day, seg, k)
 
 
 @kernel
@@ -97,7 +109,7 @@ def _close_instant(now, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
 def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, active,
          pri, t0, t1, edges, lead_min, log_ratio, seg, per_day, last_t, last_x, sec, gsec,
          cnt, planned, fails, repair, lc, lead, hist, wip, pstart, level, nserv, full_at,
-         dirty, stack, inst, per_s, per_t):
+         dirty, stack, inst, per_s, per_t, made):
     """Add the first ``ns`` state rows, ``ne`` event rows, ``np_`` part rows and ``nstop``
     stop rows to the accumulators (see the module docstring)."""
     nb = edges.shape[0] - 1
@@ -122,6 +134,8 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
         part, prod, s, kind = e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3]
         if kind == CREATED:
             lc[L_CREATED] += 1
+            if t0 <= t < t1:
+                made[prod] += 1
             wip[0] += _clip(max(t, t0), t1)
             for b in range(nb):
                 wip[1 + b] += _clip(max(t, edges[b]), edges[b + 1])
@@ -207,16 +221,20 @@ class Folder:
                 pri[s, :len(products)] = [st.planned_time_per_item(p) for p in products]
         servers = np.bincount(unit_station, minlength=n_st).astype(np.int64)
         grid = line.energy.grid
-        seg = (np.zeros((0, 3)) if grid.hourly is None else
-               np.array([(a, b, v) for a, b, v, _ in grid.segments()], dtype=float))
+        tariff = None if line.costs is None else line.costs.electricity
+        profiles = [[] if grid.hourly is None else grid.segments(),
+                    [] if tariff is None else tariff.segments()]
+        seg = np.array([(a, b, v, k) for k, rows in enumerate(profiles) for a, b, v, _ in rows],
+                       dtype=float).reshape(-1, 4)
         self.fixed = dict(
-            seg=seg, per_day=float(((seg[:, 1] - seg[:, 0]) * seg[:, 2]).sum()),
+            seg=seg, per_day=np.array([sum((b - a) * v for a, b, v, _ in rows)
+                                       for rows in profiles]),
             unit_st=unit_station.astype(np.int64),
             active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri,
             edges=np.linspace(self.t0, self.t1, TREND_BATCHES + 1))
         self.acc = dict(
             last_t=np.zeros(n_u), last_x=np.full(n_u, -1, np.int64),
-            sec=np.zeros((n_u, len(STATES))), gsec=np.zeros((n_u, len(STATES))),
+            sec=np.zeros((n_u, len(STATES))), gsec=np.zeros((n_u, len(STATES), len(PROFILES))),
             cnt=np.zeros((n_st, 3), np.int64),
             planned=np.zeros(n_st), fails=np.zeros(n_st, np.int64), repair=np.zeros(n_st),
             lc=np.zeros(len(LINE_KEYS), np.int64),
@@ -225,7 +243,10 @@ class Folder:
             pstart=np.zeros(1024), level=np.zeros(n_st, np.int64), nserv=servers,
             full_at=np.full(n_st, -1.0), dirty=np.zeros(n_st, np.int64),
             stack=np.zeros(n_st, np.int64), inst=np.array([-np.inf, 0.0, 0.0]),
-            per_s=np.zeros(1024, np.int64), per_t=np.zeros((1024, 2)))
+            per_s=np.zeros(1024, np.int64), per_t=np.zeros((1024, 2)),
+            made=np.zeros(max(1, len(products)), np.int64))
+        self.products = list(products)
+        self.profiled = [bool(rows) for rows in profiles]
 
     def _room(self, parts: int, rows: int) -> None:
         """Grow the per-part start times and the period rows to hold what may come."""
@@ -250,7 +271,7 @@ class Folder:
              c["last_t"], c["last_x"], c["sec"], c["gsec"], c["cnt"], c["planned"],
              c["fails"], c["repair"], c["lc"], c["lead"], c["hist"], c["wip"], c["pstart"],
              c["level"], c["nserv"], c["full_at"], c["dirty"], c["stack"], c["inst"],
-             c["per_s"], c["per_t"])
+             c["per_s"], c["per_t"], c["made"])
 
     def result(self, units: list[tuple[int, int]]) -> A.Accumulated:
         """Close the run at ``t1`` and return its accumulators."""
@@ -269,7 +290,8 @@ class Folder:
                 periods[name] = mine[np.argsort(mine[:, 0], kind="stable")]
         return A.Accumulated(
             stations=list(self.names), seconds=c["sec"].copy(),
-            grid_seconds=c["gsec"].copy() if len(f["seg"]) else None,
+            grid_seconds=c["gsec"][:, :, 0].copy() if self.profiled[0] else None,
+            price_seconds=c["gsec"][:, :, 1].copy() if self.profiled[1] else None,
             unit_station=self.fixed["unit_st"],
             unit_server=np.array([i for _, i in units], np.int64),
             counts=c["cnt"].copy(), planned=c["planned"].copy(), failures=c["fails"].copy(),
@@ -277,4 +299,6 @@ class Folder:
             line=dict(zip(LINE_KEYS, c["lc"].tolist(), strict=True)),
             lead_moments=np.r_[c["lead"][:3], c["lead"][3:] if c["lead"][0] else [np.nan] * 2],
             lead_histogram=c["hist"].copy(), wip_area=float(c["wip"][0]),
-            wip_batches=c["wip"][1:] / np.diff(self.fixed["edges"]), periods=periods)
+            wip_batches=c["wip"][1:] / np.diff(self.fixed["edges"]), periods=periods,
+            created=dict(zip(self.products, c["made"][:len(self.products)].tolist(),
+                             strict=True)))
