@@ -339,3 +339,22 @@ def test_a_condition_lasting_exactly_the_on_delay_does_not_activate() -> None:
     assert level[200.0] == 1.0 and level[250.0] == 0.0 and level[300.0] == 1.0
     alarms = r.tables["alarms"]
     assert alarms[["time", "event"]].values.tolist() == [[350.0, "activate"]]
+
+
+def test_two_alarm_timers_due_at_one_instant_end_the_instant() -> None:
+    """Two alarms on one tag with the same on-delay: their timers fall due at the same
+    instant. Each used to defer itself to the end of the instant on a zero-delay event,
+    which the other's deferral kept from ever coming: the clock stalled (StallError). By
+    hand: parts every 100 s into a 150 s machine hold one part in its buffer from 300 s on,
+    so both activate at 350 s."""
+    spec = {"line": {"name": "twins"}, "products": {"A": {}},
+            "stations": {
+                "src": {"type": "source", "product": "A", "interarrival": "100 s", "to": "m"},
+                "m": {"type": "machine", "cycle_time": "150 s", "buffer": 10, "to": "out"},
+                "out": {"type": "sink"}},
+            "alarms": {"q1": {"tag": "buffer.m", "limit": 1, "on_delay": "50 s"},
+                       "q2": {"tag": "buffer.m", "limit": 1, "on_delay": "50 s"}}}
+    r = twin.run(spec, duration="420 s", warmup="0 s", seed=1)
+    alarms = r.tables["alarms"]
+    assert sorted(alarms[["time", "alarm", "event"]].values.tolist()) == [
+        [350.0, "q1", "activate"], [350.0, "q2", "activate"]]

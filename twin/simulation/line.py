@@ -85,6 +85,8 @@ class LineModel:
                                     if st.level is not None}
         #: The line's alarms (``None`` without any): the alarm list, ack and shelve.
         self.alarms: AlarmMonitor | None = None
+        #: (instant [s], latest due [s]) of the alarm timers waiting for the end of an instant
+        self._deferred: tuple[float, float] | None = None
         if line.alarms:
             self.alarms = AlarmMonitor(line.alarms, recorder.alarm, self._wake)
             recorder.monitored = True
@@ -156,12 +158,25 @@ class LineModel:
         ev.callbacks.append(lambda _ev: self._timer_due(monitor, due))
 
     def _timer_due(self, monitor: AlarmMonitor, due: float) -> None:
+        """A timer is due: judge it at the end of this instant. Timers due at one instant
+        share one deferral (each deferring on its own, two would wait for each other's
+        zero-delay event without end), which fires every timer due by the latest of them."""
         env = self.env
+        if self._deferred is not None and self._deferred[0] == env.now:
+            self._deferred = (env.now, max(self._deferred[1], due))
+            return  # the deferral of this instant is on its way
         if env.peek() == env.now:  # the instant is not over: judge the timer on its end
-            env.timeout(0).callbacks.append(lambda _ev: self._timer_due(monitor, due))
+            self._deferred = (env.now, due)
+            env.timeout(0).callbacks.append(lambda _ev: self._end_of_instant(monitor))
             return
         self.ctx.settle_signals(math.inf)  # every value of this instant reaches the monitor
         monitor.advance(max(due, monitor.now))
+
+    def _end_of_instant(self, monitor: AlarmMonitor) -> None:
+        assert self._deferred is not None
+        due = self._deferred[1]
+        self._deferred = None
+        self._timer_due(monitor, due)
 
     def inventory(self) -> dict[str, float]:
         """Mass of each species held in the line now [kg] (batches not yet out)."""
