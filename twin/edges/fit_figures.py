@@ -33,11 +33,7 @@ def qq_figure(estimates: list[Any], path: str | Path) -> Path | None:
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(fitted):]:
         ax.set_visible(False)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def parity_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: list[Any],
@@ -70,11 +66,7 @@ def parity_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: li
         ax.set_xlabel(f"measured {var} [{unit}]")
         ax.set_ylabel(f"predicted {var} [{unit}]")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def fits_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: list[Any],
@@ -116,6 +108,13 @@ def fits_figure(model: Any, cal: Any, fit_batches: list[Any], test_batches: list
         bottom.set_ylabel(f"residual {var} / sd")
         bottom.set_xlabel("time in phase [h]")
         top.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    """Lay out ``fig``, write it to ``path`` (PNG, 110 dpi) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -103,6 +103,12 @@ def _utility_electricity(line: S.LineSpec, phases: pd.DataFrame) -> np.ndarray:
     return out / J_PER_KWH
 
 
+def _station_power(line: S.LineSpec) -> dict[str, dict[str, float]]:
+    """Electric power [W] by state of each equipment station."""
+    return {n: st.power.by_state() for n, st in line.stations.items()
+            if isinstance(st, S.Equipment)}
+
+
 def cost_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str, Any],
               t0: float, t1: float) -> dict[str, Any]:
     """The cost KPIs of a run over the window ``[t0, t1]`` [s] (see the module docstring)."""
@@ -110,8 +116,7 @@ def cost_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], kpis: dict[str,
     assert costs is not None
     # electricity: stations by state interval, utilities by phase
     states = tables["states"]
-    power = {n: st.power.by_state() for n, st in line.stations.items()
-             if isinstance(st, S.Equipment)}
+    power = _station_power(line)
     a = np.maximum(states["start"].to_numpy(dtype=float), t0)
     b = np.minimum(states["end"].to_numpy(dtype=float), t1)
     keep = b > a
@@ -154,8 +159,7 @@ def accumulated_cost_kpis(line: S.LineSpec, acc: Accumulated, kpis: dict[str, An
     if costs.electricity is not None:
         if acc.price_seconds is None:
             raise ValueError("a time-of-use tariff needs the accumulated price integral")
-        power = {n: st.power.by_state() for n, st in line.stations.items()
-                 if isinstance(st, S.Equipment)}
+        power = _station_power(line)
         u, x = np.nonzero(acc.seconds > 0)
         watts = np.array([power.get(acc.stations[s], {}).get(STATES[k], 0.0)
                           for s, k in zip(acc.unit_station[u], x, strict=True)])
