@@ -49,6 +49,7 @@ from twin.observation.bottlenecks import active_periods, bottleneck_fractions
 from twin.observation.energy import by_carrier, energy_kpis, window_utilities
 from twin.observation.ledger import clipped_durations
 from twin.observation.recorder import STATES
+from twin.observation.schema import labels
 
 HOUR = 3600.0
 
@@ -63,13 +64,14 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
     """One row of time elements, counts and KPIs per equipment station."""
     states, events, stops = tables["states"], tables["events"], tables["stops"]
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    by_state = (pd.DataFrame({"station": states["station"].astype(str),
-                              "state": states["state"].astype(str), "s": secs})
-                .groupby(["station", "state"])["s"].sum().unstack(fill_value=0.0))
+    by_state = (pd.DataFrame({"station": labels(states["station"]),
+                              "state": labels(states["state"]), "s": secs})
+                .groupby(["station", "state"], observed=True)["s"].sum()
+                .unstack(fill_value=0.0))
     in_window = events[(events["time"] >= t0) & (events["time"] <= t1)]
-    counts = (pd.DataFrame({"station": in_window["station"].astype(str),
-                            "kind": in_window["kind"].astype(str)})
-              .value_counts().unstack(fill_value=0))
+    counts = (pd.DataFrame({"station": labels(in_window["station"]),
+                            "kind": labels(in_window["kind"])})
+              .groupby(["station", "kind"], observed=True).size().unstack(fill_value=0))
     items = item_starts(events, t0, t1)
     stop_win = stops[(stops["start"] >= t0) & (stops["start"] <= t1)]
     fails = stop_win[stop_win["kind"] == "failure"]
@@ -158,9 +160,10 @@ def add_bottleneck_fractions(table: pd.DataFrame, periods: dict[str, np.ndarray]
 
 def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     """Items finished at each station in [t0, t1]: ``station, product, start, end`` [s], the
-    start being the item's ``start`` event at that station (its last before the end)."""
+    start being the item's ``start`` event at that station (its last before the end);
+    ``station`` and ``product`` are categoricals (the tables' names)."""
     ev = events[events["kind"].isin(["start", "end"])]
-    stations = ev["station"].astype("category")
+    stations, products = labels(ev["station"]), labels(ev["product"])
     names = np.asarray(stations.cat.categories, dtype=object)
     station = stations.cat.codes.to_numpy()  # codes keep stations apart as names do
     part = ev["part"].to_numpy()
@@ -168,13 +171,15 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     is_end = (ev["kind"] == "end").to_numpy()
     order = np.lexsort((is_end, time, part, station))  # a start sorts before its end
     station, part, time, is_end = station[order], part[order], time[order], is_end[order]
-    product = ev["product"].astype(str).to_numpy()[order]
+    product = products.cat.codes.to_numpy()[order]
     prev = np.roll(np.arange(len(order)), 1)
     paired = ((~is_end[prev]) & (part[prev] == part) & (station[prev] == station)
               if len(order) else np.zeros(0, dtype=bool))
     start = np.where(paired, time[prev], time)
     keep = is_end & (time >= t0) & (time <= t1)
-    return pd.DataFrame({"station": names[station[keep]].astype(str), "product": product[keep],
+    return pd.DataFrame({"station": pd.Categorical.from_codes(station[keep], names),
+                         "product": pd.Categorical.from_codes(product[keep],
+                                                              products.cat.categories),
                          "start": start[keep], "end": time[keep]})
 
 
@@ -195,8 +200,11 @@ def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
         before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
         return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())
     mine = items[items["station"] == name]
-    per_product = {p: st.planned_time_per_item(p) for p in mine["product"].unique()}
-    pri = mine["product"].map(per_product).to_numpy(dtype=float)
+    code, products = mine["product"].cat.codes.to_numpy(), mine["product"].cat.categories
+    per_code = np.full(len(products), np.nan)
+    for c in np.unique(code):  # the products it made
+        per_code[c] = st.planned_time_per_item(products[c])
+    pri = per_code[code]
     before = np.clip(t0 - mine["start"].to_numpy(dtype=float), 0.0, None)
     per_cycle = pri * getattr(st, "batch_size", 1)  # a batch's parts share one cycle
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -14,6 +14,7 @@ import pandas as pd
 from twin.data import spec as S
 from twin.data.daily import weighted_each
 from twin.observation.recorder import STATES
+from twin.observation.schema import labels
 
 J_PER_KWH = 3.6e6
 
@@ -33,16 +34,23 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
+    station, state = labels(states["station"]), labels(states["state"])
     frame = pd.DataFrame({
-        "station": states["station"].astype(str),
+        "station": station.cat.codes.to_numpy(),
         "server": states["server"].to_numpy(),
-        "state": states["state"].astype(str),
+        "state": state.cat.codes.to_numpy(),
         "seconds": secs,
     })
     grid = line.energy.grid
     if grid.hourly is not None:  # each interval at the factors of the hours it spans
         start = np.maximum(states["start"].to_numpy(dtype=float), t0)
         frame["grid_s"] = weighted_each(grid.segments(), start, start + secs, secs)
+    # added up by codes first (the same rows in the same order: the same sums), so that
+    # names are made for one row per combination, not for every state interval
+    frame = frame[frame["seconds"] > 0].groupby(["station", "server", "state"], sort=False,
+                                                as_index=False).sum()
+    for col, names in (("station", station), ("state", state)):
+        frame[col] = pd.Series(names.cat.categories[frame[col].to_numpy()]).astype(str)
     return electricity_table(line, frame)
 
 
