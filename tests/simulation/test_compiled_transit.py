@@ -20,8 +20,10 @@ from test_compiled_engine import assert_same_tables, simulate
 
 from twin.data.checks import line_from_dict
 from twin.data.distributions import CHUNK
+from twin.observation.recorder import Recorder
 from twin.orchestration.run import run
 from twin.simulation.compiled.engine import CompiledModel
+from twin.simulation.compiled.replicate import Replicas
 from twin.simulation.line import LineModel
 from twin.simulation.streams import Streams
 
@@ -185,3 +187,25 @@ def test_carried_lines_run_compiled_with_the_same_kpis() -> None:
     done = a.tables["parts"].set_index("part")["done"].reindex(created.index)
     inside = (done.fillna(21_000.0) - created.clip(lower=1000.0)).clip(lower=0.0)
     assert a.kpis["wip_mean"] == pytest.approx(inside.sum() / 20_000.0, rel=1e-9)
+
+
+def test_replicas_carry_parts_as_runs_lowered_on_their_own() -> None:
+    """A study's runs share one lowering (:class:`Replicas`): the transport streams are
+    re-seeded with the rest, so each run is the run lowered for its seed alone."""
+    spec = _line({
+        "src": {"type": "source", "product": "A", "interarrival": expo(1.0),
+                "routes": [{"to": "m", "delay": expo(3.0)}]},
+        "m": {"type": "machine", "buffer": 1, "cycle_time": expo(0.8),
+              "routes": [{"to": "out", "delay": {"dist": "uniform", "low": "1 s",
+                                                 "high": "9 s"}}]},
+        "out": {"type": "sink"}})
+    replicas = Replicas(spec)
+    for seed in (1, 2):
+        rec = Recorder()
+        model = replicas.model(seed, rec)
+        model.run(500.0)
+        alone, wip, _ = simulate(CompiledModel, spec, seed, 500.0)
+        assert model.wip() == wip
+        for name in ("parts", "events"):
+            pd.testing.assert_frame_equal(rec.tables(500.0)[name], alone[name],
+                                          check_exact=True)
