@@ -80,6 +80,18 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
     to the station named first. ``periods``: each station's active periods, sorted and
     disjoint, as ``(n, 2)`` arrays of ``(start, end)`` [s] (:func:`active_periods`).
     """
+    sole, shift = bottleneck_fractions(periods, t0, t1)
+    table = pd.DataFrame({"station": list(periods), "sole_fraction": sole,
+                          "shifting_fraction": shift})
+    table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
+    return table.sort_values("bottleneck_fraction", ascending=False, kind="stable"
+                             ).reset_index(drop=True)
+
+
+def bottleneck_fractions(periods: dict[str, np.ndarray], t0: float, t1: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The sole and the shifting bottleneck fraction of each station of ``periods`` over
+    [t0, t1], in its order (see :func:`shifting_bottlenecks`)."""
     names = list(periods)
     span = t1 - t0
     cuts = np.unique(np.r_[[t0, t1], *[p.ravel() for p in periods.values()]])
@@ -97,11 +109,7 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
         shift[i] = sum(hi - lo for lo, hi in own)
         sole[i] = sum(e - s for s, e in mine.tolist()) - _overlap(
             mine, np.asarray(own, dtype=float).reshape(-1, 2))
-    table = pd.DataFrame({"station": names, "sole_fraction": sole / span,
-                          "shifting_fraction": shift / span})
-    table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
-    return table.sort_values("bottleneck_fraction", ascending=False, kind="stable"
-                             ).reset_index(drop=True)
+    return sole / span, shift / span
 
 
 @kernel
