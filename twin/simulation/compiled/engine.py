@@ -13,13 +13,13 @@ import numpy as np
 
 from twin.data import spec as S
 from twin.observation.accumulated import Accumulated
-from twin.observation.recorder import Recorder
+from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
@@ -75,6 +75,9 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
+        if self.folder is not None:  # record only the part events that will be read
+            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+            self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
 
     # ------------------------------------------------------------------ running
 
