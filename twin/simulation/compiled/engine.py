@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import gather as G
@@ -26,6 +27,11 @@ from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+FIRST_CHUNKS = 2 * CHUNK
+"""Values each random stream draws at the start (one chunk more than the loop keeps in
+hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
+low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
+generator per stream, drawn chunk after chunk."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
@@ -210,7 +216,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
     for i, s in enumerate(low.streams):
         if s.draw is not None and s.needed:
-            _fill(a, i, s.draw)
+            _fill(a, i, s.draw, FIRST_CHUNKS)
     fint = a["fint"]
     a["fleft"] = np.zeros(fint.shape[0])
     n = np.zeros(L.N_COUNTERS, np.int64)
@@ -266,13 +272,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     return a
 
 
-def _fill(a: dict[str, np.ndarray], k: int, draw: Any) -> None:
-    """Move stream ``k``'s unread values to the front and append whole chunks."""
+def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
+    """Move stream ``k``'s unread values to the front and append whole chunks (while
+    there is room, at most ``most`` values)."""
     pos, end = int(a["spos"][k]), int(a["slen"][k])
     buf = a["sbuf"]
     left = end - pos
     buf[k, :left] = buf[k, pos:end]
-    while left + L.LOW <= buf.shape[1] - 1024:
+    room = min(buf.shape[1], left + L.LOW + most)
+    while left + L.LOW <= room - CHUNK:
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size
