@@ -12,20 +12,26 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
-from twin.observation.recorder import Recorder
+from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+FIRST_CHUNKS = 2 * CHUNK
+"""Values each random stream draws at the start (one chunk more than the loop keeps in
+hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
+low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
+generator per stream, drawn chunk after chunk."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
@@ -75,6 +81,9 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
+        if self.folder is not None:  # record only the part events that will be read
+            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+            self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
 
     # ------------------------------------------------------------------ running
 
@@ -207,7 +216,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
     for i, s in enumerate(low.streams):
         if s.draw is not None and s.needed:
-            _fill(a, i, s.draw)
+            _fill(a, i, s.draw, FIRST_CHUNKS)
     fint = a["fint"]
     a["fleft"] = np.zeros(fint.shape[0])
     n = np.zeros(L.N_COUNTERS, np.int64)
@@ -263,13 +272,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     return a
 
 
-def _fill(a: dict[str, np.ndarray], k: int, draw: Any) -> None:
-    """Move stream ``k``'s unread values to the front and append whole chunks."""
+def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
+    """Move stream ``k``'s unread values to the front and append whole chunks (while
+    there is room, at most ``most`` values)."""
     pos, end = int(a["spos"][k]), int(a["slen"][k])
     buf = a["sbuf"]
     left = end - pos
     buf[k, :left] = buf[k, pos:end]
-    while left + L.LOW <= buf.shape[1] - 1024:
+    room = min(buf.shape[1], left + L.LOW + most)
+    while left + L.LOW <= room - CHUNK:
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size

@@ -62,8 +62,10 @@ GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 # return codes of run_loop
 DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
-N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING = range(10)
-N_COUNTERS = 10
+# (N_DROP: the event codes not to record, one bit each; see :func:`_event`)
+(N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING,
+ N_DROP) = range(11)
+N_COUNTERS = 11
 SLACK = 4096
 """Free rows each record array keeps before an event is processed (else: GROW)."""
 LOW = 1100
@@ -147,6 +149,10 @@ def _set(u, act, t, uni, s_t, s_i, n):
 
 @flat_kernel
 def _event(t, part, product, station, kind, e_t, e_i, n):
+    """Record part event ``kind``, unless bit ``kind`` of ``n[N_DROP]`` is set (a run that
+    keeps only KPIs drops the events nothing reads)."""
+    if (n[N_DROP] >> kind) & 1:
+        return
     i = n[N_E]
     e_t[i] = t
     e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3] = part, product, station, kind
