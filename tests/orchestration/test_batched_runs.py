@@ -10,6 +10,7 @@ import pytest
 from sweep_fixtures import assert_same_run_tables, summary_without_clock, visible_runs
 
 from twin.data.checks import line_from_dict
+from twin.data.scenario import InjectedFailure
 from twin.orchestration.run import execute, execute_keeping_failures, prepare
 from twin.orchestration.study import batch_size, execute_batch, run_planned
 
@@ -47,15 +48,12 @@ def test_a_batch_gives_what_runs_one_by_one_give(record: str) -> None:
 
 def test_a_failed_run_does_not_fail_its_batch() -> None:
     planned = _planned("kpis")[:2]
-    spec = _line(1)
-    del spec["stations"]["m"]["to"]
-    spec["stations"]["m"]["routes"] = [{"to": "out", "delay": "5 s"}]
-    # the compiled engine refuses a line with transport delays when it runs (prepare would
-    # say so)
-    broken = dataclasses.replace(planned[0], line=line_from_dict(spec))
+    # the compiled engine refuses timed scenario events when it runs (prepare would say so)
+    broken = dataclasses.replace(planned[0], events=(InjectedFailure(
+        kind="failure", station="m", at="50 s", duration="10 s"),))
     results = execute_batch([broken, planned[1]])
     assert results[0].provenance["status"] == "failed"
-    assert "station 'm': transport delays" in results[0].provenance["error"]
+    assert "timed scenario events" in results[0].provenance["error"]
     assert results[1].provenance["status"] == "completed"
     assert results[1].kpis == execute(planned[1]).kpis
 

@@ -18,8 +18,8 @@ END = 3000.0
 
 def _line():  # noqa: ANN202
     """Streams of every kind: arrivals, a mix, per-product cycles, failures on operating
-    and calendar time, maintenance, quality draws, probabilistic routes, constants (no
-    stream) and a route stream the line never reads."""
+    and calendar time, maintenance, quality draws, probabilistic routes, a transport delay,
+    constants (no stream) and a route stream the line never reads."""
     def exp(mean: str) -> dict:
         return {"dist": "exponential", "mean": mean}
 
@@ -36,7 +36,8 @@ def _line():  # noqa: ANN202
               "routes": [{"to": "q", "probability": 0.8}, {"to": "r", "probability": 0.2}]},
         "q": {"type": "inspection", "cycle_time": exp("1 s"), "scrap_probability": 0.05,
               "rework_probability": 0.1, "rework_to": "m", "to": "out"},
-        "r": {"type": "machine", "cycle_time": exp("5 s"), "to": "out"},
+        "r": {"type": "machine", "cycle_time": exp("5 s"),
+              "routes": [{"to": "out", "delay": exp("4 s")}]},
         "out": {"type": "sink"}}})
 
 

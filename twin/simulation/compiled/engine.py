@@ -14,12 +14,13 @@ import numpy as np
 from twin.data import spec as S
 from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
-from twin.observation.recorder import Recorder
+from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
+from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
@@ -82,6 +83,9 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
+        if self.folder is not None:  # record only the part events that will be read
+            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+            self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
 
     # ------------------------------------------------------------------ running
 
@@ -98,7 +102,8 @@ class CompiledModel:
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
                               a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
-                              tuple(a[k] for k in GATHER_ARRAYS), self._sg)
+                              tuple(a[k] for k in GATHER_ARRAYS), self._sg,
+                              tuple(a[k] for k in TRANSIT_ARRAYS))
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:
@@ -184,7 +189,8 @@ class CompiledModel:
     # ------------------------------------------------------------------ what LineModel offers
 
     def wip(self) -> dict[str, int]:
-        """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
+        """Parts held by each station now, plus ``"(in transit)"`` (carried along routes
+        with a transport delay, or waiting at a full destination)."""
         a = self.a
         sta = a["sta"]
         out = {}
@@ -192,7 +198,7 @@ class CompiledModel:
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
                          else int(ST.load(s, sta, a["ql"], a["gql"], a["pql"], a["gst"])))
-        out["(in transit)"] = 0
+        out["(in transit)"] = int(a["tin"][:, TR.IN_TRANSIT].sum())
         return out
 
     def inventory(self) -> dict[str, float]:
@@ -202,6 +208,8 @@ class CompiledModel:
 
 GATHER_ARRAYS = ("gst", "gwait", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
 """The arrays of :mod:`.gather`, in the order of the loop's ``x`` tuple."""
+TRANSIT_ARRAYS = ("rdly", "tin", "tq", "tqt")
+"""The arrays of :mod:`.transit`, in the order of the loop's ``tr`` tuple."""
 
 
 RECORD_ARRAYS = ("pint", "pc", "s_t", "s_i", "e_t", "e_i", "p_f", "p_i", "st_f", "st_i")
@@ -257,6 +265,8 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64)))
+    a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
+             tqt=np.zeros(L.WORK_ROWS))
     # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
     # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]
