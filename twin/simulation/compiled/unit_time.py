@@ -8,7 +8,9 @@ The SimPy engine's rules (:mod:`twin.simulation.units`, :mod:`twin.simulation.st
   setup or a cycle) interrupts the work, which resumes where it stopped once no stoppage is
   left (preemptive resume); operating-time failures age only while producing. An idle unit
   that stops leaves the queue of idle servers and joins it again at its end (behind the
-  others); a blocked unit keeps its place and hands its part over even while stopped.
+  others), but a batch on its timed wait (``max_wait``) stays in it, as SimPy's
+  ``get | timeout`` does; a blocked unit keeps its place and hands its part over even while
+  stopped.
 - Calendar-time failures and planned maintenance run on elapsed time, per unit, whatever
   the unit does; a maintenance stop is due every ``every`` from ``first``.
 - A setup (its own stream ``(station, "setup")``) is done before a part of another product
