@@ -247,8 +247,47 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         for name, station in stations.items():
             if any(r["to"] == name for r in station.get("routes", [])):  # [itself, the next]
                 station["to"] = [r for r in station.pop("routes") if r["to"] != name][0]["to"]
+    if draw(st.booleans()):
+        carry(draw, stations)
     return {"line": {"name": "random"}, "products": {p: {} for p in products_all},
             "run": {"on_deadlock": "continue"}, "stations": stations, **top}
+
+
+DELAYS = st.sampled_from(["exponential", "lognormal", "uniform", "gamma", "constant"])
+
+
+def carry(draw: st.DrawFn, stations: dict[str, Any]) -> None:
+    """Transport delays on some routes of some stations (not from an infinite supply or a
+    source with lost arrivals, which the spec refuses): continuous, or constant where the
+    station sends one part at a time (a batch or a lot of a release schedule sent with one
+    constant delay would arrive at one instant, a tie)."""
+    for station in stations.values():
+        kind = station["type"]
+        if kind == "sink" or (kind == "source" and (
+                station.get("when_full") == "lost"
+                or not ("interarrival" in station or "schedule" in station))):
+            continue
+        if not draw(st.booleans()):
+            continue
+        routes = station.pop("routes", None)
+        if routes is None:
+            to = station.pop("to")
+            routes = [{"to": t} for t in ([to] if isinstance(to, str) else to)]
+        for r in routes:
+            if not draw(st.booleans()):
+                continue
+            mean = draw(st.floats(0.2, 4.0))
+            dist = draw(DELAYS)
+            if dist == "constant" and (kind == "batch" or "schedule" in station):
+                dist = "exponential"
+            r["delay"] = {
+                "exponential": {"dist": "exponential", "mean": f"{mean} s"},
+                "lognormal": {"dist": "lognormal", "mean": f"{mean} s", "std": f"{0.4 * mean} s"},
+                "uniform": {"dist": "uniform", "low": f"{0.5 * mean} s", "high": f"{1.5 * mean} s"},
+                "gamma": {"dist": "gamma", "shape": 3.0, "scale": f"{mean / 3} s"},
+                "constant": f"{mean + OFF_GRID / 11} s",
+            }[dist]
+        station["routes"] = routes
 
 
 def _send_to(station: dict[str, Any], name: str, dest: str) -> None:

@@ -12,19 +12,26 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
-from twin.observation.recorder import Recorder
+from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
+from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+FIRST_CHUNKS = 2 * CHUNK
+"""Values each random stream draws at the start (one chunk more than the loop keeps in
+hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
+low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
+generator per stream, drawn chunk after chunk."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
@@ -74,6 +81,9 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
+        if self.folder is not None:  # record only the part events that will be read
+            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+            self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
 
     # ------------------------------------------------------------------ running
 
@@ -90,7 +100,8 @@ class CompiledModel:
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
                               a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
-                              tuple(a[k] for k in GATHER_ARRAYS), self._sg)
+                              tuple(a[k] for k in GATHER_ARRAYS), self._sg,
+                              tuple(a[k] for k in TRANSIT_ARRAYS))
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:
@@ -170,7 +181,8 @@ class CompiledModel:
     # ------------------------------------------------------------------ what LineModel offers
 
     def wip(self) -> dict[str, int]:
-        """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
+        """Parts held by each station now, plus ``"(in transit)"`` (carried along routes
+        with a transport delay, or waiting at a full destination)."""
         a = self.a
         sta = a["sta"]
         out = {}
@@ -178,7 +190,7 @@ class CompiledModel:
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
                          else int(ST.load(s, sta, a["ql"], a["gql"], a["pql"], a["gst"])))
-        out["(in transit)"] = 0
+        out["(in transit)"] = int(a["tin"][:, TR.IN_TRANSIT].sum())
         return out
 
     def inventory(self) -> dict[str, float]:
@@ -188,6 +200,8 @@ class CompiledModel:
 
 GATHER_ARRAYS = ("gst", "gwait", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
 """The arrays of :mod:`.gather`, in the order of the loop's ``x`` tuple."""
+TRANSIT_ARRAYS = ("rdly", "tin", "tq", "tqt")
+"""The arrays of :mod:`.transit`, in the order of the loop's ``tr`` tuple."""
 
 
 def _state(low: Lowered) -> dict[str, np.ndarray]:
@@ -202,7 +216,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
     for i, s in enumerate(low.streams):
         if s.draw is not None and s.needed:
-            _fill(a, i, s.draw)
+            _fill(a, i, s.draw, FIRST_CHUNKS)
     fint = a["fint"]
     a["fleft"] = np.zeros(fint.shape[0])
     n = np.zeros(L.N_COUNTERS, np.int64)
@@ -234,7 +248,9 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
-        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+        work=np.zeros((L.WORK_ROWS, 3), np.int64),
+        tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
+        tqt=np.zeros(L.WORK_ROWS))
     # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
     # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]
@@ -256,13 +272,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     return a
 
 
-def _fill(a: dict[str, np.ndarray], k: int, draw: Any) -> None:
-    """Move stream ``k``'s unread values to the front and append whole chunks."""
+def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
+    """Move stream ``k``'s unread values to the front and append whole chunks (while
+    there is room, at most ``most`` values)."""
     pos, end = int(a["spos"][k]), int(a["slen"][k])
     buf = a["sbuf"]
     left = end - pos
     buf[k, :left] = buf[k, pos:end]
-    while left + L.LOW <= buf.shape[1] - 1024:
+    room = min(buf.shape[1], left + L.LOW + most)
+    while left + L.LOW <= room - CHUNK:
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size

@@ -46,8 +46,6 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
             why.append(f"{where}: type {st.type!r} (it runs "
                        f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
-        if any(r.delay is not None for r in st.routes):
-            why.append(f"{where}: transport delays")
         if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
@@ -186,7 +184,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
     u_fail: list[tuple[int, int]] = []
     fint_rows: list[tuple[int, int, int]] = []
     modes: list[str] = []
-    route_rows: list[tuple[int, float]] = []
+    route_rows: list[tuple[int, float, int]] = []  # destination, cumulative p, delay stream
     rel_rows: list[tuple[int, int, int, float, float]] = []  # source, quantity, product, at, every
     rptr = [0]
     rmode = _rows(n_st * n_prod)
@@ -204,17 +202,20 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         sta[s, L.KIND] = kind
         sta[s, L.RSTREAM] = stream(None, name, "route")
         drawn = False
+        delay = [-1 if r.delay is None else stream(r.delay, name, "transport", r.to)
+                 for r in st.routes]  # one stream per route, whatever the product
         for p in products:  # routes by product: the only one, by probability, least loaded
-            chosen = [r for r in st.routes if r.products is None or p in r.products]
-            if chosen and all(r.probability is not None for r in chosen):
-                total = sum(r.probability or 0.0 for r in chosen)
-                cum = np.cumsum([(r.probability or 0.0) / total for r in chosen]).tolist()
+            chosen = [(r, k) for r, k in zip(st.routes, delay, strict=True)
+                      if r.products is None or p in r.products]
+            if chosen and all(r.probability is not None for r, _ in chosen):
+                total = sum(r.probability or 0.0 for r, _ in chosen)
+                cum = np.cumsum([(r.probability or 0.0) / total for r, _ in chosen]).tolist()
                 rmode[s * n_prod + pcode[p]] = 1
                 drawn = drawn or len(chosen) > 1
             else:
                 cum = [0.0] * len(chosen)
                 rmode[s * n_prod + pcode[p]] = 2
-            route_rows += [(index[r.to], c) for r, c in zip(chosen, cum, strict=True)]
+            route_rows += [(index[r.to], c, k) for (r, k), c in zip(chosen, cum, strict=True)]
             rptr.append(len(route_rows))
         out[sta[s, L.RSTREAM]].needed = drawn
         if isinstance(st, S.Source):
@@ -290,8 +291,9 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         fint=np.asarray(fint_rows, dtype=np.int64).reshape(-1, 3),
         mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
         rptr=np.asarray(rptr, dtype=np.int64),
-        rdest=np.asarray([d for d, _ in route_rows], dtype=np.int64),
-        rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode,
+        rdest=np.asarray([r[0] for r in route_rows], dtype=np.int64),
+        rcum=np.asarray([r[1] for r in route_rows], dtype=float), rmode=rmode,
+        rdly=np.asarray([r[2] for r in route_rows], dtype=np.int64),
         rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     low.arrays.update(_unit_time(line, u_time, stx, cf_rows, windows if shifted else []))
