@@ -60,9 +60,9 @@ def count_executions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = run_module.execute  # what the sweep's worker function calls
 
-    def counting(prep: Any) -> Any:
+    def counting(prep: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(prep.run_id)
-        return real(prep)
+        return real(prep, *args, **kwargs)
 
     monkeypatch.setattr(run_module, "execute", counting)
     return seen
