@@ -40,21 +40,12 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
-    shifted = line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]
     for name, st in line.stations.items():
         where = f"station {name!r}"
         if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
             why.append(f"{where}: type {st.type!r} (it runs "
                        f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
-        if isinstance(st, S.Batch | S.Assembly) and st.buffer == 0:
-            why.append(f"{where}: a {st.type} station with buffer = 0")
-        if isinstance(st, S.Batch) and (
-                st.setup_time is not None or st.operator is not None
-                or st.maintenance is not None or any(f.basis == "calendar" for f in st.failures)
-                or (st.follows_calendar and shifted)):
-            why.append(f"{where}: a batch station with setups, operators or stops while idle "
-                       "(shifts, maintenance, calendar-time failures)")
         if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
