@@ -86,7 +86,8 @@ def durations(draw: st.DrawFn, mean: float) -> dict[str, Any]:
 
 
 def batch_station(draw: st.DrawFn) -> dict[str, Any]:
-    """A batch station: full batches only, ``min_batch``, ``max_wait`` or both."""
+    """A batch station: full batches only, ``min_batch``, ``max_wait`` or both; a finite,
+    unlimited or zero buffer (direct hand-over)."""
     size = draw(st.integers(1, 5))
     b: dict[str, Any] = {"type": "batch", "batch_size": size,
                          "cycle_time": draw(durations(1.5))}
@@ -95,7 +96,7 @@ def batch_station(draw: st.DrawFn) -> dict[str, Any]:
         b["min_batch"] = draw(st.integers(1, size))
     if mode in ("wait", "both"):
         b["max_wait"] = f"{draw(st.floats(0.3, 4.0))} s"
-    buffer = draw(st.sampled_from([1, 4, None]))  # buffer = 0: on SimPy (see unsupported)
+    buffer = draw(st.sampled_from([0, 1, 4, None]))
     if buffer is not None:
         b["buffer"] = buffer
     if draw(st.booleans()):
@@ -109,11 +110,11 @@ def assembly_station(draw: st.DrawFn, base: list[str], infinite: bool
     """An assembly station joining the line's parts with 1-2 kinds of components, and the
     source of each kind (an infinite supply or arrivals; one source per kind: a mixed kit
     supply may deadlock with units starved of the other kind, which only the SimPy engine
-    finds, see ``lower.unsupported``). Two infinite supplies may release parts at one
-    instant, numbering them in another order than SimPy (see the tie rule): beside an
-    infinite supply, components arrive."""
+    finds, see ``lower.unsupported``); finite, unlimited or zero buffers. Two infinite
+    supplies may release parts at one instant, numbering them in another order than SimPy
+    (see the tie rule): beside an infinite supply, components arrive."""
     kinds = ["K", "L"][:draw(st.integers(1, 2))]
-    buffer = draw(st.sampled_from([1, 3, None]))
+    buffer = draw(st.sampled_from([0, 1, 3, None]))
     sources = {}
     for i, k in enumerate(kinds):
         comp: dict[str, Any] = {"type": "source", "product": k, "to": "asm"}
@@ -139,7 +140,8 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     splits by probability or to the least loaded machine, a route back to the same machine,
     a batch station, an assembly station with its component source, an inspection with
     scrap and rework (into an unlimited buffer, or a finite one that may deadlock: run on
-    through it), and sinks; unit time (:func:`unit_time`) on some of them."""
+    through it), and sinks; unit time (:func:`unit_time`) on some machines and on the batch
+    and assembly stations."""
     n_stages = draw(st.integers(1, 4))
     products = ["A", "B"] if draw(st.booleans()) else ["A"]
     top = draw(unit_time_top())
@@ -206,18 +208,17 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     for kind in ("batch", "assembly"):
         if not draw(st.booleans()):
             continue
-        if kind == "batch":  # it runs through off-shift time (see lower.unsupported)
+        name = "bat" if kind == "batch" else "asm"
+        if kind == "batch":
             stations["bat"] = batch_station(draw)
-            if "calendar" in top:
-                stations["bat"]["follows_calendar"] = False
         else:
             stations["asm"], comps = assembly_station(draw, products, infinite)
             stations.update(comps)
             products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
-            more = draw(unit_time(top, len(products)))
-            stations["asm"]["failures"] = more.pop("failures", [])
-            stations["asm"].update(more)
-        name = "bat" if kind == "batch" else "asm"
+        more = draw(unit_time(top, len(products)))
+        stations[name]["failures"] = stations[name].get("failures", []) + more.pop(
+            "failures", [])
+        stations[name].update(more)
         for p in previous:
             _send_to(stations[p], p, name)
         previous = [name]

@@ -287,7 +287,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if wn + 8 > work.shape[0]:
                 n[FLAG_ERR] = 2
                 return FAILED
-            part, dest, sender, recv, carry = -1, -1, 0, -1, -1
+            part, dest, sender, recv, carry, hops = -1, -1, 0, -1, -1, 0
             if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
                 s = a
                 sender = -1 - s
@@ -371,7 +371,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if ut[u, UT.T_PHASE] == UT.PH_SETUP:
                     wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                                 slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
-                                opq, work, wn)
+                                opq, work, wn, x)
                     continue
                 # the cycle is over
                 wn = UT.cycle_over(u, ut, stx, uni, op, opq, work, wn)
@@ -455,7 +455,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     uni[u, U_PART] = got
                     wn = UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                                 work, wn)
+                                 work, wn, x)
                 continue
             elif act == UT.A_HOP:  # unit a is handed a part b events later (as in SimPy)
                 work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP if b > 1 else UT.A_TOOK, a, b - 1
@@ -464,12 +464,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             elif act == UT.A_TOOK:  # unit a was handed a part
                 wn = UT.took(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                              sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                             work, wn)
+                             work, wn, x)
                 continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
                 wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                             slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                            work, wn)
+                            work, wn, x)
                 continue
             elif act == A_CARRIED:  # a part carried along a route arrives: it is handed over
                 part, dest, sender = TR.arrived(a, tr)
@@ -508,8 +508,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gqh[q] = (h + 1) % gq.shape[1]
                     gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    sta[dest, HOLD] += 1
-                    uni[v, U_PART] = part
+                    if x[0][dest, G.X_KIND] == G.PLAIN:
+                        sta[dest, HOLD] += 1
+                        uni[v, U_PART] = part
+                        hops = stx[dest, UT.X_HOPS]
+                    else:  # a batch or assembly unit gathering parts
+                        hops = G.handed(v, part, now, sta, uni, s_t, s_i, n, ut, stx, x)
                     recv = v  # it goes on once the sender has (as SimPy resumes it later)
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
@@ -546,7 +550,6 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     wi -= 1
                     work[wi, 0], work[wi, 1] = A_SUPPLY, s
             if recv >= 0:  # the receiver goes on in its turn, as many events later as in SimPy
-                hops = stx[dest, UT.X_HOPS]
                 work[wn, 0] = UT.A_HOP if hops > 1 else UT.A_TOOK
                 work[wn, 1], work[wn, 2] = recv, hops - 1
                 wn += 1

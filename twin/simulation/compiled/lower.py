@@ -21,7 +21,7 @@ from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.alarms import unsupported_alarms
-from twin.simulation.streams import Streams
+from twin.simulation.streams import Streams, transport_keys
 
 STREAM_ROWS = 8 * CHUNK
 """Pre-drawn values held per stream (refilled by whole chunks)."""
@@ -40,21 +40,12 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
-    shifted = line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]
     for name, st in line.stations.items():
         where = f"station {name!r}"
         if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
             why.append(f"{where}: type {st.type!r} (it runs "
                        f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
-        if isinstance(st, S.Batch | S.Assembly) and st.buffer == 0:
-            why.append(f"{where}: a {st.type} station with buffer = 0")
-        if isinstance(st, S.Batch) and (
-                st.setup_time is not None or st.operator is not None
-                or st.maintenance is not None or any(f.basis == "calendar" for f in st.failures)
-                or (st.follows_calendar and shifted)):
-            why.append(f"{where}: a batch station with setups, operators or stops while idle "
-                       "(shifts, maintenance, calendar-time failures)")
         if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
@@ -211,8 +202,8 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         sta[s, L.KIND] = kind
         sta[s, L.RSTREAM] = stream(None, name, "route")
         drawn = False
-        delay = [-1 if r.delay is None else stream(r.delay, name, "transport", r.to)
-                 for r in st.routes]  # one stream per route, whatever the product
+        delay = [-1 if key is None else stream(r.delay, *key)  # one stream per route
+                 for r, key in zip(st.routes, transport_keys(name, st.routes), strict=True)]
         for p in products:  # routes by product: the only one, by probability, least loaded
             chosen = [(r, k) for r, k in zip(st.routes, delay, strict=True)
                       if r.products is None or p in r.products]
