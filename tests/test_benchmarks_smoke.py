@@ -118,3 +118,14 @@ def test_servo_replications_runs_or_says_why(capsys: pytest.CaptureFixture[str],
         for key in ("compiled_s", "simpy_estimate_s", "ratio"):
             assert _positive(out[key]), key
         assert "speed-up of the compiled study" in text
+
+
+def test_batched_replications(capsys: pytest.CaptureFixture[str],
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = _load("batched_replications", monkeypatch)
+    out = bench.main("short", replications=3, workers=1, runs=2, executor="serial")
+    spent = out["short"]["phases_ms"]
+    assert list(spent) == ["lower", "set-up", "loop", "KPIs", "execute"]
+    assert all(_positive(v) for v in spent.values())
+    assert all(_positive(v) for v in out["short"]["study_s"].values())
+    assert "sharing the lowering" in capsys.readouterr().out

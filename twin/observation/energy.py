@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
@@ -51,20 +52,26 @@ def window_utilities(line: S.LineSpec, phases: pd.DataFrame | None,
     return utility_energy(line, phases)
 
 
+def column_total(table: pd.DataFrame, column: str) -> float:
+    """The sum of a float column, as pandas adds it up (NaN counts as 0; 0 when empty)."""
+    values = table[column].to_numpy(dtype=float)
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
 def by_carrier(line: S.LineSpec, equipment: pd.DataFrame,
-               utilities: pd.DataFrame | None) -> pd.DataFrame:
+               utilities: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Final energy [kWh], CO2e by scope [kg] and primary energy [kgce] by carrier.
 
     ``equipment`` is the electricity ledger (columns ``kwh, kg_co2e, kgce``), ``utilities``
-    the utility ledger (or ``None`` on a line without utilities). One row for ``equipment``
-    and one per utility carrier (utilities of one carrier are summed).
+    the utility ledger (or ``None`` on a line without utilities). One row (a dict of
+    :data:`COLUMNS`) for ``equipment`` and one per utility carrier (utilities of one
+    carrier are summed).
     """
     lhv_kwh = line.energy.natural_gas_lhv / J_PER_KWH  # kWh per m3
-    kwh = float(equipment["kwh"].sum()) if len(equipment) else 0.0
-    rows = [{"carrier": EQUIPMENT, "electricity_kwh": kwh, "natural_gas_kwh": 0.0,
-             "kg_co2e_scope1": 0.0,
-             "kg_co2e_scope2": float(equipment["kg_co2e"].sum()) if len(equipment) else 0.0,
-             "kgce": float(equipment["kgce"].sum()) if len(equipment) else 0.0}]
+    rows = [{"carrier": EQUIPMENT, "electricity_kwh": column_total(equipment, "kwh"),
+             "natural_gas_kwh": 0.0, "kg_co2e_scope1": 0.0,
+             "kg_co2e_scope2": column_total(equipment, "kg_co2e"),
+             "kgce": column_total(equipment, "kgce")}]
     if utilities is not None and len(utilities):
         grouped = utilities.groupby("carrier", sort=False)[
             ["electricity_kwh", "natural_gas_m3", "kg_co2e_scope1", "kg_co2e_scope2",
@@ -77,11 +84,12 @@ def by_carrier(line: S.LineSpec, equipment: pd.DataFrame,
                          "kgce": float(r["kgce"])})
     for r in rows:
         r["final_energy_kwh"] = r["electricity_kwh"] + r["natural_gas_kwh"]
-    return pd.DataFrame({c: [r[c] for r in rows] for c in COLUMNS})
+    return [{c: r[c] for c in COLUMNS} for r in rows]
 
 
-def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str, Any]:
-    """Totals and per-good-unit intensities from :func:`by_carrier`'s table.
+def energy_kpis(table: list[dict[str, Any]], good_units: int, process: bool
+                ) -> dict[str, Any]:
+    """Totals and per-good-unit intensities from :func:`by_carrier`'s rows.
 
     Keys: ``final_energy_kwh``, ``natural_gas_kwh``, ``total_electricity_kwh``,
     ``co2e_scope1_kg``, ``co2e_scope2_kg``, ``co2e_total_kg``, ``kgce_total``; per good unit
@@ -95,7 +103,7 @@ def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str
     def per_unit(x: float) -> float:
         return x / good_units if good_units > 0 else float("nan")
 
-    total = {c: float(table[c].to_numpy(dtype=float).sum()) for c in COLUMNS[1:]}
+    total = {c: float(np.array([r[c] for r in table], dtype=float).sum()) for c in COLUMNS[1:]}
     co2 = total["kg_co2e_scope1"] + total["kg_co2e_scope2"]
     out: dict[str, Any] = {
         "final_energy_kwh": float(total["final_energy_kwh"]),
@@ -111,7 +119,7 @@ def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str
         "co2e_scope2_kg_per_good_unit": per_unit(float(total["kg_co2e_scope2"])),
         "kgce_per_good_unit": per_unit(float(total["kgce"])),
     }
-    kwh = dict(zip(table["carrier"].tolist(), table["final_energy_kwh"].tolist(), strict=True))
+    kwh = {r["carrier"]: r["final_energy_kwh"] for r in table}
     for carrier in (EQUIPMENT, *CARRIERS) if process else (EQUIPMENT,):
         out[f"kwh_per_good_unit_{carrier}"] = per_unit(float(kwh.get(carrier, 0.0)))
     return out

@@ -46,7 +46,7 @@ import pandas as pd
 from twin.data import spec as S
 from twin.data.registry import phase_models
 from twin.observation.bottlenecks import active_periods, bottleneck_fractions
-from twin.observation.energy import by_carrier, energy_kpis, window_utilities
+from twin.observation.energy import by_carrier, column_total, energy_kpis, window_utilities
 from twin.observation.ledger import clipped_durations
 from twin.observation.recorder import STATES
 from twin.observation.schema import labels
@@ -282,12 +282,6 @@ TIE = 1e-9
 times in another order, as tables and accumulators make them, differ in the last bits)."""
 
 
-def _total(table: pd.DataFrame, column: str) -> float:
-    """The sum of a float column (as pandas adds it up: NaN counts as 0)."""
-    values = table[column].to_numpy(dtype=float)
-    return float(np.where(np.isnan(values), 0.0, values).sum())
-
-
 def _first_max(values: np.ndarray) -> int:
     """The first index whose value is the largest, to within :data:`TIE`."""
     return int(np.flatnonzero(values >= values.max() - TIE)[0])
@@ -301,7 +295,7 @@ def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
     gq, sq = tally.good, tally.scrap
     pq = gq + sq
     hours = (t1 - t0) / HOUR
-    kwh, co2, kgce = (_total(energy, c) for c in ("kwh", "kg_co2e", "kgce"))
+    kwh, co2, kgce = (column_total(energy, c) for c in ("kwh", "kg_co2e", "kgce"))
     names = stations["station"].tolist() if len(stations) else []
     bottleneck = ""
     oee = utilisation = float("nan")

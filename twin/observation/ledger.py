@@ -63,9 +63,7 @@ def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     keys = ["station", "server", "state"]
     table = frame.groupby(keys, sort=True, as_index=False)["seconds"].sum()
     grid_s = None
-    if line.energy.grid.hourly is not None:
-        if "grid_s" not in frame:
-            raise ValueError("an hourly grid factor needs each row's factor integral (grid_s)")
+    if line.energy.grid.hourly is not None and "grid_s" in frame:  # else electricity_rows says
         grid_s = frame.groupby(keys, sort=True)["grid_s"].sum().to_numpy()
     return electricity_rows(line, table["station"].tolist(), table["server"].to_numpy(),
                             table["state"].tolist(), table["seconds"].to_numpy(), grid_s)

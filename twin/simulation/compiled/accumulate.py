@@ -14,7 +14,7 @@ What each accumulator holds, and the window rules, are those of the table path
   its seconds inside [t0, t1] are added to (unit, state);
 - ``end``, ``scrap`` and ``rework`` events at t0 <= t <= t1 count per station; an ``end``
   adds the item's planned time, less the part of its cycle before t0 (the cycle began at the
-  part's last ``start`` event);
+  part's last ``start`` event; the parts of a batch share one cycle);
 - a failure counts where it begins in the window, with its repair time (planned
   maintenance is a stop, not a failure);
 - with an hourly grid emission factor, the factor's integral over each state interval in
@@ -117,7 +117,7 @@ def _close_instant(now, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
 
 @kernel
 def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, active,
-         pri, t0, t1, edges, lead_min, log_ratio, seg, per_day, last_t, last_x, sec, gsec,
+         pri, cyc, t0, t1, edges, lead_min, log_ratio, seg, per_day, last_t, last_x, sec, gsec,
          cnt, planned, fails, repair, lc, lead, hist, wip, pstart, level, nserv, full_at,
          dirty, stack, inst, per_s, per_t, made):
     """Add the first ``ns`` state rows, ``ne`` event rows, ``np_`` part rows and ``nstop``
@@ -159,7 +159,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
             before = t0 - pstart[part]
             left = 1.0
             if before > 0.0:
-                left = min(max(1.0 - before / p, 0.0), 1.0)
+                left = min(max(1.0 - before / (p * cyc[s]), 0.0), 1.0)  # a batch: its cycle
             planned[s] += p * left
         elif kind == SCRAP:
             cnt[s, 1] += 1
@@ -252,10 +252,12 @@ class Folder:
         self.line, self.names, self.t0, self.t1 = line, names, float(t0), float(t1)
         n_st, n_u = len(names), unit_station.shape[0]
         pri = np.zeros((n_st, max(1, len(products))))
+        cyc = np.ones(n_st)  # items per cycle: the parts of a batch share one
         for s, name in enumerate(names):
             st = line.stations[name]
             if isinstance(st, S.Equipment):
                 pri[s, :len(products)] = [st.planned_time_per_item(p) for p in products]
+                cyc[s] = getattr(st, "batch_size", 1)
         servers = np.bincount(unit_station, minlength=n_st).astype(np.int64)
         grid = line.energy.grid
         tariff = None if line.costs is None else line.costs.electricity
@@ -267,7 +269,7 @@ class Folder:
             seg=seg, per_day=np.array([sum((b - a) * v for a, b, v, _ in rows)
                                        for rows in profiles]),
             unit_st=unit_station.astype(np.int64),
-            active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri,
+            active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri, cyc=cyc,
             edges=np.linspace(self.t0, self.t1, TREND_BATCHES + 1))
         self.acc = dict(
             last_t=np.zeros(n_u), last_x=np.full(n_u, -1, np.int64),
@@ -303,7 +305,7 @@ class Folder:
         self._room(n_parts, ns)
         f, c = self.fixed, self.acc
         fold(ns, a["s_t"], a["s_i"], ne, a["e_t"], a["e_i"], np_, a["p_f"], a["p_i"], nstop,
-             a["st_f"], a["st_i"], f["unit_st"], f["active"], f["pri"], self.t0, self.t1,
+             a["st_f"], a["st_i"], f["unit_st"], f["active"], f["pri"], f["cyc"], self.t0, self.t1,
              f["edges"], A.LEAD_MIN_S, math.log(A.LEAD_RATIO), f["seg"], f["per_day"],
              c["last_t"], c["last_x"], c["sec"], c["gsec"], c["cnt"], c["planned"],
              c["fails"], c["repair"], c["lc"], c["lead"], c["hist"], c["wip"], c["pstart"],
