@@ -292,5 +292,7 @@ def test_a_subclass_of_a_builtin_type_is_read_as_that_type() -> None:
             assert got == want
         assert any(len(u.parts) == 3 for t in (130.0, 290.0, 470.0)
                    for u in state_from_tables(oven.line, oven.tables, t).stations["bake"].units)
+        page = describe_line(oven.line)["stations"]["bake"]  # the page draws it as a batch
+        assert (page["queue_curve"], page["profiles"]) == (False, False)
     finally:
         unregister_station(toy_oven.OvenNode)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from twin.data.checks import line_from_dict
 from twin.observation.recorder import Recorder
+from twin.simulation.compiled import engine as E
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.replicate import Replicas
 
@@ -16,8 +18,8 @@ END = 3000.0
 
 def _line():  # noqa: ANN202
     """Streams of every kind: arrivals, a mix, per-product cycles, failures on operating
-    and calendar time, maintenance, quality draws, probabilistic routes, constants (no
-    stream) and a route stream the line never reads."""
+    and calendar time, maintenance, quality draws, probabilistic routes, a transport delay,
+    constants (no stream) and a route stream the line never reads."""
     def exp(mean: str) -> dict:
         return {"dist": "exponential", "mean": mean}
 
@@ -34,7 +36,8 @@ def _line():  # noqa: ANN202
               "routes": [{"to": "q", "probability": 0.8}, {"to": "r", "probability": 0.2}]},
         "q": {"type": "inspection", "cycle_time": exp("1 s"), "scrap_probability": 0.05,
               "rework_probability": 0.1, "rework_to": "m", "to": "out"},
-        "r": {"type": "machine", "cycle_time": exp("5 s"), "to": "out"},
+        "r": {"type": "machine", "cycle_time": exp("5 s"),
+              "routes": [{"to": "out", "delay": exp("4 s")}]},
         "out": {"type": "sink"}}})
 
 
@@ -55,16 +58,25 @@ def test_runs_lowered_once_record_what_runs_lowered_alone_record() -> None:
             pd.testing.assert_frame_equal(got[name], table, check_exact=True, obj=name)
 
 
-def test_accumulators_of_runs_lowered_once_equal_those_of_runs_alone() -> None:
+@pytest.mark.parametrize("rows", [E.FIRST_ROWS, 2 * E.L.SLACK])
+def test_accumulators_of_runs_lowered_once_equal_those_of_runs_alone(
+        rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each run after the first takes over the record arrays of the one before (grown, with
+    small first arrays: the runs fold many times)."""
+    monkeypatch.setattr(E, "FIRST_ROWS", rows)
     line = _line()
     replicas = Replicas(line)
     window = (200.0, END)
+    spare = None
     for seed in (5, 6, 5):
         models = [replicas.model(seed, Recorder(), window=window),
                   CompiledModel(line, seed, Recorder(), window=window)]
+        if seed == 6:  # the record arrays of the run before, as that run left them
+            assert models[0].a["e_t"] is spare
         for m in models:
             m.run(END)
         got, alone = (m.accumulated() for m in models)
+        spare = models[0].a["e_t"]
         assert alone.line["good"] > 500
         for field in ("seconds", "counts", "planned", "failures", "repair", "lead_moments",
                       "lead_histogram", "wip_batches"):

@@ -20,8 +20,10 @@ from test_compiled_engine import assert_same_tables, simulate
 
 from twin.data.checks import line_from_dict
 from twin.data.distributions import CHUNK
+from twin.observation.recorder import Recorder
 from twin.orchestration.run import run
 from twin.simulation.compiled.engine import CompiledModel
+from twin.simulation.compiled.replicate import Replicas
 from twin.simulation.line import LineModel
 from twin.simulation.streams import Streams
 
@@ -136,6 +138,17 @@ def test_a_transport_starts_ahead_of_the_events_queued_in_its_instant() -> None:
     assert np.isin(ends_y, ends_bat + 2.0).sum() > 50  # the tie this line is about
 
 
+def _carried_times(model: type, spec: Any, seed: int, products: tuple[str, ...]
+                   ) -> np.ndarray:
+    """Transit times [s] from 'm' to the sink of the parts of ``products``, by part id (the
+    order they leave 'm' in: one server, first in first out)."""
+    ev = simulate(model, spec, seed, 600.0)[0]["events"]
+    ev = ev[ev["product"].isin(products)]
+    sent = ev[(ev["station"] == "m") & (ev["kind"] == "end")].set_index("part")["time"]
+    came = ev[ev["kind"] == "exit"].set_index("part")["time"]
+    return (came - sent.loc[came.index]).sort_index().to_numpy()
+
+
 def test_one_delay_stream_per_route_whatever_the_product() -> None:
     """Parts of two products carried along one route draw their delays from the route's one
     stream ``(station, "transport", destination)``, in the order they are sent: the transit
@@ -150,12 +163,31 @@ def test_one_delay_stream_per_route_whatever_the_product() -> None:
     rng = Streams(9).rng("m", "transport", "out")
     expected = spec.stations["m"].routes[0].delay.draw(rng, CHUNK)
     for model in (LineModel, CompiledModel):
-        ev = simulate(model, spec, 9, 600.0)[0]["events"]
-        sent = ev[(ev["station"] == "m") & (ev["kind"] == "end")].set_index("part")["time"]
-        came = ev[ev["kind"] == "exit"].set_index("part")["time"]
-        taken = (came - sent.loc[came.index]).sort_index()  # parts leave 'm' in id order
-        assert len(taken) > 400 and set(ev["product"]) == {"A", "B"}
-        np.testing.assert_allclose(taken.to_numpy(), expected[:len(taken)], rtol=1e-9)
+        taken = _carried_times(model, spec, 9, ("A", "B"))
+        assert len(taken) > 400
+        np.testing.assert_allclose(taken, expected[:len(taken)], rtol=1e-9)
+
+
+def test_two_carried_routes_to_one_station_draw_apart() -> None:
+    """Products A and B carried to one sink along routes of their own: the second route's
+    stream adds the route's index to its key, so the k-th A and the k-th B parts do not
+    share a draw (independent conveyors)."""
+    routes = [{"to": "out", "products": ["A"], "delay": expo(2.0)},
+              {"to": "out", "products": ["B"], "delay": {"dist": "uniform", "low": "1 s",
+                                                         "high": "3 s"}}]
+    spec = _line({
+        "src": {"type": "source", "mix": {"A": 1.0, "B": 1.0}, "interarrival": expo(1.0),
+                "to": "m"},
+        "m": {"type": "machine", "cycle_time": expo(0.5), "routes": routes},
+        "out": {"type": "sink"}}, products=("A", "B"))
+    streams, delays = Streams(9), [r.delay for r in spec.stations["m"].routes]
+    want = {"A": delays[0].draw(streams.rng("m", "transport", "out"), CHUNK),
+            "B": delays[1].draw(streams.rng("m", "transport", "out", "1"), CHUNK)}
+    for model in (LineModel, CompiledModel):
+        for p in ("A", "B"):
+            got = _carried_times(model, spec, 9, (p,))
+            assert len(got) > 200
+            np.testing.assert_allclose(got, want[p][:len(got)], rtol=1e-9)
 
 
 def test_carried_lines_run_compiled_with_the_same_kpis() -> None:
@@ -185,3 +217,43 @@ def test_carried_lines_run_compiled_with_the_same_kpis() -> None:
     done = a.tables["parts"].set_index("part")["done"].reindex(created.index)
     inside = (done.fillna(21_000.0) - created.clip(lower=1000.0)).clip(lower=0.0)
     assert a.kpis["wip_mean"] == pytest.approx(inside.sum() / 20_000.0, rel=1e-9)
+
+
+def test_replicas_carry_parts_as_runs_lowered_on_their_own() -> None:
+    """A study's runs share one lowering (:class:`Replicas`): the transport streams are
+    re-seeded with the rest, so each run is the run lowered for its seed alone."""
+    spec = _line({
+        "src": {"type": "source", "product": "A", "interarrival": expo(1.0),
+                "routes": [{"to": "m", "delay": expo(3.0)}]},
+        "m": {"type": "machine", "buffer": 1, "cycle_time": expo(0.8),
+              "routes": [{"to": "out", "delay": {"dist": "uniform", "low": "1 s",
+                                                 "high": "9 s"}}]},
+        "out": {"type": "sink"}})
+    replicas = Replicas(spec)
+    for seed in (1, 2):
+        rec = Recorder()
+        model = replicas.model(seed, rec)
+        model.run(500.0)
+        alone, wip, _ = simulate(CompiledModel, spec, seed, 500.0)
+        assert model.wip() == wip
+        for name in ("parts", "events"):
+            pd.testing.assert_frame_equal(rec.tables(500.0)[name], alone[name],
+                                          check_exact=True)
+
+
+def test_least_loaded_routing_does_not_count_parts_on_their_way() -> None:
+    """A split to the least loaded of two machines, both carried in about a minute: the
+    loads compared are those of the stations (buffer and servers), as on the SimPy engine,
+    not the parts on their way, so while the parts sent are still travelling both look empty
+    and the first listed gets them (ties: the first route). Same tables on both engines."""
+    spec = _line({
+        "src": {"type": "source", "product": "A", "interarrival": expo(1.0), "routes": [
+            {"to": "a", "delay": {"dist": "uniform", "low": "50 s", "high": "70 s"}},
+            {"to": "b", "delay": {"dist": "uniform", "low": "50 s", "high": "70 s"}}]},
+        "a": {"type": "machine", "cycle_time": expo(1.5), "to": "out"},
+        "b": {"type": "machine", "cycle_time": expo(1.5), "to": "out"},
+        "out": {"type": "sink"}})
+    ev = assert_same_tables(spec, 8, 2000.0)["events"]
+    arrive = ev[ev["kind"] == "arrive"]
+    first = arrive[arrive["time"] < 100.0]["station"].value_counts()
+    assert first["a"] > 20 and first.get("b", 0) == 0  # nothing arrives before 50 s

@@ -21,7 +21,7 @@ from twin.data.alarms import kpi_windows
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorder
 from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
-from twin.simulation.streams import Streams, uniform_stream
+from twin.simulation.streams import Streams, transport_keys, uniform_stream
 from twin.simulation.watchdog import check_deadlock, granted
 
 
@@ -185,8 +185,8 @@ class Router:
                                 list[Callable[[], float] | None]]] = []
         self._u = uniform_stream(ctx.streams.rng(owner, "route"))
         # one delay stream per route, shared by every product sent along it
-        samplers = [r.delay.sampler(ctx.streams.rng(owner, "transport", r.to))
-                    if r.delay is not None else None for r in routes]
+        samplers = [None if key is None else r.delay.sampler(ctx.streams.rng(*key))
+                    for r, key in zip(routes, transport_keys(owner, routes), strict=True)]
         for product, code in sorted(ctx.product_code.items(), key=lambda kv: kv[1]):
             chosen = [i for i, r in enumerate(routes)
                       if r.products is None or product in r.products]

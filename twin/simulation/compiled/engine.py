@@ -54,9 +54,11 @@ class CompiledModel:
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: tuple[Any, ...] = (),
                  window: tuple[float, float] | None = None,
-                 lowered: Lowered | None = None) -> None:
+                 lowered: Lowered | None = None,
+                 spare: dict[str, np.ndarray] | None = None) -> None:
         """``lowered``: the line already lowered with the streams of ``seed`` (a run of
-        many, :mod:`.replicate`); by default the line is lowered here."""
+        many, :mod:`.replicate`); by default the line is lowered here. ``spare``: record
+        arrays to reuse, from :meth:`spare` of a finished run that folded its records."""
         why = unsupported(line, tuple(events))
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
@@ -70,7 +72,7 @@ class CompiledModel:
                 for i in range(st.servers):
                     recorder.add_unit(code, i)
         self.low = lower(line, seed) if lowered is None else lowered
-        self.a = _state(self.low)
+        self.a = _state(self.low, spare)
         self.clock = np.zeros(1)
         self._copied = 0
         self.folder = None if window is None else Folder(
@@ -124,6 +126,12 @@ class CompiledModel:
             self._fold()
         else:
             self._to_recorder()
+
+    def spare(self) -> dict[str, np.ndarray] | None:
+        """The record arrays for another run to reuse: those of a run that folds its
+        records into accumulators (nothing it returns refers to them); ``None`` for a run
+        that hands its records to the recorder."""
+        return None if self.folder is None else {k: self.a[k] for k in RECORD_ARRAYS}
 
     def _fold(self) -> None:
         """Fold the record rows into the accumulators and reuse their arrays."""
@@ -204,9 +212,16 @@ TRANSIT_ARRAYS = ("rdly", "tin", "tq", "tqt")
 """The arrays of :mod:`.transit`, in the order of the loop's ``tr`` tuple."""
 
 
-def _state(low: Lowered) -> dict[str, np.ndarray]:
-    """Every mutable array of a run, sized for a start, with the streams drawn and the
-    t = 0 situation set: every unit idle and waiting, each source's first event scheduled."""
+RECORD_ARRAYS = ("pint", "pc", "s_t", "s_i", "e_t", "e_i", "p_f", "p_i", "st_f", "st_i")
+"""The record rows and the per-part rows: written before they are read (up to their
+counters, or at a part's creation), so a run may take over another's (:meth:`spare`)."""
+
+
+def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
+           ) -> dict[str, np.ndarray]:
+    """Every mutable array of a run, sized for a start (the :data:`RECORD_ARRAYS` of
+    ``spare`` if given), with the streams drawn and the t = 0 situation set: every unit
+    idle and waiting, each source's first event scheduled."""
     a = dict(low.arrays)
     n_st, n_u = a["sta"].shape[0], a["uni"].shape[0]
     k = len(low.streams)
@@ -243,14 +258,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         pqp=np.zeros((n_q, 256), np.int64), pqh=np.zeros(n_q, np.int64),
         pql=np.zeros(n_q, np.int64), gq=np.zeros((n_q, servers), np.int64),
         gqh=np.zeros(n_q, np.int64), gql=np.zeros(n_q, np.int64),
+        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+    a.update(spare or dict(
         pint=np.zeros((FIRST_ROWS, 2), np.int64), pc=np.zeros(FIRST_ROWS),
         s_t=np.zeros(FIRST_ROWS), s_i=np.zeros((FIRST_ROWS, 2), np.int64),
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
-        st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
-        work=np.zeros((L.WORK_ROWS, 3), np.int64),
-        tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
-        tqt=np.zeros(L.WORK_ROWS))
+        st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64)))
+    a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
+             tqt=np.zeros(L.WORK_ROWS))
     # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
     # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]

@@ -21,7 +21,7 @@ from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.alarms import unsupported_alarms
-from twin.simulation.streams import Streams
+from twin.simulation.streams import Streams, transport_keys
 
 STREAM_ROWS = 8 * CHUNK
 """Pre-drawn values held per stream (refilled by whole chunks)."""
@@ -202,8 +202,8 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         sta[s, L.KIND] = kind
         sta[s, L.RSTREAM] = stream(None, name, "route")
         drawn = False
-        delay = [-1 if r.delay is None else stream(r.delay, name, "transport", r.to)
-                 for r in st.routes]  # one stream per route, whatever the product
+        delay = [-1 if key is None else stream(r.delay, *key)  # one stream per route
+                 for r, key in zip(st.routes, transport_keys(name, st.routes), strict=True)]
         for p in products:  # routes by product: the only one, by probability, least loaded
             chosen = [(r, k) for r, k in zip(st.routes, delay, strict=True)
                       if r.products is None or p in r.products]

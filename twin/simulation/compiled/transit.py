@@ -55,6 +55,9 @@ def depart(ht, hi, n, tr):
     """The transports sent during the last event start, in the order they were sent: each
     schedules its arrival (heap event ``EV_TRANSIT``, ``who`` = part x stations + dest)."""
     rdly, tin, tq, tqt = tr
+    if n[L.N_HEAP] + tq[0] + 8 > ht.shape[0]:  # (the loop grows the heap between events)
+        n[L.FLAG_ERR] = 2
+        return
     for i in range(tq[0]):
         who = tq[1 + i]
         tin[who % tin.shape[0], IN_TRANSIT] += 1
