@@ -117,11 +117,10 @@ def test_a_batch_that_stops_while_idle_agrees_with_simpy_part_by_part() -> None:
     servers with no buffer between (direct hand-over): it follows a calendar of short
     shifts, has planned maintenance and calendar-time failures, sets up on product change
     with an operator of the machines' pool, and starts on 2 to 4 parts after max_wait. A
-    day: every table equal
-    on both engines, and the tables show the rules at work: stops that begin while the oven
-    loads (its request for a part is withdrawn until the stop ends), and parts handed over
-    while it is stopped on its timed wait (SimPy's ``get | timeout`` does not watch stops,
-    so the wait keeps its place)."""
+    day: every table equal on both engines, and the tables show the rules at work: stops
+    that begin while the oven loads (its request for a part is withdrawn until the stop
+    ends), and parts handed over while it is stopped on its timed wait (SimPy's
+    ``get | timeout`` does not watch stops, so the wait keeps its place)."""
     data = batch_line(batch_size=4, min_batch=2, max_wait="25 s", buffer=0,
                       cycle_time=expo(20.0), setup_time=expo(15.0),
                       operator={"pool": "crew", "during": "both"},

@@ -4,7 +4,10 @@ closed forms and exact Markov chains.
 References: Hunt, G. C. (1956), *Sequential arrays of waiting lines*, Operations Research 4
 (two exponential stations in series with no buffer between them, blocking after service);
 Gross, Shortle, Thompson & Harris, *Fundamentals of Queueing Theory* (M/M/1/K blocking
-probability; the Pollaczek-Khinchine formula for M/G/1, here M/E_k/1).
+probability; the Pollaczek-Khinchine formula for M/G/1, here M/E_k/1); for a batch station
+with no buffer behind one exponential machine, its batches form a renewal process (Ross,
+*Stochastic Processes*, 2nd ed., ch. 3) whose mean cycle and batch size follow from the
+machine's memoryless cycle.
 """
 
 from __future__ import annotations
