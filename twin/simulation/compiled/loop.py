@@ -207,14 +207,15 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
     :mod:`.unit_time`, ``x`` holds those of :mod:`.gather`, ``sg`` (watched buffer levels)
-    those of :mod:`.alarms`. Returns DEADLOCK (``x[8][XN_DEAD]``: where) when a deadlock is
+    those of :mod:`.alarms`. Returns DEADLOCK (:mod:`.deadlock`: where) when a deadlock is
     found.
     """
     now = clock[0]
     n_prod = cycle.shape[1]
     while True:
         AL.levels(now, ql, sg)  # the watched buffers after the last event (if changed)
-        if x[8][G.XN_NBLK] > 0 and G.deadlocked(sta, x):
+        if (x[8][DL.XN_NOTED] > 0 and (n[N_HEAP] == 0 or ht[0] > now)  # the instant is over
+                and DL.deadlocked(sta, uni, ut, x)):
             clock[0] = now
             return DEADLOCK
         if n[FLAG_ERR]:
@@ -428,6 +429,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
                     gql[s] += 1
                     ut[u, UT.T_PHASE] = UT.PH_IDLE
+                    DL.starving(s, x)
                 else:
                     sta[s, HOLD] += 1
                     uni[u, U_PART] = got
@@ -454,7 +456,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
                     wn += 1
                 elif a >= 0:
-                    G.unblocked(a, x)
+                    DL.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
                     wi -= 1  # the sender goes straight on
                     work[wi, 0], work[wi, 1] = A_TAKE, a
@@ -505,11 +507,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
-                    G.blocked(sender, dest, uni, x)
+                    DL.blocked(sender, dest, uni, x)
             else:
                 s = -1 - sender
                 if not entered:
                     sta[s, HOLD] += 1
+                    DL.supply_blocked(s, dest, sta, x)
                 elif act == A_SUPPLY:
                     wi -= 1
                     work[wi, 0], work[wi, 1] = A_SUPPLY, s
@@ -521,7 +524,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
 
 
 # unit time: stoppages, setups, operators, shifts; batch and assembly stations; the input
-# buffers as SimPy's stores (imported last: they use this module)
+# buffers as SimPy's stores; deadlocks (imported last: they use this module)
+from twin.simulation.compiled import deadlock as DL  # noqa: E402
 from twin.simulation.compiled import gather as G  # noqa: E402
 from twin.simulation.compiled import stores as ST  # noqa: E402
 from twin.simulation.compiled import unit_time as UT  # noqa: E402
