@@ -27,7 +27,7 @@ from twin.observation.kpis import (
     line_row,
     station_row,
 )
-from twin.observation.ledger import electricity_table
+from twin.observation.ledger import electricity_rows
 from twin.observation.recorder import STATES
 
 LEAD_MIN_S = 1e-3
@@ -159,13 +159,20 @@ def accumulated_kpis(line: S.LineSpec, acc: Accumulated, t0: float, t1: float
     stations = pd.DataFrame(rows)
     if len(stations) and t1 > t0:
         add_bottleneck_fractions(stations, acc.periods, t0, t1)
-    u, x = np.nonzero(acc.seconds > 0)
-    frame = pd.DataFrame({
-        "station": [acc.stations[i] for i in acc.unit_station[u]],
-        "server": acc.unit_server[u], "state": [STATES[i] for i in x],
-        "seconds": acc.seconds[u, x]})
-    if acc.grid_seconds is not None:
-        frame["grid_s"] = acc.grid_seconds[u, x]
-    energy = electricity_table(line, frame)
+    energy = energy_table(line, acc)
     kpis = line_row(line, acc.tallies(t0, t1), stations, energy, None, t0, t1)
     return {"stations": stations, "energy": energy}, kpis
+
+
+def energy_table(line: S.LineSpec, acc: Accumulated) -> pd.DataFrame:
+    """The electricity ledger of an accumulated run: one row per unit and state with time in
+    the window, in the order of the table path's (station, server, state names sorted)."""
+    u, x = np.nonzero(acc.seconds > 0)
+    station = [acc.stations[i] for i in acc.unit_station[u].tolist()]
+    server = acc.unit_server[u]
+    state = [STATES[i] for i in x.tolist()]
+    order = sorted(range(len(state)), key=lambda i: (station[i], server[i], state[i]))
+    u, x = u[order], x[order]
+    return electricity_rows(line, [station[i] for i in order], server[order],
+                            [state[i] for i in order], acc.seconds[u, x],
+                            None if acc.grid_seconds is None else acc.grid_seconds[u, x])

@@ -24,6 +24,7 @@ import pandas as pd
 
 from twin.data.intervals import union
 from twin.kernels.jit import kernel
+from twin.observation.schema import labels
 
 ACTIVE_STATES = frozenset({"producing", "setup", "down", "maintenance", "waiting"})
 """Unit states in which a server could not take more work."""
@@ -37,9 +38,9 @@ def active_periods(states: pd.DataFrame, t0: float, t1: float) -> dict[str, np.n
     """
     frame = states[(states["end"] > t0) & (states["start"] < t1)]
     out: dict[str, np.ndarray] = {}
-    for station, rows in frame.groupby(frame["station"].astype(str), sort=False):
+    for station, rows in frame.groupby(labels(frame["station"]), sort=False, observed=True):
         servers = rows["unit"].nunique()
-        active = rows["state"].astype(str).isin(ACTIVE_STATES).to_numpy()
+        active = labels(rows["state"]).isin(ACTIVE_STATES).to_numpy()
         start = np.clip(rows["start"].to_numpy()[active], t0, t1)
         end = np.clip(rows["end"].to_numpy()[active], t0, t1)
         # count active servers over time: +1 at a start, -1 at an end (ends first at a tie,
@@ -58,16 +59,16 @@ def active_periods(states: pd.DataFrame, t0: float, t1: float) -> dict[str, np.n
 
 
 def _merge(begin: np.ndarray, finish: np.ndarray) -> np.ndarray:
-    """Sorted intervals merged where they touch or overlap, as ``(n, 2)``."""
+    """Intervals sorted by ``begin``, merged where they touch or overlap, as ``(n, 2)``.
+
+    A merged interval starts where a begin lies after every finish before it; it ends at the
+    latest finish up to the next such start (the running maximum: exact, no arithmetic)."""
     if not begin.size:
         return np.empty((0, 2))
-    merged = [[begin[0], finish[0]]]
-    for a, b in zip(begin[1:], finish[1:], strict=True):
-        if a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return np.asarray(merged, dtype=float)
+    reach = np.maximum.accumulate(finish)
+    first = np.r_[True, begin[1:] > reach[:-1]]
+    last = np.r_[first[1:], True]
+    return np.column_stack((begin[first], reach[last])).astype(float)
 
 
 def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
@@ -79,6 +80,18 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
     to the station named first. ``periods``: each station's active periods, sorted and
     disjoint, as ``(n, 2)`` arrays of ``(start, end)`` [s] (:func:`active_periods`).
     """
+    sole, shift = bottleneck_fractions(periods, t0, t1)
+    table = pd.DataFrame({"station": list(periods), "sole_fraction": sole,
+                          "shifting_fraction": shift})
+    table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
+    return table.sort_values("bottleneck_fraction", ascending=False, kind="stable"
+                             ).reset_index(drop=True)
+
+
+def bottleneck_fractions(periods: dict[str, np.ndarray], t0: float, t1: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """The sole and the shifting bottleneck fraction of each station of ``periods`` over
+    [t0, t1], in its order (see :func:`shifting_bottlenecks`)."""
     names = list(periods)
     span = t1 - t0
     cuts = np.unique(np.r_[[t0, t1], *[p.ravel() for p in periods.values()]])
@@ -96,11 +109,7 @@ def shifting_bottlenecks(periods: dict[str, np.ndarray], t0: float, t1: float
         shift[i] = sum(hi - lo for lo, hi in own)
         sole[i] = sum(e - s for s, e in mine.tolist()) - _overlap(
             mine, np.asarray(own, dtype=float).reshape(-1, 2))
-    table = pd.DataFrame({"station": names, "sole_fraction": sole / span,
-                          "shifting_fraction": shift / span})
-    table["bottleneck_fraction"] = table["sole_fraction"] + table["shifting_fraction"]
-    return table.sort_values("bottleneck_fraction", ascending=False, kind="stable"
-                             ).reset_index(drop=True)
+    return sole / span, shift / span
 
 
 @kernel

@@ -75,9 +75,9 @@ def by_carrier(line: S.LineSpec, equipment: pd.DataFrame,
                          "kg_co2e_scope1": float(r["kg_co2e_scope1"]),
                          "kg_co2e_scope2": float(r["kg_co2e_scope2"]),
                          "kgce": float(r["kgce"])})
-    table = pd.DataFrame(rows)
-    table["final_energy_kwh"] = table["electricity_kwh"] + table["natural_gas_kwh"]
-    return table[list(COLUMNS)]
+    for r in rows:
+        r["final_energy_kwh"] = r["electricity_kwh"] + r["natural_gas_kwh"]
+    return pd.DataFrame({c: [r[c] for r in rows] for c in COLUMNS})
 
 
 def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str, Any]:
@@ -95,9 +95,8 @@ def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str
     def per_unit(x: float) -> float:
         return x / good_units if good_units > 0 else float("nan")
 
-    total = table[["electricity_kwh", "natural_gas_kwh", "final_energy_kwh", "kg_co2e_scope1",
-                   "kg_co2e_scope2", "kgce"]].sum()
-    co2 = float(total["kg_co2e_scope1"] + total["kg_co2e_scope2"])
+    total = {c: float(table[c].to_numpy(dtype=float).sum()) for c in COLUMNS[1:]}
+    co2 = total["kg_co2e_scope1"] + total["kg_co2e_scope2"]
     out: dict[str, Any] = {
         "final_energy_kwh": float(total["final_energy_kwh"]),
         "total_electricity_kwh": float(total["electricity_kwh"]),
@@ -112,7 +111,7 @@ def energy_kpis(table: pd.DataFrame, good_units: int, process: bool) -> dict[str
         "co2e_scope2_kg_per_good_unit": per_unit(float(total["kg_co2e_scope2"])),
         "kgce_per_good_unit": per_unit(float(total["kgce"])),
     }
-    kwh = dict(zip(table["carrier"], table["final_energy_kwh"], strict=True))
+    kwh = dict(zip(table["carrier"].tolist(), table["final_energy_kwh"].tolist(), strict=True))
     for carrier in (EQUIPMENT, *CARRIERS) if process else (EQUIPMENT,):
         out[f"kwh_per_good_unit_{carrier}"] = per_unit(float(kwh.get(carrier, 0.0)))
     return out

@@ -45,10 +45,11 @@ import pandas as pd
 
 from twin.data import spec as S
 from twin.data.registry import phase_models
-from twin.observation.bottlenecks import active_periods, shifting_bottlenecks
+from twin.observation.bottlenecks import active_periods, bottleneck_fractions
 from twin.observation.energy import by_carrier, energy_kpis, window_utilities
 from twin.observation.ledger import clipped_durations
 from twin.observation.recorder import STATES
+from twin.observation.schema import labels
 
 HOUR = 3600.0
 
@@ -63,13 +64,12 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
     """One row of time elements, counts and KPIs per equipment station."""
     states, events, stops = tables["states"], tables["events"], tables["stops"]
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
-    by_state = (pd.DataFrame({"station": states["station"].astype(str),
-                              "state": states["state"].astype(str), "s": secs})
-                .groupby(["station", "state"])["s"].sum().unstack(fill_value=0.0))
+    by_state = (pd.DataFrame({"station": labels(states["station"]),
+                              "state": labels(states["state"]), "s": secs})
+                .groupby(["station", "state"], observed=True)["s"].sum()
+                .unstack(fill_value=0.0))
     in_window = events[(events["time"] >= t0) & (events["time"] <= t1)]
-    counts = (pd.DataFrame({"station": in_window["station"].astype(str),
-                            "kind": in_window["kind"].astype(str)})
-              .value_counts().unstack(fill_value=0))
+    counts = _crosstab(labels(in_window["station"]), labels(in_window["kind"]))
     items = item_starts(events, t0, t1)
     stop_win = stops[(stops["start"] >= t0) & (stops["start"] <= t1)]
     fails = stop_win[stop_win["kind"] == "failure"]
@@ -90,6 +90,16 @@ def station_kpis(line: S.LineSpec, tables: dict[str, pd.DataFrame], t0: float,
         # periods over the whole run: one that began in the warm-up counts at its length
         add_bottleneck_fractions(table, active_periods(states, 0.0, t1), t0, t1)
     return table
+
+
+def _crosstab(rows: pd.Series, cols: pd.Series) -> pd.DataFrame:
+    """Rows of each (row name, column name) pair, over every category of both (0 where
+    none); counted on the codes (a groupby of millions of rows costs seconds)."""
+    nr, nc = len(rows.cat.categories), len(cols.cat.categories)
+    r, c = rows.cat.codes.to_numpy().astype(np.int64), cols.cat.codes.to_numpy()
+    key = (r * nc + c)[(r >= 0) & (c >= 0)]  # a missing name (code -1) counts nowhere
+    return pd.DataFrame(np.bincount(key, minlength=nr * nc).reshape(nr, nc),
+                        index=rows.cat.categories, columns=cols.cat.categories)
 
 
 def station_row(name: str, st: S.Equipment, t: dict[str, float], c: dict[str, int],
@@ -147,17 +157,21 @@ def add_bottleneck_fractions(table: pd.DataFrame, periods: dict[str, np.ndarray]
                              t1: float) -> None:
     """Add each station's sole and shifting bottleneck fractions over [t0, t1] to the station
     table (in place), from the stations' active periods (:mod:`.bottlenecks`)."""
-    fractions = shifting_bottlenecks(periods, t0, t1).set_index("station")
-    for col, name in (("sole_fraction", "bottleneck_sole_fraction"),
-                      ("shifting_fraction", "bottleneck_shifting_fraction")):
-        table[name] = table["station"].map(fractions[col]).fillna(0.0).astype(float)
+    where = {name: i for i, name in enumerate(periods)}
+    rows = [where.get(name, -1) for name in table["station"].tolist()]
+    for values, name in zip(bottleneck_fractions(periods, t0, t1),
+                            ("bottleneck_sole_fraction", "bottleneck_shifting_fraction"),
+                            strict=True):
+        got = [float(values[i]) if i >= 0 else 0.0 for i in rows]
+        table[name] = np.array([v if v == v else 0.0 for v in got], dtype=float)  # NaN: 0
 
 
 def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     """Items finished at each station in [t0, t1]: ``station, product, start, end`` [s], the
-    start being the item's ``start`` event at that station (its last before the end)."""
+    start being the item's ``start`` event at that station (its last before the end);
+    ``station`` and ``product`` are categoricals (the tables' names)."""
     ev = events[events["kind"].isin(["start", "end"])]
-    stations = ev["station"].astype("category")
+    stations, products = labels(ev["station"]), labels(ev["product"])
     names = np.asarray(stations.cat.categories, dtype=object)
     station = stations.cat.codes.to_numpy()  # codes keep stations apart as names do
     part = ev["part"].to_numpy()
@@ -165,13 +179,15 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     is_end = (ev["kind"] == "end").to_numpy()
     order = np.lexsort((is_end, time, part, station))  # a start sorts before its end
     station, part, time, is_end = station[order], part[order], time[order], is_end[order]
-    product = ev["product"].astype(str).to_numpy()[order]
+    product = products.cat.codes.to_numpy()[order]
     prev = np.roll(np.arange(len(order)), 1)
     paired = ((~is_end[prev]) & (part[prev] == part) & (station[prev] == station)
               if len(order) else np.zeros(0, dtype=bool))
     start = np.where(paired, time[prev], time)
     keep = is_end & (time >= t0) & (time <= t1)
-    return pd.DataFrame({"station": names[station[keep]].astype(str), "product": product[keep],
+    return pd.DataFrame({"station": pd.Categorical.from_codes(station[keep], names),
+                         "product": pd.Categorical.from_codes(product[keep],
+                                                              products.cat.categories),
                          "start": start[keep], "end": time[keep]})
 
 
@@ -192,8 +208,11 @@ def planned_time(st: S.Equipment, name: str, items: pd.DataFrame,
         before = np.clip(t0 - ph["start"].to_numpy(dtype=float), 0.0, None)
         return float(np.clip(ph["planned_s"].to_numpy(dtype=float) - before, 0.0, None).sum())
     mine = items[items["station"] == name]
-    per_product = {p: st.planned_time_per_item(p) for p in mine["product"].unique()}
-    pri = mine["product"].map(per_product).to_numpy(dtype=float)
+    code, products = mine["product"].cat.codes.to_numpy(), mine["product"].cat.categories
+    per_code = np.full(len(products), np.nan)
+    for c in np.unique(code):  # the products it made
+        per_code[c] = st.planned_time_per_item(products[c])
+    pri = per_code[code]
     before = np.clip(t0 - mine["start"].to_numpy(dtype=float), 0.0, None)
     per_cycle = pri * getattr(st, "batch_size", 1)  # a batch's parts share one cycle
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -263,6 +282,12 @@ TIE = 1e-9
 times in another order, as tables and accumulators make them, differ in the last bits)."""
 
 
+def _total(table: pd.DataFrame, column: str) -> float:
+    """The sum of a float column (as pandas adds it up: NaN counts as 0)."""
+    values = table[column].to_numpy(dtype=float)
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
 def _first_max(values: np.ndarray) -> int:
     """The first index whose value is the largest, to within :data:`TIE`."""
     return int(np.flatnonzero(values >= values.max() - TIE)[0])
@@ -276,20 +301,22 @@ def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
     gq, sq = tally.good, tally.scrap
     pq = gq + sq
     hours = (t1 - t0) / HOUR
-    kwh = float(energy["kwh"].sum())
-    co2 = float(energy["kg_co2e"].sum())
-    kgce = float(energy["kgce"].sum())
+    kwh, co2, kgce = (_total(energy, c) for c in ("kwh", "kg_co2e", "kgce"))
+    names = stations["station"].tolist() if len(stations) else []
     bottleneck = ""
-    if len(stations):
-        active = stations["active_fraction"].fillna(-1.0).to_numpy()
-        bottleneck = str(stations["station"].iloc[_first_max(active)])
-    row = stations[stations["station"] == bottleneck] if len(stations) else stations
+    oee = utilisation = float("nan")
+    if names:
+        active = stations["active_fraction"].to_numpy(dtype=float)
+        at = _first_max(np.where(np.isnan(active), -1.0, active))
+        bottleneck = str(names[at])
+        oee = float(stations["oee"].to_numpy(dtype=float)[at])
+        utilisation = float(stations["utilisation"].to_numpy(dtype=float)[at])
     shifting = ""
-    if len(stations) and "bottleneck_sole_fraction" in stations:
-        share = (stations["bottleneck_sole_fraction"]
-                 + stations["bottleneck_shifting_fraction"]).to_numpy()
+    if names and "bottleneck_sole_fraction" in stations:
+        share = (stations["bottleneck_sole_fraction"].to_numpy(dtype=float)
+                 + stations["bottleneck_shifting_fraction"].to_numpy(dtype=float))
         if share.max() > 0:
-            shifting = str(stations["station"].iloc[_first_max(share)])
+            shifting = str(names[_first_max(share)])
     return {
         "window_h": hours,
         "good_units": gq,
@@ -305,8 +332,8 @@ def line_row(line: S.LineSpec, tally: LineTallies, stations: pd.DataFrame,
         "scrap_ratio": _ratio(sq, pq),
         "first_pass_yield": _ratio(tally.first_pass, pq),
         "bottleneck": bottleneck,
-        "bottleneck_oee": float(row["oee"].iloc[0]) if len(row) else float("nan"),
-        "bottleneck_utilisation": float(row["utilisation"].iloc[0]) if len(row) else float("nan"),
+        "bottleneck_oee": oee,
+        "bottleneck_utilisation": utilisation,
         "shifting_bottleneck": shifting,
         "electricity_kwh": kwh,
         "co2e_kg": co2,

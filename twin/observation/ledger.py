@@ -14,6 +14,7 @@ import pandas as pd
 from twin.data import spec as S
 from twin.data.daily import weighted_each
 from twin.observation.recorder import STATES
+from twin.observation.schema import labels
 
 J_PER_KWH = 3.6e6
 
@@ -33,16 +34,23 @@ def electricity(line: S.LineSpec, states: pd.DataFrame, t0: float, t1: float) ->
         combination that occurred.
     """
     secs = clipped_durations(states["start"].to_numpy(), states["end"].to_numpy(), t0, t1)
+    station, state = labels(states["station"]), labels(states["state"])
     frame = pd.DataFrame({
-        "station": states["station"].astype(str),
+        "station": station.cat.codes.to_numpy(),
         "server": states["server"].to_numpy(),
-        "state": states["state"].astype(str),
+        "state": state.cat.codes.to_numpy(),
         "seconds": secs,
     })
     grid = line.energy.grid
     if grid.hourly is not None:  # each interval at the factors of the hours it spans
         start = np.maximum(states["start"].to_numpy(dtype=float), t0)
         frame["grid_s"] = weighted_each(grid.segments(), start, start + secs, secs)
+    # added up by codes first (the same rows in the same order: the same sums), so that
+    # names are made for one row per combination, not for every state interval
+    frame = frame[frame["seconds"] > 0].groupby(["station", "server", "state"], sort=False,
+                                                as_index=False).sum()
+    for col, names in (("station", station), ("state", state)):
+        frame[col] = pd.Series(names.cat.categories[frame[col].to_numpy()]).astype(str)
     return electricity_table(line, frame)
 
 
@@ -52,21 +60,37 @@ def electricity_table(line: S.LineSpec, frame: pd.DataFrame) -> pd.DataFrame:
     the grid factor has an hourly profile, ``grid_s``: the integral of the factor over
     those seconds [kg/J x s] (:func:`twin.data.daily.weighted_each`)."""
     frame = frame[frame["seconds"] > 0]
-    table = frame.groupby(["station", "server", "state"], sort=True, as_index=False)[
-        "seconds"].sum()
-    power = {name: st.power.by_state() for name, st in line.stations.items()
-             if isinstance(st, S.Equipment)}
-    watts = np.array([power.get(n, {}).get(s, 0.0)
-                      for n, s in zip(table["station"], table["state"], strict=True)])
-    table["kwh"] = watts * table["seconds"].to_numpy() / J_PER_KWH
-    grid = line.energy.grid
-    if grid.hourly is None:
-        table["kg_co2e"] = table["kwh"] * grid.value * J_PER_KWH
-    else:  # each interval at the factors of the hours it spans
+    keys = ["station", "server", "state"]
+    table = frame.groupby(keys, sort=True, as_index=False)["seconds"].sum()
+    grid_s = None
+    if line.energy.grid.hourly is not None:
         if "grid_s" not in frame:
             raise ValueError("an hourly grid factor needs each row's factor integral (grid_s)")
-        table["kg_co2e"] = watts * frame.groupby(["station", "server", "state"], sort=True)[
-            "grid_s"].sum().to_numpy()
-    table["kgce"] = table["kwh"] * line.energy.kgce_per_kwh
-    table["state"] = pd.Categorical(table["state"], categories=list(STATES))
-    return table.reset_index(drop=True)
+        grid_s = frame.groupby(keys, sort=True)["grid_s"].sum().to_numpy()
+    return electricity_rows(line, table["station"].tolist(), table["server"].to_numpy(),
+                            table["state"].tolist(), table["seconds"].to_numpy(), grid_s)
+
+
+def electricity_rows(line: S.LineSpec, station: list[str], server: np.ndarray,
+                     state: list[str], seconds: np.ndarray, grid_s: np.ndarray | None
+                     ) -> pd.DataFrame:
+    """The electricity ledger from one row per ``station, server, state`` in that sorted
+    order: seconds in the window [s] and, with an hourly grid factor, the factor's integral
+    over them (``grid_s`` [kg/J x s]); :func:`electricity_table` adds rows up first."""
+    power = {name: st.power.by_state() for name, st in line.stations.items()
+             if isinstance(st, S.Equipment)}
+    watts = np.array([power.get(n, {}).get(s, 0.0) for n, s in zip(station, state, strict=True)],
+                     dtype=float)
+    kwh = watts * seconds / J_PER_KWH
+    grid = line.energy.grid
+    if grid.hourly is None:
+        co2 = kwh * grid.value * J_PER_KWH
+    else:  # each interval at the factors of the hours it spans
+        if grid_s is None:
+            raise ValueError("an hourly grid factor needs each row's factor integral (grid_s)")
+        co2 = watts * grid_s
+    return pd.DataFrame({
+        "station": pd.array(station, dtype="str"), "server": np.asarray(server),
+        "state": pd.Categorical(state, categories=list(STATES)),
+        "seconds": np.asarray(seconds, float), "kwh": kwh, "kg_co2e": co2,
+        "kgce": kwh * line.energy.kgce_per_kwh})

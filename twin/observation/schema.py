@@ -244,6 +244,20 @@ def wire_kinds() -> dict[str, dict[str, str]]:
             for t in TABLES.values()}
 
 
+def labels(series: pd.Series) -> pd.Series:
+    """A name column (kind ``code`` or ``category``) as a categorical of ``str`` names.
+
+    The recorded tables hold these as categoricals: grouping, comparing and counting on the
+    codes is exact and costs no string per row, where ``astype(str)`` makes one (seconds on
+    the millions of rows of a long run). Text columns (tables read back from CSV) are made
+    categorical once."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        return series if pd.api.types.is_string_dtype(cats.dtype) else \
+            series.cat.rename_categories(cats.astype(str))
+    return series.astype(str).astype("category")
+
+
 def _fits(series: pd.Series, kind: str) -> bool:
     dtype = series.dtype
     if kind in ("time", "float"):

@@ -51,6 +51,7 @@ from twin.observation.run_warnings import result_warnings
 from twin.observation.stability import load_warnings, series_warnings, stability_warnings
 from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
+from twin.simulation.compiled.replicate import Replicas
 from twin.simulation.line import LineModel
 
 if TYPE_CHECKING:
@@ -246,14 +247,15 @@ class PreparedRun:
         return run_id(self.line.line.name, self.run_hash, self.seed)
 
 
-def execute_keeping_failures(prep: PreparedRun) -> RunResult:
+def execute_keeping_failures(prep: PreparedRun, replicas: Replicas | None = None
+                             ) -> RunResult:
     """Run one prepared run; a failed run comes back as its result (with the traceback).
 
     This is what executors send to workers: it lives here so that a worker imports only
-    what a run needs.
+    what a run needs. ``replicas``: see :func:`execute`.
     """
     try:
-        return execute(prep)
+        return execute(prep, replicas)
     except RunFailed as exc:
         return exc.result
 
@@ -352,8 +354,11 @@ def state_hash(state: LineState) -> str:
     return hashlib.sha256(state.to_json().encode()).hexdigest()
 
 
-def execute(prep: PreparedRun) -> RunResult:
+def execute(prep: PreparedRun, replicas: Replicas | None = None) -> RunResult:
     """Simulate a prepared run and compute its KPIs.
+
+    ``replicas``: the run's line already lowered for the compiled engine (a run of many on
+    one line, :mod:`twin.simulation.compiled.replicate`); the results are the same.
 
     Raises
     ------
@@ -366,11 +371,12 @@ def execute(prep: PreparedRun) -> RunResult:
     end = prep.warmup + prep.duration
     folding = folds(prep)
     try:
+        window = (prep.warmup, end) if folding else None
         model: LineModel | CompiledModel = (
-            CompiledModel(prep.line, prep.seed, recorder, prep.events,
-                          window=(prep.warmup, end) if folding else None)
-            if prep.engine == "compiled" else LineModel(prep.line, prep.seed, recorder,
-                                                        prep.events, state=prep.state))
+            LineModel(prep.line, prep.seed, recorder, prep.events, state=prep.state)
+            if prep.engine != "compiled" else
+            CompiledModel(prep.line, prep.seed, recorder, prep.events, window)
+            if replicas is None else replicas.model(prep.seed, recorder, prep.events, window))
         model.run(until=end)
         if folding:
             tables, kpis, series = finish_accumulated(prep, model)  # type: ignore[arg-type]

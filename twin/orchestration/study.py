@@ -30,6 +30,7 @@ from twin.observation import runfolder
 from twin.observation.runfolder import RUNS_DIR
 from twin.orchestration.executors import Executor, default_workers, map_unordered
 from twin.orchestration.run import PreparedRun, RunResult, execute_keeping_failures
+from twin.simulation.compiled.replicate import Replicas
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each completed run."""
@@ -43,8 +44,21 @@ BATCHES_PER_WORKER = 4
 
 def execute_batch(batch: Sequence[PreparedRun]) -> list[RunResult]:
     """Run several prepared runs in one call, in order; a failed run comes back as its
-    result (with the traceback) and the others go on. What executors send to workers."""
-    return [execute_keeping_failures(p) for p in batch]
+    result (with the traceback) and the others go on. What executors send to workers.
+
+    Compiled runs of one line (the same resolved spec: replications, seeds) share its
+    lowering (:class:`twin.simulation.compiled.replicate.Replicas`); each run still
+    depends only on its own inputs and gives the results it gives alone."""
+    lines: dict[str, Replicas] = {}
+    out = []
+    for p in batch:
+        replicas = None
+        if p.engine == "compiled":
+            replicas = lines.setdefault(p.spec_hash, Replicas(p.line))
+            if p.line is not replicas.line and p.line != replicas.line:
+                replicas = None  # another line under the same hash: lowered on its own
+        out.append(execute_keeping_failures(p, replicas))
+    return out
 
 
 def batch_size(runs: int, workers: int) -> int:

@@ -46,7 +46,10 @@ class CompiledModel:
 
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: tuple[Any, ...] = (),
-                 window: tuple[float, float] | None = None) -> None:
+                 window: tuple[float, float] | None = None,
+                 lowered: Lowered | None = None) -> None:
+        """``lowered``: the line already lowered with the streams of ``seed`` (a run of
+        many, :mod:`.replicate`); by default the line is lowered here."""
         why = unsupported(line, tuple(events))
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
@@ -59,7 +62,7 @@ class CompiledModel:
             if isinstance(st, S.Equipment):
                 for i in range(st.servers):
                     recorder.add_unit(code, i)
-        self.low = lower(line, seed)
+        self.low = lower(line, seed) if lowered is None else lowered
         self.a = _state(self.low)
         self.clock = np.zeros(1)
         self._copied = 0

@@ -203,18 +203,27 @@ def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, 
                   e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
-@flat_kernel
+@flat_kernel(inline=True)
 def ended(u, now, sta, uni, pint, pc, e_t, e_i, p_f, p_i, n, x):
     """Unit ``u``'s cycle is over: record the end (a batch: of every part; an assembly: the
     components are consumed, the base part becomes the output product). Returns the part to
-    send on first."""
-    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    send on first.
+
+    Small, so that the compiler inlines it: a plain machine records its end without a call
+    (a call passes every array, which costs more than the work)."""
     s = uni[u, L.U_ST]
     part = uni[u, L.U_PART]
-    kind = gst[s, X_KIND]
-    if kind == PLAIN:
+    if x[0][s, X_KIND] == PLAIN:
         L._event(now, part, pint[part, 0], s, L.END, e_t, e_i, n)
         return part
+    return _ended(u, s, part, now, sta, pint, pc, e_t, e_i, p_f, p_i, n, x)
+
+
+@flat_kernel
+def _ended(u, s, part, now, sta, pint, pc, e_t, e_i, p_f, p_i, n, x):
+    """:func:`ended` at a batch or assembly station."""
+    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    kind = gst[s, X_KIND]
     ux[u, UX_PH] = SENDING
     ux[u, UX_SENT] = 1
     if kind == BATCH:

@@ -213,7 +213,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
     now = clock[0]
     n_prod = cycle.shape[1]
     while True:
-        AL.levels(now, ql, sg)  # the watched buffers after the last event (if changed)
+        if sg[0].shape[0] > 0:  # the watched buffers after the last event (if changed)
+            AL.levels(now, ql, sg)
         if (x[8][DL.XN_NOTED] > 0 and (n[N_HEAP] == 0 or ht[0] > now)  # the instant is over
                 and DL.deadlocked(sta, uni, ut, x)):
             clock[0] = now

@@ -66,11 +66,23 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
 
 @dataclass
 class Stream:
-    """One pre-drawn random stream: a distribution (``None``: U(0, 1)) and its generator."""
+    """One pre-drawn random stream: its next chunk of draws (``None``: a constant), the
+    distribution it draws (``None``: U(0, 1)) and the key of its generator (station,
+    purpose, ...; :class:`twin.simulation.streams.Streams`)."""
 
     draw: Callable[[], np.ndarray] | None
     constant: float = float("nan")
     needed: bool = True
+    dist: Any = None
+    key: tuple[str, ...] = ()
+
+
+def drawer(dist: Any, rng: np.random.Generator) -> Callable[[], np.ndarray]:
+    """The next chunk of draws of ``dist`` (``None``: U(0, 1)) from ``rng``, made with the
+    SimPy engine's calls."""
+    if dist is None:
+        return lambda: rng.random(CHUNK)
+    return lambda: dist.draw(rng, CHUNK)
 
 
 @dataclass
@@ -102,9 +114,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         if isinstance(dist, Constant):
             out.append(Stream(None, dist.value))
         else:
-            rng = streams.rng(*key)
-            out.append(Stream((lambda d=dist, r=rng: d.draw(r, CHUNK)) if dist is not None
-                              else (lambda r=rng: r.random(CHUNK))))
+            out.append(Stream(drawer(dist, streams.rng(*key)), dist=dist, key=key))
         return len(out) - 1
 
     sta = _rows(n_st, L.STA_COLS)

@@ -262,7 +262,7 @@ def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
     return wn
 
 
-@flat_kernel
+@flat_kernel(inline=True)
 def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
                  e_i, s_t, s_i, ht, hi, ut, uf):
     """START the cycle (after any stoppage in force is over) and draw its length."""
