@@ -88,6 +88,56 @@ def test_kit_feeder_deadlock_run_on_warns_once_and_nothing_moves_after() -> None
     assert_same_tables(line_from_dict(data), 1, 3600.0)
 
 
+def behind_a_supply() -> dict[str, Any]:
+    """An infinite supply of bases p into the assembly 'a' (buffer 1, 30 s a joint) with
+    kits k and gears g from one feeder (10 s a part; k at 1 s, g at 2, 3 and 4 s). 'a'
+    joins p with k (11 s) and g (21 s) until 51 s; the feeder makes the second gear by
+    31 s (into a's empty g queue) and blocks at 41 s with the third. At 51 s 'a' takes the
+    next base, which lets the supply put one more base in and block again, and waits for
+    a kit only the feeder can send: a deadlock of 'a', the feeder and the supply, found
+    from the supply (first in station order). A second source releases a base at 100 s
+    through 'w' (5 s), which blocks at 105 s on a's full base queue: stuck behind the same
+    deadlock, not another one."""
+    return {
+        "line": {"name": "behind-a-supply"}, "products": {"p": {}, "k": {}, "g": {}},
+        "run": {"on_deadlock": "continue"},
+        "stations": {
+            "bases": {"type": "source", "product": "p", "to": "a"},
+            "kits": {"type": "source", "mix": {"k": 1.0, "g": 1.0}, "to": "feeder",
+                     "schedule": [{"at": f"{t} s", "product": p}
+                                  for t, p in [(1, "k"), (2, "g"), (3, "g"), (4, "g")]]},
+            "feeder": {"type": "machine", "buffer": 5, "cycle_time": "10 s", "to": "a"},
+            "more": {"type": "source", "product": "p", "to": "w",
+                     "schedule": [{"at": "100 s"}]},
+            "w": {"type": "machine", "cycle_time": "5 s",
+                  "routes": [{"to": "a", "products": ["p"]}]},
+            "a": {"type": "assembly", "buffer": 1, "base": ["p"],
+                  "components": {"k": 1, "g": 1}, "cycle_time": "30 s", "to": "out"},
+            "out": {"type": "sink"},
+        },
+    }
+
+
+def test_one_deadlock_gives_one_warning_when_more_stations_get_stuck_behind_it() -> None:
+    """The deadlock of :func:`behind_a_supply` is reported once, at 51 s, on both engines:
+    'w', stuck behind it at 105 s, waits on 'a' and the feeder but not on the supply, so
+    its stuck set does not contain the one reported; it shares stations with it, and a
+    set of stuck stations that shares one with a deadlock reported is that deadlock."""
+    data = behind_a_supply()
+    a, b = both(data, duration="1 h")
+    assert a.warnings == b.warnings
+    (w,) = [w for w in b.warnings if w["code"] == "deadlock"]
+    assert (w["time"], w["stations"]) == (51.0, ["a", "bases", "feeder"])
+    assert w["message"] == (
+        "deadlock at t = 51 s: a -> feeder -> a: 'a' waits for parts only 'feeder' can "
+        "send; 'bases' (an infinite supply) holds a part 'a' cannot take; 'feeder' holds "
+        "parts that 'a' cannot take, so nothing there can move again")
+    states = b.tables["states"]
+    last = states[states["station"] == "w"].iloc[-1]
+    assert (last["state"], last["start"]) == ("blocked", 105.0)
+    assert_same_tables(line_from_dict(data), 1, 3600.0)
+
+
 def test_a_deadlock_closed_by_a_station_going_idle_is_found_then_on_both_engines() -> None:
     """The SimPy engine's case worked out by hand (``idle_closes_it``): 'x' ends r at
     1 s + 1,800 s and goes idle, which closes the deadlock of 'a', 'x' and 'y' at 1,801 s;
