@@ -99,23 +99,22 @@ def batch_station(draw: st.DrawFn) -> dict[str, Any]:
     return b
 
 
-def assembly_station(draw: st.DrawFn, base: list[str], infinite: bool
+def assembly_station(draw: st.DrawFn, products: list[str], infinite: bool
                      ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """An assembly station joining the line's parts with 1-2 kinds of components, and the
-    source of each kind (an infinite supply or arrivals), or one mixed supply of both
-    kinds (its units may starve for one kind while it blocks on the other's full queue: a
-    deadlock of starved units). Two infinite supplies may release parts at one instant,
-    numbering them in another order than SimPy (see the tie rule): beside an infinite
-    supply, components arrive."""
+    """An assembly station joining the line's parts (or, with two products, A with B as a
+    component: the line sends into two of its queues) with 1-2 kinds of components, and
+    the source of each kind (an infinite supply or arrivals), or one mixed supply of both
+    kinds, maybe through a feeder machine (a mixed supply or feeder may block on one queue
+    while the units starve for another kind: a deadlock of starved units). Two infinite
+    supplies may release parts at one instant, numbering them in another order than SimPy
+    (see the tie rule): beside an infinite supply, components arrive."""
     kinds = ["K", "L"][:draw(st.integers(1, 2))]
     buffer = draw(st.sampled_from([1, 3, None]))
-    sources = {}
-    if len(kinds) == 2 and draw(st.booleans()):  # one mixed kit supply
-        kinds_of = [kinds]
-    else:
-        kinds_of = [[k] for k in kinds]
+    sources: dict[str, dict[str, Any]] = {}
+    kinds_of = [kinds] if len(kinds) == 2 and draw(st.booleans()) else [[k] for k in kinds]
+    feeder = draw(st.booleans())
     for i, ks in enumerate(kinds_of):
-        comp: dict[str, Any] = {"type": "source", "to": "asm"}
+        comp: dict[str, Any] = {"type": "source", "to": "kf" if feeder else "asm"}
         if len(ks) == 1:
             comp["product"] = ks[0]
         else:
@@ -123,12 +122,20 @@ def assembly_station(draw: st.DrawFn, base: list[str], infinite: bool
             comp["lot_size"] = draw(st.integers(1, 3))
         if infinite or len(kinds_of) == 2 or draw(st.booleans()):
             comp["interarrival"] = draw(durations(0.4))
-        elif buffer is None:  # an infinite supply needs a finite buffer
+        elif buffer is None and not feeder:  # an infinite supply needs a finite buffer
             buffer = 3
         sources["comp" if i == 0 else "comp2"] = comp
+    if feeder:
+        sources["kf"] = {"type": "machine", "servers": draw(st.integers(1, 2)),
+                         "buffer": draw(st.sampled_from([1, 3])),
+                         "cycle_time": draw(durations(0.3)), "to": "asm"}
+    components = {k: draw(st.integers(1, 2)) for k in kinds}
+    base = products
+    if len(products) == 2 and draw(st.booleans()):
+        base = ["A"]
+        components["B"] = draw(st.integers(1, 2))
     a: dict[str, Any] = {"type": "assembly", "servers": draw(st.integers(1, 2)),
-                         "base": base, "components": {k: draw(st.integers(1, 2))
-                                                      for k in kinds},
+                         "base": base, "components": components,
                          "cycle_time": draw(durations(0.8))}
     if buffer is not None:
         a["buffer"] = buffer
