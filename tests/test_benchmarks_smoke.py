@@ -104,6 +104,7 @@ def test_compiled_vs_simpy_rows(capsys: pytest.CaptureFixture[str],
     assert all(_positive(v) for v in speedups.values())
     text = capsys.readouterr().out
     assert "one compiled run, record=kpis" in text and "fold" in text
+    assert "close" in text and "bottlenecks" in text
 
 
 def test_servo_replications_runs_or_says_why(capsys: pytest.CaptureFixture[str],

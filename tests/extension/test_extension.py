@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import toy_ageing
 import toy_labeller
+import toy_oven
 from matplotlib.colors import to_hex
 
 from twin.data import registry
@@ -33,6 +34,7 @@ from twin.data.spec import json_schema
 from twin.edges.dashboard.describe import describe_line
 from twin.edges.report_diagram import line_diagram
 from twin.figures.style import FigureStyle
+from twin.observation.run_state import state_from_tables
 from twin.orchestration.run import RunFailed, run
 from twin.process.phases import phase_kernels, unregister_phase
 from twin.process.scaleup import scale_line
@@ -259,3 +261,38 @@ def test_a_broken_extension_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
         line_from_dict(labelling_line())
     p = next(p for p in err.value.problems if p.path == "stations.lab")
     assert "extension 'broken' (toy_labeller:no_such_hook) could not register" in p.message
+
+
+def baking_line(kind: str) -> dict[str, Any]:
+    return {
+        "line": {"name": "baking"},
+        "products": {"tray": {}},
+        "stations": {
+            "supply": {"type": "source", "product": "tray", "to": "bake",
+                       "interarrival": {"dist": "exponential", "mean": "20 s"}},
+            "bake": {"type": kind, "batch_size": 3, "buffer": 6,
+                     "cycle_time": {"dist": "exponential", "mean": "50 s"}, "to": "out"},
+            "out": {"type": "sink"}},
+    }
+
+
+def test_a_subclass_of_a_builtin_type_is_read_as_that_type() -> None:
+    """An oven (a registered subclass of ``Batch``) runs as the batch station does, and the
+    state of a run taken from its tables holds its batches whole, as for ``batch``: the
+    readers ask the class, not the type name (by name, each part would be a job of its own)."""
+    toy_oven.register()
+    try:
+        oven = run(line_from_dict(baking_line("oven")), duration=600.0, warmup=0, seed=3,
+                   engine="simpy")
+        plain = run(line_from_dict(baking_line("batch")), duration=600.0, warmup=0, seed=3,
+                    engine="simpy")
+        for t in (130.0, 290.0, 470.0):
+            got = state_from_tables(oven.line, oven.tables, t).stations["bake"]
+            want = state_from_tables(plain.line, plain.tables, t).stations["bake"]
+            assert got == want
+        assert any(len(u.parts) == 3 for t in (130.0, 290.0, 470.0)
+                   for u in state_from_tables(oven.line, oven.tables, t).stations["bake"].units)
+        page = describe_line(oven.line)["stations"]["bake"]  # the page draws it as a batch
+        assert (page["queue_curve"], page["profiles"]) == (False, False)
+    finally:
+        unregister_station(toy_oven.OvenNode)

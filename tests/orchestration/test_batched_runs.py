@@ -7,10 +7,11 @@ import dataclasses
 
 import pandas as pd
 import pytest
-from sweep_fixtures import assert_same_run_tables, visible_runs
+from sweep_fixtures import assert_same_run_tables, summary_without_clock, visible_runs
 
 from twin.data.checks import line_from_dict
-from twin.orchestration.run import execute, prepare
+from twin.data.scenario import InjectedFailure
+from twin.orchestration.run import execute, execute_keeping_failures, prepare
 from twin.orchestration.study import batch_size, execute_batch, run_planned
 
 
@@ -47,15 +48,12 @@ def test_a_batch_gives_what_runs_one_by_one_give(record: str) -> None:
 
 def test_a_failed_run_does_not_fail_its_batch() -> None:
     planned = _planned("kpis")[:2]
-    spec = _line(1)
-    del spec["stations"]["m"]["to"]
-    spec["stations"]["m"]["routes"] = [{"to": "out", "delay": "5 s"}]
-    # the compiled engine refuses a line with transport delays when it runs (prepare would
-    # say so)
-    broken = dataclasses.replace(planned[0], line=line_from_dict(spec))
+    # the compiled engine refuses timed scenario events when it runs (prepare would say so)
+    broken = dataclasses.replace(planned[0], events=(InjectedFailure(
+        kind="failure", station="m", at="50 s", duration="10 s"),))
     results = execute_batch([broken, planned[1]])
     assert results[0].provenance["status"] == "failed"
-    assert "station 'm': transport delays" in results[0].provenance["error"]
+    assert "timed scenario events" in results[0].provenance["error"]
     assert results[1].provenance["status"] == "completed"
     assert results[1].kpis == execute(planned[1]).kpis
 
@@ -69,6 +67,8 @@ def test_batch_sizes() -> None:
 
 
 def test_stored_results_do_not_depend_on_the_batch_size(tmp_path) -> None:  # noqa: ANN001
+    """Runs one per call and in batches (sharing their line's lowering) store the same
+    bytes: the Parquet tables, and run.json but for the wall clock."""
     planned = _planned("kpis")
     assert run_planned(tmp_path / "one", planned, executor="serial", batch=1) == 6
     assert run_planned(tmp_path / "four", planned, executor="serial", batch=4) == 6
@@ -77,3 +77,43 @@ def test_stored_results_do_not_depend_on_the_batch_size(tmp_path) -> None:  # no
     assert [p.name for p in one] == [p.name for p in four]
     for a, b in zip(one, four, strict=True):
         assert_same_run_tables(a, b)
+        files = sorted(f.name for f in a.iterdir())
+        assert files == sorted(f.name for f in b.iterdir())
+        assert {"stations.parquet", "energy.parquet", "run.json"} <= set(files)
+        for name in files:
+            if name.endswith(".parquet"):
+                assert (a / name).read_bytes() == (b / name).read_bytes(), name
+        assert summary_without_clock(a) == summary_without_clock(b)
+
+
+def _looping(rework: float) -> dict:
+    """Parts sent back for rework into a full buffer: the line deadlocks, sooner or later."""
+    exp = {"dist": "exponential", "mean": "1 s"}
+    return {"line": {"name": "loop"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": exp, "to": "m"},
+        "m": {"type": "machine", "buffer": 1, "cycle_time": exp, "to": "q"},
+        "q": {"type": "inspection", "buffer": 1, "cycle_time": exp,
+              "rework_probability": rework, "rework_to": "m", "to": "out"},
+        "out": {"type": "sink"}}}
+
+
+def test_a_run_failing_inside_a_batch_of_one_line_keeps_the_others() -> None:
+    """Runs of one line share its lowering; one that deadlocks (a longer run) fails with
+    its error, and the runs after it give what they give alone."""
+    spec = line_from_dict(_looping(0.2))
+    planned = [prepare(spec, duration=d, seed=s, engine="compiled", record="kpis")
+               for s in range(4) for d in (8.0, 400.0)]
+    batched = execute_batch(planned)
+    status = [r.provenance["status"] for r in batched]
+    assert "completed" in status[status.index("failed") + 1:]  # a run after a failed one
+    for prep, got in zip(planned, batched, strict=True):
+        alone = execute_keeping_failures(prep)
+        assert got.provenance["status"] == alone.provenance["status"]
+        if alone.provenance["status"] == "failed":
+            assert "DeadlockError" in got.provenance["error"]
+            assert got.provenance["error"] == alone.provenance["error"]
+            assert got.kpis == {} and got.tables == {}
+        else:
+            assert got.kpis == alone.kpis and got.warnings == alone.warnings
+            for name, table in alone.tables.items():
+                pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True)

@@ -153,6 +153,26 @@ def test_a_deadlock_closed_by_a_station_going_idle_is_found_then_on_both_engines
     assert_same_tables(line_from_dict(data), 1, 86_400.0)
 
 
+def test_a_part_on_its_way_by_transport_is_no_deadlock_on_either_engine() -> None:
+    """``idle_closes_it`` with the component made by 'x' itself (q at 0 min) and carried to
+    'a' in 5 min: when 'x' goes idle at 1,801 s, 'y' and 'a' wait as in a deadlock, yet the
+    component is on its way. It arrives at 2,101 s and the assembly ends at 2,161 s; no
+    warning, and the same tables, on both engines."""
+    data = idle_closes_it()
+    data["stations"]["src"]["schedule"] = [
+        {"at": f"{t} min", "product": p} for t, p in [(0, "q"), (1, "p"), (2, "p"), (3, "p")]]
+    data["stations"]["x"]["routes"] = [{"to": "a", "products": ["q"], "delay": "5 min"},
+                                       {"to": "out", "products": ["r"]}]
+    spec = line_from_dict(data)
+    assert unsupported(spec) == [] and may_starve(spec)
+    a, b = both(data, duration="1 d")
+    for r in (a, b):
+        assert [w for w in r.warnings if w["code"] == "deadlock"] == []
+        ev = r.tables["events"]
+        assert ev.loc[ev["kind"].astype(str) == "exit", "time"].tolist() == [2161.0]
+    assert_same_tables(spec, 1, 86_400.0)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_assembly_starved_by_its_blocked_supplier_agrees_with_simpy(seed: int) -> None:
     """One source of bases and components (lots of 3) through one machine 'm' into the

@@ -81,7 +81,8 @@ def durations(draw: st.DrawFn, mean: float) -> dict[str, Any]:
 
 
 def batch_station(draw: st.DrawFn) -> dict[str, Any]:
-    """A batch station: full batches only, ``min_batch``, ``max_wait`` or both."""
+    """A batch station: full batches only, ``min_batch``, ``max_wait`` or both; a finite,
+    unlimited or zero buffer (direct hand-over)."""
     size = draw(st.integers(1, 5))
     b: dict[str, Any] = {"type": "batch", "batch_size": size,
                          "cycle_time": draw(durations(1.5))}
@@ -90,7 +91,7 @@ def batch_station(draw: st.DrawFn) -> dict[str, Any]:
         b["min_batch"] = draw(st.integers(1, size))
     if mode in ("wait", "both"):
         b["max_wait"] = f"{draw(st.floats(0.3, 4.0))} s"
-    buffer = draw(st.sampled_from([1, 4, None]))  # buffer = 0: on SimPy (see unsupported)
+    buffer = draw(st.sampled_from([0, 1, 4, None]))
     if buffer is not None:
         b["buffer"] = buffer
     if draw(st.booleans()):
@@ -107,9 +108,10 @@ def assembly_station(draw: st.DrawFn, products: list[str], infinite: bool
     kinds, maybe through a feeder machine (a mixed supply or feeder may block on one queue
     while the units starve for another kind: a deadlock of starved units). Two infinite
     supplies may release parts at one instant, numbering them in another order than SimPy
-    (see the tie rule): beside an infinite supply, components arrive."""
+    (see the tie rule): beside an infinite supply, components arrive. Finite, unlimited
+    or zero buffers."""
     kinds = ["K", "L"][:draw(st.integers(1, 2))]
-    buffer = draw(st.sampled_from([1, 3, None]))
+    buffer = draw(st.sampled_from([0, 1, 3, None]))
     sources: dict[str, dict[str, Any]] = {}
     kinds_of = [kinds] if len(kinds) == 2 and draw(st.booleans()) else [[k] for k in kinds]
     feeder = draw(st.booleans())
@@ -150,7 +152,8 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     splits by probability or to the least loaded machine, a route back to the same machine,
     a batch station, an assembly station with its component source, an inspection with
     scrap and rework (into an unlimited buffer, or a finite one that may deadlock: run on
-    through it), and sinks; unit time (:func:`unit_time`) on some of them."""
+    through it), and sinks; unit time (:func:`unit_time`) on some machines and on the batch
+    and assembly stations."""
     n_stages = draw(st.integers(1, 4))
     products = ["A", "B"] if draw(st.booleans()) else ["A"]
     top = draw(unit_time_top())
@@ -217,18 +220,17 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
     for kind in ("batch", "assembly"):
         if not draw(st.booleans()):
             continue
-        if kind == "batch":  # it runs through off-shift time (see lower.unsupported)
+        name = "bat" if kind == "batch" else "asm"
+        if kind == "batch":
             stations["bat"] = batch_station(draw)
-            if "calendar" in top:
-                stations["bat"]["follows_calendar"] = False
         else:
             stations["asm"], comps = assembly_station(draw, products, infinite)
             stations.update(comps)
             products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
-            more = draw(unit_time(top, len(products)))
-            stations["asm"]["failures"] = more.pop("failures", [])
-            stations["asm"].update(more)
-        name = "bat" if kind == "batch" else "asm"
+        more = draw(unit_time(top, len(products)))
+        stations[name]["failures"] = stations[name].get("failures", []) + more.pop(
+            "failures", [])
+        stations[name].update(more)
         for p in previous:
             _send_to(stations[p], p, name)
         previous = [name]
@@ -248,8 +250,47 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         _send_to(stations[p], p, "insp")
     stations["out"] = {"type": "sink"}
     stations["out2"] = {"type": "sink"}
+    if draw(st.booleans()):
+        carry(draw, stations)
     return {"line": {"name": "random"}, "products": {p: {} for p in products_all},
             "run": {"on_deadlock": "continue"}, "stations": stations, **top}
+
+
+DELAYS = st.sampled_from(["exponential", "lognormal", "uniform", "gamma", "constant"])
+
+
+def carry(draw: st.DrawFn, stations: dict[str, Any]) -> None:
+    """Transport delays on some routes of some stations (not from an infinite supply or a
+    source with lost arrivals, which the spec refuses): continuous, or constant where the
+    station sends one part at a time (a batch or a lot of a release schedule sent with one
+    constant delay would arrive at one instant, a tie)."""
+    for station in stations.values():
+        kind = station["type"]
+        if kind == "sink" or (kind == "source" and (
+                station.get("when_full") == "lost"
+                or not ("interarrival" in station or "schedule" in station))):
+            continue
+        if not draw(st.booleans()):
+            continue
+        routes = station.pop("routes", None)
+        if routes is None:
+            to = station.pop("to")
+            routes = [{"to": t} for t in ([to] if isinstance(to, str) else to)]
+        for r in routes:
+            if not draw(st.booleans()):
+                continue
+            mean = draw(st.floats(0.2, 4.0))
+            dist = draw(DELAYS)
+            if dist == "constant" and (kind == "batch" or "schedule" in station):
+                dist = "exponential"
+            r["delay"] = {
+                "exponential": {"dist": "exponential", "mean": f"{mean} s"},
+                "lognormal": {"dist": "lognormal", "mean": f"{mean} s", "std": f"{0.4 * mean} s"},
+                "uniform": {"dist": "uniform", "low": f"{0.5 * mean} s", "high": f"{1.5 * mean} s"},
+                "gamma": {"dist": "gamma", "shape": 3.0, "scale": f"{mean / 3} s"},
+                "constant": f"{mean + OFF_GRID / 11} s",
+            }[dist]
+        station["routes"] = routes
 
 
 def _send_to(station: dict[str, Any], name: str, dest: str) -> None:

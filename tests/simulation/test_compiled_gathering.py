@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from lines_for_tests import const, expo
@@ -111,6 +112,50 @@ def test_a_batch_beside_shifts_agrees_with_simpy_part_by_part() -> None:
         ev = tables["events"]
         sizes = ev[(ev["station"] == "oven") & (ev["kind"] == "start")].groupby("time").size()
         assert len(sizes) > 50 and sizes.eq(3).all()
+
+
+def test_a_batch_that_stops_while_idle_agrees_with_simpy_part_by_part() -> None:
+    """A batch oven with everything that stops or holds it while it loads, behind two
+    servers with no buffer between (direct hand-over): it follows a calendar of short
+    shifts, has planned maintenance and calendar-time failures, sets up on product change
+    with an operator of the machines' pool, and starts on 2 to 4 parts after max_wait. A
+    day: every table equal
+    on both engines, and the tables show the rules at work: stops that begin while the oven
+    loads (its request for a part is withdrawn until the stop ends), and parts handed over
+    while it is stopped on its timed wait (SimPy's ``get | timeout`` does not watch stops,
+    so the wait keeps its place)."""
+    data = batch_line(batch_size=4, min_batch=2, max_wait="25 s", buffer=0,
+                      cycle_time=expo(20.0), setup_time=expo(15.0),
+                      operator={"pool": "crew", "during": "both"},
+                      maintenance={"every": "1733.3 s", "duration": expo(120.0),
+                                   "first": "511.1 s"},
+                      failures=[{"name": "door", "basis": "calendar", "ttf": expo(900.0),
+                                 "ttr": expo(60.0)},
+                                {"name": "fan", "ttf": expo(700.0), "ttr": expo(30.0)}])
+    data["products"] = {"A": {}, "B": {}}
+    src = data["stations"]["src"]
+    src.pop("product")
+    src.update(mix={"A": 1, "B": 1}, lot_size=2, interarrival=expo(9.0), to="m1")
+    data["stations"]["m1"] = {"type": "machine", "servers": 2, "buffer": 2,
+                              "cycle_time": expo(12.0), "to": "oven",
+                              "operator": {"pool": "crew", "during": "processing"}}
+    data["operators"] = {"crew": {"count": 2}}
+    data["calendar"] = {"shifts": [{"start": f"{h:02d}:00", "end": f"{h + 2:02d}:30"}
+                                   for h in range(0, 24, 3)]}
+    spec = line_from_dict(data)
+    assert unsupported(spec) == []
+    tables = assert_same_tables(spec, 4, 86400.0)
+    states = tables["states"]
+    oven = states[states["station"] == "oven"].sort_values("start")
+    before = oven["state"].astype(str).shift()
+    stops = oven[oven["state"].isin(["off", "maintenance", "down"])]
+    assert (before[stops.index] == "idle").sum() > 10
+    assert {"setup", "waiting"} <= set(oven["state"].astype(str))
+    ev = tables["events"]
+    handed = ev.loc[(ev["station"] == "oven") & (ev["kind"] == "arrive"), "time"].to_numpy()
+    i = np.searchsorted(oven["start"].to_numpy(), handed, side="right") - 1
+    state_then = oven["state"].astype(str).to_numpy()[i]
+    assert np.isin(state_then, ["off", "maintenance", "down"]).sum() > 3
 
 
 # --------------------------------------------------------------------------- assembly

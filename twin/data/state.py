@@ -239,12 +239,12 @@ def _station_problems(state: LineState, line: S.LineSpec, where: str, spec: Any,
     for i, part in enumerate(st.buffer):
         out += _part_problems(state, line, f"{where}.buffer[{i}]", part, seen)
     if st.source is not None:
-        if kind != "source":
+        if not isinstance(spec, S.Source):
             out.append(Problem(f"{where}.source", f"{where} is a {kind}, not a source"))
         for i, part in enumerate(st.source.waiting):
             out += _part_problems(state, line, f"{where}.source.waiting[{i}]", part, seen)
     if st.level is not None:
-        if kind != "tank":
+        if not isinstance(spec, S.Tank):
             out.append(Problem(f"{where}.level", f"{where} is a {kind}, not a tank"))
         else:
             out += _amount_problems(line, f"{where}.level", st.level)
@@ -257,7 +257,8 @@ def _station_problems(state: LineState, line: S.LineSpec, where: str, spec: Any,
         if st.units or st.buffer:
             out.append(Problem(where, f"a {kind} has no buffer or units"))
         return out
-    if kind in ("assembly", "continuous") and (st.buffer or any(u.parts for u in st.units)):
+    if isinstance(spec, S.Assembly | S.Continuous) and (
+            st.buffer or any(u.parts for u in st.units)):
         out.append(Problem(where, f"starting a {kind} station with parts in it is not "
                            "supported (only empty ones)"))
     cap = spec.buffer
@@ -273,7 +274,7 @@ def _station_problems(state: LineState, line: S.LineSpec, where: str, spec: Any,
         if unit.server in servers_seen:
             out.append(Problem(f"{uw}.server", f"server {unit.server} appears twice"))
         servers_seen.add(unit.server)
-        if len(unit.parts) > per_unit and kind != "assembly":
+        if len(unit.parts) > per_unit and not isinstance(spec, S.Assembly):
             out.append(Problem(f"{uw}.parts", f"{len(unit.parts)} parts on a server that "
                                f"holds {per_unit}"))
         for i, part in enumerate(unit.parts):
@@ -289,7 +290,7 @@ def _unit_problems(state: LineState, line: S.LineSpec, uw: str, spec: Any,
         out.append(Problem(f"{uw}.since", f"{unit.since:g} s is after the state's time "
                            f"{state.time:g} s"))
     if unit.state in ("producing", "setup", "waiting") and not unit.parts and (
-            spec.type != "continuous"):
+            not isinstance(spec, S.Continuous)):
         out.append(Problem(f"{uw}.state", f"a unit {unit.state} must hold a part"))
     if unit.state == "blocked" and not unit.parts:
         out.append(Problem(f"{uw}.state", "a blocked unit must hold the part it waits "
@@ -320,7 +321,7 @@ def _unit_problems(state: LineState, line: S.LineSpec, uw: str, spec: Any,
         out.append(Problem(f"{uw}.last_product", f"no product named {unit.last_product!r}"))
     if unit.to is not None and unit.to not in line.stations:
         out.append(Problem(f"{uw}.to", f"no station named {unit.to!r}"))
-    if spec.type == "process":
+    if isinstance(spec, S.Process):
         out += _phase_problems(uw, spec, unit)
     elif unit.phase is not None:
         out.append(Problem(f"{uw}.phase", f"a {spec.type} station has no recipe phases"))

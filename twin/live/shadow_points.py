@@ -77,7 +77,7 @@ def shadow_points(shadow: ShadowTwin) -> list[Point]:
     points.append(Point((fc, "made_at"), "float", "s", "when the latest forecast was made "
                         "(since the origin)", "forecast:made_at"))
     for name, st in line.stations.items():
-        if st.type not in ("process", "batch"):
+        if not isinstance(st, S.Batch | S.Process):
             continue
         src = f"forecast:{name}"
         points.append(Point((fc, name, "batch"), "str", "", f"the batch in process at {name}"
@@ -156,7 +156,7 @@ class ShadowValues:
             if r[1] == "batch_end" and (r[3] not in first or r[6] < first[r[3]][6]):
                 first[r[3]] = r
         for name, st in self.shadow.line.stations.items():
-            if st.type not in ("process", "batch"):
+            if not isinstance(st, S.Batch | S.Process):
                 continue
             r = first.get(name)
             out[f"forecast:{name}:batch"] = (made, r[2] if r else "")

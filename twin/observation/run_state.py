@@ -51,11 +51,11 @@ def state_from_tables(line: S.LineSpec, tables: dict[str, pd.DataFrame], t: floa
     out: dict[str, StationState] = {}
     for name, spec in line.stations.items():
         here = parts[parts["station"] == name]
-        if spec.type == "source":
+        if isinstance(spec, S.Source):
             out[name] = _source(spec, ev, here, name, t)
-        elif spec.type == "tank":
+        elif isinstance(spec, S.Tank):
             out[name] = StationState(level=_tank_level(tables, ev, name, t))
-        elif spec.type != "sink":
+        elif not isinstance(spec, S.Sink):
             units = states[states["station"] == name]
             out[name] = _equipment(line, spec, name, here, units, stops, tables, t)
     seen = int(ev["part"].max()) + 1 if len(ev) else 0
@@ -149,7 +149,7 @@ def _equipment(line: S.LineSpec, spec: Any, name: str, here: pd.DataFrame,
     started = here[here["kind"] == "start"].sort_values("time", kind="stable")
     finished = here[here["kind"].isin(["end", "rework"])].sort_values("time", kind="stable")
     jobs = [list(g.itertuples()) for _, g in started.groupby("time", sort=True)] \
-        if spec.type == "batch" else [[r] for r in started.itertuples()]
+        if isinstance(spec, S.Batch) else [[r] for r in started.itertuples()]
     done = [[r] for r in finished.itertuples()]
     out = []
     for server in range(spec.servers):
@@ -179,7 +179,7 @@ def _equipment(line: S.LineSpec, spec: Any, name: str, here: pd.DataFrame,
         result[i] = result[i].model_copy(update={
             "parts": [_part(r) for r in job], "finished": True, "to": to})
     for i in busy:  # setting up or waiting for an operator: parts taken, not yet started
-        if i in taken or not buffer or spec.type == "process":
+        if i in taken or not buffer or isinstance(spec, S.Process):
             continue
         size = getattr(spec, "batch_size", 1)
         held = [p.model_copy(update={"arrived": None}) for p in buffer[:size]]
@@ -257,7 +257,7 @@ def _in_process(line: S.LineSpec, spec: Any, name: str, unit: US, job: list[Any]
     process unit the phase, composition and temperature of the batch."""
     rows = units[units["server"] == unit.server]
     begun = float(job[0].time)
-    if spec.type != "process":
+    if not isinstance(spec, S.Process):
         return unit.model_copy(update={
             "parts": [_part(r) for r in job],
             "elapsed": _time_in(rows, ("producing",), begun, t)})

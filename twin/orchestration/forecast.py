@@ -207,7 +207,7 @@ def _batches(line: S.LineSpec, state: LineState, runs: Sequence[dict[str, Any]],
              j: int) -> pd.DataFrame:
     rows = []
     for name, st in state.stations.items():
-        if line.stations[name].type not in ("process", "batch"):
+        if not isinstance(line.stations[name], S.Batch | S.Process):
             continue
         for unit in st.units:
             if unit.done:

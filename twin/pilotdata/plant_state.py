@@ -122,7 +122,7 @@ def _overflow(line: S.LineSpec, data: dict[str, Any], came: dict[int, str]) -> N
             origin = came[part["id"]]
             part["arrived"] = None
             held = data["stations"].setdefault(origin, {"buffer": [], "units": []})
-            if line.stations[origin].type == "source":
+            if isinstance(line.stations[origin], S.Source):
                 held.setdefault("source", None)
                 held["source"] = held["source"] or {"made": 0, "waiting": []}
                 held["source"]["waiting"].append(part)
@@ -231,7 +231,7 @@ def _batches(line: S.LineSpec, frame: pd.DataFrame | None, ids: dict[str, int], 
     flows = []
     for row, kg in zip(ph.itertuples(), charged, strict=True):
         spec = line.stations.get(row.station)
-        if row.end > t or getattr(spec, "type", "") != "process":
+        if row.end > t or not isinstance(spec, S.Process):
             continue
         recipe = [p for r in (spec.recipe, *spec.product_recipes.values()) for p in r]
         charge = next((p for p in recipe if p.phase == "charge"
@@ -261,7 +261,7 @@ def _measured(line: S.LineSpec, data: dict[str, Any], frame: pd.DataFrame | None
             for unit in st["units"]:
                 for part in unit["parts"]:
                     part["temperature"] = float(value)
-        elif kind == "tank" and spec is not None and spec.type == "tank":
+        elif kind == "tank" and isinstance(spec, S.Tank):
             mix = dict(tank_mix.get(station) or spec.initial)
             whole = sum(mix.values())
             if whole <= 0:

@@ -21,7 +21,7 @@ from twin.data.alarms import kpi_windows
 from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorder
 from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
-from twin.simulation.streams import Streams, uniform_stream
+from twin.simulation.streams import Streams, transport_keys, uniform_stream
 from twin.simulation.watchdog import DeadlockCheck, check_deadlock, granted, supply_clause
 
 
@@ -186,15 +186,19 @@ class Router:
         self._table: list[tuple[list[Node], list[float] | None,
                                 list[Callable[[], float] | None]]] = []
         self._u = uniform_stream(ctx.streams.rng(owner, "route"))
+        # one delay stream per route, shared by every product sent along it
+        samplers = [None if key is None else r.delay.sampler(ctx.streams.rng(*key))
+                    for r, key in zip(routes, transport_keys(owner, routes), strict=True)]
         for product, code in sorted(ctx.product_code.items(), key=lambda kv: kv[1]):
-            chosen = [r for r in routes if r.products is None or product in r.products]
-            dests = [nodes[r.to] for r in chosen]
+            chosen = [i for i, r in enumerate(routes)
+                      if r.products is None or product in r.products]
+            dests = [nodes[routes[i].to] for i in chosen]
+            probs = [routes[i].probability for i in chosen]
             cum: list[float] | None = None
-            if chosen and all(r.probability is not None for r in chosen):
-                total = sum(r.probability or 0.0 for r in chosen)
-                cum = list(itertools.accumulate((r.probability or 0.0) / total for r in chosen))
-            delays = [r.delay.sampler(ctx.streams.rng(owner, "transport", r.to))
-                      if r.delay is not None else None for r in chosen]
+            if chosen and all(p is not None for p in probs):
+                total = sum(p or 0.0 for p in probs)
+                cum = list(itertools.accumulate((p or 0.0) / total for p in probs))
+            delays = [samplers[i] for i in chosen]
             assert code == len(self._table)
             self._table.append((dests, cum, delays))
         direct = all(len(dests) == 1 and delays[0] is None

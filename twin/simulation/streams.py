@@ -10,6 +10,8 @@ station's random numbers, and two configurations that share a station share its 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,3 +39,18 @@ def uniform_stream(rng: np.random.Generator, chunk: int = 1024):  # noqa: ANN201
             yield from rng.random(chunk).tolist()
 
     return stream().__next__
+
+
+def transport_keys(owner: str, routes: Sequence[Any]) -> list[tuple[str, ...] | None]:
+    """The key of each route's transport-delay stream (``None``: no delay): ``(owner,
+    "transport", destination)``; a second route with a delay to the same destination adds
+    its index, so that two routes never draw the same numbers."""
+    keys: list[tuple[str, ...] | None] = []
+    taken: set[str] = set()
+    for i, r in enumerate(routes):
+        if r.delay is None:
+            keys.append(None)
+            continue
+        keys.append((owner, "transport", r.to) + ((str(i),) if r.to in taken else ()))
+        taken.add(r.to)
+    return keys

@@ -17,11 +17,16 @@ from twin.orchestration.live import PROFILE_VARIABLES
 
 def _station(spec: S.LineSpec, st: Any) -> dict[str, Any]:
     """A station: type, routes [names], box colour and signal kinds (its type's
-    declarations), and for equipment servers, power per state [W], buffer and planned time
-    per item [s] by product."""
+    declarations), what the page draws for it by its class (``queue_curve``: a queue level
+    from arrivals and starts, not for a batch station, whose loaded parts wait after their
+    start; ``profiles``: a process station's batch profiles), and for equipment servers,
+    power per state [W], buffer and planned time per item [s] by product."""
     info: dict[str, Any] = {"type": st.type, "routes": [r.to for r in st.routes],
                             "description": st.description, "colour": st.drawing.colour,
-                            "signals": list(st.signals)}
+                            "signals": list(st.signals),
+                            "queue_curve": isinstance(st, S.Equipment)
+                            and not isinstance(st, S.Batch),
+                            "profiles": isinstance(st, S.Process)}
     if isinstance(st, S.Equipment):
         info["servers"] = st.servers
         info["power_W"] = st.power.by_state()

@@ -39,13 +39,23 @@ from twin.data import spec as S
 from twin.kernels.jit import kernel
 from twin.observation import accumulated as A
 from twin.observation.bottlenecks import ACTIVE_STATES
-from twin.observation.recorder import STATES
+from twin.observation.recorder import (
+    CREATED,
+    END,
+    GOOD,
+    LOST,
+    REWORK,
+    SCRAP,
+    SCRAPPED,
+    START,
+    STATES,
+)
 from twin.observation.stability import TREND_BATCHES
 from twin.simulation.compiled.unit_time import MAINT_MODE
 
-# event codes (twin.observation.recorder.EVENTS) and fates (FATES)
-CREATED, START, END, SCRAP, REWORK, LOST = 0, 2, 3, 4, 5, 8
-GOOD, SCRAPPED = 1, 2
+READS = frozenset({CREATED, START, END, SCRAP, REWORK, LOST})
+"""The part events :func:`fold` reads (codes of ``twin.observation.recorder.EVENTS``); a run
+that keeps only KPIs need not record the others."""
 # indices of the line counts ``lc``
 L_GOOD, L_SCRAP, L_REWORK, L_LOST, L_FIRST, L_CREATED, L_FINISHED = range(7)
 LINE_KEYS = ("good", "scrap", "rework", "lost", "first_pass", "created", "finished")
@@ -207,6 +217,33 @@ def finish(t1, last_t, last_x, sec, gsec, seg, per_day, t0, level, nserv, full_a
             full_at[s] = -1.0
 
 
+@kernel
+def _by_station(per_s, per_t, n_st):
+    """The period rows ``per_t`` grouped by station ``per_s``, each station's in the order
+    written, which is their time order (a station's period is written when it ends, and its
+    next one begins at a later instant); returns the rows and where each station's begin
+    (``n_st + 1`` entries)."""
+    first = np.zeros(n_st + 1, np.int64)
+    for s in per_s:
+        first[s + 1] += 1
+    for s in range(n_st):
+        first[s + 1] += first[s]
+    at = first[:-1].copy()
+    rows = np.empty((per_s.shape[0], 2))
+    for i in range(per_s.shape[0]):
+        k = at[per_s[i]]
+        rows[k, 0], rows[k, 1] = per_t[i, 0], per_t[i, 1]
+        at[per_s[i]] = k + 1
+    return rows, first
+
+
+def _grown(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with ``rows`` rows, its own first (the rest zero)."""
+    out = np.zeros((rows,) + a.shape[1:], a.dtype)
+    out[:a.shape[0]] = a
+    return out
+
+
 class Folder:
     """The accumulators of one run on the compiled engine, over the window [t0, t1] [s]."""
 
@@ -252,11 +289,11 @@ class Folder:
         """Grow the per-part start times and the period rows to hold what may come."""
         c = self.acc
         if c["pstart"].shape[0] < parts:
-            c["pstart"] = np.resize(c["pstart"], 2 * parts)
+            c["pstart"] = _grown(c["pstart"], 2 * parts)
         need = int(c["inst"][1]) + rows + len(self.names)
         if c["per_s"].shape[0] < need:
-            c["per_s"] = np.resize(c["per_s"], 2 * need)
-            c["per_t"] = np.resize(c["per_t"], (2 * need, 2))
+            c["per_s"] = _grown(c["per_s"], 2 * need)
+            c["per_t"] = _grown(c["per_t"], 2 * need)
 
     def fold(self, a: dict[str, np.ndarray], n: np.ndarray, n_parts: int,
              counters: tuple[int, int, int, int]) -> None:
@@ -282,12 +319,10 @@ class Folder:
                self.t0, c["level"], c["nserv"], c["full_at"], c["dirty"], c["stack"],
                c["inst"], c["per_s"], c["per_t"])
         k = int(c["inst"][1])
-        per_s, per_t = c["per_s"][:k], c["per_t"][:k]
-        periods = {}
-        for s, name in enumerate(self.names):  # equipment stations, in station order
-            if isinstance(self.line.stations[name], S.Equipment):
-                mine = per_t[per_s == s]
-                periods[name] = mine[np.argsort(mine[:, 0], kind="stable")]
+        rows, first = _by_station(c["per_s"][:k], c["per_t"][:k], len(self.names))
+        periods = {name: rows[first[s]:first[s + 1]]  # equipment stations, in station order
+                   for s, name in enumerate(self.names)
+                   if isinstance(self.line.stations[name], S.Equipment)}
         return A.Accumulated(
             stations=list(self.names), seconds=c["sec"].copy(),
             grid_seconds=c["gsec"][:, :, 0].copy() if self.profiled[0] else None,

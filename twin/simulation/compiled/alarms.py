@@ -159,6 +159,9 @@ class SignalAlarms:
     ``signals`` rows (a run with tables); the alarm rows are always kept (they are few).
     """
 
+    READS = frozenset({CREATED, EXIT, SCRAP, CONSUMED})
+    """The part events :meth:`take` reads (the WIP signal)."""
+
     def __init__(self, line: S.LineSpec, queues: dict[str, list[int]], keep: bool) -> None:
         self.line, self.keep = line, keep
         watched = sorted({a.tag for a in line.alarms.values()

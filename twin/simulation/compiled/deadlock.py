@@ -4,7 +4,8 @@ The rule is :mod:`twin.simulation.watchdog`'s: a station waits on the stations i
 hold parts for (their queues full) and, where starved units are watched, on those that
 alone can send the parts its other units wait for (the *suppliers* of each queue); an
 infinite supply holding a part waits on its destination; any other source can release
-more. If every station reached from one so waits, none can ever move again.
+more; a starved unit of a station with parts on their way to it by transport moves. If
+every station reached from one so waits, none can ever move again.
 
 A station is *noted* when one of its units blocks or starts to wait for a part (only where
 starved units are watched), and an infinite supply when it blocks; once the instant is
@@ -31,6 +32,7 @@ from twin.data import spec as S
 from twin.kernels.jit import flat_kernel
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
+from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.watchdog import report_deadlock, server_clause, supply_clause
 
@@ -83,17 +85,18 @@ def _note(s, xn):
 
 
 @flat_kernel
-def deadlocked(sta, uni, ut, x):
+def deadlocked(sta, uni, ut, x, tin):
     """Once an instant is over: the next noted station (in station order) that is stuck
     sets ``xn[XN_DEAD]`` (the stations stuck with it marked 2 in the search's marks) and
-    returns True; False once every noted station is checked."""
+    returns True; False once every noted station is checked. ``tin``: the parts on their
+    way to each station (:mod:`.transit`)."""
     xn = x[8]
     for s in range(xn[XN_SCAN], sta.shape[0]):
         i = xn[XN_REG] + s
         if xn[i] == 0:
             continue
         xn[i] = 0
-        if _stuck(s, sta, uni, ut, x):
+        if _stuck(s, sta, uni, ut, x, tin):
             xn[XN_SCAN] = s + 1
             xn[XN_DEAD] = s
             return True
@@ -103,7 +106,7 @@ def deadlocked(sta, uni, ut, x):
 
 
 @flat_kernel
-def _stuck(start, sta, uni, ut, x):
+def _stuck(start, sta, uni, ut, x, tin):
     """Whether every station reached from ``start`` along the waits waits (as
     ``watchdog.stuck_stations``); marks each one reached 2 (1 while queued)."""
     ux, xn = x[5], x[8]
@@ -138,9 +141,10 @@ def _stuck(start, sta, uni, ut, x):
                     xn[todo + m] = d
                     m += 1
                 continue
-            # starved (where watched, not in a batch's timed wait): waits on the suppliers
+            # starved (where watched, not in a batch's timed wait, no part on its way to
+            # the station by transport): waits on the suppliers of its queue
             if (xn[watch + s] == 0 or ut[u, UT.T_PHASE] != UT.PH_IDLE
-                    or ux[u, G.UX_PH] == G.TIMED):
+                    or ux[u, G.UX_PH] == G.TIMED or tin[s, TR.ON_WAY] > 0):
                 return False
             q = uni[u, L.U_WQ]
             k0, k1 = xn[qptr + q], xn[qptr + q + 1]

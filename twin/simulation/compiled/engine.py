@@ -12,19 +12,26 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
-from twin.observation.recorder import Recorder
+from twin.observation.recorder import EVENTS, Recorder
 from twin.simulation.compiled import deadlock as DL
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
+from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import Folder
+from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
+FIRST_CHUNKS = 2 * CHUNK
+"""Values each random stream draws at the start (one chunk more than the loop keeps in
+hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
+low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
+generator per stream, drawn chunk after chunk."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
@@ -47,9 +54,11 @@ class CompiledModel:
     def __init__(self, line: S.LineSpec, seed: int, recorder: Recorder,
                  events: tuple[Any, ...] = (),
                  window: tuple[float, float] | None = None,
-                 lowered: Lowered | None = None) -> None:
+                 lowered: Lowered | None = None,
+                 spare: dict[str, np.ndarray] | None = None) -> None:
         """``lowered``: the line already lowered with the streams of ``seed`` (a run of
-        many, :mod:`.replicate`); by default the line is lowered here."""
+        many, :mod:`.replicate`); by default the line is lowered here. ``spare``: record
+        arrays to reuse, from :meth:`spare` of a finished run that folded its records."""
         why = unsupported(line, tuple(events))
         if why:
             raise ValueError("the compiled engine cannot run this line: " + "; ".join(why))
@@ -63,7 +72,7 @@ class CompiledModel:
                 for i in range(st.servers):
                     recorder.add_unit(code, i)
         self.low = lower(line, seed) if lowered is None else lowered
-        self.a = _state(self.low)
+        self.a = _state(self.low, spare)
         self.clock = np.zeros(1)
         self._copied = 0
         self.folder = None if window is None else Folder(
@@ -74,6 +83,9 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
+        if self.folder is not None:  # record only the part events that will be read
+            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+            self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
 
     # ------------------------------------------------------------------ running
 
@@ -90,7 +102,8 @@ class CompiledModel:
                               a["gq"], a["gqh"], a["gql"], a["pint"], a["pc"], a["s_t"],
                               a["s_i"], a["e_t"], a["e_i"], a["p_f"], a["p_i"], a["st_f"],
                               a["st_i"], a["work"], *(a[k] for k in UT_ARRAYS),
-                              tuple(a[k] for k in GATHER_ARRAYS), self._sg)
+                              tuple(a[k] for k in GATHER_ARRAYS), self._sg,
+                              tuple(a[k] for k in TRANSIT_ARRAYS))
             if code == L.DONE:
                 break
             if code == L.DEADLOCK:
@@ -113,6 +126,12 @@ class CompiledModel:
             self._fold()
         else:
             self._to_recorder()
+
+    def spare(self) -> dict[str, np.ndarray] | None:
+        """The record arrays for another run to reuse: those of a run that folds its
+        records into accumulators (nothing it returns refers to them); ``None`` for a run
+        that hands its records to the recorder."""
+        return None if self.folder is None else {k: self.a[k] for k in RECORD_ARRAYS}
 
     def _fold(self) -> None:
         """Fold the record rows into the accumulators and reuse their arrays."""
@@ -162,7 +181,8 @@ class CompiledModel:
     # ------------------------------------------------------------------ what LineModel offers
 
     def wip(self) -> dict[str, int]:
-        """Parts held by each station now, plus ``"(in transit)"`` (always 0 here)."""
+        """Parts held by each station now, plus ``"(in transit)"`` (carried along routes
+        with a transport delay, or waiting at a full destination)."""
         a = self.a
         sta = a["sta"]
         out = {}
@@ -170,7 +190,7 @@ class CompiledModel:
             kind = sta[s, L.KIND]
             out[name] = (0 if kind == L.SINK else int(sta[s, L.HOLD]) if kind == L.SOURCE
                          else int(ST.load(s, sta, a["ql"], a["gql"], a["pql"], a["gst"])))
-        out["(in transit)"] = 0
+        out["(in transit)"] = int(a["tin"][:, TR.IN_TRANSIT].sum())
         return out
 
     def inventory(self) -> dict[str, float]:
@@ -180,11 +200,20 @@ class CompiledModel:
 
 GATHER_ARRAYS = ("gst", "gwait", "qof", "qst", "aseq", "ux", "uxf", "held", "xn")
 """The arrays of :mod:`.gather`, in the order of the loop's ``x`` tuple."""
+TRANSIT_ARRAYS = ("rdly", "tin", "tq", "tqt")
+"""The arrays of :mod:`.transit`, in the order of the loop's ``tr`` tuple."""
 
 
-def _state(low: Lowered) -> dict[str, np.ndarray]:
-    """Every mutable array of a run, sized for a start, with the streams drawn and the
-    t = 0 situation set: every unit idle and waiting, each source's first event scheduled."""
+RECORD_ARRAYS = ("pint", "pc", "s_t", "s_i", "e_t", "e_i", "p_f", "p_i", "st_f", "st_i")
+"""The record rows and the per-part rows: written before they are read (up to their
+counters, or at a part's creation), so a run may take over another's (:meth:`spare`)."""
+
+
+def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
+           ) -> dict[str, np.ndarray]:
+    """Every mutable array of a run, sized for a start (the :data:`RECORD_ARRAYS` of
+    ``spare`` if given), with the streams drawn and the t = 0 situation set: every unit
+    idle and waiting, each source's first event scheduled."""
     a = dict(low.arrays)
     n_st, n_u = a["sta"].shape[0], a["uni"].shape[0]
     k = len(low.streams)
@@ -194,7 +223,7 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
     for i, s in enumerate(low.streams):
         if s.draw is not None and s.needed:
-            _fill(a, i, s.draw)
+            _fill(a, i, s.draw, FIRST_CHUNKS)
     fint = a["fint"]
     a["fleft"] = np.zeros(fint.shape[0])
     n = np.zeros(L.N_COUNTERS, np.int64)
@@ -220,12 +249,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
         pqp=np.zeros((n_q, 256), np.int64), pqh=np.zeros(n_q, np.int64),
         pql=np.zeros(n_q, np.int64), gq=np.zeros((n_q, servers), np.int64),
         gqh=np.zeros(n_q, np.int64), gql=np.zeros(n_q, np.int64),
+        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+    a.update(spare or dict(
         pint=np.zeros((FIRST_ROWS, 2), np.int64), pc=np.zeros(FIRST_ROWS),
         s_t=np.zeros(FIRST_ROWS), s_i=np.zeros((FIRST_ROWS, 2), np.int64),
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
-        st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64),
-        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+        st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64)))
+    a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
+             tqt=np.zeros(L.WORK_ROWS))
     # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
     # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]
@@ -247,13 +279,15 @@ def _state(low: Lowered) -> dict[str, np.ndarray]:
     return a
 
 
-def _fill(a: dict[str, np.ndarray], k: int, draw: Any) -> None:
-    """Move stream ``k``'s unread values to the front and append whole chunks."""
+def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
+    """Move stream ``k``'s unread values to the front and append whole chunks (while
+    there is room, at most ``most`` values)."""
     pos, end = int(a["spos"][k]), int(a["slen"][k])
     buf = a["sbuf"]
     left = end - pos
     buf[k, :left] = buf[k, pos:end]
-    while left + L.LOW <= buf.shape[1] - 1024:
+    room = min(buf.shape[1], left + L.LOW + most)
+    while left + L.LOW <= room - CHUNK:
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size

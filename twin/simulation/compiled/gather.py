@@ -57,39 +57,52 @@ def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, 
 
 
 @flat_kernel
-def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, idle):
-    """Unit ``u`` waits for a part of queue ``q`` (``idle``: shown idle from now on)."""
-    if idle:
+def _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, timed):
+    """Unit ``u`` waits for a part of queue ``q``: shown idle from now on, and taken out of
+    the queue by a stoppage (SimPy's ``get | next_stop``); or, a batch on its timed wait
+    (``timed``), already idle (loading) and left in the queue by a stoppage (SimPy's
+    ``get | timeout`` does not watch stoppages)."""
+    if not timed:
         L._set(u, L.IDLE, now, uni, s_t, s_i, n)
     gq[q, (gqh[q] + gql[q]) % gq.shape[1]] = u
     gql[q] += 1
     uni[u, L.U_WQ] = q  # where a stoppage finds it (unit_time.hold)
-    ut[u, UT.T_PHASE] = UT.PH_IDLE
+    ut[u, UT.T_PHASE] = UT.PH_TIMED if timed else UT.PH_IDLE
+
+
+@flat_kernel
+def _held_up(u, ut, x):
+    """Before a take (SimPy's ``_take``): whether a stoppage is in force on gathering unit
+    ``u``; if so it takes the part once the stoppages are over (``unit_time.release``)."""
+    if not UT.stopped(ut, u):
+        return False
+    x[5][u, UX_PH] = GATHER
+    ut[u, UT.T_PHASE] = UT.PH_FREE
+    ut[u, UT.T_WAITUP] = 1
+    return True
 
 
 @flat_kernel
 def _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
            s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
-    """Unit ``u`` starts the cycle of the parts it holds; the cycle time is that of the
-    first part's product. An assembly sets up and asks for its operator as a machine does
-    (:func:`.unit_time.took`: the base part starts); every part of a batch starts at once (a
-    batch station has neither, and nothing stops it while idle: see ``lower.unsupported``).
-    Returns the new length of the work list."""
-    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
-    s = uni[u, L.U_ST]
-    first = held[u, 0]
-    uni[u, L.U_PART] = first
-    ux[u, UX_PH] = WORKING
-    if gst[s, X_KIND] == ASSEMBLY:
-        return UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                       e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
-    for i in range(ux[u, UX_N]):
+    """Unit ``u`` starts the cycle of the parts it holds as a machine does
+    (:func:`.unit_time.took`, SimPy's ``_operate``): it sets up if the first part's product
+    changed, asks for its operator, waits for the end of a stoppage in force, then starts
+    (an assembly: the base part; a batch: every part, :func:`started`) with the cycle time
+    of the first part's product. Returns the new length of the work list."""
+    uni[u, L.U_PART] = x[7][u, 0]
+    x[5][u, UX_PH] = WORKING
+    return UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
+                   e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
+
+
+@flat_kernel
+def started(u, s, now, pint, e_t, e_i, n, x):
+    """Batch unit ``u`` of station ``s`` starts its cycle: a START of every part it holds."""
+    held = x[7]
+    for i in range(x[5][u, UX_N]):
         p = held[u, i]
         L._event(now, p, pint[p, 0], s, L.START, e_t, e_i, n)
-    duration = L._draw(cycle[s, pint[first, 0]], sbuf, spos, slen, sconst, n)
-    ut[u, UT.T_PHASE] = UT.PH_CYCLE
-    UT._work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
-    return wn
 
 
 @flat_kernel
@@ -99,7 +112,13 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
     """Gathering unit ``u`` takes what it can; it starts its cycle once it has what it needs,
     else waits for the next part (a batch with ``max_wait``: until the wait is over), or
     for the end of a stoppage before it takes the next. Returns the new length of the work
-    list."""
+    list.
+
+    As in SimPy, every take is a ``_take`` (after any stoppage in force; a stoppage while
+    it waits withdraws the request) except a batch's timed wait, ``get | timeout``, which
+    neither waits for the end of a stoppage nor is withdrawn by one: a batch may be handed a
+    part, or its wait may end, while it is stopped. Once it has what it needs it starts
+    through :func:`_begin`, which waits for the stoppage to end."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     s = uni[u, L.U_ST]
     cap = sta[s, L.CAP]
@@ -108,14 +127,12 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
         if wn + 8 > work.shape[0]:
             n[L.FLAG_ERR] = 2
             return wn
-        if UT.stopped(ut, u):  # it takes a part once its stoppages are over
-            ux[u, UX_PH] = GATHER
-            ut[u, UT.T_PHASE] = UT.PH_FREE
-            ut[u, UT.T_WAITUP] = 1
-            return wn
+        timed = False
         if gst[s, X_KIND] == ASSEMBLY:
             if k > gst[s, X_ASMN]:
                 break
+            if _held_up(u, ut, x):
+                return wn
             q = s if k == 0 else aseq[gst[s, X_ASM0] + k - 1]
             p = -1
             if gql[q] > 0:  # others wait first: the first of them is served (SimPy's get)
@@ -124,35 +141,40 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
             else:
                 p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
                              e_i, n, work, wn)
-            if p < 0:
-                ux[u, UX_PH] = GATHER
-                _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, True)
-                DL.starving(s, x)
-                return wn
         else:  # a batch (BatchNode._serve)
             if k >= gst[s, X_BSIZE]:
                 break
+            q = s
             wait = gwait[s]
-            timed = k > 0 and wait >= 0.0 and k >= gst[s, X_BMIN]
-            if k > 0 and cap != 0 and ql[s] > 0:
-                p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
-                             e_i, n, work, wn)
-            elif timed and uxf[u, UF_FIRST] + wait - now <= 0.0:
-                break
-            else:
-                p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
-                             e_i, n, work, wn)
-            if p < 0:
-                if timed:  # wait for a part, or until the first has waited max_wait
-                    ux[u, UX_PH] = TIMED
-                    due = now + (uxf[u, UF_FIRST] + wait - now)
-                    uxf[u, UF_DUE] = due
-                    L._heap_push(ht, hi, n, due, L.EV_DUE, u)
-                else:
-                    ux[u, UX_PH] = GATHER
-                    DL.starving(s, x)
-                _wait(u, s, now, uni, gq, gqh, gql, s_t, s_i, n, ut, not timed)
+            if k > 0 and cap != 0 and ql[s] > 0:  # parts wait in the buffer: _take
+                if _held_up(u, ut, x):
+                    return wn
+            elif k > 0 and wait >= 0.0 and k >= gst[s, X_BMIN]:  # get | timeout
+                if uxf[u, UF_FIRST] + wait - now <= 0.0:
+                    break
+                timed = True
+            elif _held_up(u, ut, x):  # _take
                 return wn
+            p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
+                         e_i, n, work, wn)
+            if timed and p >= 0:
+                # no buffer: a blocked sender hands the part over at once, and the unit
+                # goes on through the get and the condition (two events, as in SimPy)
+                _got(u, p, now, sta, uni, s_t, s_i, n, x)
+                ut[u, UT.T_PHASE] = UT.PH_FREE
+                work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP, u, 1
+                return wn + 1
+        if p < 0:
+            if timed:  # wait for a part, or until the first has waited max_wait
+                ux[u, UX_PH] = TIMED
+                due = now + (uxf[u, UF_FIRST] + gwait[s] - now)
+                uxf[u, UF_DUE] = due
+                L._heap_push(ht, hi, n, due, L.EV_DUE, u)
+            else:
+                ux[u, UX_PH] = GATHER
+                DL.starving(s, x)
+            _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, timed)
+            return wn
         _got(u, p, now, sta, uni, s_t, s_i, n, x)
     return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
                   e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
@@ -194,9 +216,8 @@ def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, 
     """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
     Returns the new length of the work list."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
-    if (ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now
-            or ut[u, UT.T_PHASE] != UT.PH_IDLE):
-        return wn  # a part came first, or a stoppage took it out of the queue
+    if ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now or ut[u, UT.T_PHASE] != UT.PH_TIMED:
+        return wn  # a part came first
     gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
     ut[u, UT.T_PHASE] = UT.PH_FREE
     return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,

@@ -22,7 +22,9 @@ ended, an operator granted) is queued at the back, once per event SimPy passes t
 the two engines agree on every line where no two timed events fall on the same instant.
 The input buffers are SimPy's stores to the event: a put or get takes effect at once, the
 store's callback (serving a waiting unit, admitting a blocked sender) one event later, so a
-part handed to a waiting server holds its slot until then (:mod:`.stores`).
+part handed to a waiting server holds its slot until then (:mod:`.stores`). A part sent along
+a route with a transport delay starts its way once the event that sent it is over (SimPy's
+urgent start of a process) and is handed over when it arrives (:mod:`.transit`).
 """
 
 from __future__ import annotations
@@ -46,11 +48,11 @@ F_LEFT, F_DURATION, F_STEP = range(3)
 # columns of ``fint`` (int, one row per failure mode of a unit)
 FI_TTF, FI_TTR, FI_MODE = range(3)
 # heap event kinds
-EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE = range(6)
+EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE, EV_TRANSIT = range(7)
 # work-list actions within one instant (from A_FREED on: those of :mod:`.stores` and
 # :mod:`.gather`)
 (A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_DUE,
- A_STORED) = range(9)
+ A_STORED, A_CARRIED) = range(10)
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
@@ -60,8 +62,10 @@ GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 # return codes of run_loop
 DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
-N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING = range(10)
-N_COUNTERS = 10
+# (N_DROP: the event codes not to record, one bit each; see :func:`_event`)
+(N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING,
+ N_DROP) = range(11)
+N_COUNTERS = 11
 SLACK = 4096
 """Free rows each record array keeps before an event is processed (else: GROW)."""
 LOW = 1100
@@ -145,6 +149,10 @@ def _set(u, act, t, uni, s_t, s_i, n):
 
 @flat_kernel
 def _event(t, part, product, station, kind, e_t, e_i, n):
+    """Record part event ``kind``, unless bit ``kind`` of ``n[N_DROP]`` is set (a run that
+    keeps only KPIs drops the events nothing reads)."""
+    if (n[N_DROP] >> kind) & 1:
+        return
     i = n[N_E]
     e_t[i] = t
     e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3] = part, product, station, kind
@@ -161,37 +169,40 @@ def _finish(part, t, fate, pint, pc, p_f, p_i, n):
 
 
 @flat_kernel(inline=True)
-def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
-           sconst, n, x):
+def _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, rdly, ql, gql, pql, sbuf, spos,
+           slen, sconst, n, x):
     """The next station of a part of ``prod`` leaving station ``s``: the only route, one
-    drawn by probability, or the least loaded destination (ties: the first listed)."""
+    drawn by probability, or the least loaded destination (ties: the first listed); and the
+    stream of the route's transport delay (-1: none)."""
     row = s * n_prod + prod
     r0 = rptr[row]
     if rptr[row + 1] - r0 == 1:  # the common case (inlined: no call)
-        return rdest[r0]
-    return _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
-                   sconst, n, x)
+        return rdest[r0], rdly[r0]
+    r = _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen,
+                sconst, n, x)
+    return rdest[r], rdly[r]
 
 
 @flat_kernel
 def _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, slen, sconst, n, x):
-    """The destination of route row ``row`` (station ``s``) when it has none or several."""
+    """The route (index into ``rdest``) of route row ``row`` (station ``s``) when it has
+    none or several."""
     r0, r1 = rptr[row], rptr[row + 1]
     if r1 == r0:  # no route for this product
         n[FLAG_ERR] = 3
-        return s
+        return 0
     if rmode[row] == 1:
         u01 = _draw(sta[s, RSTREAM], sbuf, spos, slen, sconst, n)
         i = r0
         while i < r1 and rcum[i] <= u01:
             i += 1
-        return rdest[min(i, r1 - 1)]
+        return min(i, r1 - 1)
     best, best_load = -1, 1 << 62
     for i in range(r0, r1):
         d = rdest[i]
         load = 0 if sta[d, KIND] == SINK else ST.load(d, sta, ql, gql, pql, x[0])
         if load < best_load:
-            best, best_load = d, load
+            best, best_load = i, load
     return best
 
 
@@ -199,7 +210,7 @@ def _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, sle
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
-             work, ut, uf, stx, cf, op, opq, shc, shs, shf, x, sg):
+             work, ut, uf, stx, cf, op, opq, shc, shs, shf, x, sg, tr):
     """Advance the line to ``until`` [s]; returns DONE, REFILL, GROW or FAILED.
 
     ``rel_i`` (source, quantity, product or -1) and ``rel_f`` (time of the next lot, period
@@ -207,16 +218,17 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
     ``n`` the counters (heap size, scheduling sequence, parts, record rows, flags). The
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
     :mod:`.unit_time`, ``x`` holds those of :mod:`.gather`, ``sg`` (watched buffer levels)
-    those of :mod:`.alarms`. Returns DEADLOCK (:mod:`.deadlock`: where) when a deadlock is
-    found.
+    those of :mod:`.alarms`, ``tr`` those of :mod:`.transit`. Returns DEADLOCK
+    (:mod:`.deadlock`: where) when a deadlock is found.
     """
     now = clock[0]
     n_prod = cycle.shape[1]
+    rdly, tq = tr[0], tr[2]
     while True:
         if sg[0].shape[0] > 0:  # the watched buffers after the last event (if changed)
             AL.levels(now, ql, sg)
         if (x[8][DL.XN_NOTED] > 0 and (n[N_HEAP] == 0 or ht[0] > now)  # the instant is over
-                and DL.deadlocked(sta, uni, ut, x)):
+                and DL.deadlocked(sta, uni, ut, x, tr[1])):
             clock[0] = now
             return DEADLOCK
         if n[FLAG_ERR]:
@@ -239,7 +251,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             return DONE
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
-        wn, wi = 1, 0
+        wn, wi, bound = 1, 0, 0  # work[bound:] are events of their own (SimPy's queue)
         if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
             wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
                           sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
@@ -258,18 +270,25 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             if rel_f[who, 1] > 0.0:  # the next lot of a repeating row
                 rel_f[who, 0] += rel_f[who, 1]
                 _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
+            bound = wn  # the lot's parts are released in one event
         else:
             work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
                                       if kind == EV_SUPPLY else A_DUE if kind == EV_DUE
-                                      else A_WORK), who
+                                      else A_CARRIED if kind == EV_TRANSIT else A_WORK), who
             work[0, 2] = kind
-        while wi < wn:
+        while True:
+            if wi >= bound:  # the last event is over: the transports sent in it start
+                if tq[0] > 0:  # (SimPy's urgent Initialize, ahead of the queued events)
+                    TR.depart(ht, hi, n, tr)
+                if wi >= wn:
+                    break
+                bound = wi + 1
             act, a, b = work[wi, 0], work[wi, 1], work[wi, 2]
             wi += 1
             if wn + 8 > work.shape[0]:
                 n[FLAG_ERR] = 2
                 return FAILED
-            part, dest, sender, recv = -1, -1, 0, -1
+            part, dest, sender, recv, carry, hops = -1, -1, 0, -1, -1, 0
             if act == A_ARRIVAL or act == A_SUPPLY or act == A_RELEASE:  # a source releases
                 s = a
                 sender = -1 - s
@@ -292,8 +311,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     prod = sta[s, LOTPROD]
                 lost = False
                 if sta[s, LOSTMODE] == 1:  # lost if the destination cannot take it now
-                    dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
-                                  sbuf, spos, slen, sconst, n, x)
+                    dest, carry = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, rdly,
+                                         ql, gql, pql, sbuf, spos, slen, sconst, n, x)
                     if sta[dest, KIND] == EQUIP:
                         cap = sta[dest, CAP]
                         q = x[2][dest, prod]
@@ -310,8 +329,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     sta[s, MADE] += 1
                     _event(now, part, prod, s, CREATED, e_t, e_i, n)
                     if dest < 0:
-                        dest = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode, ql, gql, pql,
-                                      sbuf, spos, slen, sconst, n, x)
+                        dest, carry = _route(s, prod, n_prod, sta, rptr, rdest, rcum, rmode,
+                                             rdly, ql, gql, pql, sbuf, spos, slen, sconst, n, x)
                 if act == A_ARRIVAL and not (sta[s, LIMIT] >= 0
                                              and sta[s, MADE] >= sta[s, LIMIT]):
                     gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
@@ -353,7 +372,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if ut[u, UT.T_PHASE] == UT.PH_SETUP:
                     wn = UT.act(EV_WORK, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                                 slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
-                                opq, work, wn)
+                                opq, work, wn, x)
                     continue
                 # the cycle is over
                 wn = UT.cycle_over(u, ut, stx, uni, op, opq, work, wn)
@@ -373,8 +392,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         _event(now, part, pint[part, 0], s, REWORK, e_t, e_i, n)
                         dest = sta[s, REWDEST]
                 if dest < 0:
-                    dest = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum, rmode, ql,
-                                  gql, pql, sbuf, spos, slen, sconst, n, x)
+                    dest, carry = _route(s, pint[part, 0], n_prod, sta, rptr, rdest, rcum,
+                                         rmode, rdly, ql, gql, pql, sbuf, spos, slen, sconst,
+                                         n, x)
             elif A_FREED <= act <= A_STORED or (act == UT.A_TOOK and x[0][uni[a, U_ST],
                                                                          G.X_KIND] != G.PLAIN):
                 # the stores' callbacks; batch and assembly stations
@@ -401,8 +421,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                                   pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
                     continue
                 sender = a
-                dest = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest, rcum,
-                              rmode, ql, gql, pql, sbuf, spos, slen, sconst, n, x)
+                dest, carry = _route(uni[a, U_ST], pint[part, 0], n_prod, sta, rptr, rdest,
+                                     rcum, rmode, rdly, ql, gql, pql, sbuf, spos, slen, sconst,
+                                     n, x)
             elif act == A_TAKE:  # unit a is free: take the next part or wait for one
                 u = a
                 s = uni[u, U_ST]
@@ -436,7 +457,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     uni[u, U_PART] = got
                     wn = UT.took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                                 work, wn)
+                                 work, wn, x)
                 continue
             elif act == UT.A_HOP:  # unit a is handed a part b events later (as in SimPy)
                 work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP if b > 1 else UT.A_TOOK, a, b - 1
@@ -445,17 +466,21 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             elif act == UT.A_TOOK:  # unit a was handed a part
                 wn = UT.took(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                              sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                             work, wn)
+                             work, wn, x)
                 continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
                 wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
                             slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                            work, wn)
+                            work, wn, x)
                 continue
+            elif act == A_CARRIED:  # a part carried along a route arrives: it is handed over
+                part, dest, sender = TR.arrived(a, tr)
             else:  # A_ADMITTED: a blocked sender's part was taken in
                 if b > 1:  # one event more before the sender goes on
                     work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
                     wn += 1
+                elif a < -sta.shape[0]:  # a transport: its part is in
+                    TR.entered(a, tr)
                 elif a >= 0:
                     DL.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
@@ -468,9 +493,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         wi -= 1
                         work[wi, 0], work[wi, 1] = A_SUPPLY, s
                 continue
-            # hand ``part`` from ``sender`` (a unit, or -1 - source) over to ``dest``
+            # hand ``part`` from ``sender`` (a unit, -1 - source, or a transport) over to
+            # ``dest``, or send it on its way there (``carry``: the delay's stream)
             entered = True
-            if sta[dest, KIND] == SINK:
+            if carry >= 0:  # the sender goes straight on
+                TR.send(part, dest, carry, now, sbuf, spos, slen, sconst, n, tr)
+            elif sta[dest, KIND] == SINK:
                 _event(now, part, pint[part, 0], dest, EXIT, e_t, e_i, n)
                 _finish(part, now, GOOD, pint, pc, p_f, p_i, n)
             else:
@@ -482,8 +510,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gqh[q] = (h + 1) % gq.shape[1]
                     gql[q] -= 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    sta[dest, HOLD] += 1
-                    uni[v, U_PART] = part
+                    if x[0][dest, G.X_KIND] == G.PLAIN:
+                        sta[dest, HOLD] += 1
+                        uni[v, U_PART] = part
+                        hops = stx[dest, UT.X_HOPS]
+                    else:  # a batch or assembly unit gathering parts
+                        hops = G.handed(v, part, now, sta, uni, s_t, s_i, n, ut, stx, x)
                     recv = v  # it goes on once the sender has (as SimPy resumes it later)
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
@@ -509,6 +541,9 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
                     DL.blocked(sender, dest, uni, x)
+            elif sender < -sta.shape[0]:  # a transport (if full, it waits in line there)
+                if entered:
+                    TR.entered(sender, tr)
             else:
                 s = -1 - sender
                 if not entered:
@@ -518,7 +553,6 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     wi -= 1
                     work[wi, 0], work[wi, 1] = A_SUPPLY, s
             if recv >= 0:  # the receiver goes on in its turn, as many events later as in SimPy
-                hops = stx[dest, UT.X_HOPS]
                 work[wn, 0] = UT.A_HOP if hops > 1 else UT.A_TOOK
                 work[wn, 1], work[wn, 2] = recv, hops - 1
                 wn += 1
@@ -529,4 +563,5 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
 from twin.simulation.compiled import deadlock as DL  # noqa: E402
 from twin.simulation.compiled import gather as G  # noqa: E402
 from twin.simulation.compiled import stores as ST  # noqa: E402
+from twin.simulation.compiled import transit as TR  # noqa: E402
 from twin.simulation.compiled import unit_time as UT  # noqa: E402

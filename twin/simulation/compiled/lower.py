@@ -22,7 +22,7 @@ from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.alarms import unsupported_alarms
-from twin.simulation.streams import Streams
+from twin.simulation.streams import Streams, transport_keys
 
 STREAM_ROWS = 8 * CHUNK
 """Pre-drawn values held per stream (refilled by whole chunks)."""
@@ -41,23 +41,12 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
     why += unsupported_alarms(line)
     if line.species or line.utilities:
         why.append("process materials and utilities")
-    shifted = line.calendar is not None and line.calendar.working_windows() != [(0.0, WEEK)]
     for name, st in line.stations.items():
         where = f"station {name!r}"
         if type(st) not in LOWERED:  # exactly: a registered subclass runs its own node
             why.append(f"{where}: type {st.type!r} (it runs "
                        f"{', '.join(type_name(c) for c in LOWERED)})")
             continue
-        if any(r.delay is not None for r in st.routes):
-            why.append(f"{where}: transport delays")
-        if isinstance(st, S.Batch | S.Assembly) and st.buffer == 0:
-            why.append(f"{where}: a {st.type} station with buffer = 0")
-        if isinstance(st, S.Batch) and (
-                st.setup_time is not None or st.operator is not None
-                or st.maintenance is not None or any(f.basis == "calendar" for f in st.failures)
-                or (st.follows_calendar and shifted)):
-            why.append(f"{where}: a batch station with setups, operators or stops while idle "
-                       "(shifts, maintenance, calendar-time failures)")
         if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
@@ -133,7 +122,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
     u_fail: list[tuple[int, int]] = []
     fint_rows: list[tuple[int, int, int]] = []
     modes: list[str] = []
-    route_rows: list[tuple[int, float]] = []
+    route_rows: list[tuple[int, float, int]] = []  # destination, cumulative p, delay stream
     rel_rows: list[tuple[int, int, int, float, float]] = []  # source, quantity, product, at, every
     rptr = [0]
     rmode = _rows(n_st * n_prod)
@@ -151,17 +140,20 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         sta[s, L.KIND] = kind
         sta[s, L.RSTREAM] = stream(None, name, "route")
         drawn = False
+        delay = [-1 if key is None else stream(r.delay, *key)  # one stream per route
+                 for r, key in zip(st.routes, transport_keys(name, st.routes), strict=True)]
         for p in products:  # routes by product: the only one, by probability, least loaded
-            chosen = [r for r in st.routes if r.products is None or p in r.products]
-            if chosen and all(r.probability is not None for r in chosen):
-                total = sum(r.probability or 0.0 for r in chosen)
-                cum = np.cumsum([(r.probability or 0.0) / total for r in chosen]).tolist()
+            chosen = [(r, k) for r, k in zip(st.routes, delay, strict=True)
+                      if r.products is None or p in r.products]
+            if chosen and all(r.probability is not None for r, _ in chosen):
+                total = sum(r.probability or 0.0 for r, _ in chosen)
+                cum = np.cumsum([(r.probability or 0.0) / total for r, _ in chosen]).tolist()
                 rmode[s * n_prod + pcode[p]] = 1
                 drawn = drawn or len(chosen) > 1
             else:
                 cum = [0.0] * len(chosen)
                 rmode[s * n_prod + pcode[p]] = 2
-            route_rows += [(index[r.to], c) for r, c in zip(chosen, cum, strict=True)]
+            route_rows += [(index[r.to], c, k) for (r, k), c in zip(chosen, cum, strict=True)]
             rptr.append(len(route_rows))
         out[sta[s, L.RSTREAM]].needed = drawn
         if isinstance(st, S.Source):
@@ -240,8 +232,9 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         fint=np.asarray(fint_rows, dtype=np.int64).reshape(-1, 3),
         mix=np.asarray(mix_rows, dtype=float).reshape(-1, 2), qual=qual, cycle=cycle,
         rptr=np.asarray(rptr, dtype=np.int64),
-        rdest=np.asarray([d for d, _ in route_rows], dtype=np.int64),
-        rcum=np.asarray([c for _, c in route_rows], dtype=float), rmode=rmode,
+        rdest=np.asarray([r[0] for r in route_rows], dtype=np.int64),
+        rcum=np.asarray([r[1] for r in route_rows], dtype=float), rmode=rmode,
+        rdly=np.asarray([r[2] for r in route_rows], dtype=np.int64),
         rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     low.arrays.update(_unit_time(line, u_time, stx, cf_rows, windows if shifted else []))

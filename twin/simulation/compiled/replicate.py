@@ -32,16 +32,26 @@ def reseeded(low: Lowered, seed: int) -> Lowered:
 
 
 class Replicas:
-    """One discrete line, lowered at its first run, run under any number of seeds."""
+    """One discrete line, lowered at its first run, run under any number of seeds, one
+    after another: a run that folds its records into KPI accumulators takes over the
+    record arrays of the last such run (:meth:`CompiledModel.spare`), so their memory is
+    allocated once."""
 
     def __init__(self, line: S.LineSpec) -> None:
         self.line = line
         self._low: Lowered | None = None
+        self._last: CompiledModel | None = None
 
     def model(self, seed: int, recorder: Recorder, events: tuple[Any, ...] = (),
               window: tuple[float, float] | None = None) -> CompiledModel:
-        """A model of the line for ``seed`` (see :class:`CompiledModel`)."""
+        """A model of the line for ``seed`` (see :class:`CompiledModel`); the model made
+        before is done with (its record arrays may be reused)."""
         if self._low is None:
             self._low = lower(self.line, seed)
-        return CompiledModel(self.line, seed, recorder, events, window,
-                             lowered=reseeded(self._low, seed))
+        spare = None
+        if window is not None and self._last is not None:
+            spare = self._last.spare()
+        model = CompiledModel(self.line, seed, recorder, events, window,
+                              lowered=reseeded(self._low, seed), spare=spare)
+        self._last = model
+        return model

@@ -8,7 +8,9 @@ The SimPy engine's rules (:mod:`twin.simulation.units`, :mod:`twin.simulation.st
   setup or a cycle) interrupts the work, which resumes where it stopped once no stoppage is
   left (preemptive resume); operating-time failures age only while producing. An idle unit
   that stops leaves the queue of idle servers and joins it again at its end (behind the
-  others); a blocked unit keeps its place and hands its part over even while stopped.
+  others), but a batch on its timed wait (``max_wait``) stays in it, as SimPy's
+  ``get | timeout`` does; a blocked unit keeps its place and hands its part over even while
+  stopped.
 - Calendar-time failures and planned maintenance run on elapsed time, per unit, whatever
   the unit does; a maintenance stop is due every ``every`` from ``first``.
 - A setup (its own stream ``(station, "setup")``) is done before a part of another product
@@ -39,8 +41,9 @@ F_T0, F_MDUE, F_MEVERY = range(3)
 UF_COLS = 3
 # unit phases: no part (idle in the queue of servers, blocked, or waiting to take one),
 # waiting for an operator to set up, setting up, waiting for an operator to process,
-# waiting for a stoppage to end before starting, processing
-PH_FREE, PH_IDLE, PH_SETUPQ, PH_SETUP, PH_OPQ, PH_STARTWAIT, PH_CYCLE = range(7)
+# waiting for a stoppage to end before starting, processing, and a batch loading on a timed
+# wait (in the queue of servers; a stoppage leaves it there, as SimPy's ``get | timeout``)
+PH_FREE, PH_IDLE, PH_SETUPQ, PH_SETUP, PH_OPQ, PH_STARTWAIT, PH_CYCLE, PH_TIMED = range(8)
 # columns of ``stx`` (int, one row per station): setup stream (-1: none), operator pool
 # (-1: none), when the operator is needed, events a server waiting for a part resumes
 # through in SimPy (the put unless the buffer has no slots, the get, the condition on the
@@ -200,7 +203,7 @@ def _let_go(p, op, work, wn):
 
 @flat_kernel(inline=True)
 def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-         s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+         s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     """Unit ``u`` took its part (``U_PART``, counted in the station's ``HOLD``): set up if
     the product changed (with an operator if the station needs one then), get an operator
     for processing if needed, start the cycle. Returns the new length of the work list.
@@ -211,15 +214,15 @@ def took(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
     if stx[s, X_SETUP] < 0 and stx[s, X_POOL] < 0:
         ut[u, T_LAST] = pint[uni[u, L.U_PART], 0]
         _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                     e_i, s_t, s_i, ht, hi, ut, uf)
+                     e_i, s_t, s_i, ht, hi, ut, uf, x)
         return wn
     return _took_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                       n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
+                       n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
 @flat_kernel
 def _took_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+                e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     """:func:`took` at a station with setups or an operator pool."""
     s = uni[u, L.U_ST]
     prod = pint[uni[u, L.U_PART], 0]
@@ -234,7 +237,7 @@ def _took_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sco
                ut, uf, stx)
         return wn
     return _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                        n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
+                        n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
 
 
 @flat_kernel
@@ -247,7 +250,7 @@ def _setup(u, now, sbuf, spos, slen, sconst, n, uni, ufl, fleft, ht, hi, s_t, s_
 
 @flat_kernel
 def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+                 e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     s = uni[u, L.U_ST]
     part = uni[u, L.U_PART]
     ut[u, T_LAST] = pint[part, 0]
@@ -258,14 +261,15 @@ def _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sc
             L._set(u, WAITING, now, uni, s_t, s_i, n)
             return wn
     _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                 e_i, s_t, s_i, ht, hi, ut, uf)
+                 e_i, s_t, s_i, ht, hi, ut, uf, x)
     return wn
 
 
 @flat_kernel(inline=True)
 def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                 e_i, s_t, s_i, ht, hi, ut, uf):
-    """START the cycle (after any stoppage in force is over) and draw its length."""
+                 e_i, s_t, s_i, ht, hi, ut, uf, x):
+    """START the cycle (after any stoppage in force is over; a batch: of every part it
+    holds) and draw its length (that of the first part's product)."""
     if stopped(ut, u):
         ut[u, T_PHASE] = PH_STARTWAIT
         ut[u, T_WAITUP] = 1
@@ -273,7 +277,10 @@ def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
     s = uni[u, L.U_ST]
     part = uni[u, L.U_PART]
     prod = pint[part, 0]
-    L._event(now, part, prod, s, L.START, e_t, e_i, n)
+    if x[0][s, G.X_KIND] == G.BATCH:
+        G.started(u, s, now, pint, e_t, e_i, n, x)
+    else:
+        L._event(now, part, prod, s, L.START, e_t, e_i, n)
     duration = L._draw(cycle[s, prod], sbuf, spos, slen, sconst, n)
     ut[u, T_PHASE] = PH_CYCLE
     _work(u, duration, L.PRODUCING, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
@@ -281,7 +288,7 @@ def _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
 
 @flat_kernel
 def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-        e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn):
+        e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x):
     """A work-list action of this module on unit ``u``: its stoppages ended (A_RESUME), it
     was granted an operator (A_GRANT), or its setup ended (EV_WORK); or pool ``u`` released
     an operator (A_OPREL). (The loop itself handles a unit handed a part, A_TOOK and A_HOP,
@@ -292,7 +299,7 @@ def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, scons
     if kind == A_RESUME:
         if ph == PH_STARTWAIT:
             _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                         e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+                         e_t, e_i, s_t, s_i, ht, hi, ut, uf, x)
         else:  # setting up or processing: the work resumes
             work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i)
     elif kind == A_GRANT:
@@ -301,14 +308,14 @@ def act(kind, u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, scons
                    ut, uf, stx)
         else:
             _start_cycle(u, now, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n,
-                         e_t, e_i, s_t, s_i, ht, hi, ut, uf)
+                         e_t, e_i, s_t, s_i, ht, hi, ut, uf, x)
     else:  # the setup is over: an operator needed for the setup only goes back
         s = uni[u, L.U_ST]
         if ut[u, T_OP] == 1 and stx[s, X_DURING] == DURING_SETUP:
             ut[u, T_OP] = 0
             wn = _let_go(stx[s, X_POOL], op, work, wn)
         wn = _after_setup(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst,
-                          n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn)
+                          n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
     return wn
 
 
@@ -431,3 +438,7 @@ def start(a: dict[str, np.ndarray]) -> None:
                 L._heap_push(ht, hi, n, ttf, EV_CALFAIL, r)
         if ut[u, T_MSTREAM] >= 0:
             L._heap_push(ht, hi, n, max(0.0, float(uf[u, F_MDUE])), EV_MAINT, u)
+
+
+# batch stations start every part they hold (imported last: it uses this module)
+from twin.simulation.compiled import gather as G  # noqa: E402

@@ -702,7 +702,7 @@ function renderLevels(run, T) {
     if (!d) continue;
     const st = run.stationName(es[i]);
     const info = run.meta.layout.stations[st] || {};
-    if (!info.servers || info.type === "batch") continue;
+    if (!info.queue_curve) continue;
     const v = Math.max(0, (level.get(st) || 0) + d);
     level.set(st, v);
     if (!series.has(st)) series.set(st, []);
@@ -774,7 +774,7 @@ function renderUtility(run, T) {
 function renderProfiles(run, T) {
   const cols = run.t.profiles || {};
   const time = cols.time || [], traces = [];
-  if (!panel("profiles", time.length > 0 || (run.meta.layout.stations && Object.values(run.meta.layout.stations).some((s) => s.type === "process")))) return;
+  if (!panel("profiles", time.length > 0 || (run.meta.layout.stations && Object.values(run.meta.layout.stations).some((s) => s.profiles)))) return;
   const w0 = windowStart(T), idx = [];
   for (let i = 0; i < time.length; i++) {
     const t = time[i];
