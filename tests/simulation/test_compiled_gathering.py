@@ -20,8 +20,10 @@ from test_watchdogs import CASES, loop3, moves_after
 import twin
 from twin.data.checks import line_from_dict, load_line
 from twin.orchestration.run import RunFailed
+from twin.simulation.compiled import deadlock as DL
+from twin.simulation.compiled.deadlock import may_starve
 from twin.simulation.compiled.engine import CompiledModel
-from twin.simulation.compiled.lower import unsupported
+from twin.simulation.compiled.lower import lower, unsupported
 from twin.simulation.line import LineModel
 from twin.simulation.run_errors import DeadlockError
 
@@ -190,23 +192,30 @@ def test_assembly_agrees_with_simpy_and_consumes_what_it_needs() -> None:
     assert (parts["fate"] == "consumed").sum() == len(consumed) > 10_000
 
 
-def test_lines_where_starved_units_can_deadlock_stay_on_simpy() -> None:
-    """The SimPy engine also finds deadlocks of units starved of parts (an assembly waiting
-    for a kit its mixed supply cannot deliver while blocked on the other kit's full queue;
-    a rework loop upstream of an assembly); the compiled engine finds only those of blocked
-    units, so such lines are not lowered, and it says why."""
+def test_lines_where_starved_units_can_deadlock_run_compiled_and_are_watched() -> None:
+    """An assembly waiting for a kit its mixed supply cannot deliver while blocked on the
+    other kit's full queue, or a rework loop upstream of an assembly, can hold starved
+    units in a deadlock: such lines run compiled, with their starved units watched (the
+    stations from which the assembly can be reached); a plain assembly line watches none."""
     mixed = assembly_line()
     mixed["stations"]["kits"]["mix"] = {"kit": 2.0, "gear": 1.0}
     mixed["stations"]["kits"].pop("product")
-    assert any("sends parts into 2 input queues of the assembly station 'bench'" in w
-               for w in unsupported(line_from_dict(mixed)))
     loop = assembly_line()
     loop["stations"]["cnc"]["to"] = "check"
     loop["stations"]["check"] = {"type": "inspection", "cycle_time": expo(0.3),
                                  "rework_probability": 0.1, "rework_to": "cnc", "to": "bench"}
-    assert any("'cnc' on a route cycle upstream of an assembly" in w
-               for w in unsupported(line_from_dict(loop)))
-    assert unsupported(line_from_dict(assembly_line())) == []
+    for data, why in ((mixed, "station 'kits' sends parts into 2 input queues of the "
+                              "assembly station 'bench'"),
+                      (loop, "station 'cnc' on a route cycle upstream of an assembly station")):
+        spec = line_from_dict(data)
+        assert unsupported(spec) == [] and why in may_starve(spec)
+        xn = lower(spec, 1).arrays["xn"]
+        watched = {n for i, n in enumerate(spec.stations) if xn[xn[DL.XN_WATCH] + i]}
+        assert watched == set(spec.stations) - {"out"}
+    spec = line_from_dict(assembly_line())
+    assert may_starve(spec) == []
+    xn = lower(spec, 1).arrays["xn"]
+    assert not xn[xn[DL.XN_WATCH]:xn[DL.XN_WATCH] + len(spec.stations)].any()
 
 
 # --------------------------------------------------------------------------- servo line

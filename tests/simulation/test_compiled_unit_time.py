@@ -173,3 +173,36 @@ def test_engines_agree_on_shifts_with_every_unit_time_feature() -> None:
     tables = assert_same_tables(spec, 3, 4 * 86400.0)
     seen = set(tables["states"]["state"].astype(str))
     assert {"off", "setup", "waiting", "maintenance", "down"} <= seen
+
+
+def test_a_calendar_of_working_time_only_orders_the_operator_requests_as_simpy() -> None:
+    """Under any calendar a station that follows it waits for a part on ``get | next
+    stop``, one event more than a station that does not, also when the calendar is working
+    time all week (no stop ever comes). A lot of two parts at 1.37 s goes to x (listed
+    first, both empty) and to y, which share one operator: y, which does not follow the
+    calendar, resumes one event before x and takes the operator; x waits for it until y's
+    cycle ends. The compiled engine counted that event only under real shifts, so there x
+    took the operator first."""
+    spec = line_from_dict({
+        "line": {"name": "always-on"}, "products": {"A": {}},
+        "calendar": {"shifts": [{"start": "00:00", "end": "12:00"},
+                                {"start": "12:00", "end": "00:00"}]},
+        "operators": {"crew": {"count": 1}},
+        "stations": {
+            "src": {"type": "source", "product": "A", "to": ["x", "y"],
+                    "schedule": [{"at": "1.37 s", "quantity": 2, "every": "10.13 s"}]},
+            "x": {"type": "machine", "cycle_time": expo(2.0), "to": "out",
+                  "operator": {"pool": "crew"}},
+            "y": {"type": "machine", "cycle_time": expo(2.0), "to": "out",
+                  "follows_calendar": False, "operator": {"pool": "crew"}},
+            "out": {"type": "sink"}}})
+    assert spec.calendar is not None and spec.calendar.working_windows() == [(0.0, 7 * 86400.0)]
+    assert unsupported(spec) == []
+    for seed in (0, 1):
+        tables = assert_same_tables(spec, seed, 300.0)
+        ev = tables["events"]
+        starts = ev[ev["kind"] == "start"]
+        first = starts[starts["time"] == 1.37]
+        assert first["station"].tolist() == ["y"]
+        y_end = ev[(ev["station"] == "y") & (ev["kind"] == "end")]["time"].iloc[0]
+        assert starts[starts["station"] == "x"]["time"].iloc[0] == y_end

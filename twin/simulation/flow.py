@@ -22,7 +22,7 @@ from twin.observation.recorder import ARRIVE, CREATED, EXIT, GOOD, LOST, Recorde
 from twin.process.materials import Materials
 from twin.simulation.kpi_signals import KpiSignals
 from twin.simulation.streams import Streams, transport_keys, uniform_stream
-from twin.simulation.watchdog import check_deadlock, granted
+from twin.simulation.watchdog import DeadlockCheck, check_deadlock, granted, supply_clause
 
 
 def quantum(utility: Any) -> float:
@@ -86,6 +86,8 @@ class Context:
         self.kpis = KpiSignals(env, kpi_tags, self.signal) if kpi_tags else None
         #: Warnings of the run so far (:mod:`twin.observation.run_warnings` records).
         self.warnings: list[dict[str, Any]] = []
+        #: Nodes to check for a deadlock at the end of this instant.
+        self.deadlocks = DeadlockCheck(env, self.warnings, line)
         #: The time a run from a state starts at [s] (-1: a run from an empty line at 0);
         #: scheduled releases and maintenance up to it are past.
         self.resumed_at = -1.0
@@ -275,6 +277,11 @@ class Node:
         working, stopped, or due to get a part)."""
         return None
 
+    def held_up(self) -> bool:
+        """Whether every server of this node waits now (blocked, or starved where watched):
+        a deadlock through it is possible (checked at the end of the instant)."""
+        return False
+
     def why(self) -> tuple[str, bool]:
         """How this node waits, for a deadlock's message (when :meth:`waits` is not
         ``None``), and whether it is the plain case: every server holds a part for the full
@@ -421,10 +428,12 @@ class SourceNode(Node):
         b = self.blocked
         return None if b is None or granted(b[0]) else [b[1]]
 
+    def held_up(self) -> bool:
+        return self.blocked is not None
+
     def why(self) -> tuple[str, bool]:
         assert self.blocked is not None
-        return (f"{self.name!r} (an infinite supply) holds a part {self.blocked[1].name!r} "
-                "cannot take", False)
+        return supply_clause(self.name, self.blocked[1].name), False
 
     def _arrivals(self) -> Generator[Any, Any, None]:
         assert self.spec.interarrival is not None

@@ -35,15 +35,9 @@ from twin.observation.recorder import (
 from twin.simulation.flow import Context, Node, Part
 from twin.simulation.streams import uniform_stream
 from twin.simulation.units import OperatingFailure, Unit
-from twin.simulation.watchdog import check_deadlock, granted
+from twin.simulation.watchdog import check_deadlock, granted, server_clause
 
 INF = float("inf")
-
-
-def _names(names: Sequence[str]) -> str:
-    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``."""
-    quoted = [repr(n) for n in names]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _then(first: Generator[Any, Any, None],
@@ -311,6 +305,9 @@ class EquipmentNode(Node):
         unit.starved = (req, owner.suppliers.get(id(store), []), owner)
         check_deadlock(self)
 
+    def held_up(self) -> bool:
+        return all(u.blocked is not None or u.starved is not None for u in self.units)
+
     def waits(self) -> list[Node] | None:
         nodes: list[Node] = []
         for u in self.units:
@@ -330,13 +327,8 @@ class EquipmentNode(Node):
         into = {u.blocked[1].name: u.blocked[1] for u in self.units if u.blocked is not None}
         wanted = sorted({n.name for u in self.units if u.starved is not None
                          for n in u.starved[1]})
-        clauses = []
-        if into:
-            clauses.append(f"holds parts that {_names(sorted(into))} cannot take")
-        if wanted:
-            clauses.append(f"waits for parts only {_names(wanted)} can send")
         plain = not wanted and all(isinstance(n, EquipmentNode) for n in into.values())
-        return f"{self.name!r} {' and '.join(clauses)}", plain
+        return server_clause(self.name, sorted(into), wanted), plain
 
     def _operate(self, unit: Unit, parts: Sequence[Part]) -> Generator[Any, Any, None]:
         """Set up if the product changed, get an operator if needed, run one cycle."""

@@ -13,17 +13,20 @@ An exception raised inside a SimPy process reaches the caller as itself (type, m
 attributes and the traceback into the process), with a note of the simulation time; SimPy
 alone would re-create it from its ``args``, which fails for exceptions that need more.
 
-Deadlocks (:func:`check_deadlock`) are looked for when a server starts to wait for ever
+Deadlocks (:class:`DeadlockCheck`) are looked for when a server starts to wait for ever
 unless another node moves: blocked holding a part for a full buffer (or a full tank), or
 starved, waiting for a part that only some nodes can send. A node waits on the nodes it
 blocks into, on those that alone can send what it is starved of, and a full tank waits on
 the continuous unit that draws from it; :func:`stuck_stations` follows these waits, and if
 every node reached waits so (none working, stopped for a while, due to get or hand over a
-part at this instant, no part on its way by transport, no source that can release more),
-nothing among them can ever move again. Starved servers are watched only where they can
-close such a cycle, upstream of a gathering station (an assembly, whose base queue may fill
-while it waits for a component): elsewhere a starved server holds up no full buffer, and
-the check costs nothing until a station blocks.
+part, no part on its way by transport, no source that can release more), nothing among
+them can ever move again. A node whose servers all wait is checked once the instant is
+over (every event at that time processed), and the nodes noted in one instant are checked
+in station order, so what is reported does not depend on the order of the instant's
+events (the compiled engine checks the same way). Starved servers are watched only where
+they can close such a cycle, upstream of a gathering station (an assembly, whose base
+queue may fill while it waits for a component): elsewhere a starved server holds up no
+full buffer, and the check costs nothing until a station blocks.
 """
 
 from __future__ import annotations
@@ -37,12 +40,16 @@ from typing import Any
 
 import simpy
 from simpy.core import StopSimulation
-from simpy.events import URGENT
+from simpy.events import NORMAL, URGENT
 from simpy.resources.store import StoreGet, StorePut
 
 from twin.data.runnable import TIME_RESOLUTION
 from twin.observation.run_warnings import warning
 from twin.simulation.run_errors import DeadlockError, RunawayError, RunError, StallError
+
+LAST = NORMAL + 1
+"""SimPy priority of the deadlock check: after every other event of the same instant, also
+those scheduled after it."""
 
 
 @dataclass(frozen=True)
@@ -228,29 +235,85 @@ def cycle_of(start: Any) -> list[str]:
 
 
 def check_deadlock(node: Any) -> None:
-    """A server of ``node`` has just started to wait (blocked or starved): report a deadlock
-    (:func:`report_deadlock`) if nothing it waits for, transitively, can move again."""
-    if node.waits() is None:
-        return
-    stuck = stuck_stations(node)
-    if stuck is None:
-        return
-    clauses = [n.why() for n in sorted(stuck, key=lambda n: n.name)]
-    detail = None if all(plain for _, plain in clauses) else "; ".join(c for c, _ in clauses)
-    ctx = node.ctx
-    report_deadlock(ctx.warnings, cycle_of(node), sorted(n.name for n in stuck),
-                    node.env.now, ctx.line.run.on_deadlock, detail)
+    """A server of ``node`` has just started to wait (blocked or starved): if all its
+    servers wait, look for a deadlock through it once this instant is over
+    (:class:`DeadlockCheck`)."""
+    if node.held_up():
+        node.ctx.deadlocks.note(node)
+
+
+class DeadlockCheck:
+    """The nodes of a run whose servers all started to wait at this instant, checked for a
+    deadlock once the instant is over: in station order (``node.code``), each one that
+    waits only on stuck nodes is reported (:func:`report_deadlock`: raise, or warn once per
+    deadlock with ``on_deadlock = "continue"``)."""
+
+    def __init__(self, env: simpy.Environment, warnings: list[dict[str, Any]],
+                 line: Any) -> None:
+        self.env = env
+        self.warnings = warnings
+        self.line = line  # its run settings say what to do (on_deadlock)
+        self._noted: dict[int, Any] = {}  # by station code
+
+    def note(self, node: Any) -> None:
+        """Check ``node`` at the end of this instant."""
+        if not self._noted:  # the first of this instant: check after every other event
+            ev = simpy.Event(self.env)
+            ev._ok, ev._value = True, None  # noqa: SLF001 (a triggered event, as Timeout)
+            ev.callbacks.append(self._check)  # type: ignore[union-attr]
+            self.env.schedule(ev, LAST)
+        self._noted[node.code] = node
+
+    def _check(self, _event: simpy.Event) -> None:
+        noted, self._noted = self._noted, {}
+        for code in sorted(noted):
+            node = noted[code]
+            if node.waits() is None:
+                continue
+            stuck = stuck_stations(node)
+            if stuck is None:
+                continue
+            clauses = [n.why() for n in sorted(stuck, key=lambda n: n.name)]
+            detail = (None if all(plain for _, plain in clauses)
+                      else "; ".join(c for c, _ in clauses))
+            report_deadlock(self.warnings, cycle_of(node), sorted(n.name for n in stuck),
+                            self.env.now, self.line.run.on_deadlock, detail)
+
+
+def names_text(names: list[str]) -> str:
+    """``'a'``, ``'a' or 'b'``, ``'a', 'b' or 'c'``."""
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def server_clause(name: str, into: list[str], wanted: list[str]) -> str:
+    """How the servers of station ``name`` wait, for a deadlock's message: they hold parts
+    for the stations ``into`` (sorted) and wait for parts only ``wanted`` (sorted) can
+    send."""
+    clauses = []
+    if into:
+        clauses.append(f"holds parts that {names_text(into)} cannot take")
+    if wanted:
+        clauses.append(f"waits for parts only {names_text(wanted)} can send")
+    return f"{name!r} {' and '.join(clauses)}"
+
+
+def supply_clause(name: str, dest: str) -> str:
+    """How the infinite supply ``name`` waits, for a deadlock's message."""
+    return f"{name!r} (an infinite supply) holds a part {dest!r} cannot take"
 
 
 def report_deadlock(warnings: list[dict[str, Any]], cycle: list[str], names: list[str],
                     now: float, on_deadlock: str, detail: str | None = None) -> None:
     """A deadlock of the stations ``names`` (sorted) found at ``now`` [s] along ``cycle``
     (closed by its first station): raise :class:`DeadlockError`, or with ``on_deadlock =
-    "continue"`` add a warning to ``warnings`` (once per cycle: not again for stations
-    stuck behind a deadlock already reported, which only grows by them). ``detail`` says
+    "continue"`` add a warning to ``warnings``, once per deadlock: not again for a set of
+    stuck stations that shares one with a deadlock already reported (stuck stations stay
+    stuck, so it is that deadlock seen from a station stuck behind it). ``detail`` says
     how each waits (default: every server holds a part for a full buffer). Both engines
     report through here."""
-    if any(w["code"] == "deadlock" and set(w["stations"]) <= set(names) for w in warnings):
+    if any(w["code"] == "deadlock" and not set(w["stations"]).isdisjoint(names)
+           for w in warnings):
         return
     if detail is None:
         detail = (f"every server of {', '.join(repr(n) for n in names)} holds a part for a "

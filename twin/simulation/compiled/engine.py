@@ -15,6 +15,7 @@ from twin.data import spec as S
 from twin.data.distributions import CHUNK
 from twin.observation.accumulated import Accumulated
 from twin.observation.recorder import EVENTS, Recorder
+from twin.simulation.compiled import deadlock as DL
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
@@ -23,7 +24,6 @@ from twin.simulation.compiled import unit_time as UT
 from twin.simulation.compiled.accumulate import READS, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
-from twin.simulation.watchdog import report_deadlock
 
 FIRST_ROWS = 1 << 16
 """Rows each record array starts with (doubled when it runs low)."""
@@ -156,16 +156,8 @@ class CompiledModel:
 
     def _deadlock(self) -> None:
         """Report the deadlock the loop found (raise, or warn and run on)."""
-        sta, ux, xn, names = self.a["sta"], self.a["ux"], self.a["xn"], self.low.names
-        s = int(xn[G.XN_DEAD])
-        path: list[int] = []
-        while s not in path:  # along the first unit's wait, as watchdog.cycle_of
-            path.append(s)
-            s = int(ux[sta[s, L.U0], G.UX_BLK])
-        cycle = [names[i] for i in path[path.index(s):]] + [names[s]]
-        stuck = sorted(names[i] for i in np.flatnonzero(xn[G.XN_SEEN:G.XN_SEEN + len(names)]))
-        report_deadlock(self.warnings, cycle, stuck, float(self.clock[0]),
-                        self.line.run.on_deadlock)
+        DL.report(self.a, self.low.names, self.warnings, float(self.clock[0]),
+                  self.line.run.on_deadlock)
 
     def _to_recorder(self) -> None:
         """Hand the records made so far to the recorder (its columns, as NumPy arrays)."""
@@ -247,8 +239,7 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
     width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
                 1 + int(gst[:, G.X_ASMN].max(initial=0)))
     a.update(ux=np.zeros((n_u, G.UX_COLS), np.int64), uxf=np.zeros((n_u, 2)),
-             held=np.zeros((n_u, width), np.int64),
-             xn=np.zeros(G.XN_SEEN + n_st + n_u + 1, np.int64))
+             held=np.zeros((n_u, width), np.int64), xn=a["xn"].copy())
     a["ux"][:, G.UX_BLK] = -1
     a.update(
         ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),

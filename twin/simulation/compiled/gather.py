@@ -1,4 +1,4 @@
-"""Batch and assembly stations on the compiled loop, and its deadlock detector.
+"""Batch and assembly stations on the compiled loop.
 
 A *gathering* unit takes several parts before a cycle: a batch station loads up to
 ``batch_size`` parts (:class:`twin.simulation.stations.BatchNode`), an assembly station a base
@@ -10,14 +10,14 @@ The semantics are the SimPy engine's; their queues are SimPy's stores to the eve
 parts that enter it at that instant, and a unit handed a part resumes as SimPy's process
 does (a batch waiting on ``get | timeout``: one event more, the condition).
 
-Deadlocks: when a unit blocks, the stations whose units blocked at that instant are checked
-once the instant's hand-overs are done (:func:`deadlocked`), as
-:func:`twin.simulation.watchdog.stuck_stations` does for the SimPy engine.
+A unit holding a part for a full station notes it in ``ux`` (``UX_BLK``) for the deadlock
+detector (:mod:`.deadlock`), which also reads where the units wait.
 """
 
 from __future__ import annotations
 
 from twin.kernels.jit import flat_kernel
+from twin.simulation.compiled import deadlock as DL
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import unit_time as UT
@@ -37,12 +37,6 @@ UX_COLS = 4
 UF_FIRST, UF_DUE = range(2)
 # phases of a gathering unit
 GATHER, TIMED, WORKING, SENDING = range(4)
-# entries of ``xn``: stations that blocked at this instant (count), the deadlocked start
-XN_NBLK, XN_DEAD = range(2)
-XN_LIST, XN_SEEN = 2, 66
-"""First entries of ``xn`` that list the stations blocked at this instant (up to 64), and
-that flag the stations of a deadlock (one per station); after those flags, room for the
-search's list of stations to visit (one more than there are units)."""
 
 
 @flat_kernel
@@ -178,6 +172,7 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                 L._heap_push(ht, hi, n, due, L.EV_DUE, u)
             else:
                 ux[u, UX_PH] = GATHER
+                DL.starving(s, x)
             _wait(u, q, now, uni, gq, gqh, gql, s_t, s_i, n, ut, timed)
             return wn
         _got(u, p, now, sta, uni, s_t, s_i, n, x)
@@ -284,63 +279,3 @@ def next_part(u, x):
     ux[u, UX_N] = 0
     ux[u, UX_SENT] = 0
     return -1
-
-
-@flat_kernel
-def blocked(u, dest, uni, x):
-    """Unit ``u`` holds a part for the full station ``dest``: note it for the check."""
-    gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
-    ux[u, UX_BLK] = dest
-    k = xn[XN_NBLK]
-    if XN_LIST + k < XN_SEEN:
-        xn[XN_LIST + k] = uni[u, L.U_ST]
-        xn[XN_NBLK] = k + 1
-
-
-@flat_kernel
-def unblocked(u, x):
-    """Unit ``u``'s part was taken in: it is no longer blocked."""
-    x[5][u, UX_BLK] = -1
-
-
-@flat_kernel
-def deadlocked(sta, x):
-    """Whether a station that blocked at this instant is deadlocked: every unit of it, and of
-    each station they wait for (transitively), holds a part for a full buffer. Sets
-    ``xn[XN_DEAD]`` to that station and ``xn[XN_SEEN + s]`` to 1 for each station ``s``
-    stuck with it."""
-    xn, ux = x[8], x[5]
-    n_blk = min(xn[XN_NBLK], XN_SEEN - XN_LIST)
-    xn[XN_NBLK] = 0
-    seen = xn[XN_SEEN:XN_SEEN + sta.shape[0]]
-    todo = xn[XN_SEEN + sta.shape[0]:]
-    for i in range(n_blk):
-        start = xn[XN_LIST + i]
-        seen[:] = 0
-        todo[0] = start
-        m = 1
-        stuck = True
-        while m > 0 and stuck:
-            m -= 1
-            s = todo[m]
-            if seen[s] == 1:
-                continue
-            if sta[s, L.KIND] != L.EQUIP:
-                stuck = False
-                break
-            for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
-                if ux[u, UX_BLK] < 0:
-                    stuck = False
-                    break
-            if not stuck:
-                break
-            seen[s] = 1
-            for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
-                d = ux[u, UX_BLK]
-                if seen[d] == 0 and m < todo.shape[0]:
-                    todo[m] = d
-                    m += 1
-        if stuck:
-            xn[XN_DEAD] = start
-            return True
-    return False

@@ -219,7 +219,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
     other arrays are described in :mod:`.lower`, those of unit time (``ut`` to ``shf``) in
     :mod:`.unit_time`, ``x`` holds those of :mod:`.gather`, ``sg`` (watched buffer levels)
     those of :mod:`.alarms`, ``tr`` those of :mod:`.transit`. Returns DEADLOCK
-    (``x[8][XN_DEAD]``: where) when a deadlock is found.
+    (:mod:`.deadlock`: where) when a deadlock is found.
     """
     now = clock[0]
     n_prod = cycle.shape[1]
@@ -227,7 +227,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
     while True:
         if sg[0].shape[0] > 0:  # the watched buffers after the last event (if changed)
             AL.levels(now, ql, sg)
-        if x[8][G.XN_NBLK] > 0 and G.deadlocked(sta, x):
+        if (x[8][DL.XN_NOTED] > 0 and (n[N_HEAP] == 0 or ht[0] > now)  # the instant is over
+                and DL.deadlocked(sta, uni, ut, x, tr[1])):
             clock[0] = now
             return DEADLOCK
         if n[FLAG_ERR]:
@@ -450,6 +451,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     gq[s, (gqh[s] + gql[s]) % gq.shape[1]] = u
                     gql[s] += 1
                     ut[u, UT.T_PHASE] = UT.PH_IDLE
+                    DL.starving(s, x)
                 else:
                     sta[s, HOLD] += 1
                     uni[u, U_PART] = got
@@ -480,7 +482,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 elif a < -sta.shape[0]:  # a transport: its part is in
                     TR.entered(a, tr)
                 elif a >= 0:
-                    G.unblocked(a, x)
+                    DL.unblocked(a, x)
                     sta[uni[a, U_ST], HOLD] -= 1
                     wi -= 1  # the sender goes straight on
                     work[wi, 0], work[wi, 1] = A_TAKE, a
@@ -538,7 +540,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     work[wi, 0], work[wi, 1] = A_TAKE, sender
                 else:
                     _set(sender, BLOCKED, now, uni, s_t, s_i, n)
-                    G.blocked(sender, dest, uni, x)
+                    DL.blocked(sender, dest, uni, x)
             elif sender < -sta.shape[0]:  # a transport (if full, it waits in line there)
                 if entered:
                     TR.entered(sender, tr)
@@ -546,6 +548,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 s = -1 - sender
                 if not entered:
                     sta[s, HOLD] += 1
+                    DL.supply_blocked(s, dest, sta, x)
                 elif act == A_SUPPLY:
                     wi -= 1
                     work[wi, 0], work[wi, 1] = A_SUPPLY, s
@@ -556,7 +559,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
 
 
 # unit time: stoppages, setups, operators, shifts; batch and assembly stations; the input
-# buffers as SimPy's stores (imported last: they use this module)
+# buffers as SimPy's stores; deadlocks (imported last: they use this module)
+from twin.simulation.compiled import deadlock as DL  # noqa: E402
 from twin.simulation.compiled import gather as G  # noqa: E402
 from twin.simulation.compiled import stores as ST  # noqa: E402
 from twin.simulation.compiled import transit as TR  # noqa: E402

@@ -17,6 +17,7 @@ import numpy as np
 from twin.data import spec as S
 from twin.data.distributions import CHUNK, Constant
 from twin.data.registry import type_name
+from twin.simulation.compiled import deadlock as DL
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import unit_time as UT
@@ -49,70 +50,7 @@ def unsupported(line: S.LineSpec, events: tuple[Any, ...] = ()) -> list[str]:
         if isinstance(st, S.Equipment):
             if st.energy_schedule is not None:
                 why.append(f"{where}: an energy schedule")
-    why += _starving(line)
     return why
-
-
-def _starving(line: S.LineSpec) -> list[str]:
-    """Where a deadlock may hold units starved of parts (the SimPy engine finds those, the
-    compiled engine only deadlocks of blocked units): a route cycle through a station from
-    which an assembly station can be reached, or one station that sends parts into two input
-    queues of an assembly (a mixed kit supply may block on one while the units wait in the
-    other)."""
-    st_ = line.stations
-    nexts = {n: {r.to for r in s.routes} | (
-        {s.rework_to} if isinstance(s, S.Inspection) and s.rework_to else set())
-        for n, s in st_.items()}
-    reach: dict[str, set[str]] = {}
-
-    def reached(n: str) -> set[str]:  # every station a part leaving n can come to
-        if n not in reach:
-            reach[n] = set()
-            todo = list(nexts[n])
-            while todo:
-                m = todo.pop()
-                if m not in reach[n]:
-                    reach[n].add(m)
-                    todo.extend(nexts[m])
-        return reach[n]
-
-    assemblies = {n for n, s in st_.items() if isinstance(s, S.Assembly)}
-    out = [f"station {n!r} on a route cycle upstream of an assembly station (deadlocks of "
-           "units starved of parts run on the SimPy engine)"
-           for n in st_ if n in reached(n) and (reached(n) | {n}) & assemblies]
-    made = _products(line, nexts)
-    for n in st_:
-        for a in sorted(nexts[n] & assemblies):
-            asm = st_[a]
-            queues = {"base" if p not in asm.components else p for p in made[n]}
-            if len(queues) > 1:
-                out.append(f"station {n!r} sends parts into {len(queues)} input queues of the "
-                           f"assembly station {a!r} (deadlocks of units starved of parts run "
-                           "on the SimPy engine)")
-    return out
-
-
-def _products(line: S.LineSpec, nexts: dict[str, set[str]]) -> dict[str, set[str]]:
-    """The products each station can send on (sources: what they release; others: what
-    reaches them, an assembly its output)."""
-    made: dict[str, set[str]] = {n: set() for n in line.stations}
-    for n, s in line.stations.items():
-        if isinstance(s, S.Source):
-            made[n] = set(s.mix or {}) | {s.product} - {None} | {
-                r.product for r in s.schedule or () if r.product is not None}
-    changed = True
-    while changed:
-        changed = False
-        for n in line.stations:
-            for m in nexts[n]:
-                dest = line.stations[m]
-                new = made[n]
-                if isinstance(dest, S.Assembly):
-                    new = {dest.output_product} if dest.output_product else set(dest.base)
-                if isinstance(dest, S.Equipment) and not new <= made[m]:
-                    made[m] |= new
-                    changed = True
-    return made
 
 
 @dataclass
@@ -255,8 +193,11 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
                            st.scrap_probability + st.rework_probability)
             if st.setup_time is not None:
                 stx[s, UT.X_SETUP] = stream(st.setup_time, name, "setup")
+            # as EquipmentNode.interruptible: under any calendar, also one that is all working
+            # time, a waiting unit waits on its get or its next stop (one event more)
             stx[s, UT.X_HOPS] = (1 + (st.buffer != 0) + bool(
-                st.failures or st.maintenance is not None or (shifted and st.follows_calendar)))
+                st.failures or st.maintenance is not None
+                or (line.calendar is not None and st.follows_calendar)))
             if st.operator is not None:
                 stx[s, UT.X_POOL] = pools.index(st.operator.pool)
                 stx[s, UT.X_DURING] = DURING[st.operator.during]
@@ -297,6 +238,7 @@ def lower(line: S.LineSpec, seed: int) -> Lowered:
         rel_i=np.asarray([r[:3] for r in rel_rows], dtype=np.int64).reshape(-1, 3),
         rel_f=np.asarray([r[3:] for r in rel_rows], dtype=float).reshape(-1, 2))
     low.arrays.update(_unit_time(line, u_time, stx, cf_rows, windows if shifted else []))
+    low.arrays["xn"] = DL.layout(line, qst, bool(DL.may_starve(line)))
     return low
 
 
