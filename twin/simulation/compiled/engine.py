@@ -32,6 +32,11 @@ FIRST_CHUNKS = 2 * CHUNK
 hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
 low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
 generator per stream, drawn chunk after chunk."""
+LOOP_ERRORS = {1: "a random stream ran out of drawn values within one event",
+               2: "one event moved more parts than the room kept for it (work list, "
+                  "transports or heap)",
+               3: "a part found no route for its product"}
+"""What the loop's error codes (``n[FLAG_ERR]``) mean."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
 
@@ -116,8 +121,11 @@ class CompiledModel:
                     self._fold()
                 _grow(a)
             else:
-                raise RuntimeError(f"compiled loop failed (code {int(a['n'][L.FLAG_ERR])}) "
-                                   f"at t = {self.clock[0]:.6g} s")
+                code = int(a["n"][L.FLAG_ERR])
+                raise RuntimeError(
+                    f"compiled engine: {LOOP_ERRORS.get(code, f'loop error {code}')} at "
+                    f"t = {self.clock[0]:.6g} s (a fault of the engine, not of the line: "
+                    "engine = 'simpy' runs it)")
         self.clock[0] = until
         self._signals()
         if self.alarms is not None:
@@ -216,24 +224,30 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
     idle and waiting, each source's first event scheduled."""
     a = dict(low.arrays)
     n_st, n_u = a["sta"].shape[0], a["uni"].shape[0]
+    n = np.zeros(L.N_COUNTERS, np.int64)
+    a["n"] = n
+    parts = burst(a) - 1  # what each event has room for beyond the one part of a plain line
+    draws = L.DRAWS_PER_PART * parts
+    n[L.N_SLACK] = L.SLACK + L.SLACK_PER_PART * parts
+    n[L.N_LOW] = L.LOW + draws
+    n[L.N_MARGIN] = L.MARGIN + draws
     k = len(low.streams)
-    a["sbuf"] = np.zeros((k, STREAM_ROWS))
+    a["sbuf"] = np.zeros((k, STREAM_ROWS + 2 * draws))
     a["spos"] = np.zeros(k, np.int64)
     a["slen"] = np.zeros(k, np.int64)
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
     for i, s in enumerate(low.streams):
         if s.draw is not None and s.needed:
-            _fill(a, i, s.draw, FIRST_CHUNKS)
+            _fill(a, i, s.draw, FIRST_CHUNKS + draws)
     fint = a["fint"]
     a["fleft"] = np.zeros(fint.shape[0])
-    n = np.zeros(L.N_COUNTERS, np.int64)
-    a["n"] = n
     for f in range(fint.shape[0]):  # each failure mode draws its first time to failure
         a["fleft"][f] = L._draw(fint[f, L.FI_TTF], a["sbuf"], a["spos"], a["slen"],
                                 a["sconst"], n)
     servers = max(1, int(a["sta"][:, L.NU].max()) if n_st else 1)
     caps = a["sta"][:, L.CAP]
-    q = int(max(256, 2 * caps.max() + 128)) if n_st else 256
+    q = int(max(256, 2 * caps.max() + 128, 4 * n[L.N_MARGIN])) if n_st else 256
+    rows = L.WORK_ROWS + L.SLACK_PER_PART * parts
     n_q = a["qst"].shape[0]  # the stations' queues, then the assembly component queues
     gst = a["gst"]
     width = max(1, int(gst[:, G.X_BSIZE].max(initial=0)),
@@ -242,22 +256,22 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
              held=np.zeros((n_u, width), np.int64), xn=a["xn"].copy())
     a["ux"][:, G.UX_BLK] = -1
     a.update(
-        ht=np.zeros(2 * L.SLACK + n_u + n_st), hi=np.zeros((2 * L.SLACK + n_u + n_st, 3),
-                                                            np.int64),
+        ht=np.zeros(2 * n[L.N_SLACK] + n_u + n_st),
+        hi=np.zeros((2 * n[L.N_SLACK] + n_u + n_st, 3), np.int64),
         qbuf=np.zeros((n_q, q), np.int64), qh=np.zeros(n_q, np.int64),
-        ql=np.zeros(n_q, np.int64), pqs=np.zeros((n_q, 256), np.int64),
-        pqp=np.zeros((n_q, 256), np.int64), pqh=np.zeros(n_q, np.int64),
+        ql=np.zeros(n_q, np.int64), pqs=np.zeros((n_q, 4 * n[L.N_MARGIN]), np.int64),
+        pqp=np.zeros((n_q, 4 * n[L.N_MARGIN]), np.int64), pqh=np.zeros(n_q, np.int64),
         pql=np.zeros(n_q, np.int64), gq=np.zeros((n_q, servers), np.int64),
         gqh=np.zeros(n_q, np.int64), gql=np.zeros(n_q, np.int64),
-        work=np.zeros((L.WORK_ROWS, 3), np.int64))
+        work=np.zeros((rows, 3), np.int64))
     a.update(spare or dict(
         pint=np.zeros((FIRST_ROWS, 2), np.int64), pc=np.zeros(FIRST_ROWS),
         s_t=np.zeros(FIRST_ROWS), s_i=np.zeros((FIRST_ROWS, 2), np.int64),
         e_t=np.zeros(FIRST_ROWS), e_i=np.zeros((FIRST_ROWS, 4), np.int64),
         p_f=np.zeros((FIRST_ROWS, 2)), p_i=np.zeros((FIRST_ROWS, 4), np.int64),
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64)))
-    a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(L.WORK_ROWS + 1, np.int64),
-             tqt=np.zeros(L.WORK_ROWS))
+    a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(rows + 1, np.int64),
+             tqt=np.zeros(rows))
     # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
     # at the first event, in station order (unit_time.EV_BOOT)
     uni = a["uni"]
@@ -279,6 +293,15 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
     return a
 
 
+def burst(a: dict[str, np.ndarray]) -> int:
+    """The most parts one event of the line can move at once [parts]: a lot of a release
+    schedule (each part drawing its product, routes and transport), a batch that ends. The
+    loop keeps room for that many before each event (:data:`.loop.SLACK_PER_PART`,
+    :data:`.loop.DRAWS_PER_PART`), so that one event never runs out of rows or draws."""
+    lots = a["rel_i"][:, 1]
+    return max(1, int(lots.max(initial=1)), int(a["gst"][:, G.X_BSIZE].max(initial=1)))
+
+
 def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
     """Move stream ``k``'s unread values to the front and append whole chunks (while
     there is room, at most ``most`` values)."""
@@ -286,8 +309,9 @@ def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) 
     buf = a["sbuf"]
     left = end - pos
     buf[k, :left] = buf[k, pos:end]
-    room = min(buf.shape[1], left + L.LOW + most)
-    while left + L.LOW <= room - CHUNK:
+    low = int(a["n"][L.N_LOW])
+    room = min(buf.shape[1], left + low + most)
+    while left + low <= room - CHUNK:
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size
@@ -297,7 +321,7 @@ def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) 
 def _refill(low: Lowered, a: dict[str, np.ndarray]) -> None:
     a["n"][L.FLAG_REFILL] = 0
     for k, s in enumerate(low.streams):
-        if s.draw is not None and s.needed and a["slen"][k] - a["spos"][k] < L.LOW:
+        if s.draw is not None and s.needed and a["slen"][k] - a["spos"][k] < a["n"][L.N_LOW]:
             _fill(a, k, s.draw)
 
 
@@ -306,7 +330,7 @@ def _grow(a: dict[str, np.ndarray]) -> None:
     n = a["n"]
     for key, used in (("s_t", L.N_S), ("e_t", L.N_E), ("p_f", L.N_P), ("st_f", L.N_STOP),
                       ("pc", L.N_PARTS), ("ht", L.N_HEAP)):
-        if a[key].shape[0] - n[used] < L.SLACK:
+        if a[key].shape[0] - n[used] < n[L.N_SLACK]:
             partner = {"s_t": "s_i", "e_t": "e_i", "p_f": "p_i", "st_f": "st_i", "pc": "pint",
                        "ht": "hi"}[key]
             for name in (key, partner):
@@ -315,7 +339,7 @@ def _grow(a: dict[str, np.ndarray]) -> None:
                 new[:old.shape[0]] = old
                 a[name] = new
     for ring, head, size, extra in (("qbuf", "qh", "ql", None), ("pqs", "pqh", "pql", "pqp")):
-        if (a[size] > a[ring].shape[1] - 64).any():
+        if (a[size] > a[ring].shape[1] - n[L.N_MARGIN]).any():
             for name in (ring, extra) if extra else (ring,):
                 old = a[name]
                 width = old.shape[1]

@@ -63,15 +63,28 @@ GOOD, SCRAPPED, ASSEMBLED = 1, 2, 3
 DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
 # (N_DROP: the event codes not to record, one bit each; see :func:`_event`)
+# (N_SLACK, N_LOW, N_MARGIN: this run's room for one event, set from its burst; see below)
 (N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING,
- N_DROP) = range(11)
-N_COUNTERS = 11
+ N_DROP, N_SLACK, N_LOW, N_MARGIN) = range(14)
+N_COUNTERS = 14
 SLACK = 4096
-"""Free rows each record array keeps before an event is processed (else: GROW)."""
+"""Free rows each record array and the heap keep before an event is processed (else:
+GROW), plus :data:`SLACK_PER_PART` per part of the line's burst beyond the first
+(``n[N_SLACK]``; the burst: the most parts one event can move, ``engine.burst``)."""
 LOW = 1100
-"""Pre-drawn values a stream keeps before an event is processed (else: REFILL)."""
+"""Pre-drawn values a stream keeps before an event is processed (else: REFILL), plus
+:data:`DRAWS_PER_PART` per part of the burst beyond the first (``n[N_LOW]``)."""
 WORK_ROWS = 4096
-"""Rows of the work list of one instant."""
+"""Rows of the work list of one instant, plus :data:`SLACK_PER_PART` per part of the burst
+beyond the first."""
+MARGIN = 64
+"""Free places a queue's ring keeps (else: GROW before the next event), plus
+:data:`DRAWS_PER_PART` per part of the burst beyond the first (``n[N_MARGIN]``)."""
+SLACK_PER_PART = 8
+"""Record rows, heap rows and work rows one event may use per part it moves."""
+DRAWS_PER_PART = 2
+"""Values one event may draw from one stream per part it moves (and places it may fill in
+one queue)."""
 
 
 @flat_kernel
@@ -128,7 +141,7 @@ def _draw(k, sbuf, spos, slen, sconst, n):
         n[FLAG_ERR] = 1
         return np.nan
     spos[k] = p + 1
-    if slen[k] - p - 1 < LOW:
+    if slen[k] - p - 1 < n[N_LOW]:
         n[FLAG_REFILL] = 1
     return sbuf[k, p]
 
@@ -237,9 +250,10 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         if n[FLAG_REFILL]:
             clock[0] = now
             return REFILL
-        if (s_t.shape[0] - n[N_S] < SLACK or e_t.shape[0] - n[N_E] < SLACK
-                or p_f.shape[0] - n[N_P] < SLACK or st_f.shape[0] - n[N_STOP] < SLACK
-                or pc.shape[0] - n[N_PARTS] < SLACK or ht.shape[0] - n[N_HEAP] < SLACK
+        slack = n[N_SLACK]
+        if (s_t.shape[0] - n[N_S] < slack or e_t.shape[0] - n[N_E] < slack
+                or p_f.shape[0] - n[N_P] < slack or st_f.shape[0] - n[N_STOP] < slack
+                or pc.shape[0] - n[N_PARTS] < slack or ht.shape[0] - n[N_HEAP] < slack
                 or sg[4][0] >= AL.SLACK_ROWS):
             clock[0] = now
             return GROW
@@ -520,7 +534,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 elif cap != 0 and pql[q] == 0 and (cap < 0 or ql[q] < cap):
                     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
                     ql[q] += 1
-                    if ql[q] > qbuf.shape[1] - 64:
+                    if ql[q] > qbuf.shape[1] - n[N_MARGIN]:
                         n[FLAG_RING] = 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
                     if gql[q] > 0:  # a unit waits: it is served once the put is done
@@ -531,7 +545,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     k = (pqh[q] + pql[q]) % pqs.shape[1]
                     pqs[q, k], pqp[q, k] = sender, part
                     pql[q] += 1
-                    if pql[q] > pqs.shape[1] - 64:
+                    if pql[q] > pqs.shape[1] - n[N_MARGIN]:
                         n[FLAG_RING] = 1
             if sender >= 0:
                 if entered:

@@ -128,7 +128,7 @@ def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql,
     L._event(now, part, pint[part, 0], s, L.ARRIVE, e_t, e_i, n)
     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
     ql[q] += 1
-    if ql[q] > qbuf.shape[1] - 64:
+    if ql[q] > qbuf.shape[1] - n[L.N_MARGIN]:
         n[L.FLAG_RING] = 1
     if gql[q] > 0:
         work[wn, 0], work[wn, 1] = L.A_STORED, q
