@@ -94,13 +94,11 @@ def bottleneck_fractions(periods: dict[str, np.ndarray], t0: float, t1: float
     [t0, t1], in its order (see :func:`shifting_bottlenecks`)."""
     names = list(periods)
     span = t1 - t0
-    cuts = np.unique(np.r_[[t0, t1], *[p.ravel() for p in periods.values()]])
-    cuts = cuts[(cuts >= t0) & (cuts <= t1)]
     bounds = np.cumsum([0] + [len(p) for p in periods.values()])
     flat = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2)
                            for p in periods.values()] + [np.empty((0, 2))])
     # the reigns (station, start, end) and the shifting overlaps (station, start, end)
-    reigns, shifts = _reigns(cuts, flat, bounds, float(t0), float(t1))
+    reigns, shifts = _reigns(flat, bounds, float(t0), float(t1))
     sole = np.zeros(len(names))
     shift = np.zeros(len(names))
     for i in range(len(names)):
@@ -113,49 +111,68 @@ def bottleneck_fractions(periods: dict[str, np.ndarray], t0: float, t1: float
 
 
 @kernel
-def _reigns(cuts: np.ndarray, flat: np.ndarray, bounds: np.ndarray, t0: float, t1: float
+def _reigns(flat: np.ndarray, bounds: np.ndarray, t0: float, t1: float
             ) -> tuple[np.ndarray, np.ndarray]:
     """The momentary bottleneck's reigns and the shifting overlaps between them.
 
-    ``cuts``: every period bound in [t0, t1], sorted and unique, cutting the window into
-    elementary pieces; ``flat``: every station's periods (rows ``start, end``, sorted and
-    disjoint),
-    station ``i``'s in rows ``bounds[i]:bounds[i + 1]``. On each piece the station whose
-    period covering it is the longest (the first on a tie) is the bottleneck; a *reign* is a
-    run of adjacent pieces with the same station and period. Returns the reigns as rows
-    ``station, start, end`` [s], in time order, and, where the bottleneck passes from one
-    station straight to another, the overlap of their two periods (clipped to the window)
-    as rows ``station, start, end``, once for each of the two stations.
+    ``flat``: every station's periods (rows ``start, end`` [s], sorted and disjoint),
+    station ``i``'s in rows ``bounds[i]:bounds[i + 1]``. The period bounds in [t0, t1] cut
+    the window into elementary pieces; on each piece the station whose period covering it
+    is the longest (the first on a tie) is the bottleneck; a *reign* is a run of adjacent
+    pieces with the same station and period. Returns the reigns as rows ``station, start,
+    end`` [s], in time order, and, where the bottleneck passes from one station straight to
+    another, the overlap of their two periods (clipped to the window) as rows ``station,
+    start, end``, once for each of the two stations.
+
+    One sweep over the pieces (a merge of the stations' sorted bounds, no sort): each
+    station keeps its current period (``k``, or the next one if none has begun), the
+    length of the one that covers the piece (``cover``, 0: none) and the time its state
+    next changes (``due``); the bottleneck is found again only when its own period ends.
     """
-    n_pieces = max(cuts.shape[0] - 1, 0)
-    mids = (cuts[:-1] + cuts[1:]) / 2
-    best_len = np.zeros(n_pieces)
-    best = np.zeros(n_pieces, np.int64)
-    which = np.full(n_pieces, -1, np.int64)
-    for i in range(bounds.shape[0] - 1):
-        j = 0
-        for k in range(bounds[i], bounds[i + 1]):  # the pieces whose middle period k covers
-            start, end = flat[k, 0], flat[k, 1]
-            while j < n_pieces and mids[j] < start:
-                j += 1
-            length = end - start
-            while j < n_pieces and mids[j] < end:
-                if length > best_len[j]:
-                    best_len[j], best[j], which[j] = length, i, k
-                j += 1
-    reigns = np.zeros((n_pieces, 3))
-    per = np.zeros(n_pieces, np.int64)
+    n_st = bounds.shape[0] - 1
+    k = bounds[:-1].copy()
+    cover = np.zeros(n_st)
+    due = np.full(n_st, t0)  # every station is looked at first at t0
+    cap = 2 * flat.shape[0] + 2  # pieces <= distinct bounds
+    reigns = np.zeros((cap, 3))
+    per = np.zeros(cap, np.int64)
     n = 0
-    for j in range(n_pieces):
-        if best_len[j] <= 0.0:
-            continue
-        if (n > 0 and reigns[n - 1, 0] == best[j] and per[n - 1] == which[j]
-                and reigns[n - 1, 2] == cuts[j]):
-            reigns[n - 1, 2] = cuts[j + 1]  # the reign goes on
-        else:
-            reigns[n, 0], reigns[n, 1], reigns[n, 2] = best[j], cuts[j], cuts[j + 1]
-            per[n] = which[j]
-            n += 1
+    best, c = -1, t0
+    while c < t1:  # the piece [c, nxt)
+        rescan = False
+        for i in range(n_st):
+            if due[i] > c:
+                continue
+            j = k[i]
+            while j < bounds[i + 1] and flat[j, 1] <= c:
+                j += 1  # this period is over
+            k[i] = j
+            if j < bounds[i + 1] and flat[j, 0] <= c:  # it covers the pieces up to its end
+                cover[i], due[i] = flat[j, 1] - flat[j, 0], flat[j, 1]
+            else:
+                cover[i], due[i] = 0.0, flat[j, 0] if j < bounds[i + 1] else t1
+            if i == best:
+                rescan = True
+            elif best < 0 or cover[i] > cover[best] or (cover[i] == cover[best] and i < best):
+                if cover[i] > 0.0:
+                    best = i
+        if rescan:
+            best = -1
+            for i in range(n_st):
+                if cover[i] > 0.0 and (best < 0 or cover[i] > cover[best]):
+                    best = i
+        nxt = t1
+        for i in range(n_st):
+            nxt = min(nxt, due[i])
+        if best >= 0:
+            if (n > 0 and reigns[n - 1, 0] == best and per[n - 1] == k[best]
+                    and reigns[n - 1, 2] == c):
+                reigns[n - 1, 2] = nxt  # the reign goes on
+            else:
+                reigns[n, 0], reigns[n, 1], reigns[n, 2] = best, c, nxt
+                per[n] = k[best]
+                n += 1
+        c = nxt
     shifts = np.zeros((2 * max(n - 1, 0), 3))
     m = 0
     for a in range(n - 1):
