@@ -8,8 +8,9 @@ Usage::
 
 Only the Python standard library is used here, so this works on a fresh machine with
 Python 3.11+ and access to the package registry. The environment lives in ``.venv`` and
-is reinstalled only when ``pyproject.toml`` changes; the process kernels are compiled at
-set-up (``twin warmup``, cached until a kernel source changes), not in the first run.
+is reinstalled only when ``pyproject.toml`` changes; the process kernels and the compiled
+engine are compiled at set-up (``twin warmup``, cached until a kernel source changes), not in
+the first run.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def _ensure_env(with_tests: bool) -> None:
 
 
 def _warm_up() -> None:
-    """Compile the process kernels once (cached on disk; quick when nothing changed), so that
-    no run pauses to compile them."""
+    """Compile the process kernels and the compiled engine once (cached on disk; quick when
+    nothing changed), so that no run pauses to compile them."""
     subprocess.run([str(BIN / "twin"), "warmup"], check=True, cwd=ROOT)
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from twin.data.checks import load_line
 from twin.orchestration.run import execute, prepare
 from twin.orchestration.study import run_planned
-from twin.simulation.compiled.engine import warm
+from twin.orchestration.warm import warm_compiled_engine
 from twin.simulation.compiled.lower import unsupported
 
 LINE = Path(__file__).resolve().parent.parent / "lines" / "servo_actuator" / "line.toml"
@@ -45,7 +45,7 @@ def main(replications: int = 1000, workers: int = 2, duration: str = "28 d",
     if why:
         print(f"the compiled engine cannot run {name}: " + "; ".join(why))
         return {"why": why}
-    warm()  # load (or compile once per machine) the kernels before timing
+    warm_compiled_engine()  # load (or compile once per machine) the kernels before timing
     planned = [prepare(line, duration=duration, seed=s, engine="compiled", record="kpis")
                for s in range(replications)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,8 +2,9 @@
 
 ``twin run FILE`` runs a line and prints its KPIs; ``twin validate FILE`` checks a spec and
 lists every problem with its key path; ``twin schema`` prints the JSON Schema of line files;
-``twin lines`` lists the reference lines; ``twin warmup`` compiles the process kernels ahead of
-use. Errors in user input end with exit code 1 and a plain message, never a traceback.
+``twin lines`` lists the reference lines; ``twin warmup`` compiles the process kernels and the
+compiled engine ahead of use. Errors in user input end with exit code 1 and a plain message,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -385,6 +386,7 @@ def _cmd_scaleup(args: argparse.Namespace) -> int:
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
     from twin.kernels.warmup import warm_up
+    from twin.orchestration.warm import warm_compiled_engine
     from twin.process.phases import phase_kernels
 
     def say(name: str) -> None:
@@ -396,6 +398,9 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
               "later runs")
     else:
         print("the process kernels are compiled and cached")
+    engine = warm_compiled_engine(report=say)
+    print("the compiled engine is compiled and cached" if engine is None else
+          f"compiled the compiled engine in {engine:.1f} s; cached for later runs")
     return 0
 
 
@@ -614,8 +619,9 @@ def _add_view_commands(sub: Any) -> None:
     db.add_argument("--seed", type=int, help="random seed of the live run")
     _live_options(db)
     db.set_defaults(func=_cmd_dashboard)
-    wu = sub.add_parser("warmup", help="compile the process kernels now (cached for every "
-                                       "later run; dev.py does this at set-up)")
+    wu = sub.add_parser("warmup", help="compile the process kernels and the compiled engine "
+                                       "now (cached for every later run; dev.py does this at "
+                                       "set-up)")
     wu.set_defaults(func=_cmd_warmup)
 
 

@@ -267,7 +267,7 @@ class Folder:
                        dtype=float).reshape(-1, 4)
         self.fixed = dict(
             seg=seg, per_day=np.array([sum((b - a) * v for a, b, v, _ in rows)
-                                       for rows in profiles]),
+                                       for rows in profiles], dtype=float),
             unit_st=unit_station.astype(np.int64),
             active=np.array([int(s in ACTIVE_STATES) for s in STATES], np.int64), pri=pri, cyc=cyc,
             edges=np.linspace(self.t0, self.t1, TREND_BATCHES + 1))

@@ -350,19 +350,3 @@ def _grow(a: dict[str, np.ndarray]) -> None:
                 a[name] = new
             a[head][:] = 0
     n[L.FLAG_RING] = 0
-
-
-def warm() -> float:
-    """Compile (or load from Numba's cache) the kernel by running a tiny line; returns the
-    simulated time reached [s]. ``python -m twin.simulation.compiled`` calls it."""
-    from twin.data.checks import line_from_dict
-
-    exp = {"dist": "exponential", "mean": "1 s"}
-    line = line_from_dict({"line": {"name": "warm"}, "products": {"A": {}}, "stations": {
-        "src": {"type": "source", "product": "A", "interarrival": exp, "to": "m"},
-        "m": {"type": "machine", "cycle_time": exp, "to": "out",
-              "failures": [{"ttf": {"dist": "exponential", "mean": "20 s"}, "ttr": exp}]},
-        "out": {"type": "sink"}}})
-    model = CompiledModel(line, 1, Recorder())
-    model.run(100.0)
-    return float(model.clock[0])
