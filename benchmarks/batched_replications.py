@@ -47,7 +47,8 @@ from twin.orchestration.run import (
     prepare,
     run_warnings,
 )
-from twin.simulation.compiled.engine import CompiledModel, warm
+from twin.orchestration.warm import warm_compiled_engine
+from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import lower
 
 SERVO = Path(__file__).resolve().parent.parent / "lines" / "servo_actuator" / "line.toml"
@@ -126,7 +127,7 @@ def studies(line: Any, duration: str, replications: int, workers: int,
 
 def main(which: str = "servo,short", replications: int = 0, workers: int = 2,
          runs: int = 20, executor: str = "local") -> dict[str, Any]:
-    warm()  # load (or compile once per machine) the kernels before timing
+    warm_compiled_engine()  # load (or compile once per machine) the kernels before timing
     out: dict[str, Any] = {}
     for name in which.split(","):
         make, duration, default = LINES[name]

@@ -158,6 +158,48 @@ def test_engines_agree_on_signals_and_alarms_of_random_lines(data: dict, seed: i
     assert_same_alarms(a, b)
 
 
+STALLED = {  # a random line (shrunk) on which the SimPy engine once stalled
+    "line": {"name": "stalled"}, "products": {"A": {}, "B": {}, "K": {}},
+    "run": {"on_deadlock": "continue"},
+    "stations": {
+        "src": {"type": "source", "mix": {"A": 0.5626747036843627, "B": 1.0}, "to": "m0a"},
+        "m0a": {"type": "machine", "buffer": 1, "to": "bat",
+                "cycle_time": {"dist": "erlang", "k": 3, "mean": "1.2000000000000002 s"}},
+        "bat": {"type": "batch", "batch_size": 4, "max_wait": "3.1147758232307994 s",
+                "cycle_time": {"dist": "gamma", "shape": 2.5, "scale": "0.6060000000000001 s"},
+                "setup_time": {"dist": "erlang", "k": 3, "mean": "1.6979000775337556 s"},
+                "to": "asm"},
+        "asm": {"type": "assembly", "base": ["A", "B"], "components": {"K": 1},
+                "cycle_time": {"dist": "normal", "mean": "0.6354390499578617 s",
+                               "std": "0.1906317149873585 s"}, "to": "insp"},
+        "comp": {"type": "source", "product": "K", "to": "kf"},
+        "kf": {"type": "machine", "buffer": 1, "to": "asm",
+               "cycle_time": {"dist": "triangular", "low": "0.08759025754179228 s",
+                              "mode": "0.17518051508358456 s",
+                              "high": "0.3941561589380652 s"}},
+        "insp": {"type": "inspection", "cycle_time": {"dist": "lognormal",
+                                                      "mean": "0.20599089510523774 s",
+                                                      "std": "0.10299544755261887 s"},
+                 "routes": [{"to": "out", "delay": {"dist": "exponential",
+                                                    "mean": "3.0428674794024815 s"}},
+                            {"to": "out2"}]},
+        "out": {"type": "sink"}, "out2": {"type": "sink"}},
+    "alarms": {"a0": {"tag": "buffer.bat", "limit": 0, "direction": "low", "deadband": 0,
+                      "on_delay": "2.0482187614363037 s"}}}
+
+
+def test_an_alarm_timer_waits_for_the_end_of_an_instant_with_a_deadlock_check_pending() -> None:
+    """At t = 37.11 s the alarm's on-delay ends while a station that has just started to
+    wait is to be checked for a deadlock at the end of the instant (an event after every
+    other of the instant). The alarm's timer also waits for the end of the instant: it once
+    did so with zero-delay events of normal priority, which always came first, so the
+    clock stalled there (StallError after 2 M events). Both engines now run the line
+    alike."""
+    a, b = run_both(line_from_dict(STALLED), 8388608, 120.0)
+    assert_same_alarms(a, b)
+    assert len(a["alarms"]) > 0 and len(a["parts"]) > 10
+
+
 def test_a_deterministic_queue_on_both_engines() -> None:
     """Five parts released at t = 0 into a machine of 10 s with two buffer slots: one starts,
     two wait, the fourth enters when the first slot frees at once (the server takes its

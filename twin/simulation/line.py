@@ -21,7 +21,7 @@ from twin.simulation.node_types import node_class
 from twin.simulation.stations import EquipmentNode
 from twin.simulation.streams import Streams
 from twin.simulation.units import Unit
-from twin.simulation.watchdog import Limits, Watchdog, busiest, wire
+from twin.simulation.watchdog import Limits, Watchdog, at_end_of_instant, busiest, wire
 
 WEEK = 7 * 86400.0
 
@@ -167,7 +167,7 @@ class LineModel:
             return  # the deferral of this instant is on its way
         if env.peek() == env.now:  # the instant is not over: judge the timer on its end
             self._deferred = (env.now, due)
-            env.timeout(0).callbacks.append(lambda _ev: self._end_of_instant(monitor))
+            at_end_of_instant(env, lambda _ev: self._end_of_instant(monitor))
             return
         self.ctx.settle_signals(math.inf)  # every value of this instant reaches the monitor
         monitor.advance(max(due, monitor.now))

@@ -234,6 +234,18 @@ def cycle_of(start: Any) -> list[str]:
     return [n.name for n in path[path.index(node):]] + [node.name]
 
 
+def at_end_of_instant(env: simpy.Environment, callback: Any) -> None:
+    """Call ``callback(event)`` once every other event of this instant is processed, also
+    those scheduled after this call (at priority :data:`LAST`; such calls among themselves
+    in the order made). Whatever waits for the end of an instant must wait this way: a
+    zero-delay event of normal priority would come before a pending ``LAST`` one, and one
+    that waits for it with another zero-delay event would never see the instant end."""
+    ev = simpy.Event(env)
+    ev._ok, ev._value = True, None  # noqa: SLF001 (a triggered event, as Timeout)
+    ev.callbacks.append(callback)  # type: ignore[union-attr]
+    env.schedule(ev, LAST)
+
+
 def check_deadlock(node: Any) -> None:
     """A server of ``node`` has just started to wait (blocked or starved): if all its
     servers wait, look for a deadlock through it once this instant is over
@@ -258,10 +270,7 @@ class DeadlockCheck:
     def note(self, node: Any) -> None:
         """Check ``node`` at the end of this instant."""
         if not self._noted:  # the first of this instant: check after every other event
-            ev = simpy.Event(self.env)
-            ev._ok, ev._value = True, None  # noqa: SLF001 (a triggered event, as Timeout)
-            ev.callbacks.append(self._check)  # type: ignore[union-attr]
-            self.env.schedule(ev, LAST)
+            at_end_of_instant(self.env, self._check)
         self._noted[node.code] = node
 
     def _check(self, _event: simpy.Event) -> None:
