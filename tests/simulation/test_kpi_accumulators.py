@@ -246,8 +246,9 @@ def test_records_are_dropped_not_kept() -> None:
 def test_only_the_part_events_read_are_recorded(monkeypatch: pytest.MonkeyPatch,
                                                 alarmed: bool) -> None:
     """A KPI-only run records only the part events the accumulators read (and, on a line
-    with a WIP alarm, those of the WIP signal): no arrivals, no exits without an alarm.
-    The run with tables keeps every kind (the rework line makes each of them)."""
+    with a WIP alarm, those of the WIP signal): no arrivals, no exits without an alarm, and
+    starts only before the window (t0 = 1,000 s). The run with tables keeps every kind (the
+    rework line makes each of them)."""
     from twin.observation.recorder import (
         ARRIVE,
         CREATED,
@@ -263,21 +264,28 @@ def test_only_the_part_events_read_are_recorded(monkeypatch: pytest.MonkeyPatch,
     if alarmed:
         data["alarms"] = {"wip": {"tag": "wip", "limit": 12, "deadband": 4}}
     line = line_from_dict(data)
-    kinds: set[int] = set()
+    t0 = 1000.0
+    before: set[int] = set()
+    after: set[int] = set()
     fold = E.Folder.fold
 
     def seen(self: Any, a: dict[str, np.ndarray], n: np.ndarray, *args: Any) -> None:
-        kinds.update(np.unique(a["e_i"][:int(n[E.L.N_E]), 3]).tolist())
+        rows = int(n[E.L.N_E])
+        kind, time = a["e_i"][:rows, 3], a["e_t"][:rows]
+        before.update(np.unique(kind[time < t0]).tolist())
+        after.update(np.unique(kind[time >= t0]).tolist())
         fold(self, a, n, *args)
 
     monkeypatch.setattr(E.Folder, "fold", seen)
-    E.CompiledModel(line, 4, Recorder(), window=(0.0, 5000.0)).run(5000.0)
+    E.CompiledModel(line, 4, Recorder(), window=(t0, 5000.0)).run(5000.0)
     made = {CREATED, START, END, SCRAP, REWORK}  # of those read: nothing is lost here
     assert made <= E.READS and ARRIVE not in E.READS and EXIT not in E.READS
-    assert kinds == (made | {EXIT} if alarmed else made)
+    assert E.READS_BEFORE == {START}
+    assert before == (made | {EXIT} if alarmed else made)
+    assert after == before - {START}
     full = Recorder()
     E.CompiledModel(line, 4, full).run(5000.0)
-    assert set(np.unique(full.e_kind).tolist()) >= kinds | {ARRIVE, EXIT}
+    assert set(np.unique(full.e_kind).tolist()) >= before | {ARRIVE, EXIT}
 
 
 def test_simpy_engine_keeps_only_the_kpis_too() -> None:

@@ -140,30 +140,28 @@ def _reigns(flat: np.ndarray, bounds: np.ndarray, t0: float, t1: float
     best, c = -1, t0
     while c < t1:  # the piece [c, nxt)
         rescan = False
+        nxt = t1
         for i in range(n_st):
-            if due[i] > c:
-                continue
-            j = k[i]
-            while j < bounds[i + 1] and flat[j, 1] <= c:
-                j += 1  # this period is over
-            k[i] = j
-            if j < bounds[i + 1] and flat[j, 0] <= c:  # it covers the pieces up to its end
-                cover[i], due[i] = flat[j, 1] - flat[j, 0], flat[j, 1]
-            else:
-                cover[i], due[i] = 0.0, flat[j, 0] if j < bounds[i + 1] else t1
-            if i == best:
-                rescan = True
-            elif best < 0 or cover[i] > cover[best] or (cover[i] == cover[best] and i < best):
-                if cover[i] > 0.0:
+            if due[i] <= c:  # its state changes here
+                j = k[i]
+                while j < bounds[i + 1] and flat[j, 1] <= c:
+                    j += 1  # this period is over
+                k[i] = j
+                if j < bounds[i + 1] and flat[j, 0] <= c:  # it covers the pieces to its end
+                    cover[i], due[i] = flat[j, 1] - flat[j, 0], flat[j, 1]
+                else:
+                    cover[i], due[i] = 0.0, flat[j, 0] if j < bounds[i + 1] else t1
+                if i == best:
+                    rescan = True
+                elif cover[i] > 0.0 and (best < 0 or cover[i] > cover[best]
+                                         or (cover[i] == cover[best] and i < best)):
                     best = i
+            nxt = min(nxt, due[i])
         if rescan:
             best = -1
             for i in range(n_st):
                 if cover[i] > 0.0 and (best < 0 or cover[i] > cover[best]):
                     best = i
-        nxt = t1
-        for i in range(n_st):
-            nxt = min(nxt, due[i])
         if best >= 0:
             if (n > 0 and reigns[n - 1, 0] == best and per[n - 1] == k[best]
                     and reigns[n - 1, 2] == c):

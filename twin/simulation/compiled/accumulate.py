@@ -14,7 +14,8 @@ What each accumulator holds, and the window rules, are those of the table path
   its seconds inside [t0, t1] are added to (unit, state);
 - ``end``, ``scrap`` and ``rework`` events at t0 <= t <= t1 count per station; an ``end``
   adds the item's planned time, less the part of its cycle before t0 (the cycle began at the
-  part's last ``start`` event; the parts of a batch share one cycle);
+  part's ``start`` event there; the parts of a batch share one cycle; starts are recorded
+  only before t0, :data:`READS_BEFORE`);
 - a failure counts where it begins in the window, with its repair time (planned
   maintenance is a stop, not a failure);
 - with an hourly grid emission factor, the factor's integral over each state interval in
@@ -56,6 +57,10 @@ from twin.simulation.compiled.unit_time import MAINT_MODE
 READS = frozenset({CREATED, START, END, SCRAP, REWORK, LOST})
 """The part events :func:`fold` reads (codes of ``twin.observation.recorder.EVENTS``); a run
 that keeps only KPIs need not record the others."""
+READS_BEFORE = frozenset({START})
+"""Those of :data:`READS` that are read only before the window: a ``start`` tells how much
+of a cycle under way at t0 lies before it; an item that starts at t0 or later is counted
+whole, so the engine stops recording starts once the window begins."""
 # indices of the line counts ``lc``
 L_GOOD, L_SCRAP, L_REWORK, L_LOST, L_FIRST, L_CREATED, L_FINISHED = range(7)
 LINE_KEYS = ("good", "scrap", "rework", "lost", "first_pass", "created", "finished")
@@ -142,6 +147,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
     for i in range(ne):
         t = e_t[i]
         part, prod, s, kind = e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3]
+        began = np.inf
         if kind == CREATED:
             lc[L_CREATED] += 1
             if t0 <= t < t1:
@@ -151,12 +157,15 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
                 wip[1 + b] += _clip(max(t, edges[b]), edges[b + 1])
         elif kind == START:
             pstart[part] = t
+        elif kind == END:  # the item's cycle began at its start (inf: none recorded, >= t0)
+            began = pstart[part]
+            pstart[part] = np.inf
         if t < t0 or t > t1:
             continue
         if kind == END:
             cnt[s, 0] += 1
             p = pri[s, prod]
-            before = t0 - pstart[part]
+            before = t0 - began
             left = 1.0
             if before > 0.0:
                 left = min(max(1.0 - before / (p * cyc[s]), 0.0), 1.0)  # a batch: its cycle
@@ -237,9 +246,9 @@ def _by_station(per_s, per_t, n_st):
     return rows, first
 
 
-def _grown(a: np.ndarray, rows: int) -> np.ndarray:
-    """``a`` with ``rows`` rows, its own first (the rest zero)."""
-    out = np.zeros((rows,) + a.shape[1:], a.dtype)
+def _grown(a: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
+    """``a`` with ``rows`` rows, its own first (the rest ``fill``)."""
+    out = np.full((rows,) + a.shape[1:], fill, a.dtype)
     out[:a.shape[0]] = a
     return out
 
@@ -279,7 +288,7 @@ class Folder:
             lc=np.zeros(len(LINE_KEYS), np.int64),
             lead=np.array([0.0, 0.0, 0.0, np.inf, -np.inf]),
             hist=np.zeros(A.LEAD_BINS, np.int64), wip=np.zeros(1 + TREND_BATCHES),
-            pstart=np.zeros(1024), level=np.zeros(n_st, np.int64), nserv=servers,
+            pstart=np.full(1024, np.inf), level=np.zeros(n_st, np.int64), nserv=servers,
             full_at=np.full(n_st, -1.0), dirty=np.zeros(n_st, np.int64),
             stack=np.zeros(n_st, np.int64), inst=np.array([-np.inf, 0.0, 0.0]),
             per_s=np.zeros(1024, np.int64), per_t=np.zeros((1024, 2)),
@@ -291,7 +300,7 @@ class Folder:
         """Grow the per-part start times and the period rows to hold what may come."""
         c = self.acc
         if c["pstart"].shape[0] < parts:
-            c["pstart"] = _grown(c["pstart"], 2 * parts)
+            c["pstart"] = _grown(c["pstart"], 2 * parts, np.inf)
         need = int(c["inst"][1]) + rows + len(self.names)
         if c["per_s"].shape[0] < need:
             c["per_s"] = _grown(c["per_s"], 2 * need)

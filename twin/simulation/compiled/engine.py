@@ -7,6 +7,7 @@ are computed from its records.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from twin.simulation.compiled import loop as L
 from twin.simulation.compiled import stores as ST
 from twin.simulation.compiled import transit as TR
 from twin.simulation.compiled import unit_time as UT
-from twin.simulation.compiled.accumulate import READS, Folder
+from twin.simulation.compiled.accumulate import READS, READS_BEFORE, Folder
 from twin.simulation.compiled.alarms import SignalAlarms, loop_arrays
 from twin.simulation.compiled.lower import STREAM_ROWS, Lowered, lower, unsupported
 
@@ -88,17 +89,28 @@ class CompiledModel:
         #: The line's signals and alarms (``None`` without alarms): :mod:`.alarms`.
         self.alarms = SignalAlarms(line, queues, keep=window is None) if line.alarms else None
         self._sg = loop_arrays([]) if self.alarms is None else self.alarms.sg
-        if self.folder is not None:  # record only the part events that will be read
-            reads = READS | (SignalAlarms.READS if self.alarms is not None else frozenset())
+        #: From this time on [s] the loop stops recording ``start`` events (read by the
+        #: accumulators only before the window, :data:`.accumulate.READS_BEFORE`).
+        self._late_drop = math.inf
+        if self.folder is not None and window is not None:  # record only what is read
+            signals = SignalAlarms.READS if self.alarms is not None else frozenset()
+            reads = READS | signals
             self.a["n"][L.N_DROP] = sum(1 << k for k in range(len(EVENTS)) if k not in reads)
+            if READS_BEFORE.isdisjoint(signals):
+                self._late_drop = window[0]
 
     # ------------------------------------------------------------------ running
 
     def run(self, until: float) -> None:
         """Advance the simulation to time ``until`` [s] (events at ``until`` are not run)."""
         a = self.a
+        stop = until
+        if self.clock[0] >= self._late_drop:  # in the window (from its start at 0, say)
+            self._drop_late()
+        elif until > self._late_drop:
+            stop = self._late_drop  # run to the window's start first
         while True:
-            code = L.run_loop(until, self.clock, a["n"], a["sta"], a["uni"], a["ufl"],
+            code = L.run_loop(stop, self.clock, a["n"], a["sta"], a["uni"], a["ufl"],
                               a["fleft"], a["fint"], a["mix"], a["qual"], a["cycle"],
                               a["rptr"], a["rdest"], a["rcum"], a["rmode"], a["rel_i"],
                               a["rel_f"], a["sbuf"],
@@ -110,8 +122,11 @@ class CompiledModel:
                               tuple(a[k] for k in GATHER_ARRAYS), self._sg,
                               tuple(a[k] for k in TRANSIT_ARRAYS))
             if code == L.DONE:
-                break
-            if code == L.DEADLOCK:
+                if stop == until:
+                    break
+                self._drop_late()  # the window begins
+                stop = until
+            elif code == L.DEADLOCK:
                 self._deadlock()
             elif code == L.REFILL:
                 _refill(self.low, a)
@@ -161,6 +176,10 @@ class CompiledModel:
         if self.folder is None:
             raise RuntimeError("this run records tables, not KPI accumulators")
         return self.folder.result(self.low.units)
+
+    def _drop_late(self) -> None:
+        """Stop recording the part events read only before the window."""
+        self.a["n"][L.N_DROP] |= sum(1 << k for k in READS_BEFORE)
 
     def _deadlock(self) -> None:
         """Report the deadlock the loop found (raise, or warn and run on)."""
