@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from twin.data.intervals import union
 from twin.kernels.jit import kernel
 from twin.observation.schema import labels
 
@@ -99,15 +98,41 @@ def bottleneck_fractions(periods: dict[str, np.ndarray], t0: float, t1: float
                            for p in periods.values()] + [np.empty((0, 2))])
     # the reigns (station, start, end) and the shifting overlaps (station, start, end)
     reigns, shifts = _reigns(flat, bounds, float(t0), float(t1))
-    sole = np.zeros(len(names))
-    shift = np.zeros(len(names))
-    for i in range(len(names)):
-        mine = reigns[reigns[:, 0] == i, 1:]
-        own = union(list(map(tuple, shifts[shifts[:, 0] == i, 1:].tolist())))
-        shift[i] = sum(hi - lo for lo, hi in own)
-        sole[i] = sum(e - s for s, e in mine.tolist()) - _overlap(
-            mine, np.asarray(own, dtype=float).reshape(-1, 2))
+    sole, shift = _times(reigns, shifts, len(names))
     return sole / span, shift / span
+
+
+@kernel
+def _times(reigns: np.ndarray, shifts: np.ndarray, n_st: int
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Each station's sole and shifting bottleneck time [s] from the reigns and shifting
+    overlaps of :func:`_reigns`: its shifting time is the length of the union of its
+    overlaps, its sole time that of its reigns less their overlap with that union."""
+    sole = np.zeros(n_st)
+    shift = np.zeros(n_st)
+    for i in range(n_st):
+        mine = np.flatnonzero(shifts[:, 0] == i)
+        lo, hi = shifts[mine, 1], shifts[mine, 2]
+        own = np.empty((mine.size, 2))  # the union, in order (touching ones join)
+        m = 0
+        for o in np.argsort(lo, kind="mergesort"):
+            if m > 0 and lo[o] <= own[m - 1, 1]:
+                own[m - 1, 1] = max(own[m - 1, 1], hi[o])
+            else:
+                own[m, 0], own[m, 1] = lo[o], hi[o]
+                m += 1
+        total = 0.0
+        for r in range(m):
+            total += own[r, 1] - own[r, 0]
+        shift[i] = total
+        rows = np.flatnonzero(reigns[:, 0] == i)
+        held = np.empty((rows.size, 2))
+        total = 0.0
+        for r in range(rows.size):
+            held[r, 0], held[r, 1] = reigns[rows[r], 1], reigns[rows[r], 2]
+            total += held[r, 1] - held[r, 0]
+        sole[i] = total - _overlap(held, own[:m])
+    return sole, shift
 
 
 @kernel
