@@ -273,3 +273,29 @@ def test_valid_specs_run_to_an_end(data: dict[str, Any]) -> None:
 def test_valid_specs_run_to_an_end_many(data: dict[str, Any]) -> None:
     """The same property over 1,000 generated specs."""
     run_bounded(data)
+
+
+def test_a_stop_at_the_instant_an_operating_failure_falls_due() -> None:
+    """Found by the property above: a batch station with a constant operating time to
+    failure of 120 min, maintenance every 8 h and a two-shift calendar; at t = 29,400 s a
+    stop interrupted a step at the instant the failure fell due, the time worked came out
+    1.4e-12 s longer than the time left to the failure, and the next step was a negative
+    delay (SimPy's ValueError). The time left is now clamped at 0: the failure strikes."""
+    data = {"line": {"name": "prop"}, "products": {"p": {}, "r": {}},
+            "calendar": {"days": ["mon", "tue", "wed", "thu", "fri"],
+                         "shifts": [{"start": "06:00", "end": "14:00"},
+                                    {"start": "14:00", "end": "22:00"}]},
+            "run": {"seed": 1, "on_deadlock": "stop"},
+            "stations": {
+                "src": {"type": "source", "mix": {"p": 1.0, "r": 1.0},
+                        "interarrival": "5.0 min", "to": "s0"},
+                "s0": {"type": "batch", "batch_size": 2, "max_wait": "10 min",
+                       "cycle_time": {"dist": "uniform", "low": "24.5 min",
+                                      "high": "73.5 min"},
+                       "failures": [{"ttf": "120.0 min", "ttr": "5.0 min",
+                                     "basis": "operating"}],
+                       "maintenance": {"every": "8 h", "duration": "10.0 min"},
+                       "routes": [{"to": "out", "probability": 0.5},
+                                  {"to": "s0", "probability": 0.5}]},
+                "out": {"type": "sink"}}}
+    assert run_bounded(data) == "completed"

@@ -181,8 +181,8 @@ class Unit:
                 done = env.now - t0
                 due = None
             self.working = False
-            for f in wear:
-                f.left -= done
+            for f in wear:  # (an interruption at its due time may overshoot it by a rounding)
+                f.left = max(f.left - done, 0.0)
             remaining -= done
             if remaining <= 1e-9 * max(1.0, duration) and due is None:
                 return

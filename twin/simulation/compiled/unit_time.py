@@ -102,9 +102,9 @@ def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
         ut[u, T_WORKING] = 0
         ut[u, T_SKIP] += 1  # its pending end of step is void
         done = now - uf[u, F_T0]
-        if ut[u, T_ACTW] == L.PRODUCING:
+        if ut[u, T_ACTW] == L.PRODUCING:  # (clamped as Unit.work: rounding may overshoot)
             for f in range(uni[u, L.U_F0], uni[u, L.U_F0] + uni[u, L.U_NF]):
-                fleft[f] -= done
+                fleft[f] = max(fleft[f] - done, 0.0)
         ufl[u, L.F_LEFT] -= done
         uni[u, L.U_DUE] = -1
         ut[u, T_WAITUP] = 1
