@@ -5,7 +5,8 @@ array runs low (the loop returned ``GROW``) and at the end: the cached kernel :f
 adds the rows written so far (state changes, part events, finished parts, stops) to the
 accumulators of :class:`twin.observation.accumulated.Accumulated`, and the engine then
 reuses the rows. Memory stays bounded by the record arrays' first size, plus one start time
-per part and the stations' active periods (the shifting-bottleneck method needs them whole).
+per part made before the window (starts are recorded only then) and the stations' active
+periods (the shifting-bottleneck method needs them whole).
 
 What each accumulator holds, and the window rules, are those of the table path
 (:mod:`twin.observation.kpis`), row for row:
@@ -37,7 +38,7 @@ import math
 import numpy as np
 
 from twin.data import spec as S
-from twin.kernels.jit import kernel
+from twin.kernels.jit import flat_kernel, kernel
 from twin.observation import accumulated as A
 from twin.observation.bottlenecks import ACTIVE_STATES
 from twin.observation.recorder import (
@@ -66,7 +67,7 @@ L_GOOD, L_SCRAP, L_REWORK, L_LOST, L_FIRST, L_CREATED, L_FINISHED = range(7)
 LINE_KEYS = ("good", "scrap", "rework", "lost", "first_pass", "created", "finished")
 
 
-@kernel
+@flat_kernel
 def _clip(a, b):
     return b - a if b > a else 0.0
 
@@ -76,7 +77,7 @@ PROFILES = ("grid", "price")
 [kg/J] and the electricity tariff [currency/kWh] (rows of ``seg`` name theirs in column 3)."""
 
 
-@kernel
+@flat_kernel
 def _profile(tod, seg, k):
     """Integral of time-of-day profile ``k`` (rows ``start, end, value, profile``) from
     midnight to ``tod`` [s after midnight]."""
@@ -87,7 +88,7 @@ def _profile(tod, seg, k):
     return out
 
 
-@kernel
+@flat_kernel
 def _add_interval(u, x, lo, hi, sec, gsec, seg, per_day):
     """Add the interval [lo, hi) [s] (in the window) of unit ``u`` in state ``x``: its
     length, and the integral of each profile over it (``gsec[u, x, k]``; ``per_day[k]``:
@@ -95,32 +96,37 @@ def _add_interval(u, x, lo, hi, sec, gsec, seg, per_day):
     if hi > lo:
         sec[u, x] += hi - lo
         if seg.shape[0]:
-            day = 86400.0
-            days = math.floor(hi / day) - math.floor(lo / day)
-            for k in range(per_day.shape[0]):
-                gsec[u, x, k] += days * per_day[k] + _profile(hi % day, seg, k) \
-                    - _profile(lo % day, seg, k)
+            _add_profiles(u, x, lo, hi, gsec, seg, per_day)
 
 
-@kernel
-def _close_instant(now, level, nserv, full_at, dirty, stack, inst, per_s, per_t):
-    """Judge the stations changed at instant ``inst[0]``: a period begins or ends there."""
-    for i in range(int(inst[2])):
-        s = stack[i]
+@flat_kernel
+def _add_profiles(u, x, lo, hi, gsec, seg, per_day):
+    """Add the integral of each profile over [lo, hi) [s] to ``gsec[u, x, k]``."""
+    day = 86400.0
+    days = math.floor(hi / day) - math.floor(lo / day)
+    for k in range(per_day.shape[0]):
+        gsec[u, x, k] += days * per_day[k] + _profile(hi % day, seg, k) \
+            - _profile(lo % day, seg, k)
+
+
+@flat_kernel(inline=True)
+def _close_instant(instant, depth, k, level, nserv, full_at, dirty, stack, per_s, per_t):
+    """Judge the ``depth`` stations (``stack``) changed at ``instant`` [s]: a period begins
+    or ends there (period rows from ``k`` on); returns the next free period row."""
+    for j in range(depth):
+        s = stack[j]
         dirty[s] = 0
-        full = level[s] >= nserv[s]
-        if full and full_at[s] < 0.0:
-            full_at[s] = inst[0]
-        elif not full and full_at[s] >= 0.0:
-            k = int(inst[1])
-            per_s[k], per_t[k, 0], per_t[k, 1] = s, full_at[s], inst[0]
-            inst[1] = k + 1
+        if level[s] >= nserv[s]:
+            if full_at[s] < 0.0:
+                full_at[s] = instant
+        elif full_at[s] >= 0.0:
+            per_s[k], per_t[k, 0], per_t[k, 1] = s, full_at[s], instant
+            k += 1
             full_at[s] = -1.0
-    inst[2] = 0
-    inst[0] = now
+    return k
 
 
-@kernel
+@flat_kernel
 def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, active,
          pri, cyc, t0, t1, edges, lead_min, log_ratio, seg, per_day, last_t, last_x, sec, gsec,
          cnt, planned, fails, repair, lc, lead, hist, wip, pstart, level, nserv, full_at,
@@ -129,21 +135,31 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
     stop rows to the accumulators (see the module docstring)."""
     nb = edges.shape[0] - 1
     nbins = hist.shape[0]
+    profiled = seg.shape[0] > 0
+    instant, k, depth = inst[0], int(inst[1]), int(inst[2])  # kept in registers here
     for i in range(ns):
         t, u, x = s_t[i], s_i[i, 0], s_i[i, 1]
-        if t > inst[0]:
-            _close_instant(t, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
+        if t > instant:  # the instant is over: judge the stations it changed
+            k = _close_instant(instant, depth, k, level, nserv, full_at, dirty, stack, per_s,
+                               per_t)
+            depth = 0
+            instant = t
         old = last_x[u]
         s = unit_st[u]
         if old >= 0:
-            _add_interval(u, old, max(last_t[u], t0), min(t, t1), sec, gsec, seg, per_day)
+            lo, hi = max(last_t[u], t0), min(t, t1)
+            if hi > lo:
+                sec[u, old] += hi - lo
+                if profiled:
+                    _add_profiles(u, old, lo, hi, gsec, seg, per_day)
             level[s] -= active[old]
         level[s] += active[x]
         if dirty[s] == 0:
             dirty[s] = 1
-            stack[int(inst[2])] = s
-            inst[2] += 1
+            stack[depth] = s
+            depth += 1
         last_t[u], last_x[u] = t, x
+    inst[0], inst[1], inst[2] = instant, k, depth
     for i in range(ne):
         t = e_t[i]
         part, prod, s, kind = e_i[i, 0], e_i[i, 1], e_i[i, 2], e_i[i, 3]
@@ -157,8 +173,8 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
                 wip[1 + b] += _clip(max(t, edges[b]), edges[b + 1])
         elif kind == START:
             pstart[part] = t
-        elif kind == END:  # the item's cycle began at its start (inf: none recorded, >= t0)
-            began = pstart[part]
+        elif kind == END and part < pstart.shape[0]:  # the item's cycle began at its start
+            began = pstart[part]  # (inf, or a part past the end: none recorded, >= t0)
             pstart[part] = np.inf
         if t < t0 or t > t1:
             continue
@@ -214,7 +230,9 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
 def finish(t1, last_t, last_x, sec, gsec, seg, per_day, t0, level, nserv, full_at, dirty,
            stack, inst, per_s, per_t):
     """Close every unit's last state and every open active period at ``t1``."""
-    _close_instant(t1, level, nserv, full_at, dirty, stack, inst, per_s, per_t)
+    inst[1] = _close_instant(inst[0], int(inst[2]), int(inst[1]), level, nserv, full_at,
+                             dirty, stack, per_s, per_t)
+    inst[0], inst[2] = t1, 0
     for u in range(last_x.shape[0]):
         if last_x[u] >= 0:
             _add_interval(u, last_x[u], max(last_t[u], t0), t1, sec, gsec, seg, per_day)
@@ -246,10 +264,13 @@ def _by_station(per_s, per_t, n_st):
     return rows, first
 
 
-def _grown(a: np.ndarray, rows: int, fill: float = 0) -> np.ndarray:
-    """``a`` with ``rows`` rows, its own first (the rest ``fill``)."""
-    out = np.full((rows,) + a.shape[1:], fill, a.dtype)
+def _grown(a: np.ndarray, rows: int, fill: float | None = None) -> np.ndarray:
+    """``a`` with ``rows`` rows, its own first (the rest ``fill``, or left unset: rows
+    written before they are read)."""
+    out = np.empty((rows,) + a.shape[1:], a.dtype)
     out[:a.shape[0]] = a
+    if fill is not None:
+        out[a.shape[0]:] = fill
     return out
 
 
@@ -309,7 +330,9 @@ class Folder:
     def fold(self, a: dict[str, np.ndarray], n: np.ndarray, n_parts: int,
              counters: tuple[int, int, int, int]) -> None:
         """Fold the record rows counted by ``n[counters]`` (states, events, parts, stops) of
-        the engine's arrays ``a``; the caller then resets those counters to 0."""
+        the engine's arrays ``a``; the caller then resets those counters to 0. ``n_parts``:
+        the parts whose ``start`` events may be among the rows (the parts made so far, or
+        made before starts stopped being recorded)."""
         ns, ne, np_, nstop = (int(n[i]) for i in counters)
         self._room(n_parts, ns)
         f, c = self.fixed, self.acc

@@ -92,6 +92,9 @@ class CompiledModel:
         #: From this time on [s] the loop stops recording ``start`` events (read by the
         #: accumulators only before the window, :data:`.accumulate.READS_BEFORE`).
         self._late_drop = math.inf
+        #: Parts made [parts] when the loop stopped recording ``start`` events: later parts
+        #: have none, so the accumulators keep start times for these only.
+        self._started = math.inf
         if self.folder is not None and window is not None:  # record only what is read
             signals = SignalAlarms.READS if self.alarms is not None else frozenset()
             reads = READS | signals
@@ -160,7 +163,8 @@ class CompiledModel:
         """Fold the record rows into the accumulators and reuse their arrays."""
         n = self.a["n"]
         counters = (L.N_S, L.N_E, L.N_P, L.N_STOP)
-        self.folder.fold(self.a, n, int(n[L.N_PARTS]), counters)  # type: ignore[union-attr]
+        self.folder.fold(self.a, n, int(min(n[L.N_PARTS], self._started)),  # type: ignore[union-attr]
+                         counters)
         n[list(counters)] = 0
         if self.alarms is not None:
             self.alarms.dropped()
@@ -179,6 +183,7 @@ class CompiledModel:
 
     def _drop_late(self) -> None:
         """Stop recording the part events read only before the window."""
+        self._started = min(self._started, int(self.a["n"][L.N_PARTS]))
         self.a["n"][L.N_DROP] |= sum(1 << k for k in READS_BEFORE)
 
     def _deadlock(self) -> None:
