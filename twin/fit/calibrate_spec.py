@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import process as P
+from twin.data import spec as S
 from twin.data.reactions import equilibrium_unit, rate_unit
 from twin.fit.calibrate import (
     R_GAS,
@@ -74,7 +75,7 @@ def process_phase(line: Any, station: str, phase: str | None = None) -> tuple[in
     """Index and model of the phase called (or of the kind) ``phase`` of ``station``'s
     recipe; default: its first react, ferment, dry or crystallise phase."""
     st = line.stations.get(station)
-    if st is None or getattr(st, "type", "") != "process":
+    if not isinstance(st, S.Process):
         raise CalibrationError(f"no process station named {station!r}")
     for i, ph in enumerate(st.recipe):
         if phase is None and ph.phase in PHASES:

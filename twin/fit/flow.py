@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.data import spec as S
 from twin.fit.estimates import Estimate, duration, proportion
 from twin.fit.timeline import UnitHistory
 
@@ -74,7 +75,7 @@ class Conformance:
 
 def spec_edges(line: Any) -> set[tuple[str, str]]:
     """Directed edges of a spec (routes and rework loops; routes into a sink end at END)."""
-    sinks = {n for n, s in line.stations.items() if s.type == "sink"}
+    sinks = {n for n, s in line.stations.items() if isinstance(s, S.Sink)}
     out: set[tuple[str, str]] = set()
     for name, st in line.stations.items():
         for r in st.routes:
@@ -88,7 +89,7 @@ def conformance(edges: Counter[tuple[str, str]], line: Any) -> Conformance:
     """Compare the log's directly-follows graph with a spec, both ways. Log edges from
     :data:`START` match any edge out of a source."""
     spec = spec_edges(line)
-    sources = {n for n, s in line.stations.items() if s.type == "source"}
+    sources = {n for n, s in line.stations.items() if isinstance(s, S.Source)}
     first = {b for a, b in spec if a in sources}
     c = Conformance()
     for (a, b), n in sorted(edges.items()):
