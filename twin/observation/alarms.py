@@ -266,17 +266,22 @@ class AlarmMonitor:
 
 
 def alarm_table(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """The ``alarms`` table from monitor rows."""
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame["time"] = frame["time"].astype(float)
-    frame["value"] = frame["value"].astype(float)
-    frame["limit"] = frame["limit"].astype(float)
-    for col in ("alarm", "tag"):
-        frame[col] = frame[col].astype(str)
-    frame["priority"] = pd.Categorical(frame["priority"], categories=list(PRIORITIES))
-    frame["event"] = pd.Categorical(frame["event"], categories=list(EVENTS))
-    frame["state"] = pd.Categorical(frame["state"], categories=list(STATES))
-    return frame
+    """The ``alarms`` table from monitor rows (built column by column: a run has few
+    rows, so what a table costs to build is most of what its alarms cost)."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
+    cats = {"priority": PRIORITIES, "event": EVENTS, "state": STATES}
+    data: dict[str, Any] = {}
+    for name, values in zip(COLUMNS, cols, strict=True):
+        if name in cats:
+            code = {c: i for i, c in enumerate(cats[name])}
+            data[name] = pd.Categorical.from_codes(
+                np.array([code.get(v, -1) for v in values], dtype=np.int8),
+                categories=list(cats[name]))
+        elif name in ("alarm", "tag"):
+            data[name] = pd.array([str(v) for v in values], dtype="str")
+        else:
+            data[name] = np.array(values, dtype=float)
+    return pd.DataFrame(data, columns=list(COLUMNS))
 
 
 def rate_sweep(times: np.ndarray, window: float = FLOOD_WINDOW
@@ -320,10 +325,33 @@ def standing_alarms(alarms: pd.DataFrame, at: float | None = None) -> pd.DataFra
     """The last transition (at or before ``at`` [s]; default: all) of each alarm that stands
     then (:data:`STANDING_STATES`). The one definition of a standing alarm: the KPI
     ``alarms_standing_at_end``, the report and the dashboard's badge count these."""
-    if at is not None:
-        alarms = alarms[alarms["time"] <= at]
-    last = alarms.sort_values("time", kind="stable").groupby("alarm", observed=True).tail(1)
-    return last[last["state"].astype(str).isin(STANDING_STATES)]
+    return alarms.iloc[_standing(alarms, at)]
+
+
+def _standing(alarms: pd.DataFrame, at: float | None) -> np.ndarray:
+    """Positions of the rows :func:`standing_alarms` returns, in time order."""
+    time = alarms["time"].to_numpy(dtype=float)
+    keep = np.flatnonzero(time <= at) if at is not None else np.arange(time.size)
+    order = keep[np.argsort(time[keep], kind="stable")]
+    names, states = _labels(alarms["alarm"]), _labels(alarms["state"])
+    last: dict[str, int] = {}
+    for i in order.tolist():
+        if names[i] == names[i]:  # an alarm without a name (NaN) has no state to keep
+            last[names[i]] = i
+    rank = {i: r for r, i in enumerate(order.tolist())}
+    out = sorted((i for i in last.values() if states[i] in STANDING_STATES), key=rank.get)
+    return np.array(out, dtype=np.int64)
+
+
+def _labels(column: pd.Series) -> np.ndarray:
+    """A text or categorical column as an object array of its values (NaN where missing)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        cats = np.asarray(column.cat.categories, dtype=object)
+        out = np.full(codes.size, np.nan, dtype=object)
+        out[codes >= 0] = cats[codes[codes >= 0]]
+        return out
+    return column.to_numpy(dtype=object)
 
 
 def alarm_summary(alarms: pd.DataFrame, t0: float, t1: float) -> dict[str, Any]:
@@ -335,18 +363,19 @@ def alarm_summary(alarms: pd.DataFrame, t0: float, t1: float) -> dict[str, Any]:
     minutes) clipped to the window; ``alarms_standing_at_end`` the alarms standing at ``t1``
     (:func:`standing_alarms`); ``alarm_rate_per_h`` activations per hour of the window.
     """
-    act = alarms[(alarms["event"] == "activate") & (alarms["time"] >= t0)
-                 & (alarms["time"] <= t1)]
-    times = act["time"].to_numpy(dtype=float)
+    time = alarms["time"].to_numpy(dtype=float)
+    act = (_labels(alarms["event"]) == "activate") & (time >= t0) & (time <= t1)
+    times = time[act]
+    priority = _labels(alarms["priority"])[act]
     out: dict[str, Any] = {"alarm_activations": int(times.size)}
     for p in PRIORITIES:
-        out[f"alarm_activations_{p}"] = int((act["priority"] == p).sum())
+        out[f"alarm_activations_{p}"] = int((priority == p).sum())
     _, count = rate_sweep(times)
     out["alarm_max_per_10min"] = int(count.max()) if count.size else 0
     floods = [(max(a, t0), min(b, t1)) for a, b in flood_periods(times)]
     out["alarm_flood_count"] = len(floods)
     out["alarm_flood_duration_s"] = float(sum(b - a for a, b in floods))
-    out["alarms_standing_at_end"] = len(standing_alarms(alarms, t1))
+    out["alarms_standing_at_end"] = len(_standing(alarms, t1))
     hours = (t1 - t0) / 3600.0
     out["alarm_rate_per_h"] = times.size / hours if hours > 0 else math.nan
     return out
