@@ -88,7 +88,7 @@ def _profile(tod, seg, k):
     return out
 
 
-@flat_kernel
+@flat_kernel(inline=True)
 def _add_interval(u, x, lo, hi, sec, gsec, seg, per_day):
     """Add the interval [lo, hi) [s] (in the window) of unit ``u`` in state ``x``: its
     length, and the integral of each profile over it (``gsec[u, x, k]``; ``per_day[k]``:
@@ -135,7 +135,6 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
     stop rows to the accumulators (see the module docstring)."""
     nb = edges.shape[0] - 1
     nbins = hist.shape[0]
-    profiled = seg.shape[0] > 0
     instant, k, depth = inst[0], int(inst[1]), int(inst[2])  # kept in registers here
     for i in range(ns):
         t, u, x = s_t[i], s_i[i, 0], s_i[i, 1]
@@ -147,11 +146,7 @@ def fold(ns, s_t, s_i, ne, e_t, e_i, np_, p_f, p_i, nstop, st_f, st_i, unit_st, 
         old = last_x[u]
         s = unit_st[u]
         if old >= 0:
-            lo, hi = max(last_t[u], t0), min(t, t1)
-            if hi > lo:
-                sec[u, old] += hi - lo
-                if profiled:
-                    _add_profiles(u, old, lo, hi, gsec, seg, per_day)
+            _add_interval(u, old, max(last_t[u], t0), min(t, t1), sec, gsec, seg, per_day)
             level[s] -= active[old]
         level[s] += active[x]
         if dirty[s] == 0:
