@@ -17,8 +17,12 @@ from test_deadlocks_process_gathering import idle_closes_it, moves_after, shared
 
 import twin
 from twin.data.checks import line_from_dict
+from twin.observation.recorder import Recorder
 from twin.orchestration.run import RunFailed
+from twin.simulation.compiled import deadlock as DL
+from twin.simulation.compiled import loop as L
 from twin.simulation.compiled.deadlock import may_starve
+from twin.simulation.compiled.engine import CompiledModel
 from twin.simulation.compiled.lower import unsupported
 from twin.simulation.run_errors import DeadlockError
 
@@ -185,3 +189,41 @@ def test_assembly_starved_by_its_blocked_supplier_agrees_with_simpy(seed: int) -
     assert sorted(b.stations) == ["a", "m"]
     assert_same_tables(line_from_dict(data | {"run": {"on_deadlock": "continue"}}), seed,
                        5 * 86_400.0)
+
+
+def rework_loop(buffer: int = 1) -> dict[str, Any]:
+    """An infinite supply into 'm' (one slot), then 'check', which sends half its parts
+    back to 'm' for rework: once 'm' holds a part for the full 'check' while 'check' holds
+    one for the full 'm', neither can move (a route cycle, no starved unit in it)."""
+    return {"line": {"name": "rework-loop"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "to": "m"},
+        "m": {"type": "machine", "buffer": buffer,
+              "cycle_time": {"dist": "exponential", "mean": "1 s"}, "to": "check"},
+        "check": {"type": "inspection", "buffer": buffer,
+                  "cycle_time": {"dist": "exponential", "mean": "1 s"},
+                  "rework_probability": 0.5, "rework_to": "m", "to": "out"},
+        "out": {"type": "sink"}}}
+
+
+def test_blocks_are_watched_only_where_a_route_cycle_can_close_a_deadlock() -> None:
+    """Without watched starved units a station waits only on the stations it sends to, so
+    a deadlock needs a route cycle. A serial line that blocks often notes no block (the
+    compiled loop skips the search); the same stations with a rework loop are watched,
+    and the deadlock that loop closes is found at the same time on both engines."""
+    serial = rework_loop() | {"run": {"on_deadlock": "continue"}}
+    serial["stations"]["check"] = {"type": "machine", "buffer": 1,
+                                   "cycle_time": {"dist": "exponential", "mean": "2 s"},
+                                   "to": "out"}
+    spec = line_from_dict(serial)
+    model = CompiledModel(spec, 1, Recorder())
+    model.run(2_000.0)
+    xn = model.a["xn"]
+    assert xn[DL.XN_QUIET] == 1 and xn[DL.XN_NOTED] == 0
+    assert (model.a["s_i"][:model.a["n"][L.N_S], 1] == L.BLOCKED).sum() > 100
+    assert_same_tables(spec, 1, 2_000.0)
+    looped = line_from_dict(rework_loop())
+    assert CompiledModel(looped, 1, Recorder()).a["xn"][DL.XN_QUIET] == 0
+    a, b = both(rework_loop(), duration="1 d", seed=4)
+    assert isinstance(a, DeadlockError) and isinstance(b, DeadlockError)
+    assert (b.time, b.stations, str(b)) == (a.time, a.stations, str(a))
+    assert sorted(b.stations) == ["check", "m"]

@@ -24,6 +24,7 @@ queue (``qptr``: where each queue's list starts in ``sup``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -37,18 +38,21 @@ from twin.simulation.compiled import unit_time as UT
 from twin.simulation.watchdog import report_deadlock, server_clause, supply_clause
 
 # header of ``xn``: stations noted at this instant (count), the stuck station found, the next
-# station to check, then where each per-station or per-queue part of ``xn`` begins
-XN_NOTED, XN_DEAD, XN_SCAN, XN_WATCH, XN_SRC, XN_REG, XN_SEEN, XN_TODO, XN_QPTR, XN_SUP = \
-    range(10)
-XN_HEAD = 10
+# station to check, then where each per-station or per-queue part of ``xn`` begins, and
+# whether the line cannot deadlock (:func:`layout`: nothing is noted then)
+(XN_NOTED, XN_DEAD, XN_SCAN, XN_WATCH, XN_SRC, XN_REG, XN_SEEN, XN_TODO, XN_QPTR, XN_SUP,
+ XN_QUIET) = range(11)
+XN_HEAD = 11
 
 
-@flat_kernel
+@flat_kernel(inline=True)
 def blocked(u, dest, uni, x):
-    """Unit ``u`` holds a part for the full station ``dest``: note its station."""
+    """Unit ``u`` holds a part for the full station ``dest``: note its station (inlined: on
+    a line that cannot deadlock, a block costs one test of a flag)."""
     xn = x[8]
-    x[5][u, G.UX_BLK] = dest
-    _note(uni[u, L.U_ST], xn)
+    if xn[XN_QUIET] == 0:
+        x[5][u, G.UX_BLK] = dest
+        _note(uni[u, L.U_ST], xn)
 
 
 @flat_kernel
@@ -57,12 +61,12 @@ def unblocked(u, x):
     x[5][u, G.UX_BLK] = -1
 
 
-@flat_kernel
+@flat_kernel(inline=True)
 def supply_blocked(s, dest, sta, x):
     """Source ``s`` holds a part for the full station ``dest``: an infinite supply waits
     on it (note it); any other source can release more."""
-    if sta[s, L.SMODE] == 0:
-        xn = x[8]
+    xn = x[8]
+    if sta[s, L.SMODE] == 0 and xn[XN_QUIET] == 0:
         xn[xn[XN_SRC] + s] = dest
         _note(s, xn)
 
@@ -167,7 +171,12 @@ def layout(line: S.LineSpec, queues: list[int], starved: bool) -> np.ndarray:
     station of each; an assembly's base queue is its station's, its component queues
     follow in the order of its components) and, if ``starved`` (:func:`may_starve`), the
     watch flags of the stations from which a gathering station can be reached, as
-    :func:`twin.simulation.watchdog.wire` sets them for the SimPy engine."""
+    :func:`twin.simulation.watchdog.wire` sets them for the SimPy engine.
+
+    Without watched starved units a station waits only on the stations it sends to, so
+    stations that all wait on each other lie on a route cycle: a line without one cannot
+    deadlock, and its blocks are not noted (``xn[XN_QUIET]``; its units' blocks are then
+    not kept in ``ux`` either, which only a deadlock's search and message read)."""
     names = list(line.stations)
     index = {n: i for i, n in enumerate(names)}
     products = list(line.products)
@@ -219,6 +228,8 @@ def layout(line: S.LineSpec, queues: list[int], starved: bool) -> np.ndarray:
     starts = XN_HEAD + np.cumsum([0] + sizes[:-1])
     xn = np.zeros(XN_HEAD + sum(sizes), np.int64)
     xn[[XN_WATCH, XN_SRC, XN_REG, XN_SEEN, XN_TODO, XN_QPTR, XN_SUP]] = starts
+    reached = _reach(_nexts(line))
+    xn[XN_QUIET] = int(not starved and not any(n in reached(n) for n in names))
     xn[starts[0]:starts[0] + n_st] = watch
     xn[starts[5]:starts[5] + n_q + 1] = qptr
     xn[starts[6]:starts[6] + int(qptr[-1])] = [s for x in suppliers for s in x]
@@ -232,22 +243,8 @@ def may_starve(line: S.LineSpec) -> list[str]:
     block on one while the units wait in the other). Elsewhere a starved unit waits only on
     stations that can always deliver in the end."""
     st_ = line.stations
-    nexts = {n: {r.to for r in s.routes} | (
-        {s.rework_to} if isinstance(s, S.Inspection) and s.rework_to else set())
-        for n, s in st_.items()}
-    reach: dict[str, set[str]] = {}
-
-    def reached(n: str) -> set[str]:  # every station a part leaving n can come to
-        if n not in reach:
-            reach[n] = set()
-            todo = list(nexts[n])
-            while todo:
-                m = todo.pop()
-                if m not in reach[n]:
-                    reach[n].add(m)
-                    todo.extend(nexts[m])
-        return reach[n]
-
+    nexts = _nexts(line)
+    reached = _reach(nexts)
     assemblies = {n for n, s in st_.items() if isinstance(s, S.Assembly)}
     out = [f"station {n!r} on a route cycle upstream of an assembly station"
            for n in st_ if n in reached(n) and (reached(n) | {n}) & assemblies]
@@ -260,6 +257,31 @@ def may_starve(line: S.LineSpec) -> list[str]:
                 out.append(f"station {n!r} sends parts into {len(queues)} input queues of the "
                            f"assembly station {a!r}")
     return out
+
+
+def _nexts(line: S.LineSpec) -> dict[str, set[str]]:
+    """The stations each station can send a part to (routes, a rework loop)."""
+    return {n: {r.to for r in s.routes} | (
+        {s.rework_to} if isinstance(s, S.Inspection) and s.rework_to else set())
+        for n, s in line.stations.items()}
+
+
+def _reach(nexts: dict[str, set[str]]) -> Callable[[str], set[str]]:
+    """``reached(n)``: every station a part leaving ``n`` can come to (memoised)."""
+    reach: dict[str, set[str]] = {}
+
+    def reached(n: str) -> set[str]:
+        if n not in reach:
+            reach[n] = set()
+            todo = list(nexts[n])
+            while todo:
+                m = todo.pop()
+                if m not in reach[n]:
+                    reach[n].add(m)
+                    todo.extend(nexts[m])
+        return reach[n]
+
+    return reached
 
 
 def _products(line: S.LineSpec, nexts: dict[str, set[str]]) -> dict[str, set[str]]:
