@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from lines_for_tests import const, expo
+from lines_for_tests import expo
 
 from twin.data.checks import line_from_dict
 from twin.observation.recorder import Recorder
@@ -463,45 +462,6 @@ def test_auto_runs_a_supported_line_compiled() -> None:
         "out": {"type": "sink"}}}
     r = run(spec, duration=100.0)
     assert r.provenance["engine"] == "compiled" and r.provenance["engine_note"] == ""
-
-
-# --------------------------------------------------------------------------- ties
-
-def _constant_line() -> dict[str, Any]:
-    """Constant cycle times (events of different machines share instants) with random
-    failures: the tie rule matters here."""
-    return {"line": {"name": "ties"}, "products": {"A": {}}, "stations": {
-        "supply": {"type": "source", "product": "A", "to": "m1"},
-        "m1": {"type": "machine", "buffer": 2, "cycle_time": const(1.0), "to": "m2",
-               "failures": [{"ttf": expo(50.0), "ttr": expo(5.0)}]},
-        "m2": {"type": "machine", "buffer": 1, "servers": 2, "cycle_time": const(2.0),
-               "to": "m3"},
-        "m3": {"type": "machine", "buffer": 0, "cycle_time": const(0.9), "to": "out",
-               "failures": [{"ttf": expo(40.0), "ttr": expo(4.0)}]},
-        "out": {"type": "sink"}}}
-
-
-def test_tie_rule_constant_times_agree_statistically() -> None:
-    """With constant times the engines may order one instant's hand-overs differently (the
-    compiled engine hands over at once, in cascade; SimPy through zero-delay events), so
-    results are compared as KPIs: the paired differences of throughput and WIP over 8
-    replications have a 99.9 % t interval containing 0."""
-    from scipy import stats
-
-    diffs: dict[str, list[float]] = {"throughput_per_h": [], "wip_mean": []}
-    for seed in range(8):
-        a = run(_constant_line(), duration=20_000.0, warmup=500.0, seed=seed)
-        b = run(_constant_line(), duration=20_000.0, warmup=500.0, seed=seed,
-                engine="compiled")
-        for k in diffs:
-            diffs[k].append(b.kpis[k] - a.kpis[k])
-    for k, d in diffs.items():
-        x = np.asarray(d)
-        if not x.any():
-            continue  # identical in every replication
-        half = stats.t.ppf(0.9995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
-        assert abs(x.mean()) <= half, f"{k}: paired difference {x.mean():.4g} +/- {half:.3g}"
-
 
 
 def test_scenarios_choose_the_compiled_engine_by_default(tmp_path: Any) -> None:

@@ -100,8 +100,14 @@ def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
         ut[u, T_WAITUP] = 1
     elif ut[u, T_WORKING] == 1:
         ut[u, T_WORKING] = 0
-        ut[u, T_SKIP] += 1  # its pending end of step is void
         done = now - uf[u, F_T0]
+        if ufl[u, L.F_LEFT] - done <= 1e-9 * max(1.0, ufl[u, L.F_DURATION]):
+            # a stoppage at the very end of the work: done, as in Unit.work (an interrupted
+            # step with no work left returns; a failure due then strikes at the next step):
+            # its pending end of step (this instant) ends it
+            uni[u, L.U_DUE] = -1
+            return
+        ut[u, T_SKIP] += 1  # its pending end of step is void
         if ut[u, T_ACTW] == L.PRODUCING:  # (clamped as Unit.work: rounding may overshoot)
             for f in range(uni[u, L.U_F0], uni[u, L.U_F0] + uni[u, L.U_NF]):
                 fleft[f] = max(fleft[f] - done, 0.0)
