@@ -35,7 +35,7 @@ low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either
 generator per stream, drawn chunk after chunk."""
 LOOP_ERRORS = {1: "a random stream ran out of drawn values within one event",
                2: "one event moved more parts than the room kept for it (work list, "
-                  "transports or heap)",
+                  "transports or heap), or one instant held hundreds of timed events",
                3: "a part found no route for its product"}
 """What the loop's error codes (``n[FLAG_ERR]``) mean."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")

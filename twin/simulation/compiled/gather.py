@@ -212,12 +212,14 @@ def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
 
 @flat_kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, work, wn, x):
+        s_t, s_i, ht, hi, ql, gql, ut, uf, stx, op, opq, work, wn, x):
     """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
     Returns the new length of the work list."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     if ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now or ut[u, UT.T_PHASE] != UT.PH_TIMED:
         return wn  # a part came first
+    if ql[uni[u, L.U_WQ]] > 0:  # a part came at this instant, its hand-over queued: SimPy's
+        return wn  # request has it (triggered with the timeout), so the batch takes it
     gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
     ut[u, UT.T_PHASE] = UT.PH_FREE
     return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,

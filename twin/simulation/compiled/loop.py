@@ -15,11 +15,15 @@ is in :mod:`.unit_time`.
 
 The hand-overs an event causes are done in the same instant, in cascade, in the order the
 SimPy engine's zero-delay events take: a work list stands for SimPy's queue of events of the
-instant. A process that goes on without waiting (a sender whose part entered, a source with
-its next part) goes straight on (its action at the front of the list); one that resumes
-through an event (a blocked sender admitted, a server handed a part, a unit whose stoppage
-ended, an operator granted) is queued at the back, once per event SimPy passes through. So
-the two engines agree on every line where no two timed events fall on the same instant.
+instant. Timed events that fall on one instant are taken as SimPy takes them: every one
+scheduled before the instant, in scheduling order, ahead of the zero-delay events any of
+them queued (:func:`_begin` queues a heap event's own action at the front). A process that
+goes on without waiting (a sender whose part entered, a source with its next part) goes
+straight on (its action at the front of the list); one that resumes through an event (a
+blocked sender admitted, a server handed a part, a unit whose stoppage ended, an operator
+granted) is queued at the back, once per event SimPy passes through. So the two engines
+agree on every line where no two timed events fall on the same instant, and on most lines
+where they do (the tie rule in docs/ARCHITECTURE.md).
 The input buffers are SimPy's stores to the event: a put or get takes effect at once, the
 store's callback (serving a waiting unit, admitting a blocked sender) one event later, so a
 part handed to a waiting server holds its slot until then (:mod:`.stores`). A part sent along
@@ -220,6 +224,80 @@ def _choose(row, s, sta, rptr, rdest, rcum, rmode, ql, gql, pql, sbuf, spos, sle
 
 
 @flat_kernel
+def _begin(kind, who, now, wn, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst,
+           ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work, rel_i,
+           rel_f):
+    """Queue heap event ``(kind, who)`` at ``now`` [s] after ``wn`` rows of the work list.
+    Returns the new length and the end of the rows that are the event itself (one event,
+    from ``wn``: a unit's or a source's next action, a lot's parts); rows after it are
+    events of their own (those unit time sets going). A length of -1: no room (FAILED)."""
+    if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
+        wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
+                      sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs,
+                      shf, work, wn)
+        return wn, -1
+    if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
+        s = rel_i[who, 0]
+        if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
+            return wn, -1  # the source is done: no more lots from this row
+        if wn + rel_i[who, 1] + 8 > work.shape[0]:
+            n[FLAG_ERR] = 2
+            return -1, -1
+        for _ in range(rel_i[who, 1]):
+            work[wn, 0], work[wn, 1], work[wn, 2] = A_RELEASE, s, rel_i[who, 2]
+            wn += 1
+        if rel_f[who, 1] > 0.0:  # the next lot of a repeating row
+            rel_f[who, 0] += rel_f[who, 1]
+            _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
+        return wn, wn  # the lot's parts are released in one event
+    return _action(kind, who, work, wn)
+
+
+@flat_kernel(inline=True)
+def _action(kind, who, work, wn):
+    """:func:`_begin` for a heap event that is one action of a unit, a source or a transport
+    (inlined: the common case of the loop's hot path)."""
+    work[wn, 0], work[wn, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
+                                if kind == EV_SUPPLY else A_DUE if kind == EV_DUE
+                                else A_CARRIED if kind == EV_TRANSIT else A_WORK), who
+    work[wn, 2] = kind
+    if kind == EV_DUE:  # a batch's wait ends through its condition: one event later
+        return wn + 1, -1
+    return wn + 1, wn + 1
+
+
+@flat_kernel
+def _to_front(work, wi, w0, end):
+    """Move rows ``w0:end`` of the work list to ``wi``, ahead of rows ``wi:w0`` (three
+    reversals of ``wi:end``, in place)."""
+    _reverse(work, wi, end)
+    _reverse(work, wi, wi + end - w0)
+    _reverse(work, wi + end - w0, end)
+
+
+@flat_kernel
+def _reverse(work, lo, hi):
+    hi -= 1
+    while lo < hi:
+        for c in range(work.shape[1]):
+            work[lo, c], work[hi, c] = work[hi, c], work[lo, c]
+        lo += 1
+        hi -= 1
+
+
+@flat_kernel
+def _room(n, s_t, e_t, p_f, st_f, pc, ht):
+    """Whether the record arrays and the heap keep the room one more timed event of an
+    instant may use: a quarter of what the loop keeps before an instant begins, plus its
+    burst (:data:`SLACK`, ``n[N_SLACK]``). Only an instant of hundreds of timed events
+    uses the rest; the loop then stops with an error rather than write past an array."""
+    slack = n[N_SLACK] - SLACK + SLACK // 4
+    return (s_t.shape[0] - n[N_S] >= slack and e_t.shape[0] - n[N_E] >= slack
+            and p_f.shape[0] - n[N_P] >= slack and st_f.shape[0] - n[N_STOP] >= slack
+            and pc.shape[0] - n[N_PARTS] >= slack and ht.shape[0] - n[N_HEAP] >= slack)
+
+
+@flat_kernel
 def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr, rdest,
              rcum, rmode, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, qbuf, qh, ql, pqs,
              pqp, pqh, pql, gq, gqh, gql, pint, pc, s_t, s_i, e_t, e_i, p_f, p_i, st_f, st_i,
@@ -263,37 +341,40 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         if n[N_HEAP] == 0 or ht[0] >= until:
             clock[0] = now
             return DONE
+        seq0 = n[N_SEQ]  # what is scheduled from here on belongs to this instant
         t, kind, who = _heap_pop(ht, hi, n)
         now = t
-        wn, wi, bound = 1, 0, 0  # work[bound:] are events of their own (SimPy's queue)
-        if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
-            wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
-                          sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc,
-                          shs, shf, work)
-        elif kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
-            s = rel_i[who, 0]
-            wn = 0
-            if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
-                continue  # the source is done: no more lots from this row
-            if rel_i[who, 1] + 8 > work.shape[0]:
-                n[FLAG_ERR] = 2
+        wi = 0  # work[wi:wn] is SimPy's queue of this instant; work[bound:] are events of
+        if kind >= UT.EV_FIRST or kind == EV_RELEASE:  # their own
+            wn, bound = _begin(kind, who, now, 0, sta, uni, ufl, fleft, gq, gqh, gql, sbuf,
+                               spos, slen, sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf,
+                               op, opq, shc, shs, shf, work, rel_i, rel_f)
+            if wn < 0:
                 return FAILED
-            for _ in range(rel_i[who, 1]):
-                work[wn, 0], work[wn, 1], work[wn, 2] = A_RELEASE, s, rel_i[who, 2]
-                wn += 1
-            if rel_f[who, 1] > 0.0:  # the next lot of a repeating row
-                rel_f[who, 0] += rel_f[who, 1]
-                _heap_push(ht, hi, n, now + max(0.0, rel_f[who, 0] - now), EV_RELEASE, who)
-            bound = wn  # the lot's parts are released in one event
         else:
-            work[0, 0], work[0, 1] = (A_ARRIVAL if kind == EV_ARRIVAL else A_SUPPLY
-                                      if kind == EV_SUPPLY else A_DUE if kind == EV_DUE
-                                      else A_CARRIED if kind == EV_TRANSIT else A_WORK), who
-            work[0, 2] = kind
+            wn, bound = _action(kind, who, work, 0)
         while True:
             if wi >= bound:  # the last event is over: the transports sent in it start
                 if tq[0] > 0:  # (SimPy's urgent Initialize, ahead of the queued events)
                     TR.depart(ht, hi, n, tr)
+                if n[N_HEAP] > 0 and ht[0] == now and hi[0, 0] < seq0:
+                    # a timed event of this instant scheduled before it comes ahead of the
+                    # zero-delay events the instant's events queued (as in SimPy)
+                    if not _room(n, s_t, e_t, p_f, st_f, pc, ht):
+                        n[FLAG_ERR] = 2
+                        return FAILED
+                    t, kind, who = _heap_pop(ht, hi, n)
+                    w0 = wn
+                    wn, end = _begin(kind, who, now, w0, sta, uni, ufl, fleft, gq, gqh, gql,
+                                     sbuf, spos, slen, sconst, ht, hi, s_t, s_i, st_f, st_i,
+                                     n, ut, uf, cf, op, opq, shc, shs, shf, work, rel_i,
+                                     rel_f)
+                    if wn < 0:
+                        return FAILED
+                    if end > w0:  # the event itself: first in the queue, as one event
+                        _to_front(work, wi, w0, end)
+                        bound = wi + end - w0
+                    continue
                 if wi >= wn:
                     break
                 bound = wi + 1
@@ -420,8 +501,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                                  stx, work, wn, x)
                 elif act == A_DUE:
                     wn = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq,
-                               work, wn, x)
+                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, ql, gql, ut, uf, stx, op,
+                               opq, work, wn, x)
                 else:  # handed a part while it waited: it goes on gathering
                     wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                                   sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,

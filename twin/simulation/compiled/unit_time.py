@@ -365,13 +365,13 @@ def _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, o
 
 @flat_kernel
 def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, sconst, ht, hi,
-          s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work):
+          s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs, shf, work, wn):
     """A heap event of this module: a calendar-time failure or its repair (``cf`` row
     ``who``), a maintenance stop or its end (unit ``who``), a shift change (``shs``: the
     next change, working now; ``shf[0]``: the start of its week [s]), or the start at t = 0
     (SimPy's processes in station order: an infinite supply fills what it can, each unit asks
-    for its first part). Returns the length of the work list."""
-    wn = 0
+    for its first part). What it sets going is queued after ``wn`` rows of the work list,
+    each as an event of its own; returns the new length of the work list."""
     if kind == EV_BOOT:
         for s in range(sta.shape[0]):
             if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 0:
