@@ -16,10 +16,11 @@ message is built here, in :func:`report`, with the SimPy engine's words).
 
 Starved units are watched only on lines where they can be held in a deadlock
 (:func:`may_starve`): elsewhere a plain line pays one test of a flag when a unit starts to
-wait. Everything lives in ``xn`` (one int64 array, the last of the loop's ``x`` tuple):
-a header, then per station the watch flag, the destination an infinite supply is blocked
-on, the noted flag and the search's marks, the search's stack, and the suppliers of each
-queue (``qptr``: where each queue's list starts in ``sup``).
+wait; and a line that also has no route cycle cannot deadlock at all, so its blocks are not
+noted either (:func:`layout`). Everything lives in ``xn`` (one int64 array, the last of
+the loop's ``x`` tuple): a header, then per station the watch flag, the destination an
+infinite supply is blocked on, the noted flag and the search's marks, the search's stack,
+and the suppliers of each queue (``qptr``: where each queue's list starts in ``sup``).
 """
 
 from __future__ import annotations
