@@ -285,13 +285,13 @@ def _reverse(work, lo, hi):
         hi -= 1
 
 
-@flat_kernel
-def _room(n, s_t, e_t, p_f, st_f, pc, ht):
-    """Whether the record arrays and the heap keep the room one more timed event of an
-    instant may use: a quarter of what the loop keeps before an instant begins, plus its
-    burst (:data:`SLACK`, ``n[N_SLACK]``). Only an instant of hundreds of timed events
-    uses the rest; the loop then stops with an error rather than write past an array."""
-    slack = n[N_SLACK] - SLACK + SLACK // 4
+@flat_kernel(inline=True)
+def _room(n, s_t, e_t, p_f, st_f, pc, ht, slack):
+    """Whether the record arrays and the heap keep ``slack`` free rows each: before an
+    instant the loop keeps ``n[N_SLACK]`` (else GROW); a timed event taken later in the
+    instant needs a quarter of :data:`SLACK` plus the line's burst. Only an instant of
+    hundreds of timed events uses the rest; the loop then stops with an error rather than
+    write past an array."""
     return (s_t.shape[0] - n[N_S] >= slack and e_t.shape[0] - n[N_E] >= slack
             and p_f.shape[0] - n[N_P] >= slack and st_f.shape[0] - n[N_STOP] >= slack
             and pc.shape[0] - n[N_PARTS] >= slack and ht.shape[0] - n[N_HEAP] >= slack)
@@ -328,11 +328,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         if n[FLAG_REFILL]:
             clock[0] = now
             return REFILL
-        slack = n[N_SLACK]
-        if (s_t.shape[0] - n[N_S] < slack or e_t.shape[0] - n[N_E] < slack
-                or p_f.shape[0] - n[N_P] < slack or st_f.shape[0] - n[N_STOP] < slack
-                or pc.shape[0] - n[N_PARTS] < slack or ht.shape[0] - n[N_HEAP] < slack
-                or sg[4][0] >= AL.SLACK_ROWS):
+        if not _room(n, s_t, e_t, p_f, st_f, pc, ht, n[N_SLACK]) or sg[4][0] >= AL.SLACK_ROWS:
             clock[0] = now
             return GROW
         if n[FLAG_RING]:  # a buffer or a line of blocked senders nears its ring's end
@@ -360,7 +356,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 if n[N_HEAP] > 0 and ht[0] == now and hi[0, 0] < seq0:
                     # a timed event of this instant scheduled before it comes ahead of the
                     # zero-delay events the instant's events queued (as in SimPy)
-                    if not _room(n, s_t, e_t, p_f, st_f, pc, ht):
+                    if not _room(n, s_t, e_t, p_f, st_f, pc, ht,
+                                 n[N_SLACK] - SLACK + SLACK // 4):
                         n[FLAG_ERR] = 2
                         return FAILED
                     t, kind, who = _heap_pop(ht, hi, n)
