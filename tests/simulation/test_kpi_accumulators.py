@@ -337,3 +337,26 @@ def test_a_batch_cycle_across_the_start_of_the_window() -> None:
     for r in (a, b):
         assert r.stations["effectiveness"].iloc[0] == pytest.approx(0.96, rel=1e-12)
     assert_same_kpis(a, b)
+
+
+def test_a_part_that_ends_and_starts_again_at_one_station_in_one_instant() -> None:
+    """A part routed back to the station it left starts its next cycle there at the
+    instant the last one ended. Its items pair each end with the start recorded before
+    it (by hand: cycles [1, 2] and [2, 5]); sorting a start before an end at equal times
+    paired the first end with the second start (a cycle of no length) and left the second
+    end without its start, so an item cut by the window's start counted whole."""
+    from twin.observation.kpis import item_starts
+
+    events = pd.DataFrame({
+        "time": [1.0, 2.0, 2.0, 5.0], "part": [0, 0, 0, 0],
+        "product": pd.Categorical(["A"] * 4), "station": pd.Categorical(["m"] * 4),
+        "kind": pd.Categorical(["start", "end", "start", "end"])})
+    items = item_starts(events, 0.0, 10.0)
+    assert items["start"].tolist() == [1.0, 2.0] and items["end"].tolist() == [2.0, 5.0]
+    spec = {"line": {"name": "loop"}, "products": {"A": {}}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": expo(2.0), "to": "m"},
+        "m": {"type": "machine", "servers": 2, "cycle_time": expo(1.5),
+              "routes": [{"to": "m", "probability": 0.5}, {"to": "out", "probability": 0.5}]},
+        "out": {"type": "sink"}}}
+    a, b = both(spec, duration=2_000.0, warmup=77.7, seed=3)
+    assert_same_kpis(a, b)

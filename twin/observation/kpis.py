@@ -177,7 +177,7 @@ def item_starts(events: pd.DataFrame, t0: float, t1: float) -> pd.DataFrame:
     part = ev["part"].to_numpy()
     time = ev["time"].to_numpy(dtype=float)
     is_end = (ev["kind"] == "end").to_numpy()
-    order = np.lexsort((is_end, time, part, station))  # a start sorts before its end
+    order = np.lexsort((np.arange(len(ev)), time, part, station))  # then as recorded
     station, part, time, is_end = station[order], part[order], time[order], is_end[order]
     product = products.cat.codes.to_numpy()[order]
     prev = np.roll(np.arange(len(order)), 1)
