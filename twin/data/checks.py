@@ -151,7 +151,8 @@ def schema_problems(error: ValidationError) -> list[Problem]:
 # --------------------------------------------------------------------------- topology
 
 
-def _successors(name: str, st: Any) -> list[str]:
+def successors(st: Any) -> list[str]:
+    """The stations a station can send a part to: its routes, then its rework loop."""
     nxt = [r.to for r in st.routes]
     if isinstance(st, S.Inspection) and st.rework_to:
         nxt.append(st.rework_to)
@@ -577,7 +578,7 @@ def _flow_problems(line: S.LineSpec) -> list[Problem]:
     # Every station must be able to reach a sink.
     back: dict[str, set[str]] = {n: set() for n in stations}
     for n, st in stations.items():
-        for m in _successors(n, st):
+        for m in successors(st):
             back[m].add(n)
     can_exit = set(sinks)
     frontier = list(sinks)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from twin.data import spec as S
+from twin.data.checks import successors
 from twin.fit.estimates import Estimate, duration, proportion
 from twin.fit.timeline import UnitHistory
 
@@ -78,10 +79,8 @@ def spec_edges(line: Any) -> set[tuple[str, str]]:
     sinks = {n for n, s in line.stations.items() if isinstance(s, S.Sink)}
     out: set[tuple[str, str]] = set()
     for name, st in line.stations.items():
-        for r in st.routes:
-            out.add((name, END if r.to in sinks else r.to))
-        if getattr(st, "rework_to", None):
-            out.add((name, st.rework_to))
+        for to in successors(st):
+            out.add((name, END if to in sinks else to))
     return out
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from twin.data import spec as S
+from twin.data.checks import successors
 from twin.kernels.jit import flat_kernel
 from twin.simulation.compiled import gather as G
 from twin.simulation.compiled import loop as L
@@ -261,10 +262,8 @@ def may_starve(line: S.LineSpec) -> list[str]:
 
 
 def _nexts(line: S.LineSpec) -> dict[str, set[str]]:
-    """The stations each station can send a part to (routes, a rework loop)."""
-    return {n: {r.to for r in s.routes} | (
-        {s.rework_to} if isinstance(s, S.Inspection) and s.rework_to else set())
-        for n, s in line.stations.items()}
+    """The stations each station can send a part to (:func:`twin.data.checks.successors`)."""
+    return {n: set(successors(s)) for n, s in line.stations.items()}
 
 
 def _reach(nexts: dict[str, set[str]]) -> Callable[[str], set[str]]:
