@@ -177,8 +177,7 @@ def _stopped_servers_line() -> dict[str, Any]:
     """A mix of two products sent to the less loaded of two machines, on whole seconds: one
     with three servers, setups on product change and planned maintenance, one with no
     buffer and calendar-time failures, then an inspection. Stoppages fall on the instants
-    cycles end; SimPy interrupts a unit through an urgent event, which the loop takes at
-    once, so an instant's order can differ from SimPy's here and the runs go apart."""
+    parts arrive and cycles end."""
     return {"line": {"name": "stopped"}, "products": {"A": {}, "B": {}}, "stations": {
         "src": {"type": "source", "mix": {"A": 0.2, "B": 0.8}, "interarrival": const(1.0),
                 "to": ["m0a", "m0b"]},
@@ -194,15 +193,151 @@ def _stopped_servers_line() -> dict[str, Any]:
         "out": {"type": "sink"}}}
 
 
+def _idle_stop_line() -> dict[str, Any]:
+    """Two servers stopped (maintenance, calendar-time failures) at the instants parts
+    arrive every whole second."""
+    return _line("idle-stop", {
+        "src": {"type": "source", "product": "A", "interarrival": const(1.0), "to": "m"},
+        "m": {"type": "machine", "servers": 2, "buffer": 2, "cycle_time": const(1.0),
+              "maintenance": {"every": "9 s", "duration": const(3.0), "first": "4 s"},
+              "failures": [{"basis": "calendar", "ttf": expo(20.0), "ttr": const(2.0)}],
+              "to": "out"}})
+
+
+def arrivals_at_stops(tables: dict[str, pd.DataFrame]) -> int:
+    """Parts that arrive at a station at the instant a stoppage begins there."""
+    ev = tables["events"]
+    arrive = ev[ev["kind"] == "arrive"]
+    stops = set(zip(tables["stops"]["start"], tables["stops"]["station"], strict=True))
+    return sum((t, s) in stops for t, s in zip(arrive["time"], arrive["station"], strict=True))
+
+
+@pytest.mark.parametrize("make", [_stopped_servers_line, _idle_stop_line],
+                         ids=["stopped-servers", "idle-stop"])
+def test_an_idle_unit_stopped_as_a_part_comes_takes_it(make: Any) -> None:
+    """A stoppage of an idle unit withdraws its request for a part two events later (SimPy:
+    the stop event, then the condition ``get | next_stop`` it waits on), so a part put at
+    that instant by an event scheduled before it is handed to the stopped unit, which starts
+    it once the stop is over (before, the compiled engine took the unit out of the queue at
+    once: another unit took the part, and the runs went apart in every seed)."""
+    spec = line_from_dict(make())
+    for seed in (0, 1):
+        tables = assert_same_tables(spec, seed, 2000.0)
+        assert arrivals_at_stops(tables) >= 20
+
+
+def _urgent_end_line() -> dict[str, Any]:
+    """Two machines feeding one; the second (``ma``) starts each cycle after the first and
+    has planned maintenance at the instants its cycles end."""
+    return _line("urgent", {
+        "s2": {"type": "source", "product": "A", "interarrival": const(1.0), "to": "mb"},
+        "s1": {"type": "source", "product": "A", "interarrival": const(1.0), "to": "ma"},
+        "mb": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "c"},
+        "ma": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "c",
+               "maintenance": {"every": "10 s", "duration": const(2.0), "first": "5 s"}},
+        "c": {"type": "machine", "buffer": 5, "cycle_time": const(0.4), "to": "out"}})
+
+
+def test_a_stoppage_at_the_end_of_a_cycle_ends_it_first() -> None:
+    """A stoppage at the very instant a cycle ends interrupts the unit through SimPy's
+    urgent ``Interruption``: the cycle ends at once, ahead of the instant's other timed
+    events, so ``ma``'s part reaches ``c`` before ``mb``'s although ``mb``'s cycle was
+    scheduled first (before, the compiled engine ended it at its own timed event, after
+    ``mb``'s)."""
+    spec = line_from_dict(_urgent_end_line())
+    tables = assert_same_tables(spec, 0, 300.0)
+    assert stops_at_ends(tables) >= 25
+    ev = tables["events"]
+    arrive = ev[(ev["kind"] == "arrive") & (ev["station"] == "c")]
+    starts = set(tables["stops"]["start"])
+    first = arrive.groupby("time")["part"].first()  # the part that came first, per instant
+    made = ev[ev["kind"] == "created"].set_index("part")["station"]
+    assert sum(made[p] == "s1" for t, p in first.items() if t in starts) >= 25
+
+
+def _first_stop_line() -> dict[str, Any]:
+    """An infinite supply into a machine with no buffer whose first maintenance and
+    calendar-time failure fall due at the instants its cycles end."""
+    return _line("first-stop", {
+        "src": {"type": "source", "product": "A", "to": "m"},
+        "m": {"type": "machine", "buffer": 0, "cycle_time": const(1.0), "to": "n",
+              "maintenance": {"every": "7 s", "duration": const(2.0), "first": "1 s"},
+              "failures": [{"basis": "calendar", "ttf": const(5.0), "ttr": const(1.0)}]},
+        "n": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "out"}})
+
+
+def test_stoppage_clocks_start_after_their_unit() -> None:
+    """SimPy starts a unit's process, then its calendar-time failures and maintenance,
+    station after station: a unit that takes its first part at t = 0 schedules the end of
+    its cycle before its first stop, so at t = 1 s the cycle ends, the next part starts and
+    the maintenance then interrupts it (before, the compiled engine scheduled every stop
+    before the run started, and the part waited for the end of the maintenance)."""
+    spec = line_from_dict(_first_stop_line())
+    tables = assert_same_tables(spec, 0, 300.0)
+    ev = tables["events"]
+    assert ((ev["time"] == 1.0) & (ev["station"] == "m") & (ev["kind"] == "start")).any()
+
+
+def _sparse_batch_line() -> dict[str, Any]:
+    """A batch of 3 with ``max_wait`` = 2 s fed a part every 2 s through a machine of 1 s:
+    the next part comes at the very instant the wait falls due, by a timed event scheduled
+    after the wait's timer."""
+    return _line("sparse", {
+        "src": {"type": "source", "product": "A", "interarrival": const(2.0), "to": "m1"},
+        "m1": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "bat"},
+        "bat": {"type": "batch", "batch_size": 3, "max_wait": "2 s", "cycle_time": const(2.0),
+                "to": "out"}})
+
+
+def test_a_batch_starts_without_a_part_put_after_its_wait_fell_due() -> None:
+    """SimPy's batch resumes from ``get | timeout`` through the condition its timer
+    triggered: a part put at that instant by an event scheduled after the timer arrives
+    too late and waits for the next batch (before, the compiled engine let any part put at
+    that instant join, which also hid the timers of earlier waits of the same batch)."""
+    spec = line_from_dict(_sparse_batch_line())
+    tables = assert_same_tables(spec, 0, 600.0)
+    ev = tables["events"]
+    bat = ev[ev["station"] == "bat"]
+    arrived = set(zip(bat.loc[bat["kind"] == "arrive", "part"],
+                      bat.loc[bat["kind"] == "arrive", "time"], strict=True))
+    starts = bat[bat["kind"] == "start"]
+    left = {t for p, t in arrived if t in set(starts["time"])} - {
+        t for p, t in zip(starts["part"], starts["time"], strict=True) if (p, t) in arrived}
+    assert len(left) >= 50  # batches that started as a part arrived without it
+
+
+def _split_line() -> dict[str, Any]:
+    """An infinite supply releasing lots of two parts (two products) to the less loaded of
+    two three-server machines, each sending on to the less loaded of two more, on whole
+    seconds but for one uniform cycle time. The engines still order some instants of this
+    line differently (a station's load counted in the middle of an instant, while parts
+    handed to its servers wait to be taken up), so the runs go apart."""
+    return {"line": {"name": "split"}, "products": {"A": {}, "B": {}}, "stations": {
+        "src": {"type": "source", "mix": {"A": 0.85, "B": 1.0}, "lot_size": 2,
+                "to": ["m0a", "m0b"]},
+        "m0a": {"type": "machine", "servers": 3, "buffer": 2, "cycle_time": const(2.0),
+                "product_cycle_time": {"B": const(1.0)}, "to": ["m1a", "m1b"]},
+        "m0b": {"type": "machine", "servers": 3, "buffer": 2,
+                "cycle_time": {"dist": "uniform", "low": "1 s", "high": "3 s"},
+                "product_cycle_time": {"B": const(1.0)}, "to": ["m1a", "m1b"]},
+        "m1a": {"type": "machine", "buffer": 3, "cycle_time": const(1.0), "to": "m2"},
+        "m1b": {"type": "machine", "buffer": 3, "cycle_time": const(2.0),
+                "product_cycle_time": {"B": const(1.0)}, "to": "m2"},
+        "m2": {"type": "machine", "cycle_time": const(0.5), "to": "out"},
+        "out": {"type": "sink"}}}
+
+
 def _differences(spec: dict[str, Any], seeds: range, duration: float, warmup: float,
-                 station: str) -> tuple[dict[str, np.ndarray], int]:
-    """Paired differences (compiled - SimPy, same seed) of throughput, mean WIP and the
-    utilisation of ``station``, and how many seeds gave other tables."""
+                 stations: tuple[str, ...]) -> tuple[dict[str, np.ndarray], int]:
+    """Paired differences (compiled - SimPy, same seed) of throughput, mean WIP, mean lead
+    time and the utilisation of ``stations`` (and the SimPy means, keyed ``mean <kpi>``),
+    and how many seeds gave other tables."""
     def measure(r: RunResult) -> dict[str, float]:
         st = r.tables["stations"].set_index("station")
-        return {"throughput_per_h": r.kpis["throughput_per_h"], "wip_mean": r.kpis["wip_mean"],
-                "utilisation": float(st.loc[station, "utilisation"])}
+        return {**{k: r.kpis[k] for k in ("throughput_per_h", "wip_mean", "lead_time_mean_h")},
+                **{f"utilisation {s}": float(st.loc[s, "utilisation"]) for s in stations}}
 
+    means: dict[str, list[float]] = {}
     diffs: dict[str, list[float]] = {}
     other = 0
     for seed in seeds:
@@ -212,22 +347,44 @@ def _differences(spec: dict[str, Any], seeds: range, duration: float, warmup: fl
         ma, mb = measure(a), measure(b)
         for k in ma:
             diffs.setdefault(k, []).append(mb[k] - ma[k])
-    return {k: np.asarray(v) for k, v in diffs.items()}, other
+            means.setdefault(f"mean {k}", []).append(ma[k])
+    return {**{k: np.asarray(v) for k, v in diffs.items()},
+            **{k: np.asarray(v) for k, v in means.items()}}, other
 
 
-def test_ties_at_interrupts_agree_statistically() -> None:
-    """Where the runs still go apart (stoppages at the instants cycles end, on units of a
-    station with several servers), the KPIs agree in distribution: the paired differences
-    over 10 replications (same seed on both engines) of throughput, mean WIP and the first
-    machine's utilisation each have a 99.9 % Student-t interval containing 0 (the paired t
-    test, as ``scipy.stats.ttest_rel``); a KPI that never differs would test nothing and
-    fails the test."""
-    diffs, other = _differences(_stopped_servers_line(), range(10), 2000.0, 100.0, "m0a")
-    assert other >= 5
-    for k, x in diffs.items():
+@pytest.fixture(scope="module")
+def split_differences() -> tuple[dict[str, np.ndarray], int]:
+    """:func:`_differences` of :func:`_split_line` over 10 seeds (2,000 s after 100 s)."""
+    return _differences(_split_line(), range(10), 2000.0, 100.0, ("m0a", "m0b", "m2"))
+
+
+def test_ties_that_still_differ_agree_statistically(
+        split_differences: tuple[dict[str, np.ndarray], int]) -> None:
+    """Where the runs still go apart (:func:`_split_line`, every seed), throughput and the
+    utilisations agree in distribution: the paired differences over 10 replications (same
+    seed on both engines) each have a 99.9 % Student-t interval containing 0 (the paired t
+    test, checked against ``scipy.stats.ttest_rel``); a KPI that never differs would test
+    nothing and fails the test."""
+    diffs, other = split_differences
+    assert other == 10
+    for k in ("throughput_per_h", "utilisation m0a", "utilisation m0b", "utilisation m2"):
+        x = diffs[k]
         assert x.any(), f"{k}: no difference in any replication, the check is vacuous"
         half = stats.t.ppf(0.9995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
         assert abs(x.mean()) <= half, f"{k}: paired difference {x.mean():.4g} +/- {half:.3g}"
+        assert stats.ttest_rel(x, np.zeros_like(x)).pvalue > 0.001
+
+
+def test_the_known_bias_where_ties_still_differ_is_small(
+        split_differences: tuple[dict[str, np.ndarray], int]) -> None:
+    """A known defect, bounded: on :func:`_split_line` the compiled engine's mean WIP and
+    mean lead time are slightly but systematically lower than SimPy's (measured: WIP
+    -0.055 parts of 19.4, -0.28 %, paired t test p = 2e-5; lead time -0.4 %, p = 0.006).
+    Each paired mean difference must stay within 1 % of the SimPy mean."""
+    diffs, _ = split_differences
+    for k in ("wip_mean", "lead_time_mean_h"):
+        rel = abs(diffs[k].mean()) / diffs[f"mean {k}"].mean()
+        assert diffs[k].any() and rel < 0.01, f"{k}: {rel:.2%} of the mean"
 
 
 @pytest.mark.parametrize(("make", "tag"), [

@@ -36,7 +36,8 @@ generator per stream, drawn chunk after chunk."""
 LOOP_ERRORS = {1: "a random stream ran out of drawn values within one event",
                2: "one event moved more parts than the room kept for it (work list, "
                   "transports or heap), or one instant held hundreds of timed events",
-               3: "a part found no route for its product"}
+               3: "a part found no route for its product",
+               4: "internal error: a stopped unit left a queue of idle units it was not in"}
 """What the loop's error codes (``n[FLAG_ERR]``) mean."""
 UT_ARRAYS = ("ut", "uf", "stx", "cf", "op", "opq", "shc", "shs", "shf")
 """The arrays of unit time (:mod:`.unit_time`), last arguments of the loop."""
@@ -296,8 +297,9 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
         st_f=np.zeros((FIRST_ROWS, 2)), st_i=np.zeros((FIRST_ROWS, 2), np.int64)))
     a.update(tin=np.zeros((n_st, TR.TIN_COLS), np.int64), tq=np.zeros(rows + 1, np.int64),
              tqt=np.zeros(rows))
-    # t = 0: every unit idle (recorded), as in LineModel; units and infinite supplies start
-    # at the first event, in station order (unit_time.EV_BOOT)
+    # t = 0: every unit idle (recorded), as in LineModel; sources, units and their stoppage
+    # clocks start at the first event, in station order (unit_time.EV_BOOT); the shift
+    # clock before them
     uni = a["uni"]
     for u in range(n_u):
         uni[u, L.U_ACT] = L.IDLE
@@ -306,13 +308,6 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
         a["s_t"][i], a["s_i"][i, 0], a["s_i"][i, 1] = 0.0, u, L.IDLE
         n[L.N_S] = i + 1
     L._heap_push(a["ht"], a["hi"], n, 0.0, UT.EV_BOOT, 0)
-    sta = a["sta"]
-    for s in range(n_st):  # arrivals start in station order
-        if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 1 and sta[s, L.LIMIT] != 0:
-            gap = L._draw(sta[s, L.ARRSTREAM], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
-            L._heap_push(a["ht"], a["hi"], n, gap, L.EV_ARRIVAL, s)
-    for r in range(a["rel_i"].shape[0]):  # release schedules, in the order of their rows
-        L._heap_push(a["ht"], a["hi"], n, max(0.0, float(a["rel_f"][r, 0])), L.EV_RELEASE, r)
     UT.start(a)
     return a
 

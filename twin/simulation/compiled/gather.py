@@ -30,9 +30,9 @@ PLAIN, BATCH, ASSEMBLY = 0, 1, 2
 X_KIND, X_BSIZE, X_BMIN, X_ASM0, X_ASMN, X_OUT, X_Q0, X_QN = range(8)
 X_COLS = 8
 # columns of ``ux`` (int, one row per unit): phase, parts held, next part to send, the station
-# it is blocked on (-1: none)
-UX_PH, UX_N, UX_SENT, UX_BLK = range(4)
-UX_COLS = 4
+# it is blocked on (-1: none), timers of timed waits still pending (the last is the wait's)
+UX_PH, UX_N, UX_SENT, UX_BLK, UX_TIMERS = range(5)
+UX_COLS = 5
 # columns of ``uxf`` (float, one row per unit): first part loaded [s], end of the timed wait
 UF_FIRST, UF_DUE = range(2)
 # phases of a gathering unit
@@ -170,6 +170,7 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                 due = now + (uxf[u, UF_FIRST] + gwait[s] - now)
                 uxf[u, UF_DUE] = due
                 L._heap_push(ht, hi, n, due, L.EV_DUE, u)
+                ux[u, UX_TIMERS] += 1
             else:
                 ux[u, UX_PH] = GATHER
                 DL.starving(s, x)
@@ -216,10 +217,11 @@ def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, 
     """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
     Returns the new length of the work list."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
+    ux[u, UX_TIMERS] -= 1
+    if ux[u, UX_TIMERS] > 0:  # the timer of an earlier wait (a part came first): SimPy's
+        return wn  # timeout fires, but the condition it was in is done
     if ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now or ut[u, UT.T_PHASE] != UT.PH_TIMED:
         return wn  # a part came first
-    if ql[uni[u, L.U_WQ]] > 0:  # a part came at this instant, its hand-over queued: SimPy's
-        return wn  # request has it (triggered with the timeout), so the batch takes it
     gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
     ut[u, UT.T_PHASE] = UT.PH_FREE
     return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,

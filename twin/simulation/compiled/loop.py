@@ -55,8 +55,12 @@ FI_TTF, FI_TTR, FI_MODE = range(3)
 EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE, EV_TRANSIT = range(7)
 # work-list actions within one instant (from A_FREED on: those of :mod:`.stores` and
 # :mod:`.gather`)
+# (A_OPEN: a source starts, at t = 0: its first arrival or its lots are scheduled)
 (A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_DUE,
- A_STORED, A_CARRIED) = range(10)
+ A_STORED, A_CARRIED, A_OPEN) = range(11)
+W_CUT = -2
+"""Third column of an A_WORK row for work that a stoppage ended at its very end (SimPy's
+urgent ``Interruption``): it ends now, and its pending heap event is void."""
 # state codes (twin.observation.recorder.STATES)
 PRODUCING, IDLE, BLOCKED, DOWN = 0, 1, 2, 4
 # event codes (twin.observation.recorder.EVENTS)
@@ -232,10 +236,12 @@ def _begin(kind, who, now, wn, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, s
     from ``wn``: a unit's or a source's next action, a lot's parts); rows after it are
     events of their own (those unit time sets going). A length of -1: no room (FAILED)."""
     if kind >= UT.EV_FIRST:  # calendar-time failures, maintenance, shifts
+        w0 = wn
         wn = UT.timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen,
                       sconst, ht, hi, s_t, s_i, st_f, st_i, n, ut, uf, cf, op, opq, shc, shs,
                       shf, work, wn)
-        return wn, -1
+        end = UT.urgent_first(work, w0, wn)  # work a stoppage ended goes on first
+        return wn, (end if end > w0 else -1)
     if kind == EV_RELEASE:  # a lot of a release schedule (row ``who``)
         s = rel_i[who, 0]
         if sta[s, LIMIT] >= 0 and sta[s, MADE] >= sta[s, LIMIT]:
@@ -433,8 +439,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 u = a
                 s = uni[u, U_ST]
                 due = uni[u, U_DUE]
-                if b == EV_WORK:
-                    if ut[u, UT.T_SKIP] > 0:  # a step a stoppage interrupted
+                if b == EV_WORK or b == W_CUT:
+                    if b == EV_WORK and ut[u, UT.T_SKIP] > 0:  # a step a stoppage cut short
                         ut[u, UT.T_SKIP] -= 1
                         continue
                     ut[u, UT.T_WORKING] = 0
@@ -450,8 +456,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         st_f[k, 0], st_f[k, 1] = now, ttr
                         st_i[k, 0], st_i[k, 1] = u, fint[due, FI_MODE]
                         n[N_STOP] = k + 1
-                        UT.hold(u, UT.T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t,
-                                s_i, n)
+                        wn = UT.hold(u, UT.T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql,
+                                     s_t, s_i, n, work, wn)
                         _heap_push(ht, hi, n, now + ttr, EV_REPAIRED, u)
                         continue
                 else:  # repaired: back to work, with the next time to failure
@@ -555,6 +561,26 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP if b > 1 else UT.A_TOOK, a, b - 1
                 wn += 1
                 continue
+            elif act == A_OPEN or act == UT.A_CLOCKS:  # at t = 0, in SimPy's order
+                if act == UT.A_CLOCKS:
+                    UT.clocks(a, cf, ut, uf, sbuf, spos, slen, sconst, ht, hi, n)
+                elif sta[a, SMODE] == 1:  # renewal arrivals: the first one
+                    if sta[a, LIMIT] != 0:
+                        gap = _draw(sta[a, ARRSTREAM], sbuf, spos, slen, sconst, n)
+                        _heap_push(ht, hi, n, now + gap, EV_ARRIVAL, a)
+                else:  # a release schedule: its rows, in order
+                    for r in range(rel_i.shape[0]):
+                        if rel_i[r, 0] == a:
+                            _heap_push(ht, hi, n, now + max(0.0, rel_f[r, 0] - now), EV_RELEASE, r)
+                continue
+            elif act == UT.A_LEAVE:  # a stopped idle unit withdraws its request, b events on
+                if b > 1:
+                    work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_LEAVE, a, b - 1
+                    wn += 1
+                elif UT.leave(a, ut, uni, gq, gqh, gql, n):  # its stop is over: it asks again
+                    wi -= 1
+                    work[wi, 0], work[wi, 1] = A_TAKE, a
+                continue
             elif act == UT.A_TOOK:  # unit a was handed a part
                 wn = UT.took(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                              sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
@@ -605,6 +631,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     if x[0][dest, G.X_KIND] == G.PLAIN:
                         sta[dest, HOLD] += 1
                         uni[v, U_PART] = part
+                        ut[v, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of idle units
                         hops = stx[dest, UT.X_HOPS]
                     else:  # a batch or assembly unit gathering parts
                         hops = G.handed(v, part, now, sta, uni, s_t, s_i, n, ut, stx, x)

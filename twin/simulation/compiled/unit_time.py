@@ -32,9 +32,10 @@ from twin.observation.recorder import MAINTENANCE, OFF, SETUP, WAITING
 from twin.simulation.compiled import loop as L
 
 # columns of ``ut`` (int, one row per unit)
+# (T_LEAVE: an idle unit that stopped withdraws its request for a part a little later)
 (T_OFF, T_MAINT, T_DOWN, T_PHASE, T_SKIP, T_WORKING, T_WAITUP, T_LAST, T_OP, T_ACTW,
- T_FOLLOWS, T_MSTREAM) = range(12)
-UT_COLS = 12
+ T_FOLLOWS, T_MSTREAM, T_LEAVE) = range(13)
+UT_COLS = 13
 # columns of ``uf`` (float, one row per unit): start of the current work step, next
 # maintenance due, maintenance period [s]
 F_T0, F_MDUE, F_MEVERY = range(3)
@@ -61,7 +62,7 @@ OP_COLS = 7
 # heap events and work-list actions of this module (numbered apart from the loop's own)
 EV_CALFAIL, EV_CALREP, EV_MAINT, EV_MAINTEND, EV_SHIFT, EV_BOOT = range(40, 46)
 EV_FIRST = 40
-A_RESUME, A_GRANT, A_TOOK, A_HOP, A_OPREL = range(40, 45)
+A_RESUME, A_GRANT, A_TOOK, A_HOP, A_OPREL, A_LEAVE, A_CLOCKS = range(40, 47)
 A_FIRST = 40
 MAINT_MODE = -1
 """Mode index of a planned-maintenance stop in the stop records."""
@@ -82,38 +83,80 @@ def _show_stop(u, now, ut, uni, s_t, s_i, n):
 
 
 @flat_kernel
-def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n):
-    """Begin a stoppage (column ``which``: T_OFF, T_MAINT or T_DOWN) of unit ``u``: an idle
-    unit leaves the queue of idle servers, work under way is interrupted."""
+def hold(u, which, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, work, wn):
+    """Begin a stoppage (column ``which``: T_OFF, T_MAINT or T_DOWN) of unit ``u``. Returns
+    the new length of the work list.
+
+    As in SimPy (``Unit.hold``): an idle unit withdraws its request for a part two events
+    later (the stop event, then the condition ``get | next_stop`` it waits on), so a part
+    put before that is still handed to it (:func:`leave`, action A_LEAVE); work under way is
+    interrupted at once, and work that ends at this very instant ends now, ahead of the
+    instant's queued events (SimPy's urgent ``Interruption``: an A_WORK row with
+    ``L.W_CUT``, which :func:`urgent_first` puts at the front)."""
     ut[u, which] += 1
     _show_stop(u, now, ut, uni, s_t, s_i, n)
-    s = uni[u, L.U_WQ]  # the queue it waits in (an assembly has one per component)
     if ut[u, T_PHASE] == PH_IDLE:
-        w = gq.shape[1]
-        k = 0
-        while gq[s, (gqh[s] + k) % w] != u:
-            k += 1
-        for j in range(k, gql[s] - 1):
-            gq[s, (gqh[s] + j) % w] = gq[s, (gqh[s] + j + 1) % w]
-        gql[s] -= 1
-        ut[u, T_PHASE] = PH_FREE
-        ut[u, T_WAITUP] = 1
+        if ut[u, T_LEAVE] == 0:  # (a second stop in the meantime changes nothing)
+            ut[u, T_LEAVE] = 1
+            work[wn, 0], work[wn, 1], work[wn, 2] = A_LEAVE, u, 2
+            wn += 1
     elif ut[u, T_WORKING] == 1:
         ut[u, T_WORKING] = 0
         done = now - uf[u, F_T0]
-        if ufl[u, L.F_LEFT] - done <= 1e-9 * max(1.0, ufl[u, L.F_DURATION]):
-            # a stoppage at the very end of the work: done, as in Unit.work (an interrupted
-            # step with no work left returns; a failure due then strikes at the next step):
-            # its pending end of step (this instant) ends it
-            uni[u, L.U_DUE] = -1
-            return
         ut[u, T_SKIP] += 1  # its pending end of step is void
+        uni[u, L.U_DUE] = -1  # a failure due now strikes at the next step (Unit.work)
+        if ufl[u, L.F_LEFT] - done <= 1e-9 * max(1.0, ufl[u, L.F_DURATION]):
+            # a stoppage at the very end of the work: the work is done, as in Unit.work
+            # (an interrupted step with no work left returns), and ends now
+            work[wn, 0], work[wn, 1], work[wn, 2] = L.A_WORK, u, L.W_CUT
+            return wn + 1
         if ut[u, T_ACTW] == L.PRODUCING:  # (clamped as Unit.work: rounding may overshoot)
             for f in range(uni[u, L.U_F0], uni[u, L.U_F0] + uni[u, L.U_NF]):
                 fleft[f] = max(fleft[f] - done, 0.0)
         ufl[u, L.F_LEFT] -= done
-        uni[u, L.U_DUE] = -1
         ut[u, T_WAITUP] = 1
+    return wn
+
+
+@flat_kernel
+def leave(u, ut, uni, gq, gqh, gql, n):
+    """The stopped idle unit ``u`` withdraws its request for a part (SimPy's ``_take``
+    resumed by its stop): it leaves the queue of idle servers unless a part was handed to
+    it meanwhile (it keeps the part and starts it once the stop is over). Returns whether
+    it is to ask again at once (no stop left: SimPy's ``_take`` goes round again)."""
+    ut[u, T_LEAVE] = 0
+    if ut[u, T_PHASE] != PH_IDLE:
+        return False
+    s = uni[u, L.U_WQ]  # the queue it waits in (an assembly has one per component)
+    w = gq.shape[1]
+    k = 0
+    while k < gql[s] and gq[s, (gqh[s] + k) % w] != u:
+        k += 1
+    if k == gql[s]:  # not in its queue: the loop's state is inconsistent
+        n[L.FLAG_ERR] = 4
+        return False
+    for j in range(k, gql[s] - 1):
+        gq[s, (gqh[s] + j) % w] = gq[s, (gqh[s] + j + 1) % w]
+    gql[s] -= 1
+    ut[u, T_PHASE] = PH_FREE
+    if stopped(ut, u):
+        ut[u, T_WAITUP] = 1
+        return False
+    return True
+
+
+@flat_kernel
+def urgent_first(work, w0, wn):
+    """Move the urgent rows among ``work[w0:wn]`` (work ended by a stoppage at its very
+    end, :func:`hold`) to the front, keeping the order within each kind; returns the end of
+    the urgent rows."""
+    k = w0
+    for r in range(w0, wn):
+        if work[r, 0] == L.A_WORK and work[r, 2] == L.W_CUT:
+            if r > k:
+                L._to_front(work, k, r, r + 1)
+            k += 1
+    return k
 
 
 @flat_kernel
@@ -347,7 +390,8 @@ def _shift_change(on, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, o
             if on:
                 wn = release(u, T_OFF, now, ut, uni, s_t, s_i, n, work, wn)
             else:
-                hold(u, T_OFF, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+                wn = hold(u, T_OFF, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n,
+                          work, wn)
     for p in range(op.shape[0]):
         if op[p, O_FOLLOWS] == 0:
             continue
@@ -369,23 +413,26 @@ def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, 
     """A heap event of this module: a calendar-time failure or its repair (``cf`` row
     ``who``), a maintenance stop or its end (unit ``who``), a shift change (``shs``: the
     next change, working now; ``shf[0]``: the start of its week [s]), or the start at t = 0
-    (SimPy's processes in station order: an infinite supply fills what it can, each unit asks
-    for its first part). What it sets going is queued after ``wn`` rows of the work list,
-    each as an event of its own; returns the new length of the work list."""
+    (SimPy's processes in station order: a source starts, an infinite supply filling what
+    it can; each unit asks for its first part, then its stoppage clocks start). What it
+    sets going is queued after ``wn`` rows of the work list, each as an event of its own
+    (work a stoppage ends at its very end among them, which :func:`urgent_first` then puts
+    first); returns the new length of the work list."""
     if kind == EV_BOOT:
         for s in range(sta.shape[0]):
-            if sta[s, L.KIND] == L.SOURCE and sta[s, L.SMODE] == 0:
-                work[wn, 0], work[wn, 1] = L.A_SUPPLY, s
+            if sta[s, L.KIND] == L.SOURCE:
+                work[wn, 0], work[wn, 1] = (L.A_SUPPLY if sta[s, L.SMODE] == 0 else L.A_OPEN), s
                 wn += 1
             elif sta[s, L.KIND] == L.EQUIP:
                 for u in range(sta[s, L.U0], sta[s, L.U0] + sta[s, L.NU]):
                     work[wn, 0], work[wn, 1] = L.A_TAKE, u
-                    wn += 1
+                    work[wn + 1, 0], work[wn + 1, 1] = A_CLOCKS, u
+                    wn += 2
     elif kind == EV_CALFAIL:
         u = cf[who, C_UNIT]
         ttr = L._draw(cf[who, C_TTR], sbuf, spos, slen, sconst, n)
         _stop_record(now, ttr, u, cf[who, C_MODE], st_f, st_i, n)
-        hold(u, T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+        wn = hold(u, T_DOWN, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, work, wn)
         L._heap_push(ht, hi, n, now + ttr, EV_CALREP, who)
     elif kind == EV_CALREP:
         wn = release(cf[who, C_UNIT], T_DOWN, now, ut, uni, s_t, s_i, n, work, wn)
@@ -394,7 +441,8 @@ def timed(kind, who, now, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, slen, 
     elif kind == EV_MAINT:
         length = L._draw(ut[who, T_MSTREAM], sbuf, spos, slen, sconst, n)
         _stop_record(now, length, who, MAINT_MODE, st_f, st_i, n)
-        hold(who, T_MAINT, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n)
+        wn = hold(who, T_MAINT, now, ut, uf, uni, ufl, fleft, gq, gqh, gql, s_t, s_i, n, work,
+                  wn)
         L._heap_push(ht, hi, n, now + length, EV_MAINTEND, who)
     elif kind == EV_MAINTEND:
         wn = release(who, T_MAINT, now, ut, uni, s_t, s_i, n, work, wn)
@@ -424,10 +472,23 @@ def _stop_record(now, duration, u, mode, st_f, st_i, n):
     n[L.N_STOP] = k + 1
 
 
+@flat_kernel
+def clocks(u, cf, ut, uf, sbuf, spos, slen, sconst, ht, hi, n):
+    """Unit ``u``'s stoppage clocks start (at t = 0, right after the unit, as the SimPy
+    engine starts its processes): each calendar-time failure and the first maintenance stop
+    are scheduled."""
+    for r in range(cf.shape[0]):
+        if cf[r, C_UNIT] == u:
+            L._heap_push(ht, hi, n, L._draw(cf[r, C_TTF], sbuf, spos, slen, sconst, n),
+                         EV_CALFAIL, r)
+    if ut[u, T_MSTREAM] >= 0:
+        L._heap_push(ht, hi, n, max(0.0, uf[u, F_MDUE]), EV_MAINT, u)
+
+
 def start(a: dict[str, np.ndarray]) -> None:
     """The t = 0 situation of unit time, before the first event: units off if the week
-    starts outside a shift, the shift clock, each calendar-time failure and maintenance stop
-    scheduled (in the SimPy engine's order of processes)."""
+    starts outside a shift, and the shift clock (the SimPy engine starts its shift processes
+    before the stations; the units' stoppage clocks start with them, :func:`clocks`)."""
     n, ut, ht, hi = a["n"], a["ut"], a["ht"], a["hi"]
     shc, shs = a["shc"], a["shs"]
     if shs[0] >= 0:  # shifts
@@ -436,14 +497,6 @@ def start(a: dict[str, np.ndarray]) -> None:
                           a["gqh"], a["gql"], a["s_t"], a["s_i"], n, a["op"], a["opq"],
                           a["work"], 0)
         L._heap_push(ht, hi, n, float(shc[0, 0]), EV_SHIFT, 0)
-    cf, uf = a["cf"], a["uf"]
-    for u in range(ut.shape[0]):  # per unit: its calendar-time failures, its maintenance
-        for r in range(cf.shape[0]):
-            if cf[r, C_UNIT] == u:
-                ttf = L._draw(cf[r, C_TTF], a["sbuf"], a["spos"], a["slen"], a["sconst"], n)
-                L._heap_push(ht, hi, n, ttf, EV_CALFAIL, r)
-        if ut[u, T_MSTREAM] >= 0:
-            L._heap_push(ht, hi, n, max(0.0, float(uf[u, F_MDUE])), EV_MAINT, u)
 
 
 # batch stations start every part they hold (imported last: it uses this module)
