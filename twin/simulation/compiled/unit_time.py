@@ -6,11 +6,15 @@ The SimPy engine's rules (:mod:`twin.simulation.units`, :mod:`twin.simulation.st
 - A unit's shown state is its activity unless a stoppage is in force: ``off`` (outside the
   shifts) over ``maintenance`` over ``down``. A stoppage that begins while the unit works (a
   setup or a cycle) interrupts the work, which resumes where it stopped once no stoppage is
-  left (preemptive resume); operating-time failures age only while producing. An idle unit
-  that stops leaves the queue of idle servers and joins it again at its end (behind the
-  others), but a batch on its timed wait (``max_wait``) stays in it, as SimPy's
-  ``get | timeout`` does; a blocked unit keeps its place and hands its part over even while
-  stopped.
+  left (preemptive resume); work the stoppage meets at its very end ends at once, ahead of
+  the instant's queued events (SimPy's urgent interruption). Operating-time failures age
+  only while producing. An idle unit that stops leaves the queue of idle servers two events
+  later (SimPy's stop event, then the condition it waits on: a part put meanwhile is still
+  handed to it) and joins it again at the stop's end (behind the others), but a batch on its
+  timed wait (``max_wait``) stays in it, as SimPy's ``get | timeout`` does; a blocked unit
+  keeps its place and hands its part over even while stopped.
+- At t = 0 each unit's stoppage clocks start right after the unit (:func:`clocks`), in
+  station order, as the SimPy engine starts its processes.
 - Calendar-time failures and planned maintenance run on elapsed time, per unit, whatever
   the unit does; a maintenance stop is due every ``every`` from ``first``.
 - A setup (its own stream ``(station, "setup")``) is done before a part of another product
