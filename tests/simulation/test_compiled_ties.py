@@ -309,9 +309,8 @@ def test_a_batch_starts_without_a_part_put_after_its_wait_fell_due() -> None:
 def _split_line() -> dict[str, Any]:
     """An infinite supply releasing lots of two parts (two products) to the less loaded of
     two three-server machines, each sending on to the less loaded of two more, on whole
-    seconds but for one uniform cycle time. The engines still order some instants of this
-    line differently (a station's load counted in the middle of an instant, while parts
-    handed to its servers wait to be taken up), so the runs go apart."""
+    seconds but for one uniform cycle time: blocked senders wait at full buffers while the
+    units take parts out of them, instant after instant."""
     return {"line": {"name": "split"}, "products": {"A": {}, "B": {}}, "stations": {
         "src": {"type": "source", "mix": {"A": 0.85, "B": 1.0}, "lot_size": 2,
                 "to": ["m0a", "m0b"]},
@@ -352,39 +351,61 @@ def _differences(spec: dict[str, Any], seeds: range, duration: float, warmup: fl
             **{k: np.asarray(v) for k, v in means.items()}}, other
 
 
-@pytest.fixture(scope="module")
-def split_differences() -> tuple[dict[str, np.ndarray], int]:
-    """:func:`_differences` of :func:`_split_line` over 10 seeds (2,000 s after 100 s)."""
-    return _differences(_split_line(), range(10), 2000.0, 100.0, ("m0a", "m0b", "m2"))
+def test_a_put_lets_the_senders_waiting_before_it_in_first() -> None:
+    """A part put into a buffer that a get emptied a slot of in this instant, while other
+    senders wait there, waits behind them, and the first of them enters at once: SimPy's
+    new put serves the line of waiting puts from its front (``_trigger_put``) before the
+    get's own callback does (before, the compiled engine let the first waiting sender in
+    only at that callback: the supply then chose another machine, and the runs went apart
+    in every seed, the compiled engine's mean WIP 0.3 % lower)."""
+    spec = line_from_dict(_split_line())
+    for seed in (0, 1, 2):
+        tables = assert_same_tables(spec, seed, 600.0)
+        assert tied_instants(tables["events"]) >= 300
 
 
-def test_ties_that_still_differ_agree_statistically(
-        split_differences: tuple[dict[str, np.ndarray], int]) -> None:
-    """Where the runs still go apart (:func:`_split_line`, every seed), throughput and the
-    utilisations agree in distribution: the paired differences over 10 replications (same
-    seed on both engines) each have a 99.9 % Student-t interval containing 0 (the paired t
-    test, checked against ``scipy.stats.ttest_rel``); a KPI that never differs would test
-    nothing and fails the test."""
-    diffs, other = split_differences
-    assert other == 10
-    for k in ("throughput_per_h", "utilisation m0a", "utilisation m0b", "utilisation m2"):
+def _congested_line() -> dict[str, Any]:
+    """A congested line on whole seconds (found by a random search and reduced): routing by
+    probability, least-loaded routing to two-server machines, one routing back to itself,
+    a calendar-time failure, maintenance of random length, a batch as the bottleneck (its
+    queue grows) and an inspection sending parts back to the first machine."""
+    def m(servers: int, cycle: float, **more: Any) -> dict[str, Any]:
+        return {"type": "machine", "servers": servers, "cycle_time": const(cycle), **more}
+    return {"line": {"name": "congested"}, "products": {"A": {}},
+            "run": {"on_deadlock": "continue"}, "stations": {
+        "src": {"type": "source", "product": "A", "interarrival": const(1.0), "to": "m0a"},
+        "m0a": m(1, 1.0, routes=[{"to": "m1a", "probability": 0.4},
+                                 {"to": "m1b", "probability": 0.6}]),
+        "m1a": m(2, 2.0, to="m2a"),
+        "m1b": m(1, 1.0, buffer=3, to="m2a", failures=[
+            {"basis": "calendar", "ttf": const(50.0), "ttr": const(5.0)}]),
+        "m2a": m(2, 1.0, buffer=3, to=["m3a", "m3b"]),
+        "m3a": m(2, 1.0, to="bat"),
+        "m3b": m(2, 1.0, buffer=1, maintenance={
+            "every": "99 s", "first": "73 s",
+            "duration": {"dist": "uniform", "low": "2.2 s", "high": "6.5 s"}},
+            routes=[{"to": "m3b", "probability": 0.2}, {"to": "bat", "probability": 0.8}]),
+        "bat": {"type": "batch", "batch_size": 2, "cycle_time": const(2.0), "to": "insp"},
+        "insp": {"type": "inspection", "scrap_probability": 0.18, "rework_probability": 0.2,
+                 "rework_to": "m0a", "max_reworks": 2, "to": ["out", "out2"],
+                 "cycle_time": {"dist": "lognormal", "mean": "0.41 s", "std": "0.2 s"}},
+        "out": {"type": "sink"}, "out2": {"type": "sink"}}}
+
+
+def test_ties_that_still_differ_agree_statistically() -> None:
+    """Where the runs still go apart (:func:`_congested_line`: most seeds), the KPIs agree in
+    distribution: the paired differences over 10 replications (same seed on both engines)
+    of mean WIP, mean lead time and two utilisations each have a 99.9 % Student-t interval
+    containing 0 (the paired t test, checked against ``scipy.stats.ttest_rel``); a KPI that
+    never differs would test nothing and fails the test."""
+    diffs, other = _differences(_congested_line(), range(10), 2000.0, 100.0, ("m3a", "m3b"))
+    assert other >= 5
+    for k in ("wip_mean", "lead_time_mean_h", "utilisation m3a", "utilisation m3b"):
         x = diffs[k]
         assert x.any(), f"{k}: no difference in any replication, the check is vacuous"
         half = stats.t.ppf(0.9995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
         assert abs(x.mean()) <= half, f"{k}: paired difference {x.mean():.4g} +/- {half:.3g}"
         assert stats.ttest_rel(x, np.zeros_like(x)).pvalue > 0.001
-
-
-def test_the_known_bias_where_ties_still_differ_is_small(
-        split_differences: tuple[dict[str, np.ndarray], int]) -> None:
-    """A known defect, bounded: on :func:`_split_line` the compiled engine's mean WIP and
-    mean lead time are slightly but systematically lower than SimPy's (measured: WIP
-    -0.055 parts of 19.4, -0.28 %, paired t test p = 2e-5; lead time -0.4 %, p = 0.006).
-    Each paired mean difference must stay within 1 % of the SimPy mean."""
-    diffs, _ = split_differences
-    for k in ("wip_mean", "lead_time_mean_h"):
-        rel = abs(diffs[k].mean()) / diffs[f"mean {k}"].mean()
-        assert diffs[k].any() and rel < 0.01, f"{k}: {rel:.2%} of the mean"
 
 
 @pytest.mark.parametrize(("make", "tag"), [

@@ -645,13 +645,19 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     if gql[q] > 0:  # a unit waits: it is served once the put is done
                         work[wn, 0], work[wn, 1] = A_STORED, q
                         wn += 1
-                else:  # full: the sender holds the part, blocked
+                else:  # full, or others wait: the sender holds the part, blocked
                     entered = False
                     k = (pqh[q] + pql[q]) % pqs.shape[1]
                     pqs[q, k], pqp[q, k] = sender, part
                     pql[q] += 1
                     if pql[q] > pqs.shape[1] - n[N_MARGIN]:
                         n[FLAG_RING] = 1
+                    if cap != 0 and (cap < 0 or ql[q] < cap):
+                        # a slot a get freed in this instant, its callback not yet run:
+                        # SimPy's new put serves the line of waiting senders from its
+                        # front at once (``_trigger_put``), so the first of them enters
+                        wn = ST.freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp,
+                                      pqh, pql, gql, work, wn, x)
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1

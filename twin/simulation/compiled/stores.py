@@ -113,10 +113,10 @@ def serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut, stx, wo
 @flat_kernel
 def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql, work, wn,
           x):
-    """SimPy's ``_trigger_put`` on queue ``q`` (a get from it is done): a free slot admits
-    the first blocked sender; once that put is done (one event later) a waiting unit is
-    served (``A_STORED``), then the sender goes on. Returns the new length of the work
-    list."""
+    """SimPy's ``_trigger_put`` on queue ``q`` (a get from it is done, or a new put found a
+    free slot while senders wait there): a free slot admits the first blocked sender; once
+    that put is done (one event later) a waiting unit is served (``A_STORED``), then the
+    sender goes on. Returns the new length of the work list."""
     s = x[3][q]
     cap = sta[s, L.CAP]
     if pql[q] == 0 or (cap > 0 and ql[q] >= cap):
