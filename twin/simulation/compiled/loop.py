@@ -642,9 +642,10 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     if ql[q] > qbuf.shape[1] - n[N_MARGIN]:
                         n[FLAG_RING] = 1
                     _event(now, part, pint[part, 0], dest, ARRIVE, e_t, e_i, n)
-                    if gql[q] > 0:  # a unit waits: it is served once the put is done
-                        work[wn, 0], work[wn, 1] = A_STORED, q
-                        wn += 1
+                    # once the put is done, the first unit waiting then is served (also
+                    # one that begins to wait in the meantime, as SimPy's _trigger_get)
+                    work[wn, 0], work[wn, 1] = A_STORED, q
+                    wn += 1
                 else:  # full, or others wait: the sender holds the part, blocked
                     entered = False
                     k = (pqh[q] + pql[q]) % pqs.shape[1]

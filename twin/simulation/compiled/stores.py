@@ -5,9 +5,12 @@ the store's own callbacks run when that event is processed, one event later in t
 instant; the compiled loop keeps both steps (work-list actions of :mod:`.loop`):
 
 - a put that finds room enters the queue even when a unit waits there; when the put is done
-  (``A_STORED``: SimPy's ``_trigger_get``) the first waiting unit takes the first part, so
-  the part holds its slot until then and a second part sent at that instant may find the
-  queue full and wait (as an infinite supply or a batch sending its parts does);
+  (``A_STORED``, after every put: SimPy's ``_trigger_get``) the first unit waiting then
+  takes the first part, so the part holds its slot until then and a second part sent at
+  that instant may find the queue full and wait (as an infinite supply or a batch sending
+  its parts does), and a unit that began to wait after the put is served by it too;
+- a put that finds room while senders wait there waits behind them, and the first of them
+  enters at once (SimPy's new put serves the line of puts from its front);
 - a get frees its slot for the first blocked sender only when it is done (``A_FREED``:
   SimPy's ``_trigger_put``, one sender per get), so a unit that takes a part from a full
   queue does not make room at once for the next unit's get;
@@ -130,9 +133,8 @@ def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql,
     ql[q] += 1
     if ql[q] > qbuf.shape[1] - n[L.N_MARGIN]:
         n[L.FLAG_RING] = 1
-    if gql[q] > 0:
-        work[wn, 0], work[wn, 1] = L.A_STORED, q
-        wn += 1
+    work[wn, 0], work[wn, 1] = L.A_STORED, q  # (as a put: see the loop)
+    wn += 1
     work[wn, 0], work[wn, 1], work[wn, 2] = L.A_ADMITTED, snd, 1
     return wn + 1
 
