@@ -30,13 +30,15 @@ PLAIN, BATCH, ASSEMBLY = 0, 1, 2
 X_KIND, X_BSIZE, X_BMIN, X_ASM0, X_ASMN, X_OUT, X_Q0, X_QN = range(8)
 X_COLS = 8
 # columns of ``ux`` (int, one row per unit): phase, parts held, next part to send, the station
-# it is blocked on (-1: none), timers of timed waits still pending (the last is the wait's)
-UX_PH, UX_N, UX_SENT, UX_BLK, UX_TIMERS = range(5)
-UX_COLS = 5
+# it is blocked on (-1: none), timers of timed waits still pending (the last is the wait's),
+# whether its pending hand-over resumes nothing (it resumed at its timer)
+UX_PH, UX_N, UX_SENT, UX_BLK, UX_TIMERS, UX_SKIP = range(6)
+UX_COLS = 6
 # columns of ``uxf`` (float, one row per unit): first part loaded [s], end of the timed wait
 UF_FIRST, UF_DUE = range(2)
-# phases of a gathering unit
-GATHER, TIMED, WORKING, SENDING = range(4)
+# phases of a gathering unit (HANDED: handed a part on its timed wait, it resumes at the
+# first of its condition's events: the timer's, or the get's)
+GATHER, TIMED, WORKING, SENDING, HANDED = range(5)
 
 
 @flat_kernel
@@ -204,28 +206,37 @@ def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
     batch waiting on ``get | timeout`` the put, the get and the condition."""
     s = uni[u, L.U_ST]
     hops = stx[s, UT.X_HOPS]
-    if x[5][u, UX_PH] == TIMED:
+    timed = x[5][u, UX_PH] == TIMED
+    if timed:
         hops = 2 + (sta[s, L.CAP] != 0)
     ut[u, UT.T_PHASE] = UT.PH_FREE  # no longer in the queue of waiting units
     _got(u, part, now, sta, uni, s_t, s_i, n, x)
+    if timed:
+        x[5][u, UX_PH] = HANDED
     return hops
 
 
 @flat_kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
         s_t, s_i, ht, hi, ql, gql, ut, uf, stx, op, opq, work, wn, x):
-    """The timed wait of batch unit ``u`` may be over: start the batch on what it holds.
-    Returns the new length of the work list."""
+    """The timed wait of batch unit ``u`` may be over (its timer's condition): start the
+    batch on what it holds. Returns the new length of the work list, and whether the unit,
+    handed a part on this wait, goes on gathering now (SimPy resumes it at this condition,
+    ahead of its get's own events; the loop then calls :func:`gather`)."""
     gst, gwait, qof, qst, aseq, ux, uxf, held, xn = x
     ux[u, UX_TIMERS] -= 1
     if ux[u, UX_TIMERS] > 0:  # the timer of an earlier wait (a part came first): SimPy's
-        return wn  # timeout fires, but the condition it was in is done
+        return wn, False  # timeout fires, but the condition it was in is done
+    if ux[u, UX_PH] == HANDED and uxf[u, UF_DUE] == now:
+        ux[u, UX_PH] = GATHER
+        ux[u, UX_SKIP] = 1  # its pending hand-over resumes nothing
+        return wn, True
     if ux[u, UX_PH] != TIMED or uxf[u, UF_DUE] != now or ut[u, UT.T_PHASE] != UT.PH_TIMED:
-        return wn  # a part came first
+        return wn, False  # a part came first
     gql[uni[u, L.U_ST]] -= 1  # its request is withdrawn (a batch station has one server)
     ut[u, UT.T_PHASE] = UT.PH_FREE
     return _begin(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t,
-                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x)
+                  e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq, work, wn, x), False
 
 
 @flat_kernel(inline=True)

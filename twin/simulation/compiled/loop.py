@@ -502,14 +502,22 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 elif act == A_STORED:
                     wn = ST.serve(a, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
                                  stx, work, wn, x)
-                elif act == A_DUE:
-                    wn = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                               sconst, n, e_t, e_i, s_t, s_i, ht, hi, ql, gql, ut, uf, stx, op,
-                               opq, work, wn, x)
-                else:  # handed a part while it waited: it goes on gathering
-                    wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
-                                  sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql, pqs, pqp,
-                                  pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq, work, wn, x)
+                else:
+                    go = True  # handed a part while it waited: it goes on gathering
+                    if act == A_DUE:
+                        wn, go = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                                       slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ql, gql, ut,
+                                       uf, stx, op, opq, work, wn, x)
+                    elif x[5][a, G.UX_SKIP] == 1:  # it went on at its timer already
+                        x[5][a, G.UX_SKIP] = 0
+                        go = False
+                    elif x[5][a, G.UX_PH] == G.HANDED:
+                        x[5][a, G.UX_PH] = G.GATHER
+                    if go:
+                        wn = G.gather(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                                      slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, qbuf, qh, ql,
+                                      pqs, pqp, pqh, pql, gq, gqh, gql, ut, uf, stx, op, opq,
+                                      work, wn, x)
                 continue
             elif act == A_TAKE and x[0][uni[a, U_ST], G.X_KIND] != G.PLAIN:
                 part = G.next_part(a, x)  # a batch sends its parts one by one
