@@ -72,9 +72,11 @@ DONE, REFILL, GROW, FAILED, DEADLOCK = range(5)
 # indices into the counters array ``n``
 # (N_DROP: the event codes not to record, one bit each; see :func:`_event`)
 # (N_SLACK, N_LOW, N_MARGIN: this run's room for one event, set from its burst; see below)
+# (N_ZERO: 1 + the unit whose work step of no length is to be queued, 0: none; see
+# :func:`.unit_time.work_step`)
 (N_HEAP, N_SEQ, N_PARTS, N_S, N_E, N_P, N_STOP, FLAG_REFILL, FLAG_ERR, FLAG_RING,
- N_DROP, N_SLACK, N_LOW, N_MARGIN) = range(14)
-N_COUNTERS = 14
+ N_DROP, N_SLACK, N_LOW, N_MARGIN, N_ZERO) = range(15)
+N_COUNTERS = 15
 SLACK = 4096
 """Free rows each record array and the heap keep before an event is processed (else:
 GROW), plus :data:`SLACK_PER_PART` per part of the line's burst beyond the first
@@ -356,6 +358,10 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
         else:
             wn, bound = _action(kind, who, work, 0)
         while True:
+            if n[N_ZERO] > 0:  # a step of no length: SimPy's timeout(0) is queued as a
+                work[wn, 0], work[wn, 1], work[wn, 2] = A_WORK, n[N_ZERO] - 1, EV_WORK
+                wn += 1  # zero-delay event, behind those queued before it
+                n[N_ZERO] = 0
             if wi >= bound:  # the last event is over: the transports sent in it start
                 if tq[0] > 0:  # (SimPy's urgent Initialize, ahead of the queued events)
                     TR.depart(ht, hi, n, tr)

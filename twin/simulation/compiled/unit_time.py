@@ -195,7 +195,10 @@ def work_step(u, now, ut, uf, uni, ufl, fleft, ht, hi, n, s_t, s_i):
     ufl[u, L.F_STEP] = step
     uf[u, F_T0] = now
     ut[u, T_WORKING] = 1
-    L._heap_push(ht, hi, n, now + step, L.EV_WORK, u)
+    if step == 0.0 and n[L.N_ZERO] == 0:  # (a failure due now): the loop queues its end
+        n[L.N_ZERO] = u + 1  # behind the zero-delay events queued so far, as SimPy does
+    else:
+        L._heap_push(ht, hi, n, now + step, L.EV_WORK, u)
 
 
 @flat_kernel(inline=True)
