@@ -155,6 +155,17 @@ def test_tie_heavy_lines_agree_row_for_row(make: Any, until: float, ties: int) -
         assert tied_instants(tables["events"]) >= ties
 
 
+def batch_arrivals_and_starts(tables: dict[str, pd.DataFrame]
+                              ) -> tuple[set[tuple[int, float]], pd.DataFrame]:
+    """At the batch station ``bat``: the (part, time) of every arrival, and the start
+    events."""
+    ev = tables["events"]
+    bat = ev[ev["station"] == "bat"]
+    arrive = bat[bat["kind"] == "arrive"]
+    return (set(zip(arrive["part"], arrive["time"], strict=True)),
+            bat[bat["kind"] == "start"])
+
+
 def test_a_batch_takes_the_part_put_at_the_instant_its_wait_falls_due() -> None:
     """SimPy's batch waits for a part or ``max_wait``, whichever comes first; a part put at
     the very instant the wait falls due has already triggered the request when the batch
@@ -162,11 +173,7 @@ def test_a_batch_takes_the_part_put_at_the_instant_its_wait_falls_due() -> None:
     smaller batches, the batch station 0.3-0.8 points busier in every seed)."""
     spec = line_from_dict(_waited_batch_line())
     tables = assert_same_tables(spec, 3, 2000.0)
-    ev = tables["events"]
-    bat = ev[ev["station"] == "bat"]
-    arrived = set(zip(bat.loc[bat["kind"] == "arrive", "part"],
-                      bat.loc[bat["kind"] == "arrive", "time"], strict=True))
-    starts = bat[bat["kind"] == "start"]
+    arrived, starts = batch_arrivals_and_starts(tables)
     waited = starts.groupby("time")["part"].count()  # parts per batch
     same = sum((p, t) in arrived for p, t in zip(starts["part"], starts["time"], strict=True))
     assert same >= 20  # parts that arrive and start in one instant
@@ -296,11 +303,7 @@ def test_a_batch_starts_without_a_part_put_after_its_wait_fell_due() -> None:
     that instant join, which also hid the timers of earlier waits of the same batch)."""
     spec = line_from_dict(_sparse_batch_line())
     tables = assert_same_tables(spec, 0, 600.0)
-    ev = tables["events"]
-    bat = ev[ev["station"] == "bat"]
-    arrived = set(zip(bat.loc[bat["kind"] == "arrive", "part"],
-                      bat.loc[bat["kind"] == "arrive", "time"], strict=True))
-    starts = bat[bat["kind"] == "start"]
+    arrived, starts = batch_arrivals_and_starts(tables)
     left = {t for p, t in arrived if t in set(starts["time"])} - {
         t for p, t in zip(starts["part"], starts["time"], strict=True) if (p, t) in arrived}
     assert len(left) >= 50  # batches that started as a part arrived without it

@@ -218,7 +218,7 @@ def handed(u, part, now, sta, uni, s_t, s_i, n, ut, stx, x):
 
 @flat_kernel
 def due(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, n, e_t, e_i,
-        s_t, s_i, ht, hi, ql, gql, ut, uf, stx, op, opq, work, wn, x):
+        s_t, s_i, ht, hi, gql, ut, uf, stx, op, opq, work, wn, x):
     """The timed wait of batch unit ``u`` may be over (its timer's condition): start the
     batch on what it holds. Returns the new length of the work list, and whether the unit,
     handed a part on this wait, goes on gathering now (SimPy resumes it at this condition,

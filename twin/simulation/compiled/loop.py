@@ -261,6 +261,20 @@ def _begin(kind, who, now, wn, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, s
     return _action(kind, who, work, wn)
 
 
+@flat_kernel
+def _open(s, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n):
+    """Source ``s`` starts (at t = 0): renewal arrivals schedule the first one, a release
+    schedule its rows, in order."""
+    if sta[s, SMODE] == 1:
+        if sta[s, LIMIT] != 0:
+            gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
+            _heap_push(ht, hi, n, now + gap, EV_ARRIVAL, s)
+        return
+    for r in range(rel_i.shape[0]):
+        if rel_i[r, 0] == s:
+            _heap_push(ht, hi, n, now + max(0.0, rel_f[r, 0] - now), EV_RELEASE, r)
+
+
 @flat_kernel(inline=True)
 def _action(kind, who, work, wn):
     """:func:`_begin` for a heap event that is one action of a unit, a source or a transport
@@ -512,8 +526,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                     go = True  # handed a part while it waited: it goes on gathering
                     if act == A_DUE:
                         wn, go = G.due(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
-                                       slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ql, gql, ut,
-                                       uf, stx, op, opq, work, wn, x)
+                                       slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, gql, ut, uf,
+                                       stx, op, opq, work, wn, x)
                     elif x[5][a, G.UX_SKIP] == 1:  # it went on at its timer already
                         x[5][a, G.UX_SKIP] = 0
                         go = False
@@ -575,38 +589,31 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                 work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_HOP if b > 1 else UT.A_TOOK, a, b - 1
                 wn += 1
                 continue
-            elif act == A_OPEN or act == UT.A_CLOCKS:  # at t = 0, in SimPy's order
-                if act == UT.A_CLOCKS:
-                    UT.clocks(a, cf, ut, uf, sbuf, spos, slen, sconst, ht, hi, n)
-                elif sta[a, SMODE] == 1:  # renewal arrivals: the first one
-                    if sta[a, LIMIT] != 0:
-                        gap = _draw(sta[a, ARRSTREAM], sbuf, spos, slen, sconst, n)
-                        _heap_push(ht, hi, n, now + gap, EV_ARRIVAL, a)
-                else:  # a release schedule: its rows, in order
-                    for r in range(rel_i.shape[0]):
-                        if rel_i[r, 0] == a:
-                            _heap_push(ht, hi, n, now + max(0.0, rel_f[r, 0] - now), EV_RELEASE, r)
-                continue
-            elif act == UT.A_LEAVE:  # a stopped idle unit withdraws its request, b events on
-                if b > 1:
-                    work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_LEAVE, a, b - 1
-                    wn += 1
-                elif UT.leave(a, ut, uni, gq, gqh, gql, n):  # its stop is over: it asks again
-                    wi -= 1
-                    work[wi, 0], work[wi, 1] = A_TAKE, a
-                continue
             elif act == UT.A_TOOK:  # unit a was handed a part
                 wn = UT.took(a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen,
                              sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
                              work, wn, x)
                 continue
             elif act >= UT.A_FIRST:  # unit time: stoppages over, an operator granted
-                wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
-                            slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op, opq,
-                            work, wn, x)
+                if act == UT.A_LEAVE:  # a stopped idle unit withdraws its request, b events on
+                    if b > 1:
+                        work[wn, 0], work[wn, 1], work[wn, 2] = UT.A_LEAVE, a, b - 1
+                        wn += 1
+                    elif UT.leave(a, ut, uni, gq, gqh, gql, n):  # its stop is over: it asks again
+                        wi -= 1
+                        work[wi, 0], work[wi, 1] = A_TAKE, a
+                elif act == UT.A_CLOCKS:  # at t = 0, right after the unit (SimPy's order)
+                    UT.clocks(a, cf, ut, uf, sbuf, spos, slen, sconst, ht, hi, n)
+                else:
+                    wn = UT.act(act, a, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos,
+                                slen, sconst, n, e_t, e_i, s_t, s_i, ht, hi, ut, uf, stx, op,
+                                opq, work, wn, x)
                 continue
             elif act == A_CARRIED:  # a part carried along a route arrives: it is handed over
                 part, dest, sender = TR.arrived(a, tr)
+            elif act == A_OPEN:  # a source starts, at t = 0 in station order (SimPy's)
+                _open(a, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n)
+                continue
             else:  # A_ADMITTED: a blocked sender's part was taken in
                 if b > 1:  # one event more before the sender goes on
                     work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
