@@ -21,7 +21,7 @@ from twin.data.checks import line_from_dict
 from twin.observation.recorder import Recorder
 from twin.orchestration.run import run
 from twin.simulation.compiled.engine import CompiledModel
-from twin.simulation.compiled.lower import unsupported
+from twin.simulation.compiled.lower import STREAM_ROWS, unsupported
 from twin.simulation.line import LineModel
 
 
@@ -370,6 +370,9 @@ def test_engines_agree_on_a_long_run_with_every_feature() -> None:
         "out": {"type": "sink"}, "out2": {"type": "sink"}}})
     tables = assert_same_tables(spec, 11, 30_000.0)
     assert len(tables["parts"]) > 30_000 and len(tables["stops"]) > 1000
+    model = CompiledModel(spec, 11, Recorder())
+    model.run(30_000.0)  # early in the run its streams drew ahead for the rest of it
+    assert model.a["sbuf"].shape[1] >= 3 * STREAM_ROWS
 
 
 

@@ -33,6 +33,10 @@ FIRST_CHUNKS = 2 * CHUNK
 hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
 low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
 generator per stream, drawn chunk after chunk."""
+STREAM_MOST = 64 * CHUNK
+"""Most values a stream draws ahead in a long run (:func:`_refill`)."""
+STREAM_BYTES = 16 * 2**20
+"""Most memory [B] the drawn-ahead values of one run take when widened."""
 LOOP_ERRORS = {1: "a random stream ran out of drawn values within one event",
                2: "one event moved more parts than the room kept for it (work list, "
                   "transports or heap), or one instant held hundreds of timed events",
@@ -133,7 +137,7 @@ class CompiledModel:
             elif code == L.DEADLOCK:
                 self._deadlock()
             elif code == L.REFILL:
-                _refill(self.low, a)
+                _refill(self.low, a, float(self.clock[0]), until)
             elif code == L.GROW:
                 self._signals()
                 if self.folder is not None:
@@ -258,6 +262,7 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
     n[L.N_MARGIN] = L.MARGIN + draws
     k = len(low.streams)
     a["sbuf"] = np.zeros((k, STREAM_ROWS + 2 * draws))
+    a["drawn"] = np.zeros(k, np.int64)  # values drawn by each stream so far (_refill)
     a["spos"] = np.zeros(k, np.int64)
     a["slen"] = np.zeros(k, np.int64)
     a["sconst"] = np.array([s.constant for s in low.streams], dtype=float).reshape(k)
@@ -334,14 +339,40 @@ def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) 
         chunk = draw()
         buf[k, left:left + chunk.size] = chunk
         left += chunk.size
+        a["drawn"][k] += chunk.size
     a["spos"][k], a["slen"][k] = 0, left
 
 
-def _refill(low: Lowered, a: dict[str, np.ndarray]) -> None:
-    a["n"][L.FLAG_REFILL] = 0
-    for k, s in enumerate(low.streams):
-        if s.draw is not None and s.needed and a["slen"][k] - a["spos"][k] < a["n"][L.N_LOW]:
-            _fill(a, k, s.draw)
+def _refill(low: Lowered, a: dict[str, np.ndarray], now: float, until: float) -> None:
+    """Refill the streams when one runs low (at ``now`` [s], in a run to ``until`` [s]).
+
+    Each stream is to hold what the rest of the run is expected to draw from it at its
+    rate so far, at least :data:`.lower.STREAM_ROWS` values and at most :data:`STREAM_MOST`
+    (and :data:`STREAM_BYTES` for all); the room of every stream grows to the most any of
+    them holds. Refilled: the streams that run low, and those that would run out before
+    ``until`` with less than half of what they are to hold. So a long run returns from the
+    loop to refill a few dozen times (the streams of a serial line together), not once per
+    :data:`.lower.STREAM_ROWS` draws of each stream, and a short one draws no more than it
+    did with room for :data:`.lower.STREAM_ROWS`."""
+    n = a["n"]
+    n[L.FLAG_REFILL] = 0
+    floor = int(n[L.N_LOW])
+    left = a["slen"] - a["spos"]
+    rest = max(until - now, 0.0) / now if now > 0.0 else 0.0
+    want = np.ceil((a["drawn"] - left) * rest * 1.1)  # expected draws to the end
+    spare = 2 * (floor - L.LOW)  # the room kept for a burst's draws (_state)
+    k = len(low.streams)
+    cap = min(STREAM_MOST, max(STREAM_ROWS, STREAM_BYTES // (8 * max(k, 1)) - spare))
+    hold = np.clip(want + floor, STREAM_ROWS, cap).astype(np.int64)
+    go = [i for i, s in enumerate(low.streams) if s.draw is not None and s.needed
+          and (left[i] < floor or (left[i] < want[i] and 2 * left[i] < hold[i]))]
+    width = int(max(hold[i] for i in go)) + spare if go else 0
+    if width > a["sbuf"].shape[1]:  # more room for every stream, values kept in place
+        wide = np.zeros((k, width))
+        wide[:, :a["sbuf"].shape[1]] = a["sbuf"]
+        a["sbuf"] = wide
+    for i in go:
+        _fill(a, i, low.streams[i].draw, int(hold[i]))
 
 
 def _grow(a: dict[str, np.ndarray]) -> None:
