@@ -31,12 +31,12 @@ FIRST_ROWS = 1 << 16
 FIRST_CHUNKS = 2 * CHUNK
 """Values each random stream draws at the start (one chunk more than the loop keeps in
 hand, :data:`.loop.LOW`): a short run draws little more than it uses; a stream that runs
-low is refilled up to :data:`.lower.STREAM_ROWS`. The values are the same either way: one
-generator per stream, drawn chunk after chunk."""
+low draws ahead what the rest of the run is expected to take (:func:`_refill`). The values
+are the same either way: one generator per stream, drawn chunk after chunk."""
 STREAM_MOST = 64 * CHUNK
 """Most values a stream draws ahead in a long run (:func:`_refill`)."""
 STREAM_BYTES = 16 * 2**20
-"""Most memory [B] the drawn-ahead values of one run take when widened."""
+"""Most memory [B] the drawn-ahead values of all streams of one run take."""
 LOOP_ERRORS = {1: "a random stream ran out of drawn values within one event",
                2: "one event moved more parts than the room kept for it (work list, "
                   "transports or heap), or one instant held hundreds of timed events",
