@@ -346,14 +346,14 @@ def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) 
 def _refill(low: Lowered, a: dict[str, np.ndarray], now: float, until: float) -> None:
     """Refill the streams when one runs low (at ``now`` [s], in a run to ``until`` [s]).
 
-    Each stream is to hold what the rest of the run is expected to draw from it at its
-    rate so far, at least :data:`.lower.STREAM_ROWS` values and at most :data:`STREAM_MOST`
-    (and :data:`STREAM_BYTES` for all); the room of every stream grows to the most any of
-    them holds. Refilled: the streams that run low, and those that would run out before
-    ``until`` with less than half of what they are to hold. So a long run returns from the
-    loop to refill a few dozen times (the streams of a serial line together), not once per
-    :data:`.lower.STREAM_ROWS` draws of each stream, and a short one draws no more than it
-    did with room for :data:`.lower.STREAM_ROWS`."""
+    A stream refilled draws ahead what the rest of the run is expected to take from it at
+    its rate so far (``more``), at least :data:`.lower.STREAM_ROWS` values and at most
+    :data:`STREAM_MOST` (and :data:`STREAM_BYTES` for all); the room of every stream grows
+    to the most any of them draws ahead. Refilled: the streams that run low, and those that
+    would run out before ``until`` with less than half of that left. So a long run returns
+    from the loop to refill a few dozen times (the streams of a serial line together), not
+    once per :data:`.lower.STREAM_ROWS` draws of each stream, and a short one draws no more
+    than it did with room for :data:`.lower.STREAM_ROWS`."""
     n = a["n"]
     n[L.FLAG_REFILL] = 0
     floor = int(n[L.N_LOW])
@@ -363,16 +363,16 @@ def _refill(low: Lowered, a: dict[str, np.ndarray], now: float, until: float) ->
     spare = 2 * (floor - L.LOW)  # the room kept for a burst's draws (_state)
     k = len(low.streams)
     cap = min(STREAM_MOST, max(STREAM_ROWS, STREAM_BYTES // (8 * max(k, 1)) - spare))
-    hold = np.clip(want + floor, STREAM_ROWS, cap).astype(np.int64)
+    more = np.clip(want + floor, STREAM_ROWS, cap).astype(np.int64)
     go = [i for i, s in enumerate(low.streams) if s.draw is not None and s.needed
-          and (left[i] < floor or (left[i] < want[i] and 2 * left[i] < hold[i]))]
-    width = int(max(hold[i] for i in go)) + spare if go else 0
+          and (left[i] < floor or (left[i] < want[i] and 2 * left[i] < more[i]))]
+    width = int(max(more[i] for i in go)) + spare if go else 0  # as _state's STREAM_ROWS
     if width > a["sbuf"].shape[1]:  # more room for every stream, values kept in place
         wide = np.zeros((k, width))
         wide[:, :a["sbuf"].shape[1]] = a["sbuf"]
         a["sbuf"] = wide
     for i in go:
-        _fill(a, i, low.streams[i].draw, int(hold[i]))
+        _fill(a, i, low.streams[i].draw, int(more[i]))
 
 
 def _grow(a: dict[str, np.ndarray]) -> None:

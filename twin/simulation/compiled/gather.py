@@ -42,7 +42,7 @@ GATHER, TIMED, WORKING, SENDING, HANDED = range(5)
 
 
 @flat_kernel
-def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, work, wn):
+def _pop(q, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn):
     """A gathering unit takes the next part of queue ``q`` (-1: none); returns (part, wn)."""
     s = qst[q]
     if sta[s, L.CAP] == 0:  # direct hand-over from the first blocked sender
@@ -52,8 +52,8 @@ def _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t, e_i, n, 
         snd, got = pqs[q, h], pqp[q, h]
         pqh[q] = (h + 1) % pqs.shape[1]
         pql[q] -= 1
-        L._event(now, got, pint[got, 0], s, L.ARRIVE, e_t, e_i, n)
-        work[wn, 0], work[wn, 1], work[wn, 2] = L.A_ADMITTED, snd, 1  # its put is done
+        work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd  # its put is done next (its arrival)
+        work[wn, 2] = got * sta.shape[0] + s
         return got, wn + 1
     return ST.take(q, qbuf, qh, ql, work, wn)
 
@@ -141,8 +141,7 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                 wn = ST.serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
                               stx, work, wn, x)
             else:
-                p, wn = _pop(q, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
-                             e_i, n, work, wn)
+                p, wn = _pop(q, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn)
         else:  # a batch (BatchNode._serve)
             if k >= gst[s, X_BSIZE]:
                 break
@@ -157,8 +156,7 @@ def gather(u, now, sta, uni, ufl, fleft, cycle, pint, sbuf, spos, slen, sconst, 
                 timed = True
             elif _held_up(u, ut, x):  # _take
                 return wn
-            p, wn = _pop(s, now, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, pint, e_t,
-                         e_i, n, work, wn)
+            p, wn = _pop(s, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn)
             if timed and p >= 0:
                 # no buffer: a blocked sender hands the part over at once, and the unit
                 # goes on through the get and the condition (two events, as in SimPy)

@@ -21,9 +21,11 @@ them queued (:func:`_begin` queues a heap event's own action at the front). A pr
 goes on without waiting (a sender whose part entered, a source with its next part) goes
 straight on (its action at the front of the list); one that resumes through an event (a
 blocked sender admitted, a server handed a part, a unit whose stoppage ended, an operator
-granted) is queued at the back, once per event SimPy passes through. So the two engines
-agree on every line where no two timed events fall on the same instant, and on most lines
-where they do (the tie rule in docs/ARCHITECTURE.md).
+granted) is queued at the back, once per event SimPy passes through; a blocked sender
+records its part's arrival when it goes on, as SimPy's does, so even the rows of one instant
+are recorded in SimPy's order. So the two engines agree on every line where no two timed
+events fall on the same instant, and on most lines where they do (the tie rule in
+docs/ARCHITECTURE.md).
 The input buffers are SimPy's stores to the event: a put or get takes effect at once, the
 store's callback (serving a waiting unit, admitting a blocked sender) one event later, so a
 part handed to a waiting server holds its slot until then (:mod:`.stores`). A part sent along
@@ -517,8 +519,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                                                                          G.X_KIND] != G.PLAIN):
                 # the stores' callbacks; batch and assembly stations
                 if act == A_FREED:
-                    wn = ST.freed(a, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh,
-                                 pql, gql, work, wn, x)
+                    wn = ST.freed(a, sta, n, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn, x)
                 elif act == A_STORED:
                     wn = ST.serve(a, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
                                  stx, work, wn, x)
@@ -564,8 +565,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         snd, got = pqs[s, h], pqp[s, h]
                         pqh[s] = (h + 1) % pqs.shape[1]
                         pql[s] -= 1
-                        _event(now, got, pint[got, 0], s, ARRIVE, e_t, e_i, n)
-                        work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, 1
+                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd  # its put is done
+                        work[wn, 2] = got * sta.shape[0] + s  # next, and its arrival
                         wn += 1
                 elif gql[s] > 0:  # others wait: the first of them is served (SimPy's get)
                     wn = ST.serve(s, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
@@ -614,11 +615,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             elif act == A_OPEN:  # a source starts, at t = 0 in station order (SimPy's)
                 _open(a, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n)
                 continue
-            else:  # A_ADMITTED: a blocked sender's part was taken in
-                if b > 1:  # one event more before the sender goes on
-                    work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, a, b - 1
-                    wn += 1
-                elif a < -sta.shape[0]:  # a transport: its part is in
+            else:  # A_ADMITTED: a blocked sender's put is done: it records the arrival
+                # of its part (b: part * stations + station) and goes on, as SimPy's sender
+                # does when its put event is processed (one event after it was taken in)
+                got = b // sta.shape[0]
+                _event(now, got, pint[got, 0], b - got * sta.shape[0], ARRIVE, e_t, e_i, n)
+                if a < -sta.shape[0]:  # a transport: its part is in
                     TR.entered(a, tr)
                 elif a >= 0:
                     DL.unblocked(a, x)
@@ -678,8 +680,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         # a slot a get freed in this instant, its callback not yet run:
                         # SimPy's new put serves the line of waiting senders from its
                         # front at once (``_trigger_put``), so the first of them enters
-                        wn = ST.freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp,
-                                      pqh, pql, gql, work, wn, x)
+                        wn = ST.freed(q, sta, n, qbuf, qh, ql, pqs, pqp, pqh, pql, work,
+                                      wn, x)
             if sender >= 0:
                 if entered:
                     sta[uni[sender, U_ST], HOLD] -= 1

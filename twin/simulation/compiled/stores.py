@@ -114,12 +114,12 @@ def serve(q, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut, stx, wo
 
 
 @flat_kernel
-def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql, work, wn,
-          x):
+def freed(q, sta, n, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn, x):
     """SimPy's ``_trigger_put`` on queue ``q`` (a get from it is done, or a new put found a
     free slot while senders wait there): a free slot admits the first blocked sender; once
     that put is done (one event later) a waiting unit is served (``A_STORED``), then the
-    sender goes on. Returns the new length of the work list."""
+    sender records its part's arrival and goes on (``A_ADMITTED``). Returns the new length
+    of the work list."""
     s = x[3][q]
     cap = sta[s, L.CAP]
     if pql[q] == 0 or (cap > 0 and ql[q] >= cap):
@@ -128,14 +128,14 @@ def freed(q, now, sta, pint, e_t, e_i, n, qbuf, qh, ql, pqs, pqp, pqh, pql, gql,
     snd, part = pqs[q, h], pqp[q, h]
     pqh[q] = (h + 1) % pqs.shape[1]
     pql[q] -= 1
-    L._event(now, part, pint[part, 0], s, L.ARRIVE, e_t, e_i, n)
     qbuf[q, (qh[q] + ql[q]) % qbuf.shape[1]] = part
     ql[q] += 1
     if ql[q] > qbuf.shape[1] - n[L.N_MARGIN]:
         n[L.FLAG_RING] = 1
     work[wn, 0], work[wn, 1] = L.A_STORED, q  # (as a put: see the loop)
     wn += 1
-    work[wn, 0], work[wn, 1], work[wn, 2] = L.A_ADMITTED, snd, 1
+    work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd  # then the sender records the arrival
+    work[wn, 2] = part * sta.shape[0] + s
     return wn + 1
 
 
