@@ -262,6 +262,31 @@ def test_a_stoppage_at_the_end_of_a_cycle_ends_it_first() -> None:
     assert sum(made[p] == "s1" for t, p in first.items() if t in starts) >= 25
 
 
+def _rounding_line() -> dict[str, Any]:
+    """Cycles of 0.1 s, whose ends drift off the whole seconds by roundings, maintenance at
+    every whole second (often within a rounding of a cycle's end) and a jam every 4.3 s of
+    operating time. No random draw: every seed gives the same run."""
+    return _line("rounding", {
+        "supply": {"type": "source", "product": "A", "to": "m"},
+        "m": {"type": "machine", "buffer": 1, "cycle_time": const(0.1), "to": "out",
+              "failures": [{"name": "jam", "ttf": const(4.3), "ttr": const(0.2)}],
+              "maintenance": {"every": "1 s", "duration": const(0.5), "first": "1 s"}}})
+
+
+def test_a_stop_at_the_end_of_a_cycle_counts_the_time_worked() -> None:
+    """A cycle that a stop meets within a rounding of its end counts, towards the next
+    operating-time failure, the time it ran (``now - start``: SimPy's interrupted step),
+    which may differ from its length by a rounding; the jams then strike at the same
+    instants, to the last bit (before, the compiled engine counted the length: the states
+    went apart by 1e-15 s and more)."""
+    tables = assert_same_tables(line_from_dict(_rounding_line()), 0, 200.0)
+    stops = tables["stops"]
+    assert (stops["kind"] == "failure").sum() >= 20
+    ends = tables["events"].query("kind == 'end'")["time"].to_numpy()
+    near = np.abs(stops["start"].to_numpy()[:, None] - ends[None, :])
+    assert ((near > 0) & (near < 1e-9)).any(axis=1).sum() >= 50  # cycle ends off by a rounding
+
+
 def _first_stop_line() -> dict[str, Any]:
     """An infinite supply into a machine with no buffer whose first maintenance and
     calendar-time failure fall due at the instants its cycles end."""

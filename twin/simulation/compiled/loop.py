@@ -466,10 +466,12 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         ut[u, UT.T_SKIP] -= 1
                         continue
                     ut[u, UT.T_WORKING] = 0
-                    done = ufl[u, F_STEP]
+                    # the step, or for work a stop met at its very end the time worked
+                    # (``now - t0``, SimPy's interrupted step: it may differ by a rounding)
+                    done = ufl[u, F_STEP] if b == EV_WORK else now - uf[u, UT.F_T0]
                     if ut[u, UT.T_ACTW] == PRODUCING:
                         for f in range(uni[u, U_F0], uni[u, U_F0] + uni[u, U_NF]):
-                            fleft[f] -= done
+                            fleft[f] = max(fleft[f] - done, 0.0)
                     ufl[u, F_LEFT] -= done
                     if not (ufl[u, F_LEFT] <= 1e-9 * max(1.0, ufl[u, F_DURATION])
                             and due < 0):
