@@ -287,6 +287,28 @@ def test_a_stop_at_the_end_of_a_cycle_counts_the_time_worked() -> None:
     assert ((near > 0) & (near < 1e-9)).any(axis=1).sum() >= 50  # cycle ends off by a rounding
 
 
+def _lots_at_start_line() -> dict[str, Any]:
+    """A release schedule whose first lot is due at t = 0, and after it an infinite supply
+    whose second part waits for a slot at t = 0."""
+    return _line("lots", {
+        "rel": {"type": "source", "product": "A", "to": "m1",
+                "schedule": [{"at": "0 s", "quantity": 2, "every": "5 s"}]},
+        "m1": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "out"},
+        "sup": {"type": "source", "product": "A", "to": "m2"},
+        "m2": {"type": "machine", "buffer": 1, "cycle_time": const(1.0), "to": "out"}})
+
+
+def test_a_lot_due_at_the_start_is_released_in_its_turn() -> None:
+    """A lot due at once is SimPy's ``timeout(0)``: released in its turn among the zero-delay
+    events of t = 0 (after the processes' starts, before the supply's waiting part enters
+    and its next part is made), so both engines number the parts alike (before, the compiled
+    engine released it after every other event of t = 0: the lot's parts took later ids)."""
+    tables = assert_same_tables(line_from_dict(_lots_at_start_line()), 0, 60.0)
+    ev = tables["events"]
+    first = ev[(ev["time"] == 0.0) & (ev["kind"] == "created")]
+    assert first["station"].astype(str).tolist() == ["sup", "sup", "rel", "rel", "sup"]
+
+
 def _first_stop_line() -> dict[str, Any]:
     """An infinite supply into a machine with no buffer whose first maintenance and
     calendar-time failure fall due at the instants its cycles end."""

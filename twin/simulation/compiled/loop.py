@@ -57,9 +57,11 @@ FI_TTF, FI_TTR, FI_MODE = range(3)
 EV_ARRIVAL, EV_SUPPLY, EV_WORK, EV_REPAIRED, EV_RELEASE, EV_DUE, EV_TRANSIT = range(7)
 # work-list actions within one instant (from A_FREED on: those of :mod:`.stores` and
 # :mod:`.gather`)
-# (A_OPEN: a source starts, at t = 0: its first arrival or its lots are scheduled)
+# (A_OPEN: a source starts, at t = 0: its first arrival or its lots are scheduled;
+# A_LOTS: a row of a release schedule due at once, SimPy's ``timeout(0)``: its lot is
+# released, as one event, in its turn among the instant's zero-delay events)
 (A_TAKE, A_ADMITTED, A_SUPPLY, A_ARRIVAL, A_WORK, A_RELEASE, A_FREED, A_DUE,
- A_STORED, A_CARRIED, A_OPEN) = range(11)
+ A_STORED, A_CARRIED, A_OPEN, A_LOTS) = range(12)
 W_CUT = -2
 """Third column of an A_WORK row for work that a stoppage ended at its very end (SimPy's
 urgent ``Interruption``): it ends now, and its pending heap event is void."""
@@ -264,17 +266,23 @@ def _begin(kind, who, now, wn, sta, uni, ufl, fleft, gq, gqh, gql, sbuf, spos, s
 
 
 @flat_kernel
-def _open(s, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n):
+def _open(s, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n, work, wn):
     """Source ``s`` starts (at t = 0): renewal arrivals schedule the first one, a release
-    schedule its rows, in order."""
+    schedule its rows, in order (a row due at once is queued as a zero-delay event,
+    A_LOTS, as SimPy's ``timeout(0)`` is). Returns the new length of the work list."""
     if sta[s, SMODE] == 1:
         if sta[s, LIMIT] != 0:
             gap = _draw(sta[s, ARRSTREAM], sbuf, spos, slen, sconst, n)
             _heap_push(ht, hi, n, now + gap, EV_ARRIVAL, s)
-        return
+        return wn
     for r in range(rel_i.shape[0]):
         if rel_i[r, 0] == s:
-            _heap_push(ht, hi, n, now + max(0.0, rel_f[r, 0] - now), EV_RELEASE, r)
+            if rel_f[r, 0] <= now:
+                work[wn, 0], work[wn, 1] = A_LOTS, r
+                wn += 1
+            else:
+                _heap_push(ht, hi, n, now + (rel_f[r, 0] - now), EV_RELEASE, r)
+    return wn
 
 
 @flat_kernel(inline=True)
@@ -615,7 +623,19 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             elif act == A_CARRIED:  # a part carried along a route arrives: it is handed over
                 part, dest, sender = TR.arrived(a, tr)
             elif act == A_OPEN:  # a source starts, at t = 0 in station order (SimPy's)
-                _open(a, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n)
+                wn = _open(a, now, sta, rel_i, rel_f, sbuf, spos, slen, sconst, ht, hi, n,
+                           work, wn)
+                continue
+            elif act == A_LOTS:  # a release row due at once: its lot, as one event, now
+                w0 = wn
+                wn, end = _begin(EV_RELEASE, a, now, w0, sta, uni, ufl, fleft, gq, gqh, gql,
+                                 sbuf, spos, slen, sconst, ht, hi, s_t, s_i, st_f, st_i, n,
+                                 ut, uf, cf, op, opq, shc, shs, shf, work, rel_i, rel_f)
+                if wn < 0:
+                    return FAILED
+                if end > w0:
+                    _to_front(work, wi, w0, end)
+                    bound = wi + end - w0
                 continue
             else:  # A_ADMITTED: a blocked sender's put is done: it records the arrival
                 # of its part (b: part * stations + station) and goes on, as SimPy's sender
