@@ -96,16 +96,15 @@ def batch_station(draw: st.DrawFn) -> dict[str, Any]:
     return b
 
 
-def assembly_station(draw: st.DrawFn, products: list[str], infinite: bool
+def assembly_station(draw: st.DrawFn, products: list[str]
                      ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """An assembly station joining the line's parts (or, with two products, A with B as a
     component: the line sends into two of its queues) with 1-2 kinds of components, and
     the source of each kind (an infinite supply or arrivals), or one mixed supply of both
     kinds, maybe through a feeder machine (a mixed supply or feeder may block on one queue
-    while the units starve for another kind: a deadlock of starved units). Two infinite
-    supplies may release parts at one instant, numbering them in another order than SimPy
-    (see the tie rule): beside an infinite supply, components arrive. Finite, unlimited
-    or zero buffers."""
+    while the units starve for another kind: a deadlock of starved units). Each source of
+    components is an infinite supply or arrivals (two or three infinite supplies release
+    parts at the same instants). Finite, unlimited or zero buffers."""
     kinds = ["K", "L"][:draw(st.integers(1, 2))]
     buffer = draw(st.sampled_from([0, 1, 3, None]))
     sources: dict[str, dict[str, Any]] = {}
@@ -118,7 +117,7 @@ def assembly_station(draw: st.DrawFn, products: list[str], infinite: bool
         else:
             comp["mix"] = {"K": draw(st.floats(0.3, 1.0)), "L": 1.0}
             comp["lot_size"] = draw(st.integers(1, 3))
-        if infinite or len(kinds_of) == 2 or draw(st.booleans()):
+        if draw(st.booleans()):
             comp["interarrival"] = draw(durations(0.4))
         elif buffer is None and not feeder:  # an infinite supply needs a finite buffer
             buffer = 3
@@ -220,7 +219,7 @@ def lines(draw: st.DrawFn) -> dict[str, Any]:
         if kind == "batch":
             stations["bat"] = batch_station(draw)
         else:
-            stations["asm"], comps = assembly_station(draw, products, infinite)
+            stations["asm"], comps = assembly_station(draw, products)
             stations.update(comps)
             products_all += [k for k in ("K", "L") if k in stations["asm"]["components"]]
         more = draw(unit_time(top, len(products)))
