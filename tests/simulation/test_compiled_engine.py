@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from lines_for_tests import expo
+from lines_for_tests import const, expo
 
 from twin.data.checks import line_from_dict
 from twin.observation.recorder import Recorder
@@ -390,6 +390,21 @@ def test_queues_that_outgrow_their_rings_agree_part_by_part() -> None:
     model = CompiledModel(spec, 3, Recorder())
     model.run(1500.0)
     assert model.a["qbuf"].shape[1] > 256 and model.a["pqs"].shape[1] > 256
+
+
+def test_many_lots_due_at_the_start_are_released_in_the_first_instant() -> None:
+    """Twenty release rows of 400 parts each, all due at t = 0: SimPy releases the 8,000
+    parts within its first instant, and so does the compiled loop, which keeps room for
+    every lot due at the start (before, it stopped with an engine error: its work list had
+    room for the largest lot only)."""
+    spec = line_from_dict({"line": {"name": "lots"}, "products": {"A": {}}, "stations": {
+        "rel": {"type": "source", "product": "A", "to": "m1",
+                "schedule": [{"at": "0 s", "quantity": 400} for _ in range(20)]},
+        "m1": {"type": "machine", "servers": 2, "cycle_time": const(0.01), "to": "out"},
+        "out": {"type": "sink"}}})
+    tables = assert_same_tables(spec, 0, 60.0)
+    made = tables["events"].query("kind == 'created'")["time"]
+    assert len(made) == 8000 and (made == 0.0).all()
 
 
 def _bulk_line(lot: int, batch: int) -> Any:

@@ -319,11 +319,14 @@ def _state(low: Lowered, spare: dict[str, np.ndarray] | None = None
 
 def burst(a: dict[str, np.ndarray]) -> int:
     """The most parts one event of the line can move at once [parts]: a lot of a release
-    schedule (each part drawing its product, routes and transport), a batch that ends. The
-    loop keeps room for that many before each event (:data:`.loop.SLACK_PER_PART`,
-    :data:`.loop.DRAWS_PER_PART`), so that one event never runs out of rows or draws."""
+    schedule (each part drawing its product, routes and transport), every lot due at t = 0
+    (released within the first instant), a batch that ends. The loop keeps room for that
+    many before each event (:data:`.loop.SLACK_PER_PART`, :data:`.loop.DRAWS_PER_PART`), so
+    that one event never runs out of rows or draws."""
     lots = a["rel_i"][:, 1]
-    return max(1, int(lots.max(initial=1)), int(a["gst"][:, G.X_BSIZE].max(initial=1)))
+    at_start = int(lots[a["rel_f"][:, 0] <= 0.0].sum())
+    return max(1, int(lots.max(initial=1)), at_start,
+               int(a["gst"][:, G.X_BSIZE].max(initial=1)))
 
 
 def _fill(a: dict[str, np.ndarray], k: int, draw: Any, most: int = STREAM_ROWS) -> None:
