@@ -52,9 +52,7 @@ def _pop(q, sta, qst, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn):
         snd, got = pqs[q, h], pqp[q, h]
         pqh[q] = (h + 1) % pqs.shape[1]
         pql[q] -= 1
-        work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd  # its put is done next (its arrival)
-        work[wn, 2] = got * sta.shape[0] + s
-        return got, wn + 1
+        return got, L._admitted(snd, got, s, sta, work, wn)
     return ST.take(q, qbuf, qh, ql, work, wn)
 
 

@@ -174,6 +174,15 @@ def _set(u, act, t, uni, s_t, s_i, n):
         n[N_S] = i + 1
 
 
+@flat_kernel(inline=True)
+def _admitted(snd, part, s, sta, work, wn):
+    """Queue sender ``snd``'s put of ``part`` into station ``s`` as done one event later
+    (A_ADMITTED; its third column: part * stations + station, read when the sender records
+    the arrival and goes on). Returns the new length of the work list."""
+    work[wn, 0], work[wn, 1], work[wn, 2] = A_ADMITTED, snd, part * sta.shape[0] + s
+    return wn + 1
+
+
 @flat_kernel
 def _event(t, part, product, station, kind, e_t, e_i, n):
     """Record part event ``kind``, unless bit ``kind`` of ``n[N_DROP]`` is set (a run that
@@ -575,9 +584,7 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
                         snd, got = pqs[s, h], pqp[s, h]
                         pqh[s] = (h + 1) % pqs.shape[1]
                         pql[s] -= 1
-                        work[wn, 0], work[wn, 1] = A_ADMITTED, snd  # its put is done
-                        work[wn, 2] = got * sta.shape[0] + s  # next, and its arrival
-                        wn += 1
+                        wn = _admitted(snd, got, s, sta, work, wn)
                 elif gql[s] > 0:  # others wait: the first of them is served (SimPy's get)
                     wn = ST.serve(s, now, sta, uni, s_t, s_i, n, qbuf, qh, ql, gq, gqh, gql, ut,
                                   stx, work, wn, x)
@@ -640,8 +647,8 @@ def run_loop(until, clock, n, sta, uni, ufl, fleft, fint, mix, qual, cycle, rptr
             else:  # A_ADMITTED: a blocked sender's put is done: it records the arrival
                 # of its part (b: part * stations + station) and goes on, as SimPy's sender
                 # does when its put event is processed (one event after it was taken in)
-                got = b // sta.shape[0]
-                _event(now, got, pint[got, 0], b - got * sta.shape[0], ARRIVE, e_t, e_i, n)
+                got = b // sta.shape[0]  # (see _admitted)
+                _event(now, got, pint[got, 0], b % sta.shape[0], ARRIVE, e_t, e_i, n)
                 if a < -sta.shape[0]:  # a transport: its part is in
                     TR.entered(a, tr)
                 elif a >= 0:

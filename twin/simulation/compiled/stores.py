@@ -134,9 +134,7 @@ def freed(q, sta, n, qbuf, qh, ql, pqs, pqp, pqh, pql, work, wn, x):
         n[L.FLAG_RING] = 1
     work[wn, 0], work[wn, 1] = L.A_STORED, q  # (as a put: see the loop)
     wn += 1
-    work[wn, 0], work[wn, 1] = L.A_ADMITTED, snd  # then the sender records the arrival
-    work[wn, 2] = part * sta.shape[0] + s
-    return wn + 1
+    return L._admitted(snd, part, s, sta, work, wn)  # then the sender records the arrival
 
 
 # batch and assembly stations (imported last: they use this module)
